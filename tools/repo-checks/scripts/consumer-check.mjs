@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// The consumer gate: would a user who installs our packages from npm get
+// working, typed ESM?
+//
+//  1. `pnpm pack` every publishable package (workspace:^ ranges become real
+//     versions, exactly as on publish);
+//  2. `npm install` all the tarballs into a scratch project outside the
+//     workspace (no access to the workspace's node_modules);
+//  3. import every package from plain Node ESM and check it exports something
+//     when its API report says it should;
+//  4. type-check a small TypeScript consumer against the installed packages;
+//  5. `publint --strict` on every package.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+const pkgDirs = readdirSync(join(root, 'packages')).map((d) => join(root, 'packages', d));
+const manifests = pkgDirs.map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }));
+
+const run = (cmd, args, opts = {}) =>
+  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
+
+const scratch = mkdtempSync(join(tmpdir(), 'zonedev-consumer-'));
+const tarballs = join(scratch, 'tarballs');
+mkdirSync(tarballs);
+let failed = false;
+try {
+  for (const { dir, pkg } of manifests) {
+    run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: dir });
+    console.log(`packed ${pkg.name}`);
+  }
+  const app = join(scratch, 'app');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  const files = readdirSync(tarballs).map((f) => join(tarballs, f));
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files], { cwd: app });
+  console.log(`installed ${files.length} tarballs into ${app}`);
+
+  // Plain Node ESM import of every package.
+  const names = manifests.map(({ pkg }) => pkg.name);
+  const probe = names
+    .map((n, i) => `import * as m${i} from '${n}'; console.log('${n}', Object.keys(m${i}).length);`)
+    .join('\n');
+  writeFileSync(join(app, 'probe.mjs'), probe);
+  process.stdout.write(run('node', ['probe.mjs'], { cwd: app }));
+
+  // A TypeScript consumer compiled against the installed declarations.
+  const consumer = names.map((n, i) => `import * as m${i} from '${n}';\nexport const k${i}: object = m${i};`).join('\n');
+  writeFileSync(join(app, 'consumer.ts'), consumer + '\n');
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        strict: true,
+        noEmit: true,
+        types: [],
+        skipLibCheck: false,
+        exactOptionalPropertyTypes: true,
+      },
+      files: ['consumer.ts'],
+    }),
+  );
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  run('node', [tsc, '-p', 'tsconfig.json'], { cwd: app });
+  console.log('type-checked a TypeScript consumer against the installed packages');
+
+  const publint = join(root, 'node_modules', 'publint', 'src', 'cli.js');
+  for (const { dir, pkg } of manifests) {
+    const out = run('node', [publint, '--strict', '--pack', 'pnpm', dir], { cwd: dir });
+    console.log(`publint ${pkg.name}: ${out.trim().split('\n').pop()}`);
+  }
+} catch (e) {
+  failed = true;
+  console.error(`consumer check failed: ${e.message}`);
+  if (e.stdout) console.error(e.stdout);
+  if (e.stderr) console.error(e.stderr);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+process.exitCode = failed ? 1 : 0;

@@ -1,0 +1,57 @@
+// Every package follows the publishing rules of CONVENTIONS.md, and its
+// tsconfig references exactly its workspace dependencies.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './helpers.js';
+
+const LAYERS: Record<string, string[]> = {
+  kernel: [],
+  mmzone: ['kernel'],
+  'sparse-vmemmap': ['kernel', 'mmzone'],
+  'memory-hotplug': ['kernel', 'mmzone', 'sparse-vmemmap'],
+  memremap: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug'],
+  libnvdimm: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'memremap'],
+  hmm: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'memremap'],
+};
+
+const json = (path: string): Record<string, unknown> => JSON.parse(readFileSync(join(ROOT, path), 'utf8'));
+
+describe('package manifests', () => {
+  it('are exactly the seven packages of DESIGN.md', () => {
+    expect(readdirSync(join(ROOT, 'packages')).sort()).toEqual(Object.keys(LAYERS).sort());
+  });
+
+  for (const [name, deps] of Object.entries(LAYERS)) {
+    it(`@zonedev/${name} is a publishable ESM package with one entry point`, () => {
+      const pkg = json(`packages/${name}/package.json`);
+      expect(pkg.name).toBe(`@zonedev/${name}`);
+      expect(pkg.type).toBe('module');
+      expect(pkg.sideEffects).toBe(false);
+      expect(pkg.files).toEqual(['dist', 'src']);
+      expect(Object.keys(pkg.exports as object)).toEqual(['.', './package.json']);
+      const workspaceDeps = Object.keys((pkg.dependencies ?? {}) as object)
+        .filter((d) => d.startsWith('@zonedev/'))
+        .map((d) => d.slice('@zonedev/'.length));
+      expect(workspaceDeps.sort()).toEqual([...deps].sort());
+      const tsconfig = json(`packages/${name}/tsconfig.json`);
+      const refs = ((tsconfig.references ?? []) as { path: string }[]).map((r) => r.path.replace('../', ''));
+      expect(refs.sort()).toEqual([...deps].sort());
+      expect(json(`packages/${name}/api-extractor.json`).extends).toBe('../../api-extractor.base.json');
+      expect(existsSync(join(ROOT, `packages/${name}/etc/${name}.api.md`))).toBe(true);
+      expect(existsSync(join(ROOT, `packages/${name}/src/index.ts`))).toBe(true);
+      expect(readFileSync(join(ROOT, `packages/${name}/README.md`), 'utf8')).toMatch(/\*\*Mirrors:\*\*[\s\S]*\*\*Owns:\*\*/);
+    });
+  }
+
+  it('the demo app is private and not versioned by changesets', () => {
+    const demo = json('apps/demo/package.json');
+    expect(demo.private).toBe(true);
+    const cs = json('.changeset/config.json') as { privatePackages: { version: boolean } };
+    expect(cs.privatePackages.version).toBe(false);
+  });
+
+  it('pins pnpm in packageManager', () => {
+    expect(json('package.json').packageManager).toBe('pnpm@10.34.9');
+  });
+});
