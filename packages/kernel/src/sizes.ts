@@ -1,0 +1,309 @@
+/**
+ * Sizes, alignment and bit arithmetic that stay exact up to 2^53.
+ *
+ * The kernel does address arithmetic with 64-bit unsigned integers and shifts:
+ * `ALIGN(x, a)` is `(x + a - 1) & ~(a - 1)`, `PFN_PHYS(pfn)` is
+ * `pfn << PAGE_SHIFT`. In JavaScript the bitwise operators convert their
+ * operands to 32-bit integers, so `2 ** 40 & ~0xfff` silently loses the high
+ * bits. Every physical address of the model (up to 2^52 with 5-level paging)
+ * fits exactly in a double, so the helpers here use multiplication, division
+ * and remainder by powers of two instead: each is exact for every integer
+ * below 2^53. The rest of the model never uses a bitwise operator on an
+ * address, pfn or size (ESLint's `no-bitwise` enforces it).
+ *
+ * Mirrors `include/linux/sizes.h`, `include/linux/align.h` (`ALIGN`,
+ * `ALIGN_DOWN`, `IS_ALIGNED`), `include/linux/math.h` (`round_up`,
+ * `DIV_ROUND_UP`), `include/linux/pfn.h` (`PFN_PHYS`, `PHYS_PFN`, `PFN_UP`,
+ * `PFN_DOWN`), `include/linux/log2.h` (`ilog2`, `is_power_of_2`) and
+ * `lib/cmdline.c` (`memparse`).
+ */
+
+/** 1 byte. @public */ export const SZ_1 = 0x1;
+/** 2 bytes. @public */ export const SZ_2 = 0x2;
+/** 4 bytes. @public */ export const SZ_4 = 0x4;
+/** 8 bytes. @public */ export const SZ_8 = 0x8;
+/** 16 bytes. @public */ export const SZ_16 = 0x10;
+/** 32 bytes. @public */ export const SZ_32 = 0x20;
+/** 64 bytes. @public */ export const SZ_64 = 0x40;
+/** 128 bytes. @public */ export const SZ_128 = 0x80;
+/** 256 bytes. @public */ export const SZ_256 = 0x100;
+/** 512 bytes. @public */ export const SZ_512 = 0x200;
+/** 1 KiB. @public */ export const SZ_1K = 0x400;
+/** 2 KiB. @public */ export const SZ_2K = 0x800;
+/** 4 KiB. @public */ export const SZ_4K = 0x1000;
+/** 8 KiB. @public */ export const SZ_8K = 0x2000;
+/** 16 KiB. @public */ export const SZ_16K = 0x4000;
+/** 32 KiB. @public */ export const SZ_32K = 0x8000;
+/** 64 KiB. @public */ export const SZ_64K = 0x10000;
+/** 128 KiB. @public */ export const SZ_128K = 0x20000;
+/** 256 KiB. @public */ export const SZ_256K = 0x40000;
+/** 512 KiB. @public */ export const SZ_512K = 0x80000;
+/** 1 MiB. @public */ export const SZ_1M = 0x100000;
+/** 2 MiB. @public */ export const SZ_2M = 0x200000;
+/** 4 MiB. @public */ export const SZ_4M = 0x400000;
+/** 8 MiB. @public */ export const SZ_8M = 0x800000;
+/** 16 MiB. @public */ export const SZ_16M = 0x1000000;
+/** 32 MiB. @public */ export const SZ_32M = 0x2000000;
+/** 64 MiB. @public */ export const SZ_64M = 0x4000000;
+/** 128 MiB. @public */ export const SZ_128M = 0x8000000;
+/** 256 MiB. @public */ export const SZ_256M = 0x10000000;
+/** 512 MiB. @public */ export const SZ_512M = 0x20000000;
+/** 1 GiB. @public */ export const SZ_1G = 0x40000000;
+/** 2 GiB. @public */ export const SZ_2G = 0x80000000;
+/** 4 GiB. @public */ export const SZ_4G = 0x100000000;
+/** 8 GiB. @public */ export const SZ_8G = 0x200000000;
+/** 16 GiB. @public */ export const SZ_16G = 0x400000000;
+/** 32 GiB. @public */ export const SZ_32G = 0x800000000;
+/** 64 GiB. @public */ export const SZ_64G = 0x1000000000;
+/** 1 TiB. @public */ export const SZ_1T = 0x10000000000;
+/** 64 TiB. @public */ export const SZ_64T = 0x400000000000;
+
+function checkInteger(what: string, x: number): void {
+  if (!Number.isSafeInteger(x) || x < 0) {
+    throw new RangeError(`${what} must be a non-negative integer below 2^53, got ${x}`);
+  }
+}
+
+/**
+ * `2^n` for `0 <= n <= 52`: the value of bit `n`. Mirrors `BIT(n)`.
+ * @public
+ */
+export function bit(n: number): number {
+  return 2 ** n;
+}
+
+/**
+ * `x << n` without 32-bit truncation (`x * 2^n`).
+ * @public
+ */
+export function shl(x: number, n: number): number {
+  return x * 2 ** n;
+}
+
+/**
+ * `x >> n` (logical shift right of a non-negative integer) without 32-bit
+ * truncation (`floor(x / 2^n)`).
+ * @public
+ */
+export function shr(x: number, n: number): number {
+  return Math.floor(x / 2 ** n);
+}
+
+/**
+ * Whether bit `n` of `x` is set. Mirrors `test_bit()` on a value.
+ * @public
+ */
+export function testBit(x: number, n: number): boolean {
+  return Math.floor(x / 2 ** n) % 2 === 1;
+}
+
+/**
+ * `x | BIT(n)`.
+ * @public
+ */
+export function setBit(x: number, n: number): number {
+  return testBit(x, n) ? x : x + 2 ** n;
+}
+
+/**
+ * `x & ~BIT(n)`.
+ * @public
+ */
+export function clearBit(x: number, n: number): number {
+  return testBit(x, n) ? x - 2 ** n : x;
+}
+
+/**
+ * Whether every bit of `mask` is set in `x` (`(x & mask) == mask`), for
+ * values up to 2^53.
+ * @public
+ */
+export function hasBits(x: number, mask: number): boolean {
+  for (let n = 0, m = mask; m > 0; n++, m = Math.floor(m / 2)) {
+    if (m % 2 === 1 && !testBit(x, n)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether `x` and `mask` share any set bit (`(x & mask) != 0`), for values up
+ * to 2^53.
+ * @public
+ */
+export function anyBits(x: number, mask: number): boolean {
+  for (let a = x, m = mask; a > 0 && m > 0; a = Math.floor(a / 2), m = Math.floor(m / 2)) {
+    if (a % 2 === 1 && m % 2 === 1) return true;
+  }
+  return false;
+}
+
+/**
+ * `x | mask`, for values up to 2^53.
+ * @public
+ */
+export function orBits(x: number, mask: number): number {
+  let r = x;
+  for (let n = 0, m = mask; m > 0; n++, m = Math.floor(m / 2)) {
+    if (m % 2 === 1) r = setBit(r, n);
+  }
+  return r;
+}
+
+/**
+ * `x & ~mask`, for values up to 2^53.
+ * @public
+ */
+export function clearBits(x: number, mask: number): number {
+  let r = x;
+  for (let n = 0, m = mask; m > 0; n++, m = Math.floor(m / 2)) {
+    if (m % 2 === 1) r = clearBit(r, n);
+  }
+  return r;
+}
+
+/**
+ * Whether `x` is a power of two (`is_power_of_2()`, include/linux/log2.h):
+ * false for 0.
+ * @public
+ */
+export function isPowerOf2(x: number): boolean {
+  if (!Number.isSafeInteger(x) || x <= 0) return false;
+  return 2 ** ilog2(x) === x;
+}
+
+/**
+ * `ilog2(x)` (include/linux/log2.h): the index of the highest set bit, exact
+ * for every integer `1 <= x < 2^53`. Throws a RangeError for 0 (the kernel's
+ * result is undefined there).
+ * @public
+ */
+export function ilog2(x: number): number {
+  checkInteger('ilog2 argument', x);
+  if (x === 0) throw new RangeError('ilog2(0) is undefined');
+  let r = Math.floor(Math.log2(x));
+  // Math.log2 rounds near powers of two for large x; correct by one step.
+  if (2 ** r > x) r -= 1;
+  else if (2 ** (r + 1) <= x) r += 1;
+  return r;
+}
+
+/**
+ * The smallest power of two not below `x` (`roundup_pow_of_two()`).
+ * @public
+ */
+export function roundupPowOfTwo(x: number): number {
+  if (x <= 1) return 1;
+  const r = 2 ** ilog2(x);
+  return r === x ? r : r * 2;
+}
+
+/**
+ * `ALIGN(x, a)` (include/linux/align.h): `x` rounded up to a multiple of `a`,
+ * a power of two. Exact up to 2^53.
+ * @public
+ */
+export function align(x: number, a: number): number {
+  const r = x % a;
+  return r === 0 ? x : x - r + a;
+}
+
+/**
+ * `ALIGN_DOWN(x, a)`: `x` rounded down to a multiple of `a`.
+ * @public
+ */
+export function alignDown(x: number, a: number): number {
+  return x - (x % a);
+}
+
+/**
+ * `IS_ALIGNED(x, a)`: whether `x` is a multiple of `a`.
+ * @public
+ */
+export function isAligned(x: number, a: number): boolean {
+  return x % a === 0;
+}
+
+/**
+ * `round_up(x, y)` (include/linux/math.h): `x` rounded up to a multiple of
+ * `y`. Unlike `ALIGN`, any positive `y` gives the exact answer here.
+ * @public
+ */
+export function roundUp(x: number, y: number): number {
+  return align(x, y);
+}
+
+/**
+ * `round_down(x, y)`: `x` rounded down to a multiple of `y`.
+ * @public
+ */
+export function roundDown(x: number, y: number): number {
+  return alignDown(x, y);
+}
+
+/**
+ * `DIV_ROUND_UP(n, d)`: the quotient rounded up, exact up to 2^53.
+ * @public
+ */
+export function divRoundUp(n: number, d: number): number {
+  const r = n % d;
+  return (n - r) / d + (r === 0 ? 0 : 1);
+}
+
+/**
+ * `PFN_PHYS(pfn)` (include/linux/pfn.h): the physical address of a page
+ * frame, for a given `PAGE_SHIFT`.
+ * @public
+ */
+export function pfnPhys(pfn: number, pageShift: number): number {
+  return pfn * 2 ** pageShift;
+}
+
+/**
+ * `PHYS_PFN(addr)`: the page frame that contains a physical address.
+ * @public
+ */
+export function physPfn(addr: number, pageShift: number): number {
+  return Math.floor(addr / 2 ** pageShift);
+}
+
+/**
+ * `PFN_UP(addr)`: the first page frame at or above `addr`.
+ * @public
+ */
+export function pfnUp(addr: number, pageShift: number): number {
+  return Math.ceil(addr / 2 ** pageShift);
+}
+
+/**
+ * `PFN_DOWN(addr)`: the page frame containing `addr` (same as `PHYS_PFN`).
+ * @public
+ */
+export function pfnDown(addr: number, pageShift: number): number {
+  return Math.floor(addr / 2 ** pageShift);
+}
+
+/**
+ * `memparse()` (lib/cmdline.c): parse a size such as `4G`, `0x1000`, `512M`,
+ * with an optional K/M/G/T/P/E suffix (either case). Returns the value and
+ * the index of the first character not consumed, as the kernel returns
+ * `*retptr`. A string with no leading number parses as 0 consuming nothing,
+ * as `simple_strtoull` does.
+ * @public
+ */
+export function memparse(text: string): { value: number; end: number } {
+  const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(text);
+  if (m === null) return { value: 0, end: 0 };
+  const digits = m[0];
+  let value: number;
+  if (/^0[xX]/.test(digits)) value = parseInt(digits.slice(2), 16);
+  else if (digits.length > 1 && digits.startsWith('0')) value = parseInt(digits, 8);
+  else value = parseInt(digits, 10);
+  let end = digits.length;
+  const shifts: Record<string, number> = { k: 10, m: 20, g: 30, t: 40, p: 50, e: 60 };
+  const suffix = text[end]?.toLowerCase();
+  if (suffix !== undefined && shifts[suffix] !== undefined) {
+    value *= 2 ** shifts[suffix];
+    end += 1;
+  }
+  return { value, end };
+}
