@@ -10,6 +10,10 @@
 import { FaultInjection } from './fault-inject.js';
 import { Printk, SimClock } from './printk.js';
 import { Tracer } from './trace.js';
+import { ResourceTree } from './resource.js';
+import type { ResourceTreeOptions } from './resource.js';
+import { DeviceCore } from './device.js';
+import type { Sysfs } from './sysfs.js';
 
 /**
  * Options of a new {@link Kernel}.
@@ -18,6 +22,13 @@ import { Tracer } from './trace.js';
 export interface KernelOptions {
   /** Seed of every random choice the machine makes (fault injection, ...). */
   seed?: number;
+  /**
+   * The architecture's address-space facts the resource tree needs
+   * (`iomem_resource.end`, `MAX_PHYSMEM_BITS`, `PA_SECTION_SHIFT`,
+   * `PAGE_SHIFT`); a platform profile passes its own. Defaults: x86_64 with
+   * 4-level paging.
+   */
+  resources?: ResourceTreeOptions;
 }
 
 /**
@@ -35,7 +46,12 @@ export class Kernel {
   readonly faults: FaultInjection;
   /** The seed this machine was created with. */
   readonly seed: number;
-  // (resource tree and device core fields: added by their author)
+  /** `iomem_resource` and kernel/resource.c: the physical address space and /proc/iomem. */
+  readonly iomem: ResourceTree;
+  /** The device model (buses, devices, drivers, devres) of drivers/base/. */
+  readonly devices: DeviceCore;
+  /** `/sys`, built from {@link Kernel.devices} (same as `devices.sysfs`). */
+  readonly sysfs: Sysfs;
 
   constructor(options: KernelOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -43,6 +59,8 @@ export class Kernel {
     this.log = new Printk(this.clock);
     this.tracer = new Tracer();
     this.faults = new FaultInjection(this.seed);
-    // (resource tree and device core initialisation: added by their author)
+    this.iomem = new ResourceTree({ ...options.resources, tracer: this.tracer, log: this.log, faults: this.faults });
+    this.devices = new DeviceCore({ tracer: this.tracer, log: this.log, faults: this.faults });
+    this.sysfs = this.devices.sysfs;
   }
 }
