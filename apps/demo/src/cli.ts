@@ -1,11 +1,30 @@
 #!/usr/bin/env node
 /**
- * `zonedev` — the demo's command line.
- *
- * For now it lists the packages of the stack and what each models; the
- * machines (x86_64 and powerpc profiles), the shell and the guided tour arrive
- * with their own issue.
+ * `zonedev` — the demo's command line (see main.ts for the commands).
  */
+import { readFileSync } from 'node:fs';
 import { main } from './main.js';
 
-process.exitCode = main(process.argv.slice(2), process.stdout, process.stderr);
+async function readStdin(): Promise<string> {
+  let text = '';
+  process.stdin.setEncoding('utf8');
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text;
+}
+
+// A reader that goes away (`zonedev tour | head`) ends the program quietly,
+// as SIGPIPE ends a C program.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  readFile: (path) => readFileSync(path, 'utf8'),
+  readStdin,
+  input: { stream: process.stdin, terminal: process.stdin.isTTY ? process.stdout : undefined },
+});

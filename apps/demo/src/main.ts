@@ -1,45 +1,127 @@
 /**
- * The command dispatcher behind `zonedev`, kept apart from `cli.ts` so that
- * tests can run it with in-memory output streams.
+ * The `zonedev` command, kept apart from `cli.ts` so that tests can run it
+ * with in-memory streams.
+ *
+ * ```
+ *   zonedev run [options] [SCRIPT|-]   boot a machine, run a script, exit with its status
+ *   zonedev shell [options]            boot a machine, read commands interactively
+ *   zonedev tour                       the guided tour (pnpm demo)
+ *   zonedev help                       usage
+ * ```
+ *
+ * Exit statuses: `run` exits with the script's status (see shell.ts: the
+ * last command's, 1 when `set -e`/`--strict` stopped it, N for `exit N`);
+ * 1 when the machine cannot boot (QEMU refuses the settings, or the kernel
+ * panics); 2 for a usage error or an unreadable script. Only the commands'
+ * output goes to stdout.
  */
+import { parseRunArgs, type RunArgs } from './args.js';
+import { BootError, bootMinimalMachine } from './machine/minimal.js';
+import type { Machine, Output } from './machine/machine.js';
+import { Shell } from './shell/shell.js';
+import { tour } from './tour.js';
+import { interactiveShell, type LineInput } from './repl.js';
 
-/** Where a command writes: anything with a `write(string)` method. */
-export interface Output {
-  write(text: string): unknown;
+export type { Output } from './machine/machine.js';
+
+/** What `zonedev` needs from its process; tests pass in-memory ones. */
+export interface Io {
+  readonly stdout: Output;
+  readonly stderr: Output;
+  /** Reads a script file (throws a Node error with `code` on failure). */
+  readFile(path: string): string;
+  /** Reads all of standard input. */
+  readStdin(): Promise<string>;
+  /** Standard input as lines, for `zonedev shell`. */
+  readonly input: LineInput;
 }
 
-const LAYERS: readonly (readonly [string, string])[] = [
-  ['@zonedev/kernel', 'errno, resources and /proc/iomem, device core and sysfs, percpu_ref, notifiers, printk, tracing'],
-  ['@zonedev/mmzone', 'zones, nodes, page->flags, struct page, the buddy allocator'],
-  ['@zonedev/sparse-vmemmap', 'mem_section, subsections, the vmemmap and vmem_altmap'],
-  ['@zonedev/memory-hotplug', 'add/online/offline/remove memory, memory blocks, memmap_on_memory'],
-  ['@zonedev/memremap', 'dev_pagemap, memremap_pages(), ZONE_DEVICE page lifetimes'],
-  ['@zonedev/libnvdimm', 'nd bus, regions, namespaces, pfn/dax/btt, pmem'],
-  ['@zonedev/hmm', 'device-private memory, migrate_vma, hmm_range_fault'],
-];
-
-const USAGE = `usage: zonedev <command>
+export const USAGE = `usage: zonedev <command> [options]
 
 commands:
-  tour     the guided tour (pnpm demo)
-  help     this text
+  run [options] [SCRIPT|-]  boot a machine and run a script of shell commands
+                            (from SCRIPT, or standard input if - or absent)
+  shell [options]           boot a machine and type the same commands interactively
+  tour                      the guided tour (pnpm demo)
+  help                      this text
+
+options of run and shell:
+  --platform x86_64|powerpc        platform profile (default x86_64)
+  -m SIZE[,slots=N,maxmem=SIZE]    boot RAM and hot-plug room, as QEMU's -m (default 2G)
+  --numa N                         NUMA nodes (default 1)
+  --cmdline "..."                  kernel command line (memmap=nn!ss, mem=nn, ...)
+  --seed N                         seed of every random choice (default 1)
+  --strict                         stop at the first failing command, status 1 (like set -e)
+
+Inside the shell, 'help' lists the commands.
 `;
 
+function usageError(io: Io, message: string): number {
+  io.stderr.write(`zonedev: ${message}\nTry 'zonedev help' for more information.\n`);
+  return 2;
+}
+
+/** Boots the machine of `args`, or reports why it cannot (status 1). */
+function boot(io: Io, args: RunArgs): Machine | number {
+  try {
+    return bootMinimalMachine(args.machine);
+  } catch (e) {
+    if (e instanceof BootError) {
+      io.stderr.write(`zonedev: boot failed: ${e.message}\n`);
+    } else {
+      io.stderr.write(`zonedev: qemu: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+    return 1;
+  }
+}
+
+async function runCommand(argv: readonly string[], io: Io): Promise<number> {
+  const args = parseRunArgs('run', argv);
+  if ('error' in args) return usageError(io, args.error);
+  let script: string;
+  if (args.script === undefined || args.script === '-') {
+    script = await io.readStdin();
+  } else {
+    try {
+      script = io.readFile(args.script);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const why = code === 'ENOENT' ? 'No such file or directory' : code === 'EISDIR' ? 'Is a directory' : code === 'EACCES' ? 'Permission denied' : String(e);
+      return usageError(io, `run: cannot read '${args.script}': ${why}`);
+    }
+  }
+  const machine = boot(io, args);
+  if (typeof machine === 'number') return machine;
+  const shell = new Shell(machine, { strict: args.strict, stdout: io.stdout, stderr: io.stderr });
+  return shell.runScript(script);
+}
+
+async function shellCommand(argv: readonly string[], io: Io): Promise<number> {
+  const args = parseRunArgs('shell', argv);
+  if ('error' in args) return usageError(io, args.error);
+  if (args.script !== undefined) return usageError(io, `shell: unexpected argument '${args.script}' (use 'zonedev run' for scripts)`);
+  const machine = boot(io, args);
+  if (typeof machine === 'number') return machine;
+  return interactiveShell(machine, { strict: args.strict, stdout: io.stdout, stderr: io.stderr, input: io.input });
+}
+
 /** Runs one `zonedev` invocation and returns its exit status. */
-export function main(argv: readonly string[], out: Output, err: Output): number {
-  const [command = 'help'] = argv;
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [command = 'help', ...rest] = argv;
   switch (command) {
+    case 'run':
+      return runCommand(rest, io);
+    case 'shell':
+      return shellCommand(rest, io);
     case 'tour':
-      out.write('zonedev: a model of the Linux v5.13 device-memory stack\n\n');
-      for (const [name, what] of LAYERS) out.write(`  ${name.padEnd(24)} ${what}\n`);
-      out.write('\nThe machines and the guided tour arrive with apps/demo\'s own issue.\n');
-      return 0;
+      if (rest.length > 0) return usageError(io, `tour: unexpected argument '${rest[0]}'`);
+      return tour(io.stdout);
     case 'help':
     case '--help':
-      out.write(USAGE);
+    case '-h':
+      io.stdout.write(USAGE);
       return 0;
     default:
-      err.write(`zonedev: unknown command '${command}'\n${USAGE}`);
-      return 2;
+      return usageError(io, `unknown command '${command}'`);
   }
 }

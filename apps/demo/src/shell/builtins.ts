@@ -1,0 +1,285 @@
+/**
+ * The base commands of the demo's shell: bash's builtins `echo`, `set`,
+ * `true`, `false`, `exit`, `help`, and the coreutils/util-linux programs
+ * `cat`, `ls` and `dmesg`, each printing what the real one prints when its
+ * output goes to a pipe (no colours, one name per line for `ls`), in the C
+ * locale (`LC_ALL=C`: byte order, English messages).
+ *
+ * Only the options a student needs at a sysfs prompt are implemented; any
+ * other option is refused with a message saying so, never silently ignored.
+ */
+import { isKernelError } from '@zonedev/kernel';
+import type { CommandContext, ShellCommand } from '../machine/machine.js';
+import { byteOrder } from './vfs.js';
+
+/** The errno text of a thrown error (`No such file or directory`), or its message. */
+export function errorText(e: unknown): string {
+  if (isKernelError(e)) return e.strerror;
+  return e instanceof Error ? e.message : String(e);
+}
+
+function unsupported(ctx: CommandContext, opt: string): number {
+  ctx.err(`${ctx.name}: ${opt}: option not supported by the demo shell\n`);
+  return 2;
+}
+
+/** bash's `echo [-neE] [arg ...]`: the arguments, separated by blanks, and a newline. */
+export const echo: ShellCommand = {
+  name: 'echo',
+  synopsis: 'echo [-neE] [ARG]...',
+  summary: 'print the arguments (with > FILE: write them to a sysfs file)',
+  builtin: true,
+  run(ctx) {
+    let newline = true;
+    let escapes = false;
+    let i = 0;
+    for (; i < ctx.args.length; i++) {
+      const a = ctx.args[i]!;
+      if (!/^-[neE]+$/.test(a)) break;
+      for (const c of a.slice(1)) {
+        if (c === 'n') newline = false;
+        else if (c === 'e') escapes = true;
+        else escapes = false;
+      }
+    }
+    let text = ctx.args.slice(i).join(' ');
+    if (escapes) {
+      const r = interpretEscapes(text);
+      text = r.text;
+      if (r.stop) newline = false;
+    }
+    ctx.out(newline ? `${text}\n` : text);
+    return 0;
+  },
+};
+
+/** `echo -e` escapes; `\c` stops the output (and the newline). */
+function interpretEscapes(s: string): { text: string; stop: boolean } {
+  const map: Record<string, string> = {
+    '\\': '\\', a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v',
+  };
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '\\' || i + 1 >= s.length) {
+      out += c;
+      continue;
+    }
+    const d = s[i + 1]!;
+    if (d === 'c') return { text: out, stop: true };
+    const m = map[d];
+    if (m !== undefined) {
+      out += m;
+      i++;
+    } else {
+      out += c;
+    }
+  }
+  return { text: out, stop: false };
+}
+
+/** coreutils `cat FILE...`. */
+export const cat: ShellCommand = {
+  name: 'cat',
+  synopsis: 'cat FILE...',
+  summary: 'print files (sysfs attributes, /proc files)',
+  run(ctx) {
+    let status = 0;
+    for (const a of ctx.args) {
+      if (a.startsWith('-') && a !== '-') return unsupported(ctx, a);
+    }
+    for (const a of ctx.args) {
+      const p = ctx.path(a);
+      try {
+        if (ctx.fs.isDir(p)) {
+          ctx.err(`cat: ${a}: Is a directory\n`);
+          status = 1;
+          continue;
+        }
+        ctx.out(ctx.fs.read(p));
+      } catch (e) {
+        ctx.err(`cat: ${a}: ${errorText(e)}\n`);
+        status = 1;
+      }
+    }
+    return status;
+  },
+};
+
+/**
+ * coreutils `ls [-1] [FILE]...` as it prints to a pipe: one name per line,
+ * in byte order (`LC_ALL=C`); several arguments print files first, then
+ * each directory under a `DIR:` heading. A missing argument is status 2.
+ */
+export const ls: ShellCommand = {
+  name: 'ls',
+  synopsis: 'ls [DIR|FILE]...',
+  summary: 'list a directory, one name per line',
+  run(ctx) {
+    const operands: string[] = [];
+    for (const a of ctx.args) {
+      if (a === '-1' || a === '--') continue;
+      if (a.startsWith('-') && a !== '-') return unsupported(ctx, a);
+      operands.push(a);
+    }
+    if (operands.length === 0) operands.push('/');
+    let status = 0;
+    const files: string[] = [];
+    const dirs: string[] = [];
+    for (const a of operands) {
+      const p = ctx.path(a);
+      if (!ctx.fs.exists(p)) {
+        ctx.err(`ls: cannot access '${a}': No such file or directory\n`);
+        status = 2;
+      } else if (ctx.fs.isDir(p)) {
+        dirs.push(a);
+      } else {
+        files.push(a);
+      }
+    }
+    files.sort(byteOrder);
+    dirs.sort(byteOrder);
+    for (const f of files) ctx.out(`${f}\n`);
+    const headings = operands.length > 1;
+    dirs.forEach((d, i) => {
+      if (headings) ctx.out(`${files.length > 0 || i > 0 ? '\n' : ''}${d}:\n`);
+      try {
+        for (const name of ctx.fs.list(ctx.path(d))) ctx.out(`${name}\n`);
+      } catch (e) {
+        ctx.err(`ls: cannot open directory '${d}': ${errorText(e)}\n`);
+        status = 2;
+      }
+    });
+    return status;
+  },
+};
+
+/** util-linux `dmesg [-c|-C]`: the kernel ring buffer, `[    0.000000] text` per line. */
+export const dmesg: ShellCommand = {
+  name: 'dmesg',
+  synopsis: 'dmesg [-c|-C]',
+  summary: 'print (-c: then clear; -C: only clear) the kernel log',
+  run(ctx) {
+    let print = true;
+    let clear = false;
+    for (const a of ctx.args) {
+      if (a === '-c' || a === '--read-clear') clear = true;
+      else if (a === '-C' || a === '--clear') {
+        clear = true;
+        print = false;
+      } else return unsupported(ctx, a);
+    }
+    const log = ctx.machine.kernel.log;
+    if (print) ctx.out(log.dmesg());
+    if (clear) log.clear();
+    return 0;
+  },
+};
+
+/** bash's `set -e` / `set +e` (also `-o errexit`): stop the script at the first failing command. */
+export const set: ShellCommand = {
+  name: 'set',
+  synopsis: 'set -e|+e',
+  summary: 'stop the script at the first failing command (-e), or do not (+e)',
+  builtin: true,
+  run(ctx) {
+    const a = ctx.args;
+    for (let i = 0; i < a.length; i++) {
+      const opt = a[i]!;
+      if (opt === '-e' || opt === '+e') {
+        ctx.options.errexit = opt === '-e';
+      } else if ((opt === '-o' || opt === '+o') && a[i + 1] === 'errexit') {
+        ctx.options.errexit = opt === '-o';
+        i++;
+      } else {
+        ctx.err(`zonedev: set: ${opt}: invalid option\nset: usage: set [-e] [+e] [-o errexit] [+o errexit]\n`);
+        return 2;
+      }
+    }
+    return 0;
+  },
+};
+
+/** bash's `true`. */
+export const trueCmd: ShellCommand = {
+  name: 'true',
+  synopsis: 'true',
+  summary: 'do nothing, successfully',
+  builtin: true,
+  run: () => 0,
+};
+
+/** bash's `false`. */
+export const falseCmd: ShellCommand = {
+  name: 'false',
+  synopsis: 'false',
+  summary: 'do nothing, unsuccessfully (status 1)',
+  builtin: true,
+  run: () => 1,
+};
+
+/** bash's `exit [N]`: ends the script with status N (default: the last status). */
+export const exitCmd: ShellCommand = {
+  name: 'exit',
+  synopsis: 'exit [N]',
+  summary: 'end the script with status N',
+  builtin: true,
+  run(ctx) {
+    const arg = ctx.args[0];
+    if (arg === undefined) {
+      ctx.exit();
+      return 0;
+    }
+    if (!/^-?[0-9]+$/.test(arg)) {
+      ctx.err(`zonedev: exit: ${arg}: numeric argument required\n`);
+      ctx.exit(2);
+      return 2;
+    }
+    const n = ((Number(arg) % 256) + 256) % 256;
+    ctx.exit(n);
+    return n;
+  },
+};
+
+/** `help`: the command table. */
+export const help: ShellCommand = {
+  name: 'help',
+  synopsis: 'help',
+  summary: 'list the commands',
+  builtin: true,
+  run(ctx) {
+    const cmds = [...ctx.commands()].sort((a, b) => byteOrder(a.name, b.name));
+    const w = Math.max(...cmds.map((c) => c.synopsis.length));
+    let text = 'Commands (one per line; quotes, # comments, > FILE, >> FILE and $? as in bash):\n';
+    for (const c of cmds) text += `  ${c.synopsis.padEnd(w)}  ${c.summary}\n`;
+    ctx.out(text);
+    return 0;
+  },
+};
+
+/**
+ * `trace on|off|show|clear`: the machine's function-graph tracer, as
+ * `echo function_graph > current_tracer`, `tracing_on` and `cat trace` of
+ * /sys/kernel/tracing would drive it (the format is `Tracer.show()`'s).
+ */
+export const trace: ShellCommand = {
+  name: 'trace',
+  synopsis: 'trace on|off|show|clear',
+  summary: 'record (on), stop (off), print (show) or empty (clear) the function-graph trace',
+  run(ctx) {
+    const t = ctx.machine.kernel.tracer;
+    const [what, ...rest] = ctx.args;
+    if (rest.length > 0 || what === undefined || !['on', 'off', 'show', 'clear'].includes(what)) {
+      ctx.err('trace: usage: trace on|off|show|clear\n');
+      return 2;
+    }
+    if (what === 'on') t.on();
+    else if (what === 'off') t.off();
+    else if (what === 'clear') t.clear();
+    else ctx.out(t.show());
+    return 0;
+  },
+};
+
+/** The base table, before a machine adds its own commands. */
+export const BUILTINS: readonly ShellCommand[] = [echo, cat, ls, dmesg, set, trueCmd, falseCmd, exitCmd, help, trace];
