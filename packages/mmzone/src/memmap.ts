@@ -1,0 +1,1431 @@
+/**
+ * The struct page store: the memmap, keyed by pfn.
+ *
+ * The kernel spends 64 bytes of memory per page frame on its `struct page`
+ * (1/64 of RAM with 4 KiB pages) and reaches it by address arithmetic:
+ * `pfn_to_page(pfn)` is `vmemmap + pfn`. A model that allocated a JavaScript
+ * object per page would need gigabytes for a few hundred GiB of simulated
+ * memory, and persistent memory devices are terabytes. So the model splits the
+ * two costs apart:
+ *
+ * - the *simulated* cost is the kernel's: {@link STRUCT_PAGE_SIZE} bytes per
+ *   registered page, which sparse-vmemmap accounts and places (in RAM or in a
+ *   device's `vmem_altmap`);
+ * - the *host* cost grows with how many pages differ from their initial
+ *   state, not with how many exist.
+ *
+ * The memmap is stored per memory section (`PAGES_PER_SECTION` pages: 32768
+ * on x86_64, 256 on powerpc64 with 64 KiB pages), in one of three forms:
+ *
+ * ```
+ *   template   all pages equal one shared StructPage value     ~ a small object
+ *   overlay    template + a hash table of the diverged pages    <= 56 B / diverged page
+ *   columns    typed-array columns for every page                24 B / page
+ * ```
+ *
+ * A section starts as a template (sparse-vmemmap calls {@link
+ * MemmapStore.initSection} when it populates the section's memmap) and a bulk
+ * initialization (`memmap_init_range()`, `memmap_init_zone_device()`) that
+ * covers a whole section only swaps its template, in O(1). Writing a single
+ * page adds it to the overlay; once a third of a section has diverged it is
+ * cheaper to store every page, and the section switches to columns (then at
+ * most 72 host bytes per diverged page were ever spent on it). The rarely set
+ * pointer-like fields (`pgmap`, `mapping`, `index`, `zone_device_data`) are
+ * sparse maps of the pages that differ from the template.
+ *
+ * Pageblock migratetypes (`pageblock_flags`, kept by the kernel in each
+ * section's usemap) are stored here too, per section.
+ *
+ * Every accessor takes a pfn and mirrors an inline function of
+ * include/linux/mm.h, page_ref.h or page-flags.h. Inline kernel functions
+ * cannot be traced by ftrace, and neither are these.
+ */
+import { KernelError } from '@zonedev/kernel';
+import type { MmConfig } from './config.js';
+import { Cols, Overlay } from './page-arrays.js';
+import type { PageArrays } from './page-arrays.js';
+import {
+  PG_buddy,
+  PG_offline,
+  PG_reserved,
+  clearPageTypeWord,
+  flagsWordAny,
+  flagsWordClear,
+  flagsWordClearBelow,
+  flagsWordSet,
+  flagsWordTest,
+  pageTypeIs,
+  setPageTypeWord,
+} from './page-flags.js';
+import { ZERO_STRUCT_PAGE, makeStructPage } from './struct-page.js';
+import type { Pfn, StructPage } from './struct-page.js';
+
+const NONE: unique symbol = Symbol('NULL override');
+const POW2: readonly number[] = Array.from({ length: 64 }, (_, i) => 2 ** i);
+
+/**
+ * A transformation applied to every page of a range by
+ * {@link MemmapStore.updateRange}. Absent fields are left alone; an opaque
+ * field given as `undefined` is cleared.
+ * @public
+ */
+export interface PageUpdate {
+  /** Page flag bits (`PG_*`) to set. */
+  readonly setFlags?: readonly number[];
+  /** Page flag bits (`PG_*`) to clear. */
+  readonly clearFlags?: readonly number[];
+  /** New `_refcount`. */
+  readonly refcount?: number;
+  /** New `_mapcount`/`page_type`. */
+  readonly mapcount?: number;
+  /** New `private`. */
+  readonly private?: number;
+  /** New `pgmap`. */
+  readonly pgmap?: unknown;
+  /** New `mapping`. */
+  readonly mapping?: unknown;
+  /** New `index`. */
+  readonly index?: number;
+  /** New `zone_device_data`. */
+  readonly zoneDeviceData?: unknown;
+}
+
+/**
+ * How a section's memmap is stored (see the module comment).
+ * @public
+ */
+export type SectionMemmapState = 'template' | 'overlay' | 'columns';
+
+/**
+ * Host-memory statistics of a store.
+ * @public
+ */
+export interface MemmapStats {
+  /** Sections with a memmap. */
+  readonly sections: number;
+  /** Struct pages registered (their simulated size is 64 bytes each). */
+  readonly pages: number;
+  /** Sections stored as a bare template. */
+  readonly templateSections: number;
+  /** Sections with an overlay of diverged pages. */
+  readonly overlaySections: number;
+  /** Sections stored as columns. */
+  readonly columnSections: number;
+  /** Pages held in overlays. */
+  readonly overlayPages: number;
+  /** Entries of the sparse pointer-field maps. */
+  readonly extraEntries: number;
+  /** Estimated host bytes spent on the memmap. */
+  readonly hostBytes: number;
+}
+
+/**
+ * Options of a {@link MemmapStore}.
+ * @public
+ */
+export interface MemmapStoreOptions {
+  /**
+   * Diverged pages a section may keep in its overlay before it switches to
+   * columns (default: a third of a section, the break-even point).
+   */
+  readonly overlayLimit?: number;
+}
+
+class Extras {
+  pgmap: Map<number, unknown> | undefined;
+  mapping: Map<number, unknown> | undefined;
+  zdd: Map<number, unknown> | undefined;
+  index: Map<number, number> | undefined;
+
+  get size(): number {
+    return (this.pgmap?.size ?? 0) + (this.mapping?.size ?? 0) + (this.zdd?.size ?? 0) + (this.index?.size ?? 0);
+  }
+}
+
+type ExtraKey = 'pgmap' | 'mapping' | 'zdd';
+
+class Section {
+  tpl: StructPage;
+  cols: Cols | undefined = undefined;
+  ov: Overlay | undefined = undefined;
+  ext: Extras | undefined = undefined;
+  /** Uniform pageblock migratetype of the section, when `pb` is undefined. */
+  pbAll: number;
+  pb: Uint8Array | undefined = undefined;
+  readonly base: number;
+  constructor(base: number, tpl: StructPage, mt: number) {
+    this.base = base;
+    this.tpl = tpl;
+    this.pbAll = mt;
+  }
+}
+
+interface Compiled {
+  readonly set: readonly number[];
+  readonly clear: readonly number[];
+  readonly u: PageUpdate;
+}
+
+function applyFlags(lo: number, c: Compiled): number {
+  let v = lo;
+  for (const b of c.set) if (Math.floor(v / POW2[b]!) % 2 === 0) v += POW2[b]!;
+  for (const b of c.clear) if (Math.floor(v / POW2[b]!) % 2 === 1) v -= POW2[b]!;
+  return v;
+}
+
+function applyUpdate(t: StructPage, c: Compiled): StructPage {
+  const u = c.u;
+  return makeStructPage(
+    {
+      flagsLo: applyFlags(t.flagsLo, c),
+      ...(u.refcount !== undefined ? { refcount: u.refcount } : {}),
+      ...(u.mapcount !== undefined ? { mapcount: u.mapcount } : {}),
+      ...(u.private !== undefined ? { private: u.private } : {}),
+      ...('pgmap' in u ? { pgmap: u.pgmap } : {}),
+      ...('mapping' in u ? { mapping: u.mapping } : {}),
+      ...(u.index !== undefined ? { index: u.index } : {}),
+      ...('zoneDeviceData' in u ? { zoneDeviceData: u.zoneDeviceData } : {}),
+    },
+    t,
+  );
+}
+
+function sameExtras(a: StructPage, b: StructPage): boolean {
+  return a.pgmap === b.pgmap && a.mapping === b.mapping && a.zoneDeviceData === b.zoneDeviceData && a.index === b.index;
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+/**
+ * The memmap of one machine: every struct page, keyed by pfn, stored per
+ * memory section (see the module comment for the storage forms).
+ * @public
+ */
+export class MemmapStore {
+  /** The configuration (page and section sizes, flags layout). */
+  readonly config: MmConfig;
+  /** `PAGES_PER_SECTION`. */
+  readonly pagesPerSection: number;
+  /** Diverged pages a section's overlay may hold before switching to columns. */
+  readonly overlayLimit: number;
+  private readonly sections = new Map<number, Section>();
+  private readonly invPps: number;
+  private cacheBase = 1;
+  private cacheEnd = 0;
+  private cacheSec: Section | undefined = undefined;
+  private w: PageArrays | undefined = undefined;
+  private registered = 0;
+  private readonly sectionToNode = new Map<number, number>();
+  private readonly initTemplates = new Map<string, StructPage>();
+  private lastInitZone = -1;
+  private lastInitNid = -1;
+  private lastInitTpl: StructPage | undefined = undefined;
+  // page->flags field extraction, precomputed from the layout.
+  private readonly zoneDiv: number;
+  private readonly zoneMod: number;
+  private readonly zoneInHi: boolean;
+  private readonly nodeDiv: number;
+  private readonly nodeMod: number;
+  private readonly nodeInHi: boolean;
+  private readonly pbPerSection: number;
+  private readonly zoneIdInHi: boolean;
+  private readonly noSectionField: boolean;
+  private readonly nodeNotInFlags: boolean;
+  private readonly zoneIdDiv: number;
+  private readonly zoneIdMod: number;
+
+  constructor(config: MmConfig, options: MemmapStoreOptions = {}) {
+    this.config = config;
+    this.pagesPerSection = config.pagesPerSection;
+    this.invPps = 1 / config.pagesPerSection;
+    this.overlayLimit = options.overlayLimit ?? Math.max(8, Math.ceil(config.pagesPerSection / 3));
+    const l = config.layout;
+    this.zoneInHi = l.ZONES_PGSHIFT >= 32 || l.ZONES_WIDTH === 0;
+    this.zoneDiv = POW2[Math.max(0, l.ZONES_PGSHIFT - 32)]!;
+    this.zoneMod = POW2[l.ZONES_WIDTH]!;
+    this.nodeInHi = l.NODES_PGSHIFT >= 32 || l.NODES_WIDTH === 0;
+    this.nodeDiv = POW2[Math.max(0, l.NODES_PGSHIFT - 32)]!;
+    this.nodeMod = POW2[l.NODES_WIDTH]!;
+    this.pbPerSection = config.pagesPerSection / config.pageblockNrPages;
+    this.zoneIdInHi = l.ZONEID_PGSHIFT >= 32 || l.ZONEID_SHIFT === 0;
+    this.noSectionField = l.SECTIONS_WIDTH === 0;
+    this.nodeNotInFlags = l.NODE_NOT_IN_PAGE_FLAGS;
+    this.zoneIdDiv = POW2[Math.max(0, l.ZONEID_PGSHIFT - 32)]!;
+    this.zoneIdMod = POW2[l.ZONEID_SHIFT]!;
+  }
+
+  // ---------------------------------------------------------------- sections
+
+  /** `pfn_to_section_nr()`. */
+  pfnToSectionNr(pfn: Pfn | number): number {
+    return Math.floor(pfn * this.invPps);
+  }
+
+  /** `section_nr_to_pfn()`. */
+  sectionNrToPfn(sectionNr: number): Pfn {
+    return (sectionNr * this.pagesPerSection) as Pfn;
+  }
+
+  /**
+   * Gives section `sectionNr` a memmap whose pages all equal `template`
+   * (default: zeroed struct pages, as a freshly allocated vmemmap is) and
+   * whose pageblocks all have `migratetype` (default 0, MIGRATE_UNMOVABLE: a
+   * zeroed usemap). Called by sparse-vmemmap when it populates a section.
+   * -EEXIST if the section already has one.
+   */
+  initSection(sectionNr: number, template: StructPage = ZERO_STRUCT_PAGE, migratetype: number = 0): void {
+    if (!Number.isSafeInteger(sectionNr) || sectionNr < 0) {
+      throw new KernelError('EINVAL', `invalid section number ${sectionNr}`);
+    }
+    if (this.sections.has(sectionNr)) throw new KernelError('EEXIST', `section ${sectionNr} already has a memmap`);
+    this.sections.set(sectionNr, new Section(sectionNr * this.pagesPerSection, template, migratetype));
+    this.registered += this.pagesPerSection;
+  }
+
+  /**
+   * Frees section `sectionNr`'s memmap (its struct pages cease to exist).
+   * Called by sparse-vmemmap when a section is removed. -EINVAL if it has none.
+   */
+  dropSection(sectionNr: number): void {
+    if (!this.sections.delete(sectionNr)) throw new KernelError('EINVAL', `section ${sectionNr} has no memmap`);
+    this.sectionToNode.delete(sectionNr);
+    this.registered -= this.pagesPerSection;
+    if (this.cacheSec !== undefined && this.cacheBase === sectionNr * this.pagesPerSection) this.setCache(undefined);
+  }
+
+  /** Whether section `sectionNr` has a memmap. */
+  hasSection(sectionNr: number): boolean {
+    return this.sections.has(sectionNr);
+  }
+
+  /** Whether `pfn` has a struct page (its section has a memmap). */
+  hasMemmap(pfn: Pfn | number): boolean {
+    return this.sections.has(Math.floor(pfn * this.invPps));
+  }
+
+  /** The numbers of the sections with a memmap, ascending. */
+  sectionNumbers(): number[] {
+    return [...this.sections.keys()].sort((a, b) => a - b);
+  }
+
+  /** How a section's memmap is stored, or undefined if it has none. */
+  sectionState(sectionNr: number): SectionMemmapState | undefined {
+    const s = this.sections.get(sectionNr);
+    if (s === undefined) return undefined;
+    return s.cols !== undefined ? 'columns' : s.ov !== undefined ? 'overlay' : 'template';
+  }
+
+  /** The template of a section (what its non-diverged pages look like). */
+  sectionTemplate(sectionNr: number): StructPage | undefined {
+    return this.sections.get(sectionNr)?.tpl;
+  }
+
+  /** Struct pages registered in all. */
+  get nrPages(): number {
+    return this.registered;
+  }
+
+  /** Sections with a memmap. */
+  get nrSections(): number {
+    return this.sections.size;
+  }
+
+  /** Host-memory statistics (an estimate of the bytes the store holds). */
+  stats(): MemmapStats {
+    let templateSections = 0;
+    let overlaySections = 0;
+    let columnSections = 0;
+    let overlayPages = 0;
+    let extraEntries = 0;
+    let bytes = 0;
+    for (const s of this.sections.values()) {
+      bytes += 160;
+      if (s.cols !== undefined) {
+        columnSections++;
+        bytes += s.cols.bytes;
+      } else if (s.ov !== undefined) {
+        overlaySections++;
+        overlayPages += s.ov.count;
+        bytes += s.ov.bytes;
+      } else templateSections++;
+      if (s.ext !== undefined) {
+        const n = s.ext.size;
+        extraEntries += n;
+        bytes += n * 48;
+      }
+      if (s.pb !== undefined) bytes += s.pb.length;
+    }
+    return {
+      sections: this.sections.size,
+      pages: this.registered,
+      templateSections,
+      overlaySections,
+      columnSections,
+      overlayPages,
+      extraEntries,
+      hostBytes: bytes,
+    };
+  }
+
+  private sec(pfn: number): Section {
+    if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec!;
+    const nr = Math.floor(pfn * this.invPps);
+    const s = this.sections.get(nr);
+    if (s === undefined) {
+      throw new RangeError(`BUG: unable to handle page fault: no struct page for pfn ${hex(pfn)} (section ${nr} has no memmap)`);
+    }
+    this.setCache(s);
+    return s;
+  }
+
+  private setCache(s: Section | undefined): void {
+    this.cacheSec = s;
+    if (s === undefined) {
+      this.cacheBase = 1;
+      this.cacheEnd = 0;
+    } else {
+      this.cacheBase = s.base;
+      this.cacheEnd = s.base + this.pagesPerSection;
+    }
+  }
+
+  /** The section of `pfn`, or undefined if it has no memmap (no throw). */
+  private secOrUndefined(pfn: number): Section | undefined {
+    if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec;
+    const s = this.sections.get(Math.floor(pfn * this.invPps));
+    if (s !== undefined) this.setCache(s);
+    return s;
+  }
+
+  /** Position of page `i` in the section's columns or overlay, or -1 (template). */
+  private rpos(s: Section, i: number): number {
+    if (s.cols !== undefined) {
+      this.w = s.cols;
+      return i;
+    }
+    const ov = s.ov;
+    if (ov === undefined) return -1;
+    const p = ov.find(i);
+    if (p >= 0) this.w = ov;
+    return p;
+  }
+
+  /** A writable position for page `i`; `this.w` is set to its arrays. */
+  private wpos(s: Section, i: number): number {
+    const cols = s.cols;
+    if (cols !== undefined) {
+      this.w = cols;
+      return i;
+    }
+    let ov = s.ov;
+    if (ov === undefined) ov = s.ov = new Overlay();
+    const p = ov.find(i);
+    if (p >= 0) {
+      this.w = ov;
+      return p;
+    }
+    if (ov.count + 1 > this.overlayLimit) {
+      this.w = this.promote(s);
+      return i;
+    }
+    const q = ov.insert(i, s.tpl);
+    this.w = ov;
+    return q;
+  }
+
+  private promote(s: Section): Cols {
+    const cols = new Cols(this.pagesPerSection, s.tpl);
+    if (s.ov !== undefined) s.ov.spill(cols);
+    s.ov = undefined;
+    s.cols = cols;
+    return cols;
+  }
+
+  /**
+   * Switches the sections of a range to columns now, ahead of writing every
+   * page of it one by one (a hint: the result is the same without it).
+   */
+  materialize(startPfn: Pfn | number, nrPages: number): void {
+    for (let nr = this.pfnToSectionNr(startPfn); nr <= this.pfnToSectionNr(startPfn + nrPages - 1); nr++) {
+      const s = this.sections.get(nr);
+      if (s !== undefined && s.cols === undefined) this.promote(s);
+    }
+  }
+
+  // ------------------------------------------------------------ whole pages
+
+  /** One struct page as a value (a snapshot; for inspection and tests). */
+  readStructPage(pfn: Pfn | number): StructPage {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const t = s.tpl;
+    const p = this.rpos(s, i);
+    const w = this.w!;
+    return {
+      flagsLo: p < 0 ? t.flagsLo : w.lo[p]!,
+      flagsHi: p < 0 ? t.flagsHi : w.hi[p]!,
+      refcount: p < 0 ? t.refcount : w.ref[p]!,
+      mapcount: p < 0 ? t.mapcount : w.mc[p]!,
+      private: p < 0 ? t.private : w.priv[p]!,
+      pgmap: this.extra(s, i, 'pgmap', t.pgmap),
+      mapping: this.extra(s, i, 'mapping', t.mapping),
+      index: this.indexOf(s, i),
+      zoneDeviceData: this.extra(s, i, 'zdd', t.zoneDeviceData),
+    };
+  }
+
+  /** Overwrites one struct page with a value. */
+  writeStructPage(pfn: Pfn | number, v: StructPage): void {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    this.writeCore(s, i, v);
+    this.writeExtras(s, i, v);
+  }
+
+  private writeCore(s: Section, i: number, v: StructPage): void {
+    const p0 = this.rpos(s, i);
+    if (p0 < 0) {
+      const t = s.tpl;
+      if (
+        t.flagsLo === v.flagsLo &&
+        t.flagsHi === v.flagsHi &&
+        t.refcount === v.refcount &&
+        t.mapcount === v.mapcount &&
+        t.private === v.private
+      ) {
+        return;
+      }
+    }
+    const p = this.wpos(s, i);
+    const w = this.w!;
+    w.lo[p] = v.flagsLo;
+    w.hi[p] = v.flagsHi;
+    w.ref[p] = v.refcount;
+    w.mc[p] = v.mapcount;
+    w.priv[p] = v.private;
+  }
+
+  private writeExtras(s: Section, i: number, v: StructPage): void {
+    const t = s.tpl;
+    if (s.ext === undefined && v.pgmap === t.pgmap && v.mapping === t.mapping && v.zoneDeviceData === t.zoneDeviceData && v.index === t.index) {
+      return;
+    }
+    this.setExtra(s, i, 'pgmap', v.pgmap, t.pgmap);
+    this.setExtra(s, i, 'mapping', v.mapping, t.mapping);
+    this.setExtra(s, i, 'zdd', v.zoneDeviceData, t.zoneDeviceData);
+    this.setIndex(s, i, v.index);
+  }
+
+  private extra(s: Section, i: number, k: ExtraKey, dflt: unknown): unknown {
+    const m = s.ext?.[k];
+    if (m === undefined) return dflt;
+    const v = m.get(i);
+    if (v === undefined) return dflt;
+    return v === NONE ? undefined : v;
+  }
+
+  private setExtra(s: Section, i: number, k: ExtraKey, v: unknown, dflt: unknown): void {
+    if (v === dflt) {
+      s.ext?.[k]?.delete(i);
+      return;
+    }
+    const ext = (s.ext ??= new Extras());
+    const m = (ext[k] ??= new Map<number, unknown>());
+    m.set(i, v === undefined ? NONE : v);
+  }
+
+  private indexOf(s: Section, i: number): number {
+    const v = s.ext?.index?.get(i);
+    return v === undefined ? s.tpl.index : v;
+  }
+
+  private setIndex(s: Section, i: number, v: number): void {
+    if (v === s.tpl.index) {
+      s.ext?.index?.delete(i);
+      return;
+    }
+    const ext = (s.ext ??= new Extras());
+    (ext.index ??= new Map<number, number>()).set(i, v);
+  }
+
+  // -------------------------------------------------------------- bulk paths
+
+  /**
+   * Sets every page of `[startPfn, startPfn + nrPages)` to `template`. A
+   * section covered whole just takes the template (O(1)); a partial one is
+   * written in place. Every pfn must have a memmap (checked first: on error
+   * nothing changes). The bulk half of `memmap_init_range()` and
+   * `memmap_init_zone_device()`.
+   */
+  initRange(startPfn: Pfn | number, nrPages: number, template: StructPage): void {
+    this.checkRange(startPfn, nrPages);
+    this.forSections(startPfn, nrPages, (s, a, b) => {
+      if (a === 0 && b === this.pagesPerSection) {
+        s.tpl = template;
+        s.cols = undefined;
+        s.ov = undefined;
+        s.ext = undefined;
+        return;
+      }
+      this.assignPartial(s, a, b, template);
+    });
+  }
+
+  /**
+   * Whether [a, b) is most of the section, so that it is cheaper to make its
+   * value the template and keep the pages outside in the overlay.
+   */
+  private canFlip(s: Section, a: number, b: number): boolean {
+    if (s.cols !== undefined || s.ext !== undefined) return false;
+    const inside = b - a;
+    const outside = this.pagesPerSection - inside;
+    return inside > outside && (s.ov?.count ?? 0) + outside <= this.overlayLimit;
+  }
+
+  /** Makes `t` the template; pages outside [a, b) keep their values as overlay entries. */
+  private flip(s: Section, a: number, b: number, t: StructPage): Overlay {
+    const old = s.tpl;
+    const ov = (s.ov ??= new Overlay());
+    const pps = this.pagesPerSection;
+    for (let i = 0; i < pps; i++) {
+      if (i === a) i = b;
+      if (i >= pps) break;
+      if (ov.find(i) < 0) ov.insert(i, old);
+    }
+    s.tpl = t;
+    if (old.pgmap !== t.pgmap || old.mapping !== t.mapping || old.zoneDeviceData !== t.zoneDeviceData || old.index !== t.index) {
+      for (let i = 0; i < pps; i++) {
+        if (i === a) i = b;
+        if (i >= pps) break;
+        this.setExtra(s, i, 'pgmap', old.pgmap, t.pgmap);
+        this.setExtra(s, i, 'mapping', old.mapping, t.mapping);
+        this.setExtra(s, i, 'zdd', old.zoneDeviceData, t.zoneDeviceData);
+        this.setIndex(s, i, old.index);
+      }
+    }
+    return s.ov;
+  }
+
+  private assignPartial(s: Section, a: number, b: number, v: StructPage): void {
+    const n = b - a;
+    if (this.canFlip(s, a, b)) {
+      const ov = this.flip(s, a, b, v);
+      for (let p = 0; p < ov.cap; p++) {
+        const k = ov.keys[p]!;
+        if (k < a || k >= b) continue;
+        ov.lo[p] = v.flagsLo;
+        ov.hi[p] = v.flagsHi;
+        ov.ref[p] = v.refcount;
+        ov.mc[p] = v.mapcount;
+        ov.priv[p] = v.private;
+      }
+      return;
+    }
+    if (s.cols === undefined && (s.ov?.count ?? 0) + n > this.overlayLimit) this.promote(s);
+    if (s.cols !== undefined) s.cols.fill(a, b, v);
+    else for (let i = a; i < b; i++) this.writeCore(s, i, v);
+    if (s.ext !== undefined || !sameExtras(v, s.tpl)) for (let i = a; i < b; i++) this.writeExtras(s, i, v);
+  }
+
+  /**
+   * Applies `update` to every page of a range: the bulk form of a loop of
+   * `__ClearPageReserved(); set_page_count(p, 0);` and similar. Sections
+   * covered whole get a transformed template (shared by sections that shared
+   * the old one); diverged pages are transformed in place. Every pfn must
+   * have a memmap (checked first).
+   */
+  updateRange(startPfn: Pfn | number, nrPages: number, update: PageUpdate): void {
+    this.checkRange(startPfn, nrPages);
+    const c: Compiled = { set: update.setFlags ?? [], clear: update.clearFlags ?? [], u: update };
+    const derived = new Map<StructPage, StructPage>();
+    this.forSections(startPfn, nrPages, (s, a, b) => {
+      if (a === 0 && b === this.pagesPerSection) {
+        let nt = derived.get(s.tpl);
+        if (nt === undefined) {
+          nt = applyUpdate(s.tpl, c);
+          derived.set(s.tpl, nt);
+        }
+        const old = s.tpl;
+        s.tpl = nt;
+        if (s.cols !== undefined) this.updateArrays(s.cols, 0, this.pagesPerSection, c, -1);
+        else if (s.ov !== undefined) this.updateArrays(s.ov, 0, s.ov.cap, c, 0);
+        if (s.ext !== undefined) {
+          if ('pgmap' in update) s.ext.pgmap = undefined;
+          if ('mapping' in update) s.ext.mapping = undefined;
+          if ('zoneDeviceData' in update) s.ext.zdd = undefined;
+          if (update.index !== undefined) s.ext.index = undefined;
+          this.rebaseExtras(s, old);
+        }
+        return;
+      }
+      const tt = applyUpdate(s.tpl, c);
+      const coreChanges =
+        tt.flagsLo !== s.tpl.flagsLo ||
+        tt.refcount !== s.tpl.refcount ||
+        tt.mapcount !== s.tpl.mapcount ||
+        tt.private !== s.tpl.private;
+      if ((coreChanges || !sameExtras(tt, s.tpl)) && this.canFlip(s, a, b)) {
+        const ov = this.flip(s, a, b, tt);
+        for (let p = 0; p < ov.cap; p++) {
+          const k = ov.keys[p]!;
+          if (k >= a && k < b) this.updateAt(ov, p, c);
+        }
+        return;
+      }
+      if (s.cols === undefined && coreChanges && (s.ov?.count ?? 0) + (b - a) > this.overlayLimit) this.promote(s);
+      if (s.cols !== undefined) this.updateArrays(s.cols, a, b, c, -1);
+      else {
+        const ov = s.ov;
+        if (ov !== undefined) {
+          for (let p = 0; p < ov.cap; p++) {
+            const k = ov.keys[p]!;
+            if (k >= a && k < b) this.updateAt(ov, p, c);
+          }
+        }
+        if (coreChanges) {
+          for (let i = a; i < b; i++) {
+            if (s.ov !== undefined && s.ov.find(i) >= 0) continue;
+            const p = this.wpos(s, i);
+            this.updateAt(this.w!, p, c);
+          }
+        }
+      }
+      if ('pgmap' in update || 'mapping' in update || 'zoneDeviceData' in update || update.index !== undefined) {
+        for (let i = a; i < b; i++) {
+          if ('pgmap' in update) this.setExtra(s, i, 'pgmap', update.pgmap, s.tpl.pgmap);
+          if ('mapping' in update) this.setExtra(s, i, 'mapping', update.mapping, s.tpl.mapping);
+          if ('zoneDeviceData' in update) this.setExtra(s, i, 'zdd', update.zoneDeviceData, s.tpl.zoneDeviceData);
+          if (update.index !== undefined) this.setIndex(s, i, update.index);
+        }
+      }
+    });
+  }
+
+  /** After a template change, overrides equal to the new template are dropped. */
+  private rebaseExtras(s: Section, _old: StructPage): void {
+    const ext = s.ext!;
+    const t = s.tpl;
+    const drop = (m: Map<number, unknown> | undefined, dflt: unknown): void => {
+      if (m === undefined) return;
+      for (const [i, v] of m) if ((v === NONE ? undefined : v) === dflt) m.delete(i);
+    };
+    drop(ext.pgmap, t.pgmap);
+    drop(ext.mapping, t.mapping);
+    drop(ext.zdd, t.zoneDeviceData);
+    if (ext.index !== undefined) for (const [i, v] of ext.index) if (v === t.index) ext.index.delete(i);
+    if (ext.size === 0) s.ext = undefined;
+  }
+
+  private updateArrays(w: PageArrays & { keys?: Int32Array }, a: number, b: number, c: Compiled, keyed: number): void {
+    const keys = keyed === 0 ? (w as Overlay).keys : undefined;
+    for (let p = a; p < b; p++) {
+      if (keys !== undefined && keys[p] === -1) continue;
+      this.updateAt(w, p, c);
+    }
+  }
+
+  private updateAt(w: PageArrays, p: number, c: Compiled): void {
+    const u = c.u;
+    if (c.set.length + c.clear.length > 0) w.lo[p] = applyFlags(w.lo[p]!, c);
+    if (u.refcount !== undefined) w.ref[p] = u.refcount;
+    if (u.mapcount !== undefined) w.mc[p] = u.mapcount;
+    if (u.private !== undefined) w.priv[p] = u.private;
+  }
+
+  private checkRange(startPfn: number, nrPages: number): void {
+    if (!Number.isSafeInteger(startPfn) || startPfn < 0 || !Number.isSafeInteger(nrPages) || nrPages < 0) {
+      throw new KernelError('EINVAL', `invalid pfn range ${startPfn} + ${nrPages}`);
+    }
+    if (nrPages === 0) return;
+    const last = this.pfnToSectionNr(startPfn + nrPages - 1);
+    for (let nr = this.pfnToSectionNr(startPfn); nr <= last; nr++) {
+      if (!this.sections.has(nr)) {
+        throw new RangeError(
+          `BUG: no memmap for pfn range ${hex(startPfn)}-${hex(startPfn + nrPages - 1)} (section ${nr})`,
+        );
+      }
+    }
+  }
+
+  private forSections(startPfn: number, nrPages: number, fn: (s: Section, a: number, b: number) => void): void {
+    const pps = this.pagesPerSection;
+    let pfn = startPfn;
+    const end = startPfn + nrPages;
+    while (pfn < end) {
+      const nr = this.pfnToSectionNr(pfn);
+      const base = nr * pps;
+      const a = pfn - base;
+      const b = Math.min(pps, end - base);
+      fn(this.sections.get(nr)!, a, b);
+      pfn = base + b;
+    }
+  }
+
+  /**
+   * The first pfn of `[startPfn, endPfn)` whose struct page satisfies `pred`
+   * (given the low flags word, the `_mapcount`/`page_type` word and the
+   * refcount), or -1. Pfns without a memmap are skipped. Template sections
+   * are tested once, overlays by their entries, columns by a linear scan:
+   * this is how the page allocator walks a pageblock looking for free blocks
+   * without reading every struct page of a mostly-untouched section.
+   */
+  findFirst(startPfn: Pfn | number, endPfn: Pfn | number, pred: (flagsLo: number, mapcount: number, refcount: number) => boolean): number {
+    const pps = this.pagesPerSection;
+    let pfn: number = startPfn;
+    while (pfn < endPfn) {
+      const nr = this.pfnToSectionNr(pfn);
+      const base = nr * pps;
+      const a = pfn - base;
+      const b = Math.min(pps, endPfn - base);
+      const s = this.sections.get(nr);
+      if (s !== undefined) {
+        const hit = this.findInSection(s, a, b, pred);
+        if (hit >= 0) return base + hit;
+      }
+      pfn = base + b;
+    }
+    return -1;
+  }
+
+  private findInSection(s: Section, a: number, b: number, pred: (lo: number, mc: number, ref: number) => boolean): number {
+    const c = s.cols;
+    if (c !== undefined) {
+      for (let i = a; i < b; i++) if (pred(c.lo[i]!, c.mc[i]!, c.ref[i]!)) return i;
+      return -1;
+    }
+    const t = s.tpl;
+    const ov = s.ov;
+    if (pred(t.flagsLo, t.mapcount, t.refcount)) {
+      for (let i = a; i < b; i++) {
+        const p = ov === undefined ? -1 : ov.find(i);
+        if (p < 0 || pred(ov!.lo[p]!, ov!.mc[p]!, ov!.ref[p]!)) return i;
+      }
+      return -1;
+    }
+    if (ov === undefined) return -1;
+    let best = -1;
+    for (let p = 0; p < ov.cap; p++) {
+      const k = ov.keys[p]!;
+      if (k < a || k >= b || (best >= 0 && k >= best)) continue;
+      if (pred(ov.lo[p]!, ov.mc[p]!, ov.ref[p]!)) best = k;
+    }
+    return best;
+  }
+
+  // ------------------------------------------------------ page->flags fields
+
+  /** `page->flags` bits 0..31. */
+  pageFlagsLo(pfn: Pfn | number): number {
+    const s = this.sec(pfn);
+    const p = this.rpos(s, pfn - s.base);
+    return p < 0 ? s.tpl.flagsLo : this.w!.lo[p]!;
+  }
+
+  /** `page->flags` bits 32..63. */
+  pageFlagsHi(pfn: Pfn | number): number {
+    const s = this.sec(pfn);
+    const p = this.rpos(s, pfn - s.base);
+    return p < 0 ? s.tpl.flagsHi : this.w!.hi[p]!;
+  }
+
+  /** Sets the whole `page->flags` word from its two halves. */
+  setPageFlagsWord(pfn: Pfn | number, lo: number, hi: number): void {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const p0 = this.rpos(s, i);
+    if (p0 < 0 && s.tpl.flagsLo === lo && s.tpl.flagsHi === hi) return;
+    const p = this.wpos(s, i);
+    this.w!.lo[p] = lo;
+    this.w!.hi[p] = hi;
+  }
+
+  private setLo(pfn: number, lo: number): void {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const p0 = this.rpos(s, i);
+    if (p0 < 0 && s.tpl.flagsLo === lo) return;
+    const p = this.wpos(s, i);
+    this.w!.lo[p] = lo;
+  }
+
+  /** Reads a `page->flags` field at a bit shift and width. */
+  private field(lo: number, hi: number, shift: number, width: number): number {
+    if (width === 0) return 0;
+    if (shift >= 32) return Math.floor(hi / POW2[shift - 32]!) % POW2[width]!;
+    if (shift + width <= 32) return Math.floor(lo / POW2[shift]!) % POW2[width]!;
+    const low = Math.floor(lo / POW2[shift]!);
+    return low + (hi % POW2[shift + width - 32]!) * POW2[32 - shift]!;
+  }
+
+  /** Returns `[lo, hi]` with a field replaced. */
+  private withField(lo: number, hi: number, shift: number, width: number, value: number): [number, number] {
+    if (width === 0) return [lo, hi];
+    const mod = POW2[width]!;
+    const v = ((value % mod) + mod) % mod;
+    // Work on the 64-bit value as (hi, lo) pairs, one half at a time.
+    const full = (h: number, l: number): [number, number] => [l, h];
+    if (shift >= 32) {
+      const d = POW2[shift - 32]!;
+      const old = Math.floor(hi / d) % mod;
+      return full(hi + (v - old) * d, lo);
+    }
+    if (shift + width <= 32) {
+      const d = POW2[shift]!;
+      const old = Math.floor(lo / d) % mod;
+      return full(hi, lo + (v - old) * d);
+    }
+    const lowBits = 32 - shift;
+    const lowMod = POW2[lowBits]!;
+    const vLow = v % lowMod;
+    const vHigh = Math.floor(v / lowMod);
+    const oldLow = Math.floor(lo / POW2[shift]!) % lowMod;
+    const highW = shift + width - 32;
+    const oldHigh = hi % POW2[highW]!;
+    return full(hi + (vHigh - oldHigh), lo + (vLow - oldLow) * POW2[shift]!);
+  }
+
+  /**
+   * The `page->flags` word `set_page_links()` gives a page of zone `zone`,
+   * node `nid` and pfn `pfn`, starting from `[lo, hi]` (default: zero).
+   */
+  pageLinksWord(zone: number, nid: number, pfn: Pfn | number, lo: number = 0, hi: number = 0): [number, number] {
+    const l = this.config.layout;
+    let w: [number, number] = [lo, hi];
+    w = this.withField(w[0], w[1], l.ZONES_PGSHIFT, l.ZONES_WIDTH, zone);
+    w = this.withField(w[0], w[1], l.NODES_PGSHIFT, l.NODES_WIDTH, nid);
+    w = this.withField(w[0], w[1], l.SECTIONS_PGSHIFT, l.SECTIONS_WIDTH, this.pfnToSectionNr(pfn));
+    return w;
+  }
+
+  /** `set_page_links()`: records the page's zone, node (and section) in its flags. */
+  setPageLinks(pfn: Pfn | number, zone: number, nid: number): void {
+    const [lo, hi] = this.pageLinksWord(zone, nid, pfn, this.pageFlagsLo(pfn), this.pageFlagsHi(pfn));
+    this.setPageFlagsWord(pfn, lo, hi);
+    if (this.config.layout.NODE_NOT_IN_PAGE_FLAGS) this.sectionToNode.set(this.pfnToSectionNr(pfn), nid);
+  }
+
+  /** `page_zonenum()`: the zone index recorded in the page's flags. */
+  pageZonenum(pfn: Pfn | number): number {
+    if (this.zoneInHi) return Math.floor(this.pageFlagsHi(pfn) / this.zoneDiv) % this.zoneMod;
+    const l = this.config.layout;
+    return this.field(this.pageFlagsLo(pfn), this.pageFlagsHi(pfn), l.ZONES_PGSHIFT, l.ZONES_WIDTH);
+  }
+
+  /** `page_to_nid()`: the node recorded in the page's flags (or section table). */
+  pageToNid(pfn: Pfn | number): number {
+    const l = this.config.layout;
+    if (l.NODE_NOT_IN_PAGE_FLAGS) return this.sectionToNode.get(this.pfnToSectionNr(pfn)) ?? 0;
+    if (this.nodeInHi) return Math.floor(this.pageFlagsHi(pfn) / this.nodeDiv) % this.nodeMod;
+    return this.field(this.pageFlagsLo(pfn), this.pageFlagsHi(pfn), l.NODES_PGSHIFT, l.NODES_WIDTH);
+  }
+
+  /** `page_zone_id()`: the ZONEID field (node:zone, or section:zone). */
+  pageZoneId(pfn: Pfn | number): number {
+    const l = this.config.layout;
+    if (this.zoneIdInHi) return Math.floor(this.pageFlagsHi(pfn) / this.zoneIdDiv) % this.zoneIdMod;
+    return this.field(this.pageFlagsLo(pfn), this.pageFlagsHi(pfn), l.ZONEID_PGSHIFT, l.ZONEID_SHIFT);
+  }
+
+  /**
+   * `page_zonenum()` and `page_to_nid()` together, as `nid * MAX_NR_ZONES +
+   * zone` (one read of the flags word; the page allocator's `page_zone()`).
+   */
+  pageNodeZone(pfn: Pfn | number): number {
+    if (this.zoneInHi && this.nodeInHi && !this.config.layout.NODE_NOT_IN_PAGE_FLAGS) {
+      const hi = this.pageFlagsHi(pfn);
+      return (Math.floor(hi / this.nodeDiv) % this.nodeMod) * this.config.MAX_NR_ZONES + (Math.floor(hi / this.zoneDiv) % this.zoneMod);
+    }
+    return this.pageToNid(pfn) * this.config.MAX_NR_ZONES + this.pageZonenum(pfn);
+  }
+
+  /** `page_to_section()` with classic SPARSEMEM (SECTIONS_WIDTH > 0), else the pfn's section. */
+  pageToSection(pfn: Pfn | number): number {
+    const l = this.config.layout;
+    if (l.SECTIONS_WIDTH === 0) return this.pfnToSectionNr(pfn);
+    return this.field(this.pageFlagsLo(pfn), this.pageFlagsHi(pfn), l.SECTIONS_PGSHIFT, l.SECTIONS_WIDTH);
+  }
+
+  /** `PagePoisoned()`: flags are all ones, the memmap was never initialized. */
+  pagePoisoned(pfn: Pfn | number): boolean {
+    return this.pageFlagsLo(pfn) === 0xffffffff && this.pageFlagsHi(pfn) === 0xffffffff;
+  }
+
+  // ---------------------------------------------------------------- PG_ bits
+
+  /** `test_bit(PG_x, &page->flags)`, e.g. `PageReserved()`. */
+  testPageFlag(pfn: Pfn | number, bit: number): boolean {
+    return flagsWordTest(this.pageFlagsLo(pfn), bit);
+  }
+
+  /** `SetPageX()` / `__SetPageX()`. */
+  setPageFlag(pfn: Pfn | number, bit: number): void {
+    const lo = this.pageFlagsLo(pfn);
+    if (!flagsWordTest(lo, bit)) this.setLo(pfn, flagsWordSet(lo, bit));
+  }
+
+  /** `ClearPageX()` / `__ClearPageX()`. */
+  clearPageFlag(pfn: Pfn | number, bit: number): void {
+    const lo = this.pageFlagsLo(pfn);
+    if (flagsWordTest(lo, bit)) this.setLo(pfn, flagsWordClear(lo, bit));
+  }
+
+  /** `TestSetPageX()`: sets the bit, returns whether it was set before. */
+  testSetPageFlag(pfn: Pfn | number, bit: number): boolean {
+    const was = this.testPageFlag(pfn, bit);
+    if (!was) this.setPageFlag(pfn, bit);
+    return was;
+  }
+
+  /** `TestClearPageX()`: clears the bit, returns whether it was set before. */
+  testClearPageFlag(pfn: Pfn | number, bit: number): boolean {
+    const was = this.testPageFlag(pfn, bit);
+    if (was) this.clearPageFlag(pfn, bit);
+    return was;
+  }
+
+  /** `page->flags &= ~((1 << n) - 1)`: clears the low `n` flag bits. */
+  clearLowFlags(pfn: Pfn | number, n: number): void {
+    const lo = this.pageFlagsLo(pfn);
+    const keep = flagsWordClearBelow(lo, n);
+    if (keep !== lo) this.setLo(pfn, keep);
+  }
+
+  /** `PageReserved()`. */
+  pageReserved(pfn: Pfn | number): boolean {
+    return this.testPageFlag(pfn, PG_reserved);
+  }
+
+  /** `SetPageReserved()` / `__SetPageReserved()`. */
+  setPageReserved(pfn: Pfn | number): void {
+    this.setPageFlag(pfn, PG_reserved);
+  }
+
+  /** `ClearPageReserved()` / `__ClearPageReserved()`. */
+  clearPageReserved(pfn: Pfn | number): void {
+    this.clearPageFlag(pfn, PG_reserved);
+  }
+
+  // -------------------------------------------- _mapcount, page_type, private
+
+  /** `atomic_read(&page->_mapcount)`: the raw word (-1 when unmapped). */
+  pageMapcountRaw(pfn: Pfn | number): number {
+    const s = this.sec(pfn);
+    const p = this.rpos(s, pfn - s.base);
+    return p < 0 ? s.tpl.mapcount : this.w!.mc[p]!;
+  }
+
+  /** Sets the raw `_mapcount`/`page_type` word. */
+  setPageMapcountRaw(pfn: Pfn | number, v: number): void {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    if (this.rpos(s, i) < 0 && s.tpl.mapcount === v) return;
+    const p = this.wpos(s, i);
+    this.w!.mc[p] = v;
+  }
+
+  /** `page_mapcount()` of a small page: `_mapcount + 1`. */
+  pageMapcount(pfn: Pfn | number): number {
+    return this.pageMapcountRaw(pfn) + 1;
+  }
+
+  /** `page_mapcount_reset()`: `_mapcount = -1`. */
+  pageMapcountReset(pfn: Pfn | number): void {
+    this.setPageMapcountRaw(pfn, -1);
+  }
+
+  /** `PageType(page, flag)` for a page type (`PG_buddy`, `PG_offline`, ...). */
+  pageType(pfn: Pfn | number, flag: number): boolean {
+    return pageTypeIs(this.pageMapcountRaw(pfn), flag);
+  }
+
+  /** `__SetPage<Type>()`: BUG if the word is a mapcount rather than a type. */
+  setPageType(pfn: Pfn | number, flag: number): void {
+    const word = this.pageMapcountRaw(pfn);
+    if (!pageTypeIs(word, 0)) throw new Error(`VM_BUG_ON_PAGE(!PageType(page, 0)): pfn ${hex(pfn)} _mapcount ${word}`);
+    this.setPageMapcountRaw(pfn, setPageTypeWord(word, flag));
+  }
+
+  /** `__ClearPage<Type>()`: BUG if the page does not have the type. */
+  clearPageType(pfn: Pfn | number, flag: number): void {
+    const word = this.pageMapcountRaw(pfn);
+    if (!pageTypeIs(word, flag)) throw new Error(`VM_BUG_ON_PAGE(!PageType): pfn ${hex(pfn)} lacks type ${hex(flag)}`);
+    this.setPageMapcountRaw(pfn, clearPageTypeWord(word, flag));
+  }
+
+  /** `PageBuddy()`: a free block head owned by the buddy allocator. */
+  pageBuddy(pfn: Pfn | number): boolean {
+    return pageTypeIs(this.pageMapcountRaw(pfn), PG_buddy);
+  }
+
+  /** `PageOffline()`. */
+  pageOffline(pfn: Pfn | number): boolean {
+    return pageTypeIs(this.pageMapcountRaw(pfn), PG_offline);
+  }
+
+  /** `__SetPageOffline()`. */
+  setPageOffline(pfn: Pfn | number): void {
+    this.setPageType(pfn, PG_offline);
+  }
+
+  /** `__ClearPageOffline()`. */
+  clearPageOffline(pfn: Pfn | number): void {
+    this.clearPageType(pfn, PG_offline);
+  }
+
+  /** `page_private()`. */
+  pagePrivate(pfn: Pfn | number): number {
+    const s = this.sec(pfn);
+    const p = this.rpos(s, pfn - s.base);
+    return p < 0 ? s.tpl.private : this.w!.priv[p]!;
+  }
+
+  /** `set_page_private()`. */
+  setPagePrivate(pfn: Pfn | number, v: number): void {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    if (this.rpos(s, i) < 0 && s.tpl.private === v) return;
+    const p = this.wpos(s, i);
+    this.w!.priv[p] = v;
+  }
+
+  /** `buddy_order()`: the order of a free block head (PageBuddy checked by the caller). */
+  buddyOrder(pfn: Pfn | number): number {
+    return this.pagePrivate(pfn);
+  }
+
+  /** `set_buddy_order()`: `set_page_private(page, order); __SetPageBuddy(page)`. */
+  setBuddyOrder(pfn: Pfn | number, order: number): void {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const p0 = this.rpos(s, i);
+    const word = p0 < 0 ? s.tpl.mapcount : this.w!.mc[p0]!;
+    if (!pageTypeIs(word, 0)) throw new Error(`VM_BUG_ON_PAGE(!PageType(page, 0)): pfn ${hex(pfn)} _mapcount ${word}`);
+    const p = this.wpos(s, i);
+    this.w!.priv[p] = order;
+    this.w!.mc[p] = setPageTypeWord(word, PG_buddy);
+  }
+
+  /** `__ClearPageBuddy(); set_page_private(page, 0)`: what `del_page_from_free_list()` does to the page. */
+  clearBuddy(pfn: Pfn | number): void {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const p0 = this.rpos(s, i);
+    const word = p0 < 0 ? s.tpl.mapcount : this.w!.mc[p0]!;
+    if (!pageTypeIs(word, PG_buddy)) throw new Error(`VM_BUG_ON_PAGE(!PageBuddy(page)): pfn ${hex(pfn)}`);
+    const p = this.wpos(s, i);
+    this.w!.mc[p] = clearPageTypeWord(word, PG_buddy);
+    this.w!.priv[p] = 0;
+  }
+
+  /**
+   * The order of the free block headed by `pfn`, or -1 if the page is not
+   * PageBuddy or has no memmap (one read: `PageBuddy() ? buddy_order() : -1`).
+   */
+  buddyOrderOf(pfn: Pfn | number): number {
+    const s = this.secOrUndefined(pfn);
+    if (s === undefined) return -1;
+    const p = this.rpos(s, pfn - s.base);
+    const word = p < 0 ? s.tpl.mapcount : this.w!.mc[p]!;
+    if (!pageTypeIs(word, PG_buddy)) return -1;
+    return p < 0 ? s.tpl.private : this.w!.priv[p]!;
+  }
+
+  /**
+   * `page_expected_state()`: `_mapcount` -1, no mapping, refcount 0 and none
+   * of the flag bits of `lowMask` (a mask of the low flags half) set.
+   */
+  pageExpectedState(pfn: Pfn | number, lowMask: number): boolean {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const p = this.rpos(s, i);
+    const t = s.tpl;
+    const w = this.w!;
+    const mc = p < 0 ? t.mapcount : w.mc[p]!;
+    const ref = p < 0 ? t.refcount : w.ref[p]!;
+    const lo = p < 0 ? t.flagsLo : w.lo[p]!;
+    if (mc !== -1 || ref !== 0 || flagsWordAny(lo, lowMask)) return false;
+    return this.extra(s, i, 'mapping', t.mapping) === undefined;
+  }
+
+  /**
+   * What `post_alloc_hook()` does to a new block's head page:
+   * `set_page_private(page, 0); set_page_refcounted(page)`.
+   */
+  initAllocatedPage(pfn: Pfn | number): void {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const p = this.wpos(s, i);
+    this.w!.priv[p] = 0;
+    this.w!.ref[p] = 1;
+  }
+
+  // ------------------------------------------------------------- page_ref.h
+
+  /** `page_ref_count()`. */
+  pageRefCount(pfn: Pfn | number): number {
+    const s = this.sec(pfn);
+    const p = this.rpos(s, pfn - s.base);
+    return p < 0 ? s.tpl.refcount : this.w!.ref[p]!;
+  }
+
+  /** `page_count()` (no compound pages here: the page's own count). */
+  pageCount(pfn: Pfn | number): number {
+    return this.pageRefCount(pfn);
+  }
+
+  /** `set_page_count()`. */
+  setPageCount(pfn: Pfn | number, v: number): void {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    if (this.rpos(s, i) < 0 && s.tpl.refcount === v) return;
+    const p = this.wpos(s, i);
+    this.w!.ref[p] = v;
+  }
+
+  /** `init_page_count()`: `set_page_count(page, 1)`. */
+  initPageCount(pfn: Pfn | number): void {
+    this.setPageCount(pfn, 1);
+  }
+
+  /** `page_ref_add()`. */
+  pageRefAdd(pfn: Pfn | number, nr: number): void {
+    this.setPageCount(pfn, this.pageRefCount(pfn) + nr);
+  }
+
+  /** `page_ref_sub()`. */
+  pageRefSub(pfn: Pfn | number, nr: number): void {
+    this.setPageCount(pfn, this.pageRefCount(pfn) - nr);
+  }
+
+  /** `page_ref_inc()`. */
+  pageRefInc(pfn: Pfn | number): void {
+    this.pageRefAdd(pfn, 1);
+  }
+
+  /** `page_ref_dec()`. */
+  pageRefDec(pfn: Pfn | number): void {
+    this.pageRefAdd(pfn, -1);
+  }
+
+  /** `page_ref_inc_return()`. */
+  pageRefIncReturn(pfn: Pfn | number): number {
+    const v = this.pageRefCount(pfn) + 1;
+    this.setPageCount(pfn, v);
+    return v;
+  }
+
+  /** `page_ref_dec_return()`. */
+  pageRefDecReturn(pfn: Pfn | number): number {
+    const v = this.pageRefCount(pfn) - 1;
+    this.setPageCount(pfn, v);
+    return v;
+  }
+
+  /** `page_ref_sub_and_test()`: subtracts, returns whether the count reached 0. */
+  pageRefSubAndTest(pfn: Pfn | number, nr: number): boolean {
+    const v = this.pageRefCount(pfn) - nr;
+    this.setPageCount(pfn, v);
+    return v === 0;
+  }
+
+  /** `page_ref_dec_and_test()`. */
+  pageRefDecAndTest(pfn: Pfn | number): boolean {
+    return this.pageRefSubAndTest(pfn, 1);
+  }
+
+  /** `page_ref_add_unless()`: adds `nr` unless the count is `u`; returns whether it added. */
+  pageRefAddUnless(pfn: Pfn | number, nr: number, u: number): boolean {
+    const v = this.pageRefCount(pfn);
+    if (v === u) return false;
+    this.setPageCount(pfn, v + nr);
+    return true;
+  }
+
+  /** `page_ref_freeze()`: sets the count to 0 if it is exactly `count`; returns whether it did. */
+  pageRefFreeze(pfn: Pfn | number, count: number): boolean {
+    if (this.pageRefCount(pfn) !== count) return false;
+    this.setPageCount(pfn, 0);
+    return true;
+  }
+
+  /** `page_ref_unfreeze()`: sets a frozen (0) count to `count`. */
+  pageRefUnfreeze(pfn: Pfn | number, count: number): void {
+    if (this.pageRefCount(pfn) !== 0) throw new Error(`VM_BUG_ON_PAGE(page_count(page) != 0): pfn ${hex(pfn)}`);
+    this.setPageCount(pfn, count);
+  }
+
+  /** `get_page()`: takes a reference; BUG on a page whose count is 0 or below. */
+  getPage(pfn: Pfn | number): void {
+    const v = this.pageRefCount(pfn);
+    if (v <= 0) throw new Error(`VM_BUG_ON_PAGE(page_ref_zero_or_close_to_overflow(page)): pfn ${hex(pfn)} refcount ${v}`);
+    this.setPageCount(pfn, v + 1);
+  }
+
+  /** `get_page_unless_zero()`: takes a reference unless the count is 0. */
+  getPageUnlessZero(pfn: Pfn | number): boolean {
+    return this.pageRefAddUnless(pfn, 1, 0);
+  }
+
+  /** `put_page_testzero()`: drops a reference, returns whether it was the last; BUG if already 0. */
+  putPageTestzero(pfn: Pfn | number): boolean {
+    const v = this.pageRefCount(pfn);
+    if (v === 0) throw new Error(`VM_BUG_ON_PAGE(page_ref_count(page) == 0): pfn ${hex(pfn)}`);
+    return this.pageRefDecAndTest(pfn);
+  }
+
+  // ------------------------------------------------- pointer-like fields
+
+  /** `page->pgmap`. */
+  pagePgmap(pfn: Pfn | number): unknown {
+    const s = this.sec(pfn);
+    return this.extra(s, pfn - s.base, 'pgmap', s.tpl.pgmap);
+  }
+
+  /** Sets `page->pgmap`. */
+  setPagePgmap(pfn: Pfn | number, pgmap: unknown): void {
+    const s = this.sec(pfn);
+    this.setExtra(s, pfn - s.base, 'pgmap', pgmap, s.tpl.pgmap);
+  }
+
+  /** `page->zone_device_data`. */
+  pageZoneDeviceData(pfn: Pfn | number): unknown {
+    const s = this.sec(pfn);
+    return this.extra(s, pfn - s.base, 'zdd', s.tpl.zoneDeviceData);
+  }
+
+  /** Sets `page->zone_device_data`. */
+  setPageZoneDeviceData(pfn: Pfn | number, data: unknown): void {
+    const s = this.sec(pfn);
+    this.setExtra(s, pfn - s.base, 'zdd', data, s.tpl.zoneDeviceData);
+  }
+
+  /** `page->mapping`. */
+  pageMapping(pfn: Pfn | number): unknown {
+    const s = this.sec(pfn);
+    return this.extra(s, pfn - s.base, 'mapping', s.tpl.mapping);
+  }
+
+  /** Sets `page->mapping`. */
+  setPageMapping(pfn: Pfn | number, mapping: unknown): void {
+    const s = this.sec(pfn);
+    this.setExtra(s, pfn - s.base, 'mapping', mapping, s.tpl.mapping);
+  }
+
+  /** `page->index`. */
+  pageIndex(pfn: Pfn | number): number {
+    const s = this.sec(pfn);
+    return this.indexOf(s, pfn - s.base);
+  }
+
+  /** Sets `page->index`. */
+  setPageIndex(pfn: Pfn | number, index: number): void {
+    const s = this.sec(pfn);
+    this.setIndex(s, pfn - s.base, index);
+  }
+
+  // ------------------------------------------------- __init_single_page
+
+  /**
+   * The struct page `__init_single_page(page, pfn, zone, nid)` produces:
+   * zeroed, then `set_page_links()`, `init_page_count()` (1),
+   * `page_mapcount_reset()` (-1), `page_cpupid_reset_last()` (LAST_CPUPID all
+   * ones when it is in the flags) and `page_kasan_tag_reset()` (0xff). Shared
+   * per (zone, node) so that whole sections can use it as their template.
+   */
+  initSinglePageTemplate(zone: number, nid: number, pfn: Pfn | number = 0): StructPage {
+    const l = this.config.layout;
+    const sec = l.SECTIONS_WIDTH > 0 ? this.pfnToSectionNr(pfn) : 0;
+    const key = `${zone}:${nid}:${sec}`;
+    let t = this.initTemplates.get(key);
+    if (t === undefined) {
+      let [lo, hi] = this.pageLinksWord(zone, nid, pfn);
+      [lo, hi] = this.withField(lo, hi, l.LAST_CPUPID_PGSHIFT, l.LAST_CPUPID_WIDTH, POW2[l.LAST_CPUPID_WIDTH]! - 1);
+      [lo, hi] = this.withField(lo, hi, l.KASAN_TAG_PGSHIFT, l.KASAN_TAG_WIDTH, 0xff);
+      t = makeStructPage({ flagsLo: lo, flagsHi: hi, refcount: 1, mapcount: -1 });
+      this.initTemplates.set(key, t);
+    }
+    return t;
+  }
+
+  /** `__init_single_page()` on one page (include/linux/mm.h, mm/page_alloc.c). */
+  initSinglePage(pfn: Pfn | number, zone: number, nid: number): void {
+    let t: StructPage;
+    if (zone === this.lastInitZone && nid === this.lastInitNid && this.noSectionField) t = this.lastInitTpl!;
+    else {
+      t = this.initSinglePageTemplate(zone, nid, pfn);
+      this.lastInitZone = zone;
+      this.lastInitNid = nid;
+      this.lastInitTpl = t;
+    }
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const c = s.cols;
+    if (c !== undefined) {
+      c.lo[i] = t.flagsLo;
+      c.hi[i] = t.flagsHi;
+      c.ref[i] = t.refcount;
+      c.mc[i] = t.mapcount;
+      c.priv[i] = t.private;
+    } else this.writeCore(s, i, t);
+    if (s.ext !== undefined || (t !== s.tpl && !sameExtras(t, s.tpl))) this.writeExtras(s, i, t);
+    if (this.nodeNotInFlags) this.sectionToNode.set(s.base * this.invPps, nid);
+  }
+
+  /**
+   * `__init_single_page()` for every page of a range, in bulk: whole
+   * sections take the shared template in O(1), partial ones are filled.
+   */
+  initSinglePageRange(startPfn: Pfn | number, nrPages: number, zone: number, nid: number): void {
+    if (this.config.layout.SECTIONS_WIDTH === 0) {
+      this.initRange(startPfn, nrPages, this.initSinglePageTemplate(zone, nid));
+    } else {
+      this.checkRange(startPfn, nrPages);
+      this.forSections(startPfn, nrPages, (s, a, b) => {
+        this.initRange(s.base + a, b - a, this.initSinglePageTemplate(zone, nid, s.base));
+      });
+    }
+    if (this.config.layout.NODE_NOT_IN_PAGE_FLAGS && nrPages > 0) {
+      const last = this.pfnToSectionNr(startPfn + nrPages - 1);
+      for (let nr = this.pfnToSectionNr(startPfn); nr <= last; nr++) this.sectionToNode.set(nr, nid);
+    }
+  }
+
+  // ------------------------------------------------------ pageblock flags
+
+  /** `get_pageblock_migratetype()` / `get_pfnblock_migratetype()`. */
+  getPageblockMigratetype(pfn: Pfn | number): number {
+    const s = this.sec(pfn);
+    if (s.pb === undefined) return s.pbAll;
+    return s.pb[Math.floor((pfn - s.base) / this.config.pageblockNrPages)]!;
+  }
+
+  /** `set_pageblock_migratetype()`: sets the migratetype of the pageblock containing `pfn`. */
+  setPageblockMigratetype(pfn: Pfn | number, migratetype: number): void {
+    const s = this.sec(pfn);
+    if (s.pb === undefined) {
+      if (s.pbAll === migratetype) return;
+      if (this.pbPerSection === 1) {
+        s.pbAll = migratetype;
+        return;
+      }
+      s.pb = new Uint8Array(this.pbPerSection).fill(s.pbAll);
+    }
+    s.pb[Math.floor((pfn - s.base) / this.config.pageblockNrPages)] = migratetype;
+  }
+
+  /** Sets the migratetype of every pageblock a range touches (whole sections in O(1)). */
+  setPageblockMigratetypeRange(startPfn: Pfn | number, nrPages: number, migratetype: number): void {
+    this.checkRange(startPfn, nrPages);
+    const nb = this.config.pageblockNrPages;
+    this.forSections(startPfn, nrPages, (s, a, b) => {
+      if (a === 0 && b === this.pagesPerSection) {
+        s.pb = undefined;
+        s.pbAll = migratetype;
+        return;
+      }
+      for (let i = a - (a % nb); i < b; i += nb) this.setPageblockMigratetype(s.base + i, migratetype);
+    });
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * Physical memory contents: what the bytes at a physical address are.
+ *
+ * The struct page store says what the kernel knows *about* a page; this store
+ * holds the page's *data*, for the code that reads and writes it:
+ * `clear_page()`, `copy_highpage()` (include/linux/highmem.h), migration,
+ * the pmem block driver, DAX. A machine has one {@link PhysMem}. It is sparse:
+ * a page that was never written reads as zeros and costs no host memory; a
+ * written page costs its page size.
+ *
+ * Ranges of the physical address space can be given their own backing, a
+ * {@link PhysBacking}. Everything else is ordinary RAM, whose contents live
+ * and die with the machine. A persistent memory device, in contrast, owns a
+ * backing object that outlives any machine: the platform registers it when
+ * the machine boots and unregisters it at shutdown, and the data written
+ * through this store survives the restart, as data on an NVDIMM does. A
+ * hot-added DIMM can bring its own backing the same way.
+ */
+import { KernelError } from '@zonedev/kernel';
+import type { Pfn } from './struct-page.js';
+
+/**
+ * Storage for a range of physical memory. Offsets are relative to the start
+ * of the range the backing is registered at.
+ * @public
+ */
+export interface PhysBacking {
+  /** Size in bytes. */
+  readonly size: number;
+  /** Fills `dst` with the bytes at `offset`. */
+  read(offset: number, dst: Uint8Array): void;
+  /** Stores `src` at `offset`. */
+  write(offset: number, src: Uint8Array): void;
+  /** Zeroes `length` bytes at `offset` (a sparse backing may free them). */
+  zero(offset: number, length: number): void;
+  /** Host bytes the backing holds. */
+  readonly bytesAllocated: number;
+}
+
+/**
+ * A sparse backing: pages of `pageSize` bytes allocated on first write,
+ * unwritten bytes read as zero. Usable on its own as the media of a
+ * persistent-memory device that must survive machine restarts.
+ * @public
+ */
+export class SparseBacking implements PhysBacking {
+  readonly size: number;
+  /** Granule of allocation (the page size). */
+  readonly pageSize: number;
+  private readonly pages = new Map<number, Uint8Array>();
+
+  constructor(size: number, pageSize: number = 4096) {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid backing size ${size}`);
+    this.size = size;
+    this.pageSize = pageSize;
+  }
+
+  private check(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > this.size) {
+      throw new RangeError(`access [${offset}, +${length}) outside a backing of ${this.size} bytes`);
+    }
+  }
+
+  read(offset: number, dst: Uint8Array): void {
+    this.check(offset, dst.length);
+    const ps = this.pageSize;
+    let done = 0;
+    while (done < dst.length) {
+      const at = offset + done;
+      const pg = Math.floor(at / ps);
+      const off = at - pg * ps;
+      const n = Math.min(ps - off, dst.length - done);
+      const page = this.pages.get(pg);
+      if (page === undefined) dst.fill(0, done, done + n);
+      else dst.set(page.subarray(off, off + n), done);
+      done += n;
+    }
+  }
+
+  write(offset: number, src: Uint8Array): void {
+    this.check(offset, src.length);
+    const ps = this.pageSize;
+    let done = 0;
+    while (done < src.length) {
+      const at = offset + done;
+      const pg = Math.floor(at / ps);
+      const off = at - pg * ps;
+      const n = Math.min(ps - off, src.length - done);
+      let page = this.pages.get(pg);
+      if (page === undefined) {
+        page = new Uint8Array(ps);
+        this.pages.set(pg, page);
+      }
+      page.set(src.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+
+  zero(offset: number, length: number): void {
+    this.check(offset, length);
+    const ps = this.pageSize;
+    let done = 0;
+    while (done < length) {
+      const at = offset + done;
+      const pg = Math.floor(at / ps);
+      const off = at - pg * ps;
+      const n = Math.min(ps - off, length - done);
+      if (off === 0 && n === ps) this.pages.delete(pg);
+      else this.pages.get(pg)?.fill(0, off, off + n);
+      done += n;
+    }
+  }
+
+  get bytesAllocated(): number {
+    return this.pages.size * this.pageSize;
+  }
+
+  /** Pages holding data. */
+  get pagesAllocated(): number {
+    return this.pages.size;
+  }
+}
+
+interface Range {
+  readonly start: number;
+  readonly end: number;
+  readonly backing: PhysBacking;
+  readonly name: string;
+}
+
+/**
+ * A registered backing range, as {@link PhysMem.ranges} lists it.
+ * @public
+ */
+export interface PhysRange {
+  readonly start: number;
+  readonly size: number;
+  readonly name: string;
+  readonly backing: PhysBacking;
+}
+
+/**
+ * The physical memory contents of one machine.
+ * @public
+ */
+export class PhysMem {
+  /** `PAGE_SHIFT`. */
+  readonly pageShift: number;
+  /** `PAGE_SIZE`. */
+  readonly pageSize: number;
+  private readonly ram: SparseBacking;
+  private readonly rangesSorted: Range[] = [];
+
+  constructor(pageShift: number) {
+    this.pageShift = pageShift;
+    this.pageSize = 2 ** pageShift;
+    this.ram = new SparseBacking(2 ** 53 - 1 - (2 ** 53 - 1) % this.pageSize, this.pageSize);
+  }
+
+  /**
+   * Gives `[start, start + size)` its own backing. -EINVAL unless page-aligned
+   * and within the backing's size, -EBUSY if it overlaps a registered range.
+   * The bytes of the range now come from the backing; ordinary RAM contents
+   * previously written there are hidden, not copied.
+   */
+  registerBacking(start: number, size: number, backing: PhysBacking, name: string = 'backing'): void {
+    if (start % this.pageSize !== 0 || size % this.pageSize !== 0 || size <= 0 || start < 0) {
+      throw new KernelError('EINVAL', `backing range ${start}+${size} is not page aligned`);
+    }
+    if (size > backing.size) throw new KernelError('EINVAL', `backing of ${backing.size} bytes cannot cover ${size}`);
+    const end = start + size;
+    for (const r of this.rangesSorted) {
+      if (start < r.end && r.start < end) throw new KernelError('EBUSY', `backing range overlaps ${r.name}`);
+    }
+    this.rangesSorted.push({ start, end, backing, name });
+    this.rangesSorted.sort((a, b) => a.start - b.start);
+  }
+
+  /** Removes the backing registered at `start` and returns it. -EINVAL if none. */
+  unregisterBacking(start: number): PhysBacking {
+    const i = this.rangesSorted.findIndex((r) => r.start === start);
+    if (i < 0) throw new KernelError('EINVAL', `no backing registered at ${start}`);
+    const [r] = this.rangesSorted.splice(i, 1);
+    return r!.backing;
+  }
+
+  /** The registered backing ranges, by address. */
+  ranges(): PhysRange[] {
+    return this.rangesSorted.map((r) => ({ start: r.start, size: r.end - r.start, name: r.name, backing: r.backing }));
+  }
+
+  private find(addr: number): Range | undefined {
+    const rs = this.rangesSorted;
+    let lo = 0;
+    let hi = rs.length - 1;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const r = rs[mid]!;
+      if (addr < r.start) hi = mid - 1;
+      else if (addr >= r.end) lo = mid + 1;
+      else return r;
+    }
+    return undefined;
+  }
+
+  /** Splits an access into pieces that each fall in one backing. */
+  private each(addr: number, length: number, fn: (b: PhysBacking, off: number, at: number, n: number) => void): void {
+    if (!Number.isSafeInteger(addr) || addr < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new RangeError(`invalid physical access ${addr}+${length}`);
+    }
+    let done = 0;
+    while (done < length) {
+      const a = addr + done;
+      const r = this.find(a);
+      let n: number;
+      if (r !== undefined) {
+        n = Math.min(length - done, r.end - a);
+        fn(r.backing, a - r.start, done, n);
+      } else {
+        const next = this.rangesSorted.find((x) => x.start > a);
+        n = Math.min(length - done, (next?.start ?? Infinity) - a);
+        fn(this.ram, a, done, n);
+      }
+      done += n;
+    }
+  }
+
+  /** Fills `dst` with the bytes at physical address `addr`. */
+  readInto(addr: number, dst: Uint8Array): void {
+    this.each(addr, dst.length, (b, off, at, n) => b.read(off, dst.subarray(at, at + n)));
+  }
+
+  /** The `length` bytes at physical address `addr` (a copy). */
+  read(addr: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    this.readInto(addr, out);
+    return out;
+  }
+
+  /** Stores `src` at physical address `addr`. */
+  write(addr: number, src: Uint8Array): void {
+    this.each(addr, src.length, (b, off, at, n) => b.write(off, src.subarray(at, at + n)));
+  }
+
+  /** Zeroes `length` bytes at `addr` (freeing whole unbacked RAM pages). */
+  zero(addr: number, length: number): void {
+    this.each(addr, length, (b, off, _at, n) => b.zero(off, n));
+  }
+
+  /** A little-endian u64 at `addr`, as the on-media formats store them. */
+  readU64(addr: number): bigint {
+    const b = this.read(addr, 8);
+    return new DataView(b.buffer).getBigUint64(0, true);
+  }
+
+  /** Stores a little-endian u64 at `addr`. */
+  writeU64(addr: number, v: bigint): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, v, true);
+    this.write(addr, b);
+  }
+
+  /** `clear_page()`: zeroes the page frame `pfn`. */
+  clearPage(pfn: Pfn | number): void {
+    this.zero(pfn * this.pageSize, this.pageSize);
+  }
+
+  /** `copy_highpage(to, from)`: copies one page frame's contents to another. */
+  copyHighpage(to: Pfn | number, from: Pfn | number): void {
+    this.write(to * this.pageSize, this.read(from * this.pageSize, this.pageSize));
+  }
+
+  /** The contents of page frame `pfn` (a copy). */
+  readPage(pfn: Pfn | number): Uint8Array {
+    return this.read(pfn * this.pageSize, this.pageSize);
+  }
+
+  /** Host bytes held for ordinary RAM contents (backings not included). */
+  get ramBytesAllocated(): number {
+    return this.ram.bytesAllocated;
+  }
+}

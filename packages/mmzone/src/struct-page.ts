@@ -1,0 +1,140 @@
+/**
+ * `struct page` as a value, and the page frame number.
+ *
+ * In the kernel a `struct page` is 64 bytes of the memmap (`sizeof(struct
+ * page)`, include/linux/mm_types.h): `flags`, a union of list heads and
+ * pointers (`lru`, `mapping`, `index`, `private`, or for ZONE_DEVICE `pgmap`
+ * and `zone_device_data`), `_mapcount`/`page_type` and `_refcount`. The model
+ * keeps the fields later layers read and write. {@link StructPage} is the
+ * plain-value view of one page; the memmap store (memmap.ts) keeps millions of
+ * them without one JavaScript object per page, and uses StructPage values as
+ * *templates*: "every page of this section looks like this".
+ */
+
+/**
+ * A page frame number: a physical address shifted right by `PAGE_SHIFT`.
+ * Branded so that a pfn and a physical address cannot be confused; make one
+ * with {@link asPfn}, {@link physToPfn}, or arithmetic followed by `as Pfn`.
+ * @public
+ */
+export type Pfn = number & { readonly __brand: 'Pfn' };
+
+/**
+ * Checks that `n` is a valid pfn (a non-negative integer below 2^53) and
+ * brands it.
+ * @public
+ */
+export function asPfn(n: number): Pfn {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a page frame number: ${n}`);
+  return n as Pfn;
+}
+
+/**
+ * `PHYS_PFN(addr)` for a page shift, as a {@link Pfn}.
+ * @public
+ */
+export function physToPfn(addr: number, pageShift: number): Pfn {
+  return Math.floor(addr / 2 ** pageShift) as Pfn;
+}
+
+/**
+ * `PFN_PHYS(pfn)`: the physical address of a page frame.
+ * @public
+ */
+export function pfnToPhys(pfn: Pfn | number, pageShift: number): number {
+  return pfn * 2 ** pageShift;
+}
+
+/**
+ * `sizeof(struct page)` on 64-bit kernels: what the simulated memmap costs
+ * per page (`MAX_STRUCT_PAGE_SIZE` in drivers/nvdimm/nd.h is this value).
+ * @public
+ */
+export const STRUCT_PAGE_SIZE = 64;
+
+/**
+ * The fields of one struct page, as a value.
+ * @public
+ */
+export interface StructPage {
+  /** `page->flags`, bits 0..31 (the page flags live here). */
+  readonly flagsLo: number;
+  /** `page->flags`, bits 32..63 (node, zone, section, ... fields). */
+  readonly flagsHi: number;
+  /** `page->_refcount`. */
+  readonly refcount: number;
+  /** `page->_mapcount`, which is also `page->page_type` (-1: unmapped, no type). */
+  readonly mapcount: number;
+  /** `page->private` (the buddy order of a free block head). */
+  readonly private: number;
+  /** `page->pgmap` of a ZONE_DEVICE page (an opaque `struct dev_pagemap`). */
+  readonly pgmap: unknown;
+  /** `page->mapping` (anon_vma or address_space; opaque here). */
+  readonly mapping: unknown;
+  /** `page->index`. */
+  readonly index: number;
+  /** `page->zone_device_data` of a ZONE_DEVICE page (opaque). */
+  readonly zoneDeviceData: unknown;
+}
+
+/**
+ * A struct page as `mm_zero_struct_page()` leaves it: every field zero.
+ * @public
+ */
+export const ZERO_STRUCT_PAGE: StructPage = Object.freeze({
+  flagsLo: 0,
+  flagsHi: 0,
+  refcount: 0,
+  mapcount: 0,
+  private: 0,
+  pgmap: undefined,
+  mapping: undefined,
+  index: 0,
+  zoneDeviceData: undefined,
+});
+
+/**
+ * A struct page as `page_init_poison()` leaves it: every byte 0xff, so
+ * `PagePoisoned()` (flags == -1) catches use of an uninitialized memmap.
+ * @public
+ */
+export const POISONED_STRUCT_PAGE: StructPage = Object.freeze({
+  flagsLo: 0xffffffff,
+  flagsHi: 0xffffffff,
+  refcount: -1,
+  mapcount: -1,
+  private: -1,
+  pgmap: undefined,
+  mapping: undefined,
+  index: -1,
+  zoneDeviceData: undefined,
+});
+
+/**
+ * A new struct page value: `base` (default: a zeroed page) with some fields
+ * replaced. The result is frozen, so it can be shared as a template.
+ * @public
+ */
+export function makeStructPage(fields: Partial<StructPage>, base: StructPage = ZERO_STRUCT_PAGE): StructPage {
+  return Object.freeze({ ...base, ...fields });
+}
+
+/**
+ * Whether two struct page values are field-for-field equal (opaque fields by
+ * identity).
+ * @public
+ */
+export function sameStructPage(a: StructPage, b: StructPage): boolean {
+  return (
+    a === b ||
+    (a.flagsLo === b.flagsLo &&
+      a.flagsHi === b.flagsHi &&
+      a.refcount === b.refcount &&
+      a.mapcount === b.mapcount &&
+      a.private === b.private &&
+      a.pgmap === b.pgmap &&
+      a.mapping === b.mapping &&
+      a.index === b.index &&
+      a.zoneDeviceData === b.zoneDeviceData)
+  );
+}
