@@ -165,6 +165,8 @@ export interface DeviceOptions {
   /** Called when the last reference is dropped (after `device_unregister`). */
   readonly release?: (dev: Device) => void;
   readonly driverData?: unknown;
+  /** `dev->numa_node` (`set_dev_node()`); default `NUMA_NO_NODE` (-1). */
+  readonly numaNode?: number;
 }
 
 /** A bus event (`BUS_NOTIFY_ADD_DEVICE`, include/linux/device/bus.h). @public */
@@ -250,6 +252,8 @@ export class Device {
   release: ((dev: Device) => void) | undefined;
   /** `dev_get_drvdata()` / `dev_set_drvdata()`; cleared when the driver unbinds. */
   driverData: unknown;
+  /** `dev->numa_node`: the node the device is attached to, or `NUMA_NO_NODE` (-1). */
+  numaNode: number;
 
   constructor(options: DeviceOptions = {}) {
     this.name = options.name;
@@ -260,6 +264,7 @@ export class Device {
     this.groups = options.groups ?? [];
     this.release = options.release;
     this.driverData = options.driverData;
+    this.numaNode = options.numaNode ?? NUMA_NO_NODE;
     PRIVATE.set(this, {
       core: undefined,
       kobj: undefined,
@@ -286,6 +291,29 @@ export class Device {
   get traceName(): string {
     return this.name ?? '(unnamed device)';
   }
+}
+
+/**
+ * `NUMA_NO_NODE` (include/linux/numa.h): no node affinity.
+ * @public
+ */
+export const NUMA_NO_NODE = -1;
+
+/**
+ * `dev_to_node()` (include/linux/device.h): the device's NUMA node, or
+ * `NUMA_NO_NODE`.
+ * @public
+ */
+export function devToNode(dev: Device): number {
+  return dev.numaNode;
+}
+
+/**
+ * `set_dev_node()` (include/linux/device.h): attach the device to a node.
+ * @public
+ */
+export function setDevNode(dev: Device, node: number): void {
+  dev.numaNode = node;
 }
 
 /**

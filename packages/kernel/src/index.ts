@@ -59,7 +59,7 @@ export type { ResourceInit, ResourceTreeOptions, ResourceWalkFn } from './resour
 
 // --- drivers/base/ (core.c, bus.c, dd.c, devres.c) and sysfs
 export {
-  Device, DeviceCore, devName, devDriverString, devErr, devWarn, devNotice, devInfo, devDbg,
+  Device, DeviceCore, devName, devToNode, setDevNode, NUMA_NO_NODE, devDriverString, devErr, devWarn, devNotice, devInfo, devDbg,
   devmAddAction, devmAddActionOrReset, devmRemoveAction, devmReleaseAction, devresList,
   BUS_NOTIFY_ADD_DEVICE, BUS_NOTIFY_DEL_DEVICE, BUS_NOTIFY_REMOVED_DEVICE, BUS_NOTIFY_BIND_DRIVER,
   BUS_NOTIFY_BOUND_DRIVER, BUS_NOTIFY_UNBIND_DRIVER, BUS_NOTIFY_UNBOUND_DRIVER, BUS_NOTIFY_DRIVER_NOT_BOUND,
@@ -82,6 +82,9 @@ export {
   BlockingNotifierHead,
 } from './notifier.js';
 export type { NotifierFn, NotifierBlock, NotifierHeadOptions } from './notifier.js';
+
+// --- include/linux/completion.h, kernel/sched/completion.c
+export { Completion } from './completion.js';
 
 // --- one machine's kernel services
 export { Kernel } from './kernel.js';
