@@ -1,0 +1,207 @@
+/**
+ * NUMA nodes in sysfs and the node state masks (drivers/base/node.c,
+ * include/linux/nodemask.h) — the part memory hotplug needs.
+ *
+ * Every online node is a device `nodeN` on the `node` bus, below
+ * /sys/devices/system/node. Memory blocks are tied to their node by a pair
+ * of symlinks, made when a block is created (at boot for each node's span,
+ * on hot-add for the added range) and removed with the block:
+ *
+ * ```
+ *   /sys/devices/system/node/
+ *       possible  online  has_normal_memory  has_memory  has_cpu  ...  (%*pbl: "0-1")
+ *       node0/
+ *           memory32 -> ../../memory/memory32
+ *   /sys/devices/system/memory/memory32/
+ *           node0 -> ../../node/node0
+ * ```
+ *
+ * The kernel keeps a set of node masks (`node_states[]`): which nodes are
+ * possible, online, have memory (`N_MEMORY`), have memory usable by the
+ * kernel (`N_NORMAL_MEMORY`, and `N_HIGH_MEMORY` which equals it on a
+ * 64-bit kernel), have CPUs. `online_pages()`/`offline_pages()` move a node
+ * in and out of the memory masks as its first memory comes and its last
+ * memory goes, announcing it in the `memory_notify` argument.
+ *
+ * The per-node attribute files the kernel also has (`meminfo`, `numastat`,
+ * `distance`, `cpumap`, ...) are not modelled here.
+ */
+import type { BusType, DeviceAttribute, Kernel } from '@zonedev/kernel';
+import { Device, KernelError } from '@zonedev/kernel';
+import { NUMA_NO_NODE } from './memory-notifier.js';
+
+/**
+ * A memory block as the node links see it: a registered device and the
+ * node it is linked to (`memory_block.nid`).
+ * @public
+ */
+export interface NodeLinkedBlock extends Device {
+  /** The node the block is linked to (set when linked), or NUMA_NO_NODE. */
+  nid: number;
+}
+
+/**
+ * `enum node_states` (include/linux/nodemask.h), for a 64-bit kernel
+ * (no `CONFIG_HIGHMEM`: `N_HIGH_MEMORY` is `N_NORMAL_MEMORY`).
+ * @public
+ */
+export type NodeState = 'N_POSSIBLE' | 'N_ONLINE' | 'N_NORMAL_MEMORY' | 'N_HIGH_MEMORY' | 'N_MEMORY' | 'N_CPU' | 'N_GENERIC_INITIATOR';
+
+/**
+ * `bitmap_print_to_pagebuf(true, ...)` / `%*pbl`: a set of small integers as
+ * a list of ranges, e.g. `0-2,4`; empty for none.
+ * @public
+ */
+export function formatNodeList(nodes: Iterable<number>): string {
+  const s = [...new Set(nodes)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < s.length; ) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
+    parts.push(i === j ? `${s[i]}` : `${s[i]}-${s[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/**
+ * The node subsystem of one machine: the `node` bus, node devices, the
+ * memory-block links and `node_states[]`.
+ * @public
+ */
+export class NodeSubsystem {
+  /** `node_subsys`: the bus. */
+  readonly bus: BusType;
+  private readonly kernel: Kernel;
+  private readonly devices = new Map<number, Device>();
+  private readonly states = new Map<NodeState, Set<number>>();
+
+  constructor(kernel: Kernel, possible: Iterable<number>) {
+    this.kernel = kernel;
+    this.bus = { name: 'node', devName: 'node' };
+    for (const s of ['N_POSSIBLE', 'N_ONLINE', 'N_NORMAL_MEMORY', 'N_MEMORY', 'N_CPU', 'N_GENERIC_INITIATOR'] as const) {
+      this.states.set(s, new Set());
+    }
+    for (const nid of possible) this.nodeSetState(nid, 'N_POSSIBLE');
+  }
+
+  private mask(state: NodeState): Set<number> {
+    // N_HIGH_MEMORY == N_NORMAL_MEMORY without CONFIG_HIGHMEM.
+    return this.states.get(state === 'N_HIGH_MEMORY' ? 'N_NORMAL_MEMORY' : state)!;
+  }
+
+  /** `node_state(node, state)`. */
+  nodeState(nid: number, state: NodeState): boolean {
+    return this.mask(state).has(nid);
+  }
+
+  /** `node_set_state(node, state)`. */
+  nodeSetState(nid: number, state: NodeState): void {
+    this.mask(state).add(nid);
+  }
+
+  /** `node_clear_state(node, state)`. */
+  nodeClearState(nid: number, state: NodeState): void {
+    this.mask(state).delete(nid);
+  }
+
+  /** The nodes in a state, ascending (`for_each_node_state()`). */
+  nodesInState(state: NodeState): number[] {
+    return [...this.mask(state)].sort((a, b) => a - b);
+  }
+
+  /** `node_possible(nid)`. */
+  nodePossible(nid: number): boolean {
+    return this.nodeState(nid, 'N_POSSIBLE');
+  }
+
+  /** `node_online(nid)`. */
+  nodeOnline(nid: number): boolean {
+    return this.nodeState(nid, 'N_ONLINE');
+  }
+
+  /**
+   * `node_dev_init()` (boot): registers the `node` subsystem with its
+   * state files. Nodes are registered with {@link NodeSubsystem.registerOneNode}.
+   */
+  nodeDevInit(): void {
+    const file = (name: string, state: NodeState): DeviceAttribute => ({
+      name,
+      mode: 0o444,
+      show: () => `${formatNodeList(this.nodesInState(state))}\n`,
+    });
+    this.kernel.devices.subsysSystemRegister(this.bus, [
+      {
+        attrs: [
+          file('possible', 'N_POSSIBLE'),
+          file('online', 'N_ONLINE'),
+          file('has_normal_memory', 'N_NORMAL_MEMORY'),
+          file('has_memory', 'N_MEMORY'),
+          file('has_cpu', 'N_CPU'),
+          file('has_generic_initiator', 'N_GENERIC_INITIATOR'),
+        ],
+      },
+    ]);
+  }
+
+  /** The device of node `nid` (`node_devices[nid]`), if registered. */
+  nodeDevice(nid: number): Device | undefined {
+    return this.devices.get(nid);
+  }
+
+  /** `node_set_online(nid)`. */
+  nodeSetOnline(nid: number): void {
+    this.nodeSetState(nid, 'N_ONLINE');
+  }
+
+  /** `node_set_offline(nid)`. */
+  nodeSetOffline(nid: number): void {
+    this.nodeClearState(nid, 'N_ONLINE');
+  }
+
+  /**
+   * `__register_one_node(nid)`: registers `nodeN`. -EEXIST if it is
+   * registered.
+   */
+  registerOneNode(nid: number): void {
+    if (this.devices.has(nid)) throw new KernelError('EEXIST', `node${nid} is already registered`);
+    const dev = new Device({ bus: this.bus, id: nid });
+    this.kernel.devices.deviceRegister(dev);
+    this.devices.set(nid, dev);
+  }
+
+  /** `unregister_one_node(nid)`: removes `nodeN` (no-op if absent). */
+  unregisterOneNode(nid: number): void {
+    const dev = this.devices.get(nid);
+    if (dev === undefined) return;
+    this.devices.delete(nid);
+    this.kernel.devices.deviceUnregister(dev);
+  }
+
+  /**
+   * `do_register_memory_block_under_node(nid, mem)`: records `nid` in the
+   * block and creates `nodeN/memoryM` and `memoryM/nodeN`. An existing link
+   * is kept (`sysfs_create_link_nowarn()`'s -EEXIST, ignored by the
+   * callers). No-op while `nodeN` is not registered.
+   */
+  registerMemoryBlockUnderNode(nid: number, mem: NodeLinkedBlock): void {
+    const node = this.devices.get(nid);
+    if (node === undefined) return;
+    mem.nid = nid;
+    const core = this.kernel.devices;
+    const memName = mem.name!;
+    const nodeName = node.name!;
+    const sysfs = this.kernel.sysfs;
+    if (!sysfs.isLink(`${core.devicePath(node)}/${memName}`)) core.sysfsCreateLink(node, mem, memName);
+    if (!sysfs.isLink(`${core.devicePath(mem)}/${nodeName}`)) core.sysfsCreateLink(mem, node, nodeName);
+  }
+
+  /** `unregister_memory_block_under_nodes(mem)`: removes the block's node links. */
+  unregisterMemoryBlockUnderNodes(mem: NodeLinkedBlock): void {
+    if (mem.nid === NUMA_NO_NODE) return;
+    const node = this.devices.get(mem.nid);
+    if (node === undefined) return;
+    this.kernel.devices.sysfsRemoveLink(node, mem.name!);
+    this.kernel.devices.sysfsRemoveLink(mem, node.name!);
+  }
+}
