@@ -19,7 +19,8 @@
  *
  * ```
  *   template   all pages equal one shared StructPage value     ~ a small object
- *   overlay    template + a hash table of the diverged pages    <= 56 B / diverged page
+ *   overlay    template + its diverged pages in the store's     44-60 B / diverged page
+ *              overlay pool (one hash table for all sections)
  *   columns    typed-array columns for every page                24 B / page
  * ```
  *
@@ -27,11 +28,15 @@
  * MemmapStore.initSection} when it populates the section's memmap) and a bulk
  * initialization (`memmap_init_range()`, `memmap_init_zone_device()`) that
  * covers a whole section only swaps its template, in O(1). Writing a single
- * page adds it to the overlay; once a third of a section has diverged it is
- * cheaper to store every page, and the section switches to columns (then at
- * most 72 host bytes per diverged page were ever spent on it). The rarely set
- * pointer-like fields (`pgmap`, `mapping`, `index`, `zone_device_data`) are
- * sparse maps of the pages that differ from the template.
+ * page adds it to the overlay pool (page-arrays.ts), which is shared by all
+ * sections, so that the first diverged page of a section costs no more than
+ * any other; once a third of a section has diverged it is cheaper to store
+ * every page, and the section switches to columns (then at most 72 host
+ * bytes per diverged page were ever spent on it) and gives its pool slots
+ * back, as does a section whose memmap is dropped or re-initialized whole.
+ * The rarely set pointer-like fields (`pgmap`, `mapping`, `index`,
+ * `zone_device_data`) are sparse maps of the pages that differ from the
+ * template.
  *
  * Pageblock migratetypes (`pageblock_flags`, kept by the kernel in each
  * section's usemap) are stored here too, per section.
@@ -42,8 +47,8 @@
  */
 import { KernelError } from '@zonedev/kernel';
 import type { MmConfig } from './config.js';
-import { Cols, Overlay } from './page-arrays.js';
-import type { PageArrays } from './page-arrays.js';
+import { Cols, OverlayPool } from './page-arrays.js';
+import type { PageArrays, SlotList } from './page-arrays.js';
 import {
   PG_buddy,
   PG_offline,
@@ -144,10 +149,13 @@ class Extras {
 
 type ExtraKey = 'pgmap' | 'mapping' | 'zdd';
 
-class Section {
+class Section implements SlotList {
   tpl: StructPage;
   cols: Cols | undefined = undefined;
-  ov: Overlay | undefined = undefined;
+  /** First of this section's slots in the overlay pool, or -1. */
+  ovHead = -1;
+  /** Diverged pages in the overlay pool (0 when stored as columns). */
+  ovCount = 0;
   ext: Extras | undefined = undefined;
   /** Uniform pageblock migratetype of the section, when `pb` is undefined. */
   pbAll: number;
@@ -215,13 +223,33 @@ export class MemmapStore {
   private cacheBase = 1;
   private cacheEnd = 0;
   private cacheSec: Section | undefined = undefined;
-  private w: PageArrays | undefined = undefined;
+  private w: Cols | undefined = undefined;
+  /** The diverged pages of every overlay section. */
+  private readonly pool = new OverlayPool();
+  /** The section (slot list) of a pfn held in the pool. */
+  private readonly owners = (pfn: number): Section => this.sections.get(Math.floor(pfn * this.invPps))!;
   private registered = 0;
   private readonly sectionToNode = new Map<number, number>();
   private readonly initTemplates = new Map<string, StructPage>();
   private lastInitZone = -1;
   private lastInitNid = -1;
   private lastInitTpl: StructPage | undefined = undefined;
+  /** With a section number in the flags, the one section `lastInitTpl` is valid for. */
+  private lastInitLo = 0;
+  private lastInitHi = 0;
+  /**
+   * `initSinglePage()`'s fast path: the pfns `[fastBase, fastEnd)` of one
+   * section stored as columns, with a template without pointer-like fields
+   * and no per-page pointer fields, initialized for (`fastZone`, `fastNid`)
+   * with `fastTpl`. Any change to a section's form, template or pointer
+   * fields empties it ({@link MemmapStore.invalidateFast}).
+   */
+  private fastBase = 0;
+  private fastEnd = 0;
+  private fastZone = -1;
+  private fastNid = -1;
+  private fastCols: Cols | undefined = undefined;
+  private fastTpl: StructPage = ZERO_STRUCT_PAGE;
   // page->flags field extraction, precomputed from the layout.
   private readonly zoneDiv: number;
   private readonly zoneMod: number;
@@ -281,6 +309,7 @@ export class MemmapStore {
     }
     if (this.sections.has(sectionNr)) throw new KernelError('EEXIST', `section ${sectionNr} already has a memmap`);
     this.sections.set(sectionNr, new Section(sectionNr * this.pagesPerSection, template, migratetype));
+    this.invalidateFast();
     this.registered += this.pagesPerSection;
   }
 
@@ -289,7 +318,11 @@ export class MemmapStore {
    * Called by sparse-vmemmap when a section is removed. -EINVAL if it has none.
    */
   dropSection(sectionNr: number): void {
-    if (!this.sections.delete(sectionNr)) throw new KernelError('EINVAL', `section ${sectionNr} has no memmap`);
+    const s = this.sections.get(sectionNr);
+    if (s === undefined) throw new KernelError('EINVAL', `section ${sectionNr} has no memmap`);
+    this.pool.release(s, this.owners);
+    this.sections.delete(sectionNr);
+    this.invalidateFast();
     this.sectionToNode.delete(sectionNr);
     this.registered -= this.pagesPerSection;
     if (this.cacheSec !== undefined && this.cacheBase === sectionNr * this.pagesPerSection) this.setCache(undefined);
@@ -314,7 +347,7 @@ export class MemmapStore {
   sectionState(sectionNr: number): SectionMemmapState | undefined {
     const s = this.sections.get(sectionNr);
     if (s === undefined) return undefined;
-    return s.cols !== undefined ? 'columns' : s.ov !== undefined ? 'overlay' : 'template';
+    return s.cols !== undefined ? 'columns' : s.ovCount > 0 ? 'overlay' : 'template';
   }
 
   /** The template of a section (what its non-diverged pages look like). */
@@ -345,10 +378,9 @@ export class MemmapStore {
       if (s.cols !== undefined) {
         columnSections++;
         bytes += s.cols.bytes;
-      } else if (s.ov !== undefined) {
+      } else if (s.ovCount > 0) {
         overlaySections++;
-        overlayPages += s.ov.count;
-        bytes += s.ov.bytes;
+        overlayPages += s.ovCount;
       } else templateSections++;
       if (s.ext !== undefined) {
         const n = s.ext.size;
@@ -357,6 +389,7 @@ export class MemmapStore {
       }
       if (s.pb !== undefined) bytes += s.pb.length;
     }
+    bytes += this.pool.bytes;
     return {
       sections: this.sections.size,
       pages: this.registered,
@@ -399,17 +432,21 @@ export class MemmapStore {
     return s;
   }
 
-  /** Position of page `i` in the section's columns or overlay, or -1 (template). */
+  /**
+   * Position of page `i` of section `s` in its columns or in an overlay
+   * pool chunk, with `this.w` set to those arrays; or -1 (the template).
+   */
   private rpos(s: Section, i: number): number {
-    if (s.cols !== undefined) {
-      this.w = s.cols;
+    const cols = s.cols;
+    if (cols !== undefined) {
+      this.w = cols;
       return i;
     }
-    const ov = s.ov;
-    if (ov === undefined) return -1;
-    const p = ov.find(i);
-    if (p >= 0) this.w = ov;
-    return p;
+    if (s.ovCount === 0) return -1;
+    const pool = this.pool;
+    if (pool.find(s.base + i) < 0) return -1;
+    this.w = pool.hitCols;
+    return pool.hitPos;
   }
 
   /** A writable position for page `i`; `this.w` is set to its arrays. */
@@ -419,28 +456,37 @@ export class MemmapStore {
       this.w = cols;
       return i;
     }
-    let ov = s.ov;
-    if (ov === undefined) ov = s.ov = new Overlay();
-    const p = ov.find(i);
-    if (p >= 0) {
-      this.w = ov;
-      return p;
+    const pool = this.pool;
+    const pfn = s.base + i;
+    // (a write usually follows a failed read of the same page: no second probe)
+    let slot = s.ovCount === 0 || pool.missPfn === pfn ? -1 : pool.find(pfn);
+    if (slot < 0) {
+      if (s.ovCount + 1 > this.overlayLimit) {
+        this.w = this.promote(s);
+        return i;
+      }
+      slot = pool.insert(pfn, s.tpl, s);
     }
-    if (ov.count + 1 > this.overlayLimit) {
-      this.w = this.promote(s);
-      return i;
-    }
-    const q = ov.insert(i, s.tpl);
-    this.w = ov;
-    return q;
+    this.w = pool.hitCols;
+    return pool.hitPos;
   }
 
+  /** Switches a section to columns: its overlay entries move there, their slots are released. */
   private promote(s: Section): Cols {
     const cols = new Cols(this.pagesPerSection, s.tpl);
-    if (s.ov !== undefined) s.ov.spill(cols);
-    s.ov = undefined;
+    const pool = this.pool;
+    for (let slot = s.ovHead; slot >= 0; slot = pool.nextOf(slot)) {
+      cols.copyFrom(pool.keyOf(slot) - s.base, pool.chunkOf(slot), pool.posOf(slot));
+    }
+    pool.release(s, this.owners);
     s.cols = cols;
+    this.invalidateFast();
     return cols;
+  }
+
+  /** Drops a section's overlay entries (its pages all equal the template again, or are about to). */
+  private dropOverlay(s: Section): void {
+    if (s.ovCount > 0) this.pool.release(s, this.owners);
   }
 
   /**
@@ -531,6 +577,7 @@ export class MemmapStore {
       s.ext?.[k]?.delete(i);
       return;
     }
+    if (s.ext === undefined) this.invalidateFast();
     const ext = (s.ext ??= new Extras());
     const m = (ext[k] ??= new Map<number, unknown>());
     m.set(i, v === undefined ? NONE : v);
@@ -546,6 +593,7 @@ export class MemmapStore {
       s.ext?.index?.delete(i);
       return;
     }
+    if (s.ext === undefined) this.invalidateFast();
     const ext = (s.ext ??= new Extras());
     (ext.index ??= new Map<number, number>()).set(i, v);
   }
@@ -565,7 +613,8 @@ export class MemmapStore {
       if (a === 0 && b === this.pagesPerSection) {
         s.tpl = template;
         s.cols = undefined;
-        s.ov = undefined;
+        this.invalidateFast();
+        this.dropOverlay(s);
         s.ext = undefined;
         return;
       }
@@ -581,20 +630,21 @@ export class MemmapStore {
     if (s.cols !== undefined || s.ext !== undefined) return false;
     const inside = b - a;
     const outside = this.pagesPerSection - inside;
-    return inside > outside && (s.ov?.count ?? 0) + outside <= this.overlayLimit;
+    return inside > outside && s.ovCount + outside <= this.overlayLimit;
   }
 
   /** Makes `t` the template; pages outside [a, b) keep their values as overlay entries. */
-  private flip(s: Section, a: number, b: number, t: StructPage): Overlay {
+  private flip(s: Section, a: number, b: number, t: StructPage): void {
     const old = s.tpl;
-    const ov = (s.ov ??= new Overlay());
+    const pool = this.pool;
     const pps = this.pagesPerSection;
     for (let i = 0; i < pps; i++) {
       if (i === a) i = b;
       if (i >= pps) break;
-      if (ov.find(i) < 0) ov.insert(i, old);
+      if (pool.find(s.base + i) < 0) pool.insert(s.base + i, old, s);
     }
     s.tpl = t;
+    this.invalidateFast();
     if (old.pgmap !== t.pgmap || old.mapping !== t.mapping || old.zoneDeviceData !== t.zoneDeviceData || old.index !== t.index) {
       for (let i = 0; i < pps; i++) {
         if (i === a) i = b;
@@ -605,25 +655,27 @@ export class MemmapStore {
         this.setIndex(s, i, old.index);
       }
     }
-    return s.ov;
   }
 
   private assignPartial(s: Section, a: number, b: number, v: StructPage): void {
     const n = b - a;
     if (this.canFlip(s, a, b)) {
-      const ov = this.flip(s, a, b, v);
-      for (let p = 0; p < ov.cap; p++) {
-        const k = ov.keys[p]!;
+      this.flip(s, a, b, v);
+      const pool = this.pool;
+      for (let slot = s.ovHead; slot >= 0; slot = pool.nextOf(slot)) {
+        const k = pool.keyOf(slot) - s.base;
         if (k < a || k >= b) continue;
-        ov.lo[p] = v.flagsLo;
-        ov.hi[p] = v.flagsHi;
-        ov.ref[p] = v.refcount;
-        ov.mc[p] = v.mapcount;
-        ov.priv[p] = v.private;
+        const w = pool.chunkOf(slot);
+        const p = pool.posOf(slot);
+        w.lo[p] = v.flagsLo;
+        w.hi[p] = v.flagsHi;
+        w.ref[p] = v.refcount;
+        w.mc[p] = v.mapcount;
+        w.priv[p] = v.private;
       }
       return;
     }
-    if (s.cols === undefined && (s.ov?.count ?? 0) + n > this.overlayLimit) this.promote(s);
+    if (s.cols === undefined && s.ovCount + n > this.overlayLimit) this.promote(s);
     if (s.cols !== undefined) s.cols.fill(a, b, v);
     else for (let i = a; i < b; i++) this.writeCore(s, i, v);
     if (s.ext !== undefined || !sameExtras(v, s.tpl)) for (let i = a; i < b; i++) this.writeExtras(s, i, v);
@@ -649,8 +701,9 @@ export class MemmapStore {
         }
         const old = s.tpl;
         s.tpl = nt;
-        if (s.cols !== undefined) this.updateArrays(s.cols, 0, this.pagesPerSection, c, -1);
-        else if (s.ov !== undefined) this.updateArrays(s.ov, 0, s.ov.cap, c, 0);
+        this.invalidateFast();
+        if (s.cols !== undefined) this.updateArrays(s.cols, 0, this.pagesPerSection, c);
+        else this.updateOverlay(s, 0, this.pagesPerSection, c);
         if (s.ext !== undefined) {
           if ('pgmap' in update) s.ext.pgmap = undefined;
           if ('mapping' in update) s.ext.mapping = undefined;
@@ -667,26 +720,17 @@ export class MemmapStore {
         tt.mapcount !== s.tpl.mapcount ||
         tt.private !== s.tpl.private;
       if ((coreChanges || !sameExtras(tt, s.tpl)) && this.canFlip(s, a, b)) {
-        const ov = this.flip(s, a, b, tt);
-        for (let p = 0; p < ov.cap; p++) {
-          const k = ov.keys[p]!;
-          if (k >= a && k < b) this.updateAt(ov, p, c);
-        }
+        this.flip(s, a, b, tt);
+        this.updateOverlay(s, a, b, c);
         return;
       }
-      if (s.cols === undefined && coreChanges && (s.ov?.count ?? 0) + (b - a) > this.overlayLimit) this.promote(s);
-      if (s.cols !== undefined) this.updateArrays(s.cols, a, b, c, -1);
+      if (s.cols === undefined && coreChanges && s.ovCount + (b - a) > this.overlayLimit) this.promote(s);
+      if (s.cols !== undefined) this.updateArrays(s.cols, a, b, c);
       else {
-        const ov = s.ov;
-        if (ov !== undefined) {
-          for (let p = 0; p < ov.cap; p++) {
-            const k = ov.keys[p]!;
-            if (k >= a && k < b) this.updateAt(ov, p, c);
-          }
-        }
+        this.updateOverlay(s, a, b, c);
         if (coreChanges) {
           for (let i = a; i < b; i++) {
-            if (s.ov !== undefined && s.ov.find(i) >= 0) continue;
+            if (s.cols === undefined && s.ovCount > 0 && this.pool.find(s.base + i) >= 0) continue;
             const p = this.wpos(s, i);
             this.updateAt(this.w!, p, c);
           }
@@ -718,11 +762,16 @@ export class MemmapStore {
     if (ext.size === 0) s.ext = undefined;
   }
 
-  private updateArrays(w: PageArrays & { keys?: Int32Array }, a: number, b: number, c: Compiled, keyed: number): void {
-    const keys = keyed === 0 ? (w as Overlay).keys : undefined;
-    for (let p = a; p < b; p++) {
-      if (keys !== undefined && keys[p] === -1) continue;
-      this.updateAt(w, p, c);
+  private updateArrays(w: PageArrays, a: number, b: number, c: Compiled): void {
+    for (let p = a; p < b; p++) this.updateAt(w, p, c);
+  }
+
+  /** Applies an update to the overlay entries of pages [a, b) of a section. */
+  private updateOverlay(s: Section, a: number, b: number, c: Compiled): void {
+    const pool = this.pool;
+    for (let slot = s.ovHead; slot >= 0; slot = pool.nextOf(slot)) {
+      const k = pool.keyOf(slot) - s.base;
+      if (k >= a && k < b) this.updateAt(pool.chunkOf(slot), pool.posOf(slot), c);
     }
   }
 
@@ -796,20 +845,24 @@ export class MemmapStore {
       return -1;
     }
     const t = s.tpl;
-    const ov = s.ov;
+    const pool = this.pool;
     if (pred(t.flagsLo, t.mapcount, t.refcount)) {
       for (let i = a; i < b; i++) {
-        const p = ov === undefined ? -1 : ov.find(i);
-        if (p < 0 || pred(ov!.lo[p]!, ov!.mc[p]!, ov!.ref[p]!)) return i;
+        const slot = s.ovCount === 0 ? -1 : pool.find(s.base + i);
+        if (slot < 0) return i;
+        const w = pool.chunkOf(slot);
+        const p = pool.posOf(slot);
+        if (pred(w.lo[p]!, w.mc[p]!, w.ref[p]!)) return i;
       }
       return -1;
     }
-    if (ov === undefined) return -1;
     let best = -1;
-    for (let p = 0; p < ov.cap; p++) {
-      const k = ov.keys[p]!;
+    for (let slot = s.ovHead; slot >= 0; slot = pool.nextOf(slot)) {
+      const k = pool.keyOf(slot) - s.base;
       if (k < a || k >= b || (best >= 0 && k >= best)) continue;
-      if (pred(ov.lo[p]!, ov.mc[p]!, ov.ref[p]!)) best = k;
+      const w = pool.chunkOf(slot);
+      const p = pool.posOf(slot);
+      if (pred(w.lo[p]!, w.mc[p]!, w.ref[p]!)) best = k;
     }
     return best;
   }
@@ -1349,15 +1402,38 @@ export class MemmapStore {
     return t;
   }
 
-  /** `__init_single_page()` on one page (include/linux/mm.h, mm/page_alloc.c). */
+  /**
+   * `__init_single_page()` on one page (include/linux/mm.h, mm/page_alloc.c).
+   * Called once per page by loops over millions of pages, so its common case
+   * is kept short: the template of the last (zone, node) and the last
+   * section are remembered, and a section stored as columns whose template
+   * has no pointer-like fields takes the five stores directly.
+   */
   initSinglePage(pfn: Pfn | number, zone: number, nid: number): void {
-    let t: StructPage;
-    if (zone === this.lastInitZone && nid === this.lastInitNid && this.noSectionField) t = this.lastInitTpl!;
-    else {
-      t = this.initSinglePageTemplate(zone, nid, pfn);
-      this.lastInitZone = zone;
-      this.lastInitNid = nid;
-      this.lastInitTpl = t;
+    if (pfn >= this.fastBase && pfn < this.fastEnd && zone === this.fastZone && nid === this.fastNid) {
+      const c = this.fastCols!;
+      const t = this.fastTpl;
+      const i = pfn - this.fastBase;
+      c.lo[i] = t.flagsLo;
+      c.hi[i] = t.flagsHi;
+      c.ref[i] = t.refcount;
+      c.mc[i] = t.mapcount;
+      c.priv[i] = t.private;
+      return;
+    }
+    this.initSinglePageAny(pfn, zone, nid);
+  }
+
+  /** `initSinglePage()` outside the fast path; sets the fast path up for the next calls. */
+  private initSinglePageAny(pfn: number, zone: number, nid: number): void {
+    let t = this.lastInitTpl;
+    if (
+      t === undefined ||
+      zone !== this.lastInitZone ||
+      nid !== this.lastInitNid ||
+      (!this.noSectionField && (pfn < this.lastInitLo || pfn >= this.lastInitHi))
+    ) {
+      t = this.initTemplateFor(pfn, zone, nid);
     }
     const s = this.sec(pfn);
     const i = pfn - s.base;
@@ -1369,8 +1445,36 @@ export class MemmapStore {
       c.mc[i] = t.mapcount;
       c.priv[i] = t.private;
     } else this.writeCore(s, i, t);
+    // t has no pointer-like fields: only a section whose template or pages have some needs them written
     if (s.ext !== undefined || (t !== s.tpl && !sameExtras(t, s.tpl))) this.writeExtras(s, i, t);
     if (this.nodeNotInFlags) this.sectionToNode.set(s.base * this.invPps, nid);
+    else if (c !== undefined && s.ext === undefined && sameExtras(t, s.tpl)) {
+      this.fastBase = s.base;
+      this.fastEnd = s.base + this.pagesPerSection;
+      this.fastZone = zone;
+      this.fastNid = nid;
+      this.fastCols = c;
+      this.fastTpl = t;
+    }
+  }
+
+  /** Empties `initSinglePage()`'s fast path (a section changed form, template or pointer fields). */
+  private invalidateFast(): void {
+    this.fastEnd = 0;
+    this.fastCols = undefined;
+  }
+
+  /** The template for `initSinglePage()`, remembered for the next call. */
+  private initTemplateFor(pfn: number, zone: number, nid: number): StructPage {
+    const t = this.initSinglePageTemplate(zone, nid, pfn);
+    this.lastInitZone = zone;
+    this.lastInitNid = nid;
+    this.lastInitTpl = t;
+    if (!this.noSectionField) {
+      this.lastInitLo = this.pfnToSectionNr(pfn) * this.pagesPerSection;
+      this.lastInitHi = this.lastInitLo + this.pagesPerSection;
+    }
+    return t;
   }
 
   /**

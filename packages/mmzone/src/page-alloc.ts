@@ -403,6 +403,17 @@ export class MmCore {
     return this.pageZone(pfn).zonePgdat;
   }
 
+  /**
+   * `pfn_to_nid()` (include/linux/mmzone.h, CONFIG_NUMA with SPARSEMEM):
+   * `page_to_nid(pfn_to_page(pfn))`, the node recorded in the page's flags
+   * (or in `section_to_node_table` when the node is not in the flags). The
+   * page must have a memmap: a pfn without one throws the memmap's "page
+   * fault" RangeError, as the kernel would oops.
+   */
+  pfnToNid(pfn: Pfn | number): number {
+    return this.memmap.pageToNid(pfn);
+  }
+
   /** `node_distance()`. */
   nodeDistance(from: number, to: number): number {
     return this.distance(from, to);
@@ -1253,6 +1264,91 @@ export class MmCore {
 
   private genericOnlinePagesImpl(startPfn: Pfn, nrPages: number): void {
     this.freeRangeCore(startPfn, startPfn + nrPages, true);
+  }
+
+  /**
+   * `free_reserved_page()` (include/linux/mm.h): hands one page that boot
+   * code reserved (in memblock: a boot-time memmap, initmem, firmware
+   * tables) to the buddy allocator, which never had it:
+   * `ClearPageReserved()`, `init_page_count()`, `__free_page()`, then
+   * `adjust_managed_page_count(page, 1)` (the zone's managed pages and
+   * `totalram_pages` grow by one). The page must have a memmap (else nothing
+   * changes and the "page fault" RangeError of the memmap is thrown); a page
+   * that is not in the state of a reserved page is reported by `bad_page()`
+   * when it is freed, as in the kernel. An inline function: not traced
+   * itself, its `__free_pages` and `adjust_managed_page_count` are.
+   */
+  freeReservedPage(pfn: Pfn | number): void {
+    const mm = this.memmap;
+    mm.clearPageReserved(pfn);
+    mm.initPageCount(pfn);
+    this.freePages(pfn as Pfn, 0);
+    this.adjustManagedPageCount(pfn as Pfn, 1);
+  }
+
+  /**
+   * {@link MmCore.freeReservedPage} for each of the `nrPages` pages from
+   * `pfn`, in order: the loop with which `free_pagetable()`
+   * (arch/x86/mm/init_64.c) gives a boot-time vmemmap block back when its
+   * section is removed, and the shape of sparse-vmemmap's
+   * `VmemmapPageAllocator.freeReservedPages`. Every pfn must have a memmap:
+   * that is checked first, and on failure nothing changes (-EINVAL for a bad
+   * range, the memmap's RangeError for a pfn without one).
+   */
+  freeReservedPages(pfn: Pfn | number, nrPages: number): void {
+    this.checkMemmapRange(pfn, nrPages);
+    for (let i = 0; i < nrPages; i++) this.freeReservedPage(pfn + i);
+  }
+
+  /**
+   * `free_reserved_area(start, end, poison, s)` (mm/page_alloc.c): frees the
+   * reserved pages of the physical range `[PAGE_ALIGN(start), end &
+   * PAGE_MASK)` one by one with `free_reserved_page()`, first filling each
+   * with the byte `poison` when it is within 0..0xff (the kernel's
+   * `(unsigned int)poison <= 0xFF`: pass -1 for no poisoning), and, when `s`
+   * is given and pages were freed, logs `Freeing <s> memory: <n>K`. Returns
+   * the number of pages freed. (The kernel takes direct-map virtual
+   * addresses; the model has no direct map, so these are physical.) Every
+   * page must have a memmap: checked first, and on failure nothing changes.
+   */
+  freeReservedArea(start: number, end: number, poison: number, s?: string): number {
+    if (this.tracing) return this.kernel.tracer.invoke('free_reserved_area', this, this.freeReservedAreaImpl, start, end, poison, s);
+    return this.freeReservedAreaImpl(start, end, poison, s);
+  }
+
+  private freeReservedAreaImpl(start: number, end: number, poison: number, s: string | undefined): number {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < 0) {
+      throw new KernelError('EINVAL', `free_reserved_area: invalid range ${start}-${end}`);
+    }
+    const ps = this.config.pageSize;
+    const first = Math.ceil(start / ps);
+    const last = Math.floor(end / ps);
+    const pages = Math.max(0, last - first);
+    this.checkMemmapRange(first, pages);
+    const fill = poison >= 0 && poison <= 0xff && poison !== 0 ? new Uint8Array(ps).fill(poison) : undefined;
+    for (let pfn = first; pfn < last; pfn++) {
+      if (poison === 0) this.physmem.clearPage(pfn);
+      else if (fill !== undefined) this.physmem.write(pfn * ps, fill);
+      this.freeReservedPage(pfn);
+    }
+    if (pages > 0 && s !== undefined) this.kernel.log.info(`Freeing ${s} memory: ${(pages * ps) / 1024}K`);
+    return pages;
+  }
+
+  /** Throws (before any change) unless every pfn of the range has a memmap. */
+  private checkMemmapRange(pfn: number, nrPages: number): void {
+    if (!Number.isSafeInteger(pfn) || pfn < 0 || !Number.isSafeInteger(nrPages) || nrPages < 0) {
+      throw new KernelError('EINVAL', `invalid pfn range ${pfn} + ${nrPages}`);
+    }
+    if (nrPages === 0) return;
+    const mm = this.memmap;
+    const last = mm.pfnToSectionNr(pfn + nrPages - 1);
+    for (let nr = mm.pfnToSectionNr(pfn); nr <= last; nr++) {
+      if (!mm.hasSection(nr)) {
+        const at = Math.max(pfn, nr * this.config.pagesPerSection);
+        throw new RangeError(`BUG: unable to handle page fault: no struct page for pfn ${hex(at)} (section ${nr} has no memmap)`);
+      }
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import { isKernelError } from '@zonedev/kernel';
 import { createMmConfig } from '../src/config.js';
 import type { MmArchConfig } from '../src/config.js';
 import { MemmapStore } from '../src/memmap.js';
+import type { OverlayPool, SlotList } from '../src/page-arrays.js';
 import type { PageUpdate } from '../src/memmap.js';
 import { PG_buddy, PG_dirty, PG_lru, PG_offline, PG_reserved, flagsWordClear, flagsWordSet, flagsWordTest } from '../src/page-flags.js';
 import { POISONED_STRUCT_PAGE, ZERO_STRUCT_PAGE, makeStructPage, sameStructPage } from '../src/struct-page.js';
@@ -284,6 +285,55 @@ describe('struct page store: fields and page_ref.h', () => {
     expect(m.stats().extraEntries).toBe(0);
   });
 
+  it('__init_single_page page by page sees every change of a section (template, form, pointer fields)', () => {
+    const c = createMmConfig(X86_64);
+    const m = new MemmapStore(c);
+    m.initSection(0);
+    m.materialize(0, 1);
+    const pgmap = { name: 'pgmap' };
+    const normal = m.initSinglePageTemplate(c.ZONE_NORMAL, 0);
+    const expectInit = (pfn: number, zone: number, nid: number): void => {
+      expect(sameStructPage(m.readStructPage(pfn), m.initSinglePageTemplate(zone, nid, pfn)), `pfn ${pfn}`).toBe(true);
+    };
+    for (let p = 0; p < 10; p++) m.initSinglePage(p, c.ZONE_NORMAL, 0);
+    expectInit(9, c.ZONE_NORMAL, 0);
+    // a whole-section init: the section is a template again, with a pgmap
+    m.initRange(0, 32768, makeStructPage({ pgmap }, normal));
+    m.initSinglePage(10, c.ZONE_NORMAL, 0);
+    expectInit(10, c.ZONE_NORMAL, 0);
+    expect([m.pagePgmap(10), m.pagePgmap(11), m.sectionState(0)]).toEqual([undefined, pgmap, 'template']); // only a pointer field differs
+    // columns again, then a per-page pointer field
+    m.initRange(0, 32768, normal);
+    m.materialize(0, 1);
+    m.initSinglePage(20, c.ZONE_NORMAL, 0);
+    m.setPagePgmap(21, pgmap);
+    m.initSinglePage(21, c.ZONE_NORMAL, 0);
+    expect(m.pagePgmap(21)).toBeUndefined();
+    // a template transformed in place (the columns stay)
+    m.initRange(0, 32768, normal);
+    m.materialize(0, 1);
+    m.initSinglePage(30, c.ZONE_DEVICE!, 1);
+    m.updateRange(0, 32768, { pgmap });
+    expect(m.sectionState(0)).toBe('columns');
+    m.initSinglePage(31, c.ZONE_DEVICE!, 1);
+    expectInit(31, c.ZONE_DEVICE!, 1);
+    expect([m.pagePgmap(31), m.pagePgmap(32)]).toEqual([undefined, pgmap]);
+    // another zone or node, and a section dropped and re-added
+    m.initSinglePage(33, c.ZONE_NORMAL, 2);
+    expectInit(33, c.ZONE_NORMAL, 2);
+    m.dropSection(0);
+    m.initSection(0);
+    m.initSinglePage(34, c.ZONE_NORMAL, 2);
+    expectInit(34, c.ZONE_NORMAL, 2);
+    expect([m.sectionState(0), m.pageRefCount(33)]).toEqual(['overlay', 0]);
+    expect(() => m.initSinglePage(32768, c.ZONE_NORMAL, 2)).toThrow(/no struct page/);
+    // a dropped section has no struct pages left to initialize
+    m.materialize(0, 1);
+    m.initSinglePage(40, c.ZONE_NORMAL, 2);
+    m.dropSection(0);
+    expect(() => m.initSinglePage(41, c.ZONE_NORMAL, 2)).toThrow(/no struct page/);
+  });
+
   it('pageblock migratetypes per pageblock, whole sections at once', () => {
     const c = createMmConfig(X86_64);
     const m = new MemmapStore(c);
@@ -396,6 +446,30 @@ describe('struct page store: model-based', () => {
           check(model, m, allPfns);
         },
         toString: () => `updateRange(${p}, ${n}, ${JSON.stringify(u)})`,
+      })),
+      fc.tuple(pfnArb, fc.integer({ min: 1, max: PPS }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })).map(([pfn, n, zone, nid]): Cmd => ({
+        check: () => true,
+        run: (model, m) => {
+          const end = Math.min(pfn + n, (Math.floor(pfn / PPS) + 1) * PPS);
+          for (let p = pfn; p < end; p++) {
+            m.initSinglePage(p, zone, nid);
+            model.set(p, m.initSinglePageTemplate(zone, nid, p));
+          }
+          check(model, m, allPfns);
+        },
+        toString: () => `initSinglePage(${pfn}.., ${n}, ${zone}, ${nid})`,
+      })),
+      fc.tuple(fc.constantFrom(...SECTIONS), tplArb).map(([s, t]): Cmd => ({
+        check: () => true,
+        run: (model, m) => {
+          m.dropSection(s);
+          m.initSection(s, t);
+          for (let i = 0; i < PPS; i++) model.set(s * PPS + i, t);
+          check(model, m, allPfns);
+          const { pool, sections } = m as unknown as { pool: OverlayPool; sections: Map<number, SlotList> };
+          pool.audit(sections.values());
+        },
+        toString: () => `dropSection(${s}) + initSection(${s})`,
       })),
       fc.constantFrom(...SECTIONS).map((s): Cmd => ({
         check: () => true,
