@@ -4,10 +4,10 @@
 // platform profile does (memblock -> sparse_init -> free_area_init ->
 // memblock_free_all -> memory_dev_init/node_dev_init).
 import { IORESOURCE_BUSY, IORESOURCE_SYSTEM_RAM, Kernel, Resource, SZ_16M, SZ_2M, orBits } from '@zonedev/kernel';
-import type { MmArchConfig, Pfn } from '@zonedev/mmzone';
+import type { MmArchConfig } from '@zonedev/mmzone';
 import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MmCore, PG_lru, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
 import { BootMemblock, SparseMemory } from '@zonedev/sparse-vmemmap';
-import type { SparseArch, VmemmapPageAllocator } from '@zonedev/sparse-vmemmap';
+import type { SparseArch } from '@zonedev/sparse-vmemmap';
 import { MemoryHotplug } from '@zonedev/memory-hotplug';
 import type { HotplugArch, MemoryHotplugOptions } from '@zonedev/memory-hotplug';
 
@@ -96,21 +96,6 @@ export interface MachineOptions {
   readonly seed?: number;
 }
 
-function allocatorOf(mm: MmCore): VmemmapPageAllocator {
-  return {
-    allocPagesNode: (nid, gfp, order) => mm.allocPagesNode(nid, gfp, order),
-    freePages: (pfn, order) => mm.freePages(pfn as Pfn, order),
-    freeReservedPages: (pfn, nr) => {
-      for (let p = pfn; p < pfn + nr; ) {
-        let order = 0;
-        while (order + 1 < mm.config.MAX_ORDER && p % 2 ** (order + 1) === 0 && p + 2 ** (order + 1) <= pfn + nr) order++;
-        mm.genericOnlinePage(p as Pfn, order);
-        p += 2 ** order;
-      }
-    },
-    pfnToNid: (pfn) => mm.pagePgdat(pfn).nodeId,
-  };
-}
 
 /** Boots a machine and its memory hotplug. */
 export function bootMachine(o: MachineOptions = {}): TestMachine {
@@ -127,7 +112,7 @@ export function bootMachine(o: MachineOptions = {}): TestMachine {
   const memblock = new BootMemblock(mmArch.pageShift);
   for (const m of memory) memblock.addMemory(m.start, m.size, m.nid);
   if (!ppc) memblock.reserve(16 * MiB, 16 * MiB); // the kernel image
-  const sparse = new SparseMemory({ kernel, arch: sparseArch, allocator: allocatorOf(mm), memmap: mm.memmap });
+  const sparse = new SparseMemory({ kernel, arch: sparseArch, allocator: mm, memmap: mm.memmap });
   sparse.sparseInit(memblock);
   const ranges = [...memblock.memPfnRanges()];
   for (const r of ranges) sparse.subsectionMapInit(r.startPfn, r.endPfn - r.startPfn);

@@ -6,9 +6,9 @@
 import { IORESOURCE_BUSY, IORESOURCE_SYSTEM_RAM, Kernel, Resource, SZ_16M, SZ_2M, orBits } from '@zonedev/kernel';
 import type { HotplugArch } from '@zonedev/memory-hotplug';
 import { MemoryHotplug } from '@zonedev/memory-hotplug';
-import type { MmArchConfig, Pfn } from '@zonedev/mmzone';
+import type { MmArchConfig } from '@zonedev/mmzone';
 import { MmCore } from '@zonedev/mmzone';
-import type { SparseArch, VmemmapPageAllocator } from '@zonedev/sparse-vmemmap';
+import type { SparseArch } from '@zonedev/sparse-vmemmap';
 import { BootMemblock, SparseMemory } from '@zonedev/sparse-vmemmap';
 import type { MemremapConfig } from '../src/index.js';
 import { Memremap } from '../src/index.js';
@@ -73,21 +73,6 @@ export interface MachineOptions {
   readonly config?: MemremapConfig;
 }
 
-function allocatorOf(mm: MmCore): VmemmapPageAllocator {
-  return {
-    allocPagesNode: (nid, gfp, order) => mm.allocPagesNode(nid, gfp, order),
-    freePages: (pfn, order) => mm.freePages(pfn as Pfn, order),
-    freeReservedPages: (pfn, nr) => {
-      for (let p = pfn; p < pfn + nr; ) {
-        let order = 0;
-        while (order + 1 < mm.config.MAX_ORDER && p % 2 ** (order + 1) === 0 && p + 2 ** (order + 1) <= pfn + nr) order++;
-        mm.genericOnlinePage(p as Pfn, order);
-        p += 2 ** order;
-      }
-    },
-    pfnToNid: (pfn) => mm.pagePgdat(pfn).nodeId,
-  };
-}
 
 /** Boots a machine with memremap on top. */
 export function bootMachine(o: MachineOptions = {}): Machine {
@@ -103,7 +88,7 @@ export function bootMachine(o: MachineOptions = {}): Machine {
   const memblock = new BootMemblock(12);
   for (const m of memory) memblock.addMemory(m.start, m.size, m.nid);
   memblock.reserve(16 * MiB, 16 * MiB); // the kernel image
-  const sparse = new SparseMemory({ kernel, arch: sparseArch(bits), allocator: allocatorOf(mm), memmap: mm.memmap });
+  const sparse = new SparseMemory({ kernel, arch: sparseArch(bits), allocator: mm, memmap: mm.memmap });
   sparse.sparseInit(memblock);
   const ranges = [...memblock.memPfnRanges()];
   for (const r of ranges) sparse.subsectionMapInit(r.startPfn, r.endPfn - r.startPfn);

@@ -3,7 +3,7 @@
 // goes memblock -> sparse_init -> free_area_init/memblock_free_all.
 // This is a contract test: both packages are imported by name.
 import { Kernel, SZ_2M, SZ_4K } from '@zonedev/kernel';
-import type { MmArchConfig, Pfn } from '@zonedev/mmzone';
+import type { MmArchConfig } from '@zonedev/mmzone';
 import { GFP_KERNEL, MmCore, __GFP_NOWARN, __GFP_RETRY_MAYFAIL, gfpOr } from '@zonedev/mmzone';
 import { BootMemblock, SparseMemory, vmemAltmap } from '@zonedev/sparse-vmemmap';
 import type { SectionMemmapStore, SparseArch, VmemmapPageAllocator } from '@zonedev/sparse-vmemmap';
@@ -23,23 +23,6 @@ const MM_X86_64: MmArchConfig = {
   zoneDevice: true,
 };
 
-/** The wiring a machine does: the mm core's buddy as the vmemmap's page allocator. */
-function allocatorOf(mm: MmCore): VmemmapPageAllocator {
-  return {
-    allocPagesNode: (nid, gfp, order) => mm.allocPagesNode(nid, gfp, order),
-    freePages: (pfn, order) => mm.freePages(pfn as Pfn, order),
-    // free_reserved_page() for each page: __free_pages_core + totalram, in aligned blocks.
-    freeReservedPages: (pfn, nr) => {
-      for (let p = pfn; p < pfn + nr; ) {
-        let order = 0;
-        while (order + 1 < mm.config.MAX_ORDER && p % 2 ** (order + 1) === 0 && p + 2 ** (order + 1) <= pfn + nr) order++;
-        mm.genericOnlinePage(p as Pfn, order);
-        p += 2 ** order;
-      }
-    },
-    pfnToNid: (pfn) => mm.pagePgdat(pfn).nodeId,
-  };
-}
 
 /** A 1 GiB x86_64 machine booted the kernel's way, plus 1 GiB on node 1 at 4 GiB. */
 function bootMachine(arch: SparseArch = X86_64): { kernel: Kernel; mm: MmCore; sparse: SparseMemory; memblock: BootMemblock } {
@@ -51,7 +34,9 @@ function bootMachine(arch: SparseArch = X86_64): { kernel: Kernel; mm: MmCore; s
   memblock.addMemory(0x100000000, 0x40000000, 1);
   memblock.reserve(0x1000000, 0x1000000); // the kernel image
   const store: SectionMemmapStore = mm.memmap; // mmzone's MemmapStore fits as it is
-  const sparse = new SparseMemory({ kernel, arch, allocator: allocatorOf(mm), memmap: store });
+  // MmCore is the vmemmap's page allocator as it is: no adapter (checked by tsc).
+  const allocator: VmemmapPageAllocator = mm;
+  const sparse = new SparseMemory({ kernel, arch, allocator, memmap: store });
   sparse.sparseInit(memblock);
   const ranges = [...memblock.memPfnRanges()];
   for (const r of ranges) sparse.subsectionMapInit(r.startPfn, r.endPfn - r.startPfn);
