@@ -2,7 +2,7 @@
  * The options of `zonedev run` and `zonedev shell`.
  *
  * ```
- *   zonedev run [--platform x86_64|powerpc] [-m SIZE[,slots=N,maxmem=SIZE]]
+ *   zonedev run [--platform x86_64|powerpc] [--mmu MODE] [-m SIZE[,slots=N,maxmem=SIZE]]
  *               [--numa N] [--cmdline "..."] [--seed N] [--strict] [SCRIPT|-]
  * ```
  *
@@ -12,6 +12,7 @@
  */
 import { DEFAULT_MACHINE, parseMemoryOption, type MachineOptions } from './machine/options.js';
 import type { Platform } from './machine/machine.js';
+import { MMU_MODES, type MmuMode } from './platform/profile.js';
 
 /** Parsed `run`/`shell` arguments. */
 export interface RunArgs {
@@ -29,6 +30,7 @@ export function parseRunArgs(command: string, argv: readonly string[]): RunArgs 
   let numa = DEFAULT_MACHINE.numa;
   let cmdline = DEFAULT_MACHINE.cmdline;
   let seed = DEFAULT_MACHINE.seed;
+  let mmu: MmuMode | undefined;
   let strict = false;
   const operands: string[] = [];
   const fail = (msg: string): { error: string } => ({ error: `${command}: ${msg}` });
@@ -55,7 +57,7 @@ export function parseRunArgs(command: string, argv: readonly string[]): RunArgs 
       operands.push(a);
       continue;
     }
-    const takesValue = ['--platform', '-m', '--memory', '--numa', '--cmdline', '--seed'].includes(name);
+    const takesValue = ['--platform', '--mmu', '-m', '--memory', '--numa', '--cmdline', '--seed'].includes(name);
     if (!takesValue) {
       if (name === '--strict' && value === undefined) {
         strict = true;
@@ -72,6 +74,12 @@ export function parseRunArgs(command: string, argv: readonly string[]): RunArgs 
       case '--platform':
         if (value !== 'x86_64' && value !== 'powerpc') return fail(`invalid platform '${value}' (x86_64 or powerpc)`);
         platform = value;
+        break;
+      case '--mmu':
+        if (![...MMU_MODES.x86_64, ...MMU_MODES.powerpc].includes(value as MmuMode)) {
+          return fail(`invalid MMU mode '${value}' (4level or 5level for x86_64, hash or radix for powerpc)`);
+        }
+        mmu = value as MmuMode;
         break;
       case '-m':
       case '--memory': {
@@ -94,8 +102,11 @@ export function parseRunArgs(command: string, argv: readonly string[]): RunArgs 
     }
   }
   if (operands.length > 1) return fail(`too many arguments: ${operands.slice(1).join(' ')}`);
+  if (mmu !== undefined && !MMU_MODES[platform].includes(mmu)) {
+    return fail(`MMU mode '${mmu}' is not one of ${platform}'s (${MMU_MODES[platform].join(', ')})`);
+  }
   return {
-    machine: { platform, ...memory, numa, cmdline, seed },
+    machine: { platform, ...memory, numa, cmdline, seed, ...(mmu !== undefined ? { mmu } : {}) },
     strict,
     script: operands[0],
   };

@@ -16,7 +16,9 @@
  * output goes to stdout.
  */
 import { parseRunArgs, type RunArgs } from './args.js';
-import { BootError, bootMinimalMachine } from './machine/minimal.js';
+import { bootMachine } from './machine/zonedev.js';
+import { BootError } from './machine/util.js';
+import { isKernelError } from '@zonedev/kernel';
 import type { Machine, Output } from './machine/machine.js';
 import { Shell } from './shell/shell.js';
 import { tour } from './tour.js';
@@ -47,9 +49,11 @@ commands:
 
 options of run and shell:
   --platform x86_64|powerpc        platform profile (default x86_64)
+  --mmu 4level|5level|hash|radix   paging of the platform (default 4level / hash)
   -m SIZE[,slots=N,maxmem=SIZE]    boot RAM and hot-plug room, as QEMU's -m (default 2G)
   --numa N                         NUMA nodes (default 1)
-  --cmdline "..."                  kernel command line (memmap=nn!ss, mem=nn, ...)
+  --cmdline "..."                  kernel command line (memmap=nn!ss, mem=nn, movable_node,
+                                   memhp_default_state=, memory_hotplug.memmap_on_memory=)
   --seed N                         seed of every random choice (default 1)
   --strict                         stop at the first failing command, status 1 (like set -e)
 
@@ -64,9 +68,9 @@ function usageError(io: Io, message: string): number {
 /** Boots the machine of `args`, or reports why it cannot (status 1). */
 function boot(io: Io, args: RunArgs): Machine | number {
   try {
-    return bootMinimalMachine(args.machine);
+    return bootMachine(args.machine);
   } catch (e) {
-    if (e instanceof BootError) {
+    if (e instanceof BootError || isKernelError(e)) {
       io.stderr.write(`zonedev: boot failed: ${e.message}\n`);
     } else {
       io.stderr.write(`zonedev: qemu: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -4,7 +4,7 @@ import { main, USAGE, type Io } from '../src/main.js';
 import { parseRunArgs } from '../src/args.js';
 import { complete } from '../src/repl.js';
 import { Shell } from '../src/shell/shell.js';
-import { bootMinimalMachine } from '../src/machine/minimal.js';
+import { bootMachine } from '../src/machine/zonedev.js';
 import { DEFAULT_MACHINE } from '../src/machine/options.js';
 
 interface Result {
@@ -34,7 +34,7 @@ async function zonedev(argv: string[], files: Record<string, string> = {}, stdin
 describe('zonedev run: exit statuses (golden)', () => {
   it('runs a script file and exits with its last status', async () => {
     const r = await zonedev(['run', 's.sh'], { 's.sh': 'cat /proc/cmdline\nls /proc\n' });
-    expect(r).toEqual({ code: 0, out: '\ncmdline\niomem\n', err: '' });
+    expect(r).toEqual({ code: 0, out: '\nbuddyinfo\ncmdline\niomem\nmeminfo\npagetypeinfo\nzoneinfo\n', err: '' });
   });
 
   it('reads the script from standard input with - or no operand', async () => {
@@ -52,7 +52,7 @@ describe('zonedev run: exit statuses (golden)', () => {
   it('exits 127 when the last command is not found, N with exit N', async () => {
     expect(await zonedev(['run', '-'], {}, 'nope\n')).toEqual({ code: 127, out: '', err: 'zonedev: nope: command not found\n' });
     expect(await zonedev(['run', '-'], {}, 'exit 42\necho never\n')).toMatchObject({ code: 42, out: '' });
-    expect(await zonedev(['run', '--strict', '-'], {}, 'lsmem\n')).toEqual({ code: 1, out: '', err: 'lsmem: This system does not support memory blocks\n' });
+    expect(await zonedev(['run', '--strict', '-'], {}, 'cat /proc/nope\necho never\n')).toEqual({ code: 1, out: '', err: 'cat: /proc/nope: No such file or directory\n' });
   });
 
   it('boots the options it is given', async () => {
@@ -65,6 +65,10 @@ describe('zonedev run: exit statuses (golden)', () => {
 0009fc00-0009ffff : Reserved
 000f0000-000fffff : Reserved
 00100000-bffdffff : System RAM
+  01000000-01e023ff : Kernel code
+  02000000-024e8fff : Kernel rodata
+  02600000-028577ff : Kernel data
+  029be000-02e02fff : Kernel bss
 bffe0000-bfffffff : Reserved
 feffc000-feffffff : Reserved
 fffc0000-ffffffff : Reserved
@@ -119,7 +123,7 @@ describe('zonedev shell', () => {
     expect(await zonedev(['shell'], {}, 'false\n')).toMatchObject({ code: 1 });
   });
   it('completes command names and paths', () => {
-    const sh = new Shell(bootMinimalMachine(DEFAULT_MACHINE));
+    const sh = new Shell(bootMachine(DEFAULT_MACHINE));
     expect(complete(sh, 'ls')).toEqual([['ls ', 'lsmem '], 'ls']);
     expect(complete(sh, 'cat /pr')).toEqual([['/proc/'], '/pr']);
     expect(complete(sh, 'cat /proc/io')).toEqual([['/proc/iomem'], '/proc/io']);
@@ -131,11 +135,49 @@ describe('zonedev tour', () => {
   it('lists every layer and tours both platforms, deterministically', async () => {
     const a = await zonedev(['tour']);
     expect(a.code).toBe(0);
+    expect(a.err).toBe('');
     for (const p of ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'memremap', 'libnvdimm', 'hmm']) expect(a.out).toContain(`@zonedev/${p}`);
-    expect(a.out).toContain('== x86_64:');
+    expect(a.out).toContain('1/2 x86_64:');
+    expect(a.out).toContain('2/2 powerpc:');
     expect(a.out).toContain('100000000-13fffffff : Persistent Memory (legacy)\n');
-    expect(a.out).toContain('== powerpc:');
+    expect(a.out).toContain('} /* memremap_pages = 0xffff888100000000 */');
     expect((await zonedev(['tour'])).out).toBe(a.out);
+    expect(await zonedev(['tour', 'x'])).toMatchObject({ code: 2 });
+  });
+});
+
+describe('zonedev run on a machine with DIMM slots', () => {
+  const opts = ['run', '-m', '2G,slots=2,maxmem=4G'];
+  const plug = 'object_add memory-backend-ram,id=m1,size=128M\ndevice_add pc-dimm,id=d1,memdev=m1\n';
+
+  it('exits 0 after a hot-add and unplug, with nothing on stderr', async () => {
+    const r = await zonedev([...opts, '-'], {}, `${plug}device_del d1\ninfo memory-devices\n`);
+    expect(r).toEqual({ code: 0, out: '', err: '' });
+  });
+
+  it('exits 1 when the last command is a refused unplug; --strict stops at it', async () => {
+    const busy = `${plug}echo online_kernel > /sys/devices/system/memory/memory32/state\nmemalloc -k k\ndevice_del d1\n`;
+    const r = await zonedev([...opts, '-'], {}, busy);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^\{"timestamp": \{"seconds": 5, "microseconds": 250000\}, "event": "ACPI_DEVICE_OST", "data": \{"info": \{"device": "d1", "slot": "0", "slot-type": "DIMM", "source": 259, "status": 130\}\}\}\n$/);
+    const strict = await zonedev([...opts, '--strict', '-'], {}, `${busy}echo never\n`);
+    expect(strict.code).toBe(1);
+    expect(strict.out).not.toContain('never');
+    const keepsGoing = await zonedev([...opts, '-'], {}, `${busy}echo after\n`);
+    expect(keepsGoing).toMatchObject({ code: 0, out: expect.stringContaining('after\n') as unknown as string });
+  });
+
+  it('exits 1 on a QEMU error, with HMP\'s text', async () => {
+    expect(await zonedev([...opts, '-'], {}, 'device_add pc-dimm,id=d1\n')).toEqual({ code: 1, out: '', err: "Error: 'memdev' property must be set\n" });
+    expect(await zonedev(['run', '-'], {}, plug)).toEqual({ code: 1, out: '', err: "Error: no slots where allocated, please specify the 'slots' option\n" });
+  });
+
+  it('boots the MMU it is asked for, and refuses one of the other platform', async () => {
+    expect((await zonedev(['run', '--mmu', '5level', '-'], {}, 'dmesg\n')).out).toContain('max_arch_pfn = 0x10000000000\n');
+    expect((await zonedev(['run', '--platform', 'powerpc', '--mmu', 'radix', '-'], {}, 'cat /proc/pagetypeinfo\n')).out).toContain('Page block order: 5\n');
+    const tryHelp = "Try 'zonedev help' for more information.\n";
+    expect(await zonedev(['run', '--mmu', 'radix', '-'])).toEqual({ code: 2, out: '', err: `zonedev: run: MMU mode 'radix' is not one of x86_64's (4level, 5level)\n${tryHelp}` });
+    expect(await zonedev(['run', '--mmu', 'sv48', '-'])).toEqual({ code: 2, out: '', err: `zonedev: run: invalid MMU mode 'sv48' (4level or 5level for x86_64, hash or radix for powerpc)\n${tryHelp}` });
   });
 });
 
@@ -148,5 +190,6 @@ describe('run/shell argument parsing', () => {
       script: 'x.sh',
     });
     expect(parseRunArgs('run', ['--', '-odd-name'])).toMatchObject({ script: '-odd-name' });
+    expect(parseRunArgs('run', ['--platform=powerpc', '--mmu=radix'])).toMatchObject({ machine: { platform: 'powerpc', mmu: 'radix' } });
   });
 });

@@ -21,11 +21,11 @@
  * machine, stdout and stderr) and returns an exit status. util-linux's
  * `lsmem`/`chmem` and the shell's builtins are written the same way.
  *
- * Today `bootMinimalMachine()` (machine/minimal.ts) fills the interface from
- * what exists: the kernel package and the platform facts of src/platform.
- * The full machines (memblock, zones, sparse vmemmap, memory blocks,
- * hot-plug) implement the same interface, and the shell, the commands and
- * `zonedev run` work on them unchanged.
+ * `bootMachine()` (machine/zonedev.ts) fills the interface with a whole
+ * machine: memblock, nodes and zones, sparse vmemmap, the buddy allocator,
+ * memory blocks, hot-plug and memremap, on an x86_64 or powerpc profile.
+ * The shell and its commands see only this interface, so a test may hand
+ * them a fake machine.
  */
 import type { Kernel } from '@zonedev/kernel';
 import type { ProcProvider, VirtualFs } from '../shell/vfs.js';
@@ -47,6 +47,11 @@ export interface Machine {
   readonly procfs: ReadonlyMap<string, ProcProvider>;
   /** Commands the machine adds to the shell (one with a base command's name replaces it). */
   readonly commands: readonly ShellCommand[];
+  /**
+   * Called by the shell before each command it runs: a machine may let
+   * simulated time pass (the dmesg timestamps of what the command causes).
+   */
+  tick?(): void;
 }
 
 /** Anything text can be written to (a stream, a collector). */

@@ -10,6 +10,7 @@
  */
 import { SZ_1M, SZ_2G } from '@zonedev/kernel';
 import type { Platform } from './machine.js';
+import type { MmuMode } from '../platform/profile.js';
 
 /** Everything that decides what a booted machine looks like. */
 export interface MachineOptions {
@@ -26,6 +27,8 @@ export interface MachineOptions {
   readonly cmdline: string;
   /** Seed of every random choice. */
   readonly seed: number;
+  /** MMU mode (x86_64: `4level`/`5level`; powerpc: `hash`/`radix`); default the platform's first. */
+  readonly mmu?: MmuMode;
 }
 
 /** The machine `zonedev run` boots without options: x86_64, 2 GiB, no hot-plug. */

@@ -127,6 +127,7 @@ export class Shell {
     const [name, ...args] = parsed.words;
     if (name === undefined) return this.done(0);
     const cmd = this.table.get(name);
+    this.machine.tick?.();
     if (cmd === undefined) {
       this.stderr.write(`${SHELL_NAME}: ${name}: command not found\n`);
       return this.done(127);

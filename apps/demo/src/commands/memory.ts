@@ -1,0 +1,187 @@
+/**
+ * Small tools that put data in memory and read it back, so that hot-remove
+ * has something to move (or something that cannot move).
+ *
+ * ```
+ *   memalloc [-k|-p] [-n NODE] NAME [TEXT...]  take a page and write TEXT into it:
+ *                                            a user page (movable, on the LRU, as a
+ *                                            process's anonymous memory); with -k a
+ *                                            kernel page (GFP_KERNEL: unmovable); with
+ *                                            -p a user page pinned by an extra reference
+ *   memread [NAME]                           where the page is now, and its text
+ *                                            (all pages without NAME)
+ *   memfree NAME                             give the page back
+ *   devmem ADDRESS [WIDTH [VALUE]]           busybox devmem: read or write 8/16/32/64
+ *                                            bits of physical memory (as with
+ *                                            CONFIG_STRICT_DEVMEM=n)
+ * ```
+ *
+ * The demo's own tools: a real system would use a process (or a driver)
+ * for the first three; `devmem` is busybox's, little-endian.
+ */
+import { errorText } from '../shell/builtins.js';
+import type { ShellCommand } from '../machine/machine.js';
+import type { NamedPage } from '../machine/user-memory.js';
+import type { DemoMachine } from '../machine/demo-machine.js';
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+/** `NAME: pfn 0x..., phys 0x..., node N, zone Z`. */
+function where(m: DemoMachine, p: NamedPage): string {
+  const zone = m.mm.pageZone(p.pfn);
+  let s = `${p.name}: ${p.kernel ? 'kernel' : p.pinned ? 'pinned user' : 'user'} page at pfn ${hex(p.pfn)} (phys ${hex(p.pfn * m.mm.config.pageSize)}), node ${zone.node}, zone ${zone.name}`;
+  if (p.movedFrom.length > 0) s += `, migrated from pfn ${p.movedFrom.map(hex).join(', then ')}`;
+  return s;
+}
+
+/** Parses `-k` and `-n NODE`; returns the operands or a usage message. */
+function parseAllocArgs(args: readonly string[]): { kernel: boolean; pinned: boolean; nid: number | undefined; rest: string[] } | string {
+  let kernel = false;
+  let pinned = false;
+  let nid: number | undefined;
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-k') kernel = true;
+    else if (a === '-p') pinned = true;
+    else if (a === '-n') {
+      const v = args[++i];
+      if (v === undefined || !/^[0-9]+$/.test(v)) return 'memalloc: -n needs a node number';
+      nid = Number(v);
+    } else if (a === '--') {
+      i++;
+      break;
+    } else if (a.startsWith('-') && a !== '-') return `memalloc: unknown option '${a}'`;
+    else break;
+  }
+  if (kernel && pinned) return 'memalloc: -k and -p are mutually exclusive';
+  return { kernel, pinned, nid, rest: args.slice(i) };
+}
+
+/** busybox `devmem`'s number parsing (`bb_strtoull(s, NULL, 0)`). */
+function parseNum(s: string): bigint | undefined {
+  if (/^0[xX][0-9a-fA-F]+$/.test(s)) return BigInt(s);
+  if (/^0[0-7]*$/.test(s)) return s === '0' ? 0n : BigInt(`0o${s.slice(1)}`);
+  if (/^[1-9][0-9]*$/.test(s)) return BigInt(s);
+  return undefined;
+}
+
+/** The memory tools of machine `m`. */
+export function memoryCommands(m: DemoMachine): ShellCommand[] {
+  const user = m.user;
+  return [
+    {
+      name: 'memalloc',
+      synopsis: 'memalloc [-k|-p] [-n NODE] NAME [TEXT]',
+      summary: 'take a user page (-k: a kernel page, -p: a pinned user page) and write TEXT into it',
+      run(ctx): number {
+        const a = parseAllocArgs(ctx.args);
+        if (typeof a === 'string' || a.rest.length === 0) {
+          ctx.err(`${typeof a === 'string' ? `${a}\n` : ''}usage: memalloc [-k|-p] [-n NODE] NAME [TEXT...]\n`);
+          return 2;
+        }
+        const [name, ...words] = a.rest;
+        try {
+          if (a.nid !== undefined && m.mm.nodeData(a.nid) === undefined) {
+            ctx.err(`memalloc: node ${a.nid}: No such device\n`);
+            return 1;
+          }
+          const p = user.alloc(name!, a.kernel, a.nid, a.pinned);
+          if (words.length > 0) user.write(p, words.join(' '));
+          ctx.out(`${where(m, p)}\n`);
+          return 0;
+        } catch (e) {
+          ctx.err(`memalloc: ${name!}: ${errorText(e)}\n`);
+          return 1;
+        }
+      },
+    },
+    {
+      name: 'memread',
+      synopsis: 'memread [NAME]',
+      summary: 'show where a memalloc page is now (it may have migrated) and its text',
+      run(ctx): number {
+        const pages = ctx.args.length === 0 ? user.list() : ctx.args.map((n) => user.get(n) ?? n);
+        let status = 0;
+        for (const p of pages) {
+          if (typeof p === 'string') {
+            ctx.err(`memread: ${p}: No such file or directory\n`);
+            status = 1;
+            continue;
+          }
+          ctx.out(`${where(m, p)}: "${user.read(p)}"\n`);
+        }
+        return status;
+      },
+    },
+    {
+      name: 'memfree',
+      synopsis: 'memfree NAME...',
+      summary: 'free memalloc pages',
+      run(ctx): number {
+        let status = 0;
+        for (const n of ctx.args) {
+          try {
+            user.free(n);
+          } catch (e) {
+            ctx.err(`memfree: ${n}: ${errorText(e)}\n`);
+            status = 1;
+          }
+        }
+        return status;
+      },
+    },
+    {
+      name: 'devmem',
+      synopsis: 'devmem ADDRESS [WIDTH [VALUE]]',
+      summary: 'read/write physical memory (busybox devmem; WIDTH 8, 16, 32 or 64 bits)',
+      run(ctx): number {
+        const [addrS, widthS, valueS] = ctx.args;
+        const usage = (): number => {
+          ctx.err('BusyBox v1.33.1 multi-call binary.\n\nUsage: devmem ADDRESS [WIDTH [VALUE]]\n\nRead/write from physical address\n\n\tADDRESS\tAddress to act upon\n\tWIDTH\tWidth (8/16/...)\n\tVALUE\tData to be written\n');
+          return 1;
+        };
+        if (addrS === undefined || ctx.args.length > 3) return usage();
+        const addr = parseNum(addrS);
+        if (addr === undefined) {
+          ctx.err(`devmem: invalid number '${addrS}'\n`);
+          return 1;
+        }
+        const width = widthS === undefined ? 32 : Number(widthS);
+        if (![8, 16, 32, 64].includes(width)) {
+          ctx.err(`devmem: invalid number '${widthS!}'\n`);
+          return 1;
+        }
+        const bytes = width / 8;
+        const a = Number(addr);
+        if (a + bytes > 2 ** m.profile.maxPhysmemBits) {
+          ctx.err('devmem: mmap: Invalid argument\n');
+          return 1;
+        }
+        const physmem = m.mm.physmem;
+        if (valueS === undefined) {
+          const data = physmem.read(a, bytes);
+          let v = 0n;
+          for (let i = bytes - 1; i >= 0; i--) v = v * 256n + BigInt(data[i]!);
+          ctx.out(`0x${v.toString(16).toUpperCase().padStart(bytes * 2, '0')}\n`);
+          return 0;
+        }
+        const value = parseNum(valueS);
+        if (value === undefined) {
+          ctx.err(`devmem: invalid number '${valueS}'\n`);
+          return 1;
+        }
+        const data = new Uint8Array(bytes);
+        let v = value;
+        for (let i = 0; i < bytes; i++) {
+          data[i] = Number(v % 256n);
+          v /= 256n;
+        }
+        physmem.write(a, data);
+        return 0;
+      },
+    },
+  ];
+}

@@ -1,0 +1,186 @@
+/**
+ * Early boot on powerpc64 (QEMU `pseries`): from the flattened device tree
+ * to the memblock the mm core boots from.
+ *
+ * ```
+ *   QEMU's device tree
+ *     memory@0, memory@40000000 ...   reg + ibm,associativity (the node)
+ *     ibm,dynamic-reconfiguration-memory   ibm,lmb-size, the LMBs to come
+ *           │
+ *           ▼  early_init_dt_scan_memory()          mem=  memory_limit
+ *   memblock.memory (each range on its node)  ──► memblock_enforce_memory_limit()
+ *   memblock.reserved: the kernel image at 0, NODE_DATA(n)
+ *   iomem: one "System RAM" per memblock range (add_system_ram_resources())
+ *   /sys/firmware/devicetree/base: the unflattened tree
+ * ```
+ *
+ * Mirrors arch/powerpc/kernel/prom.c, arch/powerpc/mm/numa.c and
+ * arch/powerpc/mm/mem.c of Linux v5.13.
+ */
+import { IORESOURCE_BUSY, IORESOURCE_SYSTEM_RAM, Resource, memparse, orBits } from '@zonedev/kernel';
+import type { Kernel } from '@zonedev/kernel';
+import type { BootMemblock } from '@zonedev/sparse-vmemmap';
+import {
+  fdtFindNode,
+  fdtGetProp,
+  fdtLmbSize,
+  fdtMemoryRanges,
+  spaprDeviceTree,
+  type FdtNode,
+} from '../platform/powerpc/fdt.js';
+import { pseriesMemoryBlockSize } from '../platform/powerpc/profile.js';
+import type { MachineOptions } from './options.js';
+import { splitCmdline } from '../platform/x86/e820.js';
+import { BootError, hex10 } from './util.js';
+
+/** A range of boot memory and its node. */
+export interface BootMemoryRange {
+  readonly base: number;
+  readonly size: number;
+  readonly nid: number;
+}
+
+/** What powerpc boot found. */
+export interface PowerpcBootInfo {
+  readonly deviceTree: FdtNode;
+  /** Boot memory as the tree describes it, each range with its node. */
+  readonly memory: readonly BootMemoryRange[];
+  /** `memory_limit` (`mem=`), if given. */
+  readonly memoryLimit: number | undefined;
+  /** `pseries_memory_block_size()`. */
+  readonly blockSize: number;
+  /** The hot-plug region `[start, end)` of the LMBs, if the tree has one. */
+  readonly hotplugRegion: { readonly start: number; readonly end: number } | undefined;
+  /** Online nodes (those with memory). */
+  readonly nodes: readonly number[];
+  /** The kernel image `[0, end)`. */
+  readonly imageEnd: number;
+}
+
+/** `pg_data_t` of this configuration (NODES_SHIFT 8, three zones), rounded to a cache line. */
+export const PPC_NODE_DATA_SIZE = 0x7a80;
+
+/** The kernel image's sections, in bytes (a v5.13 ppc64le distribution kernel). */
+export const PPC_KERNEL_SIZES = { code: 14720 * 1024, rodata: 3456 * 1024, rwdata: 2304 * 1024, init: 1664 * 1024, bss: 1536 * 1024 } as const;
+
+/** The node of a memory node: the last cell of `ibm,associativity` (QEMU writes `<4 0 0 0 node>`). */
+function associativityNode(tree: FdtNode, path: string): number {
+  const node = fdtFindNode(tree, path);
+  const v = node === undefined ? undefined : fdtGetProp(node, 'ibm,associativity');
+  if (v === undefined || v.length < 4) return 0;
+  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  return dv.getUint32(v.length - 4);
+}
+
+/** The LMB region of `ibm,dynamic-memory`: from the first assignable LMB to the end. */
+function lmbRegion(tree: FdtNode): { start: number; end: number } | undefined {
+  const drconf = fdtFindNode(tree, '/ibm,dynamic-reconfiguration-memory');
+  const dyn = drconf === undefined ? undefined : fdtGetProp(drconf, 'ibm,dynamic-memory');
+  const lmb = fdtLmbSize(tree);
+  if (dyn === undefined || lmb === undefined) return undefined;
+  const dv = new DataView(dyn.buffer, dyn.byteOffset, dyn.byteLength);
+  const n = dv.getUint32(0);
+  let start: number | undefined;
+  let end = 0;
+  for (let i = 0; i < n; i++) {
+    const off = 4 + i * 24;
+    const addr = dv.getUint32(off) * 2 ** 32 + dv.getUint32(off + 4);
+    const drc = dv.getUint32(off + 8);
+    if (drc === 0) continue; // reserved, DRC-invalid LMBs of boot memory
+    start ??= addr;
+    end = addr + lmb;
+  }
+  return start === undefined ? undefined : { start, end };
+}
+
+/**
+ * The powerpc half of boot: the device tree, memblock (with `mem=`), the
+ * kernel image and NODE_DATA reservations, System RAM in iomem, the tree in
+ * sysfs. Throws a {@link BootError} when there is no memory left.
+ */
+export function setupArchPowerpc(kernel: Kernel, options: MachineOptions, memblock: BootMemblock): PowerpcBootInfo {
+  const log = kernel.log;
+  const tree = spaprDeviceTree({ ramSize: options.ramSize, maxmem: options.maxmem, numaNodes: options.numa });
+  log.info('Using pSeries machine description');
+
+  // early_parse_mem(): memory_limit = PAGE_ALIGN(memparse(p)).
+  let memoryLimit: number | undefined;
+  for (const w of splitCmdline(options.cmdline)) {
+    if (!w.startsWith('mem=')) continue;
+    const v = memparse(w.slice(4)).value;
+    memoryLimit = v === 0 ? undefined : Math.ceil(v / 65536) * 65536;
+  }
+
+  const ranges = fdtMemoryRanges(tree).map((r) => ({ base: r.base, size: r.size, nid: associativityNode(tree, `/${r.node}`) }));
+  ranges.sort((a, b) => a.base - b.base);
+  // memblock_enforce_memory_limit(): keep the first memory_limit bytes.
+  let left = memoryLimit ?? Number.MAX_SAFE_INTEGER;
+  const memory: BootMemoryRange[] = [];
+  for (const r of ranges) {
+    if (left <= 0) break;
+    const size = Math.min(r.size, left);
+    memory.push({ base: r.base, size, nid: r.nid });
+    left -= size;
+  }
+  if (memory.length === 0) {
+    log.emerg('Kernel panic - not syncing: no usable memory');
+    throw new BootError('Kernel panic - not syncing: no usable memory');
+  }
+  for (const m of memory) memblock.addMemory(m.base, m.size, m.nid);
+
+  // The kernel runs at 0 (real mode); its image is reserved first.
+  const s = PPC_KERNEL_SIZES;
+  const imageEnd = Math.ceil((s.code + s.rodata + s.rwdata + s.init + s.bss) / 65536) * 65536;
+  memblock.reserve(0, imageEnd);
+
+  // initmem_init() -> setup_node_data() for every online node.
+  const nodes = [...new Set(memory.map((m) => m.nid))].sort((a, b) => a - b);
+  for (const nid of nodes) {
+    const pa = memblock.allocRaw(PPC_NODE_DATA_SIZE, 128, 0, nid, false);
+    if (pa === undefined) throw new BootError(`Kernel panic - not syncing: Cannot allocate ${PPC_NODE_DATA_SIZE} bytes for node ${nid} data`);
+    log.info(`numa:   NODE_DATA [mem ${hex10(pa)}-${hex10(pa + PPC_NODE_DATA_SIZE - 1)}]`);
+    const tnid = memblock.nidOf(pa);
+    if (tnid !== nid) log.info(`numa:     NODE_DATA(${nid}) on node ${tnid}`);
+  }
+
+  // add_system_ram_resources(): one busy "System RAM" per memblock region (adjacent ones merged).
+  const merged: { base: number; end: number }[] = [];
+  for (const m of memory) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && last.end === m.base) last.end = m.base + m.size;
+    else merged.push({ base: m.base, end: m.base + m.size });
+  }
+  for (const m of merged) {
+    kernel.iomem.requestResource(
+      kernel.iomem.root,
+      new Resource({ name: 'System RAM', start: m.base, end: m.end - 1, flags: orBits(IORESOURCE_SYSTEM_RAM, IORESOURCE_BUSY) }),
+    );
+  }
+  exposeDeviceTree(kernel, tree, '/sys/firmware/devicetree/base');
+
+  const blockSize = pseriesMemoryBlockSize(
+    fdtLmbSize(tree),
+    ranges.map((r) => ({ base: r.base, size: r.size })),
+  );
+  return { deviceTree: tree, memory, memoryLimit, blockSize, hotplugRegion: lmbRegion(tree), nodes, imageEnd };
+}
+
+/**
+ * The unflattened tree in sysfs: a directory per node, a read-only file per
+ * property holding its raw bytes (one character per byte), and the `name`
+ * property the kernel adds from the node name (`populate_properties()`).
+ */
+function exposeDeviceTree(kernel: Kernel, node: FdtNode, path: string): void {
+  kernel.sysfs.createDir(path);
+  const props = [...node.props];
+  if (!props.some((p) => p.name === 'name')) {
+    const at = node.name.indexOf('@');
+    const base = at < 0 ? node.name : node.name.slice(0, at);
+    props.push({ name: 'name', value: Uint8Array.from([...base].map((c) => c.charCodeAt(0)).concat([0])) });
+  }
+  for (const p of props) {
+    const text = String.fromCharCode(...p.value);
+    kernel.sysfs.createFile(`${path}/${p.name}`, { name: p.name, mode: 0o444, show: () => text });
+  }
+  for (const c of node.children) exposeDeviceTree(kernel, c, `${path}/${c.name}`);
+}
