@@ -54,11 +54,14 @@ export interface TraceEvent {
 
 /**
  * Formats a traced value the way a kernel developer reads it: integers of
- * 10 and above in hex, `NULL` for undefined, an error as `-EBUSY`, and an
- * object by its `traceName` if it has one.
+ * 10 and above in hex, `NULL` for undefined, an error as `-EBUSY`, an
+ * object by its `traceName` if it has one, and a plain record (a C struct
+ * passed by value or pointer, such as `struct mhp_params`) as its fields
+ * under their kernel names, `{altmap=NULL, pgprot=PAGE_KERNEL}`, one level
+ * deep (deeper records print as `{...}`).
  * @public
  */
-export function formatTraceValue(v: unknown): string {
+export function formatTraceValue(v: unknown, depth: number = 0): string {
   if (v === undefined || v === null) return 'NULL';
   if (typeof v === 'number') {
     if (Number.isInteger(v) && v >= 10) return `0x${v.toString(16)}`;
@@ -74,9 +77,25 @@ export function formatTraceValue(v: unknown): string {
     const named = (v as { traceName?: unknown }).traceName;
     if (typeof named === 'string') return named;
     if (typeof named === 'function') return String((named as () => unknown).call(v));
+    if (depth < 1 && Array.isArray(v)) return `[${v.map((x) => formatTraceValue(x, depth + 1)).join(', ')}]`;
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto === Object.prototype || proto === null) {
+      // A plain record (struct mhp_params, struct vmem_altmap, struct range):
+      // its fields under their kernel names, one level deep.
+      if (depth >= 1) return '{...}';
+      const fields = Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => typeof x !== 'function')
+        .map(([k, x]) => `${snakeCase(k)}=${formatTraceValue(x, depth + 1)}`);
+      return `{${fields.join(', ')}}`;
+    }
     return v.constructor?.name ?? 'object';
   }
   return String(v);
+}
+
+/** `basePfn` -> `base_pfn`: model field names back to the kernel's. */
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /**
@@ -122,7 +141,7 @@ export class Tracer {
    */
   call<R>(name: string, args: readonly unknown[], fn: () => R): R {
     const depth = this.depth;
-    this.push({ kind: 'entry', name, depth, args: args.map(formatTraceValue), result: undefined });
+    this.push({ kind: 'entry', name, depth, args: args.map((a) => formatTraceValue(a)), result: undefined });
     this.depth = depth + 1;
     let result: R;
     try {

@@ -142,6 +142,10 @@ describe('function-graph tracer', () => {
     tr.on();
     expect(tr.invoke('add', self, self.add, 0x1000, 2)).toBe(0x100c);
     expect(tr.show().split('\n')[4]).toBe(' 0)   add(0x1000, 2) = 0x100c;');
+    tr.clear();
+    const rec = { f(this: void, a: unknown, b: unknown): number { return a === b ? 1 : 0; } };
+    tr.invoke('cmp', rec, rec.f, { x: 1 }, { y: 20 });
+    expect(tr.show().split('\n')[4]).toBe(' 0)   cmp({x=1}, {y=0x14}) = 0;');
   });
 
   it('formats values as a kernel developer reads them', () => {
@@ -153,6 +157,12 @@ describe('function-graph tracer', () => {
     expect(formatTraceValue({ traceName: 'pgmap@0x100000000' })).toBe('pgmap@0x100000000');
     expect(formatTraceValue(true)).toBe('true');
     expect(formatTraceValue(10n)).toBe('0xa');
+    expect(formatTraceValue({ altmap: undefined, pgprot: 'PAGE_KERNEL' })).toBe('{altmap=NULL, pgprot=PAGE_KERNEL}');
+    expect(formatTraceValue({ basePfn: 0x100000, reserve: 2, range: { start: 0, end: 1 } })).toBe(
+      '{base_pfn=0x100000, reserve=2, range={...}}',
+    );
+    expect(formatTraceValue([1, 4096])).toBe('[1, 0x1000]');
+    expect(formatTraceValue(new Map())).toBe('Map');
   });
 });
 

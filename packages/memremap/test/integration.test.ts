@@ -57,7 +57,7 @@ function pmemResource(m: Machine, start: number, size: number): void {
 function ndPfnAltmap(start: number, size: number): VmemAltmap {
   const npfns = (size - 8192) / 4096;
   const dataoff = Math.ceil((8192 + 64 * npfns) / (2 * MiB)) * 2 * MiB;
-  return vmemAltmap({ basePfn: start / 4096, endPfn: (start + size) / 4096, reserve: 2, free: dataoff / 4096 - 2 });
+  return vmemAltmap({ basePfn: start / 4096, endPfn: (start + size) / 4096 - 1, reserve: 2, free: dataoff / 4096 - 2 });
 }
 
 function warnings(m: Machine): string[] {

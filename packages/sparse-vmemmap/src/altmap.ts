@@ -38,7 +38,11 @@ import { KernelError, align as alignUp } from '@zonedev/kernel';
 export interface VmemAltmap {
   /** `base_pfn`: base of the entire dev_pagemap mapping. */
   basePfn: number;
-  /** `end_pfn` (const): end of the mapping (used by powerpc to keep the memmap of device pages inside the device). */
+  /**
+   * `end_pfn` (const): the last pfn of the mapping, inclusive (`PHYS_PFN(res->end)`
+   * in nvdimm_setup_pfn()); powerpc uses it to keep the memmap of device pages
+   * inside the device.
+   */
   readonly endPfn: number;
   /** `reserve` (const): pages mapped, but reserved for driver use (relative to `basePfn`). */
   readonly reserve: number;

@@ -106,7 +106,8 @@ export class DemoPagemaps {
       const npfns = (size - reserveBytes) / ps;
       const unit = m.profile.sparse.vmemmapPageSize;
       const dataoff = Math.ceil((reserveBytes + 64 * npfns) / unit) * unit;
-      altmap = vmemAltmap({ basePfn: base / ps, endPfn: (base + size) / ps, reserve: reserveBytes / ps, free: (dataoff - reserveBytes) / ps });
+      // end_pfn is the last pfn, PHYS_PFN(res->end), as nvdimm_setup_pfn() sets it.
+      altmap = vmemAltmap({ basePfn: base / ps, endPfn: (base + size - 1 - ((base + size - 1) % ps)) / ps, reserve: reserveBytes / ps, free: (dataoff - reserveBytes) / ps });
     }
     const pgmap = new DevPagemap({
       type,
