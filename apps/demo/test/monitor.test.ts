@@ -2,6 +2,7 @@
 // leaves QEMU and the guest exactly as they were.
 import { describe, expect, it } from 'vitest';
 import { parseQemuOpts, QemuError } from '../src/machine/qemu.js';
+import { acpiMemoryDeviceName } from '../src/machine/guest-hotplug.js';
 import { bootMachine, type ZonedevMachine } from '../src/machine/zonedev.js';
 import { DEFAULT_MACHINE } from '../src/machine/options.js';
 import { run } from '../src/shell/shell.js';
@@ -97,5 +98,25 @@ describe('refused requests change nothing', () => {
     expect(r.guestFailed).toBe(true);
     expect((snapshot(m) as { guest: string }).guest).toBe(guestBefore);
     expect([...m.qemu.lmbAssigned]).toEqual([]);
+  });
+});
+
+describe('the guest names the ACPI memory device of each slot', () => {
+  it('PNP0C80:<slot> in "%02x", as acpi_device_set_name() does', () => {
+    expect(acpiMemoryDeviceName(0)).toBe('PNP0C80:00');
+    expect(acpiMemoryDeviceName(1)).toBe('PNP0C80:01');
+    expect(acpiMemoryDeviceName(10)).toBe('PNP0C80:0a');
+    expect(acpiMemoryDeviceName(255)).toBe('PNP0C80:ff');
+  });
+
+  it('a failed hot-add names the DIMM slot the guest was told about', () => {
+    const m = bootMachine({ ...DEFAULT_MACHINE, ramSize: 2 * G, slots: 3, maxmem: 4 * G });
+    m.qemu.objectAdd('memory-backend-ram,id=m1,size=512M');
+    m.qemu.objectAdd('memory-backend-ram,id=odd,size=100M');
+    m.qemu.deviceAdd('pc-dimm,id=d1,memdev=m1');
+    const r = m.qemu.deviceAdd('pc-dimm,id=d2,memdev=odd,slot=2');
+    expect(r.guestFailed).toBe(true);
+    expect(m.kernel.log.dmesg()).toContain('acpi PNP0C80:02: add_memory failed\n');
+    expect(m.kernel.log.dmesg()).not.toContain('PNP0C80:00');
   });
 });

@@ -38,6 +38,15 @@
  * callbacks that may throw a KernelError: a write to `memoryN/state` that
  * fails with EBUSY is the shell's `write error: Device or resource busy`.
  *
+ * Some buses can take their devices offline and bring them back (memory
+ * blocks, CPUs): a bus with both `online` and `offline` callbacks
+ * "supports offline". The core then keeps `dev->offline` for each device,
+ * gives every device of the bus (unless `offline_disabled`) an `online`
+ * file (`1`/`0`), and `device_online()`/`device_offline()` call the bus only
+ * when the device is not already in the requested state (else they return
+ * 1), and refuse to offline a device while one of its descendants that
+ * supports offline is still online.
+ *
  * The kernel's `struct device_private` / `subsys_private` / `driver_private`
  * (state the core hides from drivers) are kept in maps owned by the
  * machine's {@link DeviceCore}, so one `BusType` or `DeviceDriver` descriptor
@@ -49,6 +58,7 @@ import type { Printk } from './printk.js';
 import type { Tracer } from './trace.js';
 import type { FaultInjection } from './fault-inject.js';
 import { KernelError, isKernelError } from './errno.js';
+import { kstrtobool } from './kstrtox.js';
 import { BlockingNotifierHead } from './notifier.js';
 import type { NotifierBlock } from './notifier.js';
 import {
@@ -118,6 +128,17 @@ export interface BusType {
   remove?(dev: Device): void;
   /** Extra `KEY=value` lines of the devices' `uevent` file. */
   uevent?(dev: Device): readonly string[];
+  /**
+   * Brings an offline device back online (`bus_type.online`), for
+   * {@link DeviceCore.deviceOnline}; throws a KernelError to refuse. With
+   * `offline`, makes the bus support offline (`device_supports_offline()`).
+   */
+  online?(dev: Device): void;
+  /**
+   * Takes an online device offline (`bus_type.offline`), for
+   * {@link DeviceCore.deviceOffline}; throws a KernelError to refuse.
+   */
+  offline?(dev: Device): void;
 }
 
 /**
@@ -167,6 +188,10 @@ export interface DeviceOptions {
   readonly driverData?: unknown;
   /** `dev->numa_node` (`set_dev_node()`); default `NUMA_NO_NODE` (-1). */
   readonly numaNode?: number;
+  /** `dev->offline`: the device starts offline (default false). */
+  readonly offline?: boolean;
+  /** `dev->offline_disabled`: the device may never go offline and gets no `online` file (default false). */
+  readonly offlineDisabled?: boolean;
 }
 
 /** A bus event (`BUS_NOTIFY_ADD_DEVICE`, include/linux/device/bus.h). @public */
@@ -254,6 +279,17 @@ export class Device {
   driverData: unknown;
   /** `dev->numa_node`: the node the device is attached to, or `NUMA_NO_NODE` (-1). */
   numaNode: number;
+  /**
+   * `dev->offline`: whether the device is offline, kept by
+   * {@link DeviceCore.deviceOnline} / {@link DeviceCore.deviceOffline} for
+   * devices whose bus supports offline; the `online` file shows its negation.
+   */
+  offline: boolean;
+  /**
+   * `dev->offline_disabled`: `device_offline()` fails with -EPERM, and no
+   * `online` file is created (read when the device is added).
+   */
+  offlineDisabled: boolean;
 
   constructor(options: DeviceOptions = {}) {
     this.name = options.name;
@@ -265,6 +301,8 @@ export class Device {
     this.release = options.release;
     this.driverData = options.driverData;
     this.numaNode = options.numaNode ?? NUMA_NO_NODE;
+    this.offline = options.offline ?? false;
+    this.offlineDisabled = options.offlineDisabled ?? false;
     PRIVATE.set(this, {
       core: undefined,
       kobj: undefined,
@@ -453,6 +491,15 @@ function devresReleaseAll(dev: Device): void {
   if (t?.enabled && list.length > 0) t.call('devres_release_all', [dev], run);
   else run();
 }
+
+// ---------------------------------------------------------------------------
+// online / offline
+
+/** `device_supports_offline()`: see {@link DeviceCore.deviceSupportsOffline}. */
+function supportsOffline(dev: Device): boolean {
+  return dev.bus?.online !== undefined && dev.bus.offline !== undefined;
+}
+
 
 // ---------------------------------------------------------------------------
 // the core
@@ -755,7 +802,10 @@ export class DeviceCore {
       (dev.parent !== undefined ? priv(dev.parent).kobj! : bp?.devRoot !== undefined ? priv(bp.devRoot).kobj! : this.devicesDir);
     if (parentDir.children.has(name)) throw this.dupWarn(parentDir, name);
     if (bp !== undefined && bp.devicesDir.children.has(name)) throw this.dupWarn(bp.devicesDir, name);
-    const groups = [...(dev.type?.groups ?? []), ...dev.groups, ...(dev.bus?.devGroups ?? [])];
+    // device_add_attrs(): the type's and the device's groups, then the core's
+    // `online` file; bus_add_device(): the bus's groups and the subsystem link.
+    const online = supportsOffline(dev) && !dev.offlineDisabled ? [{ attrs: [this.devAttrOnline] }] : [];
+    const groups = [...(dev.type?.groups ?? []), ...dev.groups, ...online, ...(dev.bus?.devGroups ?? [])];
     const plan = this.planGroups(dev, groups, ['uevent', ...(bp !== undefined ? ['subsystem'] : [])], `${kernfsPath(parentDir)}/${name}`);
 
     // Commit: nothing below can fail.
@@ -950,6 +1000,83 @@ export class DeviceCore {
   /** The registered children of `dev`, in registration order (a copy). */
   deviceChildren(dev: Device): Device[] {
     return priv(dev).children.slice();
+  }
+
+  // -------------------------------------------------------------------------
+  // online / offline
+
+  /**
+   * `dev_attr_online` (drivers/base/core.c): the `online` file of every
+   * device whose bus supports offline. `online_show()` prints `1` or `0`
+   * (`!dev->offline`); `online_store()` parses a boolean (`kstrtobool()`:
+   * -EINVAL otherwise) and calls {@link DeviceCore.deviceOnline} or
+   * {@link DeviceCore.deviceOffline}, whose "already so" result 1 counts as
+   * success and whose errors reach the writer.
+   */
+  private readonly devAttrOnline: DeviceAttribute = {
+    name: 'online',
+    mode: 0o644,
+    show: (dev: Device): string => `${dev.offline ? 0 : 1}\n`,
+    store: (dev: Device, buf: string): void => {
+      if (kstrtobool(buf)) this.deviceOnline(dev);
+      else this.deviceOffline(dev);
+    },
+  };
+
+  /**
+   * Whether `dev` is on a bus with both `online` and `offline` callbacks.
+   * Mirrors `device_supports_offline()` (drivers/base/core.c).
+   */
+  deviceSupportsOffline(dev: Device): boolean {
+    return supportsOffline(dev);
+  }
+
+  /**
+   * Brings `dev` online: for a device whose bus supports offline, returns 1
+   * if it is already online, else calls the bus's `online` callback and, if
+   * that succeeds, clears `dev.offline` and returns 0; a callback's
+   * KernelError is thrown with `dev.offline` unchanged. A device whose bus
+   * does not support offline: 0, nothing done. Mirrors `device_online()`.
+   */
+  deviceOnline(dev: Device): 0 | 1 {
+    return this.traced('device_online', [dev], () => {
+      if (!supportsOffline(dev)) return 0;
+      if (!dev.offline) return 1;
+      dev.bus!.online!(dev);
+      dev.offline = false;
+      return 0;
+    });
+  }
+
+  /**
+   * Takes `dev` offline: -EPERM if `dev.offlineDisabled`; -EBUSY if a
+   * descendant whose bus supports offline is online (`device_check_offline()`);
+   * then, for a device whose bus supports offline, 1 if it is already
+   * offline, else the bus's `offline` callback and, on success, `dev.offline`
+   * set and 0; a callback's KernelError is thrown with `dev.offline`
+   * unchanged. Otherwise 0, nothing done. Mirrors `device_offline()`.
+   */
+  deviceOffline(dev: Device): 0 | 1 {
+    return this.traced('device_offline', [dev], () => {
+      if (dev.offlineDisabled) throw new KernelError('EPERM', `device_offline: ${devName(dev)} cannot be offlined`);
+      const busy = this.onlineDescendant(dev);
+      if (busy !== undefined) throw new KernelError('EBUSY', `device_offline: ${devName(busy)} below ${devName(dev)} is online`);
+      if (!supportsOffline(dev)) return 0;
+      if (dev.offline) return 1;
+      dev.bus!.offline!(dev);
+      dev.offline = true;
+      return 0;
+    });
+  }
+
+  /** `device_for_each_child(dev, NULL, device_check_offline)`: the first online descendant that supports offline. */
+  private onlineDescendant(dev: Device): Device | undefined {
+    for (const child of priv(dev).children) {
+      const below = this.onlineDescendant(child);
+      if (below !== undefined) return below;
+      if (supportsOffline(child) && !child.offline) return child;
+    }
+    return undefined;
   }
 
   /**

@@ -25,6 +25,9 @@ export {
   divRoundUp, pfnPhys, physPfn, pfnUp, pfnDown, memparse,
 } from './sizes.js';
 
+// --- lib/kstrtox.c
+export { kstrtobool, kstrtoull } from './kstrtox.js';
+
 // --- lib/random32.c
 export { Prandom } from './random.js';
 

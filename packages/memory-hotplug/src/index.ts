@@ -46,8 +46,6 @@ export {
   MMOP_ONLINE_MOVABLE,
   ONLINE_TYPE_TO_STR,
   mhpOnlineTypeFromStr,
-  kstrtobool,
-  kstrtoull,
 } from './memory.js';
 export type { OnlineType, MemoryBlockHost } from './memory.js';
 

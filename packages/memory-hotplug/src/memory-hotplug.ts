@@ -334,15 +334,10 @@ export class MemoryHotplug implements MemoryBlockHost {
       }
       if (normal > 0) this.nodes.nodeSetState(nid, 'N_NORMAL_MEMORY');
       if (any > 0) this.nodes.nodeSetState(nid, 'N_MEMORY');
+      // register_one_node(): __register_one_node(), then the node's span
+      // linked with link_mem_sections(MEMINIT_EARLY).
       this.nodes.registerOneNode(nid);
-    }
-    // register_mem_block_under_node_early(): by the node of each present section.
-    for (const mem of this.memory.allBlocks()) {
-      for (let s = mem.startSectionNr; s < mem.startSectionNr + this.memory.sectionsPerBlock; s++) {
-        const ms = this.sparse.nrToSection(s);
-        if (!presentSection(ms)) continue;
-        this.nodes.registerMemoryBlockUnderNode(ms!.nid, mem);
-      }
+      this.linkMemSections(nid, pgdat.nodeStartPfn, pgdat.nodeStartPfn + pgdat.nodeSpannedPages, 'MEMINIT_EARLY');
     }
     if (this.arch.mhpMemmapOnMemory) {
       this.kernel.sysfs.createFile('/sys/module/memory_hotplug/parameters/memmap_on_memory', {
@@ -1298,15 +1293,46 @@ export class MemoryHotplug implements MemoryBlockHost {
   }
 
   /**
-   * `link_mem_sections(nid, start_pfn, end_pfn, MEMINIT_HOTPLUG)`: links
-   * every block of the range to node `nid`.
+   * `link_mem_sections(nid, start_pfn, end_pfn, context)` (drivers/base/node.c):
+   * walks the memory blocks of `[startPfn, endPfn)` and links them under node
+   * `nid`: with `MEMINIT_HOTPLUG` every block (`register_mem_block_under_node_hotplug()`:
+   * hot-added pages all belong to `nid`), with `MEMINIT_EARLY` (boot) only
+   * the blocks holding a present page of `nid`
+   * (`register_mem_block_under_node_early()`), so that a block straddling
+   * two nodes ends up linked under both.
    */
-  private linkMemSections(nid: number, startPfn: number, endPfn: number): void {
+  private linkMemSections(nid: number, startPfn: number, endPfn: number, context: 'MEMINIT_EARLY' | 'MEMINIT_HOTPLUG'): void {
     const ps = 2 ** this.pageShift;
     this.memory.walkMemoryBlocks(startPfn * ps, (endPfn - startPfn) * ps, (mem) => {
-      this.nodes.registerMemoryBlockUnderNode(nid, mem);
+      if (context === 'MEMINIT_HOTPLUG' || this.memBlockSpansNode(mem, nid)) this.nodes.registerMemoryBlockUnderNode(nid, mem);
       return 0;
     });
+  }
+
+  /**
+   * The test of `register_mem_block_under_node_early()`: whether a page of a
+   * present section of `mem` belongs to node `nid` (`get_nid_for_pfn()`,
+   * i.e. `pfn_to_nid()` without deferred struct page init). The kernel
+   * tries every pfn from the block's start; the pages of `nid` all lie in
+   * the node's span, so the model starts at the span and stops at its end,
+   * with the same answer.
+   */
+  private memBlockSpansNode(mem: MemoryBlock, nid: number): boolean {
+    const pgdat = this.mm.nodeData(nid);
+    if (pgdat === undefined) return false;
+    const pps = this.pagesPerSection;
+    const blockStart = this.memory.blockStartPfn(mem);
+    const start = Math.max(blockStart, pgdat.nodeStartPfn);
+    const end = Math.min(blockStart + this.memory.pagesPerBlock, pgdat.nodeStartPfn + pgdat.nodeSpannedPages);
+    for (let pfn = start; pfn < end; pfn++) {
+      if (!presentSection(this.sparse.nrToSection(this.sparse.pfnToSectionNr(pfn)))) {
+        // skip the rest of an absent section
+        pfn = (Math.floor(pfn / pps) + 1) * pps - 1;
+        continue;
+      }
+      if (this.mm.pfnToNid(pfn) === nid) return true;
+    }
+    return false;
   }
 
   // =====================================================================
@@ -1372,14 +1398,14 @@ export class MemoryHotplug implements MemoryBlockHost {
       this.nodes.nodeSetOnline(nid);
       this.nodes.registerOneNode(nid);
     }
-    this.linkMemSections(nid, start / ps, Math.ceil((start + size - 1) / ps));
+    this.linkMemSections(nid, start / ps, Math.ceil((start + size - 1) / ps), 'MEMINIT_HOTPLUG');
     if (anyBits(mhpFlags, MHP_MERGE_RESOURCE)) this.kernel.iomem.mergeSystemRamResource(res);
     if (this.mhpDefaultOnlineType !== MMOP_OFFLINE) {
       this.memory.walkMemoryBlocks(start, size, (mem) => {
         // online_memory_block(): the result is ignored by add_memory_resource().
         mem.onlineType = this.mhpDefaultOnlineType;
         try {
-          this.memory.deviceOnline(mem);
+          this.kernel.devices.deviceOnline(mem);
         } catch {
           // the block stays offline
         }
@@ -1539,7 +1565,7 @@ export class MemoryHotplug implements MemoryBlockHost {
       const pfn = this.pfnToOnlinePage(this.memory.blockStartPfn(mem));
       if (pfn !== undefined && this.mm.pageZone(pfn).zoneIdx === this.mm.config.ZONE_MOVABLE) onlineType = MMOP_ONLINE_MOVABLE;
       try {
-        if (this.memory.deviceOffline(mem) === 0) onlineTypes[i] = onlineType;
+        if (this.kernel.devices.deviceOffline(mem) === 0) onlineTypes[i] = onlineType;
       } catch (e) {
         err = e;
         return -1;
@@ -1562,7 +1588,7 @@ export class MemoryHotplug implements MemoryBlockHost {
       if (t !== MMOP_OFFLINE) {
         mem.onlineType = t;
         try {
-          this.memory.deviceOnline(mem);
+          this.kernel.devices.deviceOnline(mem);
         } catch (e) {
           this.kernel.log.warn(`try_reonline_memory_block: Failed to re-online memory: ${-(e as KernelError).code}`);
         }

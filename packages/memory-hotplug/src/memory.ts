@@ -33,8 +33,11 @@
  * Two paths lead to the same transitions. Writing `state` (with
  * `online_kernel`, `online_movable`, `online` or `offline`) and writing the
  * device core's `online` file (`1`/`0`) both end in `device_online()` /
- * `device_offline()` of drivers/base/core.c, which only call the bus when
- * the device is not already in the requested state and otherwise return 1.
+ * `device_offline()` of drivers/base/core.c (`DeviceCore.deviceOnline()` /
+ * `deviceOffline()` of `@zonedev/kernel`), which only call the bus's
+ * `online`/`offline` callbacks (`memory_subsys_online()` /
+ * `memory_subsys_offline()`) when the device is not already in the
+ * requested state, and otherwise return 1.
  * `online_store()` treats that 1 as success; `state_store()` turns it into
  * -EINVAL, so in v5.13 `echo online > state` on an online block fails with
  * "Invalid argument" while `echo 1 > online` succeeds and changes nothing.
@@ -49,6 +52,7 @@ import {
   BlockingNotifierHead as NotifierHead,
   Device,
   KernelError,
+  kstrtoull,
   isPowerOf2,
   sysfsStreq,
 } from '@zonedev/kernel';
@@ -96,50 +100,7 @@ export function mhpOnlineTypeFromStr(str: string): OnlineType {
   throw new KernelError('EINVAL', `invalid online type '${str.replace(/\n$/, '')}'`);
 }
 
-/**
- * `kstrtobool()` of v5.13 (lib/kstrtox.c): y/Y/1/on → true, n/N/0/off →
- * false (only the first one or two characters count), else -EINVAL.
- * @public
- */
-export function kstrtobool(s: string): boolean {
-  const c0 = s[0];
-  if (c0 === 'y' || c0 === 'Y' || c0 === '1') return true;
-  if (c0 === 'n' || c0 === 'N' || c0 === '0') return false;
-  if (c0 === 'o' || c0 === 'O') {
-    const c1 = s[1];
-    if (c1 === 'n' || c1 === 'N') return true;
-    if (c1 === 'f' || c1 === 'F') return false;
-  }
-  throw new KernelError('EINVAL', `kstrtobool: invalid boolean '${s.replace(/\n$/, '')}'`);
-}
 
-/**
- * `kstrtoull(s, 0, &res)` (lib/kstrtox.c): an unsigned number in C syntax
- * (`0x` hex, leading `0` octal, else decimal), one trailing newline allowed.
- * -EINVAL for anything else, -ERANGE beyond 2^64 - 1. Values above 2^53 are
- * returned rounded (no physical address of the model reaches them).
- * @public
- */
-export function kstrtoull(s: string): number {
-  const t = s.endsWith('\n') ? s.slice(0, -1) : s;
-  let digits: string;
-  let base: number;
-  if (/^0[xX][0-9a-fA-F]+$/.test(t)) {
-    digits = t.slice(2);
-    base = 16;
-  } else if (/^0[0-7]*$/.test(t)) {
-    digits = t;
-    base = 8;
-  } else if (/^[1-9][0-9]*$/.test(t)) {
-    digits = t;
-    base = 10;
-  } else {
-    throw new KernelError('EINVAL', `kstrtoull: invalid number '${t}'`);
-  }
-  const v = BigInt(base === 16 ? `0x${digits}` : base === 8 ? `0o${digits}` : digits);
-  if (v > 0xffffffffffffffffn) throw new KernelError('ERANGE', `kstrtoull: '${t}' out of range`);
-  return Number(v);
-}
 
 /**
  * What the memory subsystem needs from memory hotplug (mm/memory_hotplug.c
@@ -181,16 +142,14 @@ export class MemoryBlock extends Device {
   nid: number = -1;
   /** `nr_vmemmap_pages`: pages at the start of the block that hold its memmap (memmap_on_memory). */
   readonly nrVmemmapPages: number;
-  /** `dev->offline` of the device core: what `device_online()`/`device_offline()` test. */
-  offline: boolean;
 
   constructor(bus: BusType, blockId: number, startSectionNr: number, state: number, nrVmemmapPages: number, physDevice: number, groups: readonly AttributeGroup[]) {
-    super({ bus, id: blockId, groups });
+    // dev->offline = (state == MEM_OFFLINE), as init_memory_block() sets it.
+    super({ bus, id: blockId, groups, offline: state === MEM_STATE_OFFLINE });
     this.startSectionNr = startSectionNr;
     this.state = state;
     this.nrVmemmapPages = nrVmemmapPages;
     this.physDevice = physDevice;
-    this.offline = state === MEM_STATE_OFFLINE;
   }
 
   /** The block id (`memory_block_id(start_section_nr)`, the N of `memoryN`). */
@@ -235,7 +194,12 @@ export class MemorySubsystem {
     this.pageShift = pageShift;
     this.pagesPerSection = sectionSize / 2 ** pageShift;
     this.memoryChain = new NotifierHead<MemoryNotify>({ name: 'memory_chain', tracer: kernel.tracer, log: kernel.log });
-    this.bus = { name: 'memory', devName: 'memory' };
+    this.bus = {
+      name: 'memory',
+      devName: 'memory',
+      online: (dev: Device): void => this.memorySubsysOnline(dev as MemoryBlock),
+      offline: (dev: Device): void => this.memorySubsysOffline(dev as MemoryBlock),
+    };
     this.blockGroups = [{ attrs: this.blockAttrs() }];
   }
 
@@ -435,35 +399,6 @@ export class MemorySubsystem {
     this.memoryBlockChangeState(mem, MEM_STATE_OFFLINE, MEM_STATE_ONLINE);
   }
 
-  /**
-   * `device_online(&mem->dev)` (drivers/base/core.c): 1 if the device is
-   * already online, else the bus's online callback, 0 on success. Errors
-   * are thrown.
-   */
-  deviceOnline(mem: MemoryBlock): 0 | 1 {
-    const run = (): 0 | 1 => {
-      if (!mem.offline) return 1;
-      this.memorySubsysOnline(mem);
-      mem.offline = false;
-      return 0;
-    };
-    const t = this.kernel.tracer;
-    if (t.enabled) return t.call('device_online', [mem], run);
-    return run();
-  }
-
-  /** `device_offline(&mem->dev)`: 1 if already offline, else the bus's offline callback, 0 on success. */
-  deviceOffline(mem: MemoryBlock): 0 | 1 {
-    const run = (): 0 | 1 => {
-      if (mem.offline) return 1;
-      this.memorySubsysOffline(mem);
-      mem.offline = true;
-      return 0;
-    };
-    const t = this.kernel.tracer;
-    if (t.enabled) return t.call('device_offline', [mem], run);
-    return run();
-  }
 
   // ------------------------------------------------------------ sysfs
 
@@ -479,17 +414,6 @@ export class MemorySubsystem {
       mode: 0o644,
       show: (dev) => stateName(asBlock(dev).state),
       store: (dev, buf) => this.stateStore(asBlock(dev), buf),
-    };
-    const online: DeviceAttribute = {
-      // drivers/base/core.c dev_attr_online, created for devices whose bus supports offline.
-      name: 'online',
-      mode: 0o644,
-      show: (dev) => `${asBlock(dev).offline ? 0 : 1}\n`,
-      store: (dev, buf) => {
-        const val = kstrtobool(buf);
-        if (val) this.deviceOnline(asBlock(dev));
-        else this.deviceOffline(asBlock(dev));
-      },
     };
     const phys_device: DeviceAttribute = {
       name: 'phys_device',
@@ -507,7 +431,8 @@ export class MemorySubsystem {
       mode: 0o444,
       show: (dev) => this.hp.validZonesShow(asBlock(dev)),
     };
-    return [phys_index, state, phys_device, removable, valid_zones, online];
+    // The `online` file is the device core's (dev_attr_online): the bus has online/offline callbacks.
+    return [phys_index, state, phys_device, removable, valid_zones];
   }
 
   /** `state_store()`. */
@@ -515,10 +440,10 @@ export class MemorySubsystem {
     const onlineType = mhpOnlineTypeFromStr(buf);
     let ret: 0 | 1;
     if (onlineType === MMOP_OFFLINE) {
-      ret = this.deviceOffline(mem);
+      ret = this.kernel.devices.deviceOffline(mem);
     } else {
       mem.onlineType = onlineType;
-      ret = this.deviceOnline(mem);
+      ret = this.kernel.devices.deviceOnline(mem);
     }
     if (ret === 1) {
       throw new KernelError('EINVAL', `memory${mem.blockId} is already ${onlineType === MMOP_OFFLINE ? 'offline' : 'online'}`);

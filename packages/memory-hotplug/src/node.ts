@@ -4,8 +4,13 @@
  *
  * Every online node is a device `nodeN` on the `node` bus, below
  * /sys/devices/system/node. Memory blocks are tied to their node by a pair
- * of symlinks, made when a block is created (at boot for each node's span,
- * on hot-add for the added range) and removed with the block:
+ * of symlinks, made when a block is created and removed with the block.
+ * At boot (`register_one_node()` -> `link_mem_sections(MEMINIT_EARLY)`)
+ * each node walks the blocks of its span and links every block that has a
+ * present page of that node, so a block straddling a node boundary is
+ * linked under BOTH nodes (and both `nodeN` links appear in its
+ * directory); on hot-add (`MEMINIT_HOTPLUG`) all pages of the new blocks
+ * belong to the given node, which every block is linked to:
  *
  * ```
  *   /sys/devices/system/node/
@@ -180,9 +185,10 @@ export class NodeSubsystem {
 
   /**
    * `do_register_memory_block_under_node(nid, mem)`: records `nid` in the
-   * block and creates `nodeN/memoryM` and `memoryM/nodeN`. An existing link
-   * is kept (`sysfs_create_link_nowarn()`'s -EEXIST, ignored by the
-   * callers). No-op while `nodeN` is not registered.
+   * block (for a block spanning several nodes, the last one linked wins,
+   * as in v5.13) and creates `nodeN/memoryM` and `memoryM/nodeN`. An
+   * existing link is kept (`sysfs_create_link_nowarn()`'s -EEXIST, ignored
+   * by the callers). No-op while `nodeN` is not registered.
    */
   registerMemoryBlockUnderNode(nid: number, mem: NodeLinkedBlock): void {
     const node = this.devices.get(nid);
@@ -196,12 +202,38 @@ export class NodeSubsystem {
     if (!sysfs.isLink(`${core.devicePath(mem)}/${nodeName}`)) core.sysfsCreateLink(mem, node, nodeName);
   }
 
-  /** `unregister_memory_block_under_nodes(mem)`: removes the block's node links. */
+  /**
+   * The nodes `mem` is linked under (the `nodeN` links in its directory),
+   * ascending. A block whose pages belong to several nodes is linked under
+   * each of them at boot (`register_mem_block_under_node_early()`).
+   */
+  memoryBlockNodes(mem: NodeLinkedBlock): number[] {
+    if (!mem.registered) return [];
+    const core = this.kernel.devices;
+    const dir = core.devicePath(mem);
+    const out: number[] = [];
+    for (const [nid, node] of this.devices) {
+      if (this.kernel.sysfs.isLink(`${dir}/${node.name!}`)) out.push(nid);
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * `unregister_memory_block_under_nodes(mem)`: removes the block's node
+   * links, `nodeN/memoryM` and `memoryM/nodeN`. v5.13 removes only the
+   * links of `mem.nid`, because a block spanning several nodes cannot be
+   * offlined ("multizone range") and so is never removed; the model removes
+   * the links of every node the block is linked under, which is the same on
+   * every state the kernel can reach and never leaves a dangling
+   * `nodeN/memoryM` behind. No-op for a block never linked (NUMA_NO_NODE).
+   */
   unregisterMemoryBlockUnderNodes(mem: NodeLinkedBlock): void {
     if (mem.nid === NUMA_NO_NODE) return;
-    const node = this.devices.get(mem.nid);
-    if (node === undefined) return;
-    this.kernel.devices.sysfsRemoveLink(node, mem.name!);
-    this.kernel.devices.sysfsRemoveLink(mem, node.name!);
+    const core = this.kernel.devices;
+    for (const nid of this.memoryBlockNodes(mem)) {
+      const node = this.devices.get(nid)!;
+      core.sysfsRemoveLink(node, mem.name!);
+      core.sysfsRemoveLink(mem, node.name!);
+    }
   }
 }

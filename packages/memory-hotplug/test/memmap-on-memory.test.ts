@@ -120,13 +120,16 @@ describe('mhp_supports_memmap_on_memory (v5.13)', () => {
     const before = snapshot(m);
     expect(() => m.hp.addMemory(0, HOT, 2 * BLOCK, MHP_MEMMAP_ON_MEMORY)).toThrow(errno('EINVAL'));
     expect(snapshot(m)).toEqual(before);
-    expect(acpiMemoryEnableDevice(m.hp, 0, HOT, 2 * BLOCK)).toBe(false);
+    expect(acpiMemoryEnableDevice(m.hp, 'PNP0C80:00', 0, HOT, 2 * BLOCK)).toBe(false);
     expect(m.sparse.memmapOfSection(32).placements[0]!.source).toBe('ram');
-    expect(acpiMemoryEnableDevice(m.hp, 0, HOT + 2 * BLOCK, BLOCK)).toBe(true);
+    expect(acpiMemoryEnableDevice(m.hp, 'PNP0C80:00', 0, HOT + 2 * BLOCK, BLOCK)).toBe(true);
     expect(m.sparse.memmapOfSection(34).placements[0]!.source).toBe('altmap');
-    expect(() => acpiMemoryEnableDevice(m.hp, 0, 3 * HOT + 64 * MiB, BLOCK)).toThrow(errno('EINVAL'));
+    const mark = m.kernel.log.lines.length;
+    expect(() => acpiMemoryEnableDevice(m.hp, 'PNP0C80:01', 0, 3 * HOT + 64 * MiB, BLOCK)).toThrow(errno('EINVAL'));
+    // dev_err() on the ACPI device the caller named
+    expect(m.kernel.log.lines.slice(mark).map((l) => l.text)).toContain('acpi PNP0C80:01: add_memory failed');
     // the same range again: -EEXIST counts as enabled
-    expect(acpiMemoryEnableDevice(m.hp, 0, HOT, BLOCK)).toBe(false);
+    expect(acpiMemoryEnableDevice(m.hp, 'PNP0C80:00', 0, HOT, BLOCK)).toBe(false);
     const ppc = bootMachine({ platform: 'powerpc' });
     expect(() => ppc.hp.addMemory(0, HOT, 256 * MiB, MHP_MEMMAP_ON_MEMORY)).toThrow(errno('EINVAL'));
   });

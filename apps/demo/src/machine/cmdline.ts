@@ -20,7 +20,7 @@
  *   disable_radix                        (unknown)   yes: hash MMU
  * ```
  */
-import { kstrtobool } from '@zonedev/memory-hotplug';
+import { kstrtobool } from '@zonedev/kernel';
 import type { Platform } from './machine.js';
 import { splitCmdline } from '../platform/x86/e820.js';
 

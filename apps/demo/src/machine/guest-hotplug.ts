@@ -43,11 +43,13 @@ export interface GuestResult {
   readonly ok: boolean;
 }
 
-/** A DIMM as the guest learns of it: its range and node (ACPI _CRS and _PXM, or the LMBs' associativity). */
+/** A DIMM as the guest learns of it: its range and node (ACPI _CRS and _PXM, or the LMBs' associativity), and its slot. */
 export interface GuestDimm {
   readonly addr: number;
   readonly size: number;
   readonly node: number;
+  /** QEMU's memory slot: the x86_64 guest sees slot N as the ACPI device `MPxx` named `PNP0C80:<N>`. */
+  readonly slot: number;
 }
 
 /** The LMBs the pseries guest holds (`DRCONF_MEM_ASSIGNED`), by LMB number. */
@@ -76,9 +78,20 @@ function blocksOf(m: MachineCore, start: number, size: number): MemoryBlock[] {
   return out;
 }
 
+/**
+ * The guest's name of the ACPI memory device of QEMU slot `slot`. QEMU's
+ * DSDT declares one device (`MP00`, `MP01`, ...) with _HID PNP0C80 per slot,
+ * present or not, so Linux numbers them in slot order;
+ * `acpi_device_set_name()` formats `"%s:%02x"`.
+ */
+export function acpiMemoryDeviceName(slot: number): string {
+  return `PNP0C80:${slot.toString(16).padStart(2, '0')}`;
+}
+
 /** x86_64: `acpi_memory_device_add()` for a DIMM that QEMU plugged. */
 export function acpiMemoryAdd(m: MachineCore, dimm: GuestDimm): GuestResult {
-  return { ok: attempt(() => void acpiMemoryEnableDevice(m.hotplug, dimm.node, dimm.addr, dimm.size)) };
+  const device = acpiMemoryDeviceName(dimm.slot);
+  return { ok: attempt(() => void acpiMemoryEnableDevice(m.hotplug, device, dimm.node, dimm.addr, dimm.size)) };
 }
 
 /**
@@ -86,12 +99,12 @@ export function acpiMemoryAdd(m: MachineCore, dimm: GuestDimm): GuestResult {
  * blocks (`acpi_scan_try_to_offline()`), then `__remove_memory()`.
  */
 export function acpiMemoryEject(m: MachineCore, dimm: GuestDimm): GuestResult {
-  const mem = m.hotplug.memory;
+  const devices = m.kernel.devices;
   const blocks = blocksOf(m, dimm.addr, dimm.size);
   const putOnline = new Set<MemoryBlock>();
   const offline = (b: MemoryBlock): boolean =>
     attempt(() => {
-      if (mem.deviceOffline(b) === 0) putOnline.add(b);
+      if (devices.deviceOffline(b) === 0) putOnline.add(b);
     });
   // acpi_bus_offline(), first pass: errors noted, not fatal.
   const failed = blocks.filter((b) => !offline(b));
@@ -101,7 +114,7 @@ export function acpiMemoryEject(m: MachineCore, dimm: GuestDimm): GuestResult {
     if (errdev !== undefined) {
       m.kernel.log.warn(`memory ${errdev.name!}: Offline failed.`);
       // acpi_bus_online(): put back what this eject offlined.
-      for (const b of blocks) if (putOnline.has(b)) attempt(() => void mem.deviceOnline(b));
+      for (const b of blocks) if (putOnline.has(b)) attempt(() => void devices.deviceOnline(b));
       return { ok: false };
     }
   }
@@ -129,7 +142,7 @@ function dlparAddLmb(m: MachineCore, lmbs: LmbSet, lmb: number, nid: number): bo
   const node = hp.nodes.nodePossible(nid) ? nid : (m.mm.onlinePgdats()[0]?.nodeId ?? 0);
   if (!attempt(() => hp.__addMemory(node, base, size, MHP_NONE))) return false;
   const block = hp.memory.findMemoryBlock(base / 2 ** m.mm.config.sectionSizeBits);
-  const online = block !== undefined && attempt(() => void (block.offline ? hp.memory.deviceOnline(block) : 0));
+  const online = block !== undefined && attempt(() => void (block.offline ? m.kernel.devices.deviceOnline(block) : 0));
   if (!online) {
     attempt(() => hp.__removeMemory(node, base, size));
     return false;
@@ -146,7 +159,7 @@ function dlparRemoveLmb(m: MachineCore, lmbs: LmbSet, lmb: number): boolean {
   const base = lmb * size;
   const block = hp.memory.findMemoryBlock(base / 2 ** m.mm.config.sectionSizeBits);
   if (block === undefined) return false;
-  if (!attempt(() => void (block.offline ? 0 : hp.memory.deviceOffline(block)))) return false;
+  if (!attempt(() => void (block.offline ? 0 : m.kernel.devices.deviceOffline(block)))) return false;
   if (!attempt(() => hp.__removeMemory(block.nid, base, size))) return false;
   lmbs.delete(lmb);
   return true;
