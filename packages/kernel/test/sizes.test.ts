@@ -80,6 +80,20 @@ describe('alignment beyond 32 bits', () => {
     expect(clearBits(P46 + P40 + 3, P40 + 1)).toBe(P46 + 2);
   });
 
+  it('mask helpers agree with BigInt bitwise arithmetic up to 2^53 (property)', () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), fc.maxSafeNat(), (x, m) => {
+        const bx = BigInt(x);
+        const bm = BigInt(m);
+        expect(hasBits(x, m)).toBe((bx & bm) === bm); // eslint-disable-line no-bitwise -- reference
+        expect(anyBits(x, m)).toBe((bx & bm) !== 0n); // eslint-disable-line no-bitwise -- reference
+        expect(orBits(x, m)).toBe(Number(bx | bm)); // eslint-disable-line no-bitwise -- reference
+        expect(clearBits(x, m)).toBe(Number(bx & ~bm)); // eslint-disable-line no-bitwise -- reference
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('DIV_ROUND_UP is exact for large values', () => {
     expect(divRoundUp(P52, SZ_4K)).toBe(P52 / SZ_4K);
     expect(divRoundUp(P52 + 1, SZ_4K)).toBe(P52 / SZ_4K + 1);
