@@ -423,17 +423,27 @@ export function devDbg(dev: Device, msg: string): void {
  */
 export function devmAddAction(dev: Device, action: () => void, name?: string): Devres {
   const p = priv(dev);
-  const run = (): Devres => {
-    if (p.core?.faults?.shouldFail('failslab', 32)) {
-      throw new KernelError('ENOMEM', 'devm_add_action: devres allocation failed');
-    }
-    const dr: Devres = { name: name ?? (action.name || 'devm_action'), action };
-    p.devres.push(dr);
-    return dr;
-  };
   const t = p.core?.tracer;
-  if (t?.enabled) return t.call('devm_add_action', [dev, name ?? action.name], run);
-  return run();
+  if (t?.enabled) return devmAddActionTraced(t, dev, p, action, name);
+  return devmAddActionImpl(p, action, name);
+}
+
+function devmAddActionImpl(p: DevicePrivate, action: () => void, name: string | undefined): Devres {
+  if (p.core?.faults?.shouldFail('failslab', 32)) {
+    throw new KernelError('ENOMEM', 'devm_add_action: devres allocation failed');
+  }
+  const dr: Devres = { name: name ?? (action.name || 'devm_action'), action };
+  p.devres.push(dr);
+  return dr;
+}
+
+/**
+ * The traced path of {@link devmAddAction}: the trace shows `(dev, name)`,
+ * not the impl's arguments, so this needs a closure; it lives here so that
+ * the untraced path allocates none.
+ */
+function devmAddActionTraced(t: Tracer, dev: Device, p: DevicePrivate, action: () => void, name: string | undefined): Devres {
+  return t.call('devm_add_action', [dev, name ?? action.name], () => devmAddActionImpl(p, action, name));
 }
 
 /**
@@ -483,13 +493,14 @@ export function devresList(dev: Device): readonly Devres[] {
 
 /** `devres_release_all()`: runs and forgets every action, newest first. */
 function devresReleaseAll(dev: Device): void {
-  const list = priv(dev).devres;
-  const run = (): void => {
-    while (list.length > 0) list.pop()!.action();
-  };
   const t = priv(dev).core?.tracer;
-  if (t?.enabled && list.length > 0) t.call('devres_release_all', [dev], run);
-  else run();
+  if (t?.enabled && priv(dev).devres.length > 0) t.invoke('devres_release_all', undefined, devresReleaseAllImpl, dev);
+  else devresReleaseAllImpl(dev);
+}
+
+function devresReleaseAllImpl(dev: Device): void {
+  const list = priv(dev).devres;
+  while (list.length > 0) list.pop()!.action();
 }
 
 // ---------------------------------------------------------------------------

@@ -146,6 +146,15 @@ export class BlockingNotifierHead<T = unknown> {
   }
 
   /**
+   * Runs `impl(...args)` under the tracer, recording `traced` as the
+   * arguments (the kernel's, which start with the chain head pointer). The
+   * closure lives here, so the untraced path of the caller allocates none.
+   */
+  private traced<A extends unknown[], R>(t: Tracer, name: string, traced: readonly unknown[], impl: (...args: A) => R, ...args: A): R {
+    return t.call(name, traced, () => impl.apply(this, args));
+  }
+
+  /**
    * Adds `nb` in priority order, after every block of equal or higher
    * priority. Registering a block already on the chain logs "double register
    * detected" (the kernel's WARN) and changes nothing, as v5.13 does.
@@ -154,7 +163,7 @@ export class BlockingNotifierHead<T = unknown> {
   register(nb: NotifierBlock<T>): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('blocking_notifier_chain_register', [this, nb.priority ?? 0], () => this.registerImpl(nb));
+      this.traced(t, 'blocking_notifier_chain_register', [this, nb.priority ?? 0], this.registerImpl, nb);
       return;
     }
     this.registerImpl(nb);
@@ -181,7 +190,7 @@ export class BlockingNotifierHead<T = unknown> {
   unregister(nb: NotifierBlock<T>): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('blocking_notifier_chain_unregister', [this], () => this.unregisterImpl(nb));
+      this.traced(t, 'blocking_notifier_chain_unregister', [this], this.unregisterImpl, nb);
       return;
     }
     this.unregisterImpl(nb);
@@ -202,7 +211,11 @@ export class BlockingNotifierHead<T = unknown> {
    */
   callChain(val: number, data: T): number {
     const t = this.tracer;
-    if (t?.enabled) return t.call('blocking_notifier_call_chain', [this, val], () => this.callImpl(val, data, -1).ret);
+    if (t?.enabled) return this.traced(t, 'blocking_notifier_call_chain', [this, val], this.callChainImpl, val, data);
+    return this.callChainImpl(val, data);
+  }
+
+  private callChainImpl(val: number, data: T): number {
     return this.callImpl(val, data, -1).ret;
   }
 
@@ -215,9 +228,7 @@ export class BlockingNotifierHead<T = unknown> {
   callChainRobust(valUp: number, valDown: number, data: T): number {
     const t = this.tracer;
     if (t?.enabled) {
-      return t.call('blocking_notifier_call_chain_robust', [this, valUp, valDown], () =>
-        this.robustImpl(valUp, valDown, data),
-      );
+      return this.traced(t, 'blocking_notifier_call_chain_robust', [this, valUp, valDown], this.robustImpl, valUp, valDown, data);
     }
     return this.robustImpl(valUp, valDown, data);
   }

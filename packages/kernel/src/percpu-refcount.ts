@@ -107,6 +107,15 @@ export class PercpuRef {
     return this.exited;
   }
 
+  /**
+   * Runs `impl(...args)` under the tracer, recording `traced` as the
+   * arguments (the kernel's, which start with the ref pointer). The closure
+   * lives here, so the untraced path of the caller allocates none.
+   */
+  private traced<A extends unknown[], R>(t: Tracer, name: string, traced: readonly unknown[], impl: (...args: A) => R, ...args: A): R {
+    return t.call(name, traced, () => impl.apply(this, args));
+  }
+
   private checkLive(fn: string): void {
     if (this.exited) throw new Error(`${fn}: percpu ref (${this.name}) used after percpu_ref_exit()`);
   }
@@ -124,7 +133,7 @@ export class PercpuRef {
   getMany(nr: number): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('percpu_ref_get_many', [this, nr], () => this.getManyImpl(nr));
+      this.traced(t, 'percpu_ref_get_many', [this, nr], this.getManyImpl, nr);
       return;
     }
     this.getManyImpl(nr);
@@ -149,7 +158,7 @@ export class PercpuRef {
   /** `percpu_ref_tryget_many(ref, nr)`. */
   trygetMany(nr: number): boolean {
     const t = this.tracer;
-    if (t?.enabled) return t.call('percpu_ref_tryget_many', [this, nr], () => this.trygetManyImpl(nr));
+    if (t?.enabled) return this.traced(t, 'percpu_ref_tryget_many', [this, nr], this.trygetManyImpl, nr);
     return this.trygetManyImpl(nr);
   }
 
@@ -170,7 +179,7 @@ export class PercpuRef {
    */
   trygetLive(): boolean {
     const t = this.tracer;
-    if (t?.enabled) return t.call('percpu_ref_tryget_live', [this], () => this.trygetLiveImpl());
+    if (t?.enabled) return this.traced(t, 'percpu_ref_tryget_live', [this], this.trygetLiveImpl);
     return this.trygetLiveImpl();
   }
 
@@ -200,7 +209,7 @@ export class PercpuRef {
   putMany(nr: number): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('percpu_ref_put_many', [this, nr], () => this.putManyImpl(nr));
+      this.traced(t, 'percpu_ref_put_many', [this, nr], this.putManyImpl, nr);
       return;
     }
     this.putManyImpl(nr);
@@ -241,7 +250,7 @@ export class PercpuRef {
   killAndConfirm(confirmKill: PercpuRefFunc | undefined): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('percpu_ref_kill_and_confirm', [this], () => this.killImpl(confirmKill));
+      this.traced(t, 'percpu_ref_kill_and_confirm', [this], this.killImpl, confirmKill);
       return;
     }
     this.killImpl(confirmKill);
@@ -281,7 +290,7 @@ export class PercpuRef {
   switchToAtomic(confirm?: PercpuRefFunc): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('percpu_ref_switch_to_atomic', [this], () => this.switchToAtomicPublic(confirm));
+      this.traced(t, 'percpu_ref_switch_to_atomic', [this], this.switchToAtomicPublic, confirm);
       return;
     }
     this.switchToAtomicPublic(confirm);
@@ -302,7 +311,7 @@ export class PercpuRef {
   switchToPercpu(): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('percpu_ref_switch_to_percpu', [this], () => this.switchToPercpuPublic());
+      this.traced(t, 'percpu_ref_switch_to_percpu', [this], this.switchToPercpuPublic);
       return;
     }
     this.switchToPercpuPublic();
@@ -350,7 +359,7 @@ export class PercpuRef {
   exit(): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('percpu_ref_exit', [this], () => this.exitImpl());
+      this.traced(t, 'percpu_ref_exit', [this], this.exitImpl);
       return;
     }
     this.exitImpl();
@@ -373,7 +382,7 @@ export class PercpuRef {
   resurrect(): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('percpu_ref_resurrect', [this], () => this.resurrectImpl());
+      this.traced(t, 'percpu_ref_resurrect', [this], this.resurrectImpl);
       return;
     }
     this.resurrectImpl();
@@ -396,7 +405,7 @@ export class PercpuRef {
   reinit(): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('percpu_ref_reinit', [this], () => this.reinitImpl());
+      this.traced(t, 'percpu_ref_reinit', [this], this.reinitImpl);
       return;
     }
     this.reinitImpl();

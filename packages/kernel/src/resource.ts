@@ -447,7 +447,7 @@ export class ResourceTree {
    */
   requestResourceConflict(root: Resource, res: Resource): Resource | undefined {
     const t = this.tracer;
-    if (t?.enabled) return t.call('request_resource_conflict', [root, res], () => this.requestResourceLocked(root, res));
+    if (t?.enabled) return t.invoke('request_resource_conflict', this, this.requestResourceLocked, root, res);
     return this.requestResourceLocked(root, res);
   }
 
@@ -459,7 +459,7 @@ export class ResourceTree {
   requestResource(root: Resource, res: Resource): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('request_resource', [root, res], () => this.requestResourceImpl(root, res));
+      t.invoke('request_resource', this, this.requestResourceImpl, root, res);
       return;
     }
     this.requestResourceImpl(root, res);
@@ -510,7 +510,7 @@ export class ResourceTree {
   releaseResource(old: Resource): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('release_resource', [old], () => this.releaseResourceImpl(old, true));
+      t.invoke('release_resource', this, this.releaseResourceWithChildren, old);
       return;
     }
     this.releaseResourceImpl(old, true);
@@ -520,6 +520,16 @@ export class ResourceTree {
     if (!this.releaseResourceLocked(old, releaseChild)) {
       throw new KernelError('EINVAL', `${old.name ?? '<BAD>'} ${formatResource(old)} is not in the resource tree`);
     }
+  }
+
+  /** `release_resource()`'s body for {@link Tracer.invoke}: takes the children along. */
+  private releaseResourceWithChildren(old: Resource): void {
+    this.releaseResourceImpl(old, true);
+  }
+
+  /** `remove_resource()`'s body for {@link Tracer.invoke}: the children move up. */
+  private removeResourceImpl(old: Resource): void {
+    this.releaseResourceImpl(old, false);
   }
 
   /** `__insert_resource()`: undefined on success, else the conflict. */
@@ -568,7 +578,7 @@ export class ResourceTree {
    */
   insertResourceConflict(parent: Resource, res: Resource): Resource | undefined {
     const t = this.tracer;
-    if (t?.enabled) return t.call('insert_resource_conflict', [parent, res], () => this.insertResourceLocked(parent, res));
+    if (t?.enabled) return t.invoke('insert_resource_conflict', this, this.insertResourceLocked, parent, res);
     return this.insertResourceLocked(parent, res);
   }
 
@@ -579,7 +589,7 @@ export class ResourceTree {
   insertResource(parent: Resource, res: Resource): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('insert_resource', [parent, res], () => this.insertResourceImpl(parent, res));
+      t.invoke('insert_resource', this, this.insertResourceImpl, parent, res);
       return;
     }
     this.insertResourceImpl(parent, res);
@@ -600,7 +610,7 @@ export class ResourceTree {
   removeResource(old: Resource): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('remove_resource', [old], () => this.releaseResourceImpl(old, false));
+      t.invoke('remove_resource', this, this.removeResourceImpl, old);
       return;
     }
     this.releaseResourceImpl(old, false);
@@ -635,7 +645,7 @@ export class ResourceTree {
   adjustResource(res: Resource, start: number, size: number): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('adjust_resource', [res, start, size], () => this.adjustResourceImpl(res, start, size));
+      t.invoke('adjust_resource', this, this.adjustResourceImpl, res, start, size);
       return;
     }
     this.adjustResourceImpl(res, start, size);
@@ -698,9 +708,7 @@ export class ResourceTree {
   requestRegion(parent: Resource, start: number, n: number, name: string | undefined, flags: number = 0): Resource | undefined {
     const t = this.tracer;
     if (t?.enabled) {
-      return t.call('__request_region', [parent, start, n, name, flags], () =>
-        this.requestRegionImpl(parent, start, n, name, flags),
-      );
+      return t.invoke('__request_region', this, this.requestRegionImpl, parent, start, n, name, flags);
     }
     return this.requestRegionImpl(parent, start, n, name, flags);
   }
@@ -737,7 +745,7 @@ export class ResourceTree {
   releaseRegion(parent: Resource, start: number, n: number): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('__release_region', [parent, start, n], () => this.releaseRegionImpl(parent, start, n));
+      t.invoke('__release_region', this, this.releaseRegionImpl, parent, start, n);
       return;
     }
     this.releaseRegionImpl(parent, start, n);
@@ -787,7 +795,7 @@ export class ResourceTree {
   releaseMemRegionAdjustable(start: number, size: number): void {
     const t = this.tracer;
     if (t?.enabled) {
-      t.call('release_mem_region_adjustable', [start, size], () => this.releaseAdjustableImpl(start, size));
+      t.invoke('release_mem_region_adjustable', this, this.releaseAdjustableImpl, start, size);
       return;
     }
     this.releaseAdjustableImpl(start, size);
@@ -919,7 +927,7 @@ export class ResourceTree {
   regionIntersects(start: number, size: number, flags: number, desc: number): number {
     const t = this.tracer;
     if (t?.enabled) {
-      return t.call('region_intersects', [start, size, flags, desc], () => this.regionIntersectsLocked(start, size, flags, desc));
+      return t.invoke('region_intersects', this, this.regionIntersectsLocked, start, size, flags, desc);
     }
     return this.regionIntersectsLocked(start, size, flags, desc);
   }
@@ -981,9 +989,18 @@ export class ResourceTree {
   walkIomemResDesc(desc: number, flags: number, start: number, end: number, func: ResourceWalkFn): number {
     const t = this.tracer;
     if (t?.enabled) {
-      return t.call('walk_iomem_res_desc', [desc, flags, start, end], () => this.walkLocked(start, end, flags, desc, false, func));
+      return this.walkIomemResDescTraced(t, desc, flags, start, end, func);
     }
     return this.walkLocked(start, end, flags, desc, false, func);
+  }
+
+  /**
+   * The traced path of {@link ResourceTree.walkIomemResDesc}: the trace shows
+   * the kernel's argument order without `func`, so this needs a closure; it
+   * lives here so that the untraced path allocates none.
+   */
+  private walkIomemResDescTraced(t: Tracer, desc: number, flags: number, start: number, end: number, func: ResourceWalkFn): number {
+    return t.call('walk_iomem_res_desc', [desc, flags, start, end], () => this.walkLocked(start, end, flags, desc, false, func));
   }
 
   /**
@@ -1011,9 +1028,18 @@ export class ResourceTree {
   walkSystemRamRange(startPfn: number, nrPages: number, func: (pfn: number, nrPages: number) => number): number {
     const t = this.tracer;
     if (t?.enabled) {
-      return t.call('walk_system_ram_range', [startPfn, nrPages], () => this.walkRamRangeImpl(startPfn, nrPages, func));
+      return this.walkSystemRamRangeTraced(t, startPfn, nrPages, func);
     }
     return this.walkRamRangeImpl(startPfn, nrPages, func);
+  }
+
+  /**
+   * The traced path of {@link ResourceTree.walkSystemRamRange}: `func` is not
+   * traced, so this needs a closure; it lives here so that the untraced path
+   * allocates none.
+   */
+  private walkSystemRamRangeTraced(t: Tracer, startPfn: number, nrPages: number, func: (pfn: number, nrPages: number) => number): number {
+    return t.call('walk_system_ram_range', [startPfn, nrPages], () => this.walkRamRangeImpl(startPfn, nrPages, func));
   }
 
   private walkRamRangeImpl(startPfn: number, nrPages: number, func: (pfn: number, nrPages: number) => number): number {
@@ -1071,7 +1097,7 @@ export class ResourceTree {
    */
   requestFreeMemRegion(base: Resource, size: number, name: string): Resource {
     const t = this.tracer;
-    if (t?.enabled) return t.call('request_free_mem_region', [base, size, name], () => this.requestFreeMemRegionImpl(base, size, name));
+    if (t?.enabled) return t.invoke('request_free_mem_region', this, this.requestFreeMemRegionImpl, base, size, name);
     return this.requestFreeMemRegionImpl(base, size, name);
   }
 
@@ -1082,7 +1108,7 @@ export class ResourceTree {
    */
   devmRequestFreeMemRegion(dev: Device, base: Resource, size: number): Resource {
     const t = this.tracer;
-    if (t?.enabled) return t.call('devm_request_free_mem_region', [dev, base, size], () => this.devmFreeImpl(dev, base, size));
+    if (t?.enabled) return t.invoke('devm_request_free_mem_region', this, this.devmFreeImpl, dev, base, size);
     return this.devmFreeImpl(dev, base, size);
   }
 
@@ -1106,7 +1132,7 @@ export class ResourceTree {
    */
   devmRequestMemRegion(dev: Device, start: number, n: number, name: string | undefined): Resource | undefined {
     const t = this.tracer;
-    if (t?.enabled) return t.call('__devm_request_region', [dev, start, n, name], () => this.devmRegionImpl(dev, start, n, name));
+    if (t?.enabled) return t.invoke('__devm_request_region', this, this.devmRegionImpl, dev, start, n, name);
     return this.devmRegionImpl(dev, start, n, name);
   }
 

@@ -103,6 +103,19 @@ function hex(n: number): string {
 }
 
 /**
+ * The body of `fill_subsection_map()`: adds `mask` to the section's
+ * subsection map; -EINVAL for an empty mask, -EEXIST when a subsection is
+ * already present. Returns 0, which the trace shows.
+ */
+function fillSubsectionMapImpl(ms: Section, mask: Bitmap): number {
+  const map = ms.usage!.subsectionMap;
+  if (mask.isEmpty()) throw new KernelError('EINVAL', 'fill_subsection_map: empty subsection mask');
+  if (mask.intersects(map)) throw new KernelError('EEXIST', 'fill_subsection_map: subsection already present');
+  map.or(mask);
+  return 0;
+}
+
+/**
  * The sparse memory model of one machine: `mem_section`, subsections,
  * `pfn_valid()`/`pfn_to_page()`, and the vmemmap behind them, populated from
  * RAM or from a `vmem_altmap` (mm/sparse.c, mm/sparse-vmemmap.c).
@@ -573,12 +586,19 @@ export class SparseMemory {
    * callers never pass one).
    */
   sparseAddSection(nid: number, startPfn: number, nrPages: number, altmap?: VmemAltmap): void {
-    if (this.tracer.enabled) {
-      return this.tracer.call('sparse_add_section', [nid, startPfn, nrPages, traceAltmap(altmap)], () =>
-        this.sparseAddSectionImpl(nid, startPfn, nrPages, altmap),
-      );
-    }
+    if (this.tracer.enabled) return this.sparseAddSectionTraced(nid, startPfn, nrPages, altmap);
     return this.sparseAddSectionImpl(nid, startPfn, nrPages, altmap);
+  }
+
+  /**
+   * The traced path of {@link SparseMemory.sparseAddSection}: the trace shows
+   * the altmap as a record, so this needs a closure; it lives here so that
+   * the untraced path allocates none.
+   */
+  private sparseAddSectionTraced(nid: number, startPfn: number, nrPages: number, altmap: VmemAltmap | undefined): void {
+    this.tracer.call('sparse_add_section', [nid, startPfn, nrPages, traceAltmap(altmap)], () =>
+      this.sparseAddSectionImpl(nid, startPfn, nrPages, altmap),
+    );
   }
 
   private sparseAddSectionImpl(nid: number, startPfn: number, nrPages: number, altmap: VmemAltmap | undefined): void {
@@ -637,15 +657,17 @@ export class SparseMemory {
 
   /** `fill_subsection_map()`: -EINVAL for an empty mask, -EEXIST when a subsection is already present. */
   private fillSubsectionMap(ms: Section, mask: Bitmap, pfn: number, nrPages: number): void {
-    const run = (): number => {
-      const map = ms.usage!.subsectionMap;
-      if (mask.isEmpty()) throw new KernelError('EINVAL', 'fill_subsection_map: empty subsection mask');
-      if (mask.intersects(map)) throw new KernelError('EEXIST', 'fill_subsection_map: subsection already present');
-      map.or(mask);
-      return 0;
-    };
-    if (this.tracer.enabled) this.tracer.call('fill_subsection_map', [pfn, nrPages], run);
-    else run();
+    if (this.tracer.enabled) this.fillSubsectionMapTraced(ms, mask, pfn, nrPages);
+    else fillSubsectionMapImpl(ms, mask);
+  }
+
+  /**
+   * The traced path of {@link SparseMemory.fillSubsectionMap}: the trace
+   * shows `(pfn, nr_pages)`, so this needs a closure; it lives here so that
+   * the untraced path allocates none.
+   */
+  private fillSubsectionMapTraced(ms: Section, mask: Bitmap, pfn: number, nrPages: number): void {
+    this.tracer.call('fill_subsection_map', [pfn, nrPages], () => fillSubsectionMapImpl(ms, mask));
   }
 
   /**
@@ -667,12 +689,19 @@ export class SparseMemory {
    * given.
    */
   sparseRemoveSection(pfn: number, nrPages: number, mapOffset: number = 0, altmap?: VmemAltmap): void {
-    if (this.tracer.enabled) {
-      return this.tracer.call('sparse_remove_section', [pfn, nrPages, mapOffset, traceAltmap(altmap)], () =>
-        this.sparseRemoveSectionImpl(pfn, nrPages, mapOffset, altmap),
-      );
-    }
+    if (this.tracer.enabled) return this.sparseRemoveSectionTraced(pfn, nrPages, mapOffset, altmap);
     return this.sparseRemoveSectionImpl(pfn, nrPages, mapOffset, altmap);
+  }
+
+  /**
+   * The traced path of {@link SparseMemory.sparseRemoveSection}: the trace
+   * shows the altmap as a record, so this needs a closure; it lives here so
+   * that the untraced path allocates none.
+   */
+  private sparseRemoveSectionTraced(pfn: number, nrPages: number, mapOffset: number, altmap: VmemAltmap | undefined): void {
+    this.tracer.call('sparse_remove_section', [pfn, nrPages, mapOffset, traceAltmap(altmap)], () =>
+      this.sparseRemoveSectionImpl(pfn, nrPages, mapOffset, altmap),
+    );
   }
 
   private sparseRemoveSectionImpl(pfn: number, nrPages: number, _mapOffset: number, altmap: VmemAltmap | undefined): void {
@@ -700,25 +729,53 @@ export class SparseMemory {
     isEarly: boolean,
     altmap: VmemAltmap | undefined,
   ): void {
-    const run = (): void => {
-      usage.subsectionMap.clear(mask);
-      const empty = usage.subsectionMap.isEmpty();
-      if (empty) {
-        // A boot usage shares its page with its neighbours': it stays, to be
-        // reused when the section is re-added (no longer early then).
-        if (!usage.early) ms.usage = undefined;
-        ms.clearFlags(SECTION_HAS_MEM_MAP);
-      }
-      if (!isEarly) this.vmemmap.free(pfn, nrPages, altmap);
-      else if (empty) this.vmemmap.free(this.sectionNrToPfn(ms.sectionNr), this.pps, undefined); // free_map_bootmem()
-      if (empty) {
-        this.store?.dropSection(ms.sectionNr);
-        ms.sectionMemMap = 0;
-        this.dropIfZero(ms);
-      }
-    };
-    if (this.tracer.enabled) this.tracer.call('section_deactivate', [pfn, nrPages, traceAltmap(altmap)], run);
-    else run();
+    if (this.tracer.enabled) this.sectionDeactivateTraced(ms, usage, mask, pfn, nrPages, isEarly, altmap);
+    else this.sectionDeactivateImpl(ms, usage, mask, pfn, nrPages, isEarly, altmap);
+  }
+
+  /**
+   * The traced path of {@link SparseMemory.sectionDeactivate}: the trace
+   * shows `(pfn, nr_pages, altmap)`, so this needs a closure; it lives here
+   * so that the untraced path allocates none.
+   */
+  private sectionDeactivateTraced(
+    ms: Section,
+    usage: Usage,
+    mask: Bitmap,
+    pfn: number,
+    nrPages: number,
+    isEarly: boolean,
+    altmap: VmemAltmap | undefined,
+  ): void {
+    this.tracer.call('section_deactivate', [pfn, nrPages, traceAltmap(altmap)], () =>
+      this.sectionDeactivateImpl(ms, usage, mask, pfn, nrPages, isEarly, altmap),
+    );
+  }
+
+  private sectionDeactivateImpl(
+    ms: Section,
+    usage: Usage,
+    mask: Bitmap,
+    pfn: number,
+    nrPages: number,
+    isEarly: boolean,
+    altmap: VmemAltmap | undefined,
+  ): void {
+    usage.subsectionMap.clear(mask);
+    const empty = usage.subsectionMap.isEmpty();
+    if (empty) {
+      // A boot usage shares its page with its neighbours': it stays, to be
+      // reused when the section is re-added (no longer early then).
+      if (!usage.early) ms.usage = undefined;
+      ms.clearFlags(SECTION_HAS_MEM_MAP);
+    }
+    if (!isEarly) this.vmemmap.free(pfn, nrPages, altmap);
+    else if (empty) this.vmemmap.free(this.sectionNrToPfn(ms.sectionNr), this.pps, undefined); // free_map_bootmem()
+    if (empty) {
+      this.store?.dropSection(ms.sectionNr);
+      ms.sectionMemMap = 0;
+      this.dropIfZero(ms);
+    }
   }
 
   /**
@@ -726,14 +783,22 @@ export class SparseMemory {
    * range online. Invalid sections are skipped (the kernel warns).
    */
   onlineMemSections(startPfn: number, endPfn: number): void {
-    if (this.tracer.enabled) return this.tracer.call('online_mem_sections', [startPfn, endPfn], () => this.markSections(startPfn, endPfn, true));
+    if (this.tracer.enabled) return this.tracer.invoke('online_mem_sections', this, this.onlineSectionsImpl, startPfn, endPfn);
     return this.markSections(startPfn, endPfn, true);
+  }
+
+  private onlineSectionsImpl(startPfn: number, endPfn: number): void {
+    this.markSections(startPfn, endPfn, true);
   }
 
   /** `offline_mem_sections(start_pfn, end_pfn)`: clears the online mark. */
   offlineMemSections(startPfn: number, endPfn: number): void {
-    if (this.tracer.enabled) return this.tracer.call('offline_mem_sections', [startPfn, endPfn], () => this.markSections(startPfn, endPfn, false));
+    if (this.tracer.enabled) return this.tracer.invoke('offline_mem_sections', this, this.offlineSectionsImpl, startPfn, endPfn);
     return this.markSections(startPfn, endPfn, false);
+  }
+
+  private offlineSectionsImpl(startPfn: number, endPfn: number): void {
+    this.markSections(startPfn, endPfn, false);
   }
 
   private markSections(startPfn: number, endPfn: number, online: boolean): void {

@@ -222,21 +222,30 @@ export class Vmemmap {
   populate(pfn: number, nrPages: number, nid: number, altmap: VmemAltmap | undefined): boolean {
     const start = pfn * 64;
     const end = start + nrPages * 64;
-    const run = (): boolean => {
-      const journal: JournalEntry[] = [];
-      const ok =
-        this.env.kind === 'x86_64'
-          ? this.populateX86(start, end, nid, altmap, journal)
-          : this.populatePowerpc(start, end, nid, altmap, journal);
-      if (!ok) this.undo(journal);
-      return ok;
-    };
-    if (this.env.tracer.enabled) {
-      return this.env.tracer.call('vmemmap_populate', [this.vaddr(start), this.vaddr(end), nid, traceAltmap(altmap)], () =>
-        run() ? 0 : new KernelError('ENOMEM'),
-      ) === 0;
-    }
-    return run();
+    if (this.env.tracer.enabled) return this.populateTraced(start, end, nid, altmap);
+    return this.populateRange(start, end, nid, altmap);
+  }
+
+  /** The body of {@link Vmemmap.populate} on the vmemmap offsets `[start, end)`. */
+  private populateRange(start: number, end: number, nid: number, altmap: VmemAltmap | undefined): boolean {
+    const journal: JournalEntry[] = [];
+    const ok =
+      this.env.kind === 'x86_64'
+        ? this.populateX86(start, end, nid, altmap, journal)
+        : this.populatePowerpc(start, end, nid, altmap, journal);
+    if (!ok) this.undo(journal);
+    return ok;
+  }
+
+  /**
+   * The traced path of {@link Vmemmap.populate}: the trace shows virtual
+   * addresses and the kernel's return value, so this needs a closure; it
+   * lives here so that the untraced path allocates none.
+   */
+  private populateTraced(start: number, end: number, nid: number, altmap: VmemAltmap | undefined): boolean {
+    return this.env.tracer.call('vmemmap_populate', [this.vaddr(start), this.vaddr(end), nid, traceAltmap(altmap)], () =>
+      this.populateRange(start, end, nid, altmap) ? 0 : new KernelError('ENOMEM'),
+    ) === 0;
   }
 
   /** arch/x86/mm/init_64.c `vmemmap_populate()`. */
@@ -357,14 +366,9 @@ export class Vmemmap {
    */
   private allocBlockBuf(size: number, nid: number, altmap: VmemAltmap | undefined): Frames | undefined {
     if (altmap !== undefined) {
-      let a: ReturnType<typeof altmapAllocBlockBuf>;
-      if (this.env.tracer.enabled) {
-        // The kernel returns the block's virtual address; the trace shows its pfn.
-        this.env.tracer.call('altmap_alloc_block_buf', [size, traceAltmap(altmap)], () => {
-          a = altmapAllocBlockBuf(size, altmap, this.L.PAGE_SHIFT);
-          return a?.pfn;
-        });
-      } else a = altmapAllocBlockBuf(size, altmap, this.L.PAGE_SHIFT);
+      const a = this.env.tracer.enabled
+        ? this.altmapAllocBlockBufTraced(size, altmap)
+        : altmapAllocBlockBuf(size, altmap, this.L.PAGE_SHIFT);
       if (a === undefined) return undefined;
       if (this.env.dynamicDebug) {
         this.env.log.debug(
@@ -380,10 +384,33 @@ export class Vmemmap {
     const order = ilog2(size / this.L.PAGE_SIZE);
     const alloc = this.env.allocator;
     const pfn = this.env.tracer.enabled
-      ? this.env.tracer.call('vmemmap_alloc_block', [size, nid], () => alloc.allocPagesNode(nid, VMEMMAP_ALLOC_GFP, order))
+      ? this.vmemmapAllocBlockTraced(alloc, size, nid, order)
       : alloc.allocPagesNode(nid, VMEMMAP_ALLOC_GFP, order);
     if (pfn === undefined) return undefined;
     return { pfn, source: 'ram', nid: alloc.pfnToNid?.(pfn) ?? nid, altmap: undefined, nrAlign: 0 };
+  }
+
+  /**
+   * The traced `altmap_alloc_block_buf()` of {@link Vmemmap.allocBlockBuf}.
+   * The kernel returns the block's virtual address; the trace shows its pfn.
+   * The closure lives here so that the untraced path allocates none.
+   */
+  private altmapAllocBlockBufTraced(size: number, altmap: VmemAltmap): ReturnType<typeof altmapAllocBlockBuf> {
+    let a: ReturnType<typeof altmapAllocBlockBuf>;
+    this.env.tracer.call('altmap_alloc_block_buf', [size, traceAltmap(altmap)], () => {
+      a = altmapAllocBlockBuf(size, altmap, this.L.PAGE_SHIFT);
+      return a?.pfn;
+    });
+    return a;
+  }
+
+  /**
+   * The traced `vmemmap_alloc_block()` of {@link Vmemmap.allocBlockBuf}: the
+   * trace shows `(size, node)`, so this needs a closure; it lives here so
+   * that the untraced path allocates none.
+   */
+  private vmemmapAllocBlockTraced(alloc: VmemmapPageAllocator, size: number, nid: number, order: number): number | undefined {
+    return this.env.tracer.call('vmemmap_alloc_block', [size, nid], () => alloc.allocPagesNode(nid, VMEMMAP_ALLOC_GFP, order));
   }
 
   private newBlock(offset: number, size: number, f: Frames): Block {
@@ -454,6 +481,15 @@ export class Vmemmap {
   }
 
   /**
+   * The traced `vmem_altmap_free()` of {@link Vmemmap.releaseFrames}: the
+   * trace shows the altmap as a record, so this needs a closure; it lives
+   * here so that the untraced path allocates none.
+   */
+  private vmemAltmapFreeTraced(a: VmemAltmap, nr: number): void {
+    this.env.tracer.call('vmem_altmap_free', [traceAltmap(a), nr], () => vmemAltmapFree(a, nr));
+  }
+
+  /**
    * Gives a block's frames back where they came from: `vmem_altmap_free()`
    * on the altmap passed to the teardown (`free_hugepage_table()`),
    * `free_reserved_page()` for boot memory, `free_pages()` for RAM. `undo`
@@ -466,7 +502,7 @@ export class Vmemmap {
     switch (b.source) {
       case 'altmap': {
         const a = exact ? b.altmap! : altmap!;
-        if (this.env.tracer.enabled) this.env.tracer.call('vmem_altmap_free', [traceAltmap(a), nr], () => vmemAltmapFree(a, nr));
+        if (this.env.tracer.enabled) this.vmemAltmapFreeTraced(a, nr);
         else vmemAltmapFree(a, nr);
         if (exact) a.align -= undo;
         break;
@@ -533,9 +569,23 @@ export class Vmemmap {
   free(pfn: number, nrPages: number, altmap: VmemAltmap | undefined): void {
     const start = pfn * 64;
     const end = start + nrPages * 64;
-    const run = (): void => (this.env.kind === 'x86_64' ? this.freeX86(start, end, altmap) : this.freePowerpc(start, end, altmap));
-    if (this.env.tracer.enabled) this.env.tracer.call('vmemmap_free', [this.vaddr(start), this.vaddr(end), traceAltmap(altmap)], run);
-    else run();
+    if (this.env.tracer.enabled) this.freeTraced(start, end, altmap);
+    else this.freeRange(start, end, altmap);
+  }
+
+  /** The body of {@link Vmemmap.free} on the vmemmap offsets `[start, end)`. */
+  private freeRange(start: number, end: number, altmap: VmemAltmap | undefined): void {
+    if (this.env.kind === 'x86_64') this.freeX86(start, end, altmap);
+    else this.freePowerpc(start, end, altmap);
+  }
+
+  /**
+   * The traced path of {@link Vmemmap.free}: the trace shows virtual
+   * addresses, so this needs a closure; it lives here so that the untraced
+   * path allocates none.
+   */
+  private freeTraced(start: number, end: number, altmap: VmemAltmap | undefined): void {
+    this.env.tracer.call('vmemmap_free', [this.vaddr(start), this.vaddr(end), traceAltmap(altmap)], () => this.freeRange(start, end, altmap));
   }
 
   /** arch/x86/mm/init_64.c `remove_pagetable(start, end, false, altmap)` → `remove_pmd_table()`, `remove_pte_table()`. */
