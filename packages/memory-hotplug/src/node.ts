@@ -28,8 +28,24 @@
  * in and out of the memory masks as its first memory comes and its last
  * memory goes, announcing it in the `memory_notify` argument.
  *
- * The per-node attribute files the kernel also has (`meminfo`, `numastat`,
- * `distance`, `cpumap`, ...) are not modelled here.
+ * Each node device carries the read-only attributes of `node_dev_groups`
+ * that need no memory counters: `cpumap` and `cpulist`
+ * (`node_read_cpumap()`) and `distance` (`node_read_distance()`). The
+ * machine has one CPU, cpu0 (`nr_cpu_ids` = 1), on the first node
+ * registered at boot (the lowest online node); every other node has an
+ * empty CPU mask. Without a SLIT the distance of a node to itself is
+ * `LOCAL_DISTANCE` (10) and to any other node `REMOTE_DISTANCE` (20), as
+ * the generic `__node_distance()` gives:
+ *
+ * ```
+ *   node0/cpumap    "1\n"        node1/cpumap    "0\n"
+ *   node0/cpulist   "0\n"        node1/cpulist   "\n"
+ *   node0/distance  "10 20\n"    node1/distance  "20 10\n"
+ * ```
+ *
+ * `meminfo`, `numastat` and `vmstat` need the node's zone counters, which
+ * this subsystem is not given (it is built from the kernel services and the
+ * possible nodes only), so they are not modelled here.
  */
 import type { BusType, DeviceAttribute, Kernel } from '@zonedev/kernel';
 import { Device, KernelError } from '@zonedev/kernel';
@@ -69,6 +85,31 @@ export function formatNodeList(nodes: Iterable<number>): string {
   return parts.join(',');
 }
 
+/** `LOCAL_DISTANCE` (include/linux/topology.h): a node's distance to itself. */
+const LOCAL_DISTANCE = 10;
+/** `REMOTE_DISTANCE` (include/linux/topology.h): the default distance between two nodes. */
+const REMOTE_DISTANCE = 20;
+/** `nr_cpu_ids`: the model's machine has one CPU, cpu0. */
+const NR_CPU_IDS = 1;
+
+/**
+ * `bitmap_print_to_pagebuf(false, ...)` / `%*pb` for a bitmap of `nbits`
+ * bits: comma-separated 32-bit chunks in hex, most significant first, the
+ * first chunk only as wide as its bits need (`bitmap_string()`), and a
+ * newline. Works on the set bits given as numbers (no bitwise operators).
+ */
+function formatBitmapMask(bits: ReadonlySet<number>, nbits: number): string {
+  const chunks: string[] = [];
+  for (let start = Math.floor((nbits - 1) / 32) * 32; start >= 0; start -= 32) {
+    const width = Math.min(32, nbits - start);
+    let value = 0;
+    for (let b = 0; b < width; b++) if (bits.has(start + b)) value += 2 ** b;
+    const digits = chunks.length === 0 ? Math.ceil(width / 4) : 8;
+    chunks.push(value.toString(16).padStart(digits, '0'));
+  }
+  return `${chunks.join(',')}\n`;
+}
+
 /**
  * The node subsystem of one machine: the `node` bus, node devices, the
  * memory-block links and `node_states[]`.
@@ -80,6 +121,8 @@ export class NodeSubsystem {
   private readonly kernel: Kernel;
   private readonly devices = new Map<number, Device>();
   private readonly states = new Map<NodeState, Set<number>>();
+  /** The node of cpu0 (`cpu_to_node(0)`): the first node registered, at boot. */
+  private cpu0Nid: number | undefined;
 
   constructor(kernel: Kernel, possible: Iterable<number>) {
     this.kernel = kernel;
@@ -170,9 +213,43 @@ export class NodeSubsystem {
    */
   registerOneNode(nid: number): void {
     if (this.devices.has(nid)) throw new KernelError('EEXIST', `node${nid} is already registered`);
-    const dev = new Device({ bus: this.bus, id: nid });
+    const dev = new Device({ bus: this.bus, id: nid, groups: [{ attrs: this.nodeDevAttrs() }] });
     this.kernel.devices.deviceRegister(dev);
     this.devices.set(nid, dev);
+    // Boot registers the online nodes in ascending order: cpu0 is on the first.
+    this.cpu0Nid ??= nid;
+  }
+
+  /**
+   * `node_dev_attrs[]` (drivers/base/node.c) without the counter files:
+   * `cpumap`, `cpulist` (`node_read_cpumap()` with `cpumap_print_to_pagebuf()`)
+   * and `distance` (`node_read_distance()`), all 0444.
+   */
+  private nodeDevAttrs(): DeviceAttribute[] {
+    return [
+      { name: 'cpumap', mode: 0o444, show: (dev) => formatBitmapMask(this.cpumaskOfNode(dev.id!), NR_CPU_IDS) },
+      { name: 'cpulist', mode: 0o444, show: (dev) => `${formatNodeList(this.cpumaskOfNode(dev.id!))}\n` },
+      { name: 'distance', mode: 0o444, show: (dev) => this.nodeReadDistance(dev.id!) },
+    ];
+  }
+
+  /** `cpumask_of_node(nid) & cpu_online_mask`: {0} on cpu0's node, else empty. */
+  private cpumaskOfNode(nid: number): Set<number> {
+    return new Set(nid === this.cpu0Nid ? [0] : []);
+  }
+
+  /**
+   * `node_read_distance()`: `node_distance(nid, i)` for every online node
+   * `i` ascending, each but node 0's preceded by a space (the kernel tests
+   * the node number, not the position, so a row that does not start at
+   * node 0 begins with a space), then a newline.
+   */
+  private nodeReadDistance(nid: number): string {
+    let out = '';
+    for (const i of this.nodesInState('N_ONLINE')) {
+      out += `${i === 0 ? '' : ' '}${i === nid ? LOCAL_DISTANCE : REMOTE_DISTANCE}`;
+    }
+    return `${out}\n`;
   }
 
   /** `unregister_one_node(nid)`: removes `nodeN` (no-op if absent). */
