@@ -10,21 +10,9 @@
 //                  overlay pool's hash index has just doubled (load ~1/4, its emptiest)
 import { Prandom } from '@zonedev/kernel';
 import { createMmConfig } from '../src/config.js';
-import type { MmArchConfig } from '../src/config.js';
+import { X86_64 } from '../test/machines.js';
 import { MemmapStore } from '../src/memmap.js';
 
-const X86_64: MmArchConfig = {
-  name: 'x86_64',
-  pageShift: 12,
-  nodesShift: 10,
-  maxOrder: 11,
-  pageblockOrder: 9,
-  sectionSizeBits: 27,
-  maxPhysmemBits: 46,
-  zoneDma: true,
-  zoneDma32: true,
-  zoneDevice: true,
-};
 
 const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => undefined);
 const rss = (): number => {

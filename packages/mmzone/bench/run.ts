@@ -20,24 +20,12 @@ import { fileURLToPath } from 'node:url';
 import { runRatios } from '@zonedev/bench-kit';
 import { Kernel } from '@zonedev/kernel';
 import { createMmConfig } from '../src/config.js';
-import type { MmArchConfig } from '../src/config.js';
+import { X86_64 } from '../test/machines.js';
 import { GFP_KERNEL } from '../src/gfp.js';
 import { MemmapStore } from '../src/memmap.js';
 import { MmCore } from '../src/page-alloc.js';
 import type { Pfn } from '../src/struct-page.js';
 
-const X86_64: MmArchConfig = {
-  name: 'x86_64',
-  pageShift: 12,
-  nodesShift: 10,
-  maxOrder: 11,
-  pageblockOrder: 9,
-  sectionSizeBits: 27,
-  maxPhysmemBits: 46,
-  zoneDma: true,
-  zoneDma32: true,
-  zoneDevice: true,
-};
 const cfg = createMmConfig(X86_64);
 const N = 4 * 2 ** 20;
 const PPS = cfg.pagesPerSection;
