@@ -1,6 +1,6 @@
-// include/linux/memremap.h structures, the completion, and pgmap_array's
+// include/linux/memremap.h structures and pgmap_array's
 // range-store semantics.
-import { Completion, PercpuRef } from '@zonedev/kernel';
+import { PercpuRef } from '@zonedev/kernel';
 import { vmemAltmap } from '@zonedev/sparse-vmemmap';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -18,7 +18,6 @@ import {
 } from '@zonedev/memremap';
 import type { VmFault } from '@zonedev/memremap';
 import { PgmapArray } from '../src/pgmap-array.js';
-import { flush } from './doubles.js';
 
 describe('enum memory_type and struct dev_pagemap', () => {
   it('numbers the types from 1 (0 catches uninitialized fields)', () => {
@@ -69,26 +68,6 @@ describe('enum memory_type and struct dev_pagemap', () => {
     const vmf = { address: 0x7f0000001000, flags: 1, page: 0x100000, vma: {}, pmd: 'hmm-only' };
     expect(pgmap.ops!.migrateToRam!(vmf)).toBe(VM_FAULT_SIGBUS);
     expect(seen).toEqual([vmf]);
-  });
-});
-
-describe('struct completion', () => {
-  it('wait() settles when complete() is called, at once afterwards, and again after reinit', async () => {
-    const c = new Completion();
-    let woke = 0;
-    void c.wait().then(() => woke++);
-    void c.wait().then(() => woke++);
-    expect(c.nrWaiters).toBe(2);
-    await flush();
-    expect(woke).toBe(0);
-    expect(c.completionDone()).toBe(false);
-    c.complete();
-    await flush();
-    expect(woke).toBe(2);
-    expect(c.completionDone()).toBe(true);
-    await c.wait();
-    c.reinit();
-    expect(c.completionDone()).toBe(false);
   });
 });
 
