@@ -9,7 +9,9 @@
 //  3. import every package from plain Node ESM and check it exports something
 //     when its API report says it should;
 //  4. type-check a small TypeScript consumer against the installed packages;
-//  5. `publint --strict` on every package.
+//  5. require() every package from a CommonJS project (what `npm init -y`
+//     makes), which Node 20.19+ allows through the `default` export condition;
+//  6. `publint --strict` on every package, and no build info in a tarball.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +71,21 @@ try {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   run('node', [tsc, '-p', 'tsconfig.json'], { cwd: app });
   console.log('type-checked a TypeScript consumer against the installed packages');
+
+  // A CommonJS consumer: require() of each ESM package.
+  const cjs = join(scratch, 'cjs');
+  mkdirSync(cjs);
+  writeFileSync(join(cjs, 'package.json'), JSON.stringify({ name: 'cjs-consumer', private: true }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files], { cwd: cjs });
+  const cjsProbe = names.map((n) => `console.log('${n}', Object.keys(require('${n}')).length);`).join('\n');
+  writeFileSync(join(cjs, 'probe.cjs'), cjsProbe);
+  process.stdout.write(run('node', ['probe.cjs'], { cwd: cjs }));
+  console.log('required every package from a CommonJS project');
+
+  for (const f of files) {
+    const listing = run('tar', ['-tzf', f]);
+    if (listing.includes('.tsbuildinfo')) throw new Error(`${f} ships a .tsbuildinfo`);
+  }
 
   const publint = join(root, 'node_modules', 'publint', 'src', 'cli.js');
   for (const { dir, pkg } of manifests) {
