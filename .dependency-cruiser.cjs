@@ -1,4 +1,4 @@
-// dependency-cruiser: the layer graph of DESIGN.md, enforced.
+// dependency-cruiser: the layer graph of docs/ARCHITECTURE.md, enforced.
 //
 //            apps/demo
 //             /     \
@@ -7,6 +7,8 @@
 //            memremap
 //               |
 //          memory-hotplug
+//               |
+//               mm
 //               |
 //          sparse-vmemmap
 //               |
@@ -21,10 +23,11 @@ const LAYERS = {
   kernel: [],
   mmzone: ['kernel'],
   'sparse-vmemmap': ['kernel', 'mmzone'],
-  'memory-hotplug': ['kernel', 'mmzone', 'sparse-vmemmap'],
-  memremap: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug'],
-  libnvdimm: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'memremap'],
-  hmm: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'memremap'],
+  mm: ['kernel', 'mmzone', 'sparse-vmemmap'],
+  'memory-hotplug': ['kernel', 'mmzone', 'sparse-vmemmap', 'mm'],
+  memremap: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'mm'],
+  libnvdimm: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'memremap', 'mm'],
+  hmm: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'memremap', 'mm'],
 };
 
 const layerRules = Object.entries(LAYERS).map(([name, allowed]) => ({

@@ -9,6 +9,7 @@ const LAYERS: Record<string, string[]> = {
   kernel: [],
   mmzone: ['kernel'],
   'sparse-vmemmap': ['kernel', 'mmzone'],
+  mm: ['kernel', 'mmzone', 'sparse-vmemmap'],
   'memory-hotplug': ['kernel', 'mmzone', 'sparse-vmemmap'],
   memremap: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug'],
   libnvdimm: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'memremap'],
@@ -18,7 +19,7 @@ const LAYERS: Record<string, string[]> = {
 const json = (path: string): Record<string, unknown> => JSON.parse(readFileSync(join(ROOT, path), 'utf8'));
 
 describe('package manifests', () => {
-  it('are exactly the seven packages of DESIGN.md', () => {
+  it('are exactly the packages of the layer graph', () => {
     expect(readdirSync(join(ROOT, 'packages')).sort()).toEqual(Object.keys(LAYERS).sort());
   });
 
@@ -28,8 +29,13 @@ describe('package manifests', () => {
       expect(pkg.name).toBe(`@zonedev/${name}`);
       expect(pkg.type).toBe('module');
       expect(pkg.sideEffects).toBe(false);
-      expect(pkg.files).toEqual(['dist', 'src']);
+      // The build info is an artifact of `tsc -b`, not something a user installs.
+      expect(pkg.files).toEqual(['dist', '!dist/.tsbuildinfo', 'src']);
       expect(Object.keys(pkg.exports as object)).toEqual(['.', './package.json']);
+      // A `default` condition lets a CommonJS project require() the ESM entry
+      // (Node 20.19+), where an `import`-only map would refuse it.
+      const entry = (pkg.exports as Record<string, Record<string, string>>)['.'];
+      expect(entry).toEqual({ types: './dist/index.d.ts', import: './dist/index.js', default: './dist/index.js' });
       const workspaceDeps = Object.keys((pkg.dependencies ?? {}) as object)
         .filter((d) => d.startsWith('@zonedev/'))
         .map((d) => d.slice('@zonedev/'.length));

@@ -1,0 +1,762 @@
+/**
+ * Process address spaces: `struct mm_struct` (include/linux/mm_types.h) with
+ * its sorted VMA list, and the system calls that shape it, after Linux v5.13:
+ * mmap (do_mmap, get_unmapped_area, mmap_region and vma_merge in mm/mmap.c,
+ * with arch_get_unmapped_area_topdown of arch/x86/kernel/sys_x86_64.c and
+ * mmap_base of arch/x86/mm/mmap.c), munmap (__do_munmap, __split_vma),
+ * mprotect (do_mprotect_pkey, mprotect_fixup in mm/mprotect.c), madvise
+ * (MADV_HUGEPAGE/MADV_NOHUGEPAGE in mm/madvise.c and hugepage_madvise in
+ * mm/khugepaged.c), and /proc/PID/maps (show_map_vma in fs/proc/task_mmu.c).
+ *
+ * One rule of the model is stricter than the kernel: a call that fails
+ * changes nothing. The kernel validates as it goes, so a munmap whose second
+ * split is refused keeps its first split, an mprotect that meets a hole has
+ * already changed the VMAs before it, a madvise applies its advice around a
+ * hole before returning -ENOMEM, and a MAP_FIXED mmap whose driver mmap fails
+ * has already unmapped what was there. Here every check runs before anything
+ * changes.
+ *
+ * Page tables are not modelled yet, so no VMA has an anon_vma and mprotect
+ * finds no populated PMDs to notify about; munmap notifies `MMU_NOTIFY_UNMAP`
+ * as unmap_vmas() always does.
+ */
+import { KernelError, errnoName, hasBits, anyBits, orBits, clearBits } from '@zonedev/kernel';
+import type { ErrnoName } from '@zonedev/kernel';
+import {
+  MMU_NOTIFY_UNMAP,
+  mmuNotifierInvalidateRangeEnd,
+  mmuNotifierInvalidateRangeStart,
+  mmuNotifierRangeInit,
+} from './mmu-notifier.js';
+import type { MmuNotifierMm, MmuNotifierSubscriptions } from './mmu-notifier.js';
+import {
+  VM_ACCOUNT,
+  VM_HUGEPAGE,
+  VM_HUGETLB,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_NOHUGEPAGE,
+  VM_NORESERVE,
+  VM_SHARED,
+  VM_WRITE,
+  Vma,
+  calcVmProtBits,
+  exceedsMayFlags,
+  isSpecial,
+  withAccess,
+} from './vma.js';
+import type { MmapFile, VmOperations } from './vma.js';
+
+/** `PROT_NONE` (include/uapi/asm-generic/mman-common.h). @public */ export const PROT_NONE = 0x0;
+/** `PROT_READ`. @public */ export const PROT_READ = 0x1;
+/** `PROT_WRITE`. @public */ export const PROT_WRITE = 0x2;
+/** `PROT_EXEC`. @public */ export const PROT_EXEC = 0x4;
+/** `PROT_SEM`. @public */ export const PROT_SEM = 0x8;
+
+/** `MAP_SHARED` (include/uapi/linux/mman.h). @public */ export const MAP_SHARED = 0x01;
+/** `MAP_PRIVATE`. @public */ export const MAP_PRIVATE = 0x02;
+/** `MAP_TYPE`: the mask of the mapping type. @public */ export const MAP_TYPE = 0x0f;
+/** `MAP_FIXED`. @public */ export const MAP_FIXED = 0x10;
+/** `MAP_ANONYMOUS`. @public */ export const MAP_ANONYMOUS = 0x20;
+/** `MAP_NORESERVE` (x86). @public */ export const MAP_NORESERVE = 0x4000;
+/** `MAP_FIXED_NOREPLACE`. @public */ export const MAP_FIXED_NOREPLACE = 0x100000;
+
+/** `MADV_HUGEPAGE` (include/uapi/asm-generic/mman-common.h). @public */ export const MADV_HUGEPAGE = 14;
+/** `MADV_NOHUGEPAGE`. @public */ export const MADV_NOHUGEPAGE = 15;
+
+/** x86_64 `PAGE_SHIFT`. @public */ export const PAGE_SHIFT = 12;
+/** x86_64 `PAGE_SIZE`. @public */ export const PAGE_SIZE = 4096;
+/**
+ * x86_64 `TASK_SIZE_MAX` with 4-level paging (arch/x86/include/asm/page_64_types.h):
+ * `(1 << 47) - PAGE_SIZE`, also `DEFAULT_MAP_WINDOW`.
+ * @public
+ */
+export const TASK_SIZE_4LEVEL = 0x7ffffffff000;
+/** `CONFIG_DEFAULT_MMAP_MIN_ADDR` as x86 configs set it (`vm.mmap_min_addr`). @public */
+export const DEFAULT_MMAP_MIN_ADDR = 65536;
+/** `DEFAULT_MAX_MAP_COUNT` (include/linux/mm.h): `vm.max_map_count`. @public */
+export const DEFAULT_MAX_MAP_COUNT = 65530;
+
+const SZ_128M = 0x8000000;
+/** `_STK_LIM` (include/uapi/linux/resource.h): the default RLIMIT_STACK, 8 MiB. */
+const STK_LIM = 0x800000;
+/** `stack_guard_gap` (mm/mmap.c): 256 pages. */
+const STACK_GUARD_GAP = 256 * PAGE_SIZE;
+
+/**
+ * `mmap_base()` (arch/x86/mm/mmap.c) without randomization: the stack
+ * rlimit plus the guard gap, clamped to at least 128 MiB and at most 5/6 of
+ * the task size, below `TASK_SIZE`.
+ * @public
+ */
+export function x86MmapBase(taskSize: number, stackRlimit: number = STK_LIM): number {
+  const gapMin = SZ_128M;
+  const gapMax = Math.floor(taskSize / 6) * 5;
+  let gap = stackRlimit + STACK_GUARD_GAP;
+  if (gap < gapMin) gap = gapMin;
+  else if (gap > gapMax) gap = gapMax;
+  return pageAlign(taskSize - gap);
+}
+
+function pageAlign(x: number): number {
+  return Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
+}
+
+function offsetInPage(x: number): boolean {
+  return x % PAGE_SIZE !== 0;
+}
+
+function fail(errno: ErrnoName, message: string): never {
+  throw new KernelError(errno, message);
+}
+
+function checkArg(what: string, x: number): void {
+  if (!Number.isSafeInteger(x) || x < 0) fail('EINVAL', `${what} ${x} is not a non-negative integer`);
+}
+
+/** The device and inode /proc/PID/maps shows for `MAP_SHARED|MAP_ANONYMOUS` memory: the shm mount's. */
+const SHMEM_DEV_MAJOR = 0;
+const SHMEM_DEV_MINOR = 1;
+
+/** Options of {@link MmStruct}. @public */
+export interface MmStructOptions {
+  /** `TASK_SIZE`; default {@link TASK_SIZE_4LEVEL}. */
+  taskSize?: number;
+  /** `vm.mmap_min_addr`; default {@link DEFAULT_MMAP_MIN_ADDR}. */
+  mmapMinAddr?: number;
+  /** `vm.max_map_count`; default {@link DEFAULT_MAX_MAP_COUNT}. */
+  maxMapCount?: number;
+  /** First inode number for shared anonymous memory (shmem's `get_next_ino()`); default 1. */
+  firstShmemIno?: number;
+}
+
+/** Arguments of {@link MmStruct.mmap}. @public */
+export interface MmapArgs {
+  /** The address hint, or the address with MAP_FIXED; default 0. */
+  addr?: number;
+  /** Bytes to map; rounded up to whole pages. */
+  length: number;
+  /** `PROT_*` bits. */
+  prot: number;
+  /** `MAP_*` bits: exactly one of MAP_SHARED and MAP_PRIVATE. */
+  flags: number;
+  /** The file to map; absent with MAP_ANONYMOUS. */
+  file?: MmapFile;
+  /** Byte offset in the file; must be page aligned. */
+  offset?: number;
+}
+
+/** A VMA in the making: the working copy every call plans on before committing. */
+interface Rec {
+  start: number;
+  end: number;
+  flags: number;
+  pgoff: number;
+  file: MmapFile | null;
+  ops: VmOperations | null;
+  priv: unknown;
+  /** The existing VMA this piece stays, or null for a new one. */
+  orig: Vma | null;
+  /** For a new piece, the VMA it was split from (vm_ops->open is called on it). */
+  from: Vma | null;
+}
+
+function recOf(v: Vma): Rec {
+  return {
+    start: v.vmStart,
+    end: v.vmEnd,
+    flags: v.vmFlags,
+    pgoff: v.vmPgoff,
+    file: v.vmFile,
+    ops: v.vmOps,
+    priv: v.vmPrivateData,
+    orig: v,
+    from: null,
+  };
+}
+
+function pages(r: Rec): number {
+  return (r.end - r.start) / PAGE_SIZE;
+}
+
+/** is_mergeable_vma() (mm/mmap.c); anon_vma is always absent in this model. */
+function isMergeable(r: Rec, file: MmapFile | null, flags: number): boolean {
+  if (r.flags !== flags) return false;
+  if (r.file !== file) return false;
+  if (r.ops?.close) return false;
+  return true;
+}
+
+/**
+ * `struct mm_struct` (include/linux/mm_types.h): one process's address
+ * space — its VMAs sorted by address, `mm_users`, the mmap layout of x86_64
+ * and the MMU notifier subscriptions.
+ * @public
+ */
+export class MmStruct implements MmuNotifierMm {
+  /** The pid of the process owning it (/proc/PID). */
+  readonly pid: number;
+  /** `mm_users`: tasks sharing this address space. */
+  mmUsers = 1;
+  /** `task_size`. */
+  readonly taskSize: number;
+  /** `mmap_base`: where top-down searches start. */
+  readonly mmapBase: number;
+  /** `mmap_legacy_base`: where the bottom-up fallback starts (`PAGE_ALIGN(TASK_SIZE / 3)`). */
+  readonly mmapLegacyBase: number;
+  /** `vm.mmap_min_addr`: no mapping may start below it (-EPERM). */
+  readonly mmapMinAddr: number;
+  /** `vm.max_map_count`. */
+  readonly maxMapCount: number;
+  /** `notifier_subscriptions`: allocated by the first MMU notifier. */
+  notifierSubscriptions: MmuNotifierSubscriptions | null = null;
+  #vmas: Vma[] = [];
+  #nextShmemIno: number;
+
+  constructor(pid: number, options: MmStructOptions = {}) {
+    checkArg('pid', pid);
+    this.pid = pid;
+    this.taskSize = options.taskSize ?? TASK_SIZE_4LEVEL;
+    this.mmapMinAddr = options.mmapMinAddr ?? DEFAULT_MMAP_MIN_ADDR;
+    this.maxMapCount = options.maxMapCount ?? DEFAULT_MAX_MAP_COUNT;
+    this.mmapBase = x86MmapBase(this.taskSize);
+    this.mmapLegacyBase = pageAlign(Math.floor(this.taskSize / 3));
+    this.#nextShmemIno = options.firstShmemIno ?? 1;
+  }
+
+  /** `mm->map_count`. */
+  get mapCount(): number {
+    return this.#vmas.length;
+  }
+
+  /** The VMAs in address order (the `mm->mmap` list). */
+  vmas(): readonly Vma[] {
+    return [...this.#vmas];
+  }
+
+  /** `find_vma(mm, addr)` (mm/mmap.c): the first VMA with `addr < vm_end`, or null. */
+  findVma(addr: number): Vma | null {
+    return this.#vmas.find((v) => addr < v.vmEnd) ?? null;
+  }
+
+  /** `find_vma_intersection(mm, start, end)` (include/linux/mm.h). */
+  findVmaIntersection(start: number, end: number): Vma | null {
+    const v = this.findVma(start);
+    return v && end > v.vmStart ? v : null;
+  }
+
+  // ---- get_unmapped_area
+
+  #fits(list: readonly { start: number; end: number }[], addr: number, len: number): boolean {
+    const v = list.find((x) => addr < x.end);
+    return !v || addr + len <= v.start;
+  }
+
+  /** The gaps between VMAs, lowest first, as [start, end). */
+  #gaps(): { start: number; end: number }[] {
+    const gaps: { start: number; end: number }[] = [];
+    let prevEnd = 0;
+    for (const v of this.#vmas) {
+      if (v.vmStart > prevEnd) gaps.push({ start: prevEnd, end: v.vmStart });
+      prevEnd = v.vmEnd;
+    }
+    gaps.push({ start: prevEnd, end: Number.MAX_SAFE_INTEGER });
+    return gaps;
+  }
+
+  /** unmapped_area_topdown() (mm/mmap.c): the highest fit in [low, high). */
+  #unmappedAreaTopdown(len: number, low: number, high: number): number | null {
+    const gaps = this.#gaps();
+    for (let i = gaps.length - 1; i >= 0; i--) {
+      const g = gaps[i]!;
+      const top = Math.min(g.end, high) - len;
+      if (top >= Math.max(g.start, low)) return top;
+    }
+    return null;
+  }
+
+  /** unmapped_area() (mm/mmap.c): the lowest fit in [low, high). */
+  #unmappedArea(len: number, low: number, high: number): number | null {
+    for (const g of this.#gaps()) {
+      const a = Math.max(g.start, low);
+      if (a + len <= Math.min(g.end, high)) return a;
+    }
+    return null;
+  }
+
+  /**
+   * get_unmapped_area() (mm/mmap.c) with arch_get_unmapped_area_topdown()
+   * and its bottom-up fallback arch_get_unmapped_area()
+   * (arch/x86/kernel/sys_x86_64.c).
+   */
+  #getUnmappedArea(addr: number, len: number, fixed: boolean): number {
+    const taskSize = this.taskSize;
+    if (len > taskSize) fail('ENOMEM', `length 0x${len.toString(16)} exceeds TASK_SIZE`);
+    let result: number | null;
+    if (fixed) {
+      result = addr;
+    } else {
+      result = null;
+      if (addr) {
+        const hint = addr - (addr % PAGE_SIZE);
+        if (taskSize - len >= hint && this.#fits(this.#ranges(), hint, len)) result = hint;
+      }
+      if (result === null) result = this.#unmappedAreaTopdown(len, PAGE_SIZE, this.mmapBase);
+      if (result === null) {
+        // arch_get_unmapped_area(): the hint again, then bottom-up from mmap_legacy_base
+        if (addr) {
+          const hint = pageAlign(addr);
+          if (taskSize - len >= hint && this.#fits(this.#ranges(), hint, len)) result = hint;
+        }
+        if (result === null) result = this.#unmappedArea(len, this.mmapLegacyBase, taskSize);
+      }
+      if (result === null) fail('ENOMEM', `no room for 0x${len.toString(16)} bytes in the address space`);
+    }
+    if (result > taskSize - len) fail('ENOMEM', `0x${result.toString(16)}+0x${len.toString(16)} is beyond TASK_SIZE`);
+    if (offsetInPage(result)) fail('EINVAL', `address 0x${result.toString(16)} is not page aligned`);
+    if (result < this.mmapMinAddr) fail('EPERM', `address 0x${result.toString(16)} is below mmap_min_addr`);
+    return result;
+  }
+
+  #ranges(): { start: number; end: number }[] {
+    return this.#vmas.map((v) => ({ start: v.vmStart, end: v.vmEnd }));
+  }
+
+  // ---- planning on working copies
+
+  /**
+   * __split_vma(mm, vma, addr, new_below) (mm/mmap.c) on the working copy:
+   * asks `vm_ops->may_split`, then cuts `list[i]` at `addr`. With `newBelow`
+   * the new piece is the lower one and the VMA keeps the upper part.
+   */
+  #split(list: Rec[], i: number, addr: number, newBelow: boolean): void {
+    const r = list[i]!;
+    if (r.ops?.maySplit) {
+      const err = r.ops.maySplit(r.orig ?? r.from!, addr);
+      if (err !== 0) fail(errnoName(err) ?? 'EINVAL', `vm_ops->may_split refused a split at 0x${addr.toString(16)}`);
+    }
+    const lowPages = (addr - r.start) / PAGE_SIZE;
+    const low: Rec = { ...r, end: addr };
+    const high: Rec = { ...r, start: addr, pgoff: r.pgoff + lowPages };
+    const keeper = r.orig ?? null;
+    const source = r.orig ?? r.from;
+    if (newBelow) {
+      low.orig = null;
+      low.from = source;
+      high.orig = keeper;
+    } else {
+      high.orig = null;
+      high.from = source;
+      low.orig = keeper;
+    }
+    list.splice(i, 1, low, high);
+  }
+
+  /** split_vma() (mm/mmap.c): __split_vma after the map_count check. */
+  #splitChecked(list: Rec[], i: number, addr: number, newBelow: boolean): void {
+    if (list.length >= this.maxMapCount) fail('ENOMEM', `map_count ${list.length} reached vm.max_map_count`);
+    this.#split(list, i, addr, newBelow);
+  }
+
+  /**
+   * vma_merge() (mm/mmap.c) on the working copy, for `[addr, end)` given the
+   * index of `prev` (-1 for none): returns the index of the merged VMA or -1.
+   */
+  #vmaMerge(
+    list: Rec[],
+    prevIdx: number,
+    addr: number,
+    end: number,
+    flags: number,
+    file: MmapFile | null,
+    pgoff: number,
+  ): number {
+    if (isSpecial(flags)) return -1;
+    const pglen = (end - addr) / PAGE_SIZE;
+    const prev = prevIdx >= 0 ? list[prevIdx]! : null;
+    let nextIdx = prevIdx + 1;
+    const area = list[nextIdx];
+    if (area && area.end === end) nextIdx++;
+    const next = list[nextIdx] ?? null;
+    const canAfter = (r: Rec): boolean => isMergeable(r, file, flags) && r.pgoff + pages(r) === pgoff;
+    const canBefore = (r: Rec): boolean => isMergeable(r, file, flags) && r.pgoff === pgoff + pglen;
+
+    if (prev && prev.end === addr && canAfter(prev)) {
+      if (next && end === next.start && canBefore(next)) {
+        // cases 1, 6: prev absorbs everything up to next's end
+        const newEnd = next.end;
+        list.splice(prevIdx + 1, nextIdx - prevIdx);
+        prev.end = newEnd;
+      } else {
+        // cases 2, 5, 7: prev grows to end; an overlapped area starts at end
+        prev.end = end;
+        const a = list[prevIdx + 1];
+        if (a && a.start < end) {
+          if (a.end <= end) list.splice(prevIdx + 1, 1);
+          else {
+            a.pgoff += (end - a.start) / PAGE_SIZE;
+            a.start = end;
+          }
+        }
+      }
+      return prevIdx;
+    }
+    if (next && end === next.start && canBefore(next)) {
+      if (prev && addr < prev.end) {
+        // case 4: prev shrinks to addr, next grows down to addr
+        prev.end = addr;
+        next.start = addr;
+        next.pgoff -= pglen;
+        return nextIdx;
+      }
+      // cases 3, 8: next grows down to addr; an area covering [addr, end) goes
+      next.start = addr;
+      next.pgoff -= pglen;
+      if (nextIdx !== prevIdx + 1) {
+        list.splice(prevIdx + 1, 1);
+        return nextIdx - 1;
+      }
+      return nextIdx;
+    }
+    return -1;
+  }
+
+  /** Commit a planned list: reuse kept VMAs, make new ones, open splits, close removed. */
+  #commit(list: Rec[]): Vma[] {
+    const kept = new Set<Vma>();
+    const opened: Vma[] = [];
+    const result = list.map((r) => {
+      let v: Vma;
+      if (r.orig) {
+        v = r.orig;
+        v.vmStart = r.start;
+        v.vmEnd = r.end;
+        v.vmFlags = r.flags;
+        v.vmPgoff = r.pgoff;
+        kept.add(v);
+      } else {
+        v = new Vma(r.start, r.end, r.flags, r.pgoff, r.file);
+        v.vmOps = r.ops;
+        v.vmPrivateData = r.priv;
+        if (r.from) opened.push(v);
+      }
+      return v;
+    });
+    const removed = this.#vmas.filter((v) => !kept.has(v));
+    this.#vmas = result;
+    for (const v of opened) v.vmOps?.open?.(v);
+    for (const v of removed) v.vmOps?.close?.(v);
+    return result;
+  }
+
+  /** The munmap part of a plan: splits at start/end, drops the pieces between. Returns whether anything was mapped. */
+  #planUnmap(list: Rec[], start: number, end: number): boolean {
+    let i = list.findIndex((r) => start < r.end);
+    if (i < 0 || list[i]!.start >= end) return false;
+    const first = list[i]!;
+    if (start > first.start) {
+      if (end < first.end && list.length >= this.maxMapCount) {
+        fail('ENOMEM', `map_count ${list.length} reached vm.max_map_count`);
+      }
+      this.#split(list, i, start, false);
+      i++;
+    }
+    const j = list.findIndex((r) => end < r.end);
+    if (j >= 0 && end > list[j]!.start) this.#split(list, j, end, true);
+    let k = i;
+    while (k < list.length && list[k]!.end <= end) k++;
+    list.splice(i, k - i);
+    return true;
+  }
+
+  #notifyUnmap(start: number, end: number): void {
+    if (!this.notifierSubscriptions) return;
+    const range = mmuNotifierRangeInit(MMU_NOTIFY_UNMAP, 0, this, start, end);
+    mmuNotifierInvalidateRangeStart(range);
+    mmuNotifierInvalidateRangeEnd(range);
+  }
+
+  // ---- system calls
+
+  /**
+   * `mmap(addr, length, prot, flags, fd, offset)`: sys_mmap
+   * (arch/x86/kernel/sys_x86_64.c), do_mmap and mmap_region (mm/mmap.c).
+   * Returns the mapped address. Anonymous private memory merges with
+   * compatible neighbours; shared anonymous memory gets its own shmem file
+   * (`/dev/zero (deleted)`); a file is mapped through its driver's `mmap`.
+   * @public
+   */
+  mmap(args: MmapArgs): number {
+    const { length, prot } = args;
+    let addr = args.addr ?? 0;
+    let flags = args.flags;
+    const offset = args.offset ?? 0;
+    const file = hasBits(flags, MAP_ANONYMOUS) ? null : (args.file ?? null);
+    for (const [what, x] of [['addr', addr], ['length', length], ['prot', prot], ['flags', flags], ['offset', offset]] as const) {
+      checkArg(what, x);
+    }
+    if (offsetInPage(offset)) fail('EINVAL', `offset 0x${offset.toString(16)} is not page aligned`);
+    if (!hasBits(flags, MAP_ANONYMOUS) && !args.file) fail('EBADF', 'mmap of a file needs a file');
+    let pgoff = offset / PAGE_SIZE;
+    if (!length) fail('EINVAL', 'mmap of length 0');
+    if (hasBits(flags, MAP_FIXED_NOREPLACE)) flags = orBits(flags, MAP_FIXED);
+    const fixed = hasBits(flags, MAP_FIXED);
+    if (!fixed) {
+      // round_hint_to_min()
+      addr -= addr % PAGE_SIZE;
+      if (addr && addr < this.mmapMinAddr) addr = pageAlign(this.mmapMinAddr);
+    }
+    const len = pageAlign(length);
+    if (len > Number.MAX_SAFE_INTEGER - PAGE_SIZE) fail('ENOMEM', 'length too large');
+    if (this.mapCount > this.maxMapCount) fail('ENOMEM', `map_count ${this.mapCount} exceeds vm.max_map_count`);
+
+    const mapType = flags % (MAP_TYPE + 1);
+    if (mapType !== MAP_SHARED && mapType !== MAP_PRIVATE) fail('EINVAL', `mapping type 0x${mapType.toString(16)} is neither MAP_SHARED nor MAP_PRIVATE`);
+    const addrFound = this.#getUnmappedArea(addr, len, fixed);
+    if (hasBits(flags, MAP_FIXED_NOREPLACE) && this.findVmaIntersection(addrFound, addrFound + len)) {
+      fail('EEXIST', `0x${addrFound.toString(16)}-0x${(addrFound + len).toString(16)} is already mapped`);
+    }
+
+    let vmFlags = orBits(calcVmProtBits(prot), VM_MAYREAD + VM_MAYWRITE + VM_MAYEXEC);
+    if (file) {
+      if (mapType === MAP_SHARED) {
+        if (hasBits(prot, PROT_WRITE) && !file.writable) fail('EACCES', `${file.path} is not open for writing`);
+        vmFlags = orBits(vmFlags, VM_SHARED + VM_MAYSHARE);
+        if (!file.writable) vmFlags = clearBits(vmFlags, VM_MAYWRITE + VM_SHARED);
+      }
+      if (!file.readable) fail('EACCES', `${file.path} is not open for reading`);
+      if (!file.mmap) fail('ENODEV', `${file.path} does not support mmap`);
+    } else if (mapType === MAP_SHARED) {
+      pgoff = 0;
+      vmFlags = orBits(vmFlags, VM_SHARED + VM_MAYSHARE);
+    } else {
+      pgoff = addrFound / PAGE_SIZE;
+    }
+    if (hasBits(flags, MAP_NORESERVE)) vmFlags = orBits(vmFlags, VM_NORESERVE);
+    return this.#mmapRegion(file, addrFound, len, vmFlags, pgoff);
+  }
+
+  /** mmap_region() (mm/mmap.c). */
+  #mmapRegion(file: MmapFile | null, addr: number, len: number, vmFlagsIn: number, pgoff: number): number {
+    let vmFlags = vmFlagsIn;
+    const end = addr + len;
+    const list = this.#vmas.map(recOf);
+    const unmapped = this.#planUnmap(list, addr, end);
+    // accountable_mapping()
+    if (!hasBits(vmFlags, VM_NORESERVE) && !hasBits(vmFlags, VM_SHARED) && hasBits(vmFlags, VM_WRITE)) {
+      vmFlags = orBits(vmFlags, VM_ACCOUNT);
+    }
+    const prevIdx = list.findLastIndex((r) => r.end <= addr);
+    const merged = this.#vmaMerge(list, prevIdx, addr, end, vmFlags, file, pgoff);
+    if (merged < 0) {
+      const vma = new Vma(addr, end, vmFlags, pgoff, file);
+      if (file) {
+        const err = file.mmap!(vma);
+        if (err !== 0) fail(errnoName(err) ?? 'EINVAL', `${file.path}: mmap failed`);
+      } else if (hasBits(vmFlags, VM_SHARED)) {
+        // shmem_zero_setup(): a shmem file behind shared anonymous memory
+        vma.vmFile = {
+          path: '/dev/zero (deleted)',
+          devMajor: SHMEM_DEV_MAJOR,
+          devMinor: SHMEM_DEV_MINOR,
+          ino: this.#nextShmemIno++,
+          readable: true,
+          writable: true,
+        };
+      }
+      const rec: Rec = { ...recOf(vma), orig: vma };
+      list.splice(prevIdx + 1, 0, rec);
+      // merge again if the driver's mmap changed the flags (v5.8+ mmap_region)
+      if (file && vma.vmFlags !== vmFlags && prevIdx >= 0) {
+        const idx = prevIdx + 1;
+        list.splice(idx, 1);
+        const m = this.#vmaMerge(list, prevIdx, vma.vmStart, vma.vmEnd, vma.vmFlags, vma.vmFile, vma.vmPgoff);
+        if (m < 0) list.splice(idx, 0, rec);
+      }
+    }
+    if (unmapped) this.#notifyUnmap(addr, end);
+    this.#commit(list);
+    return addr;
+  }
+
+  /**
+   * `munmap(addr, length)`: __do_munmap() (mm/mmap.c). Splits the VMAs at
+   * the ends of the range (asking `vm_ops->may_split`) and removes what lies
+   * between; unmapping a hole succeeds.
+   * @public
+   */
+  munmap(start: number, length: number): void {
+    checkArg('addr', start);
+    checkArg('length', length);
+    if (offsetInPage(start) || start > this.taskSize || length > this.taskSize - start) {
+      fail('EINVAL', `munmap(0x${start.toString(16)}, 0x${length.toString(16)}): bad range`);
+    }
+    const len = pageAlign(length);
+    if (len === 0) fail('EINVAL', 'munmap of length 0');
+    const end = start + len;
+    const list = this.#vmas.map(recOf);
+    if (!this.#planUnmap(list, start, end)) return;
+    this.#notifyUnmap(start, end);
+    this.#commit(list);
+  }
+
+  /**
+   * Applies `newFlags(oldFlags)` to every VMA piece of `[start, end)` as
+   * mprotect_fixup() (mm/mprotect.c) and madvise_behavior() (mm/madvise.c)
+   * do: a piece whose flags change merges with its neighbours (vma_merge) or
+   * is split out (split_vma).
+   */
+  #applyFlags(start: number, end: number, newFlags: (r: Rec) => number): void {
+    const list = this.#vmas.map(recOf);
+    let i = list.findIndex((r) => start < r.end);
+    if (i < 0 || list[i]!.start > start) fail('ENOMEM', `0x${start.toString(16)} is not mapped`);
+    // the range must be mapped without holes
+    for (let j = i, at = start; at < end; j++) {
+      const r = list[j];
+      if (!r || r.start > at) fail('ENOMEM', `0x${at.toString(16)} is not mapped`);
+      at = r.end;
+    }
+    let prevIdx = list[i]!.start < start ? i : i - 1;
+    let at = start;
+    while (at < end) {
+      const r = list[i]!;
+      const pieceEnd = Math.min(end, r.end);
+      const flags = newFlags(r);
+      if (flags === r.flags) {
+        prevIdx = i;
+        i++;
+        at = pieceEnd;
+        continue;
+      }
+      const pgoff = r.pgoff + (at - r.start) / PAGE_SIZE;
+      const m = this.#vmaMerge(list, prevIdx, at, pieceEnd, flags, r.file, pgoff);
+      if (m >= 0) {
+        // do_mprotect_pkey(): go on after the merged VMA
+        prevIdx = m;
+        i = m + 1;
+        at = Math.max(pieceEnd, list[m]!.end);
+        continue;
+      } else {
+        let idx = i;
+        if (at !== list[idx]!.start) {
+          this.#splitChecked(list, idx, at, true);
+          idx++;
+        }
+        if (pieceEnd !== list[idx]!.end) this.#splitChecked(list, idx, pieceEnd, false);
+        list[idx]!.flags = flags;
+        prevIdx = idx;
+        i = idx + 1;
+      }
+      at = pieceEnd;
+    }
+    this.#commit(list);
+  }
+
+  /**
+   * `mprotect(addr, len, prot)`: do_mprotect_pkey() and mprotect_fixup()
+   * (mm/mprotect.c). -EINVAL for an unaligned start or unknown prot bits,
+   * -ENOMEM for a hole, -EACCES for access beyond a VMA's VM_MAY* bits.
+   * Making a private mapping writable charges it (`VM_ACCOUNT`).
+   * @public
+   */
+  mprotect(start: number, length: number, prot: number): void {
+    checkArg('addr', start);
+    checkArg('length', length);
+    checkArg('prot', prot);
+    if (offsetInPage(start)) fail('EINVAL', `mprotect: 0x${start.toString(16)} is not page aligned`);
+    if (!length) return;
+    const len = pageAlign(length);
+    const end = start + len;
+    if (end <= start || end > Number.MAX_SAFE_INTEGER) fail('ENOMEM', 'mprotect: range wraps');
+    if (clearBits(prot, PROT_READ + PROT_WRITE + PROT_EXEC + PROT_SEM) !== 0) {
+      fail('EINVAL', `mprotect: prot 0x${prot.toString(16)} has unknown bits`);
+    }
+    const access = calcVmProtBits(prot);
+    // do_mprotect_pkey()'s checks in its order (the first VMA, then per VMA
+    // the VM_MAY* test and the hole after it), all before anything changes
+    let v = this.findVma(start);
+    if (!v || v.vmStart > start) fail('ENOMEM', `mprotect: 0x${start.toString(16)} is not mapped`);
+    for (;;) {
+      if (exceedsMayFlags(withAccess(v.vmFlags, access))) {
+        fail('EACCES', `mprotect: 0x${v.vmStart.toString(16)}-0x${v.vmEnd.toString(16)} does not allow that access`);
+      }
+      if (v.vmEnd >= end) break;
+      const next: Vma | null = this.findVma(v.vmEnd);
+      if (!next || next.vmStart !== v.vmEnd) fail('ENOMEM', `mprotect: 0x${v.vmEnd.toString(16)} is not mapped`);
+      v = next;
+    }
+    this.#applyFlags(start, end, (r) => {
+      let f = withAccess(r.flags, access);
+      if (hasBits(f, VM_WRITE) && !anyBits(r.flags, VM_ACCOUNT + VM_WRITE + VM_HUGETLB + VM_SHARED + VM_NORESERVE)) {
+        f = orBits(f, VM_ACCOUNT);
+      }
+      return f;
+    });
+  }
+
+  /**
+   * `madvise(addr, len, MADV_HUGEPAGE | MADV_NOHUGEPAGE)`: do_madvise()
+   * (mm/madvise.c) and hugepage_madvise() (mm/khugepaged.c); returns 0.
+   * Other advice is not modelled yet and is refused with -EINVAL, as
+   * madvise_behavior_valid() refuses advice it does not know.
+   * @public
+   */
+  madvise(start: number, length: number, behavior: number): number {
+    checkArg('addr', start);
+    checkArg('length', length);
+    if (behavior !== MADV_HUGEPAGE && behavior !== MADV_NOHUGEPAGE) {
+      fail('EINVAL', `madvise: advice ${behavior} is not modelled`);
+    }
+    if (offsetInPage(start)) fail('EINVAL', `madvise: 0x${start.toString(16)} is not page aligned`);
+    const len = pageAlign(length);
+    if (length && !len) fail('EINVAL', 'madvise: length overflows');
+    const end = start + len;
+    if (end < start) fail('EINVAL', 'madvise: range wraps');
+    if (end === start) return 0;
+    this.#applyFlags(start, end, (r) =>
+      behavior === MADV_HUGEPAGE
+        ? orBits(clearBits(r.flags, VM_NOHUGEPAGE), VM_HUGEPAGE)
+        : orBits(clearBits(r.flags, VM_HUGEPAGE), VM_NOHUGEPAGE),
+    );
+    return 0;
+  }
+
+  /**
+   * `/proc/PID/maps`: show_map_vma() (fs/proc/task_mmu.c) for every VMA —
+   * `start-end perms offset major:minor inode`, and for a named VMA the
+   * name after padding the line to 73 columns.
+   * @public
+   */
+  procMaps(): string {
+    return this.#vmas.map((v) => showMapVma(v)).join('');
+  }
+}
+
+function hex(x: number, width: number): string {
+  return x.toString(16).padStart(width, '0');
+}
+
+/**
+ * One line of /proc/PID/maps: show_vma_header_prefix() and show_map_vma()
+ * (fs/proc/task_mmu.c). `seq_setwidth(m, 25 + sizeof(void *) * 6 - 1)` and
+ * `seq_pad(m, ' ')` pad a named line to 72 columns and add one space.
+ * @public
+ */
+export function showMapVma(v: Vma): string {
+  const f = v.vmFlags;
+  const file = v.vmFile;
+  const pgoff = file ? v.vmPgoff * PAGE_SIZE : 0;
+  const prefix =
+    `${hex(v.vmStart, 8)}-${hex(v.vmEnd, 8)} ` +
+    (hasBits(f, 0x1) ? 'r' : '-') +
+    (hasBits(f, 0x2) ? 'w' : '-') +
+    (hasBits(f, 0x4) ? 'x' : '-') +
+    (hasBits(f, VM_MAYSHARE) ? 's' : 'p') +
+    ` ${hex(pgoff, 8)} ${hex(file?.devMajor ?? 0, 2)}:${hex(file?.devMinor ?? 0, 2)} ${file?.ino ?? 0} `;
+  let name: string | null = file ? file.path : null;
+  if (!name && v.vmOps?.name) name = v.vmOps.name(v);
+  if (name === null) return `${prefix}\n`;
+  return `${prefix.padEnd(25 + 8 * 6 - 1, ' ')} ${name}\n`;
+}

@@ -1,0 +1,202 @@
+/**
+ * Swap entries as include/linux/swapops.h and include/linux/swap.h (Linux
+ * v5.13) encode them on a 64-bit architecture (x86_64: BITS_PER_LONG 64),
+ * with CONFIG_DEVICE_PRIVATE, CONFIG_MIGRATION and CONFIG_MEMORY_FAILURE
+ * configured.
+ *
+ * A `swp_entry_t` is an `unsigned long`: the swap type in the top
+ * {@link MAX_SWAPFILES_SHIFT} bits of the 63 bits an xarray value holds, the
+ * offset below. Values reach 2^63, so the entry value is a `bigint` and every
+ * field is extracted arithmetically (no JavaScript bitwise operators).
+ */
+import { KernelError } from '@zonedev/kernel';
+
+/** `BITS_PER_XA_VALUE` (include/linux/xarray.h): `BITS_PER_LONG - 1` = 63. @public */
+export const BITS_PER_XA_VALUE = 63;
+
+/** `MAX_SWAPFILES_SHIFT` (include/linux/swap.h): 5 bits of swap type. @public */
+export const MAX_SWAPFILES_SHIFT = 5;
+
+/** `SWP_DEVICE_NUM` (include/linux/swap.h, CONFIG_DEVICE_PRIVATE). @public */
+export const SWP_DEVICE_NUM = 2;
+/** `SWP_MIGRATION_NUM` (include/linux/swap.h, CONFIG_MIGRATION). @public */
+export const SWP_MIGRATION_NUM = 2;
+/** `SWP_HWPOISON_NUM` (include/linux/swap.h, CONFIG_MEMORY_FAILURE). @public */
+export const SWP_HWPOISON_NUM = 1;
+
+/**
+ * `MAX_SWAPFILES` (include/linux/swap.h): the real swap types,
+ * `(1 << MAX_SWAPFILES_SHIFT)` minus the special ones = 27.
+ * @public
+ */
+export const MAX_SWAPFILES: number = 2 ** MAX_SWAPFILES_SHIFT - SWP_DEVICE_NUM - SWP_MIGRATION_NUM - SWP_HWPOISON_NUM;
+
+/** `SWP_HWPOISON` (include/linux/swap.h) = `MAX_SWAPFILES` = 27. @public */
+export const SWP_HWPOISON: number = MAX_SWAPFILES;
+/** `SWP_MIGRATION_READ` (include/linux/swap.h) = 28. @public */
+export const SWP_MIGRATION_READ: number = MAX_SWAPFILES + SWP_HWPOISON_NUM;
+/** `SWP_MIGRATION_WRITE` (include/linux/swap.h) = 29. @public */
+export const SWP_MIGRATION_WRITE: number = MAX_SWAPFILES + SWP_HWPOISON_NUM + 1;
+/** `SWP_DEVICE_WRITE` (include/linux/swap.h) = 30. @public */
+export const SWP_DEVICE_WRITE: number = MAX_SWAPFILES + SWP_HWPOISON_NUM + SWP_MIGRATION_NUM;
+/** `SWP_DEVICE_READ` (include/linux/swap.h) = 31. @public */
+export const SWP_DEVICE_READ: number = MAX_SWAPFILES + SWP_HWPOISON_NUM + SWP_MIGRATION_NUM + 1;
+
+/** `SWP_TYPE_SHIFT` (include/linux/swapops.h): `BITS_PER_XA_VALUE - MAX_SWAPFILES_SHIFT` = 58. @public */
+export const SWP_TYPE_SHIFT: number = BITS_PER_XA_VALUE - MAX_SWAPFILES_SHIFT;
+
+const TYPE_UNIT = 2n ** BigInt(SWP_TYPE_SHIFT);
+
+/** `SWP_OFFSET_MASK` (include/linux/swapops.h): `(1UL << SWP_TYPE_SHIFT) - 1`. @public */
+export const SWP_OFFSET_MASK: bigint = TYPE_UNIT - 1n;
+
+/**
+ * `swp_entry_t` (include/linux/mm_types.h): one `unsigned long`, `val`.
+ * @public
+ */
+export interface SwpEntry {
+  /** The `unsigned long` value: type in bits 58..62, offset below. */
+  readonly val: bigint;
+}
+
+function checkType(type: number): void {
+  if (!Number.isSafeInteger(type) || type < 0 || type >= 2 ** MAX_SWAPFILES_SHIFT) {
+    throw new KernelError('EINVAL', `swap type ${type} is not in 0..${2 ** MAX_SWAPFILES_SHIFT - 1}`);
+  }
+}
+
+function toOffset(offset: number | bigint): bigint {
+  if (typeof offset === 'number') {
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new KernelError('EINVAL', `swap offset ${offset} is not a non-negative integer`);
+    }
+    return BigInt(offset);
+  }
+  if (offset < 0n) throw new KernelError('EINVAL', `swap offset ${offset} is negative`);
+  return offset;
+}
+
+/**
+ * `swp_entry(type, offset)` (include/linux/swapops.h): type in the top bits,
+ * offset below. The kernel masks an oversized offset silently; the model
+ * refuses it (-EINVAL), as it refuses a type that does not fit in
+ * {@link MAX_SWAPFILES_SHIFT} bits.
+ * @public
+ */
+export function swpEntry(type: number, offset: number | bigint): SwpEntry {
+  checkType(type);
+  const off = toOffset(offset);
+  if (off > SWP_OFFSET_MASK) {
+    throw new KernelError('EINVAL', `swap offset 0x${off.toString(16)} exceeds SWP_OFFSET_MASK`);
+  }
+  return { val: BigInt(type) * TYPE_UNIT + off };
+}
+
+/**
+ * A `swp_entry_t` from a raw value (what a non-present PTE decodes to). The
+ * value must fit in `BITS_PER_XA_VALUE` bits.
+ * @public
+ */
+export function swpEntryFromValue(val: bigint): SwpEntry {
+  if (val < 0n || val >= 2n ** BigInt(BITS_PER_XA_VALUE)) {
+    throw new KernelError('EINVAL', `swap entry value 0x${val.toString(16)} does not fit in ${BITS_PER_XA_VALUE} bits`);
+  }
+  return { val };
+}
+
+/** `swp_type(entry)` (include/linux/swapops.h): `val >> SWP_TYPE_SHIFT`. @public */
+export function swpType(entry: SwpEntry): number {
+  return Number(entry.val / TYPE_UNIT);
+}
+
+/** `swp_offset(entry)` (include/linux/swapops.h): `val & SWP_OFFSET_MASK`. @public */
+export function swpOffset(entry: SwpEntry): bigint {
+  return entry.val % TYPE_UNIT;
+}
+
+/** `non_swap_entry(entry)` (include/linux/swapops.h): a special type, `>= MAX_SWAPFILES`. @public */
+export function nonSwapEntry(entry: SwpEntry): boolean {
+  return swpType(entry) >= MAX_SWAPFILES;
+}
+
+/** The pfn stored as an entry's offset, as a number (pfns are below 2^53 in the model). */
+function offsetPfn(entry: SwpEntry): number {
+  return Number(swpOffset(entry));
+}
+
+function checkPfn(pfn: number): void {
+  if (!Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `pfn ${pfn} is not a non-negative integer`);
+}
+
+/**
+ * `make_device_private_entry(page, write)` (include/linux/swapops.h): type
+ * `SWP_DEVICE_WRITE` or `SWP_DEVICE_READ`, offset `page_to_pfn(page)`.
+ * @public
+ */
+export function makeDevicePrivateEntry(pfn: number, write: boolean): SwpEntry {
+  checkPfn(pfn);
+  return swpEntry(write ? SWP_DEVICE_WRITE : SWP_DEVICE_READ, pfn);
+}
+
+/** `is_device_private_entry(entry)` (include/linux/swapops.h). @public */
+export function isDevicePrivateEntry(entry: SwpEntry): boolean {
+  const t = swpType(entry);
+  return t === SWP_DEVICE_READ || t === SWP_DEVICE_WRITE;
+}
+
+/** `is_write_device_private_entry(entry)` (include/linux/swapops.h). @public */
+export function isWriteDevicePrivateEntry(entry: SwpEntry): boolean {
+  return swpType(entry) === SWP_DEVICE_WRITE;
+}
+
+/** `make_device_private_entry_read(entry)` (include/linux/swapops.h): the read-only form, same pfn. @public */
+export function makeDevicePrivateEntryRead(entry: SwpEntry): SwpEntry {
+  return swpEntry(SWP_DEVICE_READ, swpOffset(entry));
+}
+
+/** `device_private_entry_to_pfn(entry)` (include/linux/swapops.h): `swp_offset(entry)`. @public */
+export function devicePrivateEntryToPfn(entry: SwpEntry): number {
+  return offsetPfn(entry);
+}
+
+/**
+ * `make_migration_entry(page, write)` (include/linux/swapops.h): type
+ * `SWP_MIGRATION_WRITE` or `SWP_MIGRATION_READ`, offset the page's pfn.
+ * @public
+ */
+export function makeMigrationEntry(pfn: number, write: boolean): SwpEntry {
+  checkPfn(pfn);
+  return swpEntry(write ? SWP_MIGRATION_WRITE : SWP_MIGRATION_READ, pfn);
+}
+
+/** `is_migration_entry(entry)` (include/linux/swapops.h). @public */
+export function isMigrationEntry(entry: SwpEntry): boolean {
+  const t = swpType(entry);
+  return t === SWP_MIGRATION_READ || t === SWP_MIGRATION_WRITE;
+}
+
+/** `is_write_migration_entry(entry)` (include/linux/swapops.h). @public */
+export function isWriteMigrationEntry(entry: SwpEntry): boolean {
+  return swpType(entry) === SWP_MIGRATION_WRITE;
+}
+
+/** `make_migration_entry_read(entry)` (include/linux/swapops.h): the read-only form, same pfn. @public */
+export function makeMigrationEntryRead(entry: SwpEntry): SwpEntry {
+  return swpEntry(SWP_MIGRATION_READ, swpOffset(entry));
+}
+
+/** `migration_entry_to_pfn(entry)` (include/linux/swapops.h): `swp_offset(entry)`. @public */
+export function migrationEntryToPfn(entry: SwpEntry): number {
+  return offsetPfn(entry);
+}
+
+/** `make_hwpoison_entry(page)` (include/linux/swapops.h): type `SWP_HWPOISON`, offset the pfn. @public */
+export function makeHwpoisonEntry(pfn: number): SwpEntry {
+  checkPfn(pfn);
+  return swpEntry(SWP_HWPOISON, pfn);
+}
+
+/** `is_hwpoison_entry(entry)` (include/linux/swapops.h). @public */
+export function isHwpoisonEntry(entry: SwpEntry): boolean {
+  return swpType(entry) === SWP_HWPOISON;
+}

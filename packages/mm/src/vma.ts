@@ -1,0 +1,154 @@
+/**
+ * Virtual memory areas: `struct vm_area_struct` and `struct
+ * vm_operations_struct` (include/linux/mm_types.h, include/linux/mm.h, Linux
+ * v5.13) and the `VM_*` flag values of include/linux/mm.h.
+ *
+ * Flag words are plain numbers below 2^32 and are combined only through the
+ * mask helpers of `@zonedev/kernel`.
+ */
+import { anyBits, clearBits, hasBits, orBits } from '@zonedev/kernel';
+
+/** `VM_NONE` (include/linux/mm.h). @public */ export const VM_NONE = 0x00000000;
+/** `VM_READ`. @public */ export const VM_READ = 0x00000001;
+/** `VM_WRITE`. @public */ export const VM_WRITE = 0x00000002;
+/** `VM_EXEC`. @public */ export const VM_EXEC = 0x00000004;
+/** `VM_SHARED`. @public */ export const VM_SHARED = 0x00000008;
+/** `VM_MAYREAD`: VM_READ may be set (mprotect). @public */ export const VM_MAYREAD = 0x00000010;
+/** `VM_MAYWRITE`. @public */ export const VM_MAYWRITE = 0x00000020;
+/** `VM_MAYEXEC`. @public */ export const VM_MAYEXEC = 0x00000040;
+/** `VM_MAYSHARE`. @public */ export const VM_MAYSHARE = 0x00000080;
+/** `VM_GROWSDOWN`: a stack segment. @public */ export const VM_GROWSDOWN = 0x00000100;
+/** `VM_PFNMAP`: pure pfns, no struct page behind them. @public */ export const VM_PFNMAP = 0x00000400;
+/** `VM_DENYWRITE`. @public */ export const VM_DENYWRITE = 0x00000800;
+/** `VM_LOCKED`: mlock()ed. @public */ export const VM_LOCKED = 0x00002000;
+/** `VM_IO`: memory-mapped I/O. @public */ export const VM_IO = 0x00004000;
+/** `VM_SEQ_READ`. @public */ export const VM_SEQ_READ = 0x00008000;
+/** `VM_RAND_READ`. @public */ export const VM_RAND_READ = 0x00010000;
+/** `VM_DONTCOPY`: not copied on fork. @public */ export const VM_DONTCOPY = 0x00020000;
+/** `VM_DONTEXPAND`: cannot be expanded by mremap(). @public */ export const VM_DONTEXPAND = 0x00040000;
+/** `VM_LOCKONFAULT`. @public */ export const VM_LOCKONFAULT = 0x00080000;
+/** `VM_ACCOUNT`: a private writable mapping charged to overcommit accounting. @public */ export const VM_ACCOUNT = 0x00100000;
+/** `VM_NORESERVE`: no swap reservation (MAP_NORESERVE). @public */ export const VM_NORESERVE = 0x00200000;
+/** `VM_HUGETLB`. @public */ export const VM_HUGETLB = 0x00400000;
+/** `VM_SYNC`: MAP_SYNC. @public */ export const VM_SYNC = 0x00800000;
+/** `VM_WIPEONFORK`. @public */ export const VM_WIPEONFORK = 0x02000000;
+/** `VM_DONTDUMP`. @public */ export const VM_DONTDUMP = 0x04000000;
+/** `VM_MIXEDMAP`: both struct-page pages and raw pfns. @public */ export const VM_MIXEDMAP = 0x10000000;
+/** `VM_HUGEPAGE`: MADV_HUGEPAGE. @public */ export const VM_HUGEPAGE = 0x20000000;
+/** `VM_NOHUGEPAGE`: MADV_NOHUGEPAGE. @public */ export const VM_NOHUGEPAGE = 0x40000000;
+/** `VM_MERGEABLE`: KSM may merge. @public */ export const VM_MERGEABLE = 0x80000000;
+
+/** `VM_ACCESS_FLAGS` (include/linux/mm.h): `VM_READ | VM_WRITE | VM_EXEC`. @public */
+export const VM_ACCESS_FLAGS = 0x00000007;
+
+/** `VM_SPECIAL` (include/linux/mm.h): `VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP`; never merged. @public */
+export const VM_SPECIAL = 0x10044400;
+
+/**
+ * The part of `struct file` an mmap of a file uses: its path, device and
+ * inode (for /proc/PID/maps), its open mode, and the driver's `f_op->mmap`.
+ * @public
+ */
+export interface MmapFile {
+  /** What /proc/PID/maps prints for it (`seq_file_path`). */
+  readonly path: string;
+  /** `MAJOR(inode->i_sb->s_dev)`. */
+  readonly devMajor: number;
+  /** `MINOR(inode->i_sb->s_dev)`. */
+  readonly devMinor: number;
+  /** `inode->i_ino`. */
+  readonly ino: number;
+  /** `FMODE_READ`. */
+  readonly readable: boolean;
+  /** `FMODE_WRITE`. */
+  readonly writable: boolean;
+  /**
+   * `file->f_op->mmap(file, vma)`: the driver sets `vmOps`, `vmPrivateData`
+   * and flags; returns 0 or a negative errno. Absent: the file cannot be
+   * mapped (-ENODEV).
+   */
+  mmap?(vma: Vma): number;
+}
+
+/**
+ * `struct vm_operations_struct` (include/linux/mm.h), the hooks this model
+ * calls so far. Faults are not modelled yet.
+ * @public
+ */
+export interface VmOperations {
+  /** `open`: a new VMA was made from this one (split). */
+  open?(vma: Vma): void;
+  /** `close`: the VMA is going away. A VMA with `close` is never merged. */
+  close?(vma: Vma): void;
+  /** `may_split(vma, addr)`: 0 to allow a split at `addr`, or a negative errno. */
+  maySplit?(vma: Vma, addr: number): number;
+  /** `name(vma)`: the name /proc/PID/maps shows, or null. */
+  name?(vma: Vma): string | null;
+}
+
+/**
+ * `struct vm_area_struct` (include/linux/mm_types.h): `[vmStart, vmEnd)` of
+ * one mm, its flags, page offset, file, operations and driver data.
+ * @public
+ */
+export class Vma {
+  /** `vm_start`: first address. */
+  vmStart: number;
+  /** `vm_end`: first address after the VMA. */
+  vmEnd: number;
+  /** `vm_flags`: `VM_*` bits. */
+  vmFlags: number;
+  /** `vm_pgoff`: offset in the file in pages (for anonymous private memory, `vm_start >> PAGE_SHIFT`). */
+  vmPgoff: number;
+  /** `vm_file`: the mapped file, or null for anonymous memory. */
+  vmFile: MmapFile | null;
+  /** `vm_ops`: set by a driver's mmap (and shmem); null for anonymous private memory. */
+  vmOps: VmOperations | null = null;
+  /** `vm_private_data`: the driver's. */
+  vmPrivateData: unknown = null;
+
+  constructor(vmStart: number, vmEnd: number, vmFlags: number, vmPgoff: number, vmFile: MmapFile | null) {
+    this.vmStart = vmStart;
+    this.vmEnd = vmEnd;
+    this.vmFlags = vmFlags;
+    this.vmPgoff = vmPgoff;
+    this.vmFile = vmFile;
+  }
+
+  /** `vma_is_anonymous(vma)` (include/linux/mm.h): no `vm_ops`. */
+  isAnonymous(): boolean {
+    return this.vmOps === null;
+  }
+}
+
+/** `calc_vm_prot_bits(prot, 0)` (include/linux/mman.h): PROT_READ/WRITE/EXEC to VM_READ/WRITE/EXEC. @public */
+export function calcVmProtBits(prot: number): number {
+  let flags = VM_NONE;
+  if (hasBits(prot, 0x1)) flags = orBits(flags, VM_READ);
+  if (hasBits(prot, 0x2)) flags = orBits(flags, VM_WRITE);
+  if (hasBits(prot, 0x4)) flags = orBits(flags, VM_EXEC);
+  return flags;
+}
+
+/** Flags with the access bits replaced by `access` (a VM_READ/WRITE/EXEC subset). */
+export function withAccess(flags: number, access: number): number {
+  return orBits(clearBits(flags, VM_ACCESS_FLAGS), access);
+}
+
+/**
+ * The `(newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS` test of
+ * do_mprotect_pkey() (mm/mprotect.c): an access bit without its VM_MAY* bit.
+ * @public
+ */
+export function exceedsMayFlags(flags: number): boolean {
+  return (
+    (hasBits(flags, VM_READ) && !hasBits(flags, VM_MAYREAD)) ||
+    (hasBits(flags, VM_WRITE) && !hasBits(flags, VM_MAYWRITE)) ||
+    (hasBits(flags, VM_EXEC) && !hasBits(flags, VM_MAYEXEC))
+  );
+}
+
+/** Whether a flag word has any `VM_SPECIAL` bit. */
+export function isSpecial(flags: number): boolean {
+  return anyBits(flags, VM_SPECIAL);
+}
