@@ -76,7 +76,7 @@ fffc0000-ffffffff : Reserved
 `,
     });
     const ppc = await zonedev(['run', '--platform=powerpc', '-m4G', '--numa=2', '-'], {}, 'cat /proc/iomem\n');
-    expect(ppc).toEqual({ code: 0, out: '00000000-ffffffff : System RAM\n', err: '' });
+    expect(ppc).toEqual({ code: 0, out: '00000000-7fffffff : System RAM\n80000000-ffffffff : System RAM\n', err: '' });
   });
 
   it('exits 1 when the machine cannot boot', async () => {

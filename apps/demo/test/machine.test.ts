@@ -39,6 +39,7 @@ describe('the x86_64 machine', () => {
 [    0.000000] e820: update [mem 0x00000000-0x00000fff] usable ==> reserved
 [    0.000000] e820: remove [mem 0x000a0000-0x000fffff] usable
 [    0.000000] last_pfn = 0x440000 max_arch_pfn = 0x400000000
+[    0.000000] last_pfn = 0xbffe0 max_arch_pfn = 0x400000000
 [    0.000000] No NUMA configuration found
 [    0.000000] Faking a node at [mem 0x0000000000000000-0x000000043fffffff]
 [    0.000000] NODE_DATA(0) allocated [mem 0x43ffd5000-0x43fffffff]
@@ -126,8 +127,8 @@ Total offline memory:      0B
   it('places hot-added memory on the node of its SRAT range, or node 0 for probe', () => {
     const n = bootMachine({ ...DEFAULT_MACHINE, ramSize: 4 * G, slots: 2, maxmem: 6 * G, numa: 2 });
     expect(n.x86?.numaMeminfo).toEqual([
-      { start: 0, end: 0x7ffa0000, nid: 0 },
-      { start: 0x7ffa0000, end: 0x13ffa0000, nid: 1 },
+      { start: 0, end: 0x80000000, nid: 0 },
+      { start: 0x80000000, end: 0x140000000, nid: 1 },
     ]);
     expect(n.x86?.numaReservedMeminfo).toEqual([{ start: 0x140000000, end: 0x240000000, nid: 1 }]);
     expect(n.hotplug.arch.memoryAddPhysaddrToNid?.(0x100000000)).toBe(1);
@@ -138,8 +139,8 @@ Total offline memory:      0B
 describe('the powerpc machine', () => {
   const m = bootMachine({ ...DEFAULT_MACHINE, platform: 'powerpc', ramSize: 3 * G, slots: 2, maxmem: 4 * G, numa: 2 });
 
-  it('registers the merged memblock ranges as System RAM', () => {
-    expect(run('cat /proc/iomem', m).stdout).toBe('00000000-bfffffff : System RAM\n');
+  it('registers each memblock region (one per node) as System RAM', () => {
+    expect(run('cat /proc/iomem', m).stdout).toBe('00000000-5fffffff : System RAM\n60000000-bfffffff : System RAM\n');
   });
 
   it('shows the device tree in /sys/firmware/devicetree/base, with name properties', () => {

@@ -120,13 +120,13 @@ describe('the powerpc profile', () => {
 });
 
 describe("QEMU's SRAT and the kernel's numa_cleanup_meminfo()", () => {
-  it('cuts the 640K hole out of node 0 (shifting the rest), and puts the hot-plug region on the last node', () => {
+  it('cuts the 640K hole out of node 0 (not shifting the rest), and puts the hot-plug region on the last node', () => {
     const layout = pcMemoryLayout({ ramSize: 4 * G, slots: 2, maxmem: 6 * G });
     expect(qemuSrat(layout, [2 * G, 2 * G])).toEqual([
       { base: 0, length: 0xa0000, node: 0, hotpluggable: false },
-      { base: 0x100000, length: 0x7fea0000, node: 0, hotpluggable: false },
-      { base: 0x7ffa0000, length: 0x40060000, node: 1, hotpluggable: false },
-      { base: 0x100000000, length: 0x3ffa0000, node: 1, hotpluggable: false },
+      { base: 0x100000, length: 0x7ff00000, node: 0, hotpluggable: false },
+      { base: 0x80000000, length: 0x40000000, node: 1, hotpluggable: false },
+      { base: 0x100000000, length: 0x40000000, node: 1, hotpluggable: false },
       { base: 0x140000000, length: 0x100000000, node: 1, hotpluggable: true },
     ]);
   });

@@ -13,6 +13,7 @@ import type { BootMemblock, SparseMemory } from '@zonedev/sparse-vmemmap';
 import type { Platform } from './machine.js';
 import type { MachineOptions } from './options.js';
 import type { PlatformProfile } from '../platform/profile.js';
+import type { PowerpcBootInfo } from './powerpc-setup.js';
 
 /** The platform and the memory layers of one machine. */
 export interface MachineCore {
@@ -32,4 +33,6 @@ export interface MachineCore {
   readonly hotplug: MemoryHotplug;
   /** @zonedev/memremap: ZONE_DEVICE. */
   readonly memremap: Memremap;
+  /** powerpc only: what early boot found (the device tree, the radix linear-map limits). */
+  readonly powerpc?: PowerpcBootInfo | undefined;
 }

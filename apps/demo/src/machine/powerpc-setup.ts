@@ -10,7 +10,7 @@
  *           ▼  early_init_dt_scan_memory()          mem=  memory_limit
  *   memblock.memory (each range on its node)  ──► memblock_enforce_memory_limit()
  *   memblock.reserved: the kernel image at 0, NODE_DATA(n)
- *   iomem: one "System RAM" per memblock range (add_system_ram_resources())
+ *   iomem: one "System RAM" per memblock region (add_system_ram_resources())
  *   /sys/firmware/devicetree/base: the unflattened tree
  * ```
  *
@@ -28,7 +28,7 @@ import {
   spaprDeviceTree,
   type FdtNode,
 } from '../platform/powerpc/fdt.js';
-import { pseriesMemoryBlockSize } from '../platform/powerpc/profile.js';
+import { PPC_MIN_MEMORY_BLOCK_SIZE, pseriesMemoryBlockSize } from '../platform/powerpc/profile.js';
 import type { MachineOptions } from './options.js';
 import { splitCmdline } from '../platform/x86/e820.js';
 import { BootError, hex10 } from './util.js';
@@ -55,6 +55,10 @@ export interface PowerpcBootInfo {
   readonly nodes: readonly number[];
   /** The kernel image `[0, end)`. */
   readonly imageEnd: number;
+  /** `__pa_symbol(__init_begin)`: where the radix linear map's first boundary is. */
+  readonly initBegin: number;
+  /** `radix_mem_block_size` (`radix_memory_block_size()`): the largest radix linear-map step. */
+  readonly radixMemBlockSize: number;
 }
 
 /** `pg_data_t` of this configuration (NODES_SHIFT 8, three zones), rounded to a cache line. */
@@ -62,6 +66,67 @@ export const PPC_NODE_DATA_SIZE = 0x7a80;
 
 /** The kernel image's sections, in bytes (a v5.13 ppc64le distribution kernel). */
 export const PPC_KERNEL_SIZES = { code: 14720 * 1024, rodata: 3456 * 1024, rwdata: 2304 * 1024, init: 1664 * 1024, bss: 1536 * 1024 } as const;
+
+/** `STRICT_ALIGN_SIZE` of a ppc64 `STRICT_KERNEL_RWX` kernel: `1 << CONFIG_DATA_SHIFT` (24). */
+export const PPC_STRICT_ALIGN_SIZE = 16 * 2 ** 20;
+
+/**
+ * `__init_begin` (arch/powerpc/kernel/vmlinux.lds.S): after the text and
+ * rodata, aligned to `STRICT_ALIGN_SIZE`; the kernel runs at physical 0.
+ */
+export function ppcInitBegin(): number {
+  const s = PPC_KERNEL_SIZES;
+  return Math.ceil((s.code + s.rodata) / PPC_STRICT_ALIGN_SIZE) * PPC_STRICT_ALIGN_SIZE;
+}
+
+/** `direct_pages_count[]` of a radix kernel in bytes by page size. */
+export interface RadixDirectPages {
+  readonly k4: number;
+  readonly k64: number;
+  readonly m2: number;
+  readonly g1: number;
+}
+
+/**
+ * `create_physical_mapping()` (arch/powerpc/mm/book3s64/radix_pgtable.c,
+ * v5.13) on a 64K-page radix kernel: maps `[start, end)` (rounded inwards to
+ * whole pages) in steps of 1 GiB where aligned and the gap allows, else
+ * 2 MiB, else a base page; the gap stops at `__init_begin` while below it
+ * (`next_boundary()`, STRICT_KERNEL_RWX) and never exceeds
+ * `maxMappingSize` (`radix_mem_block_size`). Adds each step to `acc`
+ * (`update_page_count()`), in bytes.
+ */
+export function radixCreatePhysicalMapping(
+  start: number,
+  end: number,
+  maxMappingSize: number,
+  initBegin: number,
+  acc: { k4: number; k64: number; m2: number; g1: number },
+): void {
+  const PAGE = 65536;
+  const PMD = 2 ** 21;
+  const PUD = 2 ** 30;
+  const e = Math.floor(end / PAGE) * PAGE;
+  let addr = Math.ceil(start / PAGE) * PAGE;
+  while (addr < e) {
+    const boundary = addr < initBegin ? initBegin : e;
+    const gap = Math.min(boundary - addr, maxMappingSize);
+    if (addr % PUD === 0 && gap >= PUD) {
+      acc.g1 += PUD;
+      addr += PUD;
+    } else if (addr % PMD === 0 && gap >= PMD) {
+      // A run of 2 MiB steps: up to the boundary, or the next 1 GiB step.
+      let stop = boundary;
+      if (maxMappingSize >= PUD) stop = Math.min(stop, Math.ceil((addr + 1) / PUD) * PUD);
+      const n = Math.max(1, Math.floor((stop - addr) / PMD));
+      acc.m2 += n * PMD;
+      addr += n * PMD;
+    } else {
+      acc.k64 += PAGE;
+      addr += PAGE;
+    }
+  }
+}
 
 /** The node of a memory node: the last cell of `ibm,associativity` (QEMU writes `<4 0 0 0 node>`). */
 function associativityNode(tree: FdtNode, path: string): number {
@@ -143,12 +208,14 @@ export function setupArchPowerpc(kernel: Kernel, options: MachineOptions, memblo
     if (tnid !== nid) log.info(`numa:     NODE_DATA(${nid}) on node ${tnid}`);
   }
 
-  // add_system_ram_resources(): one busy "System RAM" per memblock region (adjacent ones merged).
-  const merged: { base: number; end: number }[] = [];
+  // add_system_ram_resources() (arch/powerpc/mm/mem.c): one busy "System RAM"
+  // per memblock.memory region. memblock_merge_regions() joins only adjacent
+  // regions of the same node, so each node's contiguous RAM is one line.
+  const merged: { base: number; end: number; nid: number }[] = [];
   for (const m of memory) {
     const last = merged[merged.length - 1];
-    if (last !== undefined && last.end === m.base) last.end = m.base + m.size;
-    else merged.push({ base: m.base, end: m.base + m.size });
+    if (last !== undefined && last.end === m.base && last.nid === m.nid) last.end = m.base + m.size;
+    else merged.push({ base: m.base, end: m.base + m.size, nid: m.nid });
   }
   for (const m of merged) {
     kernel.iomem.requestResource(
@@ -162,7 +229,19 @@ export function setupArchPowerpc(kernel: Kernel, options: MachineOptions, memblo
     fdtLmbSize(tree),
     ranges.map((r) => ({ base: r.base, size: r.size })),
   );
-  return { deviceTree: tree, memory, memoryLimit, blockSize, hotplugRegion: lmbRegion(tree), nodes, imageEnd };
+  // radix_memory_block_size() (pseries): ibm,lmb-size, else MIN_MEMORY_BLOCK_SIZE.
+  const radixMemBlockSize = fdtLmbSize(tree) ?? PPC_MIN_MEMORY_BLOCK_SIZE;
+  return {
+    deviceTree: tree,
+    memory,
+    memoryLimit,
+    blockSize,
+    hotplugRegion: lmbRegion(tree),
+    nodes,
+    imageEnd,
+    initBegin: ppcInitBegin(),
+    radixMemBlockSize,
+  };
 }
 
 /**

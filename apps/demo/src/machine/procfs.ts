@@ -14,7 +14,8 @@
  * `/proc/meminfo` has the lines and the format of v5.13's
  * `meminfo_proc_show()` (`show_val_kb()`: the label, the value in kB right
  * aligned in 8 columns, ` kB`), followed by `hugetlb_report_meminfo()` and
- * x86's `arch_report_meminfo()` (the direct map by page size). The model
+ * `arch_report_meminfo()` (the direct map by page size: x86, and powerpc
+ * with the radix MMU; hash prints none). The model
  * keeps the counters of the memory it models — total, free, reserved,
  * committed anonymous memory (the pages `memalloc` gave to "processes") —
  * and prints 0 for what it does not model: the page cache, slab, kernel
@@ -22,6 +23,7 @@
  */
 import { SZ_1M, SZ_2M, align, alignDown } from '@zonedev/kernel';
 import type { ProcProvider } from '../shell/vfs.js';
+import { radixCreatePhysicalMapping, type RadixDirectPages } from './powerpc-setup.js';
 import type { DemoMachine } from './demo-machine.js';
 
 /** `show_val_kb()`: `Label:` padded by the caller, the value in 8 columns, ` kB`. */
@@ -53,6 +55,31 @@ export function x86DirectMap(m: DemoMachine): { k4: number; m2: number } {
   return { k4: k4 / 1024, m2: m2 / 1024 };
 }
 
+/**
+ * powerpc's direct-map accounting under radix (`direct_pages_count[]`,
+ * arch/powerpc/mm/book3s64): `radix_init_pgtable()` maps each boot
+ * memblock range with `create_physical_mapping()`, and
+ * `radix__create_section_mapping()` each hot-added range. The model counts
+ * the hot-added ranges mapped now; v5.13's remove_pagetable() leaves the
+ * counters as they were, so after a hot-remove a real guest still counts
+ * the removed range.
+ */
+export function radixDirectMap(m: DemoMachine): RadixDirectPages {
+  const acc = { k4: 0, k64: 0, m2: 0, g1: 0 };
+  const ppc = m.powerpc;
+  if (ppc === undefined) return acc;
+  // Early boot maps memblock.memory before NUMA splits it by node: adjacent ranges are one.
+  const ranges: { start: number; end: number }[] = [];
+  for (const r of m.memblock.memoryRegions()) {
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && last.end === r.base) last.end = r.base + r.size;
+    else ranges.push({ start: r.base, end: r.base + r.size });
+  }
+  for (const r of ranges) radixCreatePhysicalMapping(r.start, r.end, ppc.radixMemBlockSize, ppc.initBegin, acc);
+  for (const l of m.hotplug.linearMappings()) radixCreatePhysicalMapping(l.start, l.start + l.size, ppc.radixMemBlockSize, ppc.initBegin, acc);
+  return acc;
+}
+
 /** `VMALLOC_TOTAL` in kB: 32 TiB (4-level), 12800 TiB (5-level), 8 TiB (book3s64 64K). */
 function vmallocTotalKb(m: DemoMachine): number {
   if (m.platform === 'powerpc') return 8 * 2 ** 30;
@@ -61,7 +88,8 @@ function vmallocTotalKb(m: DemoMachine): number {
 
 /**
  * `meminfo_proc_show()` (fs/proc/meminfo.c, v5.13) with
- * `hugetlb_report_meminfo()` and x86's `arch_report_meminfo()`.
+ * `hugetlb_report_meminfo()` and the arch's `arch_report_meminfo()` (x86;
+ * powerpc with the radix MMU).
  */
 export function meminfoShow(m: DemoMachine): string {
   const mm = m.mm;
@@ -129,6 +157,14 @@ export function meminfoShow(m: DemoMachine): string {
     const d = x86DirectMap(m);
     s += `DirectMap4k:    ${String(d.k4).padStart(8)} kB\n`;
     s += `DirectMap2M:    ${String(d.m2).padStart(8)} kB\n`;
+  } else if (m.profile.mmu === 'radix') {
+    // arch_report_meminfo() (arch/powerpc/mm/book3s64/pgtable.c): radix only,
+    // four lines; the 64k label is followed by one more space than the others.
+    const d = radixDirectMap(m);
+    s += `DirectMap4k:    ${String(d.k4 / 1024).padStart(8)} kB\n`;
+    s += `DirectMap64k:    ${String(d.k64 / 1024).padStart(8)} kB\n`;
+    s += `DirectMap2M:    ${String(d.m2 / 1024).padStart(8)} kB\n`;
+    s += `DirectMap1G:    ${String(d.g1 / 1024).padStart(8)} kB\n`;
   }
   return s;
 }

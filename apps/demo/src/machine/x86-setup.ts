@@ -6,6 +6,7 @@
  *   SeaBIOS E820 ──► BIOS-e820: lines ──► memmap=/mem= ──► user: lines
  *        │                                     │
  *        │                       trim_bios_range(), last_pfn = ...
+ *        │                       (again for max_low_pfn when RAM is above 4 GiB)
  *        ▼                                     ▼
  *   QEMU's SRAT (ACPI) ──► ACPI: SRAT: Node N PXM N [mem ...] [hotplug]
  *        │                     NUMA: Node 0 [mem ..] + [mem ..] -> [mem ..]
@@ -33,7 +34,9 @@ import type { BootMemblock } from '@zonedev/sparse-vmemmap';
 import {
   E820_TYPE_RAM,
   E820_TYPE_RESERVED_KERN,
+  e820EndOfLowRamPfn,
   e820EndOfRamPfn,
+  PFN_4G,
   e820FinishEarlyParams,
   e820ParseEarlyParams,
   e820PrintTable,
@@ -134,9 +137,11 @@ export interface X86BootInfo {
 }
 
 /**
- * QEMU 6.0's `build_srat()` memory affinity entries for a `pc` machine: each
- * node's share of RAM in RAM order, the 640K..1M hole cut out of node 0,
- * the part beyond the low RAM moved above 4 GiB; then the hot-plug region,
+ * QEMU 6.0's `build_srat()` (hw/i386/acpi-build.c) memory affinity entries
+ * for a `pc` machine: each node's share of RAM in RAM order, the 640K..1M
+ * hole cut out of the node that spans it (the next node still starts where
+ * this one's share ends: QEMU does not move `next_base` by the hole), the
+ * part beyond the low RAM moved above 4 GiB; then the hot-plug region,
  * hot-pluggable, on the last node.
  */
 export function qemuSrat(layout: PcMemoryLayout, nodeMem: readonly number[]): SratMemory[] {
@@ -149,12 +154,15 @@ export function qemuSrat(layout: PcMemoryLayout, nodeMem: readonly number[]): Sr
     let memLen = len;
     nextBase = memBase + memLen;
     if (memBase <= HOLE_640K_START && nextBase > HOLE_640K_START) {
-      nextBase -= HOLE_640K_END - HOLE_640K_START;
-      if (nextBase > HOLE_640K_END) {
-        out.push({ base: memBase, length: HOLE_640K_START - memBase, node, hotpluggable: false });
-        memBase = HOLE_640K_END;
-        memLen = nextBase - HOLE_640K_END;
+      memLen -= nextBase - HOLE_640K_START;
+      if (memLen > 0) out.push({ base: memBase, length: memLen, node, hotpluggable: false });
+      // The rare node that ends inside the hole: the next one starts at 1 MiB.
+      if (nextBase <= HOLE_640K_END) {
+        nextBase = HOLE_640K_END;
+        return;
       }
+      memBase = HOLE_640K_END;
+      memLen = nextBase - HOLE_640K_END;
     }
     if (memBase <= layout.belowFourG && nextBase > layout.belowFourG) {
       memLen -= nextBase - layout.belowFourG;
@@ -256,6 +264,8 @@ export function setupArchX86(kernel: Kernel, options: MachineOptions, memblock: 
     log.emerg('Kernel panic - not syncing: no usable memory');
     throw new BootError('Kernel panic - not syncing: no usable memory');
   }
+  // setup_arch(): max_low_pfn, from a second walk only when RAM reaches above 4 GiB.
+  if (maxPfn > PFN_4G) log.info(e820EndOfLowRamPfn(table, maxArchPfn).log);
 
   // e820__memblock_setup(): every RAM entry, trimmed to whole pages later.
   const ram = table.filter((e) => e.type === E820_TYPE_RAM || e.type === E820_TYPE_RESERVED_KERN);

@@ -473,24 +473,43 @@ export function e820TrimBiosRange(table: E820Table): { table: E820Table; log: st
 export const MAX_ARCH_PFN_X86_64 = 2 ** 34;
 
 /**
- * `e820__end_of_ram_pfn()`: the pfn after the last RAM page (`max_pfn`),
- * with its log line `last_pfn = 0x140000 max_arch_pfn = 0x400000000`.
+ * `e820_end_pfn()` (arch/x86/kernel/e820.c, v5.13): the pfn after the last
+ * RAM page below `limitPfn`, capped at `MAX_ARCH_PFN`, with its log line
+ * `last_pfn = 0x140000 max_arch_pfn = 0x400000000` (the line always names
+ * `MAX_ARCH_PFN`, whatever the limit).
  */
-export function e820EndOfRamPfn(table: E820Table, maxArchPfn: number = MAX_ARCH_PFN_X86_64): { pfn: number; log: string } {
+export function e820EndPfn(table: E820Table, limitPfn: number, maxArchPfn: number = MAX_ARCH_PFN_X86_64): { pfn: number; log: string } {
   let last = 0;
   for (const e of table) {
     if (e.type !== E820_TYPE_RAM) continue;
     const startPfn = Math.floor(e.addr / SZ_4K);
     const endPfn = Math.floor((e.addr + e.size) / SZ_4K);
-    if (startPfn >= maxArchPfn) continue;
-    if (endPfn > maxArchPfn) {
-      last = maxArchPfn;
+    if (startPfn >= limitPfn) continue;
+    if (endPfn > limitPfn) {
+      last = limitPfn;
       break;
     }
     if (endPfn > last) last = endPfn;
   }
   if (last > maxArchPfn) last = maxArchPfn;
   return { pfn: last, log: `last_pfn = 0x${last.toString(16)} max_arch_pfn = 0x${maxArchPfn.toString(16)}` };
+}
+
+/** `e820__end_of_ram_pfn()`: `max_pfn`, the end of RAM below `MAX_ARCH_PFN`. */
+export function e820EndOfRamPfn(table: E820Table, maxArchPfn: number = MAX_ARCH_PFN_X86_64): { pfn: number; log: string } {
+  return e820EndPfn(table, maxArchPfn, maxArchPfn);
+}
+
+/** The first pfn above 4 GiB: `1UL << (32 - PAGE_SHIFT)`. */
+export const PFN_4G = 2 ** 20;
+
+/**
+ * `e820__end_of_low_ram_pfn()`: `max_low_pfn`, the end of RAM below 4 GiB.
+ * `setup_arch()` calls it (and so logs a second `last_pfn` line) only when
+ * `max_pfn` is above 4 GiB.
+ */
+export function e820EndOfLowRamPfn(table: E820Table, maxArchPfn: number = MAX_ARCH_PFN_X86_64): { pfn: number; log: string } {
+  return e820EndPfn(table, PFN_4G, maxArchPfn);
 }
 
 /** `e820_type_to_string()`: the resource name in /proc/iomem. */
@@ -566,7 +585,11 @@ export function e820DoMarkBusy(type: number, start: number): boolean {
  * every entry becomes a top-level resource of the iomem tree (busy ones
  * first, then the others with `insert_resource_expand_to_fit()` — modelled
  * as `insert_resource()`, which is the same where nothing overlaps).
- * Returns the resources in table order.
+ * Both ignore an entry the iomem root cannot hold (RAM or `memmap=`
+ * beyond the CPU's physical address bits, as with `-m 64T`): v5.13 drops
+ * `insert_resource()`'s -EBUSY, and `insert_resource_expand_to_fit()`
+ * stops when the conflict is the root. Returns the resources in table
+ * order, inserted or not.
  */
 export function e820ReserveResources(iomem: ResourceTree, table: E820Table): Resource[] {
   const out: Resource[] = [];
@@ -578,9 +601,14 @@ export function e820ReserveResources(iomem: ResourceTree, table: E820Table): Res
     const flags = e820TypeToIomemType(e.type) + (busy ? IORESOURCE_BUSY : 0);
     const res = new Resource({ name: e820TypeToString(e.type), start: e.addr, end: Number(end), flags, desc: e820TypeToIoresDesc(e.type) });
     out.push(res);
-    if (busy) iomem.insertResource(iomem.root, res);
-    else late.push(res);
+    if (busy) {
+      // insert_resource(): the result is not checked.
+      iomem.insertResourceConflict(iomem.root, res);
+    } else late.push(res);
   }
-  for (const res of late) iomem.insertResource(iomem.root, res);
+  for (const res of late) {
+    if (res.start < iomem.root.start || res.end > iomem.root.end) continue;
+    iomem.insertResource(iomem.root, res);
+  }
   return out;
 }
