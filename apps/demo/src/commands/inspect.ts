@@ -80,12 +80,18 @@ function pageflagsCommand(m: DemoMachine): ShellCommand {
   };
 }
 
-/** `kstrtoul(s, 0)`: a pfn in hex (`0x`), octal (`0`) or decimal. */
-function parsePfn(s: string): number | undefined {
-  if (/^0[xX][0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
-  if (/^0[0-7]*$/.test(s)) return parseInt(s, 8);
-  if (/^[1-9][0-9]*$/.test(s)) return Number(s);
-  return undefined;
+/**
+ * `kstrtoul(s, 0)` (lib/kstrtox.c): a pfn in hex (`0x`), octal (`0`) or
+ * decimal, as a bigint; `'ERANGE'` beyond an unsigned long (2^64 - 1),
+ * undefined for anything that is not such a number.
+ */
+function parsePfn(s: string): bigint | 'ERANGE' | undefined {
+  let v: bigint | undefined;
+  if (/^0[xX][0-9a-fA-F]+$/.test(s)) v = BigInt(s);
+  else if (/^0[0-7]*$/.test(s)) v = BigInt(`0o${s === '0' ? '0' : s.slice(1)}`);
+  else if (/^[1-9][0-9]*$/.test(s)) v = BigInt(s);
+  if (v === undefined) return undefined;
+  return v >= 2n ** 64n ? 'ERANGE' : v;
 }
 
 /** The names of a page type (`page_type` in the `_mapcount` word). */
@@ -114,17 +120,24 @@ function pageCommand(m: DemoMachine): ShellCommand {
         ctx.err('page: usage: page PFN\n');
         return 2;
       }
-      const pfn = parsePfn(ctx.args[0]!);
-      if (pfn === undefined) {
+      const big = parsePfn(ctx.args[0]!);
+      if (big === undefined) {
         ctx.err(`page: invalid pfn '${ctx.args[0]!}'\n`);
+        return 2;
+      }
+      if (big === 'ERANGE') {
+        ctx.err(`page: invalid pfn '${ctx.args[0]!}': Numerical result out of range\n`);
         return 2;
       }
       const c = m.mm.config;
       const hex = (n: number): string => `0x${n.toString(16)}`;
-      if (!m.sparse.pfnValid(pfn)) {
-        ctx.err(`page: pfn ${hex(pfn)}: pfn_valid() is false: no struct page\n`);
+      // A pfn past what a double holds exactly is past every section too
+      // (pfn_valid() is false beyond NR_MEM_SECTIONS): it is never rounded.
+      if (big > BigInt(Number.MAX_SAFE_INTEGER) || !m.sparse.pfnValid(Number(big))) {
+        ctx.err(`page: pfn 0x${big.toString(16)}: pfn_valid() is false: no struct page\n`);
         return 1;
       }
+      const pfn = Number(big);
       const mm = m.mm.memmap;
       const nr = m.sparse.pfnToSectionNr(pfn);
       const ms = m.sparse.nrToSection(nr);
@@ -147,7 +160,10 @@ function pageCommand(m: DemoMachine): ShellCommand {
         .map((f) => `PG_${f}`);
       const types = pageTypeNames(sp.mapcount);
       let out = `*(struct page *)0x${va.toString(16)}: pfn ${hex(pfn)}, phys ${hex(pfn * c.pageSize)}\n`;
-      if (!initialized) {
+      if (initialized && mm.pagePoisoned(pfn)) {
+        // dump_page() (mm/debug.c): a poisoned struct page is not decoded.
+        out += `  page:0x${va.toString(16)} is uninitialized and poisoned\n`;
+      } else if (!initialized) {
         out += driverReserve
           ? "  (not initialized: the altmap's reserve, the driver's own pages; memmap_init_range() skips them)\n"
           : '  (not initialized yet: the section is offline; memmap_init_range() runs when its block goes online)\n';

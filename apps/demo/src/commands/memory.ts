@@ -60,12 +60,17 @@ function parseAllocArgs(args: readonly string[]): { kernel: boolean; pinned: boo
   return { kernel, pinned, nid, rest: args.slice(i) };
 }
 
-/** busybox `devmem`'s number parsing (`bb_strtoull(s, NULL, 0)`). */
+/**
+ * busybox `devmem`'s number parsing (`bb_strtoull(s, NULL, 0)`, libbb
+ * bb_strtonum.c): undefined where it sets errno — junk (EINVAL) or a value
+ * of 2^64 or more (ERANGE).
+ */
 function parseNum(s: string): bigint | undefined {
-  if (/^0[xX][0-9a-fA-F]+$/.test(s)) return BigInt(s);
-  if (/^0[0-7]*$/.test(s)) return s === '0' ? 0n : BigInt(`0o${s.slice(1)}`);
-  if (/^[1-9][0-9]*$/.test(s)) return BigInt(s);
-  return undefined;
+  let v: bigint | undefined;
+  if (/^0[xX][0-9a-fA-F]+$/.test(s)) v = BigInt(s);
+  else if (/^0[0-7]*$/.test(s)) v = s === '0' ? 0n : BigInt(`0o${s.slice(1)}`);
+  else if (/^[1-9][0-9]*$/.test(s)) v = BigInt(s);
+  return v === undefined || v >= 2n ** 64n ? undefined : v;
 }
 
 /** The memory tools of machine `m`. */
@@ -145,6 +150,7 @@ export function memoryCommands(m: DemoMachine): ShellCommand[] {
         };
         if (addrS === undefined || ctx.args.length > 3) return usage();
         const addr = parseNum(addrS);
+        if (addr === undefined && /^([1-9][0-9]*|0[xX][0-9a-fA-F]+|0[0-7]*)$/.test(addrS)) return usage();
         if (addr === undefined) {
           ctx.err(`devmem: invalid number '${addrS}'\n`);
           return 1;
@@ -170,6 +176,8 @@ export function memoryCommands(m: DemoMachine): ShellCommand[] {
         }
         const value = parseNum(valueS);
         if (value === undefined) {
+          // bb_strtoull() failed with ERANGE: devmem shows its usage and writes nothing.
+          if (/^([1-9][0-9]*|0[xX][0-9a-fA-F]+|0[0-7]*)$/.test(valueS)) return usage();
           ctx.err(`devmem: invalid number '${valueS}'\n`);
           return 1;
         }

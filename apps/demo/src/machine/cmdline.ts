@@ -71,8 +71,9 @@ export function parseMmCmdline(platform: Platform, cmdline: string): MmCmdline {
       continue;
     }
     if (key === 'memory_hotplug.memmap_on_memory' && platform === 'x86_64') {
-      // param_set_bool(): a bare bool parameter means true.
-      if (value === undefined || value === '') {
+      // param_set_bool(): a bare bool parameter means true; `name=` hands it
+      // the empty string, which strtobool() refuses (-EINVAL): the value is kept.
+      if (value === undefined) {
         memmapOnMemory = true;
         continue;
       }

@@ -53,10 +53,22 @@ export const echo: ShellCommand = {
   },
 };
 
-/** `echo -e` escapes; `\c` stops the output (and the newline). */
+/**
+ * `echo -e` escapes, as bash's `ansicstr()` (lib/sh/strtrans.c) translates
+ * them for echo: `\a \b \e \E \f \n \r \t \v \\`, `\0nnn` (up to three
+ * octal digits), `\xHH` (one or two hex digits), `\uHHHH` and
+ * `\UHHHHHHHH`; `\c` stops the output (and the newline). Any other
+ * backslash, and `\x`/`\u` without a digit, is printed as it is.
+ */
 function interpretEscapes(s: string): { text: string; stop: boolean } {
   const map: Record<string, string> = {
     '\\': '\\', a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v',
+  };
+  /** Up to `max` digits of `re` at `at`. */
+  const digits = (at: number, max: number, re: RegExp): string => {
+    let d = '';
+    while (d.length < max && at + d.length < s.length && re.test(s[at + d.length]!)) d += s[at + d.length]!;
+    return d;
   };
   let out = '';
   for (let i = 0; i < s.length; i++) {
@@ -71,11 +83,38 @@ function interpretEscapes(s: string): { text: string; stop: boolean } {
     if (m !== undefined) {
       out += m;
       i++;
-    } else {
-      out += c;
+      continue;
     }
+    if (d === '0') {
+      const o = digits(i + 2, 3, /[0-7]/);
+      out += String.fromCharCode(parseInt(`0${o}`, 8) % 256);
+      i += 1 + o.length;
+      continue;
+    }
+    const hexMax = d === 'x' ? 2 : d === 'u' ? 4 : d === 'U' ? 8 : 0;
+    if (hexMax > 0) {
+      const h = digits(i + 2, hexMax, /[0-9a-fA-F]/);
+      if (h !== '') {
+        const v = parseInt(h, 16);
+        out += d === 'x' ? String.fromCharCode(v) : v <= 0x10ffff ? String.fromCodePoint(v) : '';
+        i += 1 + h.length;
+        continue;
+      }
+    }
+    out += c;
   }
   return { text: out, stop: false };
+}
+
+/**
+ * A file name as coreutils' `quotef()` prints it in an error message
+ * (gnulib quotearg.c, shell-escape style): as it is when it is made of
+ * characters a shell reads literally, else in single quotes (`''` for the
+ * empty name).
+ */
+export function quotef(name: string): string {
+  if (/^[A-Za-z0-9%+,\-./=@_^][A-Za-z0-9%+,\-./=@_^#~]*$/.test(name)) return name;
+  return `'${name.split("'").join("'\\''")}'`;
 }
 
 /** coreutils `cat FILE...`. */
@@ -92,13 +131,13 @@ export const cat: ShellCommand = {
       const p = ctx.path(a);
       try {
         if (ctx.fs.isDir(p)) {
-          ctx.err(`cat: ${a}: Is a directory\n`);
+          ctx.err(`cat: ${quotef(a)}: Is a directory\n`);
           status = 1;
           continue;
         }
         ctx.out(ctx.fs.read(p));
       } catch (e) {
-        ctx.err(`cat: ${a}: ${errorText(e)}\n`);
+        ctx.err(`cat: ${quotef(a)}: ${errorText(e)}\n`);
         status = 1;
       }
     }
@@ -129,7 +168,14 @@ export const ls: ShellCommand = {
     for (const a of operands) {
       const p = ctx.path(a);
       if (!ctx.fs.exists(p)) {
-        ctx.err(`ls: cannot access '${a}': No such file or directory\n`);
+        // stat() failed: ENOENT, or ENOTDIR for `file/`.
+        let why = 'No such file or directory';
+        try {
+          ctx.fs.list(p);
+        } catch (e) {
+          why = errorText(e);
+        }
+        ctx.err(`ls: cannot access '${a}': ${why}\n`);
         status = 2;
       } else if (ctx.fs.isDir(p)) {
         dirs.push(a);
@@ -218,7 +264,14 @@ export const falseCmd: ShellCommand = {
   run: () => 1,
 };
 
-/** bash's `exit [N]`: ends the script with status N (default: the last status). */
+/**
+ * bash's `exit [N]` (builtins/exit.def, `get_exitstat()`): ends the script
+ * with status N modulo 256 (default: the last status). N must be a number
+ * bash's `legal_number()` accepts — optional blanks and sign, decimal
+ * digits, within a 64-bit `intmax_t` — else "numeric argument required" and
+ * the script ends with status 2; a second argument is "too many arguments":
+ * status 1, and the script goes on.
+ */
 export const exitCmd: ShellCommand = {
   name: 'exit',
   synopsis: 'exit [N]',
@@ -230,24 +283,49 @@ export const exitCmd: ShellCommand = {
       ctx.exit();
       return 0;
     }
-    if (!/^-?[0-9]+$/.test(arg)) {
+    const m = /^[ \t\n]*([-+]?[0-9]+)[ \t\n]*$/.exec(arg);
+    const v = m === null ? undefined : BigInt(m[1]!);
+    if (v === undefined || v > 2n ** 63n - 1n || v < -(2n ** 63n)) {
       ctx.err(`zonedev: exit: ${arg}: numeric argument required\n`);
       ctx.exit(2);
       return 2;
     }
-    const n = ((Number(arg) % 256) + 256) % 256;
+    if (ctx.args.length > 1) {
+      ctx.err('zonedev: exit: too many arguments\n');
+      return 1;
+    }
+    const n = Number(((v % 256n) + 256n) % 256n);
     ctx.exit(n);
     return n;
   },
 };
 
-/** `help`: the command table. */
+/**
+ * `help [COMMAND]...`: the command table, or the usage of each command named,
+ * as bash's `help` prints a builtin's synopsis and summary (and refuses an
+ * unknown topic with status 1).
+ */
 export const help: ShellCommand = {
   name: 'help',
-  synopsis: 'help',
-  summary: 'list the commands',
+  synopsis: 'help [COMMAND]...',
+  summary: 'list the commands, or show the usage of each COMMAND',
   builtin: true,
   run(ctx) {
+    if (ctx.args.length > 0) {
+      let status = 0;
+      for (const name of ctx.args) {
+        const c = ctx.commands().find((cmd) => cmd.name === name);
+        if (c === undefined) {
+          ctx.err(
+            `zonedev: help: no help topics match \`${name}'.  Try \`help help' or \`man -k ${name}' or \`info ${name}'.\n`,
+          );
+          status = 1;
+          continue;
+        }
+        ctx.out(`${c.name}: ${c.synopsis}\n    ${c.summary}\n`);
+      }
+      return status;
+    }
     const cmds = [...ctx.commands()].sort((a, b) => byteOrder(a.name, b.name));
     const w = Math.max(...cmds.map((c) => c.synopsis.length));
     let text = 'Commands (one per line; quotes, # comments, > FILE, >> FILE and $? as in bash):\n';

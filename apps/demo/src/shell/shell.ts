@@ -25,16 +25,36 @@
  * A line that cannot be parsed is a failed command of status 2 (bash would
  * abandon the whole script).
  *
- * With `> FILE`, the shell first checks that FILE can be opened for writing
- * (the command does not run if not), then runs the command and writes all
- * it printed to FILE in one `write(2)` — which is how `echo online > state`
- * reaches the attribute's `store()` exactly once.
+ * With `> FILE` (or `2> FILE`, `&> FILE`, ...), the shell first checks,
+ * left to right, that each FILE can be opened for writing (the command does
+ * not run if one cannot), then runs the command and writes all it printed
+ * on that descriptor to FILE in one `write(2)` — which is how `echo online >
+ * state` reaches the attribute's `store()` exactly once, and why `echo 0 2>
+ * state` (nothing printed on stderr) stores nothing: opening a sysfs
+ * attribute with O_TRUNC does not call `store()`. `N>&M` copies descriptor
+ * M, `N>&-` closes N: a write to a closed descriptor is `write error: Bad
+ * file descriptor`.
  */
 import type { CommandContext, Machine, Output, ShellCommand } from '../machine/machine.js';
 import { BUILTINS, errorText } from './builtins.js';
 import { parseLine } from './parse.js';
 import { ProcFs, RootFs, type VirtualFs } from './vfs.js';
 import { chmemCommand, lsmemCommand } from '../tools/commands.js';
+
+/** Where a file descriptor of a command leads. */
+type FileSink = { kind: 'file'; path: string; data: string };
+type Sink = { kind: 'terminal'; output: Output } | { kind: 'input' } | FileSink;
+
+/** The highest descriptor a redirection may name (the default `ulimit -n` is 1024). */
+const MAX_FD = 1023;
+
+/** Writes to a descriptor; false when it is not open for writing (EBADF). */
+function writeSink(sink: Sink | undefined, text: string): boolean {
+  if (sink === undefined || sink.kind === 'input') return false;
+  if (sink.kind === 'terminal') sink.output.write(text);
+  else sink.data += text;
+  return true;
+}
 
 /** The name the shell gives itself in its messages (bash says `bash`). */
 export const SHELL_NAME = 'zonedev';
@@ -102,7 +122,8 @@ export class Shell {
 
   /** An argument as an absolute path: the working directory is `/`. */
   path(arg: string): string {
-    return arg.startsWith('/') ? arg : `/${arg}`;
+    // An empty name stays empty: open("") fails with ENOENT.
+    return arg === '' || arg.startsWith('/') ? arg : `/${arg}`;
   }
 
   /**
@@ -116,32 +137,94 @@ export class Shell {
       this.stderr.write(`${SHELL_NAME}: ${parsed.message}\n`);
       return this.done(2);
     }
+    // The descriptor table of the command, built left to right (redir.c's do_redirections()).
+    const terminalOut: Sink = { kind: 'terminal', output: this.stdout };
+    const terminalErr: Sink = { kind: 'terminal', output: this.stderr };
+    const fds = new Map<number, Sink>([
+      [0, { kind: 'input' }],
+      [1, terminalOut],
+      [2, terminalErr],
+    ]);
+    const files: FileSink[] = [];
+    const [name, ...args] = parsed.words;
+    const prefix = name !== undefined && this.table.get(name)?.builtin !== true ? '' : `${SHELL_NAME}: `;
+    const toErr = (t: string): void => void writeSink(fds.get(2), t);
+    const flush = (): boolean => {
+      // stdout's file first: a failed write of it is reported on stderr.
+      let ok = true;
+      const out = fds.get(1);
+      const ordered = [...files].sort((a, b) => (a === out ? -1 : b === out ? 1 : 0));
+      for (const f of ordered) {
+        if (f.data === '') continue;
+        const data = f.data;
+        f.data = '';
+        try {
+          this.fs.write(this.path(f.path), data);
+        } catch (e) {
+          // Only the command's own output failing is reported (by the
+          // command, on stderr); a failed write of error messages is lost.
+          if (f !== out) continue;
+          ok = false;
+          if (fds.get(2) !== f) toErr(`${prefix}${name ?? ''}: write error: ${errorText(e)}\n`);
+        }
+      }
+      return ok;
+    };
     for (const r of parsed.redirections) {
+      const fd = r.fd ?? 1;
+      if (fd > MAX_FD) {
+        toErr(`${SHELL_NAME}: redirection error: cannot duplicate fd: Bad file descriptor\n`);
+        flush();
+        return this.done(1);
+      }
+      if (r.close === true) {
+        fds.delete(fd);
+        continue;
+      }
+      if (r.dup !== undefined) {
+        const src = r.dup > MAX_FD ? undefined : fds.get(r.dup);
+        if (src === undefined) {
+          toErr(`${SHELL_NAME}: ${r.dup}: Bad file descriptor\n`);
+          flush();
+          return this.done(1);
+        }
+        fds.set(fd, src);
+        continue;
+      }
       try {
         this.fs.openWrite(this.path(r.path));
       } catch (e) {
-        this.stderr.write(`${SHELL_NAME}: ${r.path}: ${errorText(e)}\n`);
+        toErr(`${SHELL_NAME}: ${r.path}: ${errorText(e)}\n`);
+        flush();
         return this.done(1);
       }
+      const sink: FileSink = { kind: 'file', path: r.path, data: '' };
+      files.push(sink);
+      fds.set(fd, sink);
+      if (r.both === true) fds.set(2, sink);
     }
-    const [name, ...args] = parsed.words;
-    if (name === undefined) return this.done(0);
+    if (name === undefined) {
+      flush();
+      return this.done(0);
+    }
     const cmd = this.table.get(name);
     this.machine.tick?.();
     if (cmd === undefined) {
-      this.stderr.write(`${SHELL_NAME}: ${name}: command not found\n`);
+      toErr(`${SHELL_NAME}: ${name}: command not found\n`);
+      flush();
       return this.done(127);
     }
-    const target = parsed.redirections[parsed.redirections.length - 1];
-    let captured = '';
+    let outFailed = false;
     const ctx: CommandContext = {
       name,
       args,
       fs: this.fs,
       machine: this.machine,
       options: this.options,
-      out: target === undefined ? (t: string): void => void this.stdout.write(t) : (t: string): void => void (captured += t),
-      err: (t: string): void => void this.stderr.write(t),
+      out: (t: string): void => {
+        if (!writeSink(fds.get(1), t) && t !== '') outFailed = true;
+      },
+      err: toErr,
       path: (a: string): string => this.path(a),
       commands: (): readonly ShellCommand[] => this.commands(),
       exit: (s?: number): void => {
@@ -152,17 +235,14 @@ export class Shell {
     try {
       status = cmd.run(ctx);
     } catch (e) {
-      this.stderr.write(`${cmd.builtin === true ? `${SHELL_NAME}: ` : ''}${name}: ${errorText(e)}\n`);
+      toErr(`${prefix}${name}: ${errorText(e)}\n`);
       status = 1;
     }
-    if (target !== undefined && captured !== '') {
-      try {
-        this.fs.write(this.path(target.path), captured);
-      } catch (e) {
-        this.stderr.write(`${cmd.builtin === true ? `${SHELL_NAME}: ` : ''}${name}: write error: ${errorText(e)}\n`);
-        status = 1;
-      }
+    if (outFailed) {
+      toErr(`${prefix}${name}: write error: Bad file descriptor\n`);
+      status = 1;
     }
+    if (!flush()) status = 1;
     return this.done(status);
   }
 
@@ -179,7 +259,12 @@ export class Shell {
     const lines = script.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     for (const raw of lines) {
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      // bash's shell_getc() drops NUL bytes of its input, with a warning for each.
+      if (line.includes('\0')) {
+        for (const ch of line) if (ch === '\0') this.stderr.write(`${SHELL_NAME}: warning: ignored null byte in input\n`);
+        line = line.split('\0').join('');
+      }
       const r = this.execLine(line);
       if (this.exitStatus !== undefined) return this.exitStatus;
       if (r.ran && r.status !== 0 && this.options.errexit) return 1;

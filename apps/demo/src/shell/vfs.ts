@@ -245,16 +245,58 @@ export class RootFs implements VirtualFs {
     this.mounts = mounts.map((m) => ({ at: normalizePath(m.at), fs: m.fs }));
   }
 
+  /**
+   * The mount and path a name leads to, after the checks of the kernel's
+   * path walk (`link_path_walk()` in fs/namei.c): an empty name is ENOENT;
+   * a component after a regular file — `file/`, `file/.`, `file/x` — is
+   * ENOTDIR; `..` of a mount point is `/`.
+   */
   private route(path: string): { fs: VirtualFs; path: string } | undefined {
-    const p = normalizePath(path);
+    const p = this.canonical(path);
     for (const m of this.mounts) {
       if (p === m.at || p.startsWith(`${m.at}/`)) return { fs: m.fs, path: p };
     }
     return undefined;
   }
 
+  /** The path with `..` of a top-level directory resolved (`/sys/..` is `/`); throws the walk's errors. */
+  private canonical(path: string): string {
+    if (path === '') throw fsError('ENOENT', path);
+    const raw = path.split('/');
+    // Every component but the last must be a directory (a trailing slash adds an empty last one).
+    let prefix = '';
+    for (let i = 0; i < raw.length - 1; i++) {
+      const c = raw[i]!;
+      if (c !== '') prefix = this.lexical(`${prefix}/${c}`);
+      if (prefix === '' || prefix === '/') continue;
+      const r = this.mountOf(prefix);
+      if (r === undefined) {
+        // Below `/` only the mount points exist.
+        throw fsError('ENOENT', path);
+      }
+      if (r.exists(prefix) && !r.isDir(prefix)) throw fsError('ENOTDIR', path);
+    }
+    return this.lexical(path);
+  }
+
+  /** normalizePath(), and `..` directly below `/` goes to `/` (the mount points are real directories of `/`). */
+  private lexical(path: string): string {
+    const parts = normalizePath(path).split('/').filter((c) => c !== '');
+    for (;;) {
+      if (parts[0] === '..') parts.shift();
+      else if (parts.length >= 2 && parts[1] === '..') parts.splice(0, 2);
+      else break;
+    }
+    return `/${parts.join('/')}`;
+  }
+
+  private mountOf(p: string): VirtualFs | undefined {
+    for (const m of this.mounts) if (p === m.at || p.startsWith(`${m.at}/`)) return m.fs;
+    return undefined;
+  }
+
   private isRoot(path: string): boolean {
-    return normalizePath(path) === '/';
+    return this.canonical(path) === '/';
   }
 
   read(path: string): string {
@@ -265,7 +307,11 @@ export class RootFs implements VirtualFs {
 
   openWrite(path: string): void {
     const r = this.route(path);
-    if (r !== undefined) return r.fs.openWrite(r.path);
+    if (r !== undefined) {
+      // open(O_CREAT) of a new name with a trailing slash is EISDIR (open_last_lookups() in fs/namei.c).
+      if (/\/\.?$/.test(path) && !r.fs.exists(r.path)) throw fsError('EISDIR', path);
+      return r.fs.openWrite(r.path);
+    }
     // The root of the demo is not writable: nothing can be created there.
     throw fsError(this.isRoot(path) ? 'EISDIR' : 'EACCES', path);
   }
@@ -273,7 +319,7 @@ export class RootFs implements VirtualFs {
   write(path: string, data: string): void {
     const r = this.route(path);
     if (r !== undefined) return r.fs.write(r.path, data);
-    throw fsError('EACCES', path);
+    throw fsError(this.isRoot(path) ? 'EISDIR' : 'EACCES', path);
   }
 
   list(path: string): string[] {
@@ -284,15 +330,23 @@ export class RootFs implements VirtualFs {
   }
 
   isDir(path: string): boolean {
-    if (this.isRoot(path)) return true;
-    const r = this.route(path);
-    return r !== undefined && r.fs.isDir(r.path);
+    try {
+      if (this.isRoot(path)) return true;
+      const r = this.route(path);
+      return r !== undefined && r.fs.isDir(r.path);
+    } catch {
+      return false;
+    }
   }
 
   exists(path: string): boolean {
-    if (this.isRoot(path)) return true;
-    const r = this.route(path);
-    return r !== undefined && r.fs.exists(r.path);
+    try {
+      if (this.isRoot(path)) return true;
+      const r = this.route(path);
+      return r !== undefined && r.fs.exists(r.path);
+    } catch {
+      return false;
+    }
   }
 }
 

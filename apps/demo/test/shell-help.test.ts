@@ -1,0 +1,33 @@
+// `help CMD` prints that command's usage, as bash's `help` does for a builtin;
+// an unknown topic gets bash's refusal and status 1.
+import { describe, expect, it } from 'vitest';
+import { run } from '../src/shell/shell.js';
+import { fakeMachine, fakeMemorySysfs, range } from './helpers.js';
+
+function machine(): ReturnType<typeof fakeMachine> {
+  const { fs } = fakeMemorySysfs(0x8000000, range(0, 2, 'online', { zones: 'Normal', node: 0 }));
+  return fakeMachine(fs, {});
+}
+
+describe('help [COMMAND]...', () => {
+  it('prints the synopsis and summary of each command named', () => {
+    const r = run('help echo exit', machine());
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(
+      'echo: echo [-neE] [ARG]...\n    print the arguments (with > FILE: write them to a sysfs file)\n' +
+        'exit: exit [N]\n    end the script with status N\n',
+    );
+  });
+  it('refuses an unknown topic as bash does, and still prints the known ones', () => {
+    const r = run('help nosuch cat', machine());
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("zonedev: help: no help topics match `nosuch'.  Try `help help' or `man -k nosuch' or `info nosuch'.\n");
+    expect(r.stdout).toBe('cat: cat FILE...\n    print files (sysfs attributes, /proc files)\n');
+  });
+  it('with no argument still lists every command', () => {
+    const r = run('help', machine());
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Commands \(one per line/);
+    expect(r.stdout).toContain('  help [COMMAND]...');
+  });
+});
