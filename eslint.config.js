@@ -1,7 +1,7 @@
 // ESLint flat config for the whole repository.
 //
 // Besides typescript-eslint's recommended rules it enforces two rules of the
-// model (DESIGN.md):
+// model (docs/ARCHITECTURE.md, "Rules of the model"):
 //   * package boundaries: no deep imports (`@zonedev/x/...`) and no relative
 //     import that climbs into another package;
 //   * no JavaScript bitwise operators: they truncate to 32 bits, and addresses,

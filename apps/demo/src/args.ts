@@ -21,6 +21,12 @@ export interface RunArgs {
   readonly strict: boolean;
   /** The script operand (`-` for standard input), if any. */
   readonly script: string | undefined;
+  /**
+   * `--help` was given: print the command's usage and exit 0. As with GNU
+   * getopt_long, it wins over any operand and over the options after it; the
+   * other fields then hold what was parsed before it. Absent without `--help`.
+   */
+  readonly help?: true;
 }
 
 /** Parses the arguments after `run` or `shell`; returns them or a usage message. */
@@ -34,6 +40,12 @@ export function parseRunArgs(command: string, argv: readonly string[]): RunArgs 
   let strict = false;
   const operands: string[] = [];
   const fail = (msg: string): { error: string } => ({ error: `${command}: ${msg}` });
+  const result = (help: boolean): RunArgs => ({
+    machine: { platform, ...memory, numa, cmdline, seed, ...(mmu !== undefined ? { mmu } : {}) },
+    strict,
+    script: operands[0],
+    ...(help ? { help: true as const } : {}),
+  });
 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -63,7 +75,8 @@ export function parseRunArgs(command: string, argv: readonly string[]): RunArgs 
         strict = true;
         continue;
       }
-      if (name === '--strict') return fail(`option '--strict' doesn't allow an argument`);
+      if (name === '--help' && value === undefined) return result(true);
+      if (name === '--strict' || name === '--help') return fail(`option '${name}' doesn't allow an argument`);
       return fail(`unrecognized option '${a}'`);
     }
     if (value === undefined) {
@@ -105,9 +118,5 @@ export function parseRunArgs(command: string, argv: readonly string[]): RunArgs 
   if (mmu !== undefined && !MMU_MODES[platform].includes(mmu)) {
     return fail(`MMU mode '${mmu}' is not one of ${platform}'s (${MMU_MODES[platform].join(', ')})`);
   }
-  return {
-    machine: { platform, ...memory, numa, cmdline, seed, ...(mmu !== undefined ? { mmu } : {}) },
-    strict,
-    script: operands[0],
-  };
+  return result(false);
 }

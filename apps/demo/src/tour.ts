@@ -88,15 +88,17 @@ export const TOUR_STOPS: readonly Stop[] = [
         commands: ['pageflags', 'pageflags --2015'],
         say:
           "page->flags carries each page's node and zone: five zones need ZONES_SHIFT 3. In 2015 the limit was 2 bits, " +
-          'and DMA, DMA32, Normal and Movable already used them: the ZONE_DEVICE patch (seeds 000, 002) made it depend ' +
-          'on !ZONE_DMA.',
+          'and DMA, DMA32, Normal and Movable already used them: Dan Williams\' 2015 ZONE_DEVICE patch ("mm: ZONE_DEVICE ' +
+          'for "device memory"", first posted in the RFC series "\'struct page\' driver for persistent memory") made it ' +
+          'depend on !ZONE_DMA.',
       },
       {
         commands: ['object_add memory-backend-ram,id=mem1,size=128M', 'device_add pc-dimm,id=dimm1,memdev=mem1'],
         say:
           'QEMU places the DIMM at the start of its device-memory region (5 GiB) and tells the guest through ACPI. The ' +
           'DIMM is exactly one memory block, so acpi_memory_enable_device() asks __add_memory() for ' +
-          'MHP_MEMMAP_ON_MEMORY (seed 004): its memmap goes on the DIMM itself.',
+          'MHP_MEMMAP_ON_MEMORY (commit a08a2ae346, "mm,memory_hotplug: allocate memmap from the added memory range"): ' +
+          'its memmap goes on the DIMM itself.',
       },
       {
         commands: ['object_add memory-backend-ram,id=mem2,size=256M', 'device_add pc-dimm,id=dimm2,memdev=mem2', 'lsmem'],

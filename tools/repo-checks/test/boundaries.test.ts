@@ -1,6 +1,6 @@
 // The layer graph gate (dependency-cruiser) and the import rules (ESLint)
-// reject what DESIGN.md forbids. Each case writes a violating file into a
-// scratch copy of the sources and runs the real checker on it.
+// reject what docs/ARCHITECTURE.md forbids. Each case writes a violating file
+// into a scratch copy of the sources and runs the real checker on it.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,14 +1,17 @@
 /**
  * The QEMU monitor (HMP) commands of the demo's shell: `object_add`,
- * `object_del`, `device_add`, `device_del` and `info memory-devices`, as
- * typed at a `(qemu)` prompt.
+ * `object_del`, `device_add`, `device_del` and `info`, as typed at a
+ * `(qemu)` prompt of QEMU 6.0.
  *
  * ```
  *   object_add memory-backend-ram,id=mem1,size=1G
  *   device_add pc-dimm,id=dimm1,memdev=mem1[,node=N][,slot=N][,addr=ADDR]
  *   device_del dimm1
  *   object_del mem1
- *   info memory-devices
+ *   info                   the info subcommands, as `help info` lists them
+ *   info memdev            the memory backends
+ *   info memory-devices    the plugged DIMMs
+ *   info numa              the NUMA nodes: CPUs, memory, hot-plugged memory
  * ```
  *
  * QEMU's errors are printed as HMP prints them (`Error: ` and the text of
@@ -23,6 +26,96 @@
 import type { CommandContext, ShellCommand } from '../machine/machine.js';
 import { QemuError, type MonitorResult } from '../machine/qemu.js';
 import type { DemoMachine } from '../machine/demo-machine.js';
+import { PC_NUMA_MEM_ALIGN } from '../machine/x86-setup.js';
+import { numaSplit, SPAPR_NUMA_MEM_ALIGN } from '../platform/powerpc/fdt.js';
+
+/** One `info` subcommand: its entry in QEMU's hmp-commands-info.hx (name, params, help) and what it prints. */
+interface InfoCommand {
+  readonly name: string;
+  readonly params: string;
+  readonly help: string;
+  show(m: DemoMachine): string;
+}
+
+/**
+ * `machine->ram`'s backend: the `memory-backend-ram` QEMU creates for `-m`
+ * under `/objects` (`create_default_memdev()`, hw/core/machine.c), named by
+ * the machine class's `default_ram_id`.
+ */
+export function defaultRamId(m: DemoMachine): string {
+  return m.platform === 'x86_64' ? 'pc.ram' : 'ppc_spapr.ram';
+}
+
+/**
+ * `ms->numa_state->num_nodes` after `numa_complete_configuration()`
+ * (hw/core/numa.c): pc gets one implicit node when it has DIMM slots
+ * (`auto_enable_numa_with_memhp`), pseries always has one (`auto_enable_numa`).
+ */
+export function numaNodeCount(m: DemoMachine): number {
+  const o = m.options;
+  if (m.platform === 'powerpc') return Math.max(1, o.numa);
+  return o.numa > 1 || o.slots > 0 ? o.numa : 0;
+}
+
+/**
+ * HMP `info memdev` (`hmp_info_memdev()`, hw/core/machine-hmp-cmds.c, QEMU
+ * 6.0): every memory backend with QEMU's defaults for a
+ * `memory-backend-ram` (merge and dump on, no prealloc, policy default, no
+ * host nodes), then an empty line. The boot RAM's backend comes first, the
+ * `object_add`ed ones after it in creation order (QEMU walks `/objects` in
+ * hash-table order).
+ */
+export function infoMemdev(m: DemoMachine): string {
+  const backends = [{ id: defaultRamId(m), size: m.options.ramSize }, ...m.qemu.backends.values()];
+  let s = '';
+  for (const b of backends) {
+    s += `memory backend: ${b.id}\n`;
+    s += `  size:  ${b.size}\n`;
+    s += '  merge: true\n';
+    s += '  dump: true\n';
+    s += '  prealloc: false\n';
+    s += '  policy: default\n';
+    s += '  host nodes: \n';
+  }
+  return `${s}\n`;
+}
+
+/**
+ * HMP `info numa` (`hmp_info_numa()`, hw/core/machine-hmp-cmds.c, QEMU
+ * 6.0): the node count, then for each node its CPUs (the one CPU of
+ * `-smp 1` is on node 0), its memory in MiB (the boot RAM split as
+ * `numa_default_auto_assign_ram()` splits it, plus the DIMMs on the node)
+ * and the hot-plugged part (`query_numa_node_mem()`).
+ */
+export function infoNuma(m: DemoMachine): string {
+  const nodes = numaNodeCount(m);
+  let s = `${nodes} nodes\n`;
+  if (nodes === 0) return s;
+  const ram = numaSplit(m.options.ramSize, nodes, m.platform === 'x86_64' ? PC_NUMA_MEM_ALIGN : SPAPR_NUMA_MEM_ALIGN);
+  for (let i = 0; i < nodes; i++) {
+    const plugged = m.qemu.dimms.filter((d) => d.node === i).reduce((t, d) => t + d.size, 0);
+    s += `node ${i} cpus:${i === 0 ? ' 0' : ''}\n`;
+    s += `node ${i} size: ${Math.floor((ram[i]! + plugged) / 2 ** 20)} MB\n`;
+    s += `node ${i} plugged: ${Math.floor(plugged / 2 ** 20)} MB\n`;
+  }
+  return s;
+}
+
+/** The `info` subcommands the model has, sorted by name as QEMU sorts `hmp_info_cmds` (`sortcmdlist()`). */
+export const INFO_COMMANDS: readonly InfoCommand[] = [
+  { name: 'memdev', params: '', help: 'show memory backends', show: infoMemdev },
+  { name: 'memory-devices', params: '', help: 'show memory devices', show: (m) => m.qemu.infoMemoryDevices() },
+  { name: 'numa', params: '', help: 'show NUMA information', show: infoNuma },
+];
+
+/**
+ * HMP `help info` and a bare `info` (`hmp_info_help()` -> `help_cmd()`,
+ * monitor/hmp.c): one line per subcommand, `help_cmd_dump_one()`'s
+ * "info NAME PARAMS -- HELP".
+ */
+export function infoHelp(): string {
+  return INFO_COMMANDS.map((c) => `info ${c.name} ${c.params} -- ${c.help}\n`).join('');
+}
 
 /** Runs a monitor operation with HMP's error reporting. */
 function hmp(ctx: CommandContext, f: () => MonitorResult | void): number {
@@ -78,15 +171,23 @@ export function qemuMonitorCommands(m: DemoMachine): ShellCommand[] {
     },
     {
       name: 'info',
-      synopsis: 'info memory-devices',
-      summary: 'QEMU monitor: list the plugged DIMMs',
+      synopsis: 'info [memdev|memory-devices|numa]',
+      summary: 'QEMU monitor: show memory backends, memory devices or NUMA nodes (none: list them)',
       run: (ctx): number => {
         const what = ctx.args.join(' ');
-        if (what !== 'memory-devices') {
-          ctx.err(`unknown command: 'info${what === '' ? '' : ` ${what}`}'\n`);
+        if (what === '') {
+          ctx.out(infoHelp());
+          return 0;
+        }
+        const sub = INFO_COMMANDS.find((c) => c.name === ctx.args[0]);
+        if (sub === undefined || ctx.args.length > 1) {
+          // monitor_parse_command(): an unknown subcommand, or arguments a
+          // subcommand without parameters does not take.
+          if (sub === undefined) ctx.err(`unknown command: 'info ${what}'\n`);
+          else ctx.err(`${sub.name}: extraneous characters at the end of line\nTry "help info ${sub.name}" for more information\n`);
           return 1;
         }
-        ctx.out(q.infoMemoryDevices());
+        ctx.out(sub.show(m));
         return 0;
       },
     },
