@@ -25,7 +25,7 @@
  *
  * `max_pfn` and device memory. v5.13's x86 `add_pages()` moves `max_pfn`
  * for every range it adds, device memory included. The 2015 series that
- * introduced ZONE_DEVICE (seeds 000 and 002) did not: its
+ * introduced ZONE_DEVICE (the 2015 ZONE_DEVICE patches) did not: its
  * `__arch_add_memory()` skipped `update_end_of_memory_vars()` for the device
  * zone. That behaviour is selected by the same named configuration that
  * selects the 2015 `ZONES_SHIFT` budget in mmzone:
@@ -140,7 +140,7 @@ export const MHP_MERGE_RESOURCE = 1;
 
 /**
  * `MHP_MEMMAP_ON_MEMORY`: place the memmap of the added range at its start
- * (seed 004). Only allowed when `mhp_supports_memmap_on_memory()`.
+ * (commit a08a2ae346). Only allowed when `mhp_supports_memmap_on_memory()`.
  * @public
  */
 export const MHP_MEMMAP_ON_MEMORY = 2;

@@ -42,7 +42,7 @@
  * -EINVAL, so in v5.13 `echo online > state` on an online block fails with
  * "Invalid argument" while `echo 1 > online` succeeds and changes nothing.
  *
- * memmap_on_memory (seed 004) gives a block `nr_vmemmap_pages`: the first
+ * memmap_on_memory (commit a08a2ae346) gives a block `nr_vmemmap_pages`: the first
  * pages of the block hold the block's own memmap. They are initialized and
  * accounted when the block goes online and un-accounted when it goes
  * offline, but never handed to the page allocator.

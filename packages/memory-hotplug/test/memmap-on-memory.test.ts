@@ -1,4 +1,4 @@
-// memmap_on_memory (seed 004, v5.13): the memmap of a hot-added block at
+// memmap_on_memory (commit a08a2ae346, v5.13): the memmap of a hot-added block at
 // the start of the block itself.
 import { MHP_MEMMAP_ON_MEMORY, acpiMemoryEnableDevice } from '@zonedev/memory-hotplug';
 import { describe, expect, it } from 'vitest';

@@ -176,7 +176,7 @@ class Offline implements fc.Command<Model, Real> {
     const movedHere = model.pages.some((_p, i) => slotOfPfn(r.where[i]!) === slot);
     // The memmap of blocks added later is allocated on the node (GFP_KERNEL):
     // in a kernel zone it can land here, and then this block cannot be
-    // isolated (seed 004's motivation (b)).
+    // isolated (commit a08a2ae346's reason (b)).
     const memmapHere = r.m.sparse.vmemmapBlocks().some((b) => b.source === 'ram' && slotOfPfn(b.pfn) === slot);
     const err = errnoOf(() => r.m.kernel.sysfs.write(`${MEM}/memory${FIRST_ID + slot}/state`, 'offline\n'));
     outcome(`offline ${err ?? (movedHere ? 'ok+migrated' : 'ok')}`);

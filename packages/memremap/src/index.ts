@@ -36,7 +36,7 @@ export {
 } from './pagemap.js';
 export type { DevPagemapInit, DevPagemapOps } from './pagemap.js';
 
-// --- include/linux/mm.h, mm_types.h: the fault context of migrate_to_ram (seed 003: no page-table types)
+// --- include/linux/mm.h, mm_types.h: the fault context of migrate_to_ram (the HMM-v25 review: no page-table types)
 export { VM_FAULT_OOM, VM_FAULT_SIGBUS } from './pagemap.js';
 export type { VmFault, VmFaultT } from './pagemap.js';
 

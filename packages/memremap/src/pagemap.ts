@@ -1,13 +1,13 @@
 /**
  * `struct dev_pagemap`: the description of device memory that gets a memmap.
  *
- * The 2015 series (seed 001) gave persistent memory `struct page`s so that
+ * The 2015 "'struct page' driver for persistent memory" series gave persistent memory `struct page`s so that
  * DAX pages could take part in O_DIRECT and DMA like RAM. The driver
  * describes what it wants mapped in a `dev_pagemap` and hands it to
  * `memremap_pages()`; every struct page created for it points back to it
  * (`page->pgmap`), and the pagemap's reference count stays up as long as any
  * of those pages is in use, so the device cannot go away under a pinned
- * page. In v5.13 (seed 004 is that header) a pagemap has:
+ * page. In v5.13 (the header as of commit a08a2ae346) a pagemap has:
  *
  * ```
  *   struct dev_pagemap
@@ -24,7 +24,7 @@
  *   +-------------+-------------------------------------------------------+
  * ```
  *
- * The memory types (seed 003's review split them by how the CPU may reach
+ * The memory types (the HMM-v25 review split them by how the CPU may reach
  * the memory):
  *
  * - `MEMORY_DEVICE_PRIVATE`: device memory the CPU cannot address (GPU
@@ -117,7 +117,7 @@ export const VM_FAULT_OOM = 0x000001;
 /**
  * `VM_FAULT_SIGBUS`: the fault cannot be satisfied; the process gets
  * SIGBUS. What `migrate_to_ram()` returns when the device cannot give the
- * page back (seed 003: "a CPU page fault to device memory should end with
+ * page back (the HMM-v25 review: "a CPU page fault to device memory should end with
  * SIGBUS").
  * @public
  */
@@ -126,7 +126,7 @@ export const VM_FAULT_SIGBUS = 0x000002;
 /**
  * The fault context `migrate_to_ram()` receives: the part of `struct
  * vm_fault` (include/linux/mm.h) that the generic pagemap may know about.
- * Per seed 003 it names no page-table type; the fault path that calls the
+ * Per the HMM-v25 review it names no page-table type; the fault path that calls the
  * callback (hmm's `do_swap_page()`) passes its own object, with whatever
  * page-table state it needs, and that object satisfies this interface.
  * @public

@@ -1,7 +1,7 @@
 // Benchmarks of @zonedev/sparse-vmemmap (pnpm bench).
 //
 // 1. Scale, in separate Node processes reading process.memoryUsage().rss
-//    (DESIGN.md "the memmap scales", issue targets):
+//    (docs/ARCHITECTURE.md, "the memmap scales"):
 //    - dense: 256 GiB of sections (64 Mi struct pages), every struct page
 //      written: < 2 GiB RSS, <= 32 host bytes per struct page;
 //    - sparse: 64 TiB registered (memmap accounted, in the device's altmap or

@@ -3,12 +3,12 @@
  *
  * Persistent memory brought `struct page` to terabytes of device memory, and
  * with it the question of where 64 bytes for every 4 KiB page should live
- * (seed 001). In RAM, 1 TiB of pmem costs 16 GiB of DRAM; so the 2015 series
+ * (the 2015 'struct page' for pmem series). In RAM, 1 TiB of pmem costs 16 GiB of DRAM; so the 2015 series
  * let the device hold its own memmap: the driver reserves the first part of
  * the device (after `reserve` pages it keeps for itself, such as the
  * namespace's info block) and hands the range to the hotplug code as a
  * `vmem_altmap`. `vmemmap_populate()` then takes the frames that back the
- * memmap from that range instead of from the page allocator. In 2021 seed 004
+ * memmap from that range instead of from the page allocator. In 2021 commit a08a2ae346
  * (memmap_on_memory) reused the same structure to put the memmap of
  * hot-added RAM at the start of the added block.
  *
@@ -31,7 +31,7 @@
 import { KernelError, align as alignUp } from '@zonedev/kernel';
 
 /**
- * `struct vmem_altmap` (include/linux/memremap.h, v5.13 — seed 004), field for
+ * `struct vmem_altmap` (include/linux/memremap.h, v5.13), field for
  * field: pre-allocated storage for vmemmap_populate.
  * @public
  */

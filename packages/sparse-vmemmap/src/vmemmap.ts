@@ -18,10 +18,10 @@
  *
  * - `ram`: the page allocator on the section's node (`vmemmap_alloc_block()`
  *   → `alloc_pages_node()`), which is how hot-adding memory consumes memory
- *   that is already there (seed 004 (a)) and can fail with -ENOMEM;
+ *   that is already there (commit a08a2ae346's reason (a)) and can fail with -ENOMEM;
  * - `boot`: memblock during `sparse_init()`, never seen by the allocator
  *   until it is freed;
- * - `altmap`: the device range itself (seed 001), via
+ * - `altmap`: the device range itself (the 2015 'struct page' for pmem series), via
  *   `altmap_alloc_block_buf()`.
  *
  * ```

@@ -1,4 +1,4 @@
-// The memmap in the device: sparse_add_section with a vmem_altmap (seeds 001, 004).
+// The memmap in the device: sparse_add_section with a vmem_altmap (the 2015 'struct page' for pmem series and commit a08a2ae346).
 import { SZ_1G, SZ_2M, SZ_4K } from '@zonedev/kernel';
 import { describe, expect, it } from 'vitest';
 import type { SparseMemory, VmemAltmap } from '../src/index.js';
@@ -94,7 +94,7 @@ describe('a 1 GiB device range with its memmap in an altmap (reserve 2)', () => 
   it('the memmap_on_memory layout: the memmap fills the first 2 MiB of a 128 MiB block', () => {
     const { sparse } = ramMachine();
     const start = 0x200000; // 8 GiB
-    const a = vmemAltmap({ basePfn: start, free: PPS }); // seed 004: free = the whole block
+    const a = vmemAltmap({ basePfn: start, free: PPS }); // memmap_on_memory: free = the whole block
     addPages(sparse, 0, start, PPS, a);
     expect(a).toMatchObject({ alloc: 512, align: 0 });
     expect(sparse.vmemmapBlocks()[0]).toMatchObject({ pfn: start, source: 'altmap' });

@@ -53,7 +53,7 @@ describe('sparseLayout', () => {
 });
 
 describe('struct vmem_altmap', () => {
-  it('is seed 004 field for field, align and alloc starting at 0', () => {
+  it('is the v5.13 struct field for field, align and alloc starting at 0', () => {
     const a = vmemAltmap({ basePfn: 0x100000, endPfn: 0x13ffff, reserve: 2, free: 4606 });
     expect(a).toEqual({ basePfn: 0x100000, endPfn: 0x13ffff, reserve: 2, free: 4606, align: 0, alloc: 0 });
     expect(Object.keys(a).sort()).toEqual(['align', 'alloc', 'basePfn', 'endPfn', 'free', 'reserve']);
