@@ -353,6 +353,35 @@ export class KernelError extends Error {
 }
 
 /**
+ * A kernel `BUG()`, `BUG_ON()` or `VM_BUG_ON*()` that fired: the caller broke
+ * an invariant the kernel does not check with an errno but by stopping
+ * (include/asm-generic/bug.h, include/linux/mmdebug.h). The message is the
+ * kernel's report, starting with `BUG: ` (a message that does not start with
+ * it gets the prefix), e.g. `BUG: Bad page state in process swapper/0
+ * pfn:01000` from `bad_page()` in mm/page_alloc.c.
+ *
+ * It is deliberately not a {@link KernelError}: a BUG has no errno and no
+ * caller may translate it into a return value, so code that catches
+ * KernelError to unwind a failed operation does not swallow it. The model
+ * throws it before changing any state, so the machine stays usable.
+ * @public
+ */
+export class KernelBug extends Error {
+  constructor(message: string) {
+    super(message.startsWith('BUG: ') ? message : `BUG: ${message}`);
+    this.name = 'KernelBug';
+  }
+}
+
+/**
+ * Whether `e` is a {@link KernelBug}.
+ * @public
+ */
+export function isKernelBug(e: unknown): e is KernelBug {
+  return e instanceof KernelBug;
+}
+
+/**
  * Whether `e` is a {@link KernelError}, optionally with a given errno.
  * @public
  */

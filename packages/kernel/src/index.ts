@@ -11,7 +11,8 @@
  */
 
 // --- include/uapi/asm-generic/errno-base.h, errno.h (and glibc strerror)
-export { ERRNO, errnoName, strerror, KernelError, isKernelError } from './errno.js';
+export { ERRNO, errnoName, strerror, KernelError, isKernelError, KernelBug, isKernelBug } from './errno.js';
+export { checkUnsigned, checkPhysRange } from './validate.js';
 export type { ErrnoName } from './errno.js';
 
 // --- include/linux/sizes.h, align.h, math.h, pfn.h, log2.h, lib/cmdline.c
@@ -26,7 +27,7 @@ export {
 } from './sizes.js';
 
 // --- lib/kstrtox.c
-export { kstrtobool, kstrtoull } from './kstrtox.js';
+export { kstrtobool, kstrtoull, kstrtoullBig } from './kstrtox.js';
 
 // --- lib/random32.c
 export { Prandom } from './random.js';

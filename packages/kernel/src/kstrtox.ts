@@ -14,6 +14,8 @@ import { KernelError } from './errno.js';
  * @public
  */
 export function kstrtobool(s: string): boolean {
+  // The kernel's `if (!s) return -EINVAL;`: a missing string (or, here, a non-string).
+  if (typeof s !== 'string') throw new KernelError('EINVAL', `kstrtobool: not a string: ${String(s)}`);
   const c0 = s[0];
   if (c0 === 'y' || c0 === 'Y' || c0 === '1') return true;
   if (c0 === 'n' || c0 === 'N' || c0 === '0') return false;
@@ -26,29 +28,41 @@ export function kstrtobool(s: string): boolean {
 }
 
 /**
- * `kstrtoull(s, 0, &res)` (lib/kstrtox.c): an unsigned number in C syntax
- * (`0x` hex, leading `0` octal, else decimal), one trailing newline allowed.
- * -EINVAL for anything else, -ERANGE beyond 2^64 - 1. Values above 2^53 are
- * returned rounded (no physical address of the model reaches them).
+ * `kstrtoull(s, 0, &res)` (lib/kstrtox.c), exactly: an unsigned number in C
+ * syntax (`0x` hex, leading `0` octal, else decimal) after an optional `+`,
+ * one trailing newline allowed. KernelError EINVAL for anything else
+ * (including a non-string), ERANGE at or beyond 2^64, as `_kstrtoull()`
+ * returns.
+ * @public
+ */
+export function kstrtoullBig(s: string): bigint {
+  if (typeof s !== 'string') throw new KernelError('EINVAL', `kstrtoull: not a string: ${String(s)}`);
+  const u = s.endsWith('\n') ? s.slice(0, -1) : s;
+  const t = u.startsWith('+') ? u.slice(1) : u;
+  let v: bigint;
+  if (/^0[xX][0-9a-fA-F]+$/.test(t)) v = BigInt(t);
+  else if (/^0[0-7]*$/.test(t)) v = t.length > 1 ? BigInt(`0o${t.slice(1)}`) : 0n;
+  else if (/^[1-9][0-9]*$/.test(t)) v = BigInt(t);
+  else throw new KernelError('EINVAL', `kstrtoull: invalid number '${u}'`);
+  if (v > 0xffffffffffffffffn) throw new KernelError('ERANGE', `kstrtoull: '${u}' out of range`);
+  return v;
+}
+
+/**
+ * `kstrtoull(s, 0, &res)` (lib/kstrtox.c) as a number: the syntax and the
+ * errors of {@link kstrtoullBig}. A value the kernel accepts but a number
+ * cannot hold exactly (above 2^53 and not a multiple of the spacing there,
+ * such as 2^64 - 1) is refused with KernelError ERANGE rather than rounded:
+ * no physical address, pfn or count of the model reaches 2^53, and a rounded
+ * value would silently name a different one. Use {@link kstrtoullBig} for
+ * the full 64-bit range.
  * @public
  */
 export function kstrtoull(s: string): number {
-  const t = s.endsWith('\n') ? s.slice(0, -1) : s;
-  let digits: string;
-  let base: number;
-  if (/^0[xX][0-9a-fA-F]+$/.test(t)) {
-    digits = t.slice(2);
-    base = 16;
-  } else if (/^0[0-7]*$/.test(t)) {
-    digits = t;
-    base = 8;
-  } else if (/^[1-9][0-9]*$/.test(t)) {
-    digits = t;
-    base = 10;
-  } else {
-    throw new KernelError('EINVAL', `kstrtoull: invalid number '${t}'`);
+  const v = kstrtoullBig(s);
+  const n = Number(v);
+  if (BigInt(n) !== v) {
+    throw new KernelError('ERANGE', `kstrtoull: ${v} cannot be represented exactly`);
   }
-  const v = BigInt(base === 16 ? `0x${digits}` : base === 8 ? `0o${digits}` : digits);
-  if (v > 0xffffffffffffffffn) throw new KernelError('ERANGE', `kstrtoull: '${t}' out of range`);
-  return Number(v);
+  return n;
 }

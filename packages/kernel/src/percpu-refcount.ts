@@ -37,6 +37,7 @@
  * Mirrors lib/percpu-refcount.c and include/linux/percpu-refcount.h (v5.13).
  */
 import type { Tracer } from './trace.js';
+import { checkUnsigned } from './validate.js';
 
 /** Start in atomic mode (`PERCPU_REF_INIT_ATOMIC`). @public */
 export const PERCPU_REF_INIT_ATOMIC = 1;
@@ -128,9 +129,12 @@ export class PercpuRef {
   /**
    * `percpu_ref_get_many(ref, nr)`: takes `nr` references. The caller must
    * already hold one (or the ref must be in percpu mode); getting a released
-   * ref throws, modelling the use-after-free it is.
+   * ref throws, modelling the use-after-free it is. `nr` is an `unsigned
+   * long`: anything but an integer `0 <= nr < 2^53` is KernelError EINVAL,
+   * changing nothing (0 is a no-op, as in the kernel).
    */
   getMany(nr: number): void {
+    checkUnsigned('percpu_ref_get_many', 'nr', nr);
     const t = this.tracer;
     if (t?.enabled) {
       this.traced(t, 'percpu_ref_get_many', [this, nr], this.getManyImpl, nr);
@@ -155,8 +159,9 @@ export class PercpuRef {
     return this.trygetMany(1);
   }
 
-  /** `percpu_ref_tryget_many(ref, nr)`. */
+  /** `percpu_ref_tryget_many(ref, nr)`; `nr` is checked as for {@link PercpuRef.getMany}. */
   trygetMany(nr: number): boolean {
+    checkUnsigned('percpu_ref_tryget_many', 'nr', nr);
     const t = this.tracer;
     if (t?.enabled) return this.traced(t, 'percpu_ref_tryget_many', [this, nr], this.trygetManyImpl, nr);
     return this.trygetManyImpl(nr);
@@ -204,9 +209,11 @@ export class PercpuRef {
    * put that reaches zero calls `release()`. Throws (the kernel's WARN), and
    * changes nothing, for a put below zero, or one that would drop the last
    * reference of a ref still in percpu mode (only kill may drop the initial
-   * reference).
+   * reference). `nr` is checked as for {@link PercpuRef.getMany}
+   * (KernelError EINVAL).
    */
   putMany(nr: number): void {
+    checkUnsigned('percpu_ref_put_many', 'nr', nr);
     const t = this.tracer;
     if (t?.enabled) {
       this.traced(t, 'percpu_ref_put_many', [this, nr], this.putManyImpl, nr);

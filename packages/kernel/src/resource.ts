@@ -42,13 +42,18 @@
  * sizes.ts.
  *
  * Single-threaded, the model needs no `resource_lock`; a request that fails
- * leaves the tree exactly as it was. Mirrors kernel/resource.c and
+ * leaves the tree exactly as it was. Every address, size and flags argument
+ * must be an unsigned integer below 2^53 (KernelError EINVAL otherwise, see
+ * validate.ts); within that, a range the kernel would refuse (beyond the
+ * root, `end < start`) gets the kernel's own answer: a conflict with the
+ * root, so NULL (`undefined`) or -EBUSY. Mirrors kernel/resource.c and
  * include/linux/ioport.h of Linux v5.13.
  */
 import type { Printk } from './printk.js';
 import type { Tracer } from './trace.js';
 import type { FaultInjection } from './fault-inject.js';
 import { KernelError } from './errno.js';
+import { checkPhysRange, checkUnsigned } from './validate.js';
 import { align, anyBits, hasBits, orBits, pfnDown, pfnUp } from './sizes.js';
 import type { Device } from './device.js';
 import { devmAddAction, devName } from './device.js';
@@ -207,6 +212,8 @@ export class Resource {
  * @public
  */
 export function defineResNamed(start: number, size: number, name: string | undefined, flags: number): Resource {
+  checkPhysRange('DEFINE_RES_NAMED', start, size);
+  checkUnsigned('DEFINE_RES_NAMED', 'flags', flags);
   return new Resource({ name, start, end: start + size - 1, flags, desc: IORES_DESC_NONE });
 }
 
@@ -326,6 +333,30 @@ function nextResource(p: Resource, siblingOnly: boolean): Resource | undefined {
  */
 export type ResourceWalkFn = (res: Resource) => number;
 
+/** `physAddrBits` must be an integer from 12 to 52 (KernelError EINVAL). */
+function checkPhysAddrBits(bits: number): void {
+  checkUnsigned('setup_arch', 'physical address bits', bits, 52);
+  if (bits < 12) throw new KernelError('EINVAL', `setup_arch: invalid physical address bits ${bits}`);
+}
+
+/**
+ * A resource handed to request/insert must have unsigned integer bounds
+ * (KernelError EINVAL); `end < start` is left to the kernel's own check,
+ * which reports a conflict with the parent (-EBUSY).
+ */
+function checkResource(fn: string, res: Resource): void {
+  if (!(res instanceof Resource)) throw new KernelError('EINVAL', `${fn}: not a struct resource`);
+  checkUnsigned(fn, 'start', res.start);
+  checkUnsigned(fn, 'end', res.end);
+  checkUnsigned(fn, 'flags', res.flags);
+}
+
+/** The inclusive bounds of a walk must be unsigned integers (KernelError EINVAL). */
+function checkWalk(fn: string, start: number, end: number): void {
+  checkUnsigned(fn, 'start', start);
+  checkUnsigned(fn, 'end', end);
+}
+
 /**
  * Options of a {@link ResourceTree}.
  * @public
@@ -372,6 +403,7 @@ export class ResourceTree {
 
   constructor(options: ResourceTreeOptions = {}) {
     const bits = options.physAddrBits ?? 52;
+    checkPhysAddrBits(bits);
     this.root = new Resource({
       name: options.name ?? 'PCI mem',
       start: 0,
@@ -389,14 +421,23 @@ export class ResourceTree {
   /**
    * Sets the root's end to `2^bits - 1`, as x86's `setup_arch()` does with
    * `iomem_resource.end` once the CPU's physical address width is known.
-   * Throws KernelError EBUSY if a resource already lies beyond the new end.
+   * Throws KernelError EBUSY if a resource already lies beyond the new end,
+   * and KernelError EINVAL unless `bits` is an integer from 12 (one page) to
+   * 52 (x86's `MAX_PHYSMEM_BITS` with 5-level paging, the widest physical
+   * address any CPU reports; the model's addresses are exact up to 2^53).
    */
   setPhysAddrBits(bits: number): void {
+    checkPhysAddrBits(bits);
     const end = 2 ** bits - 1;
     for (let p = this.root.child; p !== undefined; p = p.sibling) {
       if (p.end > end) throw new KernelError('EBUSY', `${p.name ?? '<BAD>'} lies beyond 2^${bits}`);
     }
     this.root.end = end;
+  }
+
+  /** The number of page frames below 2^53, the model's exact address limit. */
+  private maxPfn(): number {
+    return 2 ** (53 - this.pageShift);
   }
 
   /** Every resource below the root, depth first, as /proc/iomem lists them. */
@@ -446,6 +487,7 @@ export class ResourceTree {
    * `request_resource_conflict()`.
    */
   requestResourceConflict(root: Resource, res: Resource): Resource | undefined {
+    checkResource('request_resource_conflict', res);
     const t = this.tracer;
     if (t?.enabled) return t.invoke('request_resource_conflict', this, this.requestResourceLocked, root, res);
     return this.requestResourceLocked(root, res);
@@ -457,6 +499,7 @@ export class ResourceTree {
    * returns 0 or -EBUSY.
    */
   requestResource(root: Resource, res: Resource): void {
+    checkResource('request_resource', res);
     const t = this.tracer;
     if (t?.enabled) {
       t.invoke('request_resource', this, this.requestResourceImpl, root, res);
@@ -577,6 +620,7 @@ export class ResourceTree {
    * fit in it) and changes nothing then. Mirrors `insert_resource_conflict()`.
    */
   insertResourceConflict(parent: Resource, res: Resource): Resource | undefined {
+    checkResource('insert_resource_conflict', res);
     const t = this.tracer;
     if (t?.enabled) return t.invoke('insert_resource_conflict', this, this.insertResourceLocked, parent, res);
     return this.insertResourceLocked(parent, res);
@@ -587,6 +631,7 @@ export class ResourceTree {
    * a conflict. Mirrors `insert_resource()`.
    */
   insertResource(parent: Resource, res: Resource): void {
+    checkResource('insert_resource', res);
     const t = this.tracer;
     if (t?.enabled) {
       t.invoke('insert_resource', this, this.insertResourceImpl, parent, res);
@@ -620,6 +665,7 @@ export class ResourceTree {
   private adjustResourceLocked(res: Resource, start: number, size: number): boolean {
     const parent = res.parent;
     const end = start + size - 1;
+    if (end < start) return false;
     if (parent !== undefined) {
       if (start < parent.start || end > parent.end) return false;
       if (res.sibling !== undefined && res.sibling.start <= end) return false;
@@ -640,9 +686,13 @@ export class ResourceTree {
   /**
    * Moves/resizes `res` to `[start, start + size - 1]`. Throws KernelError
    * EBUSY, changing nothing, if that leaves its parent, overlaps a sibling or
-   * no longer covers a child. Mirrors `adjust_resource()`.
+   * no longer covers a child, or if `size` is 0 (`end < start`, as the
+   * kernel checks). Throws KernelError EINVAL, changing nothing, if `start`
+   * or `size` is not an unsigned integer below 2^53. Mirrors
+   * `adjust_resource()`.
    */
   adjustResource(res: Resource, start: number, size: number): void {
+    checkPhysRange('adjust_resource', start, size);
     const t = this.tracer;
     if (t?.enabled) {
       t.invoke('adjust_resource', this, this.adjustResourceImpl, res, start, size);
@@ -662,6 +712,7 @@ export class ResourceTree {
    * `lookup_resource()`.
    */
   lookupResource(root: Resource, start: number): Resource | undefined {
+    checkUnsigned('lookup_resource', 'start', start);
     for (let r = root.child; r !== undefined; r = r.sibling) if (r.start === start) return r;
     return undefined;
   }
@@ -706,6 +757,8 @@ export class ResourceTree {
    * `__request_region()`.
    */
   requestRegion(parent: Resource, start: number, n: number, name: string | undefined, flags: number = 0): Resource | undefined {
+    checkPhysRange('__request_region', start, n);
+    checkUnsigned('__request_region', 'flags', flags);
     const t = this.tracer;
     if (t?.enabled) {
       return t.invoke('__request_region', this, this.requestRegionImpl, parent, start, n, name, flags);
@@ -743,6 +796,7 @@ export class ResourceTree {
    * kernel's function is void). Mirrors `__release_region()`.
    */
   releaseRegion(parent: Resource, start: number, n: number): void {
+    checkPhysRange('__release_region', start, n);
     const t = this.tracer;
     if (t?.enabled) {
       t.invoke('__release_region', this, this.releaseRegionImpl, parent, start, n);
@@ -793,6 +847,7 @@ export class ResourceTree {
    * the kernel function is void). Mirrors `release_mem_region_adjustable()`.
    */
   releaseMemRegionAdjustable(start: number, size: number): void {
+    checkPhysRange('release_mem_region_adjustable', start, size);
     const t = this.tracer;
     if (t?.enabled) {
       t.invoke('release_mem_region_adjustable', this, this.releaseAdjustableImpl, start, size);
@@ -925,6 +980,7 @@ export class ResourceTree {
    * `region_intersects()` (v5.13 looks at the first level only).
    */
   regionIntersects(start: number, size: number, flags: number, desc: number): number {
+    checkPhysRange('region_intersects', start, size);
     const t = this.tracer;
     if (t?.enabled) {
       return t.invoke('region_intersects', this, this.regionIntersectsLocked, start, size, flags, desc);
@@ -987,6 +1043,7 @@ export class ResourceTree {
    * `walk_iomem_res_desc()`.
    */
   walkIomemResDesc(desc: number, flags: number, start: number, end: number, func: ResourceWalkFn): number {
+    checkWalk('walk_iomem_res_desc', start, end);
     const t = this.tracer;
     if (t?.enabled) {
       return this.walkIomemResDescTraced(t, desc, flags, start, end, func);
@@ -1008,6 +1065,7 @@ export class ResourceTree {
    * (`IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY`). Mirrors `walk_system_ram_res()`.
    */
   walkSystemRamRes(start: number, end: number, func: ResourceWalkFn): number {
+    checkWalk('walk_system_ram_res', start, end);
     return this.walkLocked(start, end, orBits(IORESOURCE_SYSTEM_RAM, IORESOURCE_BUSY), IORES_DESC_NONE, true, func);
   }
 
@@ -1016,6 +1074,7 @@ export class ResourceTree {
    * (`IORESOURCE_MEM | IORESOURCE_BUSY`). Mirrors `walk_mem_res()`.
    */
   walkMemRes(start: number, end: number, func: ResourceWalkFn): number {
+    checkWalk('walk_mem_res', start, end);
     return this.walkLocked(start, end, orBits(IORESOURCE_MEM, IORESOURCE_BUSY), IORES_DESC_NONE, true, func);
   }
 
@@ -1026,6 +1085,8 @@ export class ResourceTree {
    * `walk_system_ram_range()`.
    */
   walkSystemRamRange(startPfn: number, nrPages: number, func: (pfn: number, nrPages: number) => number): number {
+    checkUnsigned('walk_system_ram_range', 'start_pfn', startPfn, this.maxPfn());
+    checkUnsigned('walk_system_ram_range', 'nr_pages', nrPages, this.maxPfn() - startPfn);
     const t = this.tracer;
     if (t?.enabled) {
       return this.walkSystemRamRangeTraced(t, startPfn, nrPages, func);
@@ -1065,6 +1126,7 @@ export class ResourceTree {
    * generic `page_is_ram()`.
    */
   pageIsRam(pfn: number): boolean {
+    checkUnsigned('page_is_ram', 'pfn', pfn, this.maxPfn() - 1);
     return this.walkRamRangeImpl(pfn, 1, () => 1) === 1;
   }
 
@@ -1096,6 +1158,7 @@ export class ResourceTree {
    * `request_free_mem_region()` (CONFIG_DEVICE_PRIVATE, v5.13).
    */
   requestFreeMemRegion(base: Resource, size: number, name: string): Resource {
+    checkUnsigned('request_free_mem_region', 'size', size);
     const t = this.tracer;
     if (t?.enabled) return t.invoke('request_free_mem_region', this, this.requestFreeMemRegionImpl, base, size, name);
     return this.requestFreeMemRegionImpl(base, size, name);
@@ -1107,6 +1170,7 @@ export class ResourceTree {
    * `devm_request_free_mem_region()`.
    */
   devmRequestFreeMemRegion(dev: Device, base: Resource, size: number): Resource {
+    checkUnsigned('devm_request_free_mem_region', 'size', size);
     const t = this.tracer;
     if (t?.enabled) return t.invoke('devm_request_free_mem_region', this, this.devmFreeImpl, dev, base, size);
     return this.devmFreeImpl(dev, base, size);
@@ -1131,6 +1195,7 @@ export class ResourceTree {
    * Mirrors `__devm_request_region()`.
    */
   devmRequestMemRegion(dev: Device, start: number, n: number, name: string | undefined): Resource | undefined {
+    checkPhysRange('__devm_request_region', start, n);
     const t = this.tracer;
     if (t?.enabled) return t.invoke('__devm_request_region', this, this.devmRegionImpl, dev, start, n, name);
     return this.devmRegionImpl(dev, start, n, name);

@@ -18,6 +18,9 @@
  * `lib/cmdline.c` (`memparse`).
  */
 
+import { KernelError } from './errno.js';
+import { checkUnsigned } from './validate.js';
+
 /** 1 byte. @public */ export const SZ_1 = 0x1;
 /** 2 bytes. @public */ export const SZ_2 = 0x2;
 /** 4 bytes. @public */ export const SZ_4 = 0x4;
@@ -58,10 +61,26 @@
 /** 1 TiB. @public */ export const SZ_1T = 0x10000000000;
 /** 64 TiB. @public */ export const SZ_64T = 0x400000000000;
 
-function checkInteger(what: string, x: number): void {
-  if (!Number.isSafeInteger(x) || x < 0) {
-    throw new RangeError(`${what} must be a non-negative integer below 2^53, got ${x}`);
-  }
+/** `a` must be a power of two below 2^53 (KernelError EINVAL). */
+function checkPow2(fn: string, a: unknown): void {
+  if (!isPowerOf2(a as number)) throw new KernelError('EINVAL', `${fn}: alignment ${typeof a === 'string' ? `'${a}'` : String(a)} is not a power of two`);
+}
+
+/** `d` must be an integer `1 <= d < 2^53` (KernelError EINVAL). */
+function checkPositive(fn: string, what: string, d: unknown): void {
+  checkUnsigned(fn, what, d);
+  if (d === 0) throw new KernelError('EINVAL', `${fn}: ${what} 0`);
+}
+
+/** A shift must be an integer `0 <= n <= 52` (KernelError EINVAL). */
+function checkShift(fn: string, n: unknown): void {
+  checkUnsigned(fn, 'shift', n, 52);
+}
+
+/** An exact result must stay below 2^53 (KernelError ERANGE otherwise). */
+function exact(fn: string, v: number): number {
+  if (!Number.isSafeInteger(v)) throw new KernelError('ERANGE', `${fn}: result ${v} is not exact below 2^53`);
+  return v;
 }
 
 /**
@@ -171,19 +190,19 @@ export function clearBits(x: number, mask: number): number {
  * @public
  */
 export function isPowerOf2(x: number): boolean {
-  if (!Number.isSafeInteger(x) || x <= 0) return false;
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x <= 0) return false;
   return 2 ** ilog2(x) === x;
 }
 
 /**
  * `ilog2(x)` (include/linux/log2.h): the index of the highest set bit, exact
- * for every integer `1 <= x < 2^53`. Throws a RangeError for 0 (the kernel's
- * result is undefined there).
+ * for every integer `1 <= x < 2^53`. Throws KernelError EINVAL for 0 (the
+ * kernel's result is undefined there) and for anything but such an integer.
  * @public
  */
 export function ilog2(x: number): number {
-  checkInteger('ilog2 argument', x);
-  if (x === 0) throw new RangeError('ilog2(0) is undefined');
+  checkUnsigned('ilog2', 'argument', x);
+  if (x === 0) throw new KernelError('EINVAL', 'ilog2(0) is undefined');
   let r = Math.floor(Math.log2(x));
   // Math.log2 rounds near powers of two for large x; correct by one step.
   if (2 ** r > x) r -= 1;
@@ -196,6 +215,7 @@ export function ilog2(x: number): number {
  * @public
  */
 export function roundupPowOfTwo(x: number): number {
+  checkUnsigned('roundup_pow_of_two', 'argument', x, 2 ** 52);
   if (x <= 1) return 1;
   const r = 2 ** ilog2(x);
   return r === x ? r : r * 2;
@@ -203,12 +223,20 @@ export function roundupPowOfTwo(x: number): number {
 
 /**
  * `ALIGN(x, a)` (include/linux/align.h): `x` rounded up to a multiple of `a`,
- * a power of two. Exact up to 2^53.
+ * a power of two. Exact up to 2^53. Throws KernelError EINVAL unless `x` is
+ * an unsigned integer below 2^53 and `a` a power of two, and KernelError
+ * ERANGE if the result reaches 2^53 (in C it would wrap).
  * @public
  */
 export function align(x: number, a: number): number {
+  checkUnsigned('ALIGN', 'value', x);
+  checkPow2('ALIGN', a);
+  return alignExact('ALIGN', x, a);
+}
+
+function alignExact(fn: string, x: number, a: number): number {
   const r = x % a;
-  return r === 0 ? x : x - r + a;
+  return r === 0 ? x : exact(fn, x - r + a);
 }
 
 /**
@@ -216,6 +244,8 @@ export function align(x: number, a: number): number {
  * @public
  */
 export function alignDown(x: number, a: number): number {
+  checkUnsigned('ALIGN_DOWN', 'value', x);
+  checkPow2('ALIGN_DOWN', a);
   return x - (x % a);
 }
 
@@ -224,16 +254,21 @@ export function alignDown(x: number, a: number): number {
  * @public
  */
 export function isAligned(x: number, a: number): boolean {
+  checkUnsigned('IS_ALIGNED', 'value', x);
+  checkPow2('IS_ALIGNED', a);
   return x % a === 0;
 }
 
 /**
  * `round_up(x, y)` (include/linux/math.h): `x` rounded up to a multiple of
- * `y`. Unlike `ALIGN`, any positive `y` gives the exact answer here.
+ * `y`. Unlike `ALIGN`, any positive integer `y` gives the exact answer here
+ * (KernelError EINVAL for anything else, ERANGE beyond 2^53).
  * @public
  */
 export function roundUp(x: number, y: number): number {
-  return align(x, y);
+  checkUnsigned('round_up', 'value', x);
+  checkPositive('round_up', 'divisor', y);
+  return alignExact('round_up', x, y);
 }
 
 /**
@@ -241,14 +276,19 @@ export function roundUp(x: number, y: number): number {
  * @public
  */
 export function roundDown(x: number, y: number): number {
-  return alignDown(x, y);
+  checkUnsigned('round_down', 'value', x);
+  checkPositive('round_down', 'divisor', y);
+  return x - (x % y);
 }
 
 /**
  * `DIV_ROUND_UP(n, d)`: the quotient rounded up, exact up to 2^53.
+ * KernelError EINVAL unless both are integers below 2^53 and `d` is not 0.
  * @public
  */
 export function divRoundUp(n: number, d: number): number {
+  checkUnsigned('DIV_ROUND_UP', 'dividend', n);
+  checkPositive('DIV_ROUND_UP', 'divisor', d);
   const r = n % d;
   return (n - r) / d + (r === 0 ? 0 : 1);
 }
@@ -259,7 +299,9 @@ export function divRoundUp(n: number, d: number): number {
  * @public
  */
 export function pfnPhys(pfn: number, pageShift: number): number {
-  return pfn * 2 ** pageShift;
+  checkUnsigned('PFN_PHYS', 'pfn', pfn);
+  checkShift('PFN_PHYS', pageShift);
+  return exact('PFN_PHYS', pfn * 2 ** pageShift);
 }
 
 /**
@@ -267,6 +309,8 @@ export function pfnPhys(pfn: number, pageShift: number): number {
  * @public
  */
 export function physPfn(addr: number, pageShift: number): number {
+  checkUnsigned('PHYS_PFN', 'address', addr);
+  checkShift('PHYS_PFN', pageShift);
   return Math.floor(addr / 2 ** pageShift);
 }
 
@@ -275,6 +319,8 @@ export function physPfn(addr: number, pageShift: number): number {
  * @public
  */
 export function pfnUp(addr: number, pageShift: number): number {
+  checkUnsigned('PFN_UP', 'address', addr);
+  checkShift('PFN_UP', pageShift);
   return Math.ceil(addr / 2 ** pageShift);
 }
 
@@ -283,6 +329,8 @@ export function pfnUp(addr: number, pageShift: number): number {
  * @public
  */
 export function pfnDown(addr: number, pageShift: number): number {
+  checkUnsigned('PFN_DOWN', 'address', addr);
+  checkShift('PFN_DOWN', pageShift);
   return Math.floor(addr / 2 ** pageShift);
 }
 
@@ -292,22 +340,36 @@ export function pfnDown(addr: number, pageShift: number): number {
  * the index of the first character not consumed, as the kernel returns
  * `*retptr`. A string with no leading number parses as 0 consuming nothing,
  * as `simple_strtoull` does.
+ *
+ * The kernel computes in `unsigned long long` and never reports overflow:
+ * both the digits (`simple_strtoull()` ignores its overflow flag) and the
+ * suffix shift wrap modulo 2^64, so `16E` is 0 (which `mem=` then rejects as
+ * "Malformed early option") and `17E` is `1E`. The model wraps the same way,
+ * computing exactly; a wrapped value that a number cannot hold exactly (at
+ * or above 2^53 and not a multiple of the spacing there) is refused with
+ * KernelError ERANGE instead of being rounded. A non-string is EINVAL.
  * @public
  */
 export function memparse(text: string): { value: number; end: number } {
+  if (typeof text !== 'string') throw new KernelError('EINVAL', `memparse: not a string: ${String(text)}`);
   const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(text);
   if (m === null) return { value: 0, end: 0 };
   const digits = m[0];
-  let value: number;
-  if (/^0[xX]/.test(digits)) value = parseInt(digits.slice(2), 16);
-  else if (digits.length > 1 && digits.startsWith('0')) value = parseInt(digits, 8);
-  else value = parseInt(digits, 10);
+  let value: bigint;
+  if (/^0[xX]/.test(digits)) value = BigInt(digits);
+  else if (digits.length > 1 && digits.startsWith('0')) value = BigInt(`0o${digits.slice(1)}`);
+  else value = BigInt(digits);
   let end = digits.length;
   const shifts: Record<string, number> = { k: 10, m: 20, g: 30, t: 40, p: 50, e: 60 };
   const suffix = text[end]?.toLowerCase();
   if (suffix !== undefined && shifts[suffix] !== undefined) {
-    value *= 2 ** shifts[suffix];
+    value *= 2n ** BigInt(shifts[suffix]);
     end += 1;
   }
-  return { value, end };
+  value = BigInt.asUintN(64, value);
+  const n = Number(value);
+  if (BigInt(n) !== value) {
+    throw new KernelError('ERANGE', `memparse: '${text.slice(0, end)}' is 0x${value.toString(16)}, not exact as a number`);
+  }
+  return { value: n, end };
 }

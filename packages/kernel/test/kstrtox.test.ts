@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isKernelError, kstrtobool, kstrtoull } from '@zonedev/kernel';
+import { isKernelError, kstrtobool, kstrtoull, kstrtoullBig } from '@zonedev/kernel';
 
 const errnoOf = (f: () => unknown): string | undefined => {
   try {
@@ -26,7 +26,22 @@ describe('kstrtoull(s, 0) (lib/kstrtox.c)', () => {
     expect(kstrtoull('4096')).toBe(4096);
     expect(kstrtoull('010')).toBe(8);
     expect(kstrtoull('0')).toBe(0);
-    expect(kstrtoull('0xffffffffffffffff')).toBe(2 ** 64);
+    expect(kstrtoull('+4096')).toBe(4096);
+    expect(kstrtoull('0x20000000000000')).toBe(2 ** 53);
+  });
+  it('kstrtoullBig gives the full 64-bit range exactly', () => {
+    expect(kstrtoullBig('18446744073709551615')).toBe(2n ** 64n - 1n);
+    expect(kstrtoullBig('0xffffffffffffffff\n')).toBe(2n ** 64n - 1n);
+    expect(kstrtoullBig('9007199254740993')).toBe(2n ** 53n + 1n);
+    expect(errnoOf(() => kstrtoullBig('18446744073709551616'))).toBe('ERANGE');
+  });
+  it('refuses, with -ERANGE, a value a number cannot hold exactly instead of rounding it', () => {
+    expect(errnoOf(() => kstrtoull('18446744073709551615'))).toBe('ERANGE');
+    expect(errnoOf(() => kstrtoull('0xffffffffffffffff'))).toBe('ERANGE');
+    expect(errnoOf(() => kstrtoull('9007199254740993'))).toBe('ERANGE'); // 2^53 + 1
+    expect(errnoOf(() => kstrtoull('18446744073709551616'))).toBe('ERANGE'); // 2^64
+    expect(errnoOf(() => kstrtoull(4096 as unknown as string))).toBe('EINVAL');
+    expect(errnoOf(() => kstrtoull(undefined as unknown as string))).toBe('EINVAL');
   });
   it('rejects malformed input with -EINVAL and overflow with -ERANGE', () => {
     for (const bad of ['', '0x', '12a', '-1', ' 1', '1\n\n', '09', '0x1g']) expect(errnoOf(() => kstrtoull(bad))).toBe('EINVAL');

@@ -15,6 +15,7 @@
  * `page->private`) lives in the memmap store; the page allocator keeps the two
  * in step, as `add_to_free_list()` and `set_buddy_order()` do.
  */
+import { KernelBug } from '@zonedev/kernel';
 import type { Pfn } from './struct-page.js';
 
 /**
@@ -91,7 +92,7 @@ export class FreeLists {
   }
 
   private check(pfn: number, order: number, mt: number): number {
-    if (this.slotOf.has(pfn)) throw new Error(`BUG: pfn 0x${pfn.toString(16)} is already on a free list`);
+    if (this.slotOf.has(pfn)) throw new KernelBug(`pfn 0x${pfn.toString(16)} is already on a free list`);
     if (!(order >= 0 && order < this.maxOrder && mt >= 0 && mt < this.nrTypes)) {
       throw new RangeError(`free list order ${order} / migratetype ${mt} out of range`);
     }
@@ -152,7 +153,7 @@ export class FreeLists {
   /** `list_move_tail()` onto the same order's list of another migratetype. */
   moveTail(pfn: Pfn | number, mt: number): void {
     const slot = this.slotOf.get(pfn);
-    if (slot === undefined) throw new Error(`BUG: pfn 0x${pfn.toString(16)} is on no free list`);
+    if (slot === undefined) throw new KernelBug(`pfn 0x${pfn.toString(16)} is on no free list`);
     const old = this.unlink(slot);
     const order = Math.floor(old / this.nrTypes);
     const li = order * this.nrTypes + mt;

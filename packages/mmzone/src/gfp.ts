@@ -18,6 +18,7 @@
  * package uses JavaScript's 32-bit bitwise operators (through the helpers at
  * the end of this file), never on a pfn, address or size.
  */
+import { KernelBug } from '@zonedev/kernel';
 import type { MmConfig } from './config.js';
 
 /** `___GFP_DMA`. @public */ export const __GFP_DMA = 0x01;
@@ -124,7 +125,7 @@ export function gfpZone(config: MmConfig, gfp: number): number {
   const dma32 = gfpHas(gfp, __GFP_DMA32);
   const movable = gfpHas(gfp, __GFP_MOVABLE);
   const n = (dma ? 1 : 0) + (high ? 1 : 0) + (dma32 ? 1 : 0);
-  if (n > 1) throw new Error(`VM_BUG_ON((GFP_ZONE_BAD >> bit) & 1): invalid zone modifiers in gfp 0x${gfp.toString(16)}`);
+  if (n > 1) throw new KernelBug(`VM_BUG_ON((GFP_ZONE_BAD >> bit) & 1): invalid zone modifiers in gfp 0x${gfp.toString(16)}`);
   const OPT_ZONE_DMA = config.ZONE_DMA ?? config.ZONE_NORMAL;
   const OPT_ZONE_DMA32 = config.ZONE_DMA32 ?? config.ZONE_NORMAL;
   const OPT_ZONE_HIGHMEM = config.ZONE_HIGHMEM ?? config.ZONE_NORMAL;

@@ -45,7 +45,7 @@
  * include/linux/mm.h, page_ref.h or page-flags.h. Inline kernel functions
  * cannot be traced by ftrace, and neither are these.
  */
-import { KernelError } from '@zonedev/kernel';
+import { KernelBug, KernelError } from '@zonedev/kernel';
 import type { MmConfig } from './config.js';
 import { Cols, OverlayPool } from './page-arrays.js';
 import type { PageArrays, SlotList } from './page-arrays.js';
@@ -407,7 +407,8 @@ export class MemmapStore {
     const nr = Math.floor(pfn * this.invPps);
     const s = this.sections.get(nr);
     if (s === undefined) {
-      throw new RangeError(`BUG: unable to handle page fault: no struct page for pfn ${hex(pfn)} (section ${nr} has no memmap)`);
+      if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `invalid pfn ${String(pfn)}`);
+      throw new KernelBug(`BUG: unable to handle page fault: no struct page for pfn ${hex(pfn)} (section ${nr} has no memmap)`);
     }
     this.setCache(s);
     return s;
@@ -791,7 +792,7 @@ export class MemmapStore {
     const last = this.pfnToSectionNr(startPfn + nrPages - 1);
     for (let nr = this.pfnToSectionNr(startPfn); nr <= last; nr++) {
       if (!this.sections.has(nr)) {
-        throw new RangeError(
+        throw new KernelBug(
           `BUG: no memmap for pfn range ${hex(startPfn)}-${hex(startPfn + nrPages - 1)} (section ${nr})`,
         );
       }
@@ -1096,14 +1097,14 @@ export class MemmapStore {
   /** `__SetPage<Type>()`: BUG if the word is a mapcount rather than a type. */
   setPageType(pfn: Pfn | number, flag: number): void {
     const word = this.pageMapcountRaw(pfn);
-    if (!pageTypeIs(word, 0)) throw new Error(`VM_BUG_ON_PAGE(!PageType(page, 0)): pfn ${hex(pfn)} _mapcount ${word}`);
+    if (!pageTypeIs(word, 0)) throw new KernelBug(`VM_BUG_ON_PAGE(!PageType(page, 0)): pfn ${hex(pfn)} _mapcount ${word}`);
     this.setPageMapcountRaw(pfn, setPageTypeWord(word, flag));
   }
 
   /** `__ClearPage<Type>()`: BUG if the page does not have the type. */
   clearPageType(pfn: Pfn | number, flag: number): void {
     const word = this.pageMapcountRaw(pfn);
-    if (!pageTypeIs(word, flag)) throw new Error(`VM_BUG_ON_PAGE(!PageType): pfn ${hex(pfn)} lacks type ${hex(flag)}`);
+    if (!pageTypeIs(word, flag)) throw new KernelBug(`VM_BUG_ON_PAGE(!PageType): pfn ${hex(pfn)} lacks type ${hex(flag)}`);
     this.setPageMapcountRaw(pfn, clearPageTypeWord(word, flag));
   }
 
@@ -1154,7 +1155,7 @@ export class MemmapStore {
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
     const word = p0 < 0 ? s.tpl.mapcount : this.w!.mc[p0]!;
-    if (!pageTypeIs(word, 0)) throw new Error(`VM_BUG_ON_PAGE(!PageType(page, 0)): pfn ${hex(pfn)} _mapcount ${word}`);
+    if (!pageTypeIs(word, 0)) throw new KernelBug(`VM_BUG_ON_PAGE(!PageType(page, 0)): pfn ${hex(pfn)} _mapcount ${word}`);
     const p = this.wpos(s, i);
     this.w!.priv[p] = order;
     this.w!.mc[p] = setPageTypeWord(word, PG_buddy);
@@ -1166,7 +1167,7 @@ export class MemmapStore {
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
     const word = p0 < 0 ? s.tpl.mapcount : this.w!.mc[p0]!;
-    if (!pageTypeIs(word, PG_buddy)) throw new Error(`VM_BUG_ON_PAGE(!PageBuddy(page)): pfn ${hex(pfn)}`);
+    if (!pageTypeIs(word, PG_buddy)) throw new KernelBug(`VM_BUG_ON_PAGE(!PageBuddy(page)): pfn ${hex(pfn)}`);
     const p = this.wpos(s, i);
     this.w!.mc[p] = clearPageTypeWord(word, PG_buddy);
     this.w!.priv[p] = 0;
@@ -1305,14 +1306,14 @@ export class MemmapStore {
 
   /** `page_ref_unfreeze()`: sets a frozen (0) count to `count`. */
   pageRefUnfreeze(pfn: Pfn | number, count: number): void {
-    if (this.pageRefCount(pfn) !== 0) throw new Error(`VM_BUG_ON_PAGE(page_count(page) != 0): pfn ${hex(pfn)}`);
+    if (this.pageRefCount(pfn) !== 0) throw new KernelBug(`VM_BUG_ON_PAGE(page_count(page) != 0): pfn ${hex(pfn)}`);
     this.setPageCount(pfn, count);
   }
 
   /** `get_page()`: takes a reference; BUG on a page whose count is 0 or below. */
   getPage(pfn: Pfn | number): void {
     const v = this.pageRefCount(pfn);
-    if (v <= 0) throw new Error(`VM_BUG_ON_PAGE(page_ref_zero_or_close_to_overflow(page)): pfn ${hex(pfn)} refcount ${v}`);
+    if (v <= 0) throw new KernelBug(`VM_BUG_ON_PAGE(page_ref_zero_or_close_to_overflow(page)): pfn ${hex(pfn)} refcount ${v}`);
     this.setPageCount(pfn, v + 1);
   }
 
@@ -1324,7 +1325,7 @@ export class MemmapStore {
   /** `put_page_testzero()`: drops a reference, returns whether it was the last; BUG if already 0. */
   putPageTestzero(pfn: Pfn | number): boolean {
     const v = this.pageRefCount(pfn);
-    if (v === 0) throw new Error(`VM_BUG_ON_PAGE(page_ref_count(page) == 0): pfn ${hex(pfn)}`);
+    if (v === 0) throw new KernelBug(`VM_BUG_ON_PAGE(page_ref_count(page) == 0): pfn ${hex(pfn)}`);
     return this.pageRefDecAndTest(pfn);
   }
 

@@ -221,7 +221,8 @@ export function zoneIdx(zone: Zone): number {
 }
 
 /**
- * `zone_id()` as seed 000 introduced it: the same index, `zone - node_zones`.
+ * `zone_id()` as Dan Williams' 2015 RFC "x86, mm: ZONE_DEVICE for device
+ * memory" introduced it: the same index, `zone - node_zones`.
  * @public
  */
 export function zoneId(zone: Zone): number {

@@ -34,7 +34,7 @@
  * `warn_alloc()` reports it), highatomic reserves, page shuffling and page
  * reporting. Compound pages get `PG_head` only.
  */
-import { KernelError } from '@zonedev/kernel';
+import { KernelBug, KernelError, checkUnsigned } from '@zonedev/kernel';
 import type { Kernel } from '@zonedev/kernel';
 import { createMmConfig, fls } from './config.js';
 import type { MmArchConfig, MmConfig } from './config.js';
@@ -205,6 +205,16 @@ function rounddownPow2(x: number): number {
 }
 
 /** `__ffs(x)` for x > 0: index of the lowest set bit. */
+/**
+ * The arguments of `alloc_pages()`: a gfp mask of 32 bits and an unsigned
+ * order (KernelError EINVAL otherwise). An order of MAX_ORDER or more is a
+ * valid `unsigned int`; the allocator itself answers it with NULL.
+ */
+function checkAlloc(fn: string, gfp: number, order: number): void {
+  checkUnsigned(fn, 'gfp_mask', gfp, 0xffffffff);
+  checkUnsigned(fn, 'order', order);
+}
+
 function ffs0(x: number): number {
   let n = 0;
   let v = x;
@@ -351,6 +361,7 @@ export class MmCore {
    * for a node id outside 0..MAX_NUMNODES-1; returns the existing one if any.
    */
   allocNodeData(nid: number): PglistData {
+    checkUnsigned('alloc_node_data', 'nid', nid, this.config.MAX_NUMNODES - 1);
     if (!Number.isInteger(nid) || nid < 0 || nid >= this.config.MAX_NUMNODES) {
       throw new KernelError('EINVAL', `node ${nid} is outside 0..${this.config.MAX_NUMNODES - 1}`);
     }
@@ -364,12 +375,14 @@ export class MmCore {
 
   /** `node_set_online()`. The node's pglist_data must exist. */
   nodeSetOnline(nid: number): void {
+    checkUnsigned('node_set_online', 'nid', nid, this.config.MAX_NUMNODES - 1);
     if (!this.pgdats.has(nid)) throw new KernelError('EINVAL', `node ${nid} has no pglist_data`);
     this.onlineNodes.add(nid);
   }
 
   /** `node_set_offline()`. */
   nodeSetOffline(nid: number): void {
+    checkUnsigned('node_set_offline', 'nid', nid, this.config.MAX_NUMNODES - 1);
     this.onlineNodes.delete(nid);
   }
 
@@ -394,7 +407,7 @@ export class MmCore {
     const n = this.config.MAX_NR_ZONES;
     const nid = Math.floor(nz / n);
     const p = this.pgdats.get(nid);
-    if (p === undefined) throw new Error(`BUG: pfn ${hex(pfn)} names node ${nid}, which has no pglist_data`);
+    if (p === undefined) throw new KernelBug(`pfn ${hex(pfn)} names node ${nid}, which has no pglist_data`);
     return p.nodeZones[nz - nid * n]!;
   }
 
@@ -408,7 +421,7 @@ export class MmCore {
    * `page_to_nid(pfn_to_page(pfn))`, the node recorded in the page's flags
    * (or in `section_to_node_table` when the node is not in the flags). The
    * page must have a memmap: a pfn without one throws the memmap's "page
-   * fault" RangeError, as the kernel would oops.
+   * fault" KernelBug, as the kernel would oops.
    */
   pfnToNid(pfn: Pfn | number): number {
     return this.memmap.pageToNid(pfn);
@@ -632,6 +645,10 @@ export class MmCore {
    * logs how many there were.
    */
   initUnavailableRange(spfn: number, epfn: number, zone: number, node: number): void {
+    checkUnsigned('init_unavailable_range', 'spfn', spfn);
+    checkUnsigned('init_unavailable_range', 'epfn', epfn);
+    checkUnsigned('init_unavailable_range', 'zone', zone, this.config.MAX_NR_ZONES - 1);
+    checkUnsigned('init_unavailable_range', 'node', node, this.config.MAX_NUMNODES - 1);
     if (this.tracing) return this.kernel.tracer.invoke('init_unavailable_range', this, this.initUnavailableRangeImpl, spfn, epfn, zone, node);
     return this.initUnavailableRangeImpl(spfn, epfn, zone, node);
   }
@@ -665,6 +682,11 @@ export class MmCore {
    * the altmap's vmemmap pages; `memmap_init_zone_device()` does the rest).
    */
   memmapInitRange(startPfn: Pfn, nrPages: number, nid: number, zoneIdx: number, context: MeminitContext, migratetype: number): void {
+    checkUnsigned('memmap_init_range', 'start_pfn', startPfn);
+    checkUnsigned('memmap_init_range', 'size', nrPages);
+    checkUnsigned('memmap_init_range', 'nid', nid, this.config.MAX_NUMNODES - 1);
+    checkUnsigned('memmap_init_range', 'zone', zoneIdx, this.config.MAX_NR_ZONES - 1);
+    checkUnsigned('memmap_init_range', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
     if (this.tracing) {
       return this.kernel.tracer.invoke('memmap_init_range', this, this.memmapInitRangeImpl, startPfn, nrPages, nid, zoneIdx, context, migratetype);
     }
@@ -690,6 +712,8 @@ export class MmCore {
    * range `PG_reserved` (pfns without a memmap are skipped).
    */
   reserveBootmemRegion(startPfn: number, endPfn: number): void {
+    checkUnsigned('reserve_bootmem_region', 'start', startPfn);
+    checkUnsigned('reserve_bootmem_region', 'end', endPfn);
     if (this.tracing) return this.kernel.tracer.invoke('reserve_bootmem_region', this, this.reserveBootmemRegionImpl, startPfn, endPfn);
     return this.reserveBootmemRegionImpl(startPfn, endPfn);
   }
@@ -861,7 +885,10 @@ export class MmCore {
   }
 
   private setMinFreeKbytesImpl(kbytes: number): void {
-    if (!Number.isInteger(kbytes) || kbytes < 0) throw new KernelError('EINVAL', 'min_free_kbytes must be >= 0');
+    // proc_dointvec_minmax() with extra1 = SYSCTL_ZERO: an int, 0..INT_MAX.
+    if (typeof kbytes !== 'number' || !Number.isInteger(kbytes) || kbytes < 0 || kbytes > 0x7fffffff) {
+      throw new KernelError('EINVAL', 'min_free_kbytes must be >= 0');
+    }
     this.minFreeKbytes = kbytes;
     this.userMinFreeKbytes = kbytes;
     this.setupPerZoneWmarks();
@@ -1005,6 +1032,13 @@ export class MmCore {
 
   /** `__find_buddy_pfn()`: `pfn ^ (1 << order)`. */
   findBuddyPfn(pfn: number, order: number): number {
+    checkUnsigned('__find_buddy_pfn', 'pfn', pfn);
+    checkUnsigned('__find_buddy_pfn', 'order', order, this.config.MAX_ORDER - 1);
+    return this.buddyPfnOf(pfn, order);
+  }
+
+  /** {@link MmCore.findBuddyPfn} without the boundary checks, for the allocator's own loops. */
+  private buddyPfnOf(pfn: number, order: number): number {
     const s = POW2[order]!;
     return Math.floor(pfn / s) % 2 === 0 ? pfn + s : pfn - s;
   }
@@ -1036,9 +1070,9 @@ export class MmCore {
   /** `buddy_merge_likely()`: whether the block one order up is about to be complete. */
   private buddyMergeLikely(pfn: number, order: number): boolean {
     if (order >= this.config.MAX_ORDER - 2) return false;
-    const buddy = this.findBuddyPfn(pfn, order);
+    const buddy = this.buddyPfnOf(pfn, order);
     const combined = Math.min(pfn, buddy);
-    const higherBuddy = this.findBuddyPfn(combined, order + 1);
+    const higherBuddy = this.buddyPfnOf(combined, order + 1);
     return this.pageIsBuddy(combined, higherBuddy, order + 1);
   }
 
@@ -1058,7 +1092,7 @@ export class MmCore {
     for (;;) {
       let merged = true;
       while (order < maxOrder) {
-        const buddy = this.findBuddyPfn(pfn, order);
+        const buddy = this.buddyPfnOf(pfn, order);
         if (!this.pageIsBuddy(pfn, buddy, order)) {
           merged = false;
           break;
@@ -1069,7 +1103,7 @@ export class MmCore {
       }
       if (!merged || order >= c.MAX_ORDER - 1) break;
       if (zone.nrIsolatePageblock > 0) {
-        const buddy = this.findBuddyPfn(pfn, order);
+        const buddy = this.buddyPfnOf(pfn, order);
         if (this.memmap.hasMemmap(buddy)) {
           const bmt = this.memmap.getPageblockMigratetype(buddy);
           if (mt !== bmt && (mt === isolate || bmt === isolate)) break;
@@ -1108,6 +1142,12 @@ export class MmCore {
       mm.pageMapcountReset(pfn);
       return;
     }
+    this.reportBadPage(pfn, reason);
+    mm.pageMapcountReset(pfn);
+  }
+
+  /** `bad_page()`'s report alone (rate-limited), without touching the page. */
+  private reportBadPage(pfn: number, reason: string | undefined): void {
     const now = this.kernel.clock.now();
     let show = true;
     if (this.badShown === 60) {
@@ -1125,7 +1165,66 @@ export class MmCore {
       this.kernel.log.printk(1, `BUG: Bad page state in process ${this.comm}  pfn:${pfn.toString(16).padStart(5, '0')}`);
       for (const line of this.dumpPageLines(pfn, reason)) this.kernel.log.warn(line);
     }
-    mm.pageMapcountReset(pfn);
+  }
+
+  /** The text of `bad_page()`'s first line, for a {@link KernelBug}. */
+  private badPageText(pfn: number): string {
+    return `BUG: Bad page state in process ${this.comm}  pfn:${pfn.toString(16).padStart(5, '0')}`;
+  }
+
+  /**
+   * Validation of a free at the boundary: `order` must be an integer below
+   * MAX_ORDER and `pfn` an unsigned integer with a memmap (KernelError
+   * EINVAL). Then, before any reference is dropped, the tail pages of the
+   * block are checked as `free_pages_prepare()` would check them: a tail
+   * that is still allocated or already free means `order` is not the order
+   * the block was allocated with. The kernel reports that with `bad_page()`
+   * and leaks the block; the model logs the same report and throws it as a
+   * {@link KernelBug}, leaving the buddy allocator and the struct pages as
+   * they were.
+   */
+  private checkFree(fn: string, pfn: number, order: number): void {
+    checkUnsigned(fn, 'order', order, this.config.MAX_ORDER - 1);
+    checkUnsigned(fn, 'pfn', pfn);
+    this.checkMemmapRange(pfn, POW2[order]!);
+    const n = POW2[order]!;
+    for (let i = 1; i < n; i++) {
+      const reason = this.pageBadReason(pfn + i, false);
+      if (reason !== undefined) {
+        this.reportBadPage(pfn + i, reason);
+        throw new KernelBug(this.badPageText(pfn + i));
+      }
+    }
+  }
+
+  /**
+   * Validation of an online at the boundary: every block head (and block
+   * end) must still be as `memmap_init_range()` left it for hotplug,
+   * `PG_reserved` set, and not in the buddy allocator. A page that is
+   * already online would be freed a second time: the kernel's
+   * `free_pages_prepare()` reports it with `bad_page()` after
+   * `__free_pages_core()` has already counted it as managed. The model
+   * logs that report and throws it as a {@link KernelBug} before anything
+   * (managed pages, totalram, the free lists) changes.
+   */
+  private checkOnline(fn: string, startPfn: number, nrPages: number): void {
+    checkUnsigned(fn, 'pfn', startPfn);
+    checkUnsigned(fn, 'nr_pages', nrPages);
+    this.checkMemmapRange(startPfn, nrPages);
+    const mm = this.memmap;
+    const end = startPfn + nrPages;
+    const maxO = this.config.MAX_ORDER - 1;
+    for (let pfn = startPfn; pfn < end; ) {
+      let order = pfn === 0 ? maxO : Math.min(maxO, ffs0(pfn));
+      while (pfn + POW2[order]! > end) order--;
+      for (const p of [pfn, pfn + POW2[order]! - 1]) {
+        if (!mm.testPageFlag(p, PG_reserved) || pageTypeIs(mm.pageMapcountRaw(p), PG_buddy)) {
+          this.reportBadPage(p, this.pageBadReason(p, false));
+          throw new KernelBug(this.badPageText(p));
+        }
+      }
+      pfn += POW2[order]!;
+    }
   }
 
   /**
@@ -1193,6 +1292,7 @@ export class MmCore {
    * kernel does for a speculatively referenced non-compound block.)
    */
   freePages(pfn: Pfn, order: number): void {
+    this.checkFree('__free_pages', pfn, order);
     if (this.tracing) return this.kernel.tracer.invoke('__free_pages', this, this.freePagesImpl, pfn, order);
     return this.freePagesImpl(pfn, order);
   }
@@ -1240,6 +1340,8 @@ export class MmCore {
    * hotplug: `__free_pages_core()` and `totalram_pages_add()`.
    */
   genericOnlinePage(pfn: Pfn, order: number): void {
+    checkUnsigned('generic_online_page', 'order', order, this.config.MAX_ORDER - 1);
+    this.checkOnline('generic_online_page', pfn, POW2[order]!);
     if (this.tracing) return this.kernel.tracer.invoke('generic_online_page', this, this.genericOnlinePageImpl, pfn, order);
     return this.genericOnlinePageImpl(pfn, order);
   }
@@ -1258,6 +1360,7 @@ export class MmCore {
    * `memmap_init_range()` left them.
    */
   genericOnlinePages(startPfn: Pfn, nrPages: number): void {
+    this.checkOnline('online_pages_range', startPfn, nrPages);
     if (this.tracing) return this.kernel.tracer.invoke('online_pages_range', this, this.genericOnlinePagesImpl, startPfn, nrPages);
     return this.genericOnlinePagesImpl(startPfn, nrPages);
   }
@@ -1273,7 +1376,7 @@ export class MmCore {
    * `ClearPageReserved()`, `init_page_count()`, `__free_page()`, then
    * `adjust_managed_page_count(page, 1)` (the zone's managed pages and
    * `totalram_pages` grow by one). The page must have a memmap (else nothing
-   * changes and the "page fault" RangeError of the memmap is thrown); a page
+   * changes and the "page fault" KernelBug of the memmap is thrown); a page
    * that is not in the state of a reserved page is reported by `bad_page()`
    * when it is freed, as in the kernel. An inline function: not traced
    * itself, its `__free_pages` and `adjust_managed_page_count` are.
@@ -1293,7 +1396,7 @@ export class MmCore {
    * section is removed, and the shape of sparse-vmemmap's
    * `VmemmapPageAllocator.freeReservedPages`. Every pfn must have a memmap:
    * that is checked first, and on failure nothing changes (-EINVAL for a bad
-   * range, the memmap's RangeError for a pfn without one).
+   * range, the memmap's page-fault KernelBug for a pfn without one).
    */
   freeReservedPages(pfn: Pfn | number, nrPages: number): void {
     this.checkMemmapRange(pfn, nrPages);
@@ -1346,7 +1449,7 @@ export class MmCore {
     for (let nr = mm.pfnToSectionNr(pfn); nr <= last; nr++) {
       if (!mm.hasSection(nr)) {
         const at = Math.max(pfn, nr * this.config.pagesPerSection);
-        throw new RangeError(`BUG: unable to handle page fault: no struct page for pfn ${hex(at)} (section ${nr} has no memmap)`);
+        throw new KernelBug(`BUG: unable to handle page fault: no struct page for pfn ${hex(at)} (section ${nr} has no memmap)`);
       }
     }
   }
@@ -1356,6 +1459,10 @@ export class MmCore {
    * zone of `pfn`'s managed pages and to `totalram_pages`.
    */
   adjustManagedPageCount(pfn: Pfn, count: number): void {
+    checkUnsigned('adjust_managed_page_count', 'pfn', pfn);
+    if (typeof count !== 'number' || !Number.isSafeInteger(count)) {
+      throw new KernelError('EINVAL', `adjust_managed_page_count: invalid count ${String(count)}`);
+    }
     if (this.tracing) return this.kernel.tracer.invoke('adjust_managed_page_count', this, this.adjustManagedPageCountImpl, pfn, count);
     return this.adjustManagedPageCountImpl(pfn, count);
   }
@@ -1375,6 +1482,7 @@ export class MmCore {
    * The first page has refcount 1.
    */
   allocPages(gfp: number, order: number): Pfn | undefined {
+    checkAlloc('alloc_pages', gfp, order);
     if (this.tracing) return this.kernel.tracer.invoke('alloc_pages', this, this.allocPagesImpl, gfp, order);
     return this.allocPagesInternal(gfp, order, this.numaNodeId);
   }
@@ -1388,6 +1496,8 @@ export class MmCore {
    * CPU's node; `__GFP_THISNODE` forbids falling back to other nodes.
    */
   allocPagesNode(nid: number, gfp: number, order: number): Pfn | undefined {
+    if (nid !== NUMA_NO_NODE) checkUnsigned('alloc_pages_node', 'nid', nid);
+    checkAlloc('alloc_pages_node', gfp, order);
     if (this.tracing) return this.kernel.tracer.invoke('alloc_pages_node', this, this.allocPagesNodeImpl, nid, gfp, order);
     return this.allocPagesNodeImpl(nid, gfp, order);
   }
@@ -1399,7 +1509,7 @@ export class MmCore {
   /** `__alloc_pages()`: the allocator's entry point. */
   private allocPagesInternal(gfp: number, order: number, preferredNid: number): Pfn | undefined {
     if (!Number.isInteger(order) || order < 0 || order >= this.config.MAX_ORDER) return undefined;
-    if (!this.pgdats.has(preferredNid)) throw new Error(`BUG: alloc on node ${preferredNid}, which has no pglist_data`);
+    if (!this.pgdats.has(preferredNid)) throw new KernelBug(`alloc on node ${preferredNid}, which has no pglist_data`);
     const ac: AllocContext = {
       zonelist: this.nodeZonelist(preferredNid, gfp),
       highestZoneidx: gfpZone(this.config, gfp),
@@ -1670,7 +1780,7 @@ export class MmCore {
         fbMt = this.findSuitableFallback(zone, cur, startMt, false);
         if (fbMt !== -1) break;
       }
-      if (fbMt === -1) throw new Error('VM_BUG_ON(current_order == MAX_ORDER)');
+      if (fbMt === -1) throw new KernelBug('VM_BUG_ON(current_order == MAX_ORDER)');
       canSteal = this.fbCanSteal;
     }
     const page = zone.freeLists.first(cur, fbMt);
@@ -1716,6 +1826,8 @@ export class MmCore {
    * `countMovable` the LRU pages met are counted in `numMovable`.
    */
   moveFreepagesBlock(zone: Zone, pfn: number, mt: number, countMovable: boolean = false): number {
+    checkUnsigned('move_freepages_block', 'pfn', pfn);
+    checkUnsigned('move_freepages_block', 'migratetype', mt, this.config.MIGRATE_TYPES - 1);
     const nb = this.config.pageblockNrPages;
     let start = pfn - (pfn % nb);
     const end = start + nb - 1;
@@ -1784,6 +1896,8 @@ export class MmCore {
 
   /** `set_pageblock_migratetype()` (page_group_by_mobility_disabled forces UNMOVABLE). */
   setPageblockMigratetype(pfn: Pfn | number, migratetype: number): void {
+    checkUnsigned('set_pageblock_migratetype', 'pfn', pfn);
+    checkUnsigned('set_pageblock_migratetype', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
     let mt = migratetype;
     if (this.pageGroupByMobilityDisabled && mt < MIGRATE_PCPTYPES) mt = MIGRATE_UNMOVABLE;
     this.memmap.setPageblockMigratetype(pfn, mt);
@@ -1795,6 +1909,8 @@ export class MmCore {
    * number of pages taken, 0 if refused.
    */
   isolateFreePage(pfn: Pfn, order: number): number {
+    checkUnsigned('__isolate_free_page', 'pfn', pfn);
+    checkUnsigned('__isolate_free_page', 'order', order, this.config.MAX_ORDER - 1);
     if (this.tracing) return this.kernel.tracer.invoke('__isolate_free_page', this, this.isolateFreePageImpl, pfn, order);
     return this.isolateFreePageImpl(pfn, order);
   }
@@ -1805,6 +1921,9 @@ export class MmCore {
 
   /** `__putback_isolated_page()`: returns a block taken by {@link MmCore.isolateFreePage}. */
   putbackIsolatedPage(pfn: Pfn, order: number, migratetype: number): void {
+    checkUnsigned('__putback_isolated_page', 'pfn', pfn);
+    checkUnsigned('__putback_isolated_page', 'order', order, this.config.MAX_ORDER - 1);
+    checkUnsigned('__putback_isolated_page', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
     if (this.tracing) return this.kernel.tracer.invoke('__putback_isolated_page', this, this.putbackIsolatedPageImpl, pfn, order, migratetype);
     return this.putbackIsolatedPageImpl(pfn, order, migratetype);
   }
@@ -1836,6 +1955,8 @@ export class MmCore {
    * `migratetype`, as the kernel's undo loop does.
    */
   startIsolatePageRange(startPfn: Pfn, endPfn: Pfn, migratetype: number, flags: number = 0): void {
+    checkUnsigned('start_isolate_page_range', 'start_pfn', startPfn);
+    checkUnsigned('start_isolate_page_range', 'end_pfn', endPfn);
     if (this.tracing) return this.kernel.tracer.invoke('start_isolate_page_range', this, this.startIsolateImpl, startPfn, endPfn, migratetype, flags);
     return this.startIsolateImpl(startPfn, endPfn, migratetype, flags);
   }
@@ -1850,6 +1971,8 @@ export class MmCore {
    * blocks of pageblock order and above with their buddies).
    */
   undoIsolatePageRange(startPfn: Pfn, endPfn: Pfn, migratetype: number): void {
+    checkUnsigned('undo_isolate_page_range', 'start_pfn', startPfn);
+    checkUnsigned('undo_isolate_page_range', 'end_pfn', endPfn);
     if (this.tracing) return this.kernel.tracer.invoke('undo_isolate_page_range', this, this.undoIsolateImpl, startPfn, endPfn, migratetype);
     return this.undoIsolateImpl(startPfn, endPfn, migratetype);
   }
@@ -1864,6 +1987,8 @@ export class MmCore {
    * an unreferenced PageOffline page).
    */
   testPagesIsolated(startPfn: Pfn, endPfn: Pfn, flags: number = 0): void {
+    checkUnsigned('test_pages_isolated', 'start_pfn', startPfn);
+    checkUnsigned('test_pages_isolated', 'end_pfn', endPfn);
     if (this.tracing) return this.kernel.tracer.invoke('test_pages_isolated', this, this.testIsolatedImpl, startPfn, endPfn, flags);
     return this.testIsolatedImpl(startPfn, endPfn, flags);
   }
@@ -1879,6 +2004,8 @@ export class MmCore {
    * already offline.
    */
   offlineIsolatedPages(startPfn: Pfn, endPfn: Pfn): number {
+    checkUnsigned('__offline_isolated_pages', 'start_pfn', startPfn);
+    checkUnsigned('__offline_isolated_pages', 'end_pfn', endPfn);
     if (this.tracing) return this.kernel.tracer.invoke('__offline_isolated_pages', this, this.offlineIsolatedImpl, startPfn, endPfn);
     return this.offlineIsolatedImpl(startPfn, endPfn);
   }
@@ -1912,11 +2039,14 @@ export class MmCore {
 
   /** `clear_page()` on a page frame. */
   clearPage(pfn: Pfn): void {
+    checkUnsigned('clear_page', 'pfn', pfn);
     this.physmem.clearPage(pfn);
   }
 
   /** `copy_highpage(to, from)`. */
   copyHighpage(to: Pfn, from: Pfn): void {
+    checkUnsigned('copy_highpage', 'to', to);
+    checkUnsigned('copy_highpage', 'from', from);
     this.physmem.copyHighpage(to, from);
   }
 
@@ -1926,6 +2056,7 @@ export class MmCore {
    * with an order that covers `pfn`.
    */
   freeBlockOf(pfn: Pfn | number): { readonly head: Pfn; readonly order: number } | undefined {
+    checkUnsigned('free_block_of', 'pfn', pfn);
     const mm = this.memmap;
     for (let o = 0; o < this.config.MAX_ORDER; o++) {
       const head = pfn - (pfn % POW2[o]!);

@@ -24,7 +24,7 @@
  * These functions are the bodies of the {@link MmCore} methods of the same
  * names; they are kept here to read as page_isolation.c does.
  */
-import { KernelError } from '@zonedev/kernel';
+import { KernelBug, KernelError } from '@zonedev/kernel';
 import type { MmConfig } from './config.js';
 import type { MemmapStore } from './memmap.js';
 import type { Zone } from './mmzone.js';
@@ -69,7 +69,7 @@ function hasFlag(flags: number, f: number): boolean {
 }
 
 function bug(what: string): never {
-  throw new Error(`kernel BUG: ${what}`);
+  throw new KernelBug(what);
 }
 
 /** `__first_valid_page()`: the first online page of `[pfn, pfn + nr)`, or -1. */

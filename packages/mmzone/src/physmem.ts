@@ -206,7 +206,7 @@ export class PhysMem {
   /** Splits an access into pieces that each fall in one backing. */
   private each(addr: number, length: number, fn: (b: PhysBacking, off: number, at: number, n: number) => void): void {
     if (!Number.isSafeInteger(addr) || addr < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`invalid physical access ${addr}+${length}`);
+      throw new KernelError('EINVAL', `invalid physical access ${String(addr)}+${String(length)}`);
     }
     let done = 0;
     while (done < length) {

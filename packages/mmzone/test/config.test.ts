@@ -34,7 +34,7 @@ describe('zone types from the kernel config (include/linux/mmzone.h)', () => {
     expect(ZONES_SHIFT_BUDGET).toEqual({ '2015': 2, 'v5.13': 3 });
   });
 
-  it('seed 000: under the 2015 budget ZONE_DEVICE with ZONE_DMA is rejected with the reason', () => {
+  it('the 2015 ZONE_DEVICE RFC: under the 2015 budget ZONE_DEVICE with ZONE_DMA is rejected with the reason', () => {
     const arch = { ...X86_64, zonesShiftBudget: '2015' as const };
     let err: unknown;
     try {
@@ -50,7 +50,7 @@ describe('zone types from the kernel config (include/linux/mmzone.h)', () => {
     expect(checkMmConfig(arch)).toBe(msg);
   });
 
-  it('seed 000: sacrificing ZONE_DMA makes ZONE_DEVICE fit the 2015 budget', () => {
+  it('the 2015 ZONE_DEVICE RFC: sacrificing ZONE_DMA makes ZONE_DEVICE fit the 2015 budget', () => {
     const c = createMmConfig({ ...X86_64, zonesShiftBudget: '2015', zoneDma: false });
     expect(c.zoneNames).toEqual(['DMA32', 'Normal', 'Movable', 'Device']);
     expect(c.ZONES_SHIFT).toBe(2);

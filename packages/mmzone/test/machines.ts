@@ -1,7 +1,7 @@
 // Test architectures and a tiny boot helper for the mmzone tests.
 //
 // The platform profiles of apps/demo implement MmArchConfig for real; these
-// are the small stand-ins the tests use (DESIGN.md: a package's tests use a
+// are the small stand-ins the tests use (docs/ARCHITECTURE.md: a package's tests use a
 // test architecture of their own).
 import { Kernel } from '@zonedev/kernel';
 import { MmCore } from '../src/page-alloc.js';
