@@ -23,15 +23,15 @@
  *   memmap, blocks           present/managed           take out of buddy       memmap, resource
  * ```
  *
- * Where the memmap of the added range lives is a choice (seed 004): in RAM
+ * Where the memmap of the added range lives is a choice (commit a08a2ae346): in RAM
  * that is already online (64 bytes per page, 2 MiB per 128 MiB on x86_64,
  * which can fail with -ENOMEM on a machine short of memory), or — with
  * `memory_hotplug.memmap_on_memory` and `MHP_MEMMAP_ON_MEMORY` — at the start
- * of the added block itself, through a `vmem_altmap` (seed 001's structure).
+ * of the added block itself, through a `vmem_altmap` (the structure of the 2015 'struct page' for pmem series).
  * Those vmemmap pages are accounted to the zone only once the block is
  * online, and are never given to the allocator.
  *
- * ZONE_DEVICE (seeds 000, 002) uses the lower half of this machinery
+ * ZONE_DEVICE (the 2015 ZONE_DEVICE patches) uses the lower half of this machinery
  * directly: memremap calls `arch_add_memory()` or `add_pages()` and
  * `move_pfn_range_to_zone(ZONE_DEVICE)`, but never onlines the pages.
  *
@@ -61,6 +61,8 @@ import {
   KernelError,
   alignDown,
   anyBits,
+  checkPhysRange,
+  checkUnsigned,
   errnoName,
   isAligned,
   notifierToErrno,
@@ -196,6 +198,20 @@ function hex16(n: number): string {
 /** The KernelError for a negative errno decoded from a notifier value. */
 function errnoOf(ret: number): KernelError {
   return new KernelError(errnoName(ret) ?? 'EINVAL', `notifier returned ${ret}`);
+}
+
+/** Refuses (EINVAL) arguments of the add_memory() family that are not C integers. */
+function checkAddArgs(fn: string, nid: unknown, start: unknown, size: unknown, mhpFlags: unknown): void {
+  checkUnsigned(fn, 'nid', nid);
+  checkPhysRange(fn, start, size);
+  checkUnsigned(fn, 'mhp_flags', mhpFlags);
+}
+
+/** Refuses (EINVAL) a `zone` argument that is not a zone object. */
+function checkZone(fn: string, zone: unknown): asserts zone is Zone {
+  if (typeof zone !== 'object' || zone === null || typeof (zone as { node?: unknown }).node !== 'number') {
+    throw new KernelError('EINVAL', `${fn}: invalid zone ${String(zone)}`);
+  }
 }
 
 /** migrate_pages() tries a page this many times before giving up on it. */
@@ -393,6 +409,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * memory block size.
    */
   checkHotplugMemoryRange(start: number, size: number): void {
+    checkPhysRange('check_hotplug_memory_range', start, size);
     const bs = this.blockSize;
     if (size === 0 || !isAligned(start, bs) || !isAligned(size, bs)) {
       const msg = `Block size [${hex(bs)}] unaligned hotplug range: start ${hex(start)}, size ${hex(size)}`;
@@ -413,6 +430,8 @@ export class MemoryHotplug implements MemoryBlockHost {
   }
 
   private registerMemoryResourceImpl(start: number, size: number, resourceName: string): Resource {
+    checkPhysRange('register_memory_resource', start, size);
+    if (typeof resourceName !== 'string') throw new KernelError('EINVAL', `register_memory_resource: invalid resource name ${String(resourceName)}`);
     let flags = orBits(IORESOURCE_SYSTEM_RAM, IORESOURCE_BUSY);
     if (resourceName !== 'System RAM') flags = orBits(flags, IORESOURCE_SYSRAM_DRIVER_MANAGED);
     if (!this.mhpRangeAllowedImpl(start, size, true)) throw new KernelError('E2BIG', `memory [${hex(start)}-${hex(start + size)}] is outside the pluggable range`);
@@ -505,7 +524,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * `add_pages(nid, start_pfn, nr_pages, params)`: `__add_pages()`, then —
    * where the architecture has its own `add_pages()` (x86_64) — moves
    * `max_pfn`. Under the 2015 configuration, device memory
-   * (`params.forDevice`) does not move it (seeds 000, 002).
+   * (`params.forDevice`) does not move it (the 2015 ZONE_DEVICE patches).
    */
   addPages(nid: number, startPfn: number, nrPages: number, params: MhpParams): void {
     if (this.tracer.enabled) return this.tracer.invoke('add_pages', this, this.addPagesImpl, nid, startPfn, nrPages, params);
@@ -949,11 +968,21 @@ export class MemoryHotplug implements MemoryBlockHost {
   }
 
   private onlinePagesImpl(pfn: number, nrPages: number, zone: Zone): void {
+    checkUnsigned('online_pages', 'pfn', pfn);
+    checkUnsigned('online_pages', 'nr_pages', nrPages);
+    checkZone('online_pages', zone);
     const c = this.mm.config;
     const nid = zone.node;
     if (nrPages === 0 || !isAligned(pfn, c.pageblockNrPages) || !isAligned(pfn + nrPages, this.pagesPerSection)) {
       this.kernel.log.warn('WARNING: online_pages: misaligned range');
       throw new KernelError('EINVAL', `online_pages: misaligned range ${hex(pfn)}+${hex(nrPages)}`);
+    }
+    // The caller (memory_block_online()) only onlines an offline block of
+    // present sections; anything else is refused before a page is touched.
+    for (let nr = this.sparse.pfnToSectionNr(pfn); nr <= this.sparse.pfnToSectionNr(pfn + nrPages - 1); nr++) {
+      if (!this.sparse.presentSectionNr(nr) || this.sparse.onlineSectionNr(nr)) {
+        throw new KernelError('EINVAL', `online_pages: section ${nr} of ${hex(pfn)}+${hex(nrPages)} is ${this.sparse.presentSectionNr(nr) ? 'already online' : 'not present'}`);
+      }
     }
     this.movePfnRangeToZone(zone, pfn, nrPages, undefined, c.MIGRATE_ISOLATE);
     const arg: MemoryNotify = { startPfn: pfn, nrPages, statusChangeNid: -1, statusChangeNidNormal: -1, statusChangeNidHigh: -1 };
@@ -1086,6 +1115,8 @@ export class MemoryHotplug implements MemoryBlockHost {
   }
 
   private offlinePagesImpl(startPfn: number, nrPages: number): void {
+    checkUnsigned('offline_pages', 'start_pfn', startPfn);
+    checkUnsigned('offline_pages', 'nr_pages', nrPages);
     const c = this.mm.config;
     const endPfn = startPfn + nrPages;
     const ps = 2 ** this.pageShift;
@@ -1432,6 +1463,7 @@ export class MemoryHotplug implements MemoryBlockHost {
   }
 
   private addMemoryCore(nid: number, start: number, size: number, mhpFlags: MhpFlags): void {
+    checkAddArgs('add_memory', nid, start, size, mhpFlags);
     const res = this.registerMemoryResourceImpl(start, size, 'System RAM');
     try {
       this.addMemoryResource(nid, res, mhpFlags);
@@ -1461,6 +1493,8 @@ export class MemoryHotplug implements MemoryBlockHost {
   }
 
   private addMemoryDriverManagedImpl(nid: number, start: number, size: number, resourceName: string, mhpFlags: MhpFlags): void {
+    checkAddArgs('add_memory_driver_managed', nid, start, size, mhpFlags);
+    if (typeof resourceName !== 'string') throw new KernelError('EINVAL', `add_memory_driver_managed: invalid resource name ${String(resourceName)}`);
     if (!resourceName.startsWith('System RAM (') || !resourceName.endsWith(')')) {
       throw new KernelError('EINVAL', `add_memory_driver_managed: resource name '${resourceName}' is not 'System RAM ($DRIVER)'`);
     }
@@ -1482,7 +1516,10 @@ export class MemoryHotplug implements MemoryBlockHost {
    * all offline: the blocks, the sections and memmap (through an altmap
    * for a memmap_on_memory block), the resource, and the node if nothing
    * is left on it. -EBUSY ("removing memory fails, because memory [...] is
-   * onlined") while a block is online; -EINVAL ("Refuse to remove ...")
+   * onlined") while a block is online; -EINVAL for a range not wholly
+   * covered by memory blocks (System RAM memory hotplug added: the model
+   * refuses where v5.13 would tear down another owner's sections, such as
+   * a pgmap's); -EINVAL ("Refuse to remove ...")
    * for a range with vmemmap pages that is not exactly one block. Nothing
    * changes on failure.
    */
@@ -1492,7 +1529,22 @@ export class MemoryHotplug implements MemoryBlockHost {
   }
 
   private tryRemoveMemoryImpl(nid: number, start: number, size: number): void {
+    checkUnsigned('try_remove_memory', 'nid', nid);
+    checkPhysRange('try_remove_memory', start, size);
     this.checkHotplugMemoryRange(start, size);
+    // Only memory that memory hotplug added has memory blocks; sections
+    // without one (a memremap_pages() range, a hole) belong to someone else
+    // and are never torn down here.
+    let blocks = 0;
+    this.memory.walkMemoryBlocks(start, size, () => {
+      blocks++;
+      return 0;
+    });
+    if (blocks * this.blockSize !== size) {
+      const msg = `removing memory fails, because memory [${pa(start)}-${pa(start + size - 1)}] is not System RAM added by memory hotplug`;
+      this.kernel.log.warn(msg);
+      throw new KernelError('EINVAL', msg);
+    }
     let busy: KernelError | undefined;
     this.memory.walkMemoryBlocks(start, size, (mem) => {
       if (mem.state === MEM_STATE_OFFLINE) return 0; // is_memblock_offlined()
@@ -1553,6 +1605,8 @@ export class MemoryHotplug implements MemoryBlockHost {
   }
 
   private offlineAndRemoveMemoryImpl(nid: number, start: number, size: number): void {
+    checkUnsigned('offline_and_remove_memory', 'nid', nid);
+    checkPhysRange('offline_and_remove_memory', start, size);
     const bs = this.blockSize;
     if (!isAligned(start, bs) || !isAligned(size, bs) || size === 0) {
       throw new KernelError('EINVAL', `offline_and_remove_memory: [${hex(start)}+${hex(size)}] is not in whole memory blocks`);

@@ -57,7 +57,7 @@
  * in use has been put — and only then unmaps each range. The kernel sleeps
  * in that wait; the model returns a `Promise` that settles when the last
  * reference is dropped, so "device memory can be removed at will by
- * userspace unbinding the driver" (seed 000) — but not before its pages are
+ * userspace unbinding the driver" (Dan Williams' 2015 ZONE_DEVICE RFC) — but not before its pages are
  * free.
  *
  * Mirrors mm/memremap.c, the ZONE_DEVICE parts of include/linux/mm.h and
@@ -69,6 +69,7 @@ import {
   devToNode,
   IORES_DESC_NONE,
   IORESOURCE_SYSTEM_RAM,
+  KernelBug,
   KernelError,
   PercpuRef,
   REGION_DISJOINT,
@@ -147,6 +148,11 @@ interface SpanSnapshot {
 /** `%#llx`: `0x` and lower-case hex, or `0` for zero. */
 function hexAlt(n: number): string {
   return n === 0 ? '0' : `0x${n.toString(16)}`;
+}
+
+/** Refuses (EINVAL) a `pgmap` argument that is not a {@link DevPagemap}. */
+function checkPgmap(fn: string, pgmap: unknown): asserts pgmap is DevPagemap {
+  if (!(pgmap instanceof DevPagemap)) throw new KernelError('EINVAL', `${fn}: invalid pgmap ${String(pgmap)}`);
 }
 
 function isThenable(v: unknown): v is Promise<void> {
@@ -413,6 +419,8 @@ export class Memremap {
   }
 
   private memremapPagesImpl(pgmap: DevPagemap, nidIn: number): bigint {
+    checkPgmap('memremap_pages', pgmap);
+    if (typeof nidIn !== 'number' || !Number.isSafeInteger(nidIn)) throw new KernelError('EINVAL', `memremap_pages: invalid nid ${String(nidIn)}`);
     if (!this.zoneDevice) throw new KernelError('ENXIO', 'memremap_pages: CONFIG_ZONE_DEVICE is not set');
     const nrRange = pgmap.nrRange;
     if (!nrRange) {
@@ -452,10 +460,12 @@ export class Memremap {
         pgprot = 'PAGE_KERNEL_NOCACHE';
         break;
       default:
-        // v5.13 warns and carries on: the pagemap is mapped like GENERIC.
-        this.warn(`Invalid pgmap type ${pgmap.type as number}`);
-        break;
+        // v5.13 warns and carries on (mapping it like GENERIC); the model
+        // warns the same words and refuses, changing nothing.
+        this.warn(`Invalid pgmap type ${String(pgmap.type)}`);
+        throw new KernelError('EINVAL', `Invalid pgmap type ${String(pgmap.type)}`);
     }
+    this.checkDataPages(pgmap);
     const params: MhpParams = { altmap: pgmapAltmap(pgmap), pgprot, forDevice: true };
 
     if (pgmap.ref === undefined) {
@@ -501,6 +511,19 @@ export class Memremap {
     }
     this.maps.set(pgmap, { phase: 'live', teardown: undefined, devres: undefined });
     return this.va(pgmap.ranges[0]!.start);
+  }
+
+  /**
+   * The model's refusal of an altmap that leaves the first range no data
+   * page (reserve + free covering the whole range): v5.13's
+   * `memremap_pages()` would take a negative count of page references.
+   * Refused with -ENXIO in the words of `nd_pfn_init()`
+   * (drivers/nvdimm/pfn_devs.c), which refuses a layout whose data offset
+   * is not below the namespace size.
+   */
+  private checkDataPages(pgmap: DevPagemap): void {
+    if (pgmapAltmap(pgmap) === undefined || this.pfnFirst(pgmap, 0) < this.pfnEnd(pgmap, 0)) return;
+    throw new KernelError('ENXIO', `${pgmap.traceName} unable to satisfy requested alignment`);
   }
 
   /** The model's sanity check of the ranges (the kernel trusts its callers). */
@@ -650,10 +673,11 @@ export class Memremap {
   }
 
   private memunmapPagesImpl(pgmap: DevPagemap): Promise<void> {
+    checkPgmap('memunmap_pages', pgmap);
     if (!this.zoneDevice) throw new KernelError('ENXIO', 'memunmap_pages: CONFIG_ZONE_DEVICE is not set');
     const st = this.maps.get(pgmap);
     if (st === undefined || st.phase !== 'live') {
-      throw new Error(`BUG: memunmap_pages: ${pgmap.traceName} is not mapped (${st?.phase ?? 'unmapped'})`);
+      throw new KernelBug(`memunmap_pages: ${pgmap.traceName} is not mapped (${st?.phase ?? 'unmapped'})`);
     }
     st.phase = 'dying';
     const wait = this.teardownBegin(pgmap);

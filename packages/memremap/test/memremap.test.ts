@@ -71,12 +71,17 @@ describe('memremap_pages: checks before anything is done', () => {
     expect(m.memremap.devPagemapOps).toBe(false);
   });
 
-  it('warns about an invalid type and, as v5.13 does, maps it like GENERIC', () => {
-    const m = fakeMachine();
-    const pgmap = new DevPagemap({ type: 0 as MemoryType, range: { start: DEV, end: DEV + 8 * MiB - 1 } });
-    m.memremap.memremapPages(pgmap, 0);
-    expect(warnings(m)).toContain('Invalid pgmap type 0');
-    expect(m.hp.calls.map((c) => c.fn)).toContain('arch_add_memory');
+  it('warns about an invalid type in v5.13 words and refuses it with -EINVAL, mapping nothing', () => {
+    for (const type of [0, 99]) {
+      const m = fakeMachine();
+      const pgmap = new DevPagemap({ type: type as MemoryType, range: { start: DEV, end: DEV + 8 * MiB - 1 } });
+      const before = fakeSnapshot(m);
+      expect(() => m.memremap.memremapPages(pgmap, 0)).toThrow(expect.objectContaining({ errno: 'EINVAL', message: `Invalid pgmap type ${type}` }));
+      expect(warnings(m)).toContain(`Invalid pgmap type ${type}`);
+      expect(m.hp.calls.map((c) => c.fn)).not.toContain('arch_add_memory');
+      expect(fakeSnapshot(m)).toEqual(before);
+      expect(m.memremap.pagemapPhase(pgmap)).toBeUndefined();
+    }
   });
 
   it('without a caller ref: an internal percpu_ref, and kill/cleanup ops are -EINVAL', () => {

@@ -88,17 +88,38 @@ export function acpiMemoryDeviceName(slot: number): string {
   return `PNP0C80:${slot.toString(16).padStart(2, '0')}`;
 }
 
-/** x86_64: `acpi_memory_device_add()` for a DIMM that QEMU plugged. */
+/**
+ * The DIMMs whose ACPI memory device the driver attached to: those whose
+ * `acpi_memory_enable_device()` succeeded (drivers/acpi/scan.c,
+ * `acpi_scan_attach_handler()` keeps the handler only for a positive
+ * return of `acpi_memory_device_add()`).
+ */
+const attached = new WeakSet<GuestDimm>();
+
+/**
+ * x86_64: `acpi_memory_device_add()` (drivers/acpi/acpi_memhotplug.c) for a
+ * DIMM that QEMU plugged. When `acpi_memory_enable_device()` fails the
+ * driver frees its data and does not attach, so a later eject has nothing
+ * of it to remove.
+ */
 export function acpiMemoryAdd(m: MachineCore, dimm: GuestDimm): GuestResult {
   const device = acpiMemoryDeviceName(dimm.slot);
-  return { ok: attempt(() => void acpiMemoryEnableDevice(m.hotplug, device, dimm.node, dimm.addr, dimm.size)) };
+  const ok = attempt(() => void acpiMemoryEnableDevice(m.hotplug, device, dimm.node, dimm.addr, dimm.size));
+  if (ok) attached.add(dimm);
+  // acpi_memory_device_add() reports the failed enable on the device itself.
+  else m.kernel.log.err(`acpi ${device}: acpi_memory_enable_device() error`);
+  return { ok };
 }
 
 /**
  * x86_64: the ACPI eject of a DIMM (`acpi_scan_hot_remove()`): offline its
- * blocks (`acpi_scan_try_to_offline()`), then `__remove_memory()`.
+ * blocks (`acpi_scan_try_to_offline()`), then `__remove_memory()`. A device
+ * the memory driver never attached to (its add failed) has no memory
+ * bound and nothing to remove (`acpi_bus_trim()` finds no handler): it
+ * ejects at once.
  */
 export function acpiMemoryEject(m: MachineCore, dimm: GuestDimm): GuestResult {
+  if (!attached.has(dimm)) return { ok: true };
   const devices = m.kernel.devices;
   const blocks = blocksOf(m, dimm.addr, dimm.size);
   const putOnline = new Set<MemoryBlock>();
@@ -119,7 +140,9 @@ export function acpiMemoryEject(m: MachineCore, dimm: GuestDimm): GuestResult {
     }
   }
   // acpi_memory_device_remove() -> acpi_memory_remove_memory().
-  return { ok: attempt(() => m.hotplug.__removeMemory(dimm.node, dimm.addr, dimm.size)) };
+  const ok = attempt(() => m.hotplug.__removeMemory(dimm.node, dimm.addr, dimm.size));
+  if (ok) attached.delete(dimm);
+  return { ok };
 }
 
 /** pseries: the LMB numbers and first DRC index of a DIMM. */

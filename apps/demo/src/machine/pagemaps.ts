@@ -44,6 +44,22 @@ export const PGMAP_TYPES: Readonly<Record<string, MemoryType>> = {
   private: MEMORY_DEVICE_PRIVATE,
 };
 
+/** The info-block reserve of the `map=dev` layout: 8 KiB, rounded up to a page. */
+function altmapReserveBytes(ps: number): number {
+  return Math.ceil(8192 / ps) * ps;
+}
+
+/**
+ * Where data pages begin in the `map=dev` layout of a `size`-byte device:
+ * after the reserve and the struct pages of the rest, rounded up to the
+ * vmemmap's page size (`offset` of `nd_pfn_init()`).
+ */
+function altmapDataOffset(size: number, ps: number, unit: number): number {
+  const reserveBytes = altmapReserveBytes(ps);
+  const npfns = (size - reserveBytes) / ps;
+  return Math.ceil((reserveBytes + 64 * npfns) / unit) * unit;
+}
+
 /** One mapped pagemap. */
 export interface DemoPagemap {
   /** `pgmapN`. */
@@ -84,6 +100,15 @@ export class DemoPagemaps {
     if (type === undefined) throw new KernelError('EINVAL', `unknown memory type ${typeName}`);
     const m = this.m;
     const name = `pgmap${this.next}`;
+    const ps = m.mm.config.pageSize;
+    const withDevAltmap = withAltmap && type !== MEMORY_DEVICE_PRIVATE;
+    // nd_pfn_init() (drivers/nvdimm/pfn_devs.c): a layout whose data offset is
+    // not below the size maps no data page; -ENXIO before anything is claimed.
+    if (withDevAltmap && altmapDataOffset(size, ps, m.profile.sparse.vmemmapPageSize) >= size) {
+      const msg = `${name} unable to satisfy requested alignment`;
+      m.kernel.log.err(msg);
+      throw new KernelError('ENXIO', msg);
+    }
     const iomem = m.kernel.iomem;
     let res: ResourceT;
     if (start === undefined) {
@@ -94,18 +119,15 @@ export class DemoPagemaps {
       if (r === undefined) throw new KernelError('EBUSY', `devm_request_mem_region: ${name}: [mem 0x${start.toString(16)}-0x${(start + size - 1).toString(16)}] is busy`);
       res = r;
     }
-    const ps = m.mm.config.pageSize;
     const base = res.start;
     const ops =
       type === MEMORY_DEVICE_PRIVATE
         ? { pageFree: (): void => undefined, migrateToRam: (): number => 0 }
         : undefined;
     let altmap;
-    if (withAltmap && type !== MEMORY_DEVICE_PRIVATE) {
-      const reserveBytes = Math.ceil(8192 / ps) * ps;
-      const npfns = (size - reserveBytes) / ps;
-      const unit = m.profile.sparse.vmemmapPageSize;
-      const dataoff = Math.ceil((reserveBytes + 64 * npfns) / unit) * unit;
+    if (withDevAltmap) {
+      const reserveBytes = altmapReserveBytes(ps);
+      const dataoff = altmapDataOffset(size, ps, m.profile.sparse.vmemmapPageSize);
       // end_pfn is the last pfn, PHYS_PFN(res->end), as nvdimm_setup_pfn() sets it.
       altmap = vmemAltmap({ basePfn: base / ps, endPfn: (base + size - 1 - ((base + size - 1) % ps)) / ps, reserve: reserveBytes / ps, free: (dataoff - reserveBytes) / ps });
     }

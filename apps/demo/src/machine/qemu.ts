@@ -33,6 +33,7 @@
  * same backend, as host memory would.
  */
 import { SparseBacking } from '@zonedev/mmzone';
+import type { PhysBacking } from '@zonedev/mmzone';
 import type { MachineCore } from './core.js';
 import { parseQemuSize } from './options.js';
 import { pcMemoryLayout } from '../platform/x86/qemu-pc.js';
@@ -68,6 +69,40 @@ export interface PcDimm {
   readonly size: number;
   /** Plugged after boot (`device_add`), as `info memory-devices` reports. */
   readonly hotplugged: boolean;
+  /** Where the backend's memory is registered (see {@link backendWindows}). */
+  readonly windows?: readonly number[];
+}
+
+/**
+ * `size` bytes of `inner` from byte `base`: the part of a backend that
+ * shows at one piece of a DIMM's range.
+ */
+class BackingWindow implements PhysBacking {
+  readonly size: number;
+  private readonly inner: PhysBacking;
+  private readonly base: number;
+
+  constructor(inner: PhysBacking, base: number, size: number) {
+    this.inner = inner;
+    this.base = base;
+    this.size = size;
+  }
+
+  read(offset: number, dst: Uint8Array): void {
+    this.inner.read(this.base + offset, dst);
+  }
+
+  write(offset: number, src: Uint8Array): void {
+    this.inner.write(this.base + offset, src);
+  }
+
+  zero(offset: number, length: number): void {
+    this.inner.zero(this.base + offset, length);
+  }
+
+  get bytesAllocated(): number {
+    return this.inner.bytesAllocated;
+  }
 }
 
 /** What a monitor command did: its output, its QMP events, and the guest's failure if any. */
@@ -260,9 +295,9 @@ export class QemuMachine {
     }
     // plug: the memory region appears in the guest's address space.
     memdev.mapped = true;
-    const dimm: PcDimm = { id, memdev, addr: at, slot: newSlot, node, size: memdev.size, hotplugged: true };
+    const windows = this.backendWindows(at, memdev, id ?? memdev.id);
+    const dimm: PcDimm = { id, memdev, addr: at, slot: newSlot, node, size: memdev.size, hotplugged: true, windows };
     this.dimms.push(dimm);
-    this.m.mm.physmem.registerBacking(at, memdev.size, memdev.backing, id ?? memdev.id);
     const mark = this.m.kernel.log.lines.length;
     const guest: GuestResult = this.m.platform === 'x86_64' ? acpiMemoryAdd(this.m, dimm) : dlparMemoryAddByIc(this.m, this.lmbAssigned, dimm);
     return { output: '', console: this.consoleSince(mark), events: [], guestFailed: !guest.ok };
@@ -289,10 +324,45 @@ export class QemuMachine {
       return { output: '', console: guestConsole, events: [event], guestFailed: true };
     }
     // The guest ejected it: pc_dimm_unplug(), object_unparent().
-    this.m.mm.physmem.unregisterBacking(dimm.addr);
+    for (const w of dimm.windows ?? [dimm.addr]) this.m.mm.physmem.unregisterBacking(w);
     dimm.memdev.mapped = false;
     this.dimms.splice(this.dimms.indexOf(dimm), 1);
     return { output: '', console: guestConsole, events: [], guestFailed: false };
+  }
+
+  /**
+   * Registers the backend's memory over `[at, at + size)` and returns where.
+   * The model's guest can hold memory in the device-memory window that no
+   * DIMM backs (a block added through the `probe` file); its bytes stay
+   * where the guest wrote them: the backend shows only in the pieces of the
+   * range that are not already busy System RAM, so a DIMM plugged over such
+   * a block (which the guest refuses: `register_memory_resource()` fails
+   * with -EEXIST) hides nothing the guest stored.
+   */
+  private backendWindows(at: number, memdev: MemoryBackend, name: string): number[] {
+    const physmem = this.m.mm.physmem;
+    const end = at + memdev.size;
+    const held: { start: number; end: number }[] = [];
+    this.m.kernel.iomem.walkSystemRamRes(at, end - 1, (r) => {
+      held.push({ start: r.start, end: r.end + 1 });
+      return 0;
+    });
+    if (held.length === 0) {
+      physmem.registerBacking(at, memdev.size, memdev.backing, name);
+      return [at];
+    }
+    const ps = this.m.mm.config.pageSize;
+    const windows: number[] = [];
+    let from = at;
+    for (const h of [...held, { start: end, end }]) {
+      const pieceEnd = Math.floor(h.start / ps) * ps;
+      if (pieceEnd > from) {
+        physmem.registerBacking(from, pieceEnd - from, new BackingWindow(memdev.backing, from - at, pieceEnd - from), name);
+        windows.push(from);
+      }
+      from = Math.max(from, Math.ceil(h.end / ps) * ps);
+    }
+    return windows;
   }
 
   /** The guest's console lines (KERN_ERR and worse, as with `quiet`) logged after record `mark`. */
