@@ -18,6 +18,14 @@ describe('bad input on a booted machine', () => {
     });
     expect(run(`echo 0 > ${o}\ncat ${o}`, m)).toEqual({ status: 0, stdout: '0\n', stderr: '', output: '0\n' });
   });
+  it("`echo 'add x' > uevent` is refused as kobject_synth_uevent() refuses a bad UUID", () => {
+    const m = bootMachine({ ...DEFAULT_MACHINE });
+    const u = '/sys/devices/system/memory/memory10/uevent';
+    const r = run(`echo 'add x' > ${u}`, m);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('zonedev: echo: write error: Invalid argument\n');
+    expect(run(`echo 'add 0f8c32b5-1b1e-4f0e-9d7a-5a0e2b3c4d5e SYNTH=1' > ${u}`, m).status).toBe(0);
+  });
   it('`page PFN` of an offlined block says the struct page is poisoned, as dump_page() does', () => {
     const m = bootMachine({ ...DEFAULT_MACHINE });
     run('echo 0 > /sys/devices/system/memory/memory10/online', m);

@@ -528,10 +528,31 @@ export interface DeviceCoreOptions {
 
 const UEVENT_ACTIONS = ['add', 'remove', 'change', 'move', 'online', 'offline', 'bind', 'unbind'];
 
-/** `kobject_synth_uevent()`: accepts a known action, else -EINVAL. */
+/** `uuid_is_valid()` (lib/uuid.c): 36 characters, hex digits with '-' at 8, 13, 18 and 23. */
+function uuidIsValid(s: string): boolean {
+  return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s);
+}
+
+/**
+ * `kobject_synth_uevent()` (lib/kobject_uevent.c): what a write to a
+ * `uevent` attribute accepts. One trailing newline or NUL is dropped; the
+ * first word must be an action name exactly (`kobject_action_type()`), else
+ * -EINVAL "unknown uevent action string". Anything after its space must be a
+ * UUID followed by zero or more ` KEY=VALUE` pairs of alphanumeric words
+ * (`kobject_action_args()`), else -EINVAL "incorrect uuid".
+ */
 function synthUevent(buf: string): void {
-  const action = buf.replace(/\n$/, '').split(' ')[0] ?? '';
-  if (!UEVENT_ACTIONS.includes(action)) throw new KernelError('EINVAL', `unknown uevent action '${action}'`);
+  const text = buf.endsWith('\n') || buf.endsWith('\0') ? buf.slice(0, -1) : buf;
+  const space = text.indexOf(' ');
+  const action = space < 0 ? text : text.slice(0, space);
+  if (text === '' || !UEVENT_ACTIONS.includes(action)) throw new KernelError('EINVAL', 'synth uevent: unknown uevent action string');
+  if (space < 0) return;
+  const args = text.slice(space + 1);
+  const uuid = args.slice(0, 36);
+  const pairs = args.slice(36);
+  if (!uuidIsValid(uuid) || !/^( [0-9A-Za-z]+=[0-9A-Za-z]+)*$/.test(pairs)) {
+    throw new KernelError('EINVAL', 'synth uevent: incorrect uuid');
+  }
 }
 
 function kobjectName(name: string): string {

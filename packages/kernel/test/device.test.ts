@@ -205,6 +205,37 @@ describe('buses and system subsystems', () => {
     expect(errnoOf(() => sys.write('/sys/bus/nd/uevent', 'explode\n'))).toBe('EINVAL');
   });
 
+  it('a uevent write takes an action, then optionally a UUID and KEY=VALUE pairs (kobject_synth_uevent)', () => {
+    const { core, sys } = machine();
+    core.busRegister({ name: 'nd' });
+    const uuid = '0f8c32b5-1b1e-4f0e-9d7a-5a0e2b3c4d5e';
+    for (const ok of ['add', 'add\n', 'change\0', `add ${uuid}`, `add ${uuid}\n`, `change ${uuid} A=1 bc2=Z9`]) {
+      expect(() => sys.write('/sys/bus/nd/uevent', ok)).not.toThrow();
+    }
+    const bad: [string, string][] = [
+      ['', 'unknown uevent action string'],
+      ['ad', 'unknown uevent action string'],
+      ['adds', 'unknown uevent action string'],
+      ['add x', 'incorrect uuid'],
+      ['add ', 'incorrect uuid'],
+      [`add ${uuid.replace('-', 'x')}`, 'incorrect uuid'],
+      [`add ${uuid}A=1`, 'incorrect uuid'],
+      [`add ${uuid} A=`, 'incorrect uuid'],
+      [`add ${uuid} =1`, 'incorrect uuid'],
+      [`add ${uuid} A-B=1`, 'incorrect uuid'],
+      [`add ${uuid} A=1 `, 'incorrect uuid'],
+    ];
+    for (const [buf, msg] of bad) {
+      let err: unknown;
+      try {
+        sys.write('/sys/bus/nd/uevent', buf);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, JSON.stringify(buf)).toMatchObject({ errno: 'EINVAL', message: expect.stringContaining(msg) });
+    }
+  });
+
   it('a duplicate bus is EEXIST and changes nothing', () => {
     const { core, sys, k } = machine();
     core.busRegister({ name: 'nd' });
