@@ -56,6 +56,22 @@ describe('bad input on a booted machine', () => {
     expect(run('page 0x10000000000000000', m)).toMatchObject({ status: 2, stderr: "page: invalid pfn '0x10000000000000000': Numerical result out of range\n" });
     expect(run('page 1.5', m)).toMatchObject({ status: 2, stderr: "page: invalid pfn '1.5'\n" });
   });
+  it('devmem WIDTH as busybox parses it: xatou() for numbers, b/h/w/l letters, "bad width" at the access', () => {
+    const m = bootMachine({ ...DEFAULT_MACHINE });
+    const err = (cmd: string): string => run(cmd, m).stderr;
+    expect(run('devmem 0x1000 l 0x1122334455667788\ndevmem 0x1000 W', m).stdout).toBe('0x55667788\n');
+    expect(run('devmem 0x1000 b', m).stdout).toBe('0x88\n');
+    expect(err('devmem 0x1000 7')).toBe('devmem: bad width\n');
+    expect(err('devmem 0x1000 12 0x55')).toBe('devmem: bad width\n');
+    expect(err('devmem 0x1000 q')).toBe('devmem: bad width\n');
+    expect(err('devmem 0x1000 0x20')).toBe("devmem: invalid number '0x20'\n");
+    expect(err('devmem 0x1000 99999999999')).toBe('devmem: number 99999999999 is not in 0..4294967295 range\n');
+    // xatou() dies before the bad ADDRESS or VALUE shows the usage.
+    expect(err('devmem zz 1x')).toBe("devmem: invalid number '1x'\n");
+    expect(err('devmem zz')).toBe(USAGE);
+    expect(err('devmem 0x1000 32 zz')).toBe(USAGE);
+    expect(run('devmem 0x1000 7 0x55\ndevmem 0x1000 64', m).stdout).toBe('0x1122334455667788\n');
+  });
   it('devmem refuses values and addresses of 2^64 or more (bb_strtoull ERANGE: usage) and writes nothing', () => {
     const m = bootMachine({ ...DEFAULT_MACHINE });
     expect(run('devmem 0x1000 64 0x1122334455667788\ndevmem 0x1000 64 18446744073709551616\ndevmem 0x1000 64', m)).toEqual({

@@ -149,37 +149,47 @@ export function memoryCommands(m: DemoMachine): ShellCommand[] {
           return 1;
         };
         if (addrS === undefined || ctx.args.length > 3) return usage();
+        // busybox parses in this order: ADDRESS and VALUE with bb_strtoull()
+        // (a failure only sets errno), WIDTH with xatou() (which dies at
+        // once), then shows its usage if errno was set; "bad width" comes
+        // only when the access is made.
         const addr = parseNum(addrS);
-        if (addr === undefined && /^([1-9][0-9]*|0[xX][0-9a-fA-F]+|0[0-7]*)$/.test(addrS)) return usage();
-        if (addr === undefined) {
-          ctx.err(`devmem: invalid number '${addrS}'\n`);
-          return 1;
+        let width = 32;
+        if (widthS !== undefined) {
+          if (/^[0-9]/.test(widthS) || widthS.length > 1) {
+            if (!/^[0-9]+$/.test(widthS)) {
+              ctx.err(`devmem: invalid number '${widthS}'\n`);
+              return 1;
+            }
+            width = Number(widthS);
+            if (width > 0xffffffff) {
+              ctx.err(`devmem: number ${widthS} is not in 0..4294967295 range\n`);
+              return 1;
+            }
+          } else {
+            // One letter: b, h, w or l (any case) for 8, 16, 32 or 64 bits; any other is 0.
+            width = { b: 8, h: 16, w: 32, l: 64 }[widthS.toLowerCase()] ?? 0;
+          }
         }
-        const width = widthS === undefined ? 32 : Number(widthS);
-        if (![8, 16, 32, 64].includes(width)) {
-          ctx.err(`devmem: invalid number '${widthS!}'\n`);
-          return 1;
-        }
-        const bytes = width / 8;
+        const value = valueS === undefined ? undefined : parseNum(valueS);
+        if (addr === undefined || (valueS !== undefined && value === undefined)) return usage();
+        const bytes = Math.max(1, Math.ceil(width / 8));
         const a = Number(addr);
         if (a + bytes > 2 ** m.profile.maxPhysmemBits) {
           ctx.err('devmem: mmap: Invalid argument\n');
           return 1;
         }
+        if (![8, 16, 32, 64].includes(width)) {
+          ctx.err('devmem: bad width\n');
+          return 1;
+        }
         const physmem = m.mm.physmem;
-        if (valueS === undefined) {
+        if (value === undefined) {
           const data = physmem.read(a, bytes);
           let v = 0n;
           for (let i = bytes - 1; i >= 0; i--) v = v * 256n + BigInt(data[i]!);
           ctx.out(`0x${v.toString(16).toUpperCase().padStart(bytes * 2, '0')}\n`);
           return 0;
-        }
-        const value = parseNum(valueS);
-        if (value === undefined) {
-          // bb_strtoull() failed with ERANGE: devmem shows its usage and writes nothing.
-          if (/^([1-9][0-9]*|0[xX][0-9a-fA-F]+|0[0-7]*)$/.test(valueS)) return usage();
-          ctx.err(`devmem: invalid number '${valueS}'\n`);
-          return 1;
         }
         const data = new Uint8Array(bytes);
         let v = value;
