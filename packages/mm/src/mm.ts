@@ -20,7 +20,7 @@
  * finds no populated PMDs to notify about; munmap notifies `MMU_NOTIFY_UNMAP`
  * as unmap_vmas() always does.
  */
-import { KernelError, errnoName, hasBits, anyBits, orBits, clearBits } from '@zonedev/kernel';
+import { KernelError, checkUnsigned, errnoName, hasBits, anyBits, orBits, clearBits } from '@zonedev/kernel';
 import type { ErrnoName } from '@zonedev/kernel';
 import {
   MMU_NOTIFY_UNMAP,
@@ -110,10 +110,6 @@ function offsetInPage(x: number): boolean {
 
 function fail(errno: ErrnoName, message: string): never {
   throw new KernelError(errno, message);
-}
-
-function checkArg(what: string, x: number): void {
-  if (!Number.isSafeInteger(x) || x < 0) fail('EINVAL', `${what} ${x} is not a non-negative integer`);
 }
 
 /** The device and inode /proc/PID/maps shows for `MAP_SHARED|MAP_ANONYMOUS` memory: the shm mount's. */
@@ -216,7 +212,7 @@ export class MmStruct implements MmuNotifierMm {
   #nextShmemIno: number;
 
   constructor(pid: number, options: MmStructOptions = {}) {
-    checkArg('pid', pid);
+    checkUnsigned('mm_alloc', 'pid', pid);
     this.pid = pid;
     this.taskSize = options.taskSize ?? TASK_SIZE_4LEVEL;
     this.mmapMinAddr = options.mmapMinAddr ?? DEFAULT_MMAP_MIN_ADDR;
@@ -495,7 +491,7 @@ export class MmStruct implements MmuNotifierMm {
     const offset = args.offset ?? 0;
     const file = hasBits(flags, MAP_ANONYMOUS) ? null : (args.file ?? null);
     for (const [what, x] of [['addr', addr], ['length', length], ['prot', prot], ['flags', flags], ['offset', offset]] as const) {
-      checkArg(what, x);
+      checkUnsigned('do_mmap', what, x);
     }
     if (offsetInPage(offset)) fail('EINVAL', `offset 0x${offset.toString(16)} is not page aligned`);
     if (!hasBits(flags, MAP_ANONYMOUS) && !args.file) fail('EBADF', 'mmap of a file needs a file');
@@ -588,8 +584,8 @@ export class MmStruct implements MmuNotifierMm {
    * @public
    */
   munmap(start: number, length: number): void {
-    checkArg('addr', start);
-    checkArg('length', length);
+    checkUnsigned('__do_munmap', 'addr', start);
+    checkUnsigned('__do_munmap', 'length', length);
     if (offsetInPage(start) || start > this.taskSize || length > this.taskSize - start) {
       fail('EINVAL', `munmap(0x${start.toString(16)}, 0x${length.toString(16)}): bad range`);
     }
@@ -662,9 +658,9 @@ export class MmStruct implements MmuNotifierMm {
    * @public
    */
   mprotect(start: number, length: number, prot: number): void {
-    checkArg('addr', start);
-    checkArg('length', length);
-    checkArg('prot', prot);
+    checkUnsigned('do_mprotect_pkey', 'addr', start);
+    checkUnsigned('do_mprotect_pkey', 'length', length);
+    checkUnsigned('do_mprotect_pkey', 'prot', prot);
     if (offsetInPage(start)) fail('EINVAL', `mprotect: 0x${start.toString(16)} is not page aligned`);
     if (!length) return;
     const len = pageAlign(length);
@@ -704,8 +700,8 @@ export class MmStruct implements MmuNotifierMm {
    * @public
    */
   madvise(start: number, length: number, behavior: number): number {
-    checkArg('addr', start);
-    checkArg('length', length);
+    checkUnsigned('do_madvise', 'addr', start);
+    checkUnsigned('do_madvise', 'length', length);
     if (behavior !== MADV_HUGEPAGE && behavior !== MADV_NOHUGEPAGE) {
       fail('EINVAL', `madvise: advice ${behavior} is not modelled`);
     }

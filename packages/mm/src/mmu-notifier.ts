@@ -12,7 +12,7 @@
  * progress is deferred to the end of the last active invalidation, as
  * `mn_itree_inv_end()` does.
  */
-import { KernelError } from '@zonedev/kernel';
+import { KernelError, checkUnsigned } from '@zonedev/kernel';
 
 /** `MMU_NOTIFY_UNMAP` (enum mmu_notifier_event): the range is being unmapped. @public */
 export const MMU_NOTIFY_UNMAP = 0;
@@ -81,12 +81,6 @@ export interface MmuNotifierRange {
   readonly migratePgmapOwner: unknown;
 }
 
-function checkAddr(what: string, x: number): void {
-  if (!Number.isSafeInteger(x) || x < 0) {
-    throw new KernelError('EINVAL', `${what} ${x} is not a non-negative integer address`);
-  }
-}
-
 /**
  * `mmu_notifier_range_init(range, event, flags, vma, mm, start, end)`
  * (include/linux/mmu_notifier.h).
@@ -99,8 +93,8 @@ export function mmuNotifierRangeInit(
   start: number,
   end: number,
 ): MmuNotifierRange {
-  checkAddr('start', start);
-  checkAddr('end', end);
+  checkUnsigned('mmu_notifier_range_init', 'start', start);
+  checkUnsigned('mmu_notifier_range_init', 'end', end);
   if (end < start) throw new KernelError('EINVAL', `range end 0x${end.toString(16)} below start 0x${start.toString(16)}`);
   return { mm, event, start, end, flags, migratePgmapOwner: null };
 }

@@ -9,7 +9,7 @@
  * offset below. Values reach 2^63, so the entry value is a `bigint` and every
  * field is extracted arithmetically (no JavaScript bitwise operators).
  */
-import { KernelError } from '@zonedev/kernel';
+import { KernelError, checkUnsigned } from '@zonedev/kernel';
 
 /** `BITS_PER_XA_VALUE` (include/linux/xarray.h): `BITS_PER_LONG - 1` = 63. @public */
 export const BITS_PER_XA_VALUE = 63;
@@ -124,17 +124,13 @@ function offsetPfn(entry: SwpEntry): number {
   return Number(swpOffset(entry));
 }
 
-function checkPfn(pfn: number): void {
-  if (!Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `pfn ${pfn} is not a non-negative integer`);
-}
-
 /**
  * `make_device_private_entry(page, write)` (include/linux/swapops.h): type
  * `SWP_DEVICE_WRITE` or `SWP_DEVICE_READ`, offset `page_to_pfn(page)`.
  * @public
  */
 export function makeDevicePrivateEntry(pfn: number, write: boolean): SwpEntry {
-  checkPfn(pfn);
+  checkUnsigned('make_device_private_entry', 'pfn', pfn);
   return swpEntry(write ? SWP_DEVICE_WRITE : SWP_DEVICE_READ, pfn);
 }
 
@@ -165,7 +161,7 @@ export function devicePrivateEntryToPfn(entry: SwpEntry): number {
  * @public
  */
 export function makeMigrationEntry(pfn: number, write: boolean): SwpEntry {
-  checkPfn(pfn);
+  checkUnsigned('make_migration_entry', 'pfn', pfn);
   return swpEntry(write ? SWP_MIGRATION_WRITE : SWP_MIGRATION_READ, pfn);
 }
 
@@ -192,7 +188,7 @@ export function migrationEntryToPfn(entry: SwpEntry): number {
 
 /** `make_hwpoison_entry(page)` (include/linux/swapops.h): type `SWP_HWPOISON`, offset the pfn. @public */
 export function makeHwpoisonEntry(pfn: number): SwpEntry {
-  checkPfn(pfn);
+  checkUnsigned('make_hwpoison_entry', 'pfn', pfn);
   return swpEntry(SWP_HWPOISON, pfn);
 }
 
