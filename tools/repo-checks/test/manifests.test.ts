@@ -10,10 +10,10 @@ const LAYERS: Record<string, string[]> = {
   mmzone: ['kernel'],
   'sparse-vmemmap': ['kernel', 'mmzone'],
   mm: ['kernel', 'mmzone', 'sparse-vmemmap'],
-  'memory-hotplug': ['kernel', 'mmzone', 'sparse-vmemmap'],
-  memremap: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug'],
-  libnvdimm: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'memremap'],
-  hmm: ['kernel', 'mmzone', 'sparse-vmemmap', 'memory-hotplug', 'memremap'],
+  'memory-hotplug': ['kernel', 'mmzone', 'sparse-vmemmap', 'mm'],
+  memremap: ['kernel', 'mmzone', 'sparse-vmemmap', 'mm', 'memory-hotplug'],
+  libnvdimm: ['kernel', 'mmzone', 'sparse-vmemmap', 'mm', 'memory-hotplug', 'memremap'],
+  hmm: ['kernel', 'mmzone', 'sparse-vmemmap', 'mm', 'memory-hotplug', 'memremap'],
 };
 
 const json = (path: string): Record<string, unknown> => JSON.parse(readFileSync(join(ROOT, path), 'utf8'));
