@@ -92,6 +92,8 @@ import {
   zoneSpansPfn,
 } from '@zonedev/mmzone';
 import type { SparseMemory, VmemAltmap } from '@zonedev/sparse-vmemmap';
+import type { MmSystem } from '@zonedev/mm';
+import { MIGRATE_SYNC, MR_MEMORY_HOTPLUG, isAnonMapping, isolateLruPage, migratePages, putbackLruPage } from '@zonedev/mm';
 import { onlineDeviceSection, onlineSection, presentSection, validSection, vmemAltmap, vmemAltmapOffset } from '@zonedev/sparse-vmemmap';
 import type { HotplugArch, MhpFlags, MhpParams, PhysRange, Pgprot } from './arch.js';
 import { MHP_MEMMAP_ON_MEMORY, MHP_MERGE_RESOURCE, MHP_NONE } from './arch.js';
@@ -147,6 +149,13 @@ export interface MemoryHotplugOptions {
   readonly cpuNodes?: readonly number[];
   /** Passes of `offline_pages()`' migration loop before the model's stand-in signal ends it with -EINTR (default 8). */
   readonly offlineSignalPasses?: number;
+  /**
+   * The machine's mm/ (processes and their page tables): with it, an
+   * anonymous page mapped by processes is migrated by mm's
+   * `migrate_pages()`, which rewrites their PTEs. Settable later as
+   * {@link MemoryHotplug.userMm}.
+   */
+  readonly userMm?: MmSystem;
 }
 
 /**
@@ -250,6 +259,8 @@ export class MemoryHotplug implements MemoryBlockHost {
   maxLowPfn: number;
   /** Passes of the offline migration loop before -EINTR. */
   readonly offlineSignalPasses: number;
+  /** The machine's mm/: anonymous pages of processes migrate through its `migrate_pages()`. */
+  userMm: MmSystem | undefined;
   private readonly tracer: Tracer;
   private readonly linear: LinearMapping[] = [];
   private readonly cpuNodes: ReadonlySet<number>;
@@ -262,6 +273,7 @@ export class MemoryHotplug implements MemoryBlockHost {
     this.sparse = options.sparse;
     this.arch = options.arch;
     this.tracer = options.kernel.tracer;
+    this.userMm = options.userMm;
     const c = this.mm.config;
     if (this.sparse.layout.PAGE_SHIFT !== c.pageShift || this.sparse.layout.SECTION_SIZE_BITS !== c.sectionSizeBits) {
       throw new KernelError('EINVAL', 'memory hotplug: mmzone and sparse-vmemmap disagree on PAGE_SHIFT or SECTION_SIZE_BITS');
@@ -1040,10 +1052,15 @@ export class MemoryHotplug implements MemoryBlockHost {
   private doMigrateRange(startPfn: number, endPfn: number): void {
     const mm = this.mm.memmap;
     const source: number[] = [];
+    const anon: number[] = [];
+    const userMm = this.userMm;
     for (let pfn = startPfn; pfn < endPfn; pfn++) {
       if (!this.sparse.pfnValid(pfn)) continue;
       if (mm.pageCount(pfn) === 0) continue; // !get_page_unless_zero()
-      if (mm.testPageFlag(pfn, PG_lru)) {
+      if (userMm && mm.testPageFlag(pfn, PG_lru) && isAnonMapping(mm.pageMapping(pfn))) {
+        isolateLruPage(userMm, pfn); // a process's page: mm migrates it and its PTEs
+        anon.push(pfn);
+      } else if (mm.testPageFlag(pfn, PG_lru)) {
         mm.clearPageFlag(pfn, PG_lru); // isolate_lru_page()
         source.push(pfn);
       } else {
@@ -1051,11 +1068,34 @@ export class MemoryHotplug implements MemoryBlockHost {
         this.mm.dumpPage(pfn, 'isolation failed');
       }
     }
-    if (source.length === 0) return;
-    const nid = this.pfnToNid(source[0]!);
+    if (source.length === 0 && anon.length === 0) return;
+    const nid = this.pfnToNid(source[0] ?? anon[0]!);
     let targets = this.nodes.nodesInState('N_MEMORY').filter((n) => n !== nid);
     if (targets.length === 0) targets = [nid];
     targets.sort((a, b) => this.mm.nodeDistance(nid, a) - this.mm.nodeDistance(nid, b) || a - b);
+    if (userMm && anon.length > 0) {
+      // migrate_pages(&source, alloc_migration_target, NULL, &mtc, MIGRATE_SYNC, MR_MEMORY_HOTPLUG)
+      const gfp = GFP_USER + __GFP_MOVABLE + __GFP_RETRY_MAYFAIL + __GFP_THISNODE;
+      const alloc = (): number | undefined => {
+        for (const n of targets) {
+          const p = this.mm.allocPagesNode(n, gfp, 0);
+          if (p !== undefined) return p;
+        }
+        return undefined;
+      };
+      const from = [...anon];
+      let ret: number;
+      try {
+        ret = migratePages(userMm, from, alloc, undefined, MIGRATE_SYNC, MR_MEMORY_HOTPLUG).nrFailed;
+      } catch {
+        ret = -12; // -ENOMEM: what did not move stays on the list
+      }
+      for (const pfn of from) {
+        this.kernel.log.warn(`migrating pfn ${pfn.toString(16)} failed ret:${ret} `);
+        this.mm.dumpPage(pfn, 'migration failure');
+        putbackLruPage(userMm, pfn); // putback_movable_pages()
+      }
+    }
     for (const pfn of source) {
       let ret = -11; // -EAGAIN
       for (let pass = 0; pass < MIGRATE_RETRIES && ret === -11; pass++) ret = this.unmapAndMove(pfn, targets);

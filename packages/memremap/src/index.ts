@@ -36,9 +36,9 @@ export {
 } from './pagemap.js';
 export type { DevPagemapInit, DevPagemapOps } from './pagemap.js';
 
-// --- include/linux/mm.h, mm_types.h: the fault context of migrate_to_ram (the HMM-v25 review: no page-table types)
-export { VM_FAULT_OOM, VM_FAULT_SIGBUS } from './pagemap.js';
-export type { VmFault, VmFaultT } from './pagemap.js';
+// --- include/linux/mm.h, mm_types.h: the fault context of migrate_to_ram, mm's (the HMM-v25 review: no page-table types)
+export { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '@zonedev/mm';
+export type { VmFault, VmFaultT } from '@zonedev/mm';
 
 
 // --- mm/memremap.c, mm/page_alloc.c (memmap_init_zone_device), include/linux/mm.h and mm/swap.c (ZONE_DEVICE page refs)

@@ -45,14 +45,17 @@
  * `pmd_t` — and with it every architecture's page-table headers — into a
  * header every driver includes. The fix was to move the fault out of the
  * generic structure. v5.13's `migrate_to_ram(struct vm_fault *vmf)` keeps
- * that lesson, and so does the model: the fault context {@link VmFault} is a
- * minimal interface declared here, naming the faulting address and page and
- * nothing of page tables; hmm's fault path passes its own richer object,
- * which satisfies it.
+ * that lesson, and so does the model: the fault context is mm's `VmFault`
+ * (`struct vm_fault` of include/linux/mm.h: the VMA, the faulting address,
+ * the flags and the page), which names no page-table type; mm's
+ * `do_swap_page()` passes it. A `DevPagemap` is also what mm's fault and GUP
+ * paths read from `page->pgmap` (mm's `ZoneDevicePagemap`: type, owner,
+ * `ops.migrateToRam`), so mm calls the driver without importing memremap.
  *
  * Mirrors include/linux/memremap.h (v5.13).
  */
 import type { PercpuRef } from '@zonedev/kernel';
+import type { VmFault, VmFaultT } from '@zonedev/mm';
 import { testBit } from '@zonedev/kernel';
 import type { PhysRange } from '@zonedev/memory-hotplug';
 import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
@@ -100,47 +103,6 @@ export function memoryTypeName(type: MemoryType): string {
  * @public
  */
 export const PGMAP_ALTMAP_VALID = 1;
-
-/**
- * `vm_fault_t`: a fault handler's result, 0 on success or a combination of
- * `VM_FAULT_*` bits (include/linux/mm_types.h).
- * @public
- */
-export type VmFaultT = number;
-
-/**
- * `VM_FAULT_OOM`: the fault could not be handled for lack of memory.
- * @public
- */
-export const VM_FAULT_OOM = 0x000001;
-
-/**
- * `VM_FAULT_SIGBUS`: the fault cannot be satisfied; the process gets
- * SIGBUS. What `migrate_to_ram()` returns when the device cannot give the
- * page back (the HMM-v25 review: "a CPU page fault to device memory should end with
- * SIGBUS").
- * @public
- */
-export const VM_FAULT_SIGBUS = 0x000002;
-
-/**
- * The fault context `migrate_to_ram()` receives: the part of `struct
- * vm_fault` (include/linux/mm.h) that the generic pagemap may know about.
- * Per the HMM-v25 review it names no page-table type; the fault path that calls the
- * callback (hmm's `do_swap_page()`) passes its own object, with whatever
- * page-table state it needs, and that object satisfies this interface.
- * @public
- */
-export interface VmFault {
-  /** `vmf->address`: the faulting virtual address. */
-  readonly address: number;
-  /** `vmf->flags`: `FAULT_FLAG_*` bits (write, user, ...). */
-  readonly flags: number;
-  /** `vmf->page`: the device-private page the CPU touched, named by its pfn. */
-  readonly page: number;
-  /** `vmf->vma`: the faulting mapping, opaque to the pagemap. */
-  readonly vma?: unknown;
-}
 
 /**
  * `struct dev_pagemap_ops`: the driver's callbacks. Pages are named by

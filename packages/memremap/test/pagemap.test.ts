@@ -64,8 +64,16 @@ describe('enum memory_type and struct dev_pagemap', () => {
     });
     expect(pgmap.ref).toBe(ref);
     expect(pgmap.owner).toBe(owner);
-    // A fault context with more fields (hmm's) satisfies VmFault.
-    const vmf = { address: 0x7f0000001000, flags: 1, page: 0x100000, vma: {}, pmd: 'hmm-only' };
+    // The fault context is mm's struct vm_fault; memremap only passes it on.
+    const vmf: VmFault = {
+      vma: {} as VmFault['vma'],
+      address: 0x7f0000001000,
+      flags: 1,
+      pgoff: 0x7f0000001,
+      gfpMask: 0,
+      page: 0x100000,
+      cowPage: undefined,
+    };
     expect(pgmap.ops!.migrateToRam!(vmf)).toBe(VM_FAULT_SIGBUS);
     expect(seen).toEqual([vmf]);
   });

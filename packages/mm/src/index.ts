@@ -1,9 +1,11 @@
 /**
  * `@zonedev/mm` — the core of mm/ that device memory stands on (Linux v5.13):
  * swap entries as include/linux/swapops.h encodes them, interval MMU
- * notifiers (mm/mmu_notifier.c), and process address spaces with their VMAs
- * (mm/mmap.c, mm/mprotect.c, mm/madvise.c) and /proc/PID/maps
- * (fs/proc/task_mmu.c).
+ * notifiers (mm/mmu_notifier.c), process address spaces with their VMAs
+ * (mm/mmap.c, mm/mprotect.c, mm/madvise.c, kernel/fork.c), page tables
+ * (include/linux/pgtable.h), faults (mm/memory.c), GUP (mm/gup.c), anonymous
+ * rmap (mm/rmap.c), page migration (mm/migrate.c) and /proc/PID/{maps,smaps,
+ * status} (fs/proc/task_mmu.c).
  *
  * The exports are grouped by the kernel file each group mirrors.
  *
@@ -54,3 +56,56 @@ export {
   x86MmapBase, MmStruct, showMapVma,
 } from './mm.js';
 export type { MmStructOptions, MmapArgs } from './mm.js';
+
+// --- include/linux/pgtable.h, arch/x86/include/asm/pgtable_types.h: page tables and PTE bits
+export {
+  _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, _PAGE_PWT, _PAGE_PCD, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PSE, _PAGE_GLOBAL,
+  _PAGE_SPECIAL, _PAGE_DEVMAP, _PAGE_NX, PAGE_READONLY, PAGE_SHARED, PAGE_READONLY_EXEC, PAGE_SHARED_EXEC,
+  PageTable, pagingGeometry, pfnPte, pteNone, ptePresent, isSwapPte, pteToSwpEntry, swpEntryToPte,
+  ptePfn, pteWrite, pteDirty, pteYoung, pteSpecial, pteDevmap, pmdHuge,
+  pteMkwrite, pteWrprotect, pteMkdirty, pteMkclean, pteMkyoung, pteMkold, pteMkspecial, pteMkdevmap, pmdMkhuge,
+  vmGetPageProt, pteValX86, formatPte,
+} from './pgtable.js';
+export type { PagingArch, PagingGeometry, Pte, PresentPte, SwapPte, PageWalkEntry } from './pgtable.js';
+
+// --- mm/memory.c, include/linux/mm.h, include/linux/mm_types.h, arch/x86/mm/fault.c: faults
+export {
+  VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_MAJOR, VM_FAULT_WRITE, VM_FAULT_HWPOISON, VM_FAULT_HWPOISON_LARGE,
+  VM_FAULT_SIGSEGV, VM_FAULT_NOPAGE, VM_FAULT_LOCKED, VM_FAULT_RETRY, VM_FAULT_FALLBACK, VM_FAULT_DONE_COW,
+  VM_FAULT_NEEDDSYNC, VM_FAULT_ERROR,
+  FAULT_FLAG_WRITE, FAULT_FLAG_MKWRITE, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_KILLABLE,
+  FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_REMOTE, FAULT_FLAG_INSTRUCTION, FAULT_FLAG_INTERRUPTIBLE,
+  PE_SIZE_PTE, PE_SIZE_PMD, PE_SIZE_PUD, MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES,
+  GUP_PIN_COUNTING_BIAS,
+  MmSystem, UserFaultSignal,
+  handleMmFault, vmfInsertPfn, vmfInsertMixed, vmfInsertMixedMkwrite, vmfInsertPfnPmd,
+  zapPageRange, copyPageRange, isCowMapping, pageMaybeDmaPinned, userFault, userRead, userWrite,
+} from './memory.js';
+export type {
+  VmFault, VmFaultT, ZoneDevicePagemap, DevPagemapLookup, PfnTView, ThpMode, MmSystemOptions, UserAccess,
+} from './memory.js';
+
+// --- mm/rmap.c, include/linux/rmap.h: anonymous reverse mapping
+export {
+  AnonVma, isAnonMapping, anonVmaPrepare, anonVmaFork, unlinkAnonVmas, linearPageIndex, vmaAddress,
+  pageAddNewAnonRmap, pageAddAnonRmap, pageDupRmap, pageAddFileRmap, pageRemoveRmap, pageMapcount, rmapWalkAnon,
+} from './rmap.js';
+
+// --- mm/gup.c, mm/memory.c (access_process_vm)
+export {
+  FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_DUMP, FOLL_FORCE, FOLL_NOWAIT, FOLL_POPULATE, FOLL_HWPOISON,
+  FOLL_MIGRATION, FOLL_REMOTE, FOLL_COW, FOLL_ANON, FOLL_LONGTERM, FOLL_PIN,
+  getUserPages, getUserPagesRemote, pinUserPages, pinUserPagesRemote, unpinUserPage, unpinUserPages,
+  unpinUserPagesDirtyLock, accessProcessVm,
+} from './gup.js';
+
+// --- mm/migrate.c, mm/rmap.c (try_to_unmap), mm/vmscan.c (isolation)
+export {
+  TTU_MIGRATION, TTU_IGNORE_MLOCK, MIGRATE_ASYNC, MIGRATE_SYNC_LIGHT, MIGRATE_SYNC, MIGRATE_SYNC_NO_COPY,
+  MR_COMPACTION, MR_MEMORY_HOTPLUG, MR_SYSCALL, MIGRATEPAGE_SUCCESS,
+  tryToUnmap, removeMigrationPtes, isolateLruPage, putbackLruPage, migratePages,
+} from './migrate.js';
+export type { MigratePagesResult } from './migrate.js';
+
+// --- fs/proc/task_mmu.c: /proc/PID/smaps and status
+export { showSmap, taskMem } from './task-mmu.js';

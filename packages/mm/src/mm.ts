@@ -16,9 +16,14 @@
  * has already unmapped what was there. Here every check runs before anything
  * changes.
  *
- * Page tables are not modelled yet, so no VMA has an anon_vma and mprotect
- * finds no populated PMDs to notify about; munmap notifies `MMU_NOTIFY_UNMAP`
- * as unmap_vmas() always does.
+ * An address space made with an {@link MmSystem} (`system` option, or
+ * `MmSystem`-aware callers) has page tables: munmap and a MAP_FIXED mmap zap
+ * the pages of what they unmap between `MMU_NOTIFY_UNMAP` notifications
+ * (unmap_region, zap_page_range and free_pgtables in mm/mmap.c and
+ * mm/memory.c), mprotect changes the PTEs of what it changes
+ * (change_protection, with `MMU_NOTIFY_PROTECTION_VMA` when anything is
+ * mapped), fork copies them (dup_mmap, copy_page_range) and exit tears them
+ * down (exit_mmap). Without a system, an address space has VMAs only.
  */
 import { KernelError, checkUnsigned, errnoName, hasBits, anyBits, orBits, clearBits } from '@zonedev/kernel';
 import type { ErrnoName } from '@zonedev/kernel';
@@ -48,6 +53,21 @@ import {
   withAccess,
 } from './vma.js';
 import type { MmapFile, VmOperations } from './vma.js';
+import {
+  MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, copyPageRange, zapPageRange,
+} from './memory.js';
+import type { MmSystem } from './memory.js';
+import { MMU_NOTIFY_PROTECTION_VMA } from './mmu-notifier.js';
+import type { PageTable } from './pgtable.js';
+import { _PAGE_NX, _PAGE_RW, _PAGE_USER, _PAGE_PRESENT, isSwapPte, ptePresent, swpEntryToPte, vmGetPageProt } from './pgtable.js';
+import type { Pte } from './pgtable.js';
+import { anonVmaFork, unlinkAnonVmas } from './rmap.js';
+import type { AnonVma } from './rmap.js';
+import {
+  isWriteDevicePrivateEntry, isWriteMigrationEntry, makeDevicePrivateEntryRead, makeMigrationEntryRead,
+} from './swapops.js';
+import { VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, VM_WIPEONFORK } from './vma.js';
+import { showSmap, taskMem } from './task-mmu.js';
 
 /** `PROT_NONE` (include/uapi/asm-generic/mman-common.h). @public */ export const PROT_NONE = 0x0;
 /** `PROT_READ`. @public */ export const PROT_READ = 0x1;
@@ -126,6 +146,8 @@ export interface MmStructOptions {
   maxMapCount?: number;
   /** First inode number for shared anonymous memory (shmem's `get_next_ino()`); default 1. */
   firstShmemIno?: number;
+  /** The machine's mm/ (page tables, faults); without it the address space has VMAs only. */
+  system?: MmSystem;
 }
 
 /** Arguments of {@link MmStruct.mmap}. @public */
@@ -153,6 +175,9 @@ interface Rec {
   file: MmapFile | null;
   ops: VmOperations | null;
   priv: unknown;
+  /** `anon_vma` and `anon_vma_chain` (shared by the pieces of a split). */
+  anon: AnonVma | null;
+  chain: AnonVma[];
   /** The existing VMA this piece stays, or null for a new one. */
   orig: Vma | null;
   /** For a new piece, the VMA it was split from (vm_ops->open is called on it). */
@@ -168,6 +193,8 @@ function recOf(v: Vma): Rec {
     file: v.vmFile,
     ops: v.vmOps,
     priv: v.vmPrivateData,
+    anon: v.anonVma,
+    chain: v.anonVmaChain,
     orig: v,
     from: null,
   };
@@ -177,11 +204,12 @@ function pages(r: Rec): number {
   return (r.end - r.start) / PAGE_SIZE;
 }
 
-/** is_mergeable_vma() (mm/mmap.c); anon_vma is always absent in this model. */
-function isMergeable(r: Rec, file: MmapFile | null, flags: number): boolean {
+/** is_mergeable_vma() and is_mergeable_anon_vma() (mm/mmap.c). */
+function isMergeable(r: Rec, file: MmapFile | null, flags: number, anon: AnonVma | null): boolean {
   if (r.flags !== flags) return false;
   if (r.file !== file) return false;
   if (r.ops?.close) return false;
+  if (r.anon && anon && r.anon !== anon) return false;
   return true;
 }
 
@@ -208,6 +236,18 @@ export class MmStruct implements MmuNotifierMm {
   readonly maxMapCount: number;
   /** `notifier_subscriptions`: allocated by the first MMU notifier. */
   notifierSubscriptions: MmuNotifierSubscriptions | null = null;
+  /** The machine's mm/ this address space lives in, or null (VMAs only). */
+  readonly system: MmSystem | null;
+  /** `mm->pgd`: the page tables (null without a system). */
+  readonly pgd: PageTable | null;
+  /** `mm->has_pinned`: set by the first FOLL_PIN (fork then copies pinned anonymous pages). */
+  hasPinned = false;
+  /** `mm->hiwater_rss`, updated before rss drops. */
+  hiwaterRss = 0;
+  /** `mm->hiwater_vm`, updated before total_vm drops. */
+  hiwaterVm = 0;
+  readonly #options: MmStructOptions;
+  readonly #rss = [0, 0, 0, 0];
   #vmas: Vma[] = [];
   #nextShmemIno: number;
 
@@ -220,6 +260,73 @@ export class MmStruct implements MmuNotifierMm {
     this.mmapBase = x86MmapBase(this.taskSize);
     this.mmapLegacyBase = pageAlign(Math.floor(this.taskSize / 3));
     this.#nextShmemIno = options.firstShmemIno ?? 1;
+    this.#options = options;
+    this.system = options.system ?? null;
+    this.pgd = this.system ? this.system.newPageTable() : null;
+    if (this.system) {
+      if (this.system.pageSize !== PAGE_SIZE) {
+        throw new KernelError('EINVAL', `mm_alloc: address spaces use ${PAGE_SIZE}-byte pages, the architecture ${this.system.pageSize}`);
+      }
+      if (this.taskSize > 2 ** this.system.geometry.vaBits) {
+        throw new KernelError('EINVAL', `mm_alloc: TASK_SIZE 0x${this.taskSize.toString(16)} exceeds the ${this.system.geometry.vaBits}-bit page tables`);
+      }
+      this.system.register(this);
+    }
+  }
+
+  /** `get_mm_counter(mm, member)`: `MM_FILEPAGES`, `MM_ANONPAGES`, `MM_SWAPENTS` or `MM_SHMEMPAGES`, in pages. */
+  getMmCounter(member: number): number {
+    const v = this.#rss[member];
+    if (v === undefined) throw new KernelError('EINVAL', `get_mm_counter: no counter ${member}`);
+    return v;
+  }
+
+  /** `add_mm_counter(mm, member, value)`. */
+  addRss(member: number, value: number): void {
+    const v = this.#rss[member];
+    if (v === undefined) throw new KernelError('EINVAL', `add_mm_counter: no counter ${member}`);
+    this.#rss[member] = v + value;
+  }
+
+  /** `get_mm_rss(mm)`: file + anonymous + shmem pages. */
+  getMmRss(): number {
+    return this.#rss[MM_FILEPAGES]! + this.#rss[MM_ANONPAGES]! + this.#rss[MM_SHMEMPAGES]!;
+  }
+
+  /** `mm->total_vm`: mapped pages. */
+  get totalVm(): number {
+    return this.#vmas.reduce((a, v) => a + (v.vmEnd - v.vmStart) / PAGE_SIZE, 0);
+  }
+
+  /** `update_hiwater_rss()` and `update_hiwater_vm()`. */
+  #updateHiwater(): void {
+    this.hiwaterRss = Math.max(this.hiwaterRss, this.getMmRss());
+    this.hiwaterVm = Math.max(this.hiwaterVm, this.totalVm);
+  }
+
+  /**
+   * unmap_region() (mm/mmap.c): zaps `[start, end)` of every VMA it touches
+   * between `MMU_NOTIFY_UNMAP` start and end (unmap_vmas), then
+   * `fn` (the VMA list change) and free_pgtables().
+   */
+  #unmapRegion(start: number, end: number, fn: () => void): void {
+    const range = this.notifierSubscriptions ? mmuNotifierRangeInit(MMU_NOTIFY_UNMAP, 0, this, start, end) : null;
+    if (range) mmuNotifierInvalidateRangeStart(range);
+    try {
+      if (this.pgd) {
+        this.#updateHiwater();
+        for (const v of this.#vmas) if (v.vmStart < end && v.vmEnd > start) zapPageRange(v, start, end);
+      }
+    } finally {
+      if (range) mmuNotifierInvalidateRangeEnd(range);
+    }
+    fn();
+    this.pgd?.freePgtables(start, end);
+  }
+
+  /** How the function-graph tracer prints an mm argument. */
+  get traceName(): string {
+    return `mm(pid ${this.pid})`;
   }
 
   /** `mm->map_count`. */
@@ -368,6 +475,7 @@ export class MmStruct implements MmuNotifierMm {
     flags: number,
     file: MmapFile | null,
     pgoff: number,
+    anon: AnonVma | null = null,
   ): number {
     if (isSpecial(flags)) return -1;
     const pglen = (end - addr) / PAGE_SIZE;
@@ -376,17 +484,29 @@ export class MmStruct implements MmuNotifierMm {
     const area = list[nextIdx];
     if (area && area.end === end) nextIdx++;
     const next = list[nextIdx] ?? null;
-    const canAfter = (r: Rec): boolean => isMergeable(r, file, flags) && r.pgoff + pages(r) === pgoff;
-    const canBefore = (r: Rec): boolean => isMergeable(r, file, flags) && r.pgoff === pgoff + pglen;
+    const canAfter = (r: Rec): boolean => isMergeable(r, file, flags, anon) && r.pgoff + pages(r) === pgoff;
+    const canBefore = (r: Rec): boolean => isMergeable(r, file, flags, anon) && r.pgoff === pgoff + pglen;
+    /** The merged VMA takes whichever anon_vma exists (__vma_adjust's importer). */
+    const adopt = (into: Rec, other: Rec | null): void => {
+      const av = into.anon ?? other?.anon ?? anon;
+      if (!av) return;
+      into.anon = av;
+      // the merged VMA stays linked to every anon_vma either part was linked to
+      const chain = new Set<AnonVma>([...into.chain, ...(other?.chain ?? []), av]);
+      into.chain = [...chain];
+    };
 
     if (prev && prev.end === addr && canAfter(prev)) {
       if (next && end === next.start && canBefore(next)) {
         // cases 1, 6: prev absorbs everything up to next's end
         const newEnd = next.end;
+        adopt(prev, next);
+        adopt(prev, list[prevIdx + 1] ?? null);
         list.splice(prevIdx + 1, nextIdx - prevIdx);
         prev.end = newEnd;
       } else {
         // cases 2, 5, 7: prev grows to end; an overlapped area starts at end
+        adopt(prev, list[prevIdx + 1]?.start === addr ? list[prevIdx + 1]! : null);
         prev.end = end;
         const a = list[prevIdx + 1];
         if (a && a.start < end) {
@@ -400,6 +520,7 @@ export class MmStruct implements MmuNotifierMm {
       return prevIdx;
     }
     if (next && end === next.start && canBefore(next)) {
+      adopt(next, list[prevIdx + 1]?.start === addr ? list[prevIdx + 1]! : null);
       if (prev && addr < prev.end) {
         // case 4: prev shrinks to addr, next grows down to addr
         prev.end = addr;
@@ -438,12 +559,19 @@ export class MmStruct implements MmuNotifierMm {
         v.vmPrivateData = r.priv;
         if (r.from) opened.push(v);
       }
+      v.vmMm = this;
+      v.anonVma = r.anon;
+      v.anonVmaChain = r.chain;
       return v;
     });
     const removed = this.#vmas.filter((v) => !kept.has(v));
+    // anon_vma_clone() for new pieces, unlink_anon_vmas() for removed VMAs
+    for (const v of removed) for (const av of v.anonVmaChain) av.vmas.delete(v);
+    for (const v of result) for (const av of v.anonVmaChain) av.vmas.add(v);
     this.#vmas = result;
     for (const v of opened) v.vmOps?.open?.(v);
     for (const v of removed) v.vmOps?.close?.(v);
+    if (this.system) for (const v of removed) if (v.vmFile && v.vmOps === this.system.shmemVmOps) this.system.shmemRelease(v.vmFile);
     return result;
   }
 
@@ -465,13 +593,6 @@ export class MmStruct implements MmuNotifierMm {
     while (k < list.length && list[k]!.end <= end) k++;
     list.splice(i, k - i);
     return true;
-  }
-
-  #notifyUnmap(start: number, end: number): void {
-    if (!this.notifierSubscriptions) return;
-    const range = mmuNotifierRangeInit(MMU_NOTIFY_UNMAP, 0, this, start, end);
-    mmuNotifierInvalidateRangeStart(range);
-    mmuNotifierInvalidateRangeEnd(range);
   }
 
   // ---- system calls
@@ -548,6 +669,7 @@ export class MmStruct implements MmuNotifierMm {
     const merged = this.#vmaMerge(list, prevIdx, addr, end, vmFlags, file, pgoff);
     if (merged < 0) {
       const vma = new Vma(addr, end, vmFlags, pgoff, file);
+      vma.vmMm = this;
       if (file) {
         const err = file.mmap!(vma);
         if (err !== 0) fail(errnoName(err) ?? 'EINVAL', `${file.path}: mmap failed`);
@@ -561,6 +683,7 @@ export class MmStruct implements MmuNotifierMm {
           readable: true,
           writable: true,
         };
+        if (this.system) vma.vmOps = this.system.shmemVmOps;
       }
       const rec: Rec = { ...recOf(vma), orig: vma };
       list.splice(prevIdx + 1, 0, rec);
@@ -572,8 +695,8 @@ export class MmStruct implements MmuNotifierMm {
         if (m < 0) list.splice(idx, 0, rec);
       }
     }
-    if (unmapped) this.#notifyUnmap(addr, end);
-    this.#commit(list);
+    if (unmapped) this.#unmapRegion(addr, end, () => this.#commit(list));
+    else this.#commit(list);
     return addr;
   }
 
@@ -594,8 +717,7 @@ export class MmStruct implements MmuNotifierMm {
     const end = start + len;
     const list = this.#vmas.map(recOf);
     if (!this.#planUnmap(list, start, end)) return;
-    this.#notifyUnmap(start, end);
-    this.#commit(list);
+    this.#unmapRegion(start, end, () => this.#commit(list));
   }
 
   /**
@@ -604,7 +726,8 @@ export class MmStruct implements MmuNotifierMm {
    * do: a piece whose flags change merges with its neighbours (vma_merge) or
    * is split out (split_vma).
    */
-  #applyFlags(start: number, end: number, newFlags: (r: Rec) => number): void {
+  #applyFlags(start: number, end: number, newFlags: (r: Rec) => number): { start: number; end: number; flags: number }[] {
+    const changed: { start: number; end: number; flags: number }[] = [];
     const list = this.#vmas.map(recOf);
     let i = list.findIndex((r) => start < r.end);
     if (i < 0 || list[i]!.start > start) fail('ENOMEM', `0x${start.toString(16)} is not mapped`);
@@ -626,8 +749,9 @@ export class MmStruct implements MmuNotifierMm {
         at = pieceEnd;
         continue;
       }
+      changed.push({ start: at, end: pieceEnd, flags });
       const pgoff = r.pgoff + (at - r.start) / PAGE_SIZE;
-      const m = this.#vmaMerge(list, prevIdx, at, pieceEnd, flags, r.file, pgoff);
+      const m = this.#vmaMerge(list, prevIdx, at, pieceEnd, flags, r.file, pgoff, r.anon);
       if (m >= 0) {
         // do_mprotect_pkey(): go on after the merged VMA
         prevIdx = m;
@@ -648,6 +772,43 @@ export class MmStruct implements MmuNotifierMm {
       at = pieceEnd;
     }
     this.#commit(list);
+    return changed;
+  }
+
+  /**
+   * change_protection(vma, start, end, newprot) (mm/mprotect.c): every
+   * present PTE of `[start, end)` gets the new VMA's protection
+   * (`pte_modify`: the pfn, accessed, dirty, special and devmap bits stay),
+   * and every writable migration or device-private entry becomes a read
+   * entry; notified as `MMU_NOTIFY_PROTECTION_VMA` when anything is mapped.
+   */
+  #changeProtection(start: number, end: number, flags: number): void {
+    const pgd = this.pgd;
+    if (!pgd) return;
+    const entries: { addr: number; pte: Pte; level: 'pte' | 'pmd' }[] = [];
+    pgd.walk(start, end, (e) => entries.push(e));
+    if (entries.length === 0) return;
+    let prot = vmGetPageProt(flags);
+    // PAGE_NONE: the model keeps the entry present without write; the VMA refuses every access
+    if (prot === 0) prot = _PAGE_PRESENT + _PAGE_USER + _PAGE_NX;
+    const CHG = _PAGE_RW + _PAGE_USER + _PAGE_NX + _PAGE_PRESENT;
+    const range = this.notifierSubscriptions ? mmuNotifierRangeInit(MMU_NOTIFY_PROTECTION_VMA, 0, this, start, end) : null;
+    if (range) mmuNotifierInvalidateRangeStart(range);
+    try {
+      for (const { addr, pte, level } of entries) {
+        if (ptePresent(pte)) {
+          const modified: Pte = { kind: 'present', pfn: pte.pfn, flags: orBits(clearBits(pte.flags, CHG), prot) };
+          // change_huge_pmd() for a huge leaf, pte_modify() for a PTE
+          if (level === 'pmd') pgd.setPmd(addr, modified);
+          else pgd.set(addr, modified);
+        } else if (isSwapPte(pte)) {
+          if (isWriteMigrationEntry(pte.entry)) pgd.set(addr, swpEntryToPte(makeMigrationEntryRead(pte.entry)));
+          else if (isWriteDevicePrivateEntry(pte.entry)) pgd.set(addr, swpEntryToPte(makeDevicePrivateEntryRead(pte.entry)));
+        }
+      }
+    } finally {
+      if (range) mmuNotifierInvalidateRangeEnd(range);
+    }
   }
 
   /**
@@ -683,13 +844,14 @@ export class MmStruct implements MmuNotifierMm {
       if (!next || next.vmStart !== v.vmEnd) fail('ENOMEM', `mprotect: 0x${v.vmEnd.toString(16)} is not mapped`);
       v = next;
     }
-    this.#applyFlags(start, end, (r) => {
+    const changed = this.#applyFlags(start, end, (r) => {
       let f = withAccess(r.flags, access);
       if (hasBits(f, VM_WRITE) && !anyBits(r.flags, VM_ACCOUNT + VM_WRITE + VM_HUGETLB + VM_SHARED + VM_NORESERVE)) {
         f = orBits(f, VM_ACCOUNT);
       }
       return f;
     });
+    for (const c of changed) this.#changeProtection(c.start, c.end, c.flags);
   }
 
   /**
@@ -717,6 +879,88 @@ export class MmStruct implements MmuNotifierMm {
         : orBits(clearBits(r.flags, VM_HUGEPAGE), VM_NOHUGEPAGE),
     );
     return 0;
+  }
+
+  /**
+   * `fork()`'s copy of the address space: dup_mmap() (kernel/fork.c) and
+   * copy_page_range() (mm/memory.c). The child gets a copy of every VMA but
+   * the VM_DONTCOPY ones (VM_LOCKED cleared), linked into the parent's
+   * anon_vmas (anon_vma_fork) and opened (`vm_ops->open`); anonymous pages
+   * are shared copy-on-write, both PTEs write-protected. KernelError ENOMEM
+   * when a copy cannot be allocated: the child is torn down, and the
+   * parent's PTEs copied so far stay write-protected, as in the kernel.
+   * @public
+   */
+  fork(childPid: number): MmStruct {
+    checkUnsigned('dup_mmap', 'pid', childPid);
+    const child = new MmStruct(childPid, { ...this.#options, firstShmemIno: this.#nextShmemIno });
+    const list: Vma[] = [];
+    for (const v of this.#vmas) {
+      if (hasBits(v.vmFlags, VM_DONTCOPY)) continue;
+      const tmp = new Vma(v.vmStart, v.vmEnd, clearBits(v.vmFlags, VM_LOCKED + VM_LOCKONFAULT), v.vmPgoff, v.vmFile);
+      tmp.vmOps = v.vmOps;
+      tmp.vmPrivateData = v.vmPrivateData;
+      tmp.vmMm = child;
+      if (!hasBits(v.vmFlags, VM_WIPEONFORK)) anonVmaFork(tmp, v);
+      list.push(tmp);
+    }
+    child.#vmas = list;
+    for (const tmp of list) tmp.vmOps?.open?.(tmp);
+    if (this.pgd) {
+      const parents = this.#vmas.filter((v) => !hasBits(v.vmFlags, VM_DONTCOPY));
+      for (let i = 0; i < list.length; i++) {
+        if (copyPageRange(list[i]!, parents[i]!) !== 0) {
+          child.exitMmap();
+          fail('ENOMEM', `fork: no memory to copy 0x${parents[i]!.vmStart.toString(16)}-0x${parents[i]!.vmEnd.toString(16)}`);
+        }
+      }
+    }
+    return child;
+  }
+
+  /**
+   * exit_mmap() (mm/mmap.c), when the last user of the address space goes
+   * (`mmput`): every VMA is zapped under one `MMU_NOTIFY_UNMAP` over the
+   * whole address space, closed (`vm_ops->close`), unlinked from its
+   * anon_vmas, and the page tables freed. Pages return to the buddy
+   * allocator (or, ZONE_DEVICE ones, to their pagemap) once nothing else
+   * holds them. Calling it twice does nothing.
+   * @public
+   */
+  exitMmap(): void {
+    const vmas = this.#vmas;
+    if (this.pgd && vmas.length > 0) {
+      this.#unmapRegion(0, this.taskSize, () => undefined);
+    }
+    this.#vmas = [];
+    for (const v of vmas) {
+      v.vmOps?.close?.(v);
+      unlinkAnonVmas(v);
+    }
+    this.pgd?.freePgtables(0, this.taskSize);
+    this.mmUsers = 0;
+    const sys = this.system;
+    if (sys) {
+      sys.unregister(this);
+      for (const v of vmas) if (v.vmFile && v.vmOps === sys.shmemVmOps) sys.shmemRelease(v.vmFile);
+    }
+  }
+
+  /** `mmput(mm)` (kernel/fork.c): drops a user; the last one runs {@link MmStruct.exitMmap}. @public */
+  mmput(): void {
+    if (this.mmUsers <= 0) return;
+    this.mmUsers--;
+    if (this.mmUsers === 0) this.exitMmap();
+  }
+
+  /** `/proc/PID/smaps`: show_smap() (fs/proc/task_mmu.c) for every VMA. @public */
+  procSmaps(): string {
+    return this.#vmas.map((v) => showSmap(v)).join('');
+  }
+
+  /** The memory lines of `/proc/PID/status`: task_mem() (fs/proc/task_mmu.c). @public */
+  procStatusMem(): string {
+    return taskMem(this);
   }
 
   /**

@@ -7,6 +7,9 @@
  * mask helpers of `@zonedev/kernel`.
  */
 import { anyBits, clearBits, hasBits, orBits } from '@zonedev/kernel';
+import type { MmStruct } from './mm.js';
+import type { VmFault, VmFaultT } from './memory.js';
+import type { AnonVma } from './rmap.js';
 
 /** `VM_NONE` (include/linux/mm.h). @public */ export const VM_NONE = 0x00000000;
 /** `VM_READ`. @public */ export const VM_READ = 0x00000001;
@@ -62,6 +65,8 @@ export interface MmapFile {
   readonly readable: boolean;
   /** `FMODE_WRITE`. */
   readonly writable: boolean;
+  /** `vma_is_fsdax()`: a file-system DAX file (GUP refuses FOLL_LONGTERM pins on it). */
+  readonly fsdax?: boolean;
   /**
    * `file->f_op->mmap(file, vma)`: the driver sets `vmOps`, `vmPrivateData`
    * and flags; returns 0 or a negative errno. Absent: the file cannot be
@@ -72,10 +77,26 @@ export interface MmapFile {
 
 /**
  * `struct vm_operations_struct` (include/linux/mm.h), the hooks this model
- * calls so far. Faults are not modelled yet.
+ * calls.
  * @public
  */
 export interface VmOperations {
+  /**
+   * `fault(vmf)`: a PTE-level fault in a driver or file mapping. Either sets
+   * `vmf.page` to a page it holds a reference on (mm maps it, or copies it
+   * for a private write) and returns 0, or installs the entry itself
+   * (`vmf_insert_pfn`, `vmf_insert_mixed`) and returns `VM_FAULT_NOPAGE`,
+   * or fails with `VM_FAULT_SIGBUS`/`VM_FAULT_OOM`.
+   */
+  fault?(vmf: VmFault): VmFaultT;
+  /**
+   * `huge_fault(vmf, pe_size)`: a fault that may be served with a PMD
+   * (`PE_SIZE_PMD`, `vmf_insert_pfn_pmd`); `VM_FAULT_FALLBACK` to fall back
+   * to PTEs.
+   */
+  hugeFault?(vmf: VmFault, peSize: number): VmFaultT;
+  /** `pagesize(vma)`: the page size the mapping uses (smaps' KernelPageSize); default `PAGE_SIZE`. */
+  pagesize?(vma: Vma): number;
   /** `open`: a new VMA was made from this one (split). */
   open?(vma: Vma): void;
   /** `close`: the VMA is going away. A VMA with `close` is never merged. */
@@ -106,6 +127,12 @@ export class Vma {
   vmOps: VmOperations | null = null;
   /** `vm_private_data`: the driver's. */
   vmPrivateData: unknown = null;
+  /** `vm_mm`: the address space this VMA belongs to (null until it is inserted). */
+  vmMm: MmStruct | null = null;
+  /** `anon_vma`: the anon_vma new anonymous pages of this VMA join (null until the first). */
+  anonVma: AnonVma | null = null;
+  /** `anon_vma_chain`: every anon_vma whose pages this VMA may map (its own and its ancestors'). */
+  anonVmaChain: AnonVma[] = [];
 
   constructor(vmStart: number, vmEnd: number, vmFlags: number, vmPgoff: number, vmFile: MmapFile | null) {
     this.vmStart = vmStart;
@@ -113,6 +140,11 @@ export class Vma {
     this.vmFlags = vmFlags;
     this.vmPgoff = vmPgoff;
     this.vmFile = vmFile;
+  }
+
+  /** How the function-graph tracer prints a VMA argument. */
+  get traceName(): string {
+    return `vma(0x${this.vmStart.toString(16)}-0x${this.vmEnd.toString(16)})`;
   }
 
   /** `vma_is_anonymous(vma)` (include/linux/mm.h): no `vm_ops`. */

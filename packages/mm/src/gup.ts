@@ -1,0 +1,361 @@
+/**
+ * get_user_pages and pins, after mm/gup.c (Linux v5.13), and
+ * `access_process_vm()` of mm/memory.c built on it.
+ *
+ * GUP walks a process's page tables on behalf of the kernel (a driver doing
+ * DMA, O_DIRECT, ptrace): for each page it checks the VMA
+ * (`check_vma_flags`: VM_IO and VM_PFNMAP are refused with -EFAULT, a write
+ * needs VM_WRITE or FOLL_FORCE on a COW mapping), looks the page up
+ * (`follow_page_mask`), faults it in when it is absent or not writable
+ * enough (`faultin_page` -> `handle_mm_fault`), and takes a reference:
+ * `FOLL_GET` adds 1, `FOLL_PIN` adds `GUP_PIN_COUNTING_BIAS` (1024), so that
+ * `page_maybe_dma_pinned()` can tell a pinned page by its refcount. A devmap
+ * entry (device-dax, fs-dax) has a struct page only while its pagemap is
+ * live, so GUP holds `get_dev_pagemap()` across the lookup; a special PTE
+ * without a struct page ends GUP with -EFAULT: this is why DAX needed
+ * ZONE_DEVICE struct pages to be the target of O_DIRECT.
+ */
+import { KernelError, anyBits, checkUnsigned, hasBits } from '@zonedev/kernel';
+import { PG_dirty } from '@zonedev/mmzone';
+import {
+  FAULT_FLAG_REMOTE,
+  FAULT_FLAG_WRITE,
+  GUP_PIN_COUNTING_BIAS,
+  VM_FAULT_ERROR,
+  VM_FAULT_HWPOISON,
+  VM_FAULT_HWPOISON_LARGE,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+  VM_FAULT_SIGSEGV,
+  VM_FAULT_WRITE,
+  handleMmFault,
+  isCowMapping,
+} from './memory.js';
+import type { MmSystem, ZoneDevicePagemap } from './memory.js';
+import type { MmStruct } from './mm.js';
+import { pmdHuge, pteDevmap, pteDirty, pteMkdirty, pteMkyoung, ptePresent, pteWrite } from './pgtable.js';
+import { VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_WRITE } from './vma.js';
+import type { Vma } from './vma.js';
+
+/** `FOLL_WRITE` (include/linux/mm.h): check the PTE is writable. @public */ export const FOLL_WRITE = 0x01;
+/** `FOLL_TOUCH`: mark the page accessed. @public */ export const FOLL_TOUCH = 0x02;
+/** `FOLL_GET`: take a reference. @public */ export const FOLL_GET = 0x04;
+/** `FOLL_DUMP`: give an error on holes (core dumps). @public */ export const FOLL_DUMP = 0x08;
+/** `FOLL_FORCE`: get_user_pages read/write without the VMA's permission (ptrace). @public */ export const FOLL_FORCE = 0x10;
+/** `FOLL_NOWAIT`. @public */ export const FOLL_NOWAIT = 0x20;
+/** `FOLL_POPULATE`. @public */ export const FOLL_POPULATE = 0x40;
+/** `FOLL_HWPOISON`: -EHWPOISON for a poisoned page. @public */ export const FOLL_HWPOISON = 0x100;
+/** `FOLL_MIGRATION`: wait for migration entries. @public */ export const FOLL_MIGRATION = 0x400;
+/** `FOLL_REMOTE`: the pages are another mm's. @public */ export const FOLL_REMOTE = 0x2000;
+/** `FOLL_COW`: the COW already happened (internal). @public */ export const FOLL_COW = 0x4000;
+/** `FOLL_ANON`: anonymous VMAs only. @public */ export const FOLL_ANON = 0x8000;
+/** `FOLL_LONGTERM`: the pin may be held indefinitely (not on fs-dax). @public */ export const FOLL_LONGTERM = 0x10000;
+/** `FOLL_PIN`: a DMA pin, counted with `GUP_PIN_COUNTING_BIAS`. @public */ export const FOLL_PIN = 0x40000;
+
+const ERRNO_NAMES = { [-14]: 'EFAULT', [-12]: 'ENOMEM', [-133]: 'EHWPOISON', [-95]: 'EOPNOTSUPP', [-22]: 'EINVAL', [-11]: 'EAGAIN' } as const;
+type GupErr = keyof typeof ERRNO_NAMES;
+
+/** How many times one page's fault is retried while nothing changes (a migration entry, a dead pagemap). */
+const MAX_RETRIES = 16;
+
+/** `check_vma_flags(vma, gup_flags)` (mm/gup.c): 0 or a negative errno. */
+function checkVmaFlags(vma: Vma, gupFlags: number): number {
+  const flags = vma.vmFlags;
+  if (anyBits(flags, VM_IO + VM_PFNMAP)) return -14;
+  if (hasBits(gupFlags, FOLL_ANON) && !vma.isAnonymous()) return -14;
+  if (hasBits(gupFlags, FOLL_WRITE)) {
+    if (!hasBits(flags, VM_WRITE)) {
+      if (!hasBits(gupFlags, FOLL_FORCE)) return -14;
+      if (!isCowMapping(flags)) return -14;
+    }
+  } else if (!hasBits(flags, VM_READ)) {
+    if (!hasBits(gupFlags, FOLL_FORCE)) return -14;
+    if (!hasBits(flags, VM_MAYREAD)) return -14;
+  }
+  return 0;
+}
+
+/** `vm_fault_to_errno(vm_fault, foll_flags)` (include/linux/mm.h). */
+function vmFaultToErrno(ret: number, gupFlags: number): number {
+  if (hasBits(ret, VM_FAULT_OOM)) return -12;
+  if (anyBits(ret, VM_FAULT_HWPOISON + VM_FAULT_HWPOISON_LARGE)) return hasBits(gupFlags, FOLL_HWPOISON) ? -133 : -14;
+  if (anyBits(ret, VM_FAULT_SIGBUS + VM_FAULT_SIGSEGV)) return -14;
+  return 0;
+}
+
+/** `try_grab_page(page, flags)` (mm/gup.c). */
+function tryGrabPage(sys: MmSystem, pfn: number, gupFlags: number): void {
+  if (hasBits(gupFlags, FOLL_GET)) sys.getPage(pfn);
+  else if (hasBits(gupFlags, FOLL_PIN)) sys.core.memmap.pageRefAdd(pfn, GUP_PIN_COUNTING_BIAS);
+}
+
+interface FollowCtx {
+  pgmap: ZoneDevicePagemap | undefined;
+}
+
+/**
+ * `follow_page_mask(vma, address, flags, ctx)` (mm/gup.c): the page at
+ * `address` with a reference per `flags`; `null` when it must be faulted
+ * in; a negative errno for an entry GUP cannot return.
+ */
+function followPageMask(sys: MmSystem, vma: Vma, address: number, gupFlags: number, ctx: FollowCtx): number | null {
+  const pgd = vma.vmMm!.pgd!;
+  const { pmdSize, pageSize } = sys.geometry;
+  const huge = pgd.getPmd(address);
+  if (huge !== undefined) {
+    // follow_devmap_pmd() / follow_trans_huge_pmd()
+    if (!ptePresent(huge) || !pmdHuge(huge)) return null;
+    if (hasBits(gupFlags, FOLL_WRITE) && !pteWrite(huge)) return null;
+    if (!pteDevmap(huge)) return -14;
+    const haddr = address - (address % pmdSize);
+    if (hasBits(gupFlags, FOLL_TOUCH)) pgd.setPmd(haddr, hasBits(gupFlags, FOLL_WRITE) ? pteMkdirty(pteMkyoung(huge)) : pteMkyoung(huge));
+    if (!anyBits(gupFlags, FOLL_GET + FOLL_PIN)) return -17;
+    const pfn = huge.pfn + Math.floor((address - haddr) / pageSize);
+    ctx.pgmap = sys.devPagemaps?.getDevPagemap(pfn, ctx.pgmap);
+    if (!ctx.pgmap) return -14;
+    tryGrabPage(sys, pfn, gupFlags);
+    return pfn;
+  }
+  // follow_page_pte()
+  const pte = pgd.get(address);
+  if (!ptePresent(pte)) return null;
+  if (hasBits(gupFlags, FOLL_WRITE) && !(pteWrite(pte) || (hasBits(gupFlags, FOLL_FORCE + FOLL_COW) && pteDirty(pte)))) return null;
+  let page = sys.vmNormalPage(vma, pte);
+  if (page === undefined && pteDevmap(pte) && anyBits(gupFlags, FOLL_GET + FOLL_PIN)) {
+    ctx.pgmap = sys.devPagemaps?.getDevPagemap(pte.pfn, ctx.pgmap);
+    if (!ctx.pgmap) return null;
+    page = pte.pfn;
+  } else if (page === undefined) {
+    if (hasBits(gupFlags, FOLL_DUMP)) return -14;
+    if (sys.isZeroPfn(pte.pfn)) page = pte.pfn;
+    else if (anyBits(gupFlags, FOLL_GET + FOLL_PIN)) return -14; // follow_pfn_pte(): no page to reference
+    else return -17;
+  }
+  tryGrabPage(sys, page, gupFlags);
+  if (hasBits(gupFlags, FOLL_TOUCH)) {
+    const touched = hasBits(gupFlags, FOLL_WRITE) ? pteMkdirty(pteMkyoung(pte)) : pteMkyoung(pte);
+    if (touched !== pte) pgd.set(address, touched);
+  }
+  return page;
+}
+
+/** Drops what {@link tryGrabPage} took. */
+function ungrab(sys: MmSystem, pfn: number, gupFlags: number): void {
+  if (hasBits(gupFlags, FOLL_PIN)) unpinUserPage(sys, pfn);
+  else sys.putPage(pfn);
+}
+
+/**
+ * `__get_user_pages()` with `__gup_longterm_locked()` (mm/gup.c): returns
+ * the pfns of the pages it took, and the VMA of each. An error on the first
+ * page throws its KernelError; an error later ends the list early.
+ */
+function gupCore(mm: MmStruct, start: number, nrPages: number, gupFlags0: number, fn: string): { pages: number[]; vmas: Vma[] } {
+  checkUnsigned(fn, 'start', start);
+  checkUnsigned(fn, 'nr_pages', nrPages);
+  checkUnsigned(fn, 'gup_flags', gupFlags0);
+  const sys = mm.system;
+  if (!sys || !mm.pgd) throw new KernelError('EINVAL', `${fn}: mm of pid ${mm.pid} has no page tables`);
+  const tracer = sys.core.kernel.tracer;
+  if (tracer.enabled) return tracer.invoke(fn, null, gupCoreImpl, sys, mm, start, nrPages, gupFlags0, fn);
+  return gupCoreImpl(sys, mm, start, nrPages, gupFlags0, fn);
+}
+
+function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number, gupFlags0: number, fn: string): { pages: number[]; vmas: Vma[] } {
+  const ps = sys.pageSize;
+  let addr = start - (start % ps);
+  const pages: number[] = [];
+  const vmas: Vma[] = [];
+  const ctx: FollowCtx = { pgmap: undefined };
+  let err = 0;
+  let gupFlags = gupFlags0;
+  if (hasBits(gupFlags, FOLL_PIN)) mm.hasPinned = true;
+  try {
+    for (let i = 0; i < nrPages; i++, addr += ps) {
+      let foll = gupFlags;
+      const vma = mm.findVma(addr);
+      if (!vma || vma.vmStart > addr) {
+        err = -14;
+        break;
+      }
+      err = checkVmaFlags(vma, foll);
+      if (err) break;
+      let page: number | null = null;
+      for (let tries = 0; ; tries++) {
+        page = followPageMask(sys, vma, addr, foll, ctx);
+        if (page !== null) break;
+        if (tries >= MAX_RETRIES) {
+          err = -11;
+          break;
+        }
+        // faultin_page()
+        let faultFlags = 0;
+        if (hasBits(foll, FOLL_WRITE)) faultFlags += FAULT_FLAG_WRITE;
+        if (hasBits(foll, FOLL_REMOTE)) faultFlags += FAULT_FLAG_REMOTE;
+        const ret = handleMmFault(vma, addr, faultFlags);
+        if (anyBits(ret, VM_FAULT_ERROR)) {
+          err = vmFaultToErrno(ret, foll) || -14;
+          break;
+        }
+        if (hasBits(ret, VM_FAULT_WRITE) && !hasBits(vma.vmFlags, VM_WRITE) && !hasBits(foll, FOLL_COW)) foll += FOLL_COW;
+      }
+      if (err) break;
+      if (page === null) break;
+      if (page === -17) continue; // -EEXIST: an entry without a page to return
+      if (page < 0) {
+        err = page;
+        break;
+      }
+      pages.push(page);
+      vmas.push(vma);
+    }
+  } finally {
+    sys.devPagemaps?.putDevPagemap(ctx.pgmap);
+  }
+  gupFlags = gupFlags0;
+  if (hasBits(gupFlags, FOLL_LONGTERM) && vmas.some((v) => v.vmFile?.fsdax === true)) {
+    // check_dax_vmas(): a long-term pin of fs-dax memory would block truncate
+    for (const p of pages) ungrab(sys, p, gupFlags);
+    pages.length = 0;
+    vmas.length = 0;
+    err = -95;
+  }
+  if (pages.length === 0 && err) {
+    const name = ERRNO_NAMES[err as GupErr] ?? 'EFAULT';
+    throw new KernelError(name, `${fn}(0x${start.toString(16)}, ${nrPages}): ${name}`);
+  }
+  return { pages, vmas };
+}
+
+/**
+ * `get_user_pages_remote(mm, start, nr_pages, gup_flags, pages, vmas,
+ * locked)` (mm/gup.c): takes a reference (`FOLL_GET`) on each page of
+ * `[start, start + nr_pages pages)` of `mm`, faulting as needed, and returns
+ * their pfns (fewer when a later page fails). KernelError EINVAL with
+ * `FOLL_PIN` in `gup_flags`; EFAULT when the first page has no VMA, the VMA
+ * is VM_IO/VM_PFNMAP, forbids the access (a write without VM_WRITE and no
+ * FOLL_FORCE), or maps a pfn without a struct page; ENOMEM when a fault
+ * cannot allocate; EOPNOTSUPP for FOLL_LONGTERM on fs-dax.
+ * @public
+ */
+export function getUserPagesRemote(mm: MmStruct, start: number, nrPages: number, gupFlags: number): number[] {
+  checkUnsigned('get_user_pages_remote', 'gup_flags', gupFlags);
+  if (hasBits(gupFlags, FOLL_PIN)) throw new KernelError('EINVAL', 'get_user_pages_remote: FOLL_PIN is for pin_user_pages');
+  let flags = gupFlags;
+  if (!hasBits(flags, FOLL_TOUCH)) flags += FOLL_TOUCH;
+  if (!hasBits(flags, FOLL_REMOTE)) flags += FOLL_REMOTE;
+  if (!hasBits(flags, FOLL_GET)) flags += FOLL_GET;
+  return gupCore(mm, start, nrPages, flags, 'get_user_pages_remote').pages;
+}
+
+/**
+ * `get_user_pages(start, nr_pages, gup_flags, pages, vmas)` (mm/gup.c) for
+ * the process of `mm` (the kernel's `current->mm`): as
+ * {@link getUserPagesRemote} without `FOLL_REMOTE`.
+ * @public
+ */
+export function getUserPages(mm: MmStruct, start: number, nrPages: number, gupFlags: number): number[] {
+  checkUnsigned('get_user_pages', 'gup_flags', gupFlags);
+  if (hasBits(gupFlags, FOLL_PIN)) throw new KernelError('EINVAL', 'get_user_pages: FOLL_PIN is for pin_user_pages');
+  let flags = gupFlags;
+  if (!hasBits(flags, FOLL_TOUCH)) flags += FOLL_TOUCH;
+  if (!hasBits(flags, FOLL_GET)) flags += FOLL_GET;
+  return gupCore(mm, start, nrPages, flags, 'get_user_pages').pages;
+}
+
+/**
+ * `pin_user_pages(start, nr_pages, gup_flags, pages, vmas)` (mm/gup.c): as
+ * {@link getUserPages}, but each page gains `GUP_PIN_COUNTING_BIAS`
+ * references (`FOLL_PIN`) and the mm is marked `has_pinned` (fork then
+ * copies pinned anonymous pages at once). KernelError EINVAL with
+ * `FOLL_GET`. Release with {@link unpinUserPages}.
+ * @public
+ */
+export function pinUserPages(mm: MmStruct, start: number, nrPages: number, gupFlags: number): number[] {
+  checkUnsigned('pin_user_pages', 'gup_flags', gupFlags);
+  if (hasBits(gupFlags, FOLL_GET)) throw new KernelError('EINVAL', 'pin_user_pages: FOLL_GET and FOLL_PIN are exclusive');
+  let flags = gupFlags + FOLL_PIN;
+  if (!hasBits(flags, FOLL_TOUCH)) flags += FOLL_TOUCH;
+  return gupCore(mm, start, nrPages, flags, 'pin_user_pages').pages;
+}
+
+/** `pin_user_pages_remote(mm, ...)` (mm/gup.c). @public */
+export function pinUserPagesRemote(mm: MmStruct, start: number, nrPages: number, gupFlags: number): number[] {
+  checkUnsigned('pin_user_pages_remote', 'gup_flags', gupFlags);
+  if (hasBits(gupFlags, FOLL_GET)) throw new KernelError('EINVAL', 'pin_user_pages_remote: FOLL_GET and FOLL_PIN are exclusive');
+  let flags = gupFlags + FOLL_PIN;
+  if (!hasBits(flags, FOLL_TOUCH)) flags += FOLL_TOUCH;
+  if (!hasBits(flags, FOLL_REMOTE)) flags += FOLL_REMOTE;
+  return gupCore(mm, start, nrPages, flags, 'pin_user_pages_remote').pages;
+}
+
+/**
+ * `unpin_user_page(page)` (mm/gup.c): drops `GUP_PIN_COUNTING_BIAS`
+ * references, the last through `put_page()` (which may free the page, or
+ * hand a ZONE_DEVICE page to its pagemap). Throws (a kernel VM_BUG_ON) when
+ * the page has fewer references than a pin.
+ * @public
+ */
+export function unpinUserPage(sys: MmSystem, pfn: number): void {
+  checkUnsigned('unpin_user_page', 'pfn', pfn);
+  const store = sys.core.memmap;
+  if (store.pageRefCount(pfn) < GUP_PIN_COUNTING_BIAS) {
+    throw new Error(`BUG: unpin_user_page: pfn 0x${pfn.toString(16)} has refcount ${store.pageRefCount(pfn)}, not pinned`);
+  }
+  store.pageRefSub(pfn, GUP_PIN_COUNTING_BIAS - 1);
+  sys.putPage(pfn);
+}
+
+/** `unpin_user_pages(pages, npages)` (mm/gup.c). @public */
+export function unpinUserPages(sys: MmSystem, pfns: readonly number[]): void {
+  for (const p of pfns) unpinUserPage(sys, p);
+}
+
+/** `unpin_user_pages_dirty_lock(pages, npages, make_dirty)` (mm/gup.c): marks them dirty first. @public */
+export function unpinUserPagesDirtyLock(sys: MmSystem, pfns: readonly number[], makeDirty: boolean): void {
+  for (const p of pfns) {
+    if (makeDirty && !sys.isZeroPfn(p)) sys.core.memmap.setPageFlag(p, PG_dirty);
+    unpinUserPage(sys, p);
+  }
+}
+
+/**
+ * `access_process_vm(tsk, addr, buf, len, gup_flags)` and
+ * `__access_remote_vm()` (mm/memory.c): reads `buf.length` bytes of `mm` at
+ * `addr` into `buf`, or with `FOLL_WRITE` writes `buf` there (through COW,
+ * and with `FOLL_FORCE` into a read-only private mapping, as ptrace does).
+ * Page by page through `get_user_pages_remote()`; stops at the first page it
+ * cannot get. Returns the number of bytes transferred (0 when none).
+ * @public
+ */
+export function accessProcessVm(mm: MmStruct, addr: number, buf: Uint8Array, gupFlags: number): number {
+  checkUnsigned('access_process_vm', 'addr', addr);
+  checkUnsigned('access_process_vm', 'gup_flags', gupFlags);
+  const sys = mm.system;
+  if (!sys) throw new KernelError('EINVAL', `access_process_vm: mm of pid ${mm.pid} has no page tables`);
+  const write = hasBits(gupFlags, FOLL_WRITE);
+  const ps = sys.pageSize;
+  let done = 0;
+  while (done < buf.length) {
+    const at = addr + done;
+    const off = at % ps;
+    const n = Math.min(ps - off, buf.length - done);
+    let page: number | undefined;
+    try {
+      page = getUserPagesRemote(mm, at, 1, gupFlags)[0];
+    } catch (e) {
+      if (!(e instanceof KernelError)) throw e;
+      page = undefined;
+    }
+    if (page === undefined) break;
+    if (write) {
+      sys.writePage(page, off, buf.subarray(done, done + n));
+      sys.core.memmap.setPageFlag(page, PG_dirty);
+    } else {
+      buf.set(sys.readPage(page, off, n), done);
+    }
+    sys.putPage(page);
+    done += n;
+  }
+  return done;
+}

@@ -1,0 +1,286 @@
+/**
+ * Page migration, after mm/migrate.c and the unmap side of mm/rmap.c (Linux
+ * v5.13).
+ *
+ * Moving a page that processes map takes three steps. `try_to_unmap()` with
+ * `TTU_MIGRATION` walks the page's rmap and replaces each PTE with a
+ * *migration entry* (a swap entry naming the old pfn, write or read as the
+ * PTE was): a process touching the page now waits instead of using it.
+ * `migrate_page()` then checks the references: an anonymous page must have
+ * exactly the one reference of its isolation (`expected_count`); any more —
+ * a GUP pin, a `get_page()` elsewhere — and the move fails with -EAGAIN. On
+ * success the contents and `mapping`/`index` move to the new page. Last,
+ * `remove_migration_ptes()` walks the rmap again and turns every migration
+ * entry into a PTE for the new page (or, after a failure, back to the old
+ * one). `migrate_pages()` retries -EAGAIN up to ten passes.
+ */
+import { KernelError, checkUnsigned, hasBits } from '@zonedev/kernel';
+import { PG_dirty, PG_locked, PG_lru, PG_referenced } from '@zonedev/mmzone';
+import { MMU_NOTIFY_CLEAR, mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart, mmuNotifierRangeInit } from './mmu-notifier.js';
+import type { MmSystem } from './memory.js';
+import { isSwapPte, pfnPte, ptePresent, pteDirty, pteMkold, pteMkwrite, pteWrite, swpEntryToPte, vmGetPageProt } from './pgtable.js';
+import { pageAddAnonRmap, pageRemoveRmap, rmapWalkAnon } from './rmap.js';
+import {
+  devicePrivateEntryToPfn, isDevicePrivateEntry, isMigrationEntry, isWriteDevicePrivateEntry, isWriteMigrationEntry,
+  makeDevicePrivateEntry, makeMigrationEntry, migrationEntryToPfn,
+} from './swapops.js';
+import { VM_WRITE } from './vma.js';
+
+/** `TTU_MIGRATION` (include/linux/rmap.h): install migration entries. @public */ export const TTU_MIGRATION = 0x1;
+/** `TTU_IGNORE_MLOCK`. @public */ export const TTU_IGNORE_MLOCK = 0x8;
+
+/** `MIGRATE_ASYNC` (include/linux/migrate_mode.h). @public */ export const MIGRATE_ASYNC = 0;
+/** `MIGRATE_SYNC_LIGHT`. @public */ export const MIGRATE_SYNC_LIGHT = 1;
+/** `MIGRATE_SYNC`. @public */ export const MIGRATE_SYNC = 2;
+/** `MIGRATE_SYNC_NO_COPY`. @public */ export const MIGRATE_SYNC_NO_COPY = 3;
+
+/** `MR_MEMORY_HOTPLUG` (`enum migrate_reason`, include/linux/migrate.h). @public */ export const MR_MEMORY_HOTPLUG = 2;
+/** `MR_SYSCALL`. @public */ export const MR_SYSCALL = 3;
+/** `MR_DEMOTION`... `MR_COMPACTION`: 0. @public */ export const MR_COMPACTION = 0;
+
+/** `MIGRATEPAGE_SUCCESS`. @public */ export const MIGRATEPAGE_SUCCESS = 0;
+
+/** How many passes migrate_pages() makes over pages that fail with -EAGAIN. */
+const MIGRATE_PASSES = 10;
+
+/**
+ * `try_to_unmap(page, flags)` (mm/rmap.c, `try_to_unmap_one`): removes
+ * every PTE mapping the anonymous page `pfn` (a present PTE, or the
+ * device-private entry of a device-private page), each under an
+ * `MMU_NOTIFY_CLEAR` notification: with `TTU_MIGRATION` a migration entry
+ * (write if the PTE was writable) takes its place. Each PTE removed drops
+ * the page's rmap and one reference. Returns whether the page is no longer
+ * mapped (`!page_mapcount`).
+ * @public
+ */
+export function tryToUnmap(sys: MmSystem, pfn: number, flags: number): boolean {
+  checkUnsigned('try_to_unmap', 'pfn', pfn);
+  const tracer = sys.core.kernel.tracer;
+  if (tracer.enabled) return tracer.invoke('try_to_unmap', null, tryToUnmapImpl, sys, pfn, flags);
+  return tryToUnmapImpl(sys, pfn, flags);
+}
+
+function tryToUnmapImpl(sys: MmSystem, pfn: number, flags: number): boolean {
+  const store = sys.core.memmap;
+  const migration = hasBits(flags, TTU_MIGRATION);
+  rmapWalkAnon(store, pfn, sys.pageSize, (vma, addr) => {
+    const mm = vma.vmMm;
+    const pgd = mm?.pgd;
+    if (!mm || !pgd) return;
+    const pte = pgd.get(addr);
+    let write: boolean;
+    if (ptePresent(pte) && pte.pfn === pfn) write = pteWrite(pte);
+    else if (isSwapPte(pte) && isDevicePrivateEntry(pte.entry) && devicePrivateEntryToPfn(pte.entry) === pfn) {
+      write = isWriteDevicePrivateEntry(pte.entry);
+    } else return;
+    const range = mm.notifierSubscriptions ? mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, mm, addr, addr + sys.pageSize) : null;
+    if (range) mmuNotifierInvalidateRangeStart(range);
+    try {
+      if (ptePresent(pte) && pteDirty(pte)) store.setPageFlag(pfn, PG_dirty);
+      if (migration) pgd.set(addr, swpEntryToPte(makeMigrationEntry(pfn, write)));
+      else {
+        pgd.clear(addr);
+        mm.addRss(sys.mmCounter(pfn), -1);
+      }
+      pageRemoveRmap(store, pfn);
+      sys.putPage(pfn);
+    } finally {
+      if (range) mmuNotifierInvalidateRangeEnd(range);
+    }
+  });
+  return sys.pageMapcount(pfn) === 0;
+}
+
+/**
+ * `remove_migration_ptes(old, new, locked)` (mm/migrate.c,
+ * `remove_migration_pte`): every migration entry for `old` in the rmap of
+ * `newPfn` becomes a PTE for `newPfn`: old-aged, writable only if the entry
+ * was a write entry and the VMA allows write, a device-private entry when
+ * the new page is device-private. Each takes a reference and an rmap on the
+ * new page. `old === newPfn` restores the mappings after a failed move.
+ * @public
+ */
+export function removeMigrationPtes(sys: MmSystem, old: number, newPfn: number): void {
+  checkUnsigned('remove_migration_ptes', 'old', old);
+  checkUnsigned('remove_migration_ptes', 'new', newPfn);
+  const tracer = sys.core.kernel.tracer;
+  if (tracer.enabled) return tracer.invoke('remove_migration_ptes', null, removeMigrationPtesImpl, sys, old, newPfn);
+  return removeMigrationPtesImpl(sys, old, newPfn);
+}
+
+function removeMigrationPtesImpl(sys: MmSystem, old: number, newPfn: number): void {
+  const store = sys.core.memmap;
+  const devPrivate = sys.isDevicePrivatePage(newPfn);
+  rmapWalkAnon(store, newPfn, sys.pageSize, (vma, addr) => {
+    const pgd = vma.vmMm?.pgd;
+    if (!pgd) return;
+    const pte = pgd.get(addr);
+    if (!isSwapPte(pte) || !isMigrationEntry(pte.entry) || migrationEntryToPfn(pte.entry) !== old) return;
+    sys.getPage(newPfn);
+    let entry = pteMkold(pfnPte(newPfn, vmGetPageProt(vma.vmFlags)));
+    if (isWriteMigrationEntry(pte.entry) && hasBits(vma.vmFlags, VM_WRITE)) entry = pteMkwrite(entry);
+    if (devPrivate) pgd.set(addr, swpEntryToPte(makeDevicePrivateEntry(newPfn, pteWrite(entry))));
+    else pgd.set(addr, entry);
+    pageAddAnonRmap(store, newPfn, vma, addr, sys.pageSize);
+  });
+}
+
+/**
+ * `isolate_lru_page(page)` (mm/vmscan.c): takes a page off its LRU list
+ * for migration (`PG_lru` cleared), holding a reference. KernelError EBUSY
+ * for a page on no LRU list (free, reserved, the zero page, ZONE_DEVICE,
+ * already isolated).
+ * @public
+ */
+export function isolateLruPage(sys: MmSystem, pfn: number): void {
+  checkUnsigned('isolate_lru_page', 'pfn', pfn);
+  const store = sys.core.memmap;
+  if (!sys.pfnValid(pfn) || sys.pageCount(pfn) === 0 || !store.testPageFlag(pfn, PG_lru)) {
+    throw new KernelError('EBUSY', `isolate_lru_page: pfn 0x${pfn.toString(16)} is not on an LRU list`);
+  }
+  sys.getPage(pfn);
+  store.clearPageFlag(pfn, PG_lru);
+}
+
+/** `putback_lru_page(page)` (mm/vmscan.c): back on its LRU list, the isolation reference dropped. @public */
+export function putbackLruPage(sys: MmSystem, pfn: number): void {
+  checkUnsigned('putback_lru_page', 'pfn', pfn);
+  sys.core.memmap.setPageFlag(pfn, PG_lru);
+  sys.putPage(pfn);
+}
+
+/**
+ * `migrate_page_move_mapping()` + `migrate_page_copy()` (mm/migrate.c) for
+ * an anonymous page: -EAGAIN unless the only reference left is the
+ * isolation's; otherwise the new page takes `index`, `mapping`, the dirty
+ * and referenced flags and the contents.
+ */
+function migratePage(sys: MmSystem, newPfn: number, pfn: number, mode: number): number {
+  const store = sys.core.memmap;
+  const expected = 1;
+  if (sys.pageCount(pfn) !== expected) return -11;
+  store.setPageIndex(newPfn, store.pageIndex(pfn));
+  store.setPageMapping(newPfn, store.pageMapping(pfn));
+  store.setPageFlag(newPfn, 19 /* PG_swapbacked */);
+  if (store.testPageFlag(pfn, PG_dirty)) store.setPageFlag(newPfn, PG_dirty);
+  if (store.testPageFlag(pfn, PG_referenced)) store.setPageFlag(newPfn, PG_referenced);
+  if (mode !== MIGRATE_SYNC_NO_COPY) sys.copyHighpage(newPfn, pfn);
+  return MIGRATEPAGE_SUCCESS;
+}
+
+/**
+ * `unmap_and_move()` / `__unmap_and_move()` (mm/migrate.c) for one isolated
+ * page: MIGRATEPAGE_SUCCESS, -EAGAIN (locked, or referenced beyond its
+ * mappings) or -ENOMEM (no new page).
+ */
+function unmapAndMove(
+  sys: MmSystem,
+  getNewPage: (pfn: number) => number | undefined,
+  putNewPage: ((pfn: number) => void) | undefined,
+  pfn: number,
+  mode: number,
+): number {
+  const store = sys.core.memmap;
+  if (sys.pageCount(pfn) === 1) {
+    // the page was freed from under us: only the isolation reference is left
+    sys.putPage(pfn);
+    return MIGRATEPAGE_SUCCESS;
+  }
+  const newPfn = getNewPage(pfn);
+  if (newPfn === undefined) return -12;
+  // lock_page(): MIGRATE_SYNC would sleep on a locked page; the model cannot, so it retries
+  if (store.testPageFlag(pfn, PG_locked)) {
+    if (putNewPage) putNewPage(newPfn);
+    else sys.putPage(newPfn);
+    return -11;
+  }
+  store.setPageFlag(pfn, PG_locked);
+  let rc = -11;
+  const wasMapped = sys.pageMapcount(pfn) > 0;
+  if (wasMapped) tryToUnmap(sys, pfn, TTU_MIGRATION + TTU_IGNORE_MLOCK);
+  if (sys.pageMapcount(pfn) === 0) rc = migratePage(sys, newPfn, pfn, mode);
+  if (wasMapped) removeMigrationPtes(sys, pfn, rc === MIGRATEPAGE_SUCCESS ? newPfn : pfn);
+  store.clearPageFlag(pfn, PG_locked);
+  if (rc === MIGRATEPAGE_SUCCESS) {
+    // the old page goes with its isolation reference; the new one is put back on the LRU
+    sys.putPage(pfn);
+    putbackLruPage(sys, newPfn);
+  } else if (putNewPage) putNewPage(newPfn);
+  else sys.putPage(newPfn);
+  return rc;
+}
+
+/** The outcome of {@link migratePages}. @public */
+export interface MigratePagesResult {
+  /** The return value: the number of pages not migrated (0 when all moved). */
+  readonly nrFailed: number;
+  /** How many moved. */
+  readonly nrSucceeded: number;
+  /** Passes made. */
+  readonly passes: number;
+}
+
+/**
+ * `migrate_pages(from, get_new_page, put_new_page, private, mode, reason)`
+ * (mm/migrate.c, v5.13): moves each isolated page of `from` (see
+ * {@link isolateLruPage}) to a page from `getNewPage`. A page that fails
+ * with -EAGAIN (referenced beyond its mappings, or locked) is retried, up
+ * to ten passes, and then counted as failed; a page that moved leaves
+ * `from`, a page that did not stays there for `putback_movable_pages()`.
+ * KernelError ENOMEM when `getNewPage` has nothing (pages moved before it
+ * stay moved, as in the kernel).
+ * @public
+ */
+export function migratePages(
+  sys: MmSystem,
+  from: number[],
+  getNewPage: (pfn: number) => number | undefined,
+  putNewPage: ((pfn: number) => void) | undefined,
+  mode: number,
+  _reason: number,
+): MigratePagesResult {
+  checkUnsigned('migrate_pages', 'mode', mode, MIGRATE_SYNC_NO_COPY);
+  for (const p of from) checkUnsigned('migrate_pages', 'pfn', p);
+  const tracer = sys.core.kernel.tracer;
+  if (tracer.enabled) return tracer.invoke('migrate_pages', null, migratePagesImpl, sys, from, getNewPage, putNewPage, mode);
+  return migratePagesImpl(sys, from, getNewPage, putNewPage, mode);
+}
+
+function migratePagesImpl(
+  sys: MmSystem,
+  from: number[],
+  getNewPage: (pfn: number) => number | undefined,
+  putNewPage: ((pfn: number) => void) | undefined,
+  mode: number,
+): MigratePagesResult {
+  let retry = 1;
+  let nrSucceeded = 0;
+  let nrFailed = 0;
+  let pass = 0;
+  for (; pass < MIGRATE_PASSES && retry; pass++) {
+    retry = 0;
+    const stay: number[] = [];
+    let i = 0;
+    try {
+      for (; i < from.length; i++) {
+        const pfn = from[i]!;
+        const rc = unmapAndMove(sys, getNewPage, putNewPage, pfn, mode);
+        if (rc === -12) throw new KernelError('ENOMEM', `migrate_pages: no new page for pfn 0x${pfn.toString(16)}`);
+        if (rc === MIGRATEPAGE_SUCCESS) nrSucceeded++;
+        else {
+          if (rc === -11) retry++;
+          else nrFailed++;
+          stay.push(pfn);
+        }
+      }
+    } finally {
+      // the pages that moved leave the list; the rest (and those not reached) stay
+      const rest = from.slice(i);
+      from.length = 0;
+      for (const p of stay) from.push(p);
+      for (const p of rest) from.push(p);
+    }
+  }
+  nrFailed += retry;
+  return { nrFailed, nrSucceeded, passes: pass };
+}
