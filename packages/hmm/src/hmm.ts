@@ -1,0 +1,357 @@
+/**
+ * `hmm_range_fault()`: a device driver's snapshot of a process's page
+ * tables (mm/hmm.c, include/linux/hmm.h, Linux v5.13).
+ *
+ * A driver that mirrors an address space keeps its own page table in sync
+ * with the CPU's. It subscribes an interval notifier over the range it
+ * mirrors, and each time it needs pages it runs the loop of
+ * Documentation/vm/hmm.rst:
+ *
+ * ```
+ *  again:
+ *    range.notifier_seq = mmu_interval_read_begin(&sub)
+ *    hmm_range_fault(&range)           -EBUSY: the range changed, goto again
+ *    take the driver lock
+ *    mmu_interval_read_retry(&sub, seq) true: drop the lock, goto again
+ *    program the device from range.hmm_pfns, drop the lock
+ * ```
+ *
+ * `hmm_range_fault()` walks the VMAs and page tables of `[start, end)` and
+ * fills one {@link HMM_PFN_VALID}-style entry per page. Where the request
+ * (`(entry & pfn_flags_mask) | default_flags`) asks for a page the CPU does
+ * not have, or for write access the CPU does not have, it faults the page in
+ * with `handle_mm_fault(FAULT_FLAG_REMOTE)` and walks again from there (a
+ * fault returns -EBUSY internally). It gives up with -EBUSY only when the
+ * notifier sequence has changed since `read_begin` (checked before every
+ * walk), with -EFAULT when a page cannot be provided (no VMA, a special or
+ * `PROT_NONE` VMA, a failed fault, a foreign device-private page), and with
+ * -EPERM for a write request to a VMA without `VM_WRITE`. Device-private
+ * pages of the caller (`dev_private_owner`) are reported, never faulted;
+ * the zero page is an ordinary read-only page.
+ */
+import { KernelError, anyBits, checkUnsigned, hasBits } from '@zonedev/kernel';
+import type { MmuIntervalNotifier, Pte, Vma } from '@zonedev/mm';
+import {
+  FAULT_FLAG_REMOTE,
+  FAULT_FLAG_WRITE,
+  MmStruct,
+  PAGE_SIZE,
+  VM_FAULT_ERROR,
+  VM_IO,
+  VM_MIXEDMAP,
+  VM_PFNMAP,
+  VM_READ,
+  VM_WRITE,
+  devicePrivateEntryToPfn,
+  handleMmFault,
+  isDevicePrivateEntry,
+  isMigrationEntry,
+  isWriteDevicePrivateEntry,
+  migrationEntryToPfn,
+  mmuIntervalCheckRetry,
+  nonSwapEntry,
+  pmdHuge,
+  pteSpecial,
+  pteWrite,
+} from '@zonedev/mm';
+import { HMM_PFN_ERROR, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfn, hmmPteNeedFault } from './hmm-pfn.js';
+import type { HmmNeedFault } from './hmm-pfn.js';
+
+/**
+ * `struct hmm_range` (include/linux/hmm.h, v5.13).
+ * @public
+ */
+export interface HmmRange {
+  /** `notifier`: the interval subscription covering the range. */
+  notifier: MmuIntervalNotifier;
+  /** `notifier_seq`: from `mmu_interval_read_begin()`. */
+  notifierSeq: number;
+  /** `start`: first address (page aligned). */
+  start: number;
+  /** `end`: end address, exclusive (page aligned). */
+  end: number;
+  /** `hmm_pfns`: one entry per page: requests in, results out. */
+  hmmPfns: BigUint64Array;
+  /** `default_flags`: requests applied to every page. */
+  defaultFlags: bigint;
+  /** `pfn_flags_mask`: which bits of each input entry are requests. */
+  pfnFlagsMask: bigint;
+  /** `dev_private_owner`: device-private pages of this owner are reported as they are. */
+  devPrivateOwner: unknown;
+}
+
+/** The walk's verdict for a span: done, or restart (the kernel's internal -EBUSY). */
+type Step = 'ok' | 'again';
+
+interface Walk {
+  readonly range: HmmRange;
+  readonly mm: MmStruct;
+  last: number;
+  /** Whether any entry can request a fault (`REQ_FAULT` in `default_flags` or `pfn_flags_mask`). */
+  readonly canFault: boolean;
+}
+
+const NO_FAULT: HmmNeedFault = { fault: false, write: false };
+
+function idx(w: Walk, addr: number): number {
+  return (addr - w.range.start) / PAGE_SIZE;
+}
+
+/** `hmm_range_need_fault()`: the strongest request over `[addr, end)` given `cpuFlags`. */
+function rangeNeedFault(w: Walk, addr: number, end: number, cpuFlags: bigint): HmmNeedFault {
+  const r = w.range;
+  if (!hasReqFault(r.defaultFlags) && !hasReqFault(r.pfnFlagsMask)) return NO_FAULT;
+  let need = NO_FAULT;
+  for (let a = addr; a < end; a += PAGE_SIZE) {
+    const n = hmmPteNeedFault(r.hmmPfns[idx(w, a)]!, r.defaultFlags, r.pfnFlagsMask, cpuFlags);
+    if (n.write) return n;
+    if (n.fault) need = n;
+  }
+  return need;
+}
+
+function hasReqFault(x: bigint): boolean {
+  return (x / HMM_PFN_VALID) % 2n === 1n;
+}
+
+/** `hmm_pfns_fill()`. */
+function fill(w: Walk, addr: number, end: number, value: bigint): void {
+  for (let a = addr; a < end; a += PAGE_SIZE) w.range.hmmPfns[idx(w, a)] = value;
+}
+
+/**
+ * `hmm_vma_fault()`: -EPERM for a write fault in a VMA without VM_WRITE;
+ * otherwise `handle_mm_fault(FAULT_FLAG_REMOTE[|WRITE])` per page, -EFAULT
+ * on `VM_FAULT_ERROR`, else "again" from `addr`.
+ */
+function vmaFault(w: Walk, vma: Vma, addr: number, end: number, need: HmmNeedFault): Step {
+  w.last = addr;
+  let flags = FAULT_FLAG_REMOTE;
+  if (need.write) {
+    if (!hasBits(vma.vmFlags, VM_WRITE)) throw new KernelError('EPERM', 'hmm_range_fault: write fault in a read-only vma');
+    flags += FAULT_FLAG_WRITE;
+  }
+  for (let a = addr; a < end; a += PAGE_SIZE) {
+    if (anyBits(handleMmFault(vma, a, flags), VM_FAULT_ERROR)) {
+      throw new KernelError('EFAULT', `hmm_range_fault: fault at 0x${a.toString(16)} failed`);
+    }
+  }
+  return 'again';
+}
+
+/** `hmm_vma_walk_hole()`: no VMA (ERROR, or -EFAULT if wanted), or an empty page-table span. */
+function walkHole(w: Walk, vma: Vma | null, addr: number, end: number): Step {
+  const need = rangeNeedFault(w, addr, end, 0n);
+  if (vma === null) {
+    if (need.fault) throw new KernelError('EFAULT', `hmm_range_fault: no vma at 0x${addr.toString(16)}`);
+    fill(w, addr, end, HMM_PFN_ERROR);
+    return 'ok';
+  }
+  if (need.fault) return vmaFault(w, vma, addr, end, need);
+  fill(w, addr, end, 0n);
+  return 'ok';
+}
+
+/** `hmm_vma_handle_pte()` for one present or swap PTE. */
+function handlePte(w: Walk, vma: Vma, addr: number, pte: Pte): Step {
+  const r = w.range;
+  const i = idx(w, addr);
+  const req = r.hmmPfns[i]!;
+  const sys = w.mm.system!;
+  if (pte.kind === 'swap') {
+    const entry = pte.entry;
+    if (isDevicePrivateEntry(entry)) {
+      const pfn = devicePrivateEntryToPfn(entry);
+      if (sys.pagePgmap(pfn)?.owner === r.devPrivateOwner) {
+        r.hmmPfns[i] = hmmPfn(pfn, isWriteDevicePrivateEntry(entry) ? HMM_PFN_VALID + HMM_PFN_WRITE : HMM_PFN_VALID);
+        return 'ok';
+      }
+    }
+    const need = hmmPteNeedFault(req, r.defaultFlags, r.pfnFlagsMask, 0n);
+    if (!need.fault) {
+      r.hmmPfns[i] = 0n;
+      return 'ok';
+    }
+    if (!nonSwapEntry(entry)) return vmaFault(w, vma, addr, addr + PAGE_SIZE, need);
+    if (isMigrationEntry(entry)) {
+      // migration_entry_wait(): the migration finishes, the walk restarts here.
+      w.last = addr;
+      sys.onMigrationEntryWait?.(migrationEntryToPfn(entry));
+      return 'again';
+    }
+    throw new KernelError('EFAULT', `hmm_range_fault: unexpected swap entry at 0x${addr.toString(16)}`);
+  }
+  const cpu = pteWrite(pte) ? HMM_PFN_VALID + HMM_PFN_WRITE : HMM_PFN_VALID;
+  const need = hmmPteNeedFault(req, r.defaultFlags, r.pfnFlagsMask, cpu);
+  if (need.fault) return vmaFault(w, vma, addr, addr + PAGE_SIZE, need);
+  if (pteSpecial(pte) && !sys.isZeroPfn(pte.pfn)) {
+    if (hmmPteNeedFault(req, r.defaultFlags, r.pfnFlagsMask, 0n).fault) {
+      throw new KernelError('EFAULT', `hmm_range_fault: special pte at 0x${addr.toString(16)}`);
+    }
+    r.hmmPfns[i] = HMM_PFN_ERROR;
+    return 'ok';
+  }
+  r.hmmPfns[i] = hmmPfn(pte.pfn, cpu);
+  return 'ok';
+}
+
+/** `hmm_vma_walk_pmd()` over `[addr, end)`, inside one PMD and one VMA. */
+function walkPmd(w: Walk, vma: Vma, addr: number, end: number): Step {
+  const pgd = w.mm.pgd!;
+  const { pmdSize } = pgd.geometry;
+  const huge = pgd.getPmd(addr);
+  if (huge !== undefined) {
+    if (huge.kind === 'present' && pmdHuge(huge)) {
+      // hmm_vma_handle_pmd(): VALID(|WRITE) with order PMD_SHIFT - PAGE_SHIFT, per-4K pfns
+      const cpu = pteWrite(huge) ? HMM_PFN_VALID + HMM_PFN_WRITE : HMM_PFN_VALID;
+      const need = rangeNeedFault(w, addr, end, cpu);
+      if (need.fault) return vmaFault(w, vma, addr, end, need);
+      const order = Math.log2(pmdSize / PAGE_SIZE);
+      const base = huge.pfn + ((addr % pmdSize) / PAGE_SIZE);
+      for (let a = addr, p = base; a < end; a += PAGE_SIZE, p++) w.range.hmmPfns[idx(w, a)] = hmmPfn(p, cpu, order);
+      return 'ok';
+    }
+    // a migration pmd waits; anything else is an error
+    const need = rangeNeedFault(w, addr, end, 0n);
+    if (!need.fault) {
+      fill(w, addr, end, 0n);
+      return 'ok';
+    }
+    if (huge.kind === 'swap' && isMigrationEntry(huge.entry)) {
+      w.last = addr;
+      return 'again';
+    }
+    throw new KernelError('EFAULT', `hmm_range_fault: bad pmd at 0x${addr.toString(16)}`);
+  }
+  if (!pgd.hasPteTable(addr)) return walkHole(w, vma, addr, end);
+  if (!w.canFault) {
+    snapshotPtes(w, addr, end);
+    return 'ok';
+  }
+  for (let a = addr; a < end; a += PAGE_SIZE) {
+    const pte = pgd.get(a);
+    if (pte === undefined) {
+      const need = hmmPteNeedFault(w.range.hmmPfns[idx(w, a)]!, w.range.defaultFlags, w.range.pfnFlagsMask, 0n);
+      if (need.fault) return vmaFault(w, vma, a, a + PAGE_SIZE, need);
+      w.range.hmmPfns[idx(w, a)] = 0n;
+      continue;
+    }
+    if (handlePte(w, vma, a, pte) === 'again') return 'again';
+  }
+  return 'ok';
+}
+
+const VALID_WRITE = HMM_PFN_VALID + HMM_PFN_WRITE;
+
+/** Whether the host stores the low 32 bits of a 64-bit element first (then word `2i` of a u32 view is entry `i`'s low half). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** `HMM_PFN_VALID` and `HMM_PFN_WRITE` in the high 32-bit word of an entry. */
+const HI_VALID = 2 ** 31;
+const HI_WRITE = 2 ** 30;
+const TWO32 = 2 ** 32;
+
+/**
+ * `hmm_vma_handle_pte()` for a PTE table when no entry can ask for a fault
+ * (neither `default_flags` nor `pfn_flags_mask` has `REQ_FAULT`): the same
+ * results, computed from mm's walk of the entries that are not none.
+ */
+function snapshotPtes(w: Walk, addr: number, end: number): void {
+  const r = w.range;
+  const sys = w.mm.system!;
+  const base = idx(w, addr);
+  r.hmmPfns.fill(0n, base, base + (end - addr) / PAGE_SIZE);
+  // The entries are written as two 32-bit words (pfn low, pfn high + flags), which avoids a BigInt per page.
+  const words = new Uint32Array(r.hmmPfns.buffer, r.hmmPfns.byteOffset, r.hmmPfns.length * 2);
+  const lo = LITTLE_ENDIAN ? 0 : 1;
+  const hi = 1 - lo;
+  const start = r.start;
+  w.mm.pgd!.walk(addr, end, ({ addr: a, pte }) => {
+    const i = (a - start) / PAGE_SIZE;
+    if (pte.kind === 'swap') {
+      const entry = pte.entry;
+      if (isDevicePrivateEntry(entry)) {
+        const pfn = devicePrivateEntryToPfn(entry);
+        if (sys.pagePgmap(pfn)?.owner === r.devPrivateOwner) {
+          r.hmmPfns[i] = BigInt(pfn) + (isWriteDevicePrivateEntry(entry) ? VALID_WRITE : HMM_PFN_VALID);
+        }
+      }
+      return;
+    }
+    if (pteSpecial(pte) && !sys.isZeroPfn(pte.pfn)) {
+      r.hmmPfns[i] = HMM_PFN_ERROR;
+      return;
+    }
+    const pfn = pte.pfn;
+    const pfnHi = Math.floor(pfn / TWO32);
+    words[2 * i + lo] = pfn - pfnHi * TWO32;
+    words[2 * i + hi] = pfnHi + (pteWrite(pte) ? HI_VALID + HI_WRITE : HI_VALID);
+  });
+}
+
+/** `hmm_vma_walk_test()`: a VMA the walk must not enter (I/O, raw pfns, unreadable). */
+function testWalk(w: Walk, vma: Vma, start: number, end: number): boolean {
+  if (!anyBits(vma.vmFlags, VM_IO + VM_PFNMAP + VM_MIXEDMAP) && hasBits(vma.vmFlags, VM_READ)) return true;
+  if (rangeNeedFault(w, start, end, 0n).fault) throw new KernelError('EFAULT', `hmm_range_fault: vma at 0x${vma.vmStart.toString(16)} cannot be mirrored`);
+  fill(w, start, end, HMM_PFN_ERROR);
+  return false;
+}
+
+/** `walk_page_range(mm, start, end, &hmm_walk_ops, &hmm_vma_walk)`. */
+function walkPageRange(w: Walk, start: number, end: number): Step {
+  const pmdSize = w.mm.pgd!.geometry.pmdSize;
+  let addr = start;
+  while (addr < end) {
+    const vma = w.mm.findVma(addr);
+    if (vma === null || addr < vma.vmStart) {
+      const next = vma === null ? end : Math.min(end, vma.vmStart);
+      if (walkHole(w, null, addr, next) === 'again') return 'again';
+      addr = next;
+      continue;
+    }
+    const next = Math.min(end, vma.vmEnd);
+    if (testWalk(w, vma, addr, next)) {
+      for (let a = addr; a < next; ) {
+        const pmdEnd = Math.min(next, (Math.floor(a / pmdSize) + 1) * pmdSize);
+        if (walkPmd(w, vma, a, pmdEnd) === 'again') return 'again';
+        a = pmdEnd;
+      }
+    }
+    addr = next;
+  }
+  return 'ok';
+}
+
+/** How many internal restarts one call allows before reporting -EBUSY (the model's bound on a fault that never settles). */
+const MAX_WALKS = 65536;
+
+/**
+ * `hmm_range_fault(range)` (mm/hmm.c, v5.13): fills `range.hmmPfns` for
+ * `[start, end)` of the notifier's mm, faulting pages in as the requests
+ * demand. Throws KernelError -EBUSY when the notifier sequence changed
+ * (the caller restarts from `mmu_interval_read_begin()`), -EFAULT,
+ * -EPERM (write to a read-only VMA), or -EINVAL for an empty or unaligned
+ * range, an mm without page tables, or an array that is too short. On
+ * -EBUSY the entries below the point reached hold results and the rest
+ * still hold requests.
+ * @public
+ */
+export function hmmRangeFault(range: HmmRange): void {
+  const fn = 'hmm_range_fault';
+  checkUnsigned(fn, 'start', range.start);
+  checkUnsigned(fn, 'end', range.end);
+  if (range.start % PAGE_SIZE !== 0 || range.end % PAGE_SIZE !== 0) throw new KernelError('EINVAL', `${fn}: range not page aligned`);
+  if (range.start >= range.end) throw new KernelError('EINVAL', `${fn}: empty range`);
+  const mm = range.notifier.mm;
+  if (!(mm instanceof MmStruct) || mm.pgd === null || mm.system === null) {
+    throw new KernelError('EINVAL', `${fn}: the notifier is not subscribed to an address space with page tables`);
+  }
+  if (!(range.hmmPfns instanceof BigUint64Array) || range.hmmPfns.length < (range.end - range.start) / PAGE_SIZE) {
+    throw new KernelError('EINVAL', `${fn}: hmm_pfns holds fewer entries than the range has pages`);
+  }
+  const w: Walk = { range, mm, last: range.start, canFault: hasReqFault(range.defaultFlags) || hasReqFault(range.pfnFlagsMask) };
+  for (let n = 0; n < MAX_WALKS; n++) {
+    if (mmuIntervalCheckRetry(range.notifier, range.notifierSeq)) throw new KernelError('EBUSY', `${fn}: the range was invalidated`);
+    if (walkPageRange(w, w.last, range.end) === 'ok') return;
+  }
+  throw new KernelError('EBUSY', `${fn}: the range keeps changing`);
+}
