@@ -1,0 +1,251 @@
+/**
+ * The devices of the nd bus: the bus device itself, regions, label-less
+ * (IO) namespaces, and the personalities that claim a namespace — pfn
+ * (fsdax), nd dax (device-dax) and btt (sector) devices.
+ *
+ * A region is a range of persistent memory a provider (e820, of_pmem, the
+ * ACPI NFIT) found. On a provider without labels the whole region is one
+ * namespace, `namespaceR.0`, the unit the pmem driver turns into a block
+ * device. A namespace may be *claimed* by one personality device at a time
+ * (`ndns->claim`); the claim decides how the namespace is used, and the
+ * personality's on-media info block records it so that the same use is
+ * found on the next boot:
+ *
+ * ```
+ *   ndbus0 (provider "e820")
+ *    └─ region0            [0x100000000, +16G)   ND_REGION_PAGEMAP
+ *        ├─ namespace0.0   the whole region; claim -> pfn0.1 (or none)
+ *        ├─ pfn0.0         seed: an idle pfn device to configure next
+ *        ├─ pfn0.1         claims namespace0.0, info block at +4K
+ *        ├─ dax0.0         seed (device-dax personality)
+ *        └─ btt0.0         seed (sector personality)
+ * ```
+ *
+ * Seeds exist so that userspace can configure a personality through sysfs
+ * (`uuid`, `mode`, `align`, `namespace`) and then bind it; once a seed is
+ * bound, the region creates a new one (`nd_region_advance_seeds()`).
+ *
+ * Mirrors the structures of drivers/nvdimm/nd.h, nd-core.h (`struct
+ * nvdimm_bus`, `nd_region`, `nd_namespace_io`, `nd_pfn`, `nd_dax`, `nd_btt`)
+ * of Linux v5.13.
+ */
+import { Device, Resource } from '@zonedev/kernel';
+import type { DevPagemap } from '@zonedev/memremap';
+import type { NdPfnSb } from './pfn-sb.js';
+import { NvdimmClaimClass, PfnMode } from './nd.js';
+import type { PmemDisk } from './pmem.js';
+import type { BttDisk } from './pmem-btt.js';
+
+/**
+ * An id allocator that always hands out the smallest free number
+ * (`ida_simple_get(ida, 0, 0)` / `ida_simple_remove()`).
+ */
+export class Ida {
+  private readonly used = new Set<number>();
+
+  get(): number {
+    let i = 0;
+    while (this.used.has(i)) i++;
+    this.used.add(i);
+    return i;
+  }
+
+  remove(id: number): void {
+    this.used.delete(id);
+  }
+}
+
+/**
+ * A bus provider's description (`struct nvdimm_bus_descriptor`): its name,
+ * shown in `ndbusN/provider`.
+ * @public
+ */
+export interface NvdimmBusDescriptor {
+  /** `provider_name`: "e820", or the of_pmem platform device's name. */
+  readonly providerName: string;
+}
+
+/**
+ * `struct nvdimm_bus`: one provider's bus device `ndbusN`.
+ * @public
+ */
+export class NvdimmBus extends Device {
+  /** The descriptor the provider registered with. */
+  readonly desc: NvdimmBusDescriptor;
+  /** `nvdimm_bus->id` (`ndbus%d`). */
+  readonly busId: number;
+
+  constructor(id: number, parent: Device, desc: NvdimmBusDescriptor) {
+    super({ name: `ndbus${id}`, parent });
+    this.busId = id;
+    this.desc = desc;
+  }
+}
+
+/**
+ * What a provider passes to create a region (`struct nd_region_desc`).
+ * @public
+ */
+export interface NdRegionDesc {
+  /** `res->start`: the first byte of the provider's range. */
+  readonly start: number;
+  /** `resource_size(res)`. */
+  readonly size: number;
+  /** `numa_node`. */
+  readonly numaNode: number;
+  /** `target_node`. */
+  readonly targetNode: number;
+  /** `flags`: `ND_REGION_*` bit numbers set. */
+  readonly flags: readonly number[];
+}
+
+/**
+ * `struct nd_region` of a pmem or volatile region without DIMM mappings
+ * (e820, of_pmem).
+ * @public
+ */
+export class NdRegion extends Device {
+  /** `nd_region->id` (`region%d`, global across buses). */
+  readonly regionId: number;
+  /** The bus it belongs to. */
+  readonly nvdimmBus: NvdimmBus;
+  /** `ndr_start`. */
+  readonly ndrStart: number;
+  /** `ndr_size`. */
+  readonly ndrSize: number;
+  /** `ndr_mappings`: DIMMs behind the region (0 for e820 and of_pmem). */
+  readonly ndrMappings: number = 0;
+  /** `target_node`. */
+  readonly targetNode: number;
+  /** `flags`: the `ND_REGION_*` bits. */
+  readonly regionFlags: ReadonlySet<number>;
+  /** Volatile region (`nd_volatile_device_type`), else pmem (`nd_pmem_device_type`). */
+  readonly isVolatile: boolean;
+  /** `ro`: the `read_only` attribute. */
+  ro = false;
+  /** `align`: the namespace size/alignment granule. */
+  align: number;
+  /** `btt_seed` (`ns_seed` is always NULL on IO regions). */
+  bttSeed: Device | undefined;
+  /** `pfn_seed`. */
+  pfnSeed: Device | undefined;
+  /** `dax_seed`. */
+  daxSeed: Device | undefined;
+  /** `nd_region_data->ns_active`, while bound (`init_namespaces`). */
+  nsActive: number | undefined;
+  /** `nd_region_data->ns_count`, while bound. */
+  nsCount: number | undefined;
+  /** The region's child devices (namespaces, personalities), in creation order. */
+  readonly ndChildren: Device[] = [];
+
+  constructor(id: number, bus: NvdimmBus, desc: NdRegionDesc, isVolatile: boolean, align: number) {
+    super({ name: `region${id}`, parent: bus, numaNode: desc.numaNode });
+    this.regionId = id;
+    this.nvdimmBus = bus;
+    this.ndrStart = desc.start;
+    this.ndrSize = desc.size;
+    this.targetNode = desc.targetNode;
+    this.regionFlags = new Set(desc.flags);
+    this.isVolatile = isVolatile;
+    this.align = align;
+  }
+}
+
+/**
+ * `struct nd_namespace_io`: a label-less namespace covering its region.
+ * @public
+ */
+export class NdNamespaceIo extends Device {
+  /** The parent region. */
+  readonly region: NdRegion;
+  /** `nsio->res`: the namespace's range, named after the region. */
+  readonly res: Resource;
+  /** `ndns->claim`: the personality device holding it. */
+  claim: Device | undefined;
+  /** `ndns->claim_class` (`holder_class`). */
+  claimClass: NvdimmClaimClass = NvdimmClaimClass.NVDIMM_CCLASS_NONE;
+  /** `ndns->force_raw`. */
+  forceRaw = false;
+
+  constructor(region: NdRegion, id: number) {
+    super({ name: `namespace${region.regionId}.${id}`, parent: region, numaNode: region.numaNode });
+    this.region = region;
+    this.res = new Resource({
+      name: region.name ?? '',
+      start: region.ndrStart,
+      end: region.ndrStart + region.ndrSize - 1,
+      flags: 0x200,
+    });
+  }
+
+  /** `resource_size(&nsio->res)` (= `nvdimm_namespace_capacity()` for IO namespaces). */
+  get size(): number {
+    return this.res.end - this.res.start + 1;
+  }
+}
+
+/**
+ * `struct nd_pfn`, and `struct nd_dax` (which embeds one): a personality
+ * that gives a namespace a memmap.
+ * @public
+ */
+export class NdPfn extends Device {
+  /** 'pfn' for `pfnR.N` (fsdax), 'dax' for the nd dax device `daxR.N`. */
+  readonly kind: 'pfn' | 'dax';
+  /** The parent region. */
+  readonly region: NdRegion;
+  /** `nd_pfn->id`. */
+  readonly pfnId: number;
+  /** `mode`. */
+  mode: PfnMode = PfnMode.PFN_MODE_NONE;
+  /** `align`. */
+  align: number;
+  /** `uuid`, or undefined (reads "\n"). */
+  uuid: Uint8Array | undefined;
+  /** `ndns`: the claimed namespace. */
+  ndns: NdNamespaceIo | undefined;
+  /** `pfn_sb`: the info block as last validated or written. */
+  pfnSb: NdPfnSb | undefined;
+  /** `npfns` as set up by `__nvdimm_setup_pfn()`. */
+  npfns = 0;
+
+  constructor(kind: 'pfn' | 'dax', region: NdRegion, id: number, align: number) {
+    super({ name: `${kind}${region.regionId}.${id}`, parent: region, numaNode: region.numaNode });
+    this.kind = kind;
+    this.region = region;
+    this.pfnId = id;
+    this.align = align;
+  }
+}
+
+/**
+ * `struct nd_btt`: the sector-mode personality; bound by nd_pmem, it puts a
+ * BTT (src/btt.ts) on its namespace and exports `/dev/pmemNs`.
+ * @public
+ */
+export class NdBtt extends Device {
+  /** The parent region. */
+  readonly region: NdRegion;
+  /** `nd_btt->id`. */
+  readonly bttId: number;
+  /** `lbasize` (`sector_size`; 0 until set). */
+  lbasize = 0;
+  /** `uuid`, or undefined (reads "\n"). */
+  uuid: Uint8Array | undefined;
+  /** `ndns`: the claimed namespace. */
+  ndns: NdNamespaceIo | undefined;
+  /** `size` while bound. */
+  size = 0;
+
+  constructor(region: NdRegion, id: number) {
+    super({ name: `btt${region.regionId}.${id}`, parent: region, numaNode: region.numaNode });
+    this.region = region;
+    this.bttId = id;
+  }
+}
+
+/** Driver-private state of a bound pmem device (namespace or pfn). */
+export interface PmemBinding {
+  disk: PmemDisk | BttDisk;
+  pgmap: DevPagemap | undefined;
+}

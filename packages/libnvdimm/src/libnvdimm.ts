@@ -1,0 +1,1583 @@
+/**
+ * libnvdimm on one machine: the nd bus, its providers, and the drivers that
+ * turn persistent memory into block devices with struct pages.
+ *
+ * The layers, bottom up:
+ *
+ * 1. A **provider** finds persistent memory in firmware and registers an
+ *    `nvdimm_bus` (`ndbusN`) with one **region** per range: the e820
+ *    provider for x86's legacy type-12 / `memmap=nn!ss` ranges, of_pmem for
+ *    device-tree `pmem-region` nodes.
+ * 2. The **nd_region** driver binds each region and creates its namespace
+ *    (one IO namespace covering a label-less region) and its seeds (`btt`,
+ *    `pfn`, `dax`), so that userspace can configure a personality.
+ * 3. The **nd_pmem** driver binds a namespace — raw, or probing it for an
+ *    info block left by an earlier boot, in which case the namespace's
+ *    personality comes back as a new pfn device — or a configured pfn
+ *    device, writing or validating its info block (`nd_pfn_init()`), mapping
+ *    the range with `devm_memremap_pages()` (memmap in RAM for map=mem, in
+ *    the namespace through a `vmem_altmap` for map=dev) and creating
+ *    `/dev/pmemN`.
+ *
+ * Device registration on the nd bus is asynchronous in the kernel
+ * (`nd_device_register()` schedules `device_add()`); the model queues the
+ * devices registered while a probe runs and adds them, in order, once the
+ * outermost probe has returned — the order `nd_synchronize()` would see.
+ *
+ * Everything user-visible goes through the kernel package's device model:
+ * `/sys/bus/nd/devices/*`, `/sys/bus/nd/drivers/{nd_bus,nd_region,nd_pmem}`
+ * with their `bind`/`unbind` files, `/proc/iomem` and dmesg.
+ *
+ * Mirrors drivers/nvdimm/bus.c, core.c, region_devs.c, region.c,
+ * namespace_devs.c, claim.c, pfn_devs.c, dax_devs.c, btt_devs.c (the seed),
+ * pmem.c, e820.c, of_pmem.c and arch/x86/kernel/pmem.c (Linux v5.13).
+ */
+import {
+  BUS_NOTIFY_BOUND_DRIVER,
+  BUS_NOTIFY_DRIVER_NOT_BOUND,
+  Device,
+  IORESOURCE_MEM,
+  IORES_DESC_PERSISTENT_MEMORY_LEGACY,
+  IORESOURCE_SYSTEM_RAM,
+  IORES_DESC_NONE,
+  KernelError,
+  REGION_MIXED,
+  Resource,
+  SZ_8K,
+  checkPhysRange,
+  devDbg,
+  devErr,
+  devInfo,
+  devName,
+  devWarn,
+  devmAddActionOrReset,
+  devmReleaseAction,
+  formatResource,
+  isKernelError,
+  isPowerOf2,
+  kstrtobool,
+  kstrtoull,
+  sysfsStreq,
+} from '@zonedev/kernel';
+import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Devres, Kernel } from '@zonedev/kernel';
+import type { PhysMem } from '@zonedev/mmzone';
+import type { Memremap } from '@zonedev/memremap';
+import { DevPagemap, MEMORY_DEVICE_FS_DAX, PFN_DEV, PFN_MAP, PGMAP_ALTMAP_VALID } from '@zonedev/memremap';
+import { vmemAltmap } from '@zonedev/sparse-vmemmap';
+import { NdBtt, NdNamespaceIo, NdPfn, NdRegion, NvdimmBus } from './devices.js';
+import type { NdRegionDesc, NvdimmBusDescriptor, PmemBinding } from './devices.js';
+import { Ida } from './devices.js';
+import {
+  BTT_LBASIZE_SUPPORTED,
+  DAX_SIG,
+  MEMREMAP_COMPAT_ALIGN_MAX,
+  ND_DEVICE_DAX_PMEM,
+  ND_DEVICE_NAMESPACE_IO,
+  ND_DEVICE_REGION_PMEM,
+  ND_MIN_CLAIM_SIZE,
+  ND_REGION_PAGEMAP,
+  ND_REGION_PERSIST_CACHE,
+  ND_REGION_PERSIST_MEMCTRL,
+  NvdimmClaimClass,
+  PFN_SIG,
+  PfnMode,
+  formatUuid,
+  ndSizeSelectShow,
+  ndSizeSelectStore,
+  ndUuidParse,
+  pfnModeMatches,
+  strim,
+} from './nd.js';
+import { ND_PFN_SB_OFFSET, ND_PFN_SB_SIZE, decodeNdPfnSb, encodeNdPfnSb, ndPfnLayout } from './pfn-sb.js';
+import { ndSbChecksum } from './fletcher.js';
+import { PmemDisk } from './pmem.js';
+import { BttDisk } from './pmem-btt.js';
+import { Btt, ndBttProbe } from './btt.js';
+import type { BttLogLevel } from './btt.js';
+import type { NdMedia } from './btt-media.js';
+
+/**
+ * The architecture facts libnvdimm uses (transparent huge page sizes decide
+ * the pfn alignments).
+ * @public
+ */
+export interface NvdimmArch {
+  /** `HPAGE_PMD_SIZE` when `has_transparent_hugepage()`, else undefined (default 2 MiB). */
+  readonly hpagePmdSize?: number | undefined;
+  /** `HPAGE_PUD_SIZE` with `CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD`, else undefined (default 1 GiB). */
+  readonly hpagePudSize?: number | undefined;
+}
+
+/**
+ * The mm core as libnvdimm uses it: the machine's physical memory contents
+ * (mmzone's `MmCore` fits).
+ * @public
+ */
+export interface NvdimmMm {
+  /** Physical memory contents (a platform registers persistent backings there). */
+  readonly physmem: PhysMem;
+}
+
+/**
+ * Options of a {@link Libnvdimm}.
+ * @public
+ */
+export interface LibnvdimmOptions {
+  /** The machine's kernel services (device model, iomem, dmesg). */
+  readonly kernel: Kernel;
+  /** The machine's mm core, for the media bytes (`PhysMem`). */
+  readonly mm: NvdimmMm;
+  /** The machine's memremap, for `devm_memremap_pages()`. */
+  readonly memremap: Memremap;
+  /** Huge page sizes (default x86_64: 2 MiB and 1 GiB). */
+  readonly arch?: NvdimmArch;
+  /**
+   * The machine's `/sys/devices/platform` device, parent of the provider
+   * platform devices (`e820_pmem`, of_pmem nodes). If missing, libnvdimm
+   * registers one named `platform` on first use.
+   */
+  readonly platformDevice?: Device;
+}
+
+/**
+ * A persistent-memory range of the e820 table (its node is what
+ * `registerE820Pmem()`'s `nidOf` says).
+ * @public
+ */
+export interface E820PmemRange {
+  /** First byte. */
+  readonly start: number;
+  /** Size in bytes. */
+  readonly size: number;
+}
+
+/**
+ * A device-tree `pmem-region` node for {@link Libnvdimm.ofPmemRegionProbe}.
+ * @public
+ */
+export interface OfPmemNode {
+  /** The node's name without unit address, e.g. `pmem`. */
+  readonly name: string;
+  /** The `reg` ranges, one region each. */
+  readonly reg: readonly { readonly start: number; readonly size: number }[];
+  /** The `volatile` property is present. */
+  readonly volatile?: boolean;
+  /** `dev_to_node(&pdev->dev)` (default `NUMA_NO_NODE`, -1). */
+  readonly numaNode?: number;
+}
+
+type NdKind = 'bus' | 'region' | 'namespace' | 'pfn' | 'dax' | 'btt';
+
+interface NdDriver {
+  readonly drv: DeviceDriver;
+  /** The `ND_DEVICE_*` numbers (or 'bus') it binds. */
+  readonly types: readonly (number | 'bus')[];
+  probe(dev: Device): void;
+  remove?(dev: Device): void;
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+/**
+ * One machine's libnvdimm.
+ * @public
+ */
+export class Libnvdimm {
+  /** The machine's kernel services. */
+  readonly kernel: Kernel;
+  /** The machine's physical memory contents, where the media bytes live. */
+  readonly physmem: PhysMem;
+  /** The machine's memremap. */
+  readonly memremap: Memremap;
+  /** `PAGE_SIZE`. */
+  readonly pageSize: number;
+  /** The `nd` bus type (`nvdimm_bus_type`). */
+  readonly ndBusType: BusType;
+  private readonly pageShift: number;
+  private readonly pmdSize: number | undefined;
+  private readonly pudSize: number | undefined;
+  private platform: Device | undefined;
+  private readonly busIda = new Ida();
+  private readonly regionIda = new Ida();
+  private readonly buses: NvdimmBus[] = [];
+  private readonly drivers = new Map<DeviceDriver, NdDriver>();
+  private readonly bindings = new Map<Device, PmemBinding>();
+  private readonly diskByName = new Map<string, PmemDisk | BttDisk>();
+  private readonly queue: Device[] = [];
+  private readonly regionIdas = new WeakMap<NdRegion, { pfn: Ida; dax: Ida; btt: Ida }>();
+  private probeDepth = 0;
+  private draining = false;
+
+  constructor(options: LibnvdimmOptions) {
+    if (typeof options !== 'object' || options === null || options.kernel === undefined || options.mm?.physmem === undefined || options.memremap === undefined) {
+      throw new KernelError('EINVAL', 'libnvdimm: kernel, mm and memremap are required');
+    }
+    const a = options.arch ?? {};
+    for (const [what, v] of [['HPAGE_PMD_SIZE', a.hpagePmdSize], ['HPAGE_PUD_SIZE', a.hpagePudSize]] as const) {
+      if (v !== undefined && (!Number.isSafeInteger(v) || !isPowerOf2(v))) throw new KernelError('EINVAL', `libnvdimm: invalid ${what} ${String(v)}`);
+    }
+    this.kernel = options.kernel;
+    this.physmem = options.mm.physmem;
+    this.memremap = options.memremap;
+    this.pageSize = this.physmem.pageSize;
+    this.pageShift = this.physmem.pageShift;
+    const arch = options.arch ?? {};
+    this.pmdSize = 'hpagePmdSize' in arch ? arch.hpagePmdSize : 2 * 2 ** 20;
+    this.pudSize = 'hpagePudSize' in arch ? arch.hpagePudSize : 2 ** 30;
+    this.platform = options.platformDevice;
+    this.ndBusType = {
+      name: 'nd',
+      match: (dev: Device, drv: DeviceDriver): boolean => this.busMatch(dev, drv),
+      probe: (dev: Device): void => this.busProbe(dev),
+      remove: (dev: Device): void => this.busRemove(dev),
+      uevent: (dev: Device): readonly string[] => [`MODALIAS=nd:t${this.ndDeviceType(dev)}`],
+    };
+    // nvdimm_bus_init(): the bus, then nd_bus_driver; the drivers of region.c and pmem.c register at their module_init.
+    this.kernel.devices.busRegister(this.ndBusType);
+    // The end of a probe (bound or not) is where the asynchronous registrations it queued run.
+    this.kernel.devices.busRegisterNotifier(this.ndBusType, {
+      notifierCall: (_nb, event: number): number => {
+        if ((event === BUS_NOTIFY_BOUND_DRIVER || event === BUS_NOTIFY_DRIVER_NOT_BOUND) && this.probeDepth === 0) this.ndSynchronize();
+        return 0;
+      },
+    });
+    this.registerDriver('nd_bus', ['bus'], () => undefined, undefined, true);
+    this.registerDriver('nd_region', [ND_DEVICE_REGION_PMEM], (d) => this.ndRegionProbe(d as NdRegion), (d) => this.ndRegionRemove(d as NdRegion));
+    this.registerDriver('nd_pmem', [ND_DEVICE_NAMESPACE_IO], (d) => this.ndPmemProbe(d), (d) => this.ndPmemRemove(d));
+  }
+
+  /** Runs `fn` as the kernel function `name` in the machine's function-graph trace (no cost while tracing is off). */
+  private traced<R>(name: string, args: readonly unknown[], fn: () => R): R {
+    const t = this.kernel.tracer;
+    return t.enabled ? t.call(name, args, fn) : fn();
+  }
+
+  private registerDriver(
+    name: string,
+    types: readonly (number | 'bus')[],
+    probe: (d: Device) => void,
+    remove?: (d: Device) => void,
+    suppressBindAttrs = false,
+  ): void {
+    const drv: DeviceDriver = { name, bus: this.ndBusType, suppressBindAttrs };
+    const nd: NdDriver = remove !== undefined ? { drv, types, probe, remove } : { drv, types, probe };
+    this.drivers.set(drv, nd);
+    this.kernel.devices.driverRegister(drv);
+  }
+
+  // =====================================================================
+  // the bus: match, probe, remove (drivers/nvdimm/bus.c)
+  // =====================================================================
+
+  private kindOf(dev: Device): NdKind | undefined {
+    if (dev instanceof NvdimmBus) return 'bus';
+    if (dev instanceof NdRegion) return 'region';
+    if (dev instanceof NdNamespaceIo) return 'namespace';
+    if (dev instanceof NdPfn) return dev.kind;
+    if (dev instanceof NdBtt) return 'btt';
+    return undefined;
+  }
+
+  /** `to_nd_device_type()`: the `ND_DEVICE_*` number of a device (0 for the bus). */
+  private ndDeviceType(dev: Device): number {
+    const k = this.kindOf(dev);
+    if (k === 'region') return ND_DEVICE_REGION_PMEM;
+    if (k === 'dax') return ND_DEVICE_DAX_PMEM;
+    if (k === 'namespace' || k === 'pfn' || k === 'btt') return ND_DEVICE_NAMESPACE_IO; // nd_region_to_nstype() of an IO region
+    return 0;
+  }
+
+  /** `nvdimm_bus_match()`. */
+  private busMatch(dev: Device, drv: DeviceDriver): boolean {
+    const nd = this.drivers.get(drv);
+    if (nd === undefined) return false;
+    if (dev instanceof NvdimmBus) return nd.types.includes('bus');
+    return nd.types.includes(this.ndDeviceType(dev));
+  }
+
+  /**
+   * `nvdimm_bus_probe()`: the driver's probe; on success (or -EOPNOTSUPP, an
+   * info block that cannot be used) the region's seeds advance. Devices
+   * registered during the probe are added once the outermost probe is over
+   * (see the bus notifier in the constructor).
+   */
+  private busProbe(dev: Device): void {
+    const nd = this.drivers.get(dev.driver!)!;
+    const bus = this.walkToBus(dev);
+    if (bus !== undefined) devDbg(bus, `START: ${nd.drv.name}.probe(${devName(dev)})`);
+    this.probeDepth++;
+    let rc = 0;
+    try {
+      nd.probe(dev);
+    } catch (e) {
+      rc = isKernelError(e) ? e.negative : -22;
+      if (process.env.ZDBG) console.log('DBGPROBE', (e as Error).stack);
+      throw e;
+    } finally {
+      this.probeDepth--;
+      if ((rc === 0 || rc === -95) && dev.parent instanceof NdRegion) this.ndRegionAdvanceSeeds(dev.parent, dev);
+      if (bus !== undefined) devDbg(bus, `END: ${nd.drv.name}.probe(${devName(dev)}) = ${rc}`);
+    }
+  }
+
+  /** `nvdimm_bus_remove()`. */
+  private busRemove(dev: Device): void {
+    const nd = this.drivers.get(dev.driver!)!;
+    nd.remove?.(dev);
+    const bus = this.walkToBus(dev);
+    if (bus !== undefined) devDbg(bus, `${nd.drv.name}.remove(${devName(dev)})`);
+  }
+
+  /** The region's `pfn_ida`, `dax_ida` and `btt_ida`. */
+  private idas(region: NdRegion): { pfn: Ida; dax: Ida; btt: Ida } {
+    let i = this.regionIdas.get(region);
+    if (i === undefined) {
+      i = { pfn: new Ida(), dax: new Ida(), btt: new Ida() };
+      this.regionIdas.set(region, i);
+    }
+    return i;
+  }
+
+  private walkToBus(dev: Device): NvdimmBus | undefined {
+    for (let d: Device | undefined = dev; d !== undefined; d = d.parent) if (d instanceof NvdimmBus) return d;
+    return undefined;
+  }
+
+  /** `nd_device_register()`: queued while a probe runs, added at once otherwise. */
+  private ndDeviceRegister(dev: Device): void {
+    this.kernel.devices.deviceInitialize(dev);
+    this.queue.push(dev);
+    if (this.probeDepth === 0) this.ndSynchronize();
+  }
+
+  /** `nd_synchronize()`: adds every queued device, in order (their probes may queue more). */
+  private ndSynchronize(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const dev = this.queue.shift()!;
+        if (dev.registered) continue;
+        this.kernel.devices.deviceAdd(dev);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** `nd_device_unregister(dev, ND_SYNC)`. */
+  private ndDeviceUnregister(dev: Device): void {
+    const q = this.queue.indexOf(dev);
+    if (q >= 0) this.queue.splice(q, 1);
+    if (dev.registered) this.kernel.devices.deviceUnregister(dev);
+    this.ndDeviceRelease(dev);
+  }
+
+  /** The release callbacks of the nd device types (ids back to their ida, claims dropped). */
+  private ndDeviceRelease(dev: Device): void {
+    if (dev instanceof NdPfn) {
+      if (dev.ndns !== undefined) this.ndDetachNdns(dev);
+      (this.idas(dev.region)[dev.kind]).remove(dev.pfnId);
+    } else if (dev instanceof NdBtt) {
+      if (dev.ndns !== undefined) this.ndDetachNdns(dev);
+      this.idas(dev.region).btt.remove(dev.bttId);
+    }
+    if (dev.parent instanceof NdRegion) {
+      const kids = dev.parent.ndChildren;
+      const i = kids.indexOf(dev);
+      if (i >= 0) kids.splice(i, 1);
+    }
+  }
+
+  // =====================================================================
+  // providers
+  // =====================================================================
+
+  private platformRoot(): Device {
+    if (this.platform === undefined) {
+      const p = new Device({ name: 'platform' });
+      this.kernel.devices.deviceRegister(p);
+      this.platform = p;
+    }
+    return this.platform;
+  }
+
+  /**
+   * `e820__reserve_resources()` for the persistent-memory entries
+   * (arch/x86/kernel/e820.c): inserts each range into iomem as a non-busy
+   * "Persistent Memory (legacy)" resource (`IORES_DESC_PERSISTENT_MEMORY_LEGACY`),
+   * where a platform's e820 code would. Returns the resources. Throws
+   * KernelError EINVAL for a bad range, EBUSY if one conflicts (nothing is
+   * inserted then).
+   */
+  e820ReservePmem(ranges: readonly E820PmemRange[]): Resource[] {
+    for (const r of ranges) {
+      checkPhysRange('e820__reserve_resources', r.start, r.size);
+      if (r.size === 0) throw new KernelError('EINVAL', 'e820__reserve_resources: empty range');
+    }
+    const done: Resource[] = [];
+    try {
+      for (const r of ranges) {
+        const res = new Resource({
+          name: 'Persistent Memory (legacy)',
+          start: r.start,
+          end: r.start + r.size - 1,
+          flags: IORESOURCE_MEM,
+          desc: IORES_DESC_PERSISTENT_MEMORY_LEGACY,
+        });
+        this.kernel.iomem.insertResource(this.kernel.iomem.root, res);
+        done.push(res);
+      }
+    } catch (e) {
+      for (const res of done.reverse()) this.kernel.iomem.removeResource(res);
+      throw e;
+    }
+    return done;
+  }
+
+  /**
+   * `register_e820_pmem()` (arch/x86/kernel/pmem.c) and `e820_pmem_probe()`
+   * (drivers/nvdimm/e820.c): if iomem has any "Persistent Memory (legacy)"
+   * range, one platform device `e820_pmem`, one bus with provider "e820",
+   * and one region per range (`ND_REGION_PAGEMAP`, `target_node` from
+   * `nidOf`), each bound by nd_region, whose namespace nd_pmem binds.
+   * Returns the bus, or undefined when there is no legacy range. A region
+   * that cannot be created fails the probe with -ENXIO "failed to register
+   * legacy persistent memory ranges" and unregisters the bus. Throws
+   * KernelError EINVAL if `nidOf` is not a function or gives neither a node
+   * number nor `NUMA_NO_NODE` (-1), changing nothing, or
+   * EEXIST if the e820_pmem device is already registered.
+   */
+  registerE820Pmem(nidOf: (start: number) => number = () => 0): NvdimmBus | undefined {
+    if (typeof nidOf !== 'function') throw new KernelError('EINVAL', 'register_e820_pmem: nidOf is not a function');
+    const ranges: Resource[] = [];
+    this.kernel.iomem.walkIomemResDesc(IORES_DESC_PERSISTENT_MEMORY_LEGACY, IORESOURCE_MEM, 0, Number.MAX_SAFE_INTEGER, (res) => {
+      ranges.push(res);
+      return 0;
+    });
+    if (ranges.length === 0) return undefined;
+    const nids = ranges.map((res) => {
+      const nid = nidOf(res.start);
+      // phys_to_target_node() may answer NUMA_NO_NODE (-1).
+      if (!Number.isSafeInteger(nid) || nid < -1) throw new KernelError('EINVAL', `e820_register_one: invalid nid ${String(nid)}`);
+      return nid;
+    });
+    const pdev = new Device({ name: 'e820_pmem', parent: this.platformRoot() });
+    this.kernel.devices.deviceRegister(pdev);
+    const bus = this.nvdimmBusRegister(pdev, { providerName: 'e820' });
+    try {
+      ranges.forEach((res, i) => {
+        const nid = nids[i]!;
+        this.nvdimmRegionCreate(bus, { start: res.start, size: res.end - res.start + 1, numaNode: nid, targetNode: nid, flags: [ND_REGION_PAGEMAP] }, false);
+      });
+    } catch (e) {
+      this.nvdimmBusUnregister(bus);
+      devErr(pdev, 'failed to register legacy persistent memory ranges');
+      this.kernel.devices.deviceUnregister(pdev);
+      throw new KernelError('ENXIO', `failed to register legacy persistent memory ranges: ${(e as Error).message}`);
+    }
+    this.ndSynchronize();
+    return bus;
+  }
+
+  /**
+   * `of_pmem_region_probe()` (drivers/nvdimm/of_pmem.c) for a
+   * `pmem-region` node: the platform device `<reg0 start>.<name>` with its
+   * `reg` ranges in iomem (named `<name>@<unit address>`), one bus whose
+   * provider is the platform device's name, and one region per range —
+   * volatile (`nd_volatile`) with the `volatile` property, else pmem with
+   * `ND_REGION_PERSIST_MEMCTRL`; all with `ND_REGION_PAGEMAP`. A region
+   * that cannot be created is only a warning, "Unable to register region
+   * %pR from %pOF". Throws KernelError EINVAL for a malformed node.
+   */
+  ofPmemRegionProbe(node: OfPmemNode): NvdimmBus {
+    if (typeof node?.name !== 'string' || node.name === '' || /[/\s]/.test(node.name) || !Array.isArray(node.reg) || node.reg.length === 0) {
+      throw new KernelError('EINVAL', 'of_pmem_region_probe: malformed pmem-region node');
+    }
+    for (const r of node.reg) {
+      checkPhysRange('of_pmem_region_probe', r.start, r.size);
+      if (r.size === 0) throw new KernelError('EINVAL', 'of_pmem_region_probe: empty reg range');
+    }
+    const numaNode = node.numaNode ?? -1;
+    if (!Number.isSafeInteger(numaNode) || numaNode < -1) throw new KernelError('EINVAL', `of_pmem_region_probe: invalid node ${String(numaNode)}`);
+    const unit = node.reg[0]!.start.toString(16);
+    const fullName = `${node.name}@${unit}`;
+    const pdevName = `${unit}.${node.name}`;
+    // platform_device_add(): the node's resources into iomem.
+    const inserted: Resource[] = [];
+    try {
+      for (const r of node.reg) {
+        const res = new Resource({ name: fullName, start: r.start, end: r.start + r.size - 1, flags: IORESOURCE_MEM });
+        this.kernel.iomem.insertResource(this.kernel.iomem.root, res);
+        inserted.push(res);
+      }
+    } catch (e) {
+      for (const res of inserted.reverse()) this.kernel.iomem.removeResource(res);
+      throw e;
+    }
+    const pdev = new Device({ name: pdevName, parent: this.platformRoot(), numaNode });
+    this.kernel.devices.deviceRegister(pdev);
+    const bus = this.nvdimmBusRegister(pdev, { providerName: pdevName });
+    devDbg(pdev, `Registering ${node.volatile === true ? 'volatile' : 'non-volatile'} regions from /${fullName}`);
+    for (const r of inserted) {
+      const flags = node.volatile === true ? [ND_REGION_PAGEMAP] : [ND_REGION_PAGEMAP, ND_REGION_PERSIST_MEMCTRL];
+      try {
+        const region = this.nvdimmRegionCreate(bus, { start: r.start, size: r.end - r.start + 1, numaNode, targetNode: numaNode, flags }, node.volatile === true);
+        devDbg(pdev, `Registered region ${devName(region)} from /${fullName}`);
+      } catch {
+        devWarn(pdev, `Unable to register region ${formatResource(r)} from /${fullName}`);
+      }
+    }
+    this.ndSynchronize();
+    return bus;
+  }
+
+  /**
+   * `nvdimm_bus_register()`: the bus device `ndbusN` below the provider's
+   * device, on the nd bus (bound by nd_bus).
+   */
+  private nvdimmBusRegister(parent: Device, desc: NvdimmBusDescriptor): NvdimmBus {
+    const id = this.busIda.get();
+    const bus = new NvdimmBus(id, parent, desc);
+    bus.bus = this.ndBusType;
+    bus.groups = [this.busAttrs()];
+    try {
+      this.kernel.devices.deviceRegister(bus);
+    } catch (e) {
+      this.busIda.remove(id);
+      throw e;
+    }
+    this.buses.push(bus);
+    return bus;
+  }
+
+  /** `nvdimm_bus_unregister()`: its regions (and everything below them), then the bus. */
+  private nvdimmBusUnregister(bus: NvdimmBus): void {
+    for (const child of this.kernel.devices.deviceChildren(bus).reverse()) this.ndDeviceUnregister(child);
+    for (const q of this.queue.filter((d) => d.parent === bus)) this.ndDeviceUnregister(q);
+    this.kernel.devices.deviceUnregister(bus);
+    this.busIda.remove(bus.busId);
+    this.buses.splice(this.buses.indexOf(bus), 1);
+  }
+
+  /** `nvdimm_pmem_region_create()` / `nvdimm_volatile_region_create()`. */
+  private nvdimmRegionCreate(bus: NvdimmBus, desc: NdRegionDesc, isVolatile: boolean): NdRegion {
+    const id = this.regionIda.get();
+    // default_align(): 16 MiB unless the region is smaller; no mappings to multiply by.
+    const align = desc.size < MEMREMAP_COMPAT_ALIGN_MAX ? this.pageSize : MEMREMAP_COMPAT_ALIGN_MAX;
+    const region = new NdRegion(id, bus, desc, isVolatile, align);
+    region.bus = this.ndBusType;
+    region.type = { name: isVolatile ? 'nd_volatile' : 'nd_pmem', groups: [this.regionAttrs(), this.deviceAttrs(), this.numaAttrs()] };
+    region.release = () => this.regionIda.remove(id);
+    this.ndDeviceRegister(region);
+    return region;
+  }
+
+  // =====================================================================
+  // nd_region driver (drivers/nvdimm/region.c, region_devs.c)
+  // =====================================================================
+
+  /**
+   * `nd_region_probe()`: badblocks, the namespaces (`create_namespace_io()`:
+   * one covering the region), then the btt, pfn and dax seeds.
+   */
+  private ndRegionProbe(region: NdRegion): void {
+    this.traced('nd_region_probe', [region], () => this.ndRegionProbeImpl(region));
+  }
+
+  private ndRegionProbeImpl(region: NdRegion): void {
+    const ns = new NdNamespaceIo(region, 0);
+    ns.bus = this.ndBusType;
+    ns.type = { name: 'nd_namespace_io', groups: [this.namespaceAttrs(), this.deviceAttrs(), this.numaAttrs()] };
+    region.ndChildren.push(ns);
+    this.ndDeviceRegister(ns);
+    region.nsActive = 1;
+    region.nsCount = 1;
+    region.bttSeed = this.ndBttCreate(region);
+    region.pfnSeed = this.ndPfnCreate(region, 'pfn');
+    region.daxSeed = this.ndPfnCreate(region, 'dax');
+  }
+
+  /** `nd_region_remove()`: every child unregistered (newest first), the seeds forgotten. */
+  private ndRegionRemove(region: NdRegion): void {
+    for (const child of region.ndChildren.slice().reverse()) this.ndDeviceUnregister(child);
+    region.bttSeed = undefined;
+    region.pfnSeed = undefined;
+    region.daxSeed = undefined;
+    region.nsActive = undefined;
+    region.nsCount = undefined;
+  }
+
+  /** `nd_region_advance_seeds()`: a bound seed is replaced by a new one. */
+  private ndRegionAdvanceSeeds(region: NdRegion, dev: Device): void {
+    if (dev instanceof NdBtt && region.bttSeed === dev) {
+      region.bttSeed = this.ndBttCreate(region);
+    } else if (dev instanceof NdPfn && dev.kind === 'pfn' && region.pfnSeed === dev) {
+      region.pfnSeed = this.ndPfnCreate(region, 'pfn');
+    } else if (dev instanceof NdPfn && dev.kind === 'dax' && region.daxSeed === dev) {
+      region.daxSeed = this.ndPfnCreate(region, 'dax');
+    }
+  }
+
+  /** `nd_pfn_alloc()` + `nd_pfn_devinit()`: a pfn (or nd dax) device, optionally claiming `ndns`. */
+  private ndPfnAlloc(region: NdRegion, kind: 'pfn' | 'dax', ndns: NdNamespaceIo | undefined): NdPfn | undefined {
+    const ida = this.idas(region)[kind];
+    const id = ida.get();
+    const pfn = new NdPfn(kind, region, id, this.defaultAlignment());
+    pfn.bus = this.ndBusType;
+    pfn.type = { name: kind === 'pfn' ? 'nd_pfn' : 'nd_dax', groups: [this.pfnAttrs(), this.deviceAttrs(), this.numaAttrs()] };
+    this.kernel.devices.deviceInitialize(pfn);
+    if (ndns !== undefined && !this.ndAttachNdns(pfn, ndns)) {
+      devDbg(ndns, `failed, already claimed by ${devName(ndns.claim!)}`);
+      ida.remove(id);
+      return undefined;
+    }
+    region.ndChildren.push(pfn);
+    return pfn;
+  }
+
+  /** `nd_pfn_create()` / `nd_dax_create()`: a seed (pmem regions only). */
+  private ndPfnCreate(region: NdRegion, kind: 'pfn' | 'dax'): NdPfn | undefined {
+    const pfn = this.ndPfnAlloc(region, kind, undefined);
+    if (pfn === undefined) return undefined;
+    this.ndDeviceRegister(pfn);
+    return pfn;
+  }
+
+  /** `nd_btt_create()`: the btt seed. */
+  private ndBttCreate(region: NdRegion): NdBtt {
+    const btt = this.ndBttAlloc(region, undefined);
+    this.ndDeviceRegister(btt);
+    return btt;
+  }
+
+  /** `nd_pfn_default_alignment()`. */
+  private defaultAlignment(): number {
+    return this.pmdSize ?? this.pageSize;
+  }
+
+  /** `nd_pfn_supported_alignments()`. */
+  private supportedAlignments(): number[] {
+    const a = [this.pageSize];
+    if (this.pmdSize !== undefined) a.push(this.pmdSize);
+    if (this.pudSize !== undefined) a.push(this.pudSize);
+    return a;
+  }
+
+  // =====================================================================
+  // claims (drivers/nvdimm/claim.c)
+  // =====================================================================
+
+  /** `__nd_attach_ndns()`: false if the namespace is already claimed. */
+  private ndAttachNdns(dev: NdPfn | NdBtt, ndns: NdNamespaceIo): boolean {
+    if (ndns.claim !== undefined) return false;
+    ndns.claim = dev;
+    dev.ndns = ndns;
+    return true;
+  }
+
+  /** `__nd_detach_ndns()`. */
+  private ndDetachNdns(dev: NdPfn | NdBtt): void {
+    const ndns = dev.ndns;
+    if (ndns === undefined) return;
+    if (ndns.claim === dev) ndns.claim = undefined;
+    dev.ndns = undefined;
+  }
+
+  /** `is_idle()`: a personality that is not the seed, has no namespace and no driver. */
+  private isIdle(dev: NdPfn | NdBtt): boolean {
+    const r = dev.region;
+    const seed = dev instanceof NdBtt ? r.bttSeed : dev.kind === 'pfn' ? r.pfnSeed : r.daxSeed;
+    return !(seed === dev || dev.ndns !== undefined || dev.driver !== undefined);
+  }
+
+  /**
+   * `nd_namespace_store()`: the `namespace` attribute of a personality.
+   * "" detaches (and removes the device when it is then idle); otherwise the
+   * name must start with "namespace" (EINVAL), nothing may be attached yet
+   * (EBUSY), the namespace must exist below the region (ENODEV), its
+   * `holder_class` must allow this personality (EBUSY), it must hold at
+   * least 16 MiB (ENXIO) and be unclaimed (EBUSY).
+   */
+  private ndNamespaceStore(dev: NdPfn | NdBtt, buf: string): void {
+    if (dev.driver !== undefined) {
+      devDbg(dev, 'nd_namespace_store: -EBUSY');
+      throw new KernelError('EBUSY', `${devName(dev)}: namespace already active`);
+    }
+    const name = strim(buf);
+    if (!(name.startsWith('namespace') || name === '')) throw new KernelError('EINVAL', `${devName(dev)}: '${name}' is not a namespace`);
+    if (name === '') {
+      this.ndDetachAndReset(dev);
+      return;
+    }
+    if (dev.ndns !== undefined) {
+      devDbg(dev, `namespace already set to: ${devName(dev.ndns)}`);
+      throw new KernelError('EBUSY', `${devName(dev)}: namespace already set to ${devName(dev.ndns)}`);
+    }
+    const found = dev.region.ndChildren.find((c): c is NdNamespaceIo => c instanceof NdNamespaceIo && devName(c) === name && c.registered);
+    if (found === undefined) {
+      devDbg(dev, `'${name}' not found under ${devName(dev.region)}`);
+      throw new KernelError('ENODEV', `'${name}' not found under ${devName(dev.region)}`);
+    }
+    const cc = found.claimClass;
+    const ok =
+      cc === NvdimmClaimClass.NVDIMM_CCLASS_NONE ||
+      ((cc === NvdimmClaimClass.NVDIMM_CCLASS_BTT || cc === NvdimmClaimClass.NVDIMM_CCLASS_BTT2) && dev instanceof NdBtt) ||
+      (cc === NvdimmClaimClass.NVDIMM_CCLASS_PFN && dev instanceof NdPfn && dev.kind === 'pfn') ||
+      (cc === NvdimmClaimClass.NVDIMM_CCLASS_DAX && dev instanceof NdPfn && dev.kind === 'dax');
+    if (!ok) throw new KernelError('EBUSY', `${name}: holder_class does not allow ${devName(dev)}`);
+    if (found.size < ND_MIN_CLAIM_SIZE) {
+      devDbg(dev, `${name} too small to host`);
+      throw new KernelError('ENXIO', `${name} too small to host`);
+    }
+    if (!this.ndAttachNdns(dev, found)) {
+      devDbg(dev, `${name} already claimed`);
+      throw new KernelError('EBUSY', `${name} already claimed`);
+    }
+  }
+
+  /** `nd_detach_and_reset()`. */
+  private ndDetachAndReset(dev: NdPfn | NdBtt): void {
+    this.ndDetachNdns(dev);
+    if (this.isIdle(dev)) {
+      this.ndDeviceUnregister(dev);
+    } else if (dev instanceof NdBtt) {
+      dev.lbasize = 0;
+      dev.uuid = undefined;
+    } else {
+      dev.uuid = undefined;
+      dev.mode = PfnMode.PFN_MODE_NONE;
+    }
+  }
+
+  // =====================================================================
+  // namespace helpers (drivers/nvdimm/namespace_devs.c, claim.c)
+  // =====================================================================
+
+  /** `pmem_should_map_pages()`: a raw namespace gets struct pages (in RAM). */
+  private pmemShouldMapPages(ns: NdNamespaceIo): boolean {
+    if (!this.memremap.zoneDevice) return false;
+    if (!ns.region.regionFlags.has(ND_REGION_PAGEMAP)) return false;
+    if (ns.forceRaw) return false;
+    if (this.kernel.iomem.regionIntersects(ns.res.start, ns.size, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) === REGION_MIXED) return false;
+    return true;
+  }
+
+  /**
+   * `devm_namespace_enable()` → `devm_nsio_enable()`: reserves the
+   * namespace's range in iomem under the namespace's name for `dev` (dev_warn
+   * "could not reserve region %pR" and EBUSY if taken). Returns the devres
+   * entry so that `devm_namespace_disable()` can release it early.
+   */
+  private devmNamespaceEnable(dev: Device, ns: NdNamespaceIo): Devres {
+    const res = this.kernel.iomem.requestMemRegion(ns.res.start, ns.size, devName(ns));
+    if (res === undefined) {
+      devWarn(dev, `could not reserve region ${formatResource(ns.res)}`);
+      throw new KernelError('EBUSY', `could not reserve region ${formatResource(ns.res)}`);
+    }
+    return devmAddActionOrReset(dev, () => this.kernel.iomem.releaseMemRegion(ns.res.start, ns.size), 'devm_region_release');
+  }
+
+  /** `nvdimm_read_bytes()` through `nsio_rw_bytes()`: -EFAULT "request out of range". */
+  private nsRead(ns: NdNamespaceIo, offset: number, size: number): Uint8Array {
+    if (offset + size > ns.size) throw new KernelError('EFAULT', `${devName(ns)}: request out of range`);
+    return this.physmem.read(ns.res.start + offset, size);
+  }
+
+  /** `nvdimm_write_bytes()` through `nsio_rw_bytes()`. */
+  private nsWrite(ns: NdNamespaceIo, offset: number, data: Uint8Array): void {
+    if (offset + data.length > ns.size) throw new KernelError('EFAULT', `${devName(ns)}: request out of range`);
+    this.physmem.write(ns.res.start + offset, data);
+  }
+
+  /**
+   * `nvdimm_namespace_common_probe()`: the namespace behind `dev`. A claimed
+   * namespace cannot be probed by itself (ENXIO); a personality without a
+   * namespace fails with ENODEV; so does a namespace below `PAGE_SIZE`.
+   */
+  private commonProbe(dev: Device): NdNamespaceIo {
+    let ns: NdNamespaceIo | undefined;
+    if (dev instanceof NdPfn || dev instanceof NdBtt) {
+      ns = dev.ndns;
+      if (ns === undefined) throw new KernelError('ENODEV', `${devName(dev)}: no namespace attached`);
+    } else if (dev instanceof NdNamespaceIo) {
+      ns = dev;
+      if (ns.claim !== undefined) {
+        devDbg(dev, `claimed by ${devName(ns.claim)}, failing probe`);
+        throw new KernelError('ENXIO', `${devName(dev)}: claimed by ${devName(ns.claim)}, failing probe`);
+      }
+    } else {
+      throw new KernelError('ENODEV', `${devName(dev)}: not a namespace`);
+    }
+    if (ns.size < this.pageSize) {
+      devDbg(ns, `0x${ns.size.toString(16).padStart(16, '0')}, too small must be at least 0x${this.pageSize.toString(16)}`);
+      throw new KernelError('ENODEV', `${devName(ns)} too small`);
+    }
+    return ns;
+  }
+
+  // =====================================================================
+  // the pfn info block (drivers/nvdimm/pfn_devs.c)
+  // =====================================================================
+
+  /**
+   * `nd_pfn_validate(nd_pfn, sig)`: reads the info block at namespace
+   * offset 4 KiB and checks it, in the kernel's order. ENODEV means "no
+   * (usable) info block here" and lets `nd_pfn_init()` write a fresh one;
+   * every other error aborts. A pfn device without a uuid (the probe path)
+   * adopts the block's uuid, align and mode.
+   */
+  private ndPfnValidate(pfn: NdPfn, sig: string): void {
+    this.traced('nd_pfn_validate', [pfn, sig.slice(0, -1)], () => this.ndPfnValidateImpl(pfn, sig));
+  }
+
+  private ndPfnValidateImpl(pfn: NdPfn, sig: string): void {
+    const ns = pfn.ndns;
+    if (ns === undefined) throw new KernelError('ENODEV', `${devName(pfn)}: no namespace`);
+    let raw: Uint8Array;
+    try {
+      raw = this.nsRead(ns, ND_PFN_SB_OFFSET, ND_PFN_SB_SIZE);
+    } catch {
+      throw new KernelError('ENXIO', `${devName(pfn)}: info block read failed`);
+    }
+    const sb = decodeNdPfnSb(raw);
+    if (sb.signature !== sig) throw new KernelError('ENODEV', `${devName(pfn)}: no ${sig.slice(0, -1)} signature`);
+    if (ndSbChecksum(raw, 4088) !== sb.checksum) throw new KernelError('ENODEV', `${devName(pfn)}: info block checksum mismatch`);
+    if (sb.parentUuid.some((b) => b !== 0)) throw new KernelError('ENODEV', `${devName(pfn)}: parent uuid mismatch`);
+    let startPad = sb.startPad;
+    let endTrunc = sb.endTrunc;
+    let align = sb.align;
+    let pageSize = sb.pageSize;
+    let pageStructSize = sb.pageStructSize;
+    if (sb.versionMinor < 1) {
+      startPad = 0;
+      endTrunc = 0;
+    }
+    if (sb.versionMinor < 2) align = 0;
+    if (sb.versionMinor < 4) {
+      pageStructSize = 64;
+      pageSize = this.pageSize;
+    }
+    const mode = sb.mode;
+    if (mode !== PfnMode.PFN_MODE_RAM && mode !== PfnMode.PFN_MODE_PMEM) throw new KernelError('ENXIO', `${devName(pfn)}: bad pfn mode ${mode}`);
+    const offset = sb.dataoff;
+    if (align === 0) align = offset > 0 ? 2 ** Math.floor(Math.log2(offset)) : 0;
+    if (mode === PfnMode.PFN_MODE_PMEM) {
+      if (pageSize > this.pageSize) {
+        devErr(pfn, `init failed, page size mismatch ${pageSize}`);
+        throw new KernelError('EOPNOTSUPP', `init failed, page size mismatch ${pageSize}`);
+      }
+      if (pageStructSize < 64) {
+        devErr(pfn, `init failed, struct page size mismatch ${pageStructSize}`);
+        throw new KernelError('EOPNOTSUPP', `init failed, struct page size mismatch ${pageStructSize}`);
+      }
+    }
+    if (!this.supportedAlignments().includes(align) && sig === DAX_SIG) {
+      devErr(pfn, `init failed, alignment mismatch: ${pfn.align}:${align}`);
+      throw new KernelError('EOPNOTSUPP', `init failed, alignment mismatch: ${pfn.align}:${align}`);
+    }
+    if (pfn.uuid === undefined) {
+      pfn.uuid = sb.uuid.slice();
+      pfn.align = align;
+      pfn.mode = mode;
+    } else {
+      if (pfn.uuid.some((b, i) => b !== sb.uuid[i])) throw new KernelError('ENODEV', `${devName(pfn)}: uuid mismatch`);
+      if (pfn.align !== align || pfn.mode !== mode) {
+        devErr(pfn, 'init failed, settings mismatch');
+        devDbg(pfn, `align: ${pfn.align.toString(16)}:${align.toString(16)} mode: ${pfn.mode}:${mode}`);
+        throw new KernelError('EOPNOTSUPP', 'init failed, settings mismatch');
+      }
+    }
+    if (align > ns.size) {
+      devErr(pfn, `alignment: ${align.toString(16)} exceeds capacity ${ns.size.toString(16)}`);
+      throw new KernelError('EOPNOTSUPP', `alignment: ${align.toString(16)} exceeds capacity ${ns.size.toString(16)}`);
+    }
+    if (offset >= ns.size) {
+      devErr(pfn, `pfn array size exceeds capacity of ${devName(ns)}`);
+      throw new KernelError('EOPNOTSUPP', `pfn array size exceeds capacity of ${devName(ns)}`);
+    }
+    if ((align !== 0 && (ns.res.start + offset + startPad) % align !== 0) || offset % this.pageSize !== 0) {
+      devErr(pfn, `bad offset: ${hex(offset)} dax disabled align: ${hex(align)}`);
+      throw new KernelError('EOPNOTSUPP', `bad offset: ${hex(offset)} dax disabled align: ${hex(align)}`);
+    }
+    const compat = this.memremap.memremapCompatAlign();
+    if ((ns.res.start + startPad) % compat !== 0) {
+      devErr(pfn, 'resource start misaligned');
+      throw new KernelError('EOPNOTSUPP', 'resource start misaligned');
+    }
+    if ((ns.res.end + 1 - endTrunc) % compat !== 0) {
+      devErr(pfn, 'resource end misaligned');
+      throw new KernelError('EOPNOTSUPP', 'resource end misaligned');
+    }
+    pfn.pfnSb = sb;
+  }
+
+  /**
+   * `nd_pfn_init()`: a valid info block is kept; on ENODEV (none, torn, or
+   * another device's) a fresh v1.4 block is computed and written at
+   * namespace offset 4 KiB — unless the region is read-only (dev_info "%s is
+   * read-only, unable to init metadata", ENXIO). Other validation errors are
+   * returned and nothing is written.
+   */
+  private ndPfnInit(pfn: NdPfn): void {
+    this.traced('nd_pfn_init', [pfn], () => this.ndPfnInitImpl(pfn));
+  }
+
+  private ndPfnInitImpl(pfn: NdPfn): void {
+    const ns = pfn.ndns!;
+    const sig = pfn.kind === 'dax' ? DAX_SIG : PFN_SIG;
+    try {
+      this.ndPfnValidate(pfn, sig);
+      return; // nd_pfn_clear_memmap_errors(): the model keeps no badblocks.
+    } catch (e) {
+      if (!(isKernelError(e) && e.errno === 'ENODEV')) throw e;
+    }
+    if (pfn.region.ro) {
+      devInfo(pfn, `${devName(pfn.region)} is read-only, unable to init metadata`);
+      throw new KernelError('ENXIO', `${devName(pfn.region)} is read-only, unable to init metadata`);
+    }
+    let layout;
+    try {
+      layout = ndPfnLayout(ns.res.start, ns.size, pfn.align, pfn.mode, this.memremap.memremapCompatAlign(), this.pageSize, devName(ns));
+    } catch (e) {
+      if (isKernelError(e) && e.errno !== 'ENXIO') devErr(pfn, e.message);
+      else if (isKernelError(e) && e.message.endsWith('unable to satisfy requested alignment')) devErr(pfn, e.message);
+      throw e;
+    }
+    const fields = {
+      signature: sig,
+      uuid: pfn.uuid!,
+      parentUuid: new Uint8Array(16),
+      flags: 0,
+      versionMajor: 1,
+      versionMinor: 4,
+      dataoff: layout.dataoff,
+      npfns: layout.npfns,
+      mode: pfn.mode,
+      startPad: 0,
+      endTrunc: layout.endTrunc,
+      align: pfn.align,
+      pageSize: this.pageSize,
+      pageStructSize: 64,
+    };
+    const bytes = encodeNdPfnSb(fields);
+    this.nsWrite(ns, ND_PFN_SB_OFFSET, bytes);
+    pfn.pfnSb = decodeNdPfnSb(bytes);
+  }
+
+  /**
+   * `nvdimm_setup_pfn()` + `__nvdimm_setup_pfn()`: the info block, then the
+   * pagemap: range `[start + start_pad, end - end_trunc]`; map=mem needs
+   * `dataoff >= 8K` (EINVAL); map=dev gets the altmap
+   * `{ base_pfn: SUBSECTION_ALIGN_DOWN(base), reserve: 2 + misalignment,
+   * free: PHYS_PFN(dataoff - 8K), end_pfn }` with `PGMAP_ALTMAP_VALID`.
+   */
+  private nvdimmSetupPfn(pfn: NdPfn): DevPagemap {
+    if (pfn.uuid === undefined || pfn.ndns === undefined) throw new KernelError('ENODEV', `${devName(pfn)}: uuid and namespace must be set`);
+    this.ndPfnInit(pfn);
+    const sb = pfn.pfnSb!;
+    const ns = pfn.ndns;
+    const start = ns.res.start + sb.startPad;
+    const end = ns.res.end - sb.endTrunc;
+    const reserve = SZ_8K;
+    const range = { start, end };
+    if (pfn.mode === PfnMode.PFN_MODE_RAM) {
+      if (sb.dataoff < reserve) throw new KernelError('EINVAL', `${devName(pfn)}: data offset below the info block reserve`);
+      pfn.npfns = sb.npfns;
+      return new DevPagemap({ type: MEMORY_DEVICE_FS_DAX, range, name: devName(pfn) });
+    }
+    if (pfn.mode !== PfnMode.PFN_MODE_PMEM) throw new KernelError('ENXIO', `${devName(pfn)}: no pfn mode`);
+    pfn.npfns = Math.floor((end - start + 1 - sb.dataoff) / this.pageSize);
+    if (sb.npfns > pfn.npfns) devInfo(pfn, `number of pfns truncated from ${sb.npfns} to ${pfn.npfns}`);
+    const basePfn = Math.floor(start / this.pageSize);
+    const subsectionPages = 2 ** (21 - this.pageShift);
+    const alignedBase = basePfn - (basePfn % subsectionPages);
+    const altmap = vmemAltmap({
+      basePfn: alignedBase,
+      reserve: reserve / this.pageSize + (basePfn - alignedBase),
+      endPfn: Math.floor(end / this.pageSize),
+      free: Math.floor((sb.dataoff - reserve) / this.pageSize),
+    });
+    return new DevPagemap({ type: MEMORY_DEVICE_FS_DAX, range, altmap, flags: PGMAP_ALTMAP_VALID, name: devName(pfn) });
+  }
+
+  /**
+   * `nd_pfn_probe()` (`kind` 'pfn', `PFN_SIG`) and `nd_dax_probe()` (`kind`
+   * 'dax', `DAX_SIG`, drivers/nvdimm/dax_devs.c): a namespace being probed
+   * raw is checked for an info block of that kind; if one validates, a new
+   * pfn (or nd dax) device claiming the namespace is registered with the
+   * block's uuid, mode and align, and the namespace's probe ends with ENXIO.
+   * Throws the validation error otherwise (ENODEV for none; force_raw and a
+   * claim class of another personality are ENODEV too).
+   */
+  private ndPfnProbe(ns: NdNamespaceIo, kind: 'pfn' | 'dax'): void {
+    if (ns.forceRaw) throw new KernelError('ENODEV', 'force_raw');
+    const own = kind === 'pfn' ? NvdimmClaimClass.NVDIMM_CCLASS_PFN : NvdimmClaimClass.NVDIMM_CCLASS_DAX;
+    if (ns.claimClass !== NvdimmClaimClass.NVDIMM_CCLASS_NONE && ns.claimClass !== own) throw new KernelError('ENODEV', 'claim class');
+    // The namespace is being probed, so nothing claims it: devinit's attach succeeds.
+    const pfn = this.ndPfnAlloc(ns.region, kind, ns)!;
+    try {
+      this.ndPfnValidate(pfn, kind === 'pfn' ? PFN_SIG : DAX_SIG);
+    } catch (e) {
+      devDbg(ns, `${kind}: <none>`);
+      this.ndDetachNdns(pfn);
+      this.ndDeviceRelease(pfn);
+      throw e;
+    }
+    devDbg(ns, `${kind}: ${devName(pfn)}`);
+    this.ndDeviceRegister(pfn);
+  }
+
+  // =====================================================================
+  // nd_pmem driver (drivers/nvdimm/pmem.c)
+  // =====================================================================
+
+  /** `nd_pmem_probe()`. */
+  private ndPmemProbe(dev: Device): void {
+    this.traced('nd_pmem_probe', [dev], () => this.ndPmemProbeImpl(dev));
+  }
+
+  private ndPmemProbeImpl(dev: Device): void {
+    const ns = this.commonProbe(dev);
+    if (dev instanceof NdBtt) {
+      this.nvdimmNamespaceAttachBtt(dev, ns);
+      return;
+    }
+    if (dev instanceof NdPfn) {
+      this.pmemAttachDisk(dev, ns);
+      return;
+    }
+    const en = this.devmNamespaceEnable(dev, ns);
+    // If a valid info block is found, the namespace comes back as that personality.
+    const attempt = (probe: () => void): KernelError | undefined => {
+      try {
+        probe();
+        return undefined;
+      } catch (e) {
+        if (isKernelError(e)) return e;
+        devmReleaseAction(dev, en);
+        throw e;
+      }
+    };
+    if (attempt(() => this.ndBttProbe(ns)) === undefined) {
+      devmReleaseAction(dev, en);
+      throw new KernelError('ENXIO', `${devName(ns)}: comes back as its btt device`);
+    }
+    for (const kind of ['pfn', 'dax'] as const) {
+      const rc = attempt(() => this.ndPfnProbe(ns, kind));
+      if (rc === undefined || rc.errno === 'EOPNOTSUPP') {
+        devmReleaseAction(dev, en);
+        throw rc ?? new KernelError('ENXIO', `${devName(ns)}: comes back as its ${kind} device`);
+      }
+    }
+    // "probe complete, attach handles namespace enabling"
+    devmReleaseAction(dev, en);
+    this.pmemAttachDisk(dev, ns);
+  }
+
+  /** `nd_pmem_remove()`: the disk goes with the devres actions; flush the region. */
+  private ndPmemRemove(dev: Device): void {
+    this.bindings.get(dev)?.disk.kill();
+  }
+
+  /** The namespace's `rw_bytes` (`nsio_rw_bytes()`) as the BTT's media. */
+  private nsMedia(ns: NdNamespaceIo): NdMedia {
+    return {
+      size: ns.size,
+      read: (offset: number, dst: Uint8Array): void => {
+        if (offset + dst.length > ns.size) throw new KernelError('EFAULT', `${devName(ns)}: request out of range`);
+        this.physmem.readInto(ns.res.start + offset, dst);
+      },
+      write: (offset: number, src: Uint8Array): void => {
+        if (offset + src.length > ns.size) throw new KernelError('EFAULT', `${devName(ns)}: request out of range`);
+        this.physmem.write(ns.res.start + offset, src);
+      },
+    };
+  }
+
+  /** `__nd_btt_create()`: a btt device on `region`, claiming `ndns` if given. */
+  private ndBttAlloc(region: NdRegion, ndns: NdNamespaceIo | undefined): NdBtt {
+    const id = this.idas(region).btt.get();
+    const btt = new NdBtt(region, id);
+    btt.bus = this.ndBusType;
+    btt.type = { name: 'nd_btt', groups: [this.bttAttrs(), this.deviceAttrs(), this.numaAttrs()] };
+    this.kernel.devices.deviceInitialize(btt);
+    if (ndns !== undefined) this.ndAttachNdns(btt, ndns);
+    region.ndChildren.push(btt);
+    return btt;
+  }
+
+  /**
+   * `nd_btt_probe()` (drivers/nvdimm/btt_devs.c): a namespace being probed
+   * raw is checked for a BTT info block of its claim class's format; if one
+   * is valid, a new btt device with the block's sector size and uuid claims
+   * the namespace and is registered (nd_pmem binds it). ENODEV otherwise
+   * (force_raw, a pfn/dax claim class, no block), ENXIO below 16 MiB.
+   */
+  private ndBttProbe(ns: NdNamespaceIo): void {
+    if (ns.forceRaw) throw new KernelError('ENODEV', 'force_raw');
+    const cc = ns.claimClass;
+    if (cc !== NvdimmClaimClass.NVDIMM_CCLASS_NONE && cc !== NvdimmClaimClass.NVDIMM_CCLASS_BTT && cc !== NvdimmClaimClass.NVDIMM_CCLASS_BTT2) {
+      throw new KernelError('ENODEV', 'claim class');
+    }
+    const found = ndBttProbe(this.nsMedia(ns), cc);
+    const btt = this.ndBttAlloc(ns.region, ns);
+    btt.lbasize = found.lbasize;
+    btt.uuid = found.uuid.slice();
+    devDbg(ns, `btt: ${devName(btt)}`);
+    this.ndDeviceRegister(btt);
+  }
+
+  /**
+   * `nvdimm_namespace_attach_btt()` + `btt_blk_init()` (drivers/nvdimm/btt.c):
+   * the btt device needs a uuid, a namespace and a sector size (ENODEV
+   * "incomplete btt configuration"); the namespace stays reserved for it, the
+   * BTT is found or laid out on the media (src/btt.ts), and `/dev/pmemNs`
+   * exports its sectors.
+   */
+  private nvdimmNamespaceAttachBtt(btt: NdBtt, ns: NdNamespaceIo): void {
+    this.traced('nvdimm_namespace_attach_btt', [ns], () => this.nvdimmNamespaceAttachBttImpl(btt, ns));
+  }
+
+  private nvdimmNamespaceAttachBttImpl(btt: NdBtt, ns: NdNamespaceIo): void {
+    if (btt.uuid === undefined || btt.ndns === undefined || btt.lbasize === 0) {
+      devDbg(btt, 'incomplete btt configuration');
+      throw new KernelError('ENODEV', `${devName(btt)}: incomplete btt configuration`);
+    }
+    this.devmNamespaceEnable(btt, ns);
+    const region = ns.region;
+    const log = (level: BttLogLevel, msg: string): void => {
+      if (level === 'err') devErr(btt, msg);
+      else if (level === 'warn') devWarn(btt, msg);
+      else if (level === 'info') devInfo(btt, msg);
+      else devDbg(btt, msg);
+    };
+    const b = Btt.attach(this.nsMedia(ns), { lbasize: btt.lbasize, uuid: btt.uuid, claimClass: ns.claimClass, readOnly: region.ro, log });
+    const disk = new BttDisk(`pmem${region.regionId}s`, b, region.ro);
+    this.addDisk(btt, disk);
+    btt.size = b.capacity;
+    this.bindings.set(btt, { disk, pgmap: undefined });
+    devmAddActionOrReset(
+      btt,
+      () => {
+        this.bindings.delete(btt);
+        btt.size = 0;
+      },
+      'btt_release',
+    );
+  }
+
+  /**
+   * `pmem_attach_disk()`: see the file comment. Everything it acquires is
+   * recorded in `dev`'s devres, so a failure or an unbind undoes it in
+   * reverse order.
+   */
+  private pmemAttachDisk(dev: Device, ns: NdNamespaceIo): void {
+    this.traced('pmem_attach_disk', [dev, ns], () => this.pmemAttachDiskImpl(dev, ns));
+  }
+
+  private pmemAttachDiskImpl(dev: Device, ns: NdNamespaceIo): void {
+    const region = ns.region;
+    const en = this.devmNamespaceEnable(dev, ns);
+    let pgmap: DevPagemap | undefined;
+    if (dev instanceof NdPfn) pgmap = this.nvdimmSetupPfn(dev);
+    devmReleaseAction(dev, en);
+    // nvdimm_has_flush(): -ENXIO without DIMM mappings.
+    if (region.ndrMappings === 0) devWarn(dev, 'unable to guarantee persistence of writes');
+    const res = this.kernel.iomem.requestMemRegion(ns.res.start, ns.size, devName(ns));
+    if (res === undefined) {
+      devWarn(dev, `could not reserve region ${formatResource(ns.res)}`);
+      throw new KernelError('EBUSY', `could not reserve region ${formatResource(ns.res)}`);
+    }
+    devmAddActionOrReset(dev, () => this.kernel.iomem.releaseMemRegion(ns.res.start, ns.size), 'devm_region_release');
+    let dataOffset = 0;
+    let pfnPad = 0;
+    let pfnFlags = PFN_DEV;
+    if (dev instanceof NdPfn) {
+      this.memremap.devmMemremapPages(dev, pgmap!);
+      dataOffset = dev.pfnSb!.dataoff;
+      const r = pgmap!.ranges[0]!;
+      pfnPad = ns.size - (r.end - r.start + 1);
+      pfnFlags = PFN_DEV + PFN_MAP;
+    } else if (this.pmemShouldMapPages(ns)) {
+      pgmap = new DevPagemap({ type: MEMORY_DEVICE_FS_DAX, range: { start: ns.res.start, end: ns.res.end }, name: devName(ns) });
+      this.memremap.devmMemremapPages(dev, pgmap);
+      pfnFlags = PFN_DEV + PFN_MAP;
+    }
+    // else devm_memremap(): the bytes are reachable through PhysMem, no struct pages.
+    const name = `pmem${region.regionId}`;
+    const disk = new PmemDisk(
+      { name, physAddr: ns.res.start, size: ns.size, dataOffset, pfnPad, pfnFlags, pgmap, readOnly: region.ro },
+      this.physmem,
+      this.memremap,
+      this.kernel.log,
+      this.pageShift,
+    );
+    this.addDisk(dev, disk);
+    this.bindings.set(dev, { disk, pgmap });
+    devmAddActionOrReset(dev, () => this.bindings.delete(dev), 'pmem_release_binding');
+    if (region.ro) devInfo(dev, `${devName(region)} read-only, marking ${name} read-only`);
+  }
+
+  /** `device_add_disk()`: `<dev>/block/<disk>` with its attributes, `/sys/block/<disk>`, and the devres undo. */
+  private addDisk(dev: Device, disk: PmemDisk | BttDisk): void {
+    const sysfs = this.kernel.sysfs;
+    const dir = `${this.kernel.devices.devicePath(dev)}/block/${disk.name}`;
+    if (this.diskByName.has(disk.name) || sysfs.exists(`/sys/block/${disk.name}`)) {
+      throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '/block/${disk.name}'`);
+    }
+    const ro = (v: () => string): { name: string; mode: number; show: () => string } => ({ name: '', mode: 0o444, show: v });
+    sysfs.createDir(dir);
+    sysfs.createFile(`${dir}/size`, ro(() => `${disk.sectors}\n`));
+    sysfs.createFile(`${dir}/ro`, ro(() => `${disk.readOnly ? 1 : 0}\n`));
+    sysfs.createFile(`${dir}/removable`, ro(() => '0\n'));
+    sysfs.createFile(`${dir}/badblocks`, { name: 'badblocks', mode: 0o644, show: () => '', store: () => undefined });
+    sysfs.createFile(`${dir}/queue/logical_block_size`, ro(() => `${disk.logicalBlockSize}\n`));
+    sysfs.createFile(`${dir}/queue/physical_block_size`, ro(() => `${disk instanceof PmemDisk ? disk.physicalBlockSize : disk.logicalBlockSize}\n`));
+    sysfs.createFile(`${dir}/queue/dax`, ro(() => `${disk instanceof PmemDisk && disk.pfnFlags !== PFN_DEV ? 1 : 0}\n`));
+    sysfs.createFile(`${dir}/queue/rotational`, ro(() => '0\n'));
+    sysfs.createLink(`/sys/block/${disk.name}`, dir);
+    this.diskByName.set(disk.name, disk);
+    devmAddActionOrReset(
+      dev,
+      () => {
+        disk.kill();
+        this.diskByName.delete(disk.name);
+        sysfs.remove(`/sys/block/${disk.name}`);
+        sysfs.remove(`${this.kernel.devices.devicePath(dev)}/block`);
+      },
+      'pmem_release_disk',
+    );
+  }
+
+  // =====================================================================
+  // public queries
+  // =====================================================================
+
+  /** The registered nd buses, by id. */
+  nvdimmBuses(): NvdimmBus[] {
+    return this.buses.slice();
+  }
+
+  /** Every region of every bus, by id. */
+  regions(): NdRegion[] {
+    return this.kernel.devices.busDevices(this.ndBusType).filter((d): d is NdRegion => d instanceof NdRegion).sort((a, b) => a.regionId - b.regionId);
+  }
+
+  /** The pmem disk named `name` (`pmem0`), while attached (`/dev/pmem0`). */
+  disk(name: string): PmemDisk | undefined {
+    const d = this.diskByName.get(name);
+    return d instanceof PmemDisk ? d : undefined;
+  }
+
+  /** The sector-mode disk named `name` (`pmem0s`), while attached. */
+  bttDisk(name: string): BttDisk | undefined {
+    const d = this.diskByName.get(name);
+    return d instanceof BttDisk ? d : undefined;
+  }
+
+  /** The attached disks (`/dev/pmemN`, `/dev/pmemNs`), by name. */
+  disks(): (PmemDisk | BttDisk)[] {
+    return [...this.diskByName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The disk a bound namespace, pfn or btt device provides. */
+  diskOf(dev: Device): PmemDisk | BttDisk | undefined {
+    return this.bindings.get(dev)?.disk;
+  }
+
+  // =====================================================================
+  // sysfs attribute groups
+  // =====================================================================
+
+  private busAttrs(): AttributeGroup {
+    return {
+      attrs: [
+        { name: 'commands', mode: 0o444, show: () => '\n' },
+        { name: 'provider', mode: 0o444, show: (d) => `${(d as NvdimmBus).desc.providerName}\n` },
+        {
+          name: 'wait_probe',
+          mode: 0o444,
+          show: () => {
+            this.ndSynchronize();
+            return '1\n';
+          },
+        },
+      ],
+    };
+  }
+
+  /** `nd_device_attribute_group`: devtype, modalias. */
+  private deviceAttrs(): AttributeGroup {
+    return {
+      attrs: [
+        { name: 'devtype', mode: 0o444, show: (d) => `${d.type?.name ?? ''}\n` },
+        { name: 'modalias', mode: 0o444, show: (d) => `nd:t${this.ndDeviceType(d)}\n` },
+      ],
+    };
+  }
+
+  /** `nd_numa_attribute_group`: numa_node, target_node. */
+  private numaAttrs(): AttributeGroup {
+    const region = (d: Device): NdRegion => (d instanceof NdRegion ? d : (d.parent as NdRegion));
+    return {
+      attrs: [
+        { name: 'numa_node', mode: 0o444, show: (d) => `${d.numaNode}\n` },
+        { name: 'target_node', mode: 0o444, show: (d) => `${region(d).targetNode}\n` },
+      ],
+    };
+  }
+
+  private regionAttrs(): AttributeGroup {
+    const R = (d: Device): NdRegion => d as NdRegion;
+    const seed = (s: Device | undefined): string => `${s !== undefined ? devName(s) : ''}\n`;
+    const attrs: DeviceAttribute[] = [
+      { name: 'size', mode: 0o444, show: (d) => `${R(d).ndrSize}\n` },
+      {
+        name: 'align',
+        mode: 0o644,
+        show: (d) => `${hex(R(d).align)}\n`,
+        store: (d, buf) => {
+          const r = R(d);
+          if (r.ndrMappings === 0) throw new KernelError('ENXIO', `${devName(r)}: align is fixed without mappings`);
+          const val = kstrtoull(buf);
+          const mappings = Math.max(1, r.ndrMappings);
+          const dpa = Math.floor(val / mappings);
+          if (!isPowerOf2(dpa) || dpa < this.pageSize || val > r.ndrSize || val % mappings !== 0) throw new KernelError('EINVAL', `${devName(r)}: invalid align ${val}`);
+          r.align = val;
+        },
+      },
+      { name: 'nstype', mode: 0o444, show: () => `${ND_DEVICE_NAMESPACE_IO}\n` },
+      { name: 'mappings', mode: 0o444, show: (d) => `${R(d).ndrMappings}\n` },
+      { name: 'btt_seed', mode: 0o444, show: (d) => seed(R(d).bttSeed) },
+      { name: 'pfn_seed', mode: 0o444, show: (d) => seed(R(d).pfnSeed) },
+      { name: 'dax_seed', mode: 0o444, show: (d) => seed(R(d).daxSeed) },
+      { name: 'deep_flush', mode: 0o644, show: () => '0\n' },
+      {
+        name: 'persistence_domain',
+        mode: 0o444,
+        show: (d) => (R(d).regionFlags.has(ND_REGION_PERSIST_CACHE) ? 'cpu_cache\n' : R(d).regionFlags.has(ND_REGION_PERSIST_MEMCTRL) ? 'memory_controller\n' : '\n'),
+      },
+      {
+        name: 'read_only',
+        mode: 0o644,
+        show: (d) => `${R(d).ro ? 1 : 0}\n`,
+        store: (d, buf) => {
+          R(d).ro = kstrtobool(buf);
+        },
+      },
+      { name: 'set_cookie', mode: 0o444, show: () => '\n' },
+      { name: 'available_size', mode: 0o444, show: () => '0\n' },
+      {
+        name: 'max_available_extent',
+        mode: 0o444,
+        show: () => {
+          this.ndSynchronize();
+          return '0\n';
+        },
+      },
+      { name: 'namespace_seed', mode: 0o444, show: () => '\n' },
+      {
+        name: 'init_namespaces',
+        mode: 0o444,
+        show: (d) => {
+          const r = R(d);
+          if (r.driver === undefined || r.nsActive === undefined) throw new KernelError('ENXIO', `${devName(r)} is not enabled`);
+          return `${r.nsActive}/${r.nsCount}\n`;
+        },
+      },
+      {
+        name: 'badblocks',
+        mode: 0o444,
+        show: (d) => {
+          if (d.driver === undefined) throw new KernelError('ENXIO', `${devName(d)} is not enabled`);
+          return '';
+        },
+      },
+      { name: 'resource', mode: 0o400, show: (d) => `${hex(R(d).ndrStart)}\n` },
+    ];
+    return {
+      attrs,
+      // region_visible(): deep_flush needs nvdimm_has_flush() >= 0, persistence_domain a PERSIST flag,
+      // available_size a label (PMEM/BLK) nstype, set_cookie an interleave set: none of them on IO regions.
+      isVisible: (d, a) => {
+        const r = R(d);
+        if (a.name === 'deep_flush' || a.name === 'available_size' || a.name === 'set_cookie') return 0;
+        if (a.name === 'persistence_domain' && !r.regionFlags.has(ND_REGION_PERSIST_CACHE) && !r.regionFlags.has(ND_REGION_PERSIST_MEMCTRL)) return 0;
+        return a.mode;
+      },
+    };
+  }
+
+  private namespaceAttrs(): AttributeGroup {
+    const N = (d: Device): NdNamespaceIo => d as NdNamespaceIo;
+    return {
+      attrs: [
+        { name: 'nstype', mode: 0o444, show: () => `${ND_DEVICE_NAMESPACE_IO}\n` },
+        { name: 'size', mode: 0o444, show: (d) => `${N(d).size}\n` },
+        { name: 'holder', mode: 0o444, show: (d) => `${N(d).claim !== undefined ? devName(N(d).claim!) : ''}\n` },
+        {
+          name: 'holder_class',
+          mode: 0o644,
+          show: (d) => {
+            const c = N(d).claimClass;
+            if (c === NvdimmClaimClass.NVDIMM_CCLASS_NONE) return '\n';
+            if (c === NvdimmClaimClass.NVDIMM_CCLASS_BTT || c === NvdimmClaimClass.NVDIMM_CCLASS_BTT2) return 'btt\n';
+            if (c === NvdimmClaimClass.NVDIMM_CCLASS_PFN) return 'pfn\n';
+            if (c === NvdimmClaimClass.NVDIMM_CCLASS_DAX) return 'dax\n';
+            return '<unknown>\n';
+          },
+          store: (d, buf) => {
+            const ns = N(d);
+            if (ns.driver !== undefined || ns.claim !== undefined) throw new KernelError('EBUSY', `${devName(ns)} is active or claimed`);
+            let c: NvdimmClaimClass;
+            // btt_claim_class() of a namespace without label mappings: BTT v1.1.
+            if (sysfsStreq(buf, 'btt')) c = NvdimmClaimClass.NVDIMM_CCLASS_BTT;
+            else if (sysfsStreq(buf, 'pfn')) c = NvdimmClaimClass.NVDIMM_CCLASS_PFN;
+            else if (sysfsStreq(buf, 'dax')) c = NvdimmClaimClass.NVDIMM_CCLASS_DAX;
+            else if (sysfsStreq(buf, '')) c = NvdimmClaimClass.NVDIMM_CCLASS_NONE;
+            else throw new KernelError('EINVAL', `${devName(ns)}: unknown holder class`);
+            ns.claimClass = c;
+          },
+        },
+        {
+          name: 'force_raw',
+          mode: 0o644,
+          show: (d) => `${N(d).forceRaw ? 1 : 0}\n`,
+          store: (d, buf) => {
+            N(d).forceRaw = kstrtobool(buf);
+          },
+        },
+        {
+          name: 'mode',
+          mode: 0o444,
+          show: (d) => {
+            const ns = N(d);
+            const c = ns.claim;
+            if (c instanceof NdBtt) return 'safe\n';
+            if (c instanceof NdPfn && c.kind === 'pfn') return 'memory\n';
+            if (c instanceof NdPfn && c.kind === 'dax') return 'dax\n';
+            if (c === undefined && this.pmemShouldMapPages(ns)) return 'memory\n';
+            return 'raw\n';
+          },
+        },
+        {
+          name: 'resource',
+          mode: 0o400,
+          show: (d) => {
+            if (N(d).size === 0) throw new KernelError('ENXIO', `${devName(d)} has no size`);
+            return `${hex(N(d).res.start)}\n`;
+          },
+        },
+      ],
+    };
+  }
+
+  private pfnAttrs(): AttributeGroup {
+    const P = (d: Device): NdPfn => d as NdPfn;
+    return {
+      attrs: [
+        {
+          name: 'mode',
+          mode: 0o644,
+          show: (d) => (P(d).mode === PfnMode.PFN_MODE_RAM ? 'ram\n' : P(d).mode === PfnMode.PFN_MODE_PMEM ? 'pmem\n' : 'none\n'),
+          store: (d, buf) => {
+            const p = P(d);
+            if (p.driver !== undefined) throw new KernelError('EBUSY', `${devName(p)} is active`);
+            if (pfnModeMatches(buf, 'pmem')) p.mode = PfnMode.PFN_MODE_PMEM;
+            else if (pfnModeMatches(buf, 'ram')) p.mode = PfnMode.PFN_MODE_RAM;
+            else if (pfnModeMatches(buf, 'none')) p.mode = PfnMode.PFN_MODE_NONE;
+            else throw new KernelError('EINVAL', `${devName(p)}: unknown mode`);
+          },
+        },
+        {
+          name: 'align',
+          mode: 0o644,
+          show: (d) => `${P(d).align}\n`,
+          store: (d, buf) => {
+            const p = P(d);
+            p.align = ndSizeSelectStore(p.driver !== undefined, buf, this.supportedAlignments());
+          },
+        },
+        {
+          name: 'uuid',
+          mode: 0o644,
+          show: (d) => (P(d).uuid !== undefined ? `${formatUuid(P(d).uuid!)}\n` : '\n'),
+          store: (d, buf) => {
+            const p = P(d);
+            if (p.driver !== undefined) throw new KernelError('EBUSY', `${devName(p)} is active`);
+            p.uuid = ndUuidParse(buf);
+          },
+        },
+        {
+          name: 'namespace',
+          mode: 0o644,
+          show: (d) => `${P(d).ndns !== undefined ? devName(P(d).ndns!) : ''}\n`,
+          store: (d, buf) => this.ndNamespaceStore(P(d), buf),
+        },
+        {
+          name: 'resource',
+          mode: 0o400,
+          show: (d) => {
+            const p = P(d);
+            if (p.driver === undefined || p.pfnSb === undefined || p.ndns === undefined) throw new KernelError('ENXIO', `${devName(p)} is not enabled`);
+            return `${hex(p.ndns.res.start + p.pfnSb.startPad + p.pfnSb.dataoff)}\n`;
+          },
+        },
+        {
+          name: 'size',
+          mode: 0o444,
+          show: (d) => {
+            const p = P(d);
+            if (p.driver === undefined || p.pfnSb === undefined || p.ndns === undefined) throw new KernelError('ENXIO', `${devName(p)} is not enabled`);
+            return `${p.ndns.size - p.pfnSb.startPad - p.pfnSb.endTrunc - p.pfnSb.dataoff}\n`;
+          },
+        },
+        { name: 'supported_alignments', mode: 0o444, show: () => ndSizeSelectShow(0, this.supportedAlignments()) },
+      ],
+    };
+  }
+
+  private bttAttrs(): AttributeGroup {
+    const B = (d: Device): NdBtt => d as NdBtt;
+    return {
+      attrs: [
+        {
+          name: 'sector_size',
+          mode: 0o644,
+          show: (d) => ndSizeSelectShow(B(d).lbasize, BTT_LBASIZE_SUPPORTED),
+          store: (d, buf) => {
+            B(d).lbasize = ndSizeSelectStore(d.driver !== undefined, buf, BTT_LBASIZE_SUPPORTED);
+          },
+        },
+        {
+          name: 'uuid',
+          mode: 0o644,
+          show: (d) => (B(d).uuid !== undefined ? `${formatUuid(B(d).uuid!)}\n` : '\n'),
+          store: (d, buf) => {
+            if (d.driver !== undefined) throw new KernelError('EBUSY', `${devName(d)} is active`);
+            B(d).uuid = ndUuidParse(buf);
+          },
+        },
+        {
+          name: 'namespace',
+          mode: 0o644,
+          show: (d) => `${B(d).ndns !== undefined ? devName(B(d).ndns!) : ''}\n`,
+          store: (d, buf) => this.ndNamespaceStore(B(d), buf),
+        },
+        {
+          name: 'size',
+          mode: 0o444,
+          show: (d) => {
+            if (d.driver === undefined) throw new KernelError('ENXIO', `${devName(d)} is not enabled`);
+            return `${B(d).size}\n`;
+          },
+        },
+        { name: 'log_zero_flags', mode: 0o444, show: () => 'Y\n' },
+      ],
+    };
+  }
+}
+
