@@ -23,6 +23,8 @@ interface RatioCase {
   readonly subject: () => unknown;
   /** Untimed preparation before each subject run. */
   readonly setup?: () => void;
+  /** Rounds for this case, if not the run's. */
+  readonly rounds?: number;
   readonly target: number;
 }
 
@@ -31,7 +33,7 @@ async function runRatios(cases: readonly RatioCase[], o: { time: number; rounds:
   for (const c of cases) {
     const base: number[] = [];
     const subj: number[] = [];
-    for (let r = 0; r < o.rounds; r++) {
+    for (let r = 0; r < (c.rounds ?? o.rounds); r++) {
       const bench = new Bench({ time: o.time, warmupTime: 0, warmupIterations: 0, iterations: 1 });
       const opts = c.setup ? { beforeEach: c.setup } : {};
       if (r % 2 === 0) bench.add('baseline', c.baseline).add('subject', c.subject, opts);
@@ -102,6 +104,7 @@ await runRatios(
     {
       name: 'hmm_range_fault snapshot of 1 GiB mapped / page-table walk of the same range',
       target: 2,
+      rounds: 11,
       baseline: () => {
         let n = 0;
         walkMm.pgd!.walk(walkAddr, walkAddr + GiB, () => n++);
@@ -128,7 +131,7 @@ await runRatios(
 
 // case 3: host memory per device-private page
 {
-  const m = bigMachine(DEVPAGES * P + 512 * MiB);
+  const m = bigMachine(DEVPAGES * P + GiB);
   m.testHmm.load();
   const mm = newMm(m);
   const a = mm.mmap({ length: DEVPAGES * P, prot: RW, flags: ANON });

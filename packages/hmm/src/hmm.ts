@@ -89,6 +89,8 @@ interface Walk {
   last: number;
   /** Whether any entry can request a fault (`REQ_FAULT` in `default_flags` or `pfn_flags_mask`). */
   readonly canFault: boolean;
+  /** `range.hmmPfns` as 32-bit words, made on first use. */
+  words: Uint32Array | undefined;
 }
 
 const NO_FAULT: HmmNeedFault = { fault: false, write: false };
@@ -253,39 +255,67 @@ const TWO32 = 2 ** 32;
 /**
  * `hmm_vma_handle_pte()` for a PTE table when no entry can ask for a fault
  * (neither `default_flags` nor `pfn_flags_mask` has `REQ_FAULT`): the same
- * results, computed from mm's walk of the entries that are not none.
+ * results, read from the PTE table (`pte_offset_map()`) entry by entry,
+ * inside one PMD.
  */
 function snapshotPtes(w: Walk, addr: number, end: number): void {
   const r = w.range;
   const sys = w.mm.system!;
+  const pgd = w.mm.pgd!;
+  const table = pgd.pteTable(addr);
   const base = idx(w, addr);
-  r.hmmPfns.fill(0n, base, base + (end - addr) / PAGE_SIZE);
+  const count = (end - addr) / PAGE_SIZE;
   // The entries are written as two 32-bit words (pfn low, pfn high + flags), which avoids a BigInt per page.
-  const words = new Uint32Array(r.hmmPfns.buffer, r.hmmPfns.byteOffset, r.hmmPfns.length * 2);
+  const words = (w.words ??= new Uint32Array(r.hmmPfns.buffer, r.hmmPfns.byteOffset, r.hmmPfns.length * 2));
+  words.fill(0, 2 * base, 2 * (base + count));
+  if (table === undefined) return;
   const lo = LITTLE_ENDIAN ? 0 : 1;
   const hi = 1 - lo;
-  const start = r.start;
-  w.mm.pgd!.walk(addr, end, ({ addr: a, pte }) => {
-    const i = (a - start) / PAGE_SIZE;
-    if (pte.kind === 'swap') {
-      const entry = pte.entry;
-      if (isDevicePrivateEntry(entry)) {
-        const pfn = devicePrivateEntryToPfn(entry);
-        if (sys.pagePgmap(pfn)?.owner === r.devPrivateOwner) {
-          r.hmmPfns[i] = BigInt(pfn) + (isWriteDevicePrivateEntry(entry) ? VALID_WRITE : HMM_PFN_VALID);
+  const zeroPfn = sys.zeroPfn;
+  const first = (addr % pgd.geometry.pmdSize) / PAGE_SIZE;
+  // Runs of PTEs are often one shared entry (the zero page) or share their
+  // flags: the words of the last present entry are reused while they apply.
+  let last: Pte | undefined;
+  let lastError = false;
+  let wordLo = 0;
+  let wordHi = 0;
+  let flags = -1;
+  let special = false;
+  let hiFlags = 0;
+  for (let k = 0; k < count; k++) {
+    const pte = table[first + k];
+    if (pte === undefined) continue;
+    const i = base + k;
+    if (pte !== last) {
+      if (pte.kind === 'swap') {
+        const entry = pte.entry;
+        if (isDevicePrivateEntry(entry)) {
+          const pfn = devicePrivateEntryToPfn(entry);
+          if (sys.pagePgmap(pfn)?.owner === r.devPrivateOwner) {
+            r.hmmPfns[i] = BigInt(pfn) + (isWriteDevicePrivateEntry(entry) ? VALID_WRITE : HMM_PFN_VALID);
+          }
         }
+        continue;
       }
-      return;
+      if (pte.flags !== flags) {
+        flags = pte.flags;
+        special = pteSpecial(pte);
+        hiFlags = pteWrite(pte) ? HI_VALID + HI_WRITE : HI_VALID;
+      }
+      const pfn = pte.pfn;
+      last = pte;
+      lastError = special && pfn !== zeroPfn;
+      const pfnHi = Math.floor(pfn / TWO32);
+      wordLo = pfn - pfnHi * TWO32;
+      wordHi = pfnHi + hiFlags;
     }
-    if (pteSpecial(pte) && !sys.isZeroPfn(pte.pfn)) {
+    if (lastError) {
       r.hmmPfns[i] = HMM_PFN_ERROR;
-      return;
+      continue;
     }
-    const pfn = pte.pfn;
-    const pfnHi = Math.floor(pfn / TWO32);
-    words[2 * i + lo] = pfn - pfnHi * TWO32;
-    words[2 * i + hi] = pfnHi + (pteWrite(pte) ? HI_VALID + HI_WRITE : HI_VALID);
-  });
+    words[2 * i + lo] = wordLo;
+    words[2 * i + hi] = wordHi;
+  }
 }
 
 /** `hmm_vma_walk_test()`: a VMA the walk must not enter (I/O, raw pfns, unreadable). */
@@ -348,7 +378,7 @@ export function hmmRangeFault(range: HmmRange): void {
   if (!(range.hmmPfns instanceof BigUint64Array) || range.hmmPfns.length < (range.end - range.start) / PAGE_SIZE) {
     throw new KernelError('EINVAL', `${fn}: hmm_pfns holds fewer entries than the range has pages`);
   }
-  const w: Walk = { range, mm, last: range.start, canFault: hasReqFault(range.defaultFlags) || hasReqFault(range.pfnFlagsMask) };
+  const w: Walk = { range, mm, last: range.start, canFault: hasReqFault(range.defaultFlags) || hasReqFault(range.pfnFlagsMask), words: undefined };
   for (let n = 0; n < MAX_WALKS; n++) {
     if (mmuIntervalCheckRetry(range.notifier, range.notifierSeq)) throw new KernelError('EBUSY', `${fn}: the range was invalidated`);
     if (walkPageRange(w, w.last, range.end) === 'ok') return;

@@ -43,6 +43,7 @@ import {
   VM_WRITE,
   anonVmaPrepare,
   devicePrivateEntryToPfn,
+  isAnonMapping,
   isDevicePrivateEntry,
   isWriteDevicePrivateEntry,
   isolateLruPage,
@@ -127,8 +128,18 @@ function isolate(sys: MmSystem, pfn: number): boolean {
 
 /** `page_mapping(page)`: the file or shmem mapping, null for anonymous pages. */
 function pageMapping(sys: MmSystem, pfn: number): unknown {
-  if (sys.pageAnon(pfn)) return null;
-  return sys.core.memmap.pageMapping(pfn) ?? null;
+  const mapping = sys.core.memmap.pageMapping(pfn);
+  if (isAnonMapping(mapping)) return null;
+  return mapping ?? null;
+}
+
+/**
+ * `is_zone_device_page(page)` for a page these walks found mapped or
+ * collected (so it has a struct page): the zone number in `page->flags`.
+ */
+function isZoneDevice(sys: MmSystem, pfn: number): boolean {
+  const dev = sys.core.config.ZONE_DEVICE;
+  return dev !== undefined && sys.core.memmap.pageZonenum(pfn) === dev;
 }
 
 /**
@@ -210,7 +221,7 @@ function collectPage(args: MigrateVma, sys: MmSystem, pgd: NonNullable<MmStruct[
  * file page) the page cache's.
  */
 function checkPage(sys: MmSystem, page: number): boolean {
-  if (sys.isZoneDevicePage(page)) return sys.isDevicePrivatePage(page);
+  if (isZoneDevice(sys, page)) return sys.isDevicePrivatePage(page);
   let extra = 1;
   if (pageMapping(sys, page) !== null) extra += 1;
   return sys.pageCount(page) - extra <= sys.pageMapcount(page);
@@ -235,7 +246,7 @@ function prepare(args: MigrateVma): void {
       remap = false;
       src[i] = src[i]! + MIGRATE_PFN_LOCKED;
     }
-    if (!sys.isZoneDevicePage(page)) {
+    if (!isZoneDevice(sys, page)) {
       if (!isolate(sys, page)) {
         if (remap) {
           src[i] = migratePfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
@@ -257,7 +268,7 @@ function prepare(args: MigrateVma): void {
         src[i] = migratePfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
         args.cpages--;
         restore++;
-        if (!sys.isZoneDevicePage(page)) {
+        if (!isZoneDevice(sys, page)) {
           sys.getPage(page);
           putbackLruPage(sys, page);
         }
@@ -265,7 +276,7 @@ function prepare(args: MigrateVma): void {
         src[i] = 0;
         unlockPage(sys, page);
         args.cpages--;
-        if (!sys.isZoneDevicePage(page)) putbackLruPage(sys, page);
+        if (!isZoneDevice(sys, page)) putbackLruPage(sys, page);
         else sys.putPage(page);
       }
     }
@@ -306,7 +317,7 @@ function unmap(args: MigrateVma): void {
     src[i] = 0;
     unlockPage(sys, page);
     restore--;
-    if (sys.isZoneDevicePage(page)) sys.putPage(page);
+    if (isZoneDevice(sys, page)) sys.putPage(page);
     else putbackLruPage(sys, page);
   }
 }
@@ -351,7 +362,7 @@ function insertPage(args: MigrateVma, sys: MmSystem, addr: number, page: number,
   if (pgd.getPmd(addr) !== undefined) return abort();
   anonVmaPrepare(vma);
   let entry: Pte;
-  if (sys.isZoneDevicePage(page)) {
+  if (isZoneDevice(sys, page)) {
     if (!sys.isDevicePrivatePage(page)) return abort();
     entry = swpEntryToPte(makeDevicePrivateEntry(page, hasBits(vma.vmFlags, VM_WRITE)));
   } else {
@@ -463,7 +474,7 @@ export function migrateVmaFinalize(args: MigrateVma): void {
     }
     removeMigrationPtes(sys, page, newpage);
     unlockPage(sys, page);
-    if (sys.isZoneDevicePage(page)) sys.putPage(page);
+    if (isZoneDevice(sys, page)) sys.putPage(page);
     else putbackLruPage(sys, page);
     if (newpage !== page) {
       unlockPage(sys, newpage);

@@ -516,11 +516,11 @@ export interface DmirrorPtEntry {
   readonly write: boolean;
 }
 
-/** `struct dmirror_bounce`: the kernel buffer between user memory and the mirror, page by page. */
+/** `struct dmirror_bounce`: the kernel buffer between user memory and the mirror (allocated on its first page). */
 interface Bounce {
   readonly addr: number;
   readonly size: number;
-  readonly pages: (Uint8Array | undefined)[];
+  ptr: Uint8Array | undefined;
   cpages: number;
 }
 
@@ -648,7 +648,7 @@ export class Dmirror {
   #bounceInit(start: number, size: number): Bounce {
     const { mm } = this.#module.parts;
     if (size > mm.core.nrFreePages() * PAGE_SIZE) throw new KernelError('ENOMEM', 'dmirror: no memory for the bounce buffer');
-    return { addr: start, size, pages: [], cpages: 0 };
+    return { addr: start, size, ptr: undefined, cpages: 0 };
   }
 
   /** `copy_to_user()` to the opener's memory: -EFAULT if any byte cannot be written. */
@@ -675,20 +675,18 @@ export class Dmirror {
   }
 
   #bounceBytes(b: Bounce): Uint8Array {
-    const out = new Uint8Array(b.size);
-    b.pages.forEach((p, i) => {
-      if (p !== undefined) out.set(p, i * PAGE_SIZE);
-    });
-    return out;
+    return b.ptr ?? new Uint8Array(b.size);
   }
 
   /** `dmirror_do_read()`: copies mirrored pages into the bounce buffer from `start`; -ENOENT at the first missing one. */
   #doRead(start: number, end: number, b: Bounce): boolean {
-    const { mm } = this.#module.parts;
+    const physmem = this.#module.parts.mm.core.physmem;
     for (let pfn = start / PAGE_SIZE; pfn < end / PAGE_SIZE; pfn++) {
       const e = this.pt.get(pfn);
       if (e === undefined) return false;
-      b.pages[pfn - b.addr / PAGE_SIZE] = mm.readPage(e.page, 0, PAGE_SIZE);
+      const buf = (b.ptr ??= new Uint8Array(b.size));
+      const off = (pfn - b.addr / PAGE_SIZE) * PAGE_SIZE;
+      physmem.readInto(e.page * PAGE_SIZE, buf.subarray(off, off + PAGE_SIZE));
       b.cpages++;
     }
     return true;

@@ -10,11 +10,17 @@
 //    in the copy).
 // 3. A page-table walk over 1 GiB mapped (256 Ki PTEs) against a read of a
 //    Float64Array of 256 Ki entries: reported.
+//
+// Case 2 times migrate_pages() alone: the machine, its mapped pages and their
+// isolation are prepared, untimed, before each run. Each subject run starts
+// after a full garbage collection. MM_BENCH_PAGES scales
+// cases 1 and 2 (default 65536), MM_BENCH_ROUNDS sets the rounds (default 5,
+// one run of each task per round).
 import { Bench } from 'tinybench';
 import { GFP_HIGHUSER_MOVABLE } from '@zonedev/mmzone';
 import {
   FAULT_FLAG_WRITE, MAP_ANONYMOUS, MAP_PRIVATE, MIGRATE_SYNC, MR_SYSCALL, PROT_READ, PROT_WRITE, handleMmFault,
-  isolateLruPage, migratePages,
+  isolateLruPage, migratePages, userWrite,
 } from '../src/index.js';
 import type { MmStruct } from '../src/index.js';
 import { GiB, MiB, bootMachine, newMm } from '../test/machine.js';
@@ -23,19 +29,22 @@ interface RatioCase {
   readonly name: string;
   readonly baseline: () => unknown;
   readonly subject: () => unknown;
+  /** Untimed preparation before each subject run. */
+  readonly setup?: () => void;
   readonly target: number;
 }
 
 /** Median subject/baseline time over alternating tinybench rounds, printed as a table. */
-async function runRatios(title: string, cases: readonly RatioCase[], o: { time: number; rounds: number }): Promise<void> {
+async function runRatios(title: string, cases: readonly RatioCase[], o: { rounds: number }): Promise<void> {
   console.log(title);
   for (const c of cases) {
     const base: number[] = [];
     const subj: number[] = [];
     for (let r = 0; r < o.rounds; r++) {
-      const bench = new Bench({ time: o.time, warmupTime: Math.min(100, o.time) });
-      if (r % 2 === 0) bench.add('baseline', c.baseline).add('subject', c.subject);
-      else bench.add('subject', c.subject).add('baseline', c.baseline);
+      const bench = new Bench({ time: 1, warmupTime: 0, warmupIterations: 0, iterations: 1 });
+      const opts = c.setup ? { beforeEach: c.setup } : {};
+      if (r % 2 === 0) bench.add('baseline', c.baseline).add('subject', c.subject, opts);
+      else bench.add('subject', c.subject, opts).add('baseline', c.baseline);
       await bench.run();
       for (const t of bench.tasks) {
         const res = t.result;
@@ -50,10 +59,14 @@ async function runRatios(title: string, cases: readonly RatioCase[], o: { time: 
   }
 }
 
-const N = 64 * 1024;
+const N = Number(process.env['MM_BENCH_PAGES'] ?? 64 * 1024);
+const ROUNDS = Number(process.env['MM_BENCH_ROUNDS'] ?? 5);
 const RW = PROT_READ + PROT_WRITE;
 const ANON = MAP_PRIVATE + MAP_ANONYMOUS;
 let sink = 0;
+let migration: { m: ReturnType<typeof bootMachine>; from: number[] } | undefined;
+/** A full collection before a timed run, so garbage of the preparation is not collected inside it (with --expose-gc). */
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 function faultIn(mm: MmStruct, pages: number): number {
   const a = mm.mmap({ length: pages * 4096, prot: RW, flags: ANON });
@@ -62,13 +75,13 @@ function faultIn(mm: MmStruct, pages: number): number {
   return a;
 }
 
-const bytes = new Uint8Array(256 * MiB + 64 * N);
-const src = new Uint8Array(256 * MiB);
-const dst = new Uint8Array(256 * MiB);
+const bytes = new Uint8Array(N * 4096 + 64 * N);
+const src = new Uint8Array(N * 4096).fill(0x5a);
+const dst = new Uint8Array(N * 4096);
 const f64 = new Float64Array(256 * 1024);
 
 // the fault case's machine is booted once; each run maps, faults in and unmaps 256 MiB
-const faultM = bootMachine({ memory: 512 * MiB });
+const faultM = bootMachine({ memory: 2 * N * 4096 + 64 * MiB });
 const faultMm = newMm(faultM);
 
 // the walk's machine is built once: 1 GiB mapped
@@ -80,11 +93,12 @@ await runRatios(
   '@zonedev/mm',
   [
     {
-      name: 'fault in 256 MiB anonymous (64 Ki pages) / fill of the bytes + 64 B per page',
+      name: `fault in ${(N * 4096) / MiB} MiB anonymous (${N} pages) / fill of the bytes + 64 B per page`,
       target: 20,
       baseline: () => {
         bytes.fill(++sink % 256);
       },
+      setup: gc,
       subject: () => {
         const a = faultIn(faultMm, N);
         faultMm.munmap(a, N * 4096);
@@ -92,21 +106,29 @@ await runRatios(
       },
     },
     {
-      name: 'migrate_pages of 64 Ki mapped 4K pages / one copy of 256 MiB',
+      name: `migrate_pages of ${N} mapped 4K pages / one copy of ${(N * 4096) / MiB} MiB`,
       target: 3,
       baseline: () => {
         dst.set(src);
       },
-      subject: () => {
-        const m = bootMachine({ memory: 768 * MiB });
+      setup: () => {
+        const m = bootMachine({ memory: 3 * N * 4096 + 256 * MiB });
         const mm = newMm(m);
-        const a = faultIn(mm, N);
+        const a = mm.mmap({ length: N * 4096, prot: RW, flags: ANON });
+        userWrite(mm, a, src);
         const from: number[] = [];
         mm.pgd!.walk(a, a + N * 4096, ({ pte }) => {
           if (pte.kind === 'present') from.push(pte.pfn);
         });
         for (const p of from) isolateLruPage(m.sys, p);
-        sink += migratePages(m.sys, from, () => m.core.allocPages(GFP_HIGHUSER_MOVABLE, 0), undefined, MIGRATE_SYNC, MR_SYSCALL).nrSucceeded;
+        migration = { m, from };
+        gc();
+      },
+      subject: () => {
+        const { m, from } = migration!;
+        const r = migratePages(m.sys, from, () => m.core.allocPages(GFP_HIGHUSER_MOVABLE, 0), undefined, MIGRATE_SYNC, MR_SYSCALL);
+        if (r.nrSucceeded !== N) throw new Error(`migrate_pages moved ${r.nrSucceeded} of ${N}`);
+        sink += r.nrSucceeded;
       },
     },
     {
@@ -124,6 +146,6 @@ await runRatios(
       },
     },
   ],
-  { time: 1000, rounds: 3 },
+  { rounds: ROUNDS },
 );
 if (sink === -1) console.log(sink);

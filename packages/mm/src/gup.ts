@@ -352,7 +352,7 @@ export function accessProcessVm(mm: MmStruct, addr: number, buf: Uint8Array, gup
       sys.writePage(page, off, buf.subarray(done, done + n));
       sys.core.memmap.setPageFlag(page, PG_dirty);
     } else {
-      buf.set(sys.readPage(page, off, n), done);
+      sys.core.physmem.readInto(page * ps + off, buf.subarray(done, done + n));
     }
     sys.putPage(page);
     done += n;

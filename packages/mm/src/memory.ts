@@ -388,6 +388,24 @@ export class MmSystem {
     if (!this.core.memmap.hasMemmap(pfn)) throw new KernelError('EINVAL', `${fn}: pfn 0x${pfn.toString(16)} has no struct page`);
   }
 
+  readonly #zeroPtes = new Map<number, PresentPte>();
+
+  /**
+   * `pte_mkspecial(pfn_pte(my_zero_pfn(addr), prot))` (mm/memory.c,
+   * `do_anonymous_page()`): the read-only special entry that maps the zero
+   * page. Entries are immutable values, so every such mapping with the same
+   * `prot` shares one entry, as every such PTE in the kernel holds the same
+   * bits. KernelError EINVAL for a prot without `_PAGE_PRESENT`.
+   */
+  zeroPagePte(prot: number): PresentPte {
+    let pte = this.#zeroPtes.get(prot);
+    if (pte === undefined) {
+      pte = pteMkspecial(pfnPte(this.zeroPfn, prot));
+      this.#zeroPtes.set(prot, pte);
+    }
+    return pte;
+  }
+
   /** `is_zero_pfn(pfn)`. */
   isZeroPfn(pfn: number): boolean {
     return pfn === this.zeroPfn;
@@ -492,15 +510,15 @@ export class MmSystem {
     return pfn;
   }
 
-  #scratch: Uint8Array | undefined = undefined;
-
-  /** `copy_highpage(to, from)` (include/linux/highmem.h), through one reused buffer. */
+  /**
+   * `copy_highpage(to, from)` (include/linux/highmem.h): the physical
+   * memory contents copy the frame backing to backing, so a page that was
+   * never written stays unwritten in its copy.
+   */
   copyHighpage(to: number, from: number): void {
     checkUnsigned('copy_highpage', 'to', to);
     checkUnsigned('copy_highpage', 'from', from);
-    const buf = (this.#scratch ??= new Uint8Array(this.pageSize));
-    this.core.physmem.readInto(from * this.pageSize, buf);
-    this.core.physmem.write(to * this.pageSize, buf);
+    this.core.physmem.copyHighpage(to, from);
   }
 
   /** `mk_pte(page, vma->vm_page_prot)` for `vma`. */
@@ -660,7 +678,7 @@ function doAnonymousPage(sys: MmSystem, pgd: PageTable, vmf: VmFault): VmFaultT 
   const mm = vma.vmMm!;
   if (hasBits(vma.vmFlags, VM_SHARED)) return VM_FAULT_SIGBUS;
   if (!hasBits(vmf.flags, FAULT_FLAG_WRITE)) {
-    pgd.set(vmf.address, pteMkspecial(pfnPte(sys.zeroPfn, vmGetPageProt(vma.vmFlags))));
+    pgd.set(vmf.address, sys.zeroPagePte(vmGetPageProt(vma.vmFlags)));
     return 0;
   }
   const pfn = sys.allocUserPage(true);
@@ -1130,6 +1148,20 @@ export function userFault(mm: MmStruct, address: number, access: UserAccess): Pr
 }
 
 /**
+ * The base page at `address` inside the leaf that maps it: a PTE maps one
+ * page, a huge PMD leaf maps `PMD_SIZE` from its head pfn, so the page is the
+ * head plus the address's index in the leaf (what `follow_page_mask()` adds
+ * as `(addr & ~PMD_MASK) >> PAGE_SHIFT`, mm/gup.c).
+ */
+function basePfnAt(mm: MmStruct, pte: PresentPte, address: number): number {
+  if (!pmdHuge(pte)) return pte.pfn;
+  const pgd = mm.pgd;
+  if (!pgd) return pte.pfn;
+  const g = pgd.geometry;
+  return pte.pfn + Math.floor((address % g.pmdSize) / g.pageSize);
+}
+
+/**
  * What the process of `mm` reads at `[address, address + length)`, as its
  * own loads would: page by page through {@link userFault}. Throws
  * {@link UserFaultSignal} at the first page that cannot be read (nothing is
@@ -1143,13 +1175,15 @@ export function userRead(mm: MmStruct, address: number, length: number): Uint8Ar
   if (!sys) throw new KernelError('EINVAL', `mm of pid ${mm.pid} has no page tables`);
   const out = new Uint8Array(length);
   const ps = sys.pageSize;
+  const physmem = sys.core.physmem;
   let done = 0;
   while (done < length) {
     const at = address + done;
     const off = at % ps;
     const n = Math.min(ps - off, length - done);
     const pte = userFault(mm, at, 'read');
-    out.set(sys.readPage(pte.pfn, off, n), done);
+    // kmap_local_page() + memcpy(): straight into the caller's buffer
+    physmem.readInto(basePfnAt(mm, pte, at) * ps + off, out.subarray(done, done + n));
     done += n;
   }
   return out;
@@ -1173,7 +1207,7 @@ export function userWrite(mm: MmStruct, address: number, data: Uint8Array): void
     const off = at % ps;
     const n = Math.min(ps - off, data.length - done);
     const pte = userFault(mm, at, 'write');
-    sys.writePage(pte.pfn, off, data.subarray(done, done + n));
+    sys.writePage(basePfnAt(mm, pte, at), off, data.subarray(done, done + n));
     done += n;
   }
 }

@@ -158,7 +158,7 @@ export function putbackLruPage(sys: MmSystem, pfn: number): void {
 function migratePage(sys: MmSystem, newPfn: number, pfn: number, mode: number): number {
   const store = sys.core.memmap;
   const expected = 1;
-  if (sys.pageCount(pfn) !== expected) return -11;
+  if (store.pageRefCount(pfn) !== expected) return -11;
   store.setPageIndex(newPfn, store.pageIndex(pfn));
   store.setPageMapping(newPfn, store.pageMapping(pfn));
   store.setPageFlag(newPfn, 19 /* PG_swapbacked */);
@@ -196,9 +196,9 @@ function unmapAndMove(
   }
   store.setPageFlag(pfn, PG_locked);
   let rc = -11;
-  const wasMapped = sys.pageMapcount(pfn) > 0;
+  const wasMapped = store.pageMapcount(pfn) > 0;
   if (wasMapped) tryToUnmap(sys, pfn, TTU_MIGRATION + TTU_IGNORE_MLOCK);
-  if (sys.pageMapcount(pfn) === 0) rc = migratePage(sys, newPfn, pfn, mode);
+  if (store.pageMapcount(pfn) === 0) rc = migratePage(sys, newPfn, pfn, mode);
   if (wasMapped) removeMigrationPtes(sys, pfn, rc === MIGRATEPAGE_SUCCESS ? newPfn : pfn);
   store.clearPageFlag(pfn, PG_locked);
   if (rc === MIGRATEPAGE_SUCCESS) {

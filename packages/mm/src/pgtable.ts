@@ -395,6 +395,19 @@ export class PageTable {
   }
 
   /**
+   * `pte_offset_map(pmd, addr)` for the whole table: the PTE table of
+   * `addr`'s PMD slot as a live, read-only array indexed by `pte_index()`
+   * (`undefined` entries are none), or `undefined` when the slot holds no
+   * PTE table (none, or a huge leaf). For walkers that read a table
+   * entry by entry, as `hmm_vma_walk_pmd()` does.
+   */
+  pteTable(addr: number): readonly (Pte | undefined)[] | undefined {
+    this.#check('pte_offset_map', addr);
+    const slot = this.#slots.get(this.#slotIndex(addr));
+    return slot?.kind === 'table' ? slot.entries : undefined;
+  }
+
+  /**
    * `set_pte_at(mm, addr, ptep, pte)`, allocating the PTE table
    * (`pte_alloc`) when the PMD slot is empty. KernelError EEXIST when a huge
    * leaf covers `addr` (split it first).

@@ -172,7 +172,16 @@ export function rmapWalkAnon(store: MemmapStore, pfn: number, pageSize: number, 
   const av = store.pageMapping(pfn);
   if (!isAnonMapping(av)) return;
   const index = store.pageIndex(pfn);
-  for (const vma of [...av.vmas]) {
+  const vmas = av.vmas;
+  if (vmas.size === 1) {
+    // the common case, an anon_vma of one VMA: no snapshot of the set needed
+    for (const vma of vmas) {
+      const addr = vmaAddress(vma, index, pageSize);
+      if (addr >= 0) fn(vma, addr);
+      return;
+    }
+  }
+  for (const vma of [...vmas]) {
     const addr = vmaAddress(vma, index, pageSize);
     if (addr >= 0) fn(vma, addr);
   }

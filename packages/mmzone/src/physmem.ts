@@ -72,6 +72,7 @@ export class SparseBacking implements PhysBacking {
       const n = Math.min(ps - off, dst.length - done);
       const page = this.pages.get(pg);
       if (page === undefined) dst.fill(0, done, done + n);
+      else if (n === ps) dst.set(page, done);
       else dst.set(page.subarray(off, off + n), done);
       done += n;
     }
@@ -86,12 +87,65 @@ export class SparseBacking implements PhysBacking {
       const pg = Math.floor(at / ps);
       const off = at - pg * ps;
       const n = Math.min(ps - off, src.length - done);
-      let page = this.pages.get(pg);
-      if (page === undefined) {
-        page = new Uint8Array(ps);
-        this.pages.set(pg, page);
+      const page = this.pages.get(pg);
+      if (page !== undefined) page.set(n === src.length ? src : src.subarray(done, done + n), off);
+      else if (n === ps) this.pages.set(pg, src.slice(done, done + n));
+      else {
+        const fresh = new Uint8Array(ps);
+        fresh.set(src.subarray(done, done + n), off);
+        this.pages.set(pg, fresh);
       }
-      page.set(src.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+
+  /**
+   * Stores the `length` bytes of `src` at `srcOffset` at `dstOffset` of this
+   * backing, as `copy_highpage()` and `memcpy()` between two frames do. When
+   * `src` is a SparseBacking of the same page size, whole pages move from
+   * page to page with no intermediate buffer, and a page `src` never wrote
+   * leaves the destination page unwritten (free). Overlapping ranges of one
+   * backing copy as `memmove()` does. Throws RangeError outside either
+   * backing (nothing copied).
+   */
+  copyFrom(src: PhysBacking, srcOffset: number, dstOffset: number, length: number): void {
+    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`invalid copy length ${length}`);
+    this.check(dstOffset, length);
+    if (!Number.isSafeInteger(srcOffset) || srcOffset < 0 || srcOffset + length > src.size) {
+      throw new RangeError(`access [${srcOffset}, +${length}) outside a backing of ${src.size} bytes`);
+    }
+    if (src === this && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
+      if (srcOffset === dstOffset) return;
+      const tmp = new Uint8Array(length);
+      this.read(srcOffset, tmp);
+      this.write(dstOffset, tmp);
+      return;
+    }
+    const ps = this.pageSize;
+    const sparse = src instanceof SparseBacking && src.pageSize === ps ? src : undefined;
+    let done = 0;
+    while (done < length) {
+      const at = dstOffset + done;
+      const pg = Math.floor(at / ps);
+      const off = at - pg * ps;
+      const n = Math.min(ps - off, length - done);
+      const from = srcOffset + done;
+      if (sparse !== undefined && n === ps && from % ps === 0) {
+        const sp = sparse.pages.get(from / ps);
+        if (sp === undefined) this.pages.delete(pg);
+        else {
+          const dp = this.pages.get(pg);
+          if (dp !== undefined) dp.set(sp);
+          else this.pages.set(pg, sp.slice());
+        }
+      } else {
+        let page = this.pages.get(pg);
+        if (page === undefined) {
+          page = new Uint8Array(ps);
+          this.pages.set(pg, page);
+        }
+        src.read(from, page.subarray(off, off + n));
+      }
       done += n;
     }
   }
@@ -155,6 +209,7 @@ export class PhysMem {
     this.pageShift = pageShift;
     this.pageSize = 2 ** pageShift;
     this.ram = new SparseBacking(2 ** 53 - 1 - (2 ** 53 - 1) % this.pageSize, this.pageSize);
+    this.pieceBacking = this.ram;
   }
 
   /**
@@ -203,35 +258,62 @@ export class PhysMem {
     return undefined;
   }
 
-  /** Splits an access into pieces that each fall in one backing. */
-  private each(addr: number, length: number, fn: (b: PhysBacking, off: number, at: number, n: number) => void): void {
-    if (!Number.isSafeInteger(addr) || addr < 0 || !Number.isSafeInteger(length) || length < 0) {
+  /** Throws KernelError EINVAL unless `addr`/`length` name a valid physical access. */
+  private checkAccess(addr: number, length: number): void {
+    if (!Number.isSafeInteger(addr) || addr < 0 || !Number.isSafeInteger(length) || length < 0 || length > this.ram.size - addr) {
       throw new KernelError('EINVAL', `invalid physical access ${String(addr)}+${String(length)}`);
     }
-    let done = 0;
-    while (done < length) {
-      const a = addr + done;
-      const r = this.find(a);
-      let n: number;
-      if (r !== undefined) {
-        n = Math.min(length - done, r.end - a);
-        fn(r.backing, a - r.start, done, n);
-      } else {
-        const next = this.rangesSorted.find((x) => x.start > a);
-        n = Math.min(length - done, (next?.start ?? Infinity) - a);
-        fn(this.ram, a, done, n);
-      }
-      done += n;
+  }
+
+  /** Backing of the piece {@link PhysMem.piece} found last. */
+  private pieceBacking: PhysBacking;
+  /** Offset in that backing. */
+  private pieceOffset = 0;
+
+  /**
+   * The longest piece of `[a, a + remaining)` that falls in one backing:
+   * sets pieceBacking/pieceOffset and returns the piece's length.
+   */
+  private piece(a: number, remaining: number): number {
+    const rs = this.rangesSorted;
+    if (rs.length === 0) {
+      this.pieceBacking = this.ram;
+      this.pieceOffset = a;
+      return remaining;
     }
+    const r = this.find(a);
+    if (r !== undefined) {
+      this.pieceBacking = r.backing;
+      this.pieceOffset = a - r.start;
+      return Math.min(remaining, r.end - a);
+    }
+    let next = Infinity;
+    for (const x of rs) {
+      if (x.start > a) {
+        next = x.start;
+        break;
+      }
+    }
+    this.pieceBacking = this.ram;
+    this.pieceOffset = a;
+    return Math.min(remaining, next - a);
   }
 
   /** Fills `dst` with the bytes at physical address `addr`. */
   readInto(addr: number, dst: Uint8Array): void {
-    this.each(addr, dst.length, (b, off, at, n) => b.read(off, dst.subarray(at, at + n)));
+    const length = dst.length;
+    this.checkAccess(addr, length);
+    let done = 0;
+    while (done < length) {
+      const n = this.piece(addr + done, length - done);
+      this.pieceBacking.read(this.pieceOffset, n === length ? dst : dst.subarray(done, done + n));
+      done += n;
+    }
   }
 
   /** The `length` bytes at physical address `addr` (a copy). */
   read(addr: number, length: number): Uint8Array {
+    this.checkAccess(addr, length);
     const out = new Uint8Array(length);
     this.readInto(addr, out);
     return out;
@@ -239,12 +321,66 @@ export class PhysMem {
 
   /** Stores `src` at physical address `addr`. */
   write(addr: number, src: Uint8Array): void {
-    this.each(addr, src.length, (b, off, at, n) => b.write(off, src.subarray(at, at + n)));
+    const length = src.length;
+    this.checkAccess(addr, length);
+    let done = 0;
+    while (done < length) {
+      const n = this.piece(addr + done, length - done);
+      this.pieceBacking.write(this.pieceOffset, n === length ? src : src.subarray(done, done + n));
+      done += n;
+    }
   }
 
   /** Zeroes `length` bytes at `addr` (freeing whole unbacked RAM pages). */
   zero(addr: number, length: number): void {
-    this.each(addr, length, (b, off, _at, n) => b.zero(off, n));
+    this.checkAccess(addr, length);
+    let done = 0;
+    while (done < length) {
+      const n = this.piece(addr + done, length - done);
+      this.pieceBacking.zero(this.pieceOffset, n);
+      done += n;
+    }
+  }
+
+  /** Reused page buffer for copies into a backing that is not a SparseBacking. */
+  private scratch: Uint8Array | undefined = undefined;
+
+  /**
+   * `memcpy()` between two physical ranges: stores the `length` bytes at
+   * `src` at `dst`, backing to backing. Pages of RAM or of a SparseBacking
+   * move without an intermediate buffer, and a source page that was never
+   * written leaves the destination page unwritten. Overlapping ranges copy
+   * as `memmove()` does. Throws KernelError EINVAL for an invalid address or
+   * length (nothing copied).
+   */
+  copy(dst: number, src: number, length: number): void {
+    this.checkAccess(dst, length);
+    this.checkAccess(src, length);
+    if (length === 0 || dst === src) return;
+    if (src < dst + length && dst < src + length) {
+      this.write(dst, this.read(src, length));
+      return;
+    }
+    let done = 0;
+    while (done < length) {
+      const sn = this.piece(src + done, length - done);
+      const sb = this.pieceBacking;
+      const so = this.pieceOffset;
+      const n = this.piece(dst + done, sn);
+      const db = this.pieceBacking;
+      const dOff = this.pieceOffset;
+      if (db instanceof SparseBacking) db.copyFrom(sb, so, dOff, n);
+      else {
+        const buf = (this.scratch ??= new Uint8Array(this.pageSize));
+        for (let k = 0; k < n; k += buf.length) {
+          const m = Math.min(buf.length, n - k);
+          const part = m === buf.length ? buf : buf.subarray(0, m);
+          sb.read(so + k, part);
+          db.write(dOff + k, part);
+        }
+      }
+      done += n;
+    }
   }
 
   /** A little-endian u64 at `addr`, as the on-media formats store them. */
@@ -267,7 +403,7 @@ export class PhysMem {
 
   /** `copy_highpage(to, from)`: copies one page frame's contents to another. */
   copyHighpage(to: Pfn | number, from: Pfn | number): void {
-    this.write(to * this.pageSize, this.read(from * this.pageSize, this.pageSize));
+    this.copy(to * this.pageSize, from * this.pageSize, this.pageSize);
   }
 
   /** The contents of page frame `pfn` (a copy). */
