@@ -97,6 +97,22 @@ export interface NdRegionDesc {
   readonly targetNode: number;
   /** `flags`: `ND_REGION_*` bit numbers set. */
   readonly flags: readonly number[];
+  /** `ndr_desc->mapping`: the DIMM ranges behind the region (NFIT regions; none for e820 and of_pmem). */
+  readonly mappings?: readonly NdMappingDesc[];
+}
+
+/**
+ * `struct nd_mapping_desc` (include/linux/libnvdimm.h): a DIMM's range in a region.
+ * @public
+ */
+export interface NdMappingDesc {
+  /** The DIMM (`nmemN`). */
+  readonly nvdimm: Device;
+  /** Device physical address of the range on the DIMM. */
+  readonly start: number;
+  readonly size: number;
+  /** Position in the interleave set. */
+  readonly position: number;
 }
 
 /**
@@ -114,7 +130,9 @@ export class NdRegion extends Device {
   /** `ndr_size`. */
   readonly ndrSize: number;
   /** `ndr_mappings`: DIMMs behind the region (0 for e820 and of_pmem). */
-  readonly ndrMappings: number = 0;
+  readonly ndrMappings: number;
+  /** `nd_region->mapping`. */
+  readonly mapping: readonly NdMappingDesc[];
   /** `target_node`. */
   readonly targetNode: number;
   /** `flags`: the `ND_REGION_*` bits. */
@@ -144,6 +162,8 @@ export class NdRegion extends Device {
     this.nvdimmBus = bus;
     this.ndrStart = desc.start;
     this.ndrSize = desc.size;
+    this.mapping = desc.mappings ?? [];
+    this.ndrMappings = this.mapping.length;
     this.targetNode = desc.targetNode;
     this.regionFlags = new Set(desc.flags);
     this.isVolatile = isVolatile;

@@ -51,7 +51,11 @@ export type { NdPfnSb, NdPfnLayout } from './pfn-sb.js';
 
 // --- drivers/nvdimm/nd.h, nd-core.h: the nd bus devices
 export { NvdimmBus, NdRegion, NdNamespaceIo, NdPfn, NdBtt } from './devices.js';
-export type { NvdimmBusDescriptor, NdRegionDesc } from './devices.js';
+export type { NvdimmBusDescriptor, NdRegionDesc, NdMappingDesc } from './devices.js';
+
+// --- drivers/acpi/nfit/core.c (QEMU's NFIT), drivers/nvdimm/dimm_devs.c, dimm.c (nmemN and its config commands)
+export { NvdimmDimm, ND_CMD_GET_CONFIG_SIZE, ND_CMD_GET_CONFIG_DATA, ND_CMD_SET_CONFIG_DATA, ND_CMD_CALL, QEMU_NVDIMM_MAX_XFER, nvdimmCmdName } from './nfit.js';
+export type { NfitDescriptor, NfitDimm, NfitSpaRange } from './nfit.js';
 
 // --- drivers/nvdimm/pmem.c, drivers/dax/super.c (__generic_fsdax_supported)
 export { PmemDisk } from './pmem.js';
@@ -63,6 +67,14 @@ export { BttDisk } from './pmem-btt.js';
 // --- drivers/nvdimm/bus.c, region*.c, namespace_devs.c, claim.c, pfn_devs.c, pmem.c, e820.c, of_pmem.c, arch/x86/kernel/pmem.c
 export { Libnvdimm } from './libnvdimm.js';
 export type { LibnvdimmOptions, NvdimmArch, NvdimmMm, E820PmemRange, OfPmemNode } from './libnvdimm.js';
+
+// --- drivers/dax/bus.c, device.c, dax-private.h (the dax bus, dax regions, dev_dax, device_dax)
+export { IORESOURCE_DAX_STATIC, DaxBus, DaxRegion, DevDax } from './dax-bus.js';
+export type { DaxBusOptions, DaxRange, DevDaxRange } from './dax-bus.js';
+
+// --- drivers/dax/kmem.c (device-dax memory as System RAM)
+export { KMEM_RESOURCE_NAME, DaxKmem } from './kmem.js';
+export type { DaxKmemOptions } from './kmem.js';
 
 // --- byte-addressed media under the BTT and the label area (nsio_rw_bytes, nvdimm_{get,set}_config_data)
 export { MemoryMedia, PhysMemMedia, CrashMedia, PowerFailure } from './btt-media.js';

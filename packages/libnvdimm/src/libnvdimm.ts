@@ -37,6 +37,7 @@ import {
   BUS_NOTIFY_DRIVER_NOT_BOUND,
   Device,
   IORESOURCE_MEM,
+  IORES_DESC_PERSISTENT_MEMORY,
   IORES_DESC_PERSISTENT_MEMORY_LEGACY,
   IORESOURCE_SYSTEM_RAM,
   IORES_DESC_NONE,
@@ -72,6 +73,7 @@ import {
   DAX_SIG,
   MEMREMAP_COMPAT_ALIGN_MAX,
   ND_DEVICE_DAX_PMEM,
+  ND_DEVICE_DIMM,
   ND_DEVICE_NAMESPACE_IO,
   ND_DEVICE_REGION_PMEM,
   ND_MIN_CLAIM_SIZE,
@@ -90,11 +92,16 @@ import {
 } from './nd.js';
 import { ND_PFN_SB_OFFSET, ND_PFN_SB_SIZE, decodeNdPfnSb, encodeNdPfnSb, ndPfnLayout } from './pfn-sb.js';
 import { ndSbChecksum } from './fletcher.js';
+import { NvdimmDimm, checkNfitDescriptor, nfitDimmAttrs, nvdimmCmdName } from './nfit.js';
+import type { NfitDescriptor } from './nfit.js';
+import { NvdimmDrvdata } from './label.js';
 import { PmemDisk } from './pmem.js';
 import { BttDisk } from './pmem-btt.js';
 import { Btt, ndBttProbe } from './btt.js';
 import type { BttLogLevel } from './btt.js';
 import type { NdMedia } from './btt-media.js';
+import { DaxBus } from './dax-bus.js';
+import { daxPmemProbe } from './dax-pmem.js';
 
 /**
  * The architecture facts libnvdimm uses (transparent huge page sizes decide
@@ -166,7 +173,7 @@ export interface OfPmemNode {
   readonly numaNode?: number;
 }
 
-type NdKind = 'bus' | 'region' | 'namespace' | 'pfn' | 'dax' | 'btt';
+type NdKind = 'bus' | 'dimm' | 'region' | 'namespace' | 'pfn' | 'dax' | 'btt';
 
 interface NdDriver {
   readonly drv: DeviceDriver;
@@ -195,6 +202,8 @@ export class Libnvdimm {
   readonly pageSize: number;
   /** The `nd` bus type (`nvdimm_bus_type`). */
   readonly ndBusType: BusType;
+  /** The dax bus (`/sys/bus/dax`) with device_dax; dax_pmem publishes the nd dax devices there. */
+  readonly dax: DaxBus;
   private readonly pageShift: number;
   private readonly pmdSize: number | undefined;
   private readonly pudSize: number | undefined;
@@ -208,6 +217,8 @@ export class Libnvdimm {
   private readonly queue: Device[] = [];
   private readonly regionIdas = new WeakMap<NdRegion, { pfn: Ida; dax: Ida; btt: Ida }>();
   private probeDepth = 0;
+  private readonly dimmIda = new Ida();
+  private readonly labels = new Map<NvdimmDimm, NvdimmDrvdata>();
   private draining = false;
 
   constructor(options: LibnvdimmOptions) {
@@ -244,8 +255,26 @@ export class Libnvdimm {
       },
     });
     this.registerDriver('nd_bus', ['bus'], () => undefined, undefined, true);
+    this.registerDriver('nvdimm', [ND_DEVICE_DIMM], (d) => this.nvdimmProbe(d as NvdimmDimm), (d) => this.labels.delete(d as NvdimmDimm));
     this.registerDriver('nd_region', [ND_DEVICE_REGION_PMEM], (d) => this.ndRegionProbe(d as NdRegion), (d) => this.ndRegionRemove(d as NdRegion));
     this.registerDriver('nd_pmem', [ND_DEVICE_NAMESPACE_IO], (d) => this.ndPmemProbe(d), (d) => this.ndPmemRemove(d));
+    // dax_init() (drivers/dax/super.c, bus.c, device.c), then dax_pmem_init() (drivers/dax/pmem/pmem.c).
+    this.dax = new DaxBus({ kernel: this.kernel, memremap: this.memremap, pageSize: this.pageSize, ...(this.pmdSize !== undefined ? { pmdSize: this.pmdSize } : {}) });
+    this.registerDriver('dax_pmem', [ND_DEVICE_DAX_PMEM], (d) =>
+      this.traced('dax_pmem_probe', [d], () =>
+        daxPmemProbe(
+          {
+            kernel: this.kernel,
+            dax: this.dax,
+            commonProbe: (dev) => this.commonProbe(dev),
+            devmNamespaceEnable: (dev, ns) => this.devmNamespaceEnable(dev, ns),
+            devmNamespaceDisable: (dev, en) => devmReleaseAction(dev, en),
+            nvdimmSetupPfn: (pfn) => this.nvdimmSetupPfn(pfn),
+          },
+          d as NdPfn,
+        ),
+      ),
+    );
   }
 
   /** Runs `fn` as the kernel function `name` in the machine's function-graph trace (no cost while tracing is off). */
@@ -273,6 +302,7 @@ export class Libnvdimm {
 
   private kindOf(dev: Device): NdKind | undefined {
     if (dev instanceof NvdimmBus) return 'bus';
+    if (dev instanceof NvdimmDimm) return 'dimm';
     if (dev instanceof NdRegion) return 'region';
     if (dev instanceof NdNamespaceIo) return 'namespace';
     if (dev instanceof NdPfn) return dev.kind;
@@ -283,6 +313,7 @@ export class Libnvdimm {
   /** `to_nd_device_type()`: the `ND_DEVICE_*` number of a device (0 for the bus). */
   private ndDeviceType(dev: Device): number {
     const k = this.kindOf(dev);
+    if (k === 'dimm') return ND_DEVICE_DIMM;
     if (k === 'region') return ND_DEVICE_REGION_PMEM;
     if (k === 'dax') return ND_DEVICE_DAX_PMEM;
     if (k === 'namespace' || k === 'pfn' || k === 'btt') return ND_DEVICE_NAMESPACE_IO; // nd_region_to_nstype() of an IO region
@@ -313,7 +344,6 @@ export class Libnvdimm {
       nd.probe(dev);
     } catch (e) {
       rc = isKernelError(e) ? e.negative : -22;
-      if (process.env.ZDBG) console.log('DBGPROBE', (e as Error).stack);
       throw e;
     } finally {
       this.probeDepth--;
@@ -535,6 +565,127 @@ export class Libnvdimm {
   }
 
   /**
+   * `acpi_nfit_add()` / `acpi_nfit_init()` (drivers/acpi/nfit/core.c) for
+   * an NFIT as QEMU builds it: each SPA range inserted into iomem as
+   * "Persistent Memory" (`acpi_nfit_insert_resource()`), the `ACPI0012:00`
+   * device and its bus (provider `ACPI.NFIT`), one `nmemN` per memory
+   * device (`acpi_nfit_register_dimms()` → `nvdimm_create()`, bound by the
+   * `nvdimm` driver, which reads the label area: `nd_label_data_init()`),
+   * then the region of each label-less DIMM's range
+   * (`acpi_nfit_register_region()`: one mapping; no `ND_REGION_PAGEMAP`,
+   * so an idle namespace is "raw" without struct pages until it gets a pfn
+   * device; no persistence-domain flags without a platform capabilities
+   * structure)
+   * with its IO namespace. A DIMM with a label area gets its `nmemN` and
+   * its config commands; its labelled region (`namespace_pmem`) is not
+   * created by this model. Throws KernelError EINVAL for a malformed table,
+   * EBUSY for a range that conflicts in iomem; nothing is registered then.
+   */
+  registerNfit(desc: NfitDescriptor): NvdimmBus {
+    checkNfitDescriptor(desc, (start, size) => checkPhysRange('acpi_nfit_init', start, size));
+    const inserted: Resource[] = [];
+    try {
+      for (const r of desc.spaRanges) {
+        const res = new Resource({ name: 'Persistent Memory', start: r.start, end: r.start + r.size - 1, flags: IORESOURCE_MEM, desc: IORES_DESC_PERSISTENT_MEMORY });
+        this.kernel.iomem.insertResource(this.kernel.iomem.root, res);
+        inserted.push(res);
+      }
+    } catch (e) {
+      for (const res of inserted.reverse()) this.kernel.iomem.removeResource(res);
+      throw e;
+    }
+    const adev = new Device({ name: `ACPI0012:${String(this.buses.filter((b) => b.desc.providerName === 'ACPI.NFIT').length).padStart(2, '0')}` });
+    this.kernel.devices.deviceRegister(adev);
+    const bus = this.nvdimmBusRegister(adev, { providerName: 'ACPI.NFIT' });
+    const dimms: NvdimmDimm[] = [];
+    for (const d of [...desc.dimms].sort((a, b) => a.handle - b.handle)) {
+      const id = this.dimmIda.get();
+      const nvdimm = new NvdimmDimm(id, bus, d);
+      nvdimm.bus = this.ndBusType;
+      nvdimm.type = { name: 'nvdimm', groups: [this.dimmAttrs(), nfitDimmAttrs(), this.deviceAttrs()] };
+      nvdimm.release = () => this.dimmIda.remove(id);
+      this.ndDeviceRegister(nvdimm);
+      dimms.push(nvdimm);
+    }
+    this.ndSynchronize();
+    for (const nvdimm of dimms) {
+      if (nvdimm.labeling) continue;
+      const r = desc.spaRanges[nvdimm.nfit.spaRange]!;
+      const node = r.node ?? 0;
+      try {
+        this.nvdimmRegionCreate(
+          bus,
+          { start: r.start, size: r.size, numaNode: node, targetNode: node, flags: [], mappings: [{ nvdimm, start: 0, size: r.size, position: 0 }] },
+          false,
+        );
+      } catch {
+        devErr(adev, `failed to register spa range ${nvdimm.nfit.spaRange + 1}`);
+      }
+    }
+    this.ndSynchronize();
+    return bus;
+  }
+
+  /** The DIMMs (`nmemN`) of every bus, by id. */
+  dimms(): NvdimmDimm[] {
+    const out: NvdimmDimm[] = [];
+    for (const bus of this.buses) for (const c of this.kernel.devices.deviceChildren(bus)) if (c instanceof NvdimmDimm) out.push(c);
+    return out.sort((a, b) => a.dimmId - b.dimmId);
+  }
+
+  /** The label state the `nvdimm` driver read at probe (`struct nvdimm_drvdata`), while bound. */
+  dimmDrvdata(dimm: NvdimmDimm): NvdimmDrvdata | undefined {
+    return this.labels.get(dimm);
+  }
+
+  /**
+   * `nvdimm_probe()` (drivers/nvdimm/dimm.c): a DIMM with a label area
+   * reads it (`nd_label_data_init()`, QEMU's max_xfer); one without binds
+   * with nothing to read (`nvdimm_check_config_data()` is -ENOTTY).
+   */
+  private nvdimmProbe(dimm: NvdimmDimm): void {
+    this.traced('nvdimm_probe', [dimm], () => {
+      const la = dimm.nfit.labelArea;
+      if (la === undefined) return;
+      const max = dimm.getConfigSize().maxXfer;
+      const ndd = NvdimmDrvdata.labelDataInit(la, max, (level, message) => (level === 'err' ? devErr(dimm, message) : devDbg(dimm, message)));
+      this.labels.set(dimm, ndd);
+    });
+  }
+
+  /** `nvdimm_attribute_group` (drivers/nvdimm/dimm_devs.c). */
+  private dimmAttrs(): AttributeGroup {
+    const D = (d: Device): NvdimmDimm => d as NvdimmDimm;
+    return {
+      attrs: [
+        { name: 'commands', mode: 0o444, show: (d) => `${D(d).cmdMask.map((c) => `${nvdimmCmdName(c)} `).join('')}\n` },
+        { name: 'state', mode: 0o444, show: (d) => (D(d).busy > 0 ? 'active\n' : 'idle\n') },
+        { name: 'flags', mode: 0o444, show: (d) => (D(d).labeling ? 'label \n' : '\n') },
+        {
+          name: 'available_slots',
+          mode: 0o444,
+          show: (d) => {
+            const ndd = this.labels.get(D(d));
+            if (ndd === undefined) throw new KernelError('ENXIO', `${devName(d)}: not enabled`);
+            return `${Math.max(0, ndd.nfree() - 1)}\n`;
+          },
+        },
+      ],
+    };
+  }
+
+  /** `mappingN` (drivers/nvdimm/region_devs.c `mappingN_show()`): "nmemX,<dpa start>,<size>,<position>". */
+  private mappingAttrs(region: NdRegion): AttributeGroup {
+    return {
+      attrs: region.mapping.map((m, i) => ({
+        name: `mapping${i}`,
+        mode: 0o444,
+        show: (): string => `${devName(m.nvdimm)},${m.start},${m.size},${m.position}\n`,
+      })),
+    };
+  }
+
+  /**
    * `nvdimm_bus_register()`: the bus device `ndbusN` below the provider's
    * device, on the nd bus (bound by nd_bus).
    */
@@ -566,10 +717,11 @@ export class Libnvdimm {
   private nvdimmRegionCreate(bus: NvdimmBus, desc: NdRegionDesc, isVolatile: boolean): NdRegion {
     const id = this.regionIda.get();
     // default_align(): 16 MiB unless the region is smaller; no mappings to multiply by.
-    const align = desc.size < MEMREMAP_COMPAT_ALIGN_MAX ? this.pageSize : MEMREMAP_COMPAT_ALIGN_MAX;
+    const align = (desc.size < MEMREMAP_COMPAT_ALIGN_MAX ? this.pageSize : MEMREMAP_COMPAT_ALIGN_MAX) * Math.max(1, desc.mappings?.length ?? 0);
     const region = new NdRegion(id, bus, desc, isVolatile, align);
     region.bus = this.ndBusType;
     region.type = { name: isVolatile ? 'nd_volatile' : 'nd_pmem', groups: [this.regionAttrs(), this.deviceAttrs(), this.numaAttrs()] };
+    if (region.ndrMappings > 0) region.groups = [this.mappingAttrs(region)];
     region.release = () => this.regionIda.remove(id);
     this.ndDeviceRegister(region);
     return region;
@@ -651,6 +803,11 @@ export class Libnvdimm {
     const btt = this.ndBttAlloc(region, undefined);
     this.ndDeviceRegister(btt);
     return btt;
+  }
+
+  /** `nd_info_block_reserve()` (drivers/nvdimm/nd.h): `ALIGN(SZ_8K, PAGE_SIZE)`. */
+  private ndInfoBlockReserve(): number {
+    return Math.ceil(SZ_8K / this.pageSize) * this.pageSize;
   }
 
   /** `nd_pfn_default_alignment()`. */
@@ -969,10 +1126,13 @@ export class Libnvdimm {
 
   /**
    * `nvdimm_setup_pfn()` + `__nvdimm_setup_pfn()`: the info block, then the
-   * pagemap: range `[start + start_pad, end - end_trunc]`; map=mem needs
-   * `dataoff >= 8K` (EINVAL); map=dev gets the altmap
-   * `{ base_pfn: SUBSECTION_ALIGN_DOWN(base), reserve: 2 + misalignment,
-   * free: PHYS_PFN(dataoff - 8K), end_pfn }` with `PGMAP_ALTMAP_VALID`.
+   * pagemap: range `[start + start_pad, end - end_trunc]`. The info block
+   * reserve is `nd_info_block_reserve()` = `ALIGN(SZ_8K, PAGE_SIZE)`
+   * (drivers/nvdimm/nd.h): 8 KiB with 4K pages, one 64 KiB page on powerpc.
+   * map=mem needs `dataoff >= reserve` (EINVAL); map=dev gets the altmap
+   * `{ base_pfn: SUBSECTION_ALIGN_DOWN(base), reserve: PHYS_PFN(reserve) +
+   * misalignment, free: PHYS_PFN(dataoff - reserve), end_pfn }` with
+   * `PGMAP_ALTMAP_VALID`.
    */
   private nvdimmSetupPfn(pfn: NdPfn): DevPagemap {
     if (pfn.uuid === undefined || pfn.ndns === undefined) throw new KernelError('ENODEV', `${devName(pfn)}: uuid and namespace must be set`);
@@ -981,7 +1141,7 @@ export class Libnvdimm {
     const ns = pfn.ndns;
     const start = ns.res.start + sb.startPad;
     const end = ns.res.end - sb.endTrunc;
-    const reserve = SZ_8K;
+    const reserve = this.ndInfoBlockReserve();
     const range = { start, end };
     if (pfn.mode === PfnMode.PFN_MODE_RAM) {
       if (sb.dataoff < reserve) throw new KernelError('EINVAL', `${devName(pfn)}: data offset below the info block reserve`);

@@ -9,7 +9,7 @@ describe('e820 legacy pmem at boot', () => {
     expect(m.kernel.sysfs.list(ND)).toEqual(['btt0.0', 'dax0.0', 'namespace0.0', 'ndbus0', 'pfn0.0', 'region0']);
     expect(m.kernel.sysfs.realpath(`${ND}/namespace0.0`)).toBe('/sys/devices/platform/e820_pmem/ndbus0/region0/namespace0.0');
     expect(m.kernel.sysfs.read(`${ND}/ndbus0/provider`)).toBe('e820\n');
-    expect(m.kernel.sysfs.list('/sys/bus/nd/drivers')).toEqual(['nd_bus', 'nd_pmem', 'nd_region']);
+    expect(m.kernel.sysfs.list('/sys/bus/nd/drivers')).toEqual(['dax_pmem', 'nd_bus', 'nd_pmem', 'nd_region', 'nvdimm']);
   });
 
   it('shows the region attributes in the kernel formats', () => {

@@ -176,7 +176,7 @@ describe('bad input at the public entries', () => {
 });
 
 describe('device-dax info blocks', () => {
-  it('a namespace with an NVDIMM_DAX_INFO block comes back as an nd dax device, waiting for dax_pmem', async () => {
+  it('a namespace with an NVDIMM_DAX_INFO block comes back as an nd dax device that dax_pmem binds', async () => {
     const { DAX_SIG, encodeNdPfnSb: enc, ndUuidParse } = await import('@zonedev/libnvdimm');
     const { SparseBacking } = await import('@zonedev/mmzone');
     const media = new SparseBacking(GiB);
@@ -190,7 +190,9 @@ describe('device-dax info blocks', () => {
     expect(tryRead(m, `${ND}/dax0.1/uuid`)).toBe(`${UUID}\n`);
     expect(tryRead(m, `${ND}/dax0.1/mode`)).toBe('pmem\n');
     expect(tryRead(m, `${ND}/dax0.1/align`)).toBe('2097152\n');
-    expect(m.kernel.sysfs.exists(`${ND}/dax0.1/driver`)).toBe(false);
+    expect(m.kernel.sysfs.realpath(`${ND}/dax0.1/driver`)).toBe('/sys/bus/nd/drivers/dax_pmem');
+    // __dax_pmem_probe() names the dax bus device after the namespace (namespace0.0 => dax0.0)
+    expect(m.kernel.sysfs.list('/sys/bus/dax/devices')).toEqual(['dax0.0']);
     expect(m.nd.disks()).toEqual([]);
     // an unsupported alignment in a dax block is refused with -EOPNOTSUPP: no raw fallback
     media.write(4096, enc({
