@@ -48,6 +48,14 @@ const MACHINE_OPTIONS = `  --platform x86_64|powerpc        platform profile (de
   --cmdline "..."                  kernel command line (memmap=nn!ss, mem=nn, movable_node,
                                    memhp_default_state=, memory_hotplug.memmap_on_memory=)
   --seed N                         seed of every random choice (default 1)
+  --pmem-region START,SIZE[,volatile]
+                                   a device-tree pmem-region node (powerpc; repeatable)
+  -M, --machine pc[,nvdimm=on]     QEMU's -machine: nvdimm=on allows NVDIMMs (x86_64)
+  --object memory-backend-file,id=ID,mem-path=FILE,size=SIZE[,share=on]
+                                   QEMU's -object: a host file as NVDIMM memory (repeatable)
+  --device nvdimm,memdev=ID[,id=ID][,label-size=SIZE]
+                                   QEMU's -device: an NVDIMM on that backend, with a
+                                   label area of SIZE (at least 128K) (repeatable)
   --strict                         stop at the first failing command, status 1 (like set -e)
 `;
 

@@ -12,11 +12,18 @@
  *     hot-add a DIMM with its memmap on itself, and one with its memmap in RAM
  *     online movable, write data, offline: the data migrates; unplug
  *     a DIMM holding a kernel page cannot be unplugged
- *     memremap_pages() of the legacy pmem, traced
- *   powerpc (QEMU pseries, 2 GiB, two NUMA nodes, hash MMU)
+ *     the legacy pmem as ndctl lists it, /dev/pmem0 written and read back
+ *     reconfigured to fsdax map=dev: the info block, memremap_pages() with
+ *     the memmap in the pmem (traced), the struct page inside the pmem
+ *     map=mem for contrast: the same struct pages paid for in RAM
+ *     modprobe test_hmm: a process's page migrated to device-private memory
+ *     (a SWP_DEVICE_WRITE swap entry) and faulted back by a CPU read
+ *   powerpc (QEMU pseries, 2 GiB, two NUMA nodes, hash MMU, a pmem-region)
  *     boot, 16 MiB sections, 256 MiB LMBs, no memmap_on_memory in v5.13
  *     DLPAR hot-add onto node 1, re-online movable, migrate, unplug
+ *     of_pmem: the device tree's pmem-region as ndctl lists it
  *     memremap_pages() of device-private memory, traced
+ *     modprobe test_hmm: its chunks and their 64 KiB struct pages
  * ```
  *
  * Each step prints its commands, their output (errors included, where a
@@ -36,8 +43,9 @@ const LAYERS: readonly (readonly [string, string])[] = [
   ['@zonedev/sparse-vmemmap', 'mem_section, subsections, the vmemmap and vmem_altmap'],
   ['@zonedev/memory-hotplug', 'add/online/offline/remove memory, memory blocks, memmap_on_memory'],
   ['@zonedev/memremap', 'dev_pagemap, memremap_pages(), ZONE_DEVICE page lifetimes'],
-  ['@zonedev/libnvdimm', 'nd bus, regions, namespaces, pfn/dax/btt, pmem (to come)'],
-  ['@zonedev/hmm', 'device-private memory, migrate_vma, hmm_range_fault (to come)'],
+  ['@zonedev/libnvdimm', 'nd bus, regions, namespaces, pfn info blocks, the pmem driver and /dev/pmemN'],
+  ['@zonedev/mm', 'processes: VMAs, page tables, faults, swap entries, /proc/PID/smaps'],
+  ['@zonedev/hmm', 'device-private memory, migrate_vma, hmm_range_fault, test_hmm and hmm-tests'],
 ];
 
 /** One step: commands run in order, then what they showed. */
@@ -76,13 +84,16 @@ export const TOUR_STOPS: readonly Stop[] = [
         commands: ['lsmem', 'cat /proc/iomem'],
         say:
           'The 3 GiB of RAM are 24 online memory blocks; the PCI hole and the pmem have none. In the iomem tree the ' +
-          "legacy pmem is left unclaimed for a driver, and the kernel's own image sits inside System RAM at 16 MiB.",
+          'legacy pmem is claimed by namespace0.0: libnvdimm\'s pmem driver bound it at boot. The kernel\'s own image ' +
+          'sits inside System RAM at 16 MiB.',
       },
       {
         commands: ['cat /proc/zoneinfo'],
         say:
           'Every zone of the node, in enum zone_type order: DMA (below 16 MiB), DMA32 (below 4 GiB), and the empty ' +
-          'Normal, Movable and Device zones, which stop after "protection:". Watermarks come from min_free_kbytes.',
+          'Normal, Movable and Device zones, which stop after "protection:". The Device zone already spans the ' +
+          'pmem (spanned 262144): the pmem driver mapped it at boot, but ZONE_DEVICE pages are never present or ' +
+          'managed. Watermarks come from min_free_kbytes.',
       },
       {
         commands: ['pageflags', 'pageflags --2015'],
@@ -144,19 +155,77 @@ export const TOUR_STOPS: readonly Stop[] = [
         say: 'With the page freed the same request succeeds, and the machine is back to its boot memory.',
       },
       {
-        commands: ['trace on', 'memremap -t fsdax -a 0x100000000 256M', 'trace off', 'trace show', 'page 0x100600'],
+        commands: ['ndctl list -BRN', 'ls /sys/bus/nd/devices'],
         say:
-          "A pmem driver's memremap_pages(): the range becomes ZONE_DEVICE through the same arch_add_memory() and " +
-          'sparse_add_section() as hot-plugged RAM, its memmap in the device (two 2 MiB PMDs, after the 8 KiB info ' +
-          'block and 2 MiB alignment); data pages start at 6 MiB, each with PG_reserved, refcount 1 and its pgmap, ' +
-          'and none goes online.',
+          'memmap=1G!4G made an E820 type-12 range, and register_e820_pmem() gave it to libnvdimm: one platform ' +
+          'device e820_pmem, one bus (provider "e820"), one region per range. A legacy region has no labels, so the ' +
+          'region holds exactly one IO namespace covering all of it, bound by the pmem driver at boot as /dev/pmem0. ' +
+          'Its mode reads "memory": e820 regions are ND_REGION_PAGEMAP, so the raw namespace already has struct pages ' +
+          '(in RAM), and ndctl shows fsdax, map "mem", the full size, no uuid. pfn0.0, dax0.0 and btt0.0 are the ' +
+          'seeds userspace configures a personality with.',
+      },
+      {
+        commands: ["echo 'Hello, pmem' > /dev/pmem0", 'head -c 12 /dev/pmem0', 'dd if=/dev/pmem0 of=/dev/pmem0 bs=4096 count=1 seek=256 conv=notrunc'],
+        say:
+          'The block device reads and writes the pmem itself: echo writes at offset 0, dd copies the first 4 KiB to ' +
+          'offset 1 MiB. (memmap= pmem is RAM the kernel left alone: nothing of it survives a reboot.)',
+      },
+      {
+        commands: ['ndctl create-namespace -f -e namespace0.0 -m fsdax -M dev', 'ls /sys/bus/nd/devices', 'cat /proc/iomem'],
+        say:
+          "The heart of the 2015 \"'struct page' driver for persistent memory\" series: ndctl unbinds the namespace, " +
+          'zeroes its first 8 KiB, writes uuid, mode=pmem, align and namespace into the seed pfn0.0 and binds it. ' +
+          'nd_pfn_init() writes the info block at 4 KiB and reserves room for the struct pages of every pfn: 64 bytes ' +
+          'for each of 262142 pages, rounded up to 2 MiB, so the data starts 18 MiB in and /dev/pmem0 shrinks to ' +
+          '1006 MiB. pfn0.1 is the new seed.',
+      },
+      {
+        commands: ['ndctl disable-namespace namespace0.0', 'trace on', 'ndctl enable-namespace namespace0.0', 'trace off', 'trace show'],
+        say:
+          'Enabling the namespace again finds the info block: the pmem driver hands the namespace to pfn0.0, which ' +
+          'validates the block and calls devm_memremap_pages() with a vmem_altmap. Every 2 MiB vmemmap block of the ' +
+          'eight sections comes from the pmem (altmap_alloc_block_buf), after the two reserved pages of the info block.',
+      },
+      {
+        commands: ['page 0x100000', 'page 0x101200'],
+        say:
+          'pfn 0x100000 holds the info block: its struct page is part of the altmap\'s reserve and never ' +
+          'initialized. pfn 0x101200, the first data page, is ZONE_DEVICE with its pgmap pfn0.0, and its struct page ' +
+          'lives in the 2 MiB vmemmap block at pfn 0x100200, inside the pmem.',
+      },
+      {
+        commands: ['ndctl create-namespace -f -e namespace0.0 -m fsdax -M mem', 'page 0x100000'],
+        say:
+          'map=mem for contrast: the namespace goes back to its raw form with struct pages in RAM, all 1 GiB usable. ' +
+          'The memmap is the same 16 MiB per GiB of pmem (64 bytes per 4 KiB page), now taken from node 0\'s RAM: on a ' +
+          'terabyte of pmem that is 16 GiB of RAM, which is why map=dev exists.',
+      },
+      {
+        commands: ['dmesg -C', 'modprobe test_hmm', 'dmesg', 'hmm-demo start Hello, device memory!', 'hmm-demo migrate 100', 'page 0x3ffffffff', 'hmm-demo read 100'],
+        say:
+          'Device-private memory, the 2017 HMM series: modprobe test_hmm runs hmm_dmirror_init(), two devices, each ' +
+          'with a 256 MiB chunk of MEMORY_DEVICE_PRIVATE memory that request_free_mem_region() found at the top of ' +
+          'the physical address space. The process writes into an anonymous page; HMM_DMIRROR_MIGRATE moves it to ' +
+          'the device: migrate_vma_setup() unmaps it, the driver copies the data to a device page (test_hmm keeps ' +
+          "it in a system page, the device page's zone_device_data), and migrate_vma_finalize() leaves a " +
+          "SWP_DEVICE_WRITE swap entry whose offset is the device page's pfn. The CPU read faults on that entry: " +
+          "do_swap_page() calls the pagemap's migrate_to_ram(), the page comes back to a new page of RAM, and the " +
+          'text is intact.',
       },
     ],
   },
   {
     title: 'powerpc: QEMU pseries, 2 GiB on 2 NUMA nodes, 2 DIMM slots up to 4 GiB, hash MMU',
-    invocation: 'zonedev run --platform powerpc -m 2G,slots=2,maxmem=4G --numa 2',
-    machine: { ...DEFAULT_MACHINE, platform: 'powerpc', ramSize: SZ_2G, slots: 2, maxmem: SZ_4G, numa: 2 },
+    invocation: 'zonedev run --platform powerpc -m 2G,slots=2,maxmem=4G --numa 2 --pmem-region 16G,1G',
+    machine: {
+      ...DEFAULT_MACHINE,
+      platform: 'powerpc',
+      ramSize: SZ_2G,
+      slots: 2,
+      maxmem: SZ_4G,
+      numa: 2,
+      pmemRegions: [{ start: 16 * SZ_1G, size: SZ_1G }],
+    },
     steps: [
       {
         commands: ['dmesg', 'lsmem -o RANGE,SIZE,STATE,BLOCK,NODE,ZONES'],
@@ -194,11 +263,26 @@ export const TOUR_STOPS: readonly Stop[] = [
           'dlpar_memory_remove_by_ic() finds the LMBs offline and removes them.',
       },
       {
+        commands: ['ndctl list -BRN', 'cat /proc/iomem', "echo 'Hello, of_pmem' > /dev/pmem0", 'head -c 15 /dev/pmem0'],
+        say:
+          'Without E820, firmware describes persistent memory in the device tree: this machine\'s tree has a ' +
+          'pmem-region node at 16 GiB. of_pmem_region_probe() makes the platform device 400000000.pmem, a bus named ' +
+          'after it and one region per reg range; its persistence domain is the memory controller ' +
+          '(ND_REGION_PERSIST_MEMCTRL). The namespace and /dev/pmem0 come out as on x86.',
+      },
+      {
         commands: ['trace on', 'memremap -t private 64M', 'trace off', 'trace show'],
         say:
           "test_hmm's device-private memory: a free range at the top of the 51-bit physical space, add_pages() " +
           'without a linear mapping (the CPU cannot address it), and one 16 MiB vmemmap page from RAM for all four ' +
           'sections.',
+      },
+      {
+        commands: ['modprobe test_hmm', 'cat /proc/iomem', 'page 0x7ffffd000'],
+        say:
+          "test_hmm on powerpc: its two 256 MiB chunks lie below the pagemap memremap made, at the top of the " +
+          'physical address space, and their struct pages are ZONE_DEVICE pages of 64 KiB. (The model\'s processes ' +
+          'have 4 KiB pages, so the process demo and hmm-tests run on x86_64.)',
       },
     ],
   },

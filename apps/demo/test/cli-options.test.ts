@@ -79,6 +79,26 @@ describe('zonedev COMMAND --help', () => {
     expect(parseRunArgs('run', ['--seed', '3'])).not.toHaveProperty('help');
   });
 
+  it('takes --pmem-region START,SIZE[,volatile] on powerpc only, repeatable', () => {
+    expect(parseRunArgs('run', ['--platform=powerpc', '--pmem-region', '16G,1G', '--pmem-region=0x500000000,256M,volatile'])).toMatchObject({
+      machine: {
+        pmemRegions: [
+          { start: 16 * 2 ** 30, size: 2 ** 30 },
+          { start: 0x500000000, size: 256 * 2 ** 20, volatile: true },
+        ],
+      },
+    });
+    expect(parseRunArgs('run', ['--platform=powerpc'])).not.toHaveProperty('machine.pmemRegions');
+    for (const bad of ['16G', '16G,0', '16G,1G,persistent', 'x,1G', '16G,1Gx', '16G,1G,volatile,x']) {
+      expect(parseRunArgs('run', ['--platform=powerpc', `--pmem-region=${bad}`])).toEqual({
+        error: `run: invalid pmem-region '${bad}' (START,SIZE[,volatile])`,
+      });
+    }
+    expect(parseRunArgs('run', ['--pmem-region=16G,1G'])).toEqual({
+      error: 'run: --pmem-region is a device-tree node: it needs --platform powerpc (x86_64 takes memmap=nn!ss)',
+    });
+  });
+
   it('rejects other options and operands of tour', async () => {
     expect(await zonedev(['tour', '--bogus'])).toEqual({ code: 2, out: '', err: `zonedev: tour: unrecognized option '--bogus'\n${tryHelp}` });
     expect(await zonedev(['tour', 'x'])).toEqual({ code: 2, out: '', err: `zonedev: tour: unexpected argument 'x'\n${tryHelp}` });

@@ -73,6 +73,7 @@ bffe0000-bfffffff : Reserved
 feffc000-feffffff : Reserved
 fffc0000-ffffffff : Reserved
 100000000-13fffffff : Persistent Memory (legacy)
+  100000000-13fffffff : namespace0.0
 `,
     });
     const ppc = await zonedev(['run', '--platform=powerpc', '-m4G', '--numa=2', '-'], {}, 'cat /proc/iomem\n');
@@ -140,7 +141,7 @@ describe('zonedev tour', () => {
     expect(a.out).toContain('1/2 x86_64:');
     expect(a.out).toContain('2/2 powerpc:');
     expect(a.out).toContain('100000000-13fffffff : Persistent Memory (legacy)\n');
-    expect(a.out).toContain('} /* memremap_pages = 0xffff888100000000 */');
+    expect(a.out).toContain('} /* devm_memremap_pages = 0xffff888100000000 */');
     expect((await zonedev(['tour'])).out).toBe(a.out);
     expect(await zonedev(['tour', 'x'])).toMatchObject({ code: 2 });
   });

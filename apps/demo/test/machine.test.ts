@@ -64,6 +64,7 @@ feffc000-feffffff : Reserved
 fffc0000-ffffffff : Reserved
 100000000-2ffffffff : System RAM
 300000000-3ffffffff : Persistent Memory (legacy)
+  300000000-3ffffffff : namespace0.0
 400000000-43fffffff : System RAM
 `);
   });

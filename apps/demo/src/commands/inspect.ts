@@ -11,18 +11,21 @@
  *   pageflags          the layout (@zonedev/mmzone's renderPageFlagsLayout)
  *   pageflags --2015   the same zones under the 2015 ZONES_SHIFT budget:
  *                      why ZONE_DEVICE once had to give up ZONE_DMA
- *   page PFN           drgn's pfn_to_page() + decode_page_flags() and more
+ *   page PFN           drgn's pfn_to_page() + decode_page_flags() and more;
+ *                      for a device-private page its pagemap type and the
+ *                      swap entries (SWP_DEVICE_*) of the processes mapping it
  * ```
  */
 import { checkMmConfig, createMmConfig, formatPageFlags, pageHasType, pageTypeIs, PG_buddy, PG_offline, PG_table, PG_guard, renderPageFlagsLayout, zonesShiftFor } from '@zonedev/mmzone';
 import type { MmConfig } from '@zonedev/mmzone';
 import { earlySection, onlineSection, presentSection, validSection } from '@zonedev/sparse-vmemmap';
 import type { MemmapPlacement } from '@zonedev/sparse-vmemmap';
-import { pgmapAltmap } from '@zonedev/memremap';
+import { DevPagemap, MEMORY_DEVICE_PRIVATE, memoryTypeName, pgmapAltmap } from '@zonedev/memremap';
 import { formatTraceValue } from '@zonedev/kernel';
 import type { ShellCommand } from '../machine/machine.js';
 import type { DemoMachine } from '../machine/demo-machine.js';
 import { sizeText, wrap } from '../machine/util.js';
+import { swapEntryText } from './hmm.js';
 
 /** A field of `page->flags` as a number (the word is 64 bits: read as a bigint). */
 function field(word: bigint, shift: number, width: number): number {
@@ -180,6 +183,16 @@ function pageCommand(m: DemoMachine): ShellCommand {
         out += `  mapping    ${mapping === undefined ? 'NULL' : owner !== undefined ? `anon (memalloc ${owner})` : formatTraceValue(mapping)}\n`;
         const pgmap = mm.pagePgmap(pfn);
         out += `  pgmap      ${pgmap === undefined ? 'NULL' : formatTraceValue(pgmap)}\n`;
+        if (pgmap instanceof DevPagemap) {
+          out += `             type ${memoryTypeName(pgmap.type)}\n`;
+          if (pgmap.type === MEMORY_DEVICE_PRIVATE) {
+            const data = mm.pageZoneDeviceData(pfn);
+            if (typeof data === 'number') out += `  zone_device_data  pfn ${hex(data)} (the driver's copy of the data, in system RAM)\n`;
+            for (const mp of m.hmm.mappingsOf(pfn)) {
+              out += `  mapped by  pid ${mp.pid} at ${hex(mp.addr)}: ${swapEntryText(mp.entry)}\n`;
+            }
+          }
+        }
         const zone = m.mm.pageZone(pfn);
         const online = m.hotplug.pfnToOnlinePage(pfn) !== undefined;
         out += `zone:    ${zone.name} of node ${zone.node} [pfn ${hex(zone.zoneStartPfn)}-${hex(zone.zoneStartPfn + Math.max(zone.spannedPages, 1) - 1)}], pfn_to_online_page: ${online ? 'the page' : 'NULL'}\n`;

@@ -29,6 +29,22 @@ export interface MachineOptions {
   readonly seed: number;
   /** MMU mode (x86_64: `4level`/`5level`; powerpc: `hash`/`radix`); default the platform's first. */
   readonly mmu?: MmuMode;
+  /**
+   * powerpc only: `pmem-region` nodes for the device tree (compatible
+   * "pmem-region", as firmware describes persistent memory to of_pmem), each
+   * with its `reg` range and the `volatile` property. They must lie outside
+   * RAM and the hot-plug area.
+   */
+  readonly pmemRegions?: readonly PmemRegionOption[];
+}
+
+/** One device-tree `pmem-region` node (drivers/nvdimm/of_pmem.c reads `reg` and `volatile`). */
+export interface PmemRegionOption {
+  /** Physical start (the node's unit address). */
+  readonly start: number;
+  readonly size: number;
+  /** The `volatile` property: a volatile region (`nd_volatile`) instead of persistent memory. */
+  readonly volatile?: boolean;
 }
 
 /** The machine `zonedev run` boots without options: x86_64, 2 GiB, no hot-plug. */

@@ -169,9 +169,14 @@ export function meminfoShow(m: DemoMachine): string {
   return s;
 }
 
-/** The providers of the machine's /proc. */
+/**
+ * The providers of the machine's /proc: the machine-wide files, and
+ * `/proc/PID/maps` and `smaps` of each running process
+ * (fs/proc/task_mmu.c: show_map(), show_smap()), present
+ * exactly while the process runs.
+ */
 export function procFiles(m: DemoMachine): ReadonlyMap<string, ProcProvider> {
-  return new Map<string, ProcProvider>([
+  const fixed = new Map<string, ProcProvider>([
     ['/proc/buddyinfo', (): string => m.mm.buddyinfo()],
     ['/proc/cmdline', (): string => `${m.options.cmdline}\n`],
     ['/proc/iomem', (): string => m.kernel.iomem.procIomem()],
@@ -179,4 +184,25 @@ export function procFiles(m: DemoMachine): ReadonlyMap<string, ProcProvider> {
     ['/proc/pagetypeinfo', (): string => m.mm.pagetypeinfo()],
     ['/proc/zoneinfo', (): string => m.mm.zoneinfo()],
   ]);
+  const now = (): Map<string, ProcProvider> => {
+    const files = new Map(fixed);
+    for (const p of m.hmm.processes()) {
+      const mm = p.task.mm;
+      files.set(`/proc/${mm.pid}/maps`, () => mm.procMaps());
+      files.set(`/proc/${mm.pid}/smaps`, () => mm.procSmaps());
+    }
+    return files;
+  };
+  return {
+    get size(): number {
+      return now().size;
+    },
+    get: (k) => now().get(k),
+    has: (k) => now().has(k),
+    forEach: (fn, thisArg?: unknown) => now().forEach((v, k) => fn.call(thisArg, v, k, now())),
+    entries: () => now().entries(),
+    keys: () => now().keys(),
+    values: () => now().values(),
+    [Symbol.iterator]: () => now()[Symbol.iterator](),
+  };
 }

@@ -19,6 +19,12 @@
  *   node_dev_init()       /sys/devices/system/{memory,node}, probe, auto_online_blocks
  *      ▼
  *   memremap            @zonedev/memremap: ZONE_DEVICE, memremap_pages()
+ *      ▼
+ *   libnvdimm           @zonedev/libnvdimm: x86 e820 legacy pmem (memmap=nn!ss),
+ *                         powerpc pmem-region nodes (of_pmem); /dev/pmemN
+ *      ▼
+ *   mm, hmm             @zonedev/mm: processes' page tables and faults;
+ *                         @zonedev/hmm: `modprobe test_hmm`, /dev/hmm_dmirrorN
  * ```
  *
  * The platform profile (src/platform) answers every architecture question
@@ -34,6 +40,7 @@
 import { Kernel } from '@zonedev/kernel';
 import { MemoryHotplug } from '@zonedev/memory-hotplug';
 import { Memremap } from '@zonedev/memremap';
+import type { Libnvdimm } from '@zonedev/libnvdimm';
 import { MmCore } from '@zonedev/mmzone';
 import type { Pfn } from '@zonedev/mmzone';
 import { BootMemblock, SparseMemory } from '@zonedev/sparse-vmemmap';
@@ -54,6 +61,10 @@ import { QemuMachine } from './qemu.js';
 import { UserMemory } from './user-memory.js';
 import { DemoPagemaps } from './pagemaps.js';
 import { machineCommands } from '../commands/index.js';
+import { daxctlCommand, ddCommand, headCommand, ndctlCommand } from '../tools/commands.js';
+import { machineDevtmpfs } from './devtmpfs.js';
+import { pmemBlockDevices, setupNvdimm } from './nvdimm.js';
+import { MachineHmm, pagingArch } from './hmm.js';
 
 export { BootError } from './util.js';
 
@@ -117,6 +128,8 @@ export class ZonedevMachine implements DemoMachine {
   readonly hotplug: MemoryHotplug;
   /** @zonedev/memremap: ZONE_DEVICE. */
   readonly memremap: Memremap;
+  /** @zonedev/libnvdimm: the nd bus, its regions and namespaces, and the pmem disks (`/dev/pmemN`). */
+  readonly nvdimm: Libnvdimm;
   /** x86_64 only: the E820/SRAT story. */
   readonly x86: X86BootInfo | undefined;
   /** powerpc only: the device tree and its LMBs. */
@@ -127,6 +140,8 @@ export class ZonedevMachine implements DemoMachine {
   readonly user: UserMemory;
   /** Pagemaps the `memremap` command mapped. */
   readonly pagemaps: DemoPagemaps;
+  /** @zonedev/mm's processes and @zonedev/hmm's test_hmm module. */
+  readonly hmm: MachineHmm;
 
   constructor(options: MachineOptions) {
     this.options = options;
@@ -200,13 +215,19 @@ export class ZonedevMachine implements DemoMachine {
     });
     this.hotplug.memoryHotplugInit();
     this.memremap = new Memremap({ kernel, mm, hotplug: this.hotplug, arch: profile.memremap });
+    this.nvdimm = setupNvdimm({ kernel, mm, memremap: this.memremap, options, radix: options.platform === 'powerpc' && options.mmu === 'radix' && !this.cmdline.disableRadix }, physaddrToNid);
+
+    this.hmm = new MachineHmm({ kernel, mm, memremap: this.memremap, paging: pagingArch(options.platform, profile.mmu, profile.mm.pageShift) });
 
     this.qemu = new QemuMachine(this);
     this.user = new UserMemory(this);
     this.pagemaps = new DemoPagemaps(this);
-    this.sysfs = new SysfsFs(kernel.sysfs);
+    this.sysfs = new SysfsFs(kernel.sysfs, machineDevtmpfs(kernel.seed, () => {
+      const pmem = pmemBlockDevices(this.nvdimm);
+      return new Map([...pmem(), ...this.hmm.devices()]);
+    }));
     this.procfs = procFiles(this);
-    this.commands = machineCommands(this);
+    this.commands = [...machineCommands(this), ndctlCommand(2 ** profile.mm.pageShift), daxctlCommand, ddCommand, headCommand];
     this.description = this.describe();
   }
 

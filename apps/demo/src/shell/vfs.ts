@@ -1,5 +1,6 @@
 /**
- * The virtual file system the shell walks: `/sys`, `/proc` and nothing else.
+ * The virtual file system the shell walks: `/sys`, `/proc`, and `/dev` where
+ * the machine has device nodes.
  *
  * A real shell reaches sysfs and procfs through system calls; the demo's
  * shell reaches them through {@link VirtualFs}, a small interface with the
@@ -27,7 +28,10 @@
  *   `kernel.iomem.procIomem()`); a write to one fails with EIO, as it does on
  *   a proc file that has no `write` method;
  * - {@link RootFs} mounts file systems at top-level directories (`/sys`,
- *   `/proc`), the way the shell sees one tree.
+ *   `/proc`, and the companions they bring, `/dev`), the way the shell sees
+ *   one tree;
+ * - {@link DevFs} is devtmpfs: device nodes (`/dev/pmem0`, `/dev/zero`)
+ *   whose bytes `dd` and `head -c` reach with `pread`/`pwrite` at any offset.
  *
  * {@link MemFs}, an in-memory tree of files with show/store callbacks and
  * sysfs's rules, is the test double: a fake `/sys/devices/system/memory`
@@ -59,6 +63,23 @@ export interface VirtualFs {
   isDir(path: string): boolean;
   /** Whether the path exists (following symlinks). */
   exists(path: string): boolean;
+  /**
+   * Device nodes only (see {@link DevFs}): `pread(2)` of up to `length`
+   * bytes at byte `offset`; fewer at the end of a block device, none past
+   * it. A file system without device nodes leaves it out.
+   */
+  pread?(path: string, offset: number, length: number): Uint8Array;
+  /** Device nodes only: `pwrite(2)` of `data` at `offset`; returns the bytes written (ENOSPC at the end of a block device). */
+  pwrite?(path: string, offset: number, data: Uint8Array): number;
+  /** Device nodes only: the capacity of a block device in bytes, undefined for a character device. */
+  deviceSize?(path: string): number | undefined;
+  /**
+   * File systems the kernel mounts together with this one, each at its own
+   * top-level directory: the device core that fills `/sys` also fills
+   * devtmpfs at `/dev` (drivers/base/devtmpfs.c), so a sysfs may bring its
+   * `/dev` along.
+   */
+  companionMounts?(): readonly Mount[];
 }
 
 /** `new KernelError(errno, 'path: strerror')`: the error a VirtualFs throws. */
@@ -117,8 +138,16 @@ function anyMode(mode: number, mask: number): boolean {
 export class SysfsFs implements VirtualFs {
   readonly sysfs: Sysfs;
 
-  constructor(sysfs: Sysfs) {
+  /** The devtmpfs mounted at `/dev` next to this sysfs, if the machine has one. */
+  readonly devtmpfs: DevFs | undefined;
+
+  constructor(sysfs: Sysfs, devtmpfs?: DevFs) {
     this.sysfs = sysfs;
+    this.devtmpfs = devtmpfs;
+  }
+
+  companionMounts(): readonly Mount[] {
+    return this.devtmpfs === undefined ? [] : [{ at: '/dev', fs: this.devtmpfs }];
   }
 
   read(path: string): string {
@@ -163,16 +192,22 @@ export type ProcProvider = () => string;
  * `/proc` served from providers. Directories are implied by the providers'
  * paths (`/proc/sys/vm/x` makes `/proc/sys` and `/proc/sys/vm`). A write to
  * a file fails with EIO (a proc file with no write method); a file cannot be
- * created (ENOENT).
+ * created (ENOENT). The providers are looked at on every access, so a map
+ * whose entries change (`/proc/PID/...` of processes that come and go) is
+ * seen as it is now.
  */
 export class ProcFs implements VirtualFs {
-  private readonly files: ReadonlyMap<string, ProcProvider>;
+  private readonly source: ReadonlyMap<string, ProcProvider>;
   private readonly root: string;
 
   /** @param files - providers by absolute path, all below `root`. */
   constructor(files: ReadonlyMap<string, ProcProvider>, root: string = '/proc') {
-    this.files = new Map([...files].map(([p, f]) => [normalizePath(p), f]));
+    this.source = files;
     this.root = normalizePath(root);
+  }
+
+  private get files(): ReadonlyMap<string, ProcProvider> {
+    return new Map([...this.source].map(([p, f]) => [normalizePath(p), f]));
   }
 
   private isDirPath(path: string): boolean {
@@ -242,7 +277,41 @@ export class RootFs implements VirtualFs {
   private readonly mounts: readonly Mount[];
 
   constructor(mounts: readonly Mount[]) {
-    this.mounts = mounts.map((m) => ({ at: normalizePath(m.at), fs: m.fs }));
+    const all: Mount[] = [];
+    for (const m of mounts) {
+      all.push(m);
+      for (const c of m.fs.companionMounts?.() ?? []) if (!mounts.some((o) => normalizePath(o.at) === normalizePath(c.at))) all.push(c);
+    }
+    this.mounts = all.map((m) => ({ at: normalizePath(m.at), fs: m.fs }));
+  }
+
+  /** The device-node file system a path leads to, or ENOENT/EINVAL as `open()` + `pread()` would fail. */
+  private device(path: string): { fs: VirtualFs; path: string } {
+    const r = this.route(path);
+    if (r === undefined) throw fsError(this.isRoot(path) ? 'EISDIR' : 'ENOENT', path);
+    return r;
+  }
+
+  pread(path: string, offset: number, length: number): Uint8Array {
+    const r = this.device(path);
+    if (r.fs.pread === undefined) return textPread(r.fs, r.path, offset, length);
+    return r.fs.pread(r.path, offset, length);
+  }
+
+  pwrite(path: string, offset: number, data: Uint8Array): number {
+    const r = this.device(path);
+    if (r.fs.pwrite === undefined) {
+      // A sysfs or proc file takes one write of text at offset 0.
+      if (offset !== 0) throw fsError('EINVAL', path);
+      r.fs.write(r.path, new TextDecoder().decode(data));
+      return data.length;
+    }
+    return r.fs.pwrite(r.path, offset, data);
+  }
+
+  deviceSize(path: string): number | undefined {
+    const r = this.device(path);
+    return r.fs.deviceSize?.(r.path);
   }
 
   /**
@@ -510,5 +579,140 @@ export class MemFs implements VirtualFs {
 
   exists(path: string): boolean {
     return this.lookup(path, true) !== undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// devtmpfs: /dev
+
+/** `pread()` of a text file (sysfs, /proc): its whole text as UTF-8, sliced. */
+export function textPread(fs: VirtualFs, path: string, offset: number, length: number): Uint8Array {
+  const bytes = new TextEncoder().encode(fs.read(path));
+  return bytes.slice(Math.min(offset, bytes.length), Math.min(offset + length, bytes.length));
+}
+
+/**
+ * A device node's data, as a driver serves it through its file operations:
+ * a block device (`/dev/pmem0`, a gendisk of `size()` bytes) or a character
+ * device (`/dev/zero`, a stream without a size).
+ */
+export interface DeviceNode {
+  readonly kind: 'block' | 'char';
+  /** The capacity in bytes (block devices), undefined for a character device. */
+  size(): number | undefined;
+  /** Up to `length` bytes at `offset` (a block device returns fewer at its end). */
+  read(offset: number, length: number): Uint8Array;
+  /** Writes `data` at `offset`; returns how many bytes were taken. */
+  write(offset: number, data: Uint8Array): number;
+}
+
+/** `/dev/null`: reads end at once, writes vanish (drivers/char/mem.c `null_fops`). */
+export const DEV_NULL: DeviceNode = {
+  kind: 'char',
+  size: () => undefined,
+  read: () => new Uint8Array(0),
+  write: (_offset, data) => data.length,
+};
+
+/** `/dev/zero`: reads are zeros, writes vanish (drivers/char/mem.c `zero_fops`). */
+export const DEV_ZERO: DeviceNode = {
+  kind: 'char',
+  size: () => undefined,
+  read: (_offset, length) => new Uint8Array(length),
+  write: (_offset, data) => data.length,
+};
+
+/** The byte limit of {@link DevFs.read}: the shell's `cat` holds a whole file in one string. */
+export const DEVFS_TEXT_READ_MAX = 1024 * 1024;
+
+/**
+ * `/dev` as devtmpfs shows it: one node per device the drivers registered,
+ * looked up when a path is opened (a node appears when its driver creates
+ * the disk and goes when it deletes it, as `devtmpfs_create_node()` and
+ * `devtmpfs_delete_node()` do). `nodes()` is asked on every lookup.
+ *
+ * The shell's text interface maps onto the node's bytes: `echo TEXT >
+ * /dev/pmem0` is one `write()` of the UTF-8 text at offset 0 (a block
+ * device is not truncated by `O_TRUNC`), and `cat` reads the whole device —
+ * refused with EFBIG above {@link DEVFS_TEXT_READ_MAX} bytes, since the
+ * shell has no streaming; `dd` and `head -c` read any range with `pread`.
+ */
+export class DevFs implements VirtualFs {
+  private readonly nodes: () => ReadonlyMap<string, DeviceNode>;
+
+  /** @param nodes - the nodes by name (`pmem0`, `zero`), asked on every lookup. */
+  constructor(nodes: () => ReadonlyMap<string, DeviceNode>) {
+    this.nodes = nodes;
+  }
+
+  private name(path: string): string | undefined {
+    const parts = components(path);
+    if (parts[0] !== 'dev') return undefined;
+    return parts.length === 1 ? '' : parts.length === 2 ? parts[1] : undefined;
+  }
+
+  private node(path: string): DeviceNode {
+    const n = this.name(path);
+    if (n === '') throw fsError('EISDIR', path);
+    const node = n === undefined ? undefined : this.nodes().get(n);
+    if (node === undefined) throw fsError('ENOENT', path);
+    return node;
+  }
+
+  read(path: string): string {
+    const node = this.node(path);
+    const size = node.size();
+    if (size === undefined) return '';
+    if (size > DEVFS_TEXT_READ_MAX) throw fsError('EFBIG', path);
+    return new TextDecoder().decode(node.read(0, size));
+  }
+
+  openWrite(path: string): void {
+    const n = this.name(path);
+    if (n === '') throw fsError('EISDIR', path);
+    if (n === undefined || !this.nodes().has(n)) throw fsError(n === undefined ? 'ENOENT' : 'EACCES', path);
+  }
+
+  write(path: string, data: string): void {
+    this.pwrite(path, 0, new TextEncoder().encode(data));
+  }
+
+  list(path: string): string[] {
+    const n = this.name(path);
+    if (n === '') return [...this.nodes().keys()].sort(byteOrder);
+    if (n !== undefined && this.nodes().has(n)) throw fsError('ENOTDIR', path);
+    throw fsError('ENOENT', path);
+  }
+
+  isDir(path: string): boolean {
+    return this.name(path) === '';
+  }
+
+  exists(path: string): boolean {
+    const n = this.name(path);
+    return n === '' || (n !== undefined && this.nodes().has(n));
+  }
+
+  pread(path: string, offset: number, length: number): Uint8Array {
+    const node = this.node(path);
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) throw fsError('EINVAL', path);
+    const size = node.size();
+    if (size === undefined) return node.read(offset, length);
+    if (offset >= size) return new Uint8Array(0);
+    return node.read(offset, Math.min(length, size - offset));
+  }
+
+  pwrite(path: string, offset: number, data: Uint8Array): number {
+    const node = this.node(path);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw fsError('EINVAL', path);
+    const size = node.size();
+    if (size === undefined) return node.write(offset, data);
+    // blkdev_write_iter(): nothing past the end; a write across it is cut short.
+    if (data.length > 0 && offset >= size) throw fsError('ENOSPC', path);
+    return node.write(offset, data.subarray(0, Math.min(data.length, size - offset)));
+  }
+
+  deviceSize(path: string): number | undefined {
+    return this.node(path).size();
   }
 }

@@ -3,10 +3,17 @@
  * read and write `/sys/devices/system/memory` through the shell's file
  * system, so they work on any machine that has memory blocks, and print
  * `This system does not support memory blocks` on one that has none yet.
+ *
+ * The machine adds the programs that need its devices: ndctl (which reads
+ * and writes `/sys/bus/nd`), and coreutils `dd` and `head` for `/dev`.
  */
 import type { ShellCommand } from '../machine/machine.js';
 import { chmem } from './chmem.js';
 import { lsmem } from './lsmem.js';
+
+export { ddCommand, headCommand } from './dd.js';
+export { ndctlCommand } from './ndctl.js';
+export { daxctlCommand } from './daxctl.js';
 
 /** `lsmem [options]`. */
 export const lsmemCommand: ShellCommand = {

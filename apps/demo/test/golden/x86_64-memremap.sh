@@ -1,5 +1,8 @@
 # zonedev run -m 4G --cmdline 'memmap=2G!4G'
 # memremap_pages(): the legacy pmem as fsdax and device DAX, p2pdma, device-private memory.
+# The pmem driver holds the legacy range from boot; unbinding it leaves the range to memremap.
+cat /proc/iomem
+ndctl disable-namespace all
 cat /proc/iomem
 memremap
 trace on
