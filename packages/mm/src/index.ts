@@ -53,7 +53,7 @@ export {
   MAP_SHARED, MAP_PRIVATE, MAP_TYPE, MAP_FIXED, MAP_ANONYMOUS, MAP_NORESERVE, MAP_FIXED_NOREPLACE,
   MADV_HUGEPAGE, MADV_NOHUGEPAGE,
   PAGE_SHIFT, PAGE_SIZE, TASK_SIZE_4LEVEL, DEFAULT_MMAP_MIN_ADDR, DEFAULT_MAX_MAP_COUNT,
-  x86MmapBase, MmStruct, showMapVma,
+  x86MmapBase, MmStruct,
 } from './mm.js';
 export type { MmStructOptions, MmapArgs } from './mm.js';
 
@@ -108,4 +108,4 @@ export {
 export type { MigratePagesResult } from './migrate.js';
 
 // --- fs/proc/task_mmu.c: /proc/PID/smaps and status
-export { showSmap, taskMem } from './task-mmu.js';
+export { showMapVma, showSmap, taskMem } from './task-mmu.js';

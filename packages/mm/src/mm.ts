@@ -66,8 +66,8 @@ import type { AnonVma } from './rmap.js';
 import {
   isWriteDevicePrivateEntry, isWriteMigrationEntry, makeDevicePrivateEntryRead, makeMigrationEntryRead,
 } from './swapops.js';
-import { VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, VM_WIPEONFORK } from './vma.js';
-import { showSmap, taskMem } from './task-mmu.js';
+import { PAGE_SIZE, VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, VM_WIPEONFORK } from './vma.js';
+import { showMapVma, showSmap, taskMem } from './task-mmu.js';
 
 /** `PROT_NONE` (include/uapi/asm-generic/mman-common.h). @public */ export const PROT_NONE = 0x0;
 /** `PROT_READ`. @public */ export const PROT_READ = 0x1;
@@ -87,7 +87,7 @@ import { showSmap, taskMem } from './task-mmu.js';
 /** `MADV_NOHUGEPAGE`. @public */ export const MADV_NOHUGEPAGE = 15;
 
 /** x86_64 `PAGE_SHIFT`. @public */ export const PAGE_SHIFT = 12;
-/** x86_64 `PAGE_SIZE`. @public */ export const PAGE_SIZE = 4096;
+export { PAGE_SIZE } from './vma.js';
 /**
  * x86_64 `TASK_SIZE_MAX` with 4-level paging (arch/x86/include/asm/page_64_types.h):
  * `(1 << 47) - PAGE_SIZE`, also `DEFAULT_MAP_WINDOW`.
@@ -974,29 +974,3 @@ export class MmStruct implements MmuNotifierMm {
   }
 }
 
-function hex(x: number, width: number): string {
-  return x.toString(16).padStart(width, '0');
-}
-
-/**
- * One line of /proc/PID/maps: show_vma_header_prefix() and show_map_vma()
- * (fs/proc/task_mmu.c). `seq_setwidth(m, 25 + sizeof(void *) * 6 - 1)` and
- * `seq_pad(m, ' ')` pad a named line to 72 columns and add one space.
- * @public
- */
-export function showMapVma(v: Vma): string {
-  const f = v.vmFlags;
-  const file = v.vmFile;
-  const pgoff = file ? v.vmPgoff * PAGE_SIZE : 0;
-  const prefix =
-    `${hex(v.vmStart, 8)}-${hex(v.vmEnd, 8)} ` +
-    (hasBits(f, 0x1) ? 'r' : '-') +
-    (hasBits(f, 0x2) ? 'w' : '-') +
-    (hasBits(f, 0x4) ? 'x' : '-') +
-    (hasBits(f, VM_MAYSHARE) ? 's' : 'p') +
-    ` ${hex(pgoff, 8)} ${hex(file?.devMajor ?? 0, 2)}:${hex(file?.devMinor ?? 0, 2)} ${file?.ino ?? 0} `;
-  let name: string | null = file ? file.path : null;
-  if (!name && v.vmOps?.name) name = v.vmOps.name(v);
-  if (name === null) return `${prefix}\n`;
-  return `${prefix.padEnd(25 + 8 * 6 - 1, ' ')} ${name}\n`;
-}

@@ -17,12 +17,11 @@ import { PG_dirty, PG_referenced } from '@zonedev/mmzone';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from './memory.js';
 import type { MmSystem } from './memory.js';
 import type { MmStruct } from './mm.js';
-import { showMapVma } from './mm.js';
 import { ptePresent, pteDirty, pteYoung, pmdHuge, pteDevmap } from './pgtable.js';
 import {
   devicePrivateEntryToPfn, isDevicePrivateEntry, isMigrationEntry, migrationEntryToPfn, nonSwapEntry,
 } from './swapops.js';
-import { VM_EXEC, VM_GROWSDOWN, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED, VM_WRITE } from './vma.js';
+import { PAGE_SIZE, VM_EXEC, VM_GROWSDOWN, VM_HUGEPAGE, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_WRITE } from './vma.js';
 import type { Vma } from './vma.js';
 
 const PSS_SHIFT_UNIT = 4096;
@@ -242,4 +241,31 @@ export function taskMem(mm: MmStruct): string {
     `VmSwap:\t${w(kb(swap))} kB\n` +
     `HugetlbPages:\t${w(0)} kB\n`
   );
+}
+
+function hex(x: number, width: number): string {
+  return x.toString(16).padStart(width, '0');
+}
+
+/**
+ * One line of /proc/PID/maps: show_vma_header_prefix() and show_map_vma()
+ * (fs/proc/task_mmu.c). `seq_setwidth(m, 25 + sizeof(void *) * 6 - 1)` and
+ * `seq_pad(m, ' ')` pad a named line to 72 columns and add one space.
+ * @public
+ */
+export function showMapVma(v: Vma): string {
+  const f = v.vmFlags;
+  const file = v.vmFile;
+  const pgoff = file ? v.vmPgoff * PAGE_SIZE : 0;
+  const prefix =
+    `${hex(v.vmStart, 8)}-${hex(v.vmEnd, 8)} ` +
+    (hasBits(f, 0x1) ? 'r' : '-') +
+    (hasBits(f, 0x2) ? 'w' : '-') +
+    (hasBits(f, 0x4) ? 'x' : '-') +
+    (hasBits(f, VM_MAYSHARE) ? 's' : 'p') +
+    ` ${hex(pgoff, 8)} ${hex(file?.devMajor ?? 0, 2)}:${hex(file?.devMinor ?? 0, 2)} ${file?.ino ?? 0} `;
+  let name: string | null = file ? file.path : null;
+  if (!name && v.vmOps?.name) name = v.vmOps.name(v);
+  if (name === null) return `${prefix}\n`;
+  return `${prefix.padEnd(25 + 8 * 6 - 1, ' ')} ${name}\n`;
 }

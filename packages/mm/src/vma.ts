@@ -11,6 +11,8 @@ import type { MmStruct } from './mm.js';
 import type { VmFault, VmFaultT } from './memory.js';
 import type { AnonVma } from './rmap.js';
 
+/** x86_64 `PAGE_SIZE`. @public */ export const PAGE_SIZE = 4096;
+
 /** `VM_NONE` (include/linux/mm.h). @public */ export const VM_NONE = 0x00000000;
 /** `VM_READ`. @public */ export const VM_READ = 0x00000001;
 /** `VM_WRITE`. @public */ export const VM_WRITE = 0x00000002;

@@ -81,6 +81,17 @@ describe('dependency-cruiser enforces the layer graph', () => {
       writeFileSync(join(dir, 'packages/kernel/src/cyc-b.ts'), 'export {};\n');
     }
   });
+
+  it('allows a cycle made only of type imports, which the compiler erases', () => {
+    writeFileSync(join(dir, 'packages/kernel/src/cyc-b.ts'), "import type { A } from './cyc-a.js';\nexport interface B { a: A }\n");
+    try {
+      const r = cruise('packages/kernel/src/cyc-a.ts', "import type { B } from './cyc-b.js';\nexport interface A { b: B }\n");
+      expect(r.output).not.toContain('no-circular');
+      expect(r.status).toBe(0);
+    } finally {
+      writeFileSync(join(dir, 'packages/kernel/src/cyc-b.ts'), 'export {};\n');
+    }
+  });
 });
 
 describe('ESLint forbids deep and cross-package relative imports', () => {
