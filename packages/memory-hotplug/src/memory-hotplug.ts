@@ -217,6 +217,12 @@ function checkAddArgs(fn: string, nid: unknown, start: unknown, size: unknown, m
 }
 
 /** Refuses (EINVAL) a `zone` argument that is not a zone object. */
+/** EINVAL unless `pfn` and `nrPages` are unsigned integers whose sum is exact (a pfn range). */
+function checkPfnRange(fn: string, pfn: unknown, nrPages: unknown): asserts pfn is number {
+  checkUnsigned(fn, 'pfn', pfn);
+  checkUnsigned(fn, 'nr_pages', nrPages, Number.MAX_SAFE_INTEGER - pfn);
+}
+
 function checkZone(fn: string, zone: unknown): asserts zone is Zone {
   if (typeof zone !== 'object' || zone === null || typeof (zone as { node?: unknown }).node !== 'number') {
     throw new KernelError('EINVAL', `${fn}: invalid zone ${String(zone)}`);
@@ -401,6 +407,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * "Hotplug memory [...] exceeds maximum addressable range [...]".
    */
   mhpRangeAllowed(start: number, size: number, needMapping: boolean): boolean {
+    checkPhysRange('mhp_range_allowed', start, size);
     if (this.tracer.enabled) return this.tracer.invoke('mhp_range_allowed', this, this.mhpRangeAllowedImpl, start, size, needMapping);
     return this.mhpRangeAllowedImpl(start, size, needMapping);
   }
@@ -472,6 +479,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * `max_low_pfn` to the end of the range if it lies above.
    */
   updateEndOfMemoryVars(start: number, size: number): void {
+    checkPhysRange('update_end_of_memory_vars', start, size);
     const endPfn = Math.ceil((start + size) / 2 ** this.pageShift);
     if (endPfn > this.maxPfn) {
       this.maxPfn = endPfn;
@@ -500,6 +508,8 @@ export class MemoryHotplug implements MemoryBlockHost {
    * Fails as `__add_pages()` does, having removed the mapping.
    */
   archAddMemory(nid: number, start: number, size: number, params: MhpParams): void {
+    checkUnsigned('arch_add_memory', 'nid', nid);
+    checkPhysRange('arch_add_memory', start, size);
     if (this.tracer.enabled) return this.tracer.invoke('arch_add_memory', this, this.archAddMemoryImpl, nid, start, size, params);
     return this.archAddMemoryImpl(nid, start, size, params);
   }
@@ -521,6 +531,8 @@ export class MemoryHotplug implements MemoryBlockHost {
    * the removal of the linear mapping. `max_pfn` stays.
    */
   archRemoveMemory(nid: number, start: number, size: number, altmap: VmemAltmap | undefined): void {
+    checkUnsigned('arch_remove_memory', 'nid', nid);
+    checkPhysRange('arch_remove_memory', start, size);
     if (this.tracer.enabled) return this.tracer.invoke('arch_remove_memory', this, this.archRemoveMemoryImpl, nid, start, size, altmap);
     return this.archRemoveMemoryImpl(nid, start, size, altmap);
   }
@@ -539,6 +551,8 @@ export class MemoryHotplug implements MemoryBlockHost {
    * (`params.forDevice`) does not move it (the 2015 ZONE_DEVICE patches).
    */
   addPages(nid: number, startPfn: number, nrPages: number, params: MhpParams): void {
+    checkUnsigned('add_pages', 'nid', nid);
+    checkPfnRange('add_pages', startPfn, nrPages);
     if (this.tracer.enabled) return this.tracer.invoke('add_pages', this, this.addPagesImpl, nid, startPfn, nrPages, params);
     return this.addPagesImpl(nid, startPfn, nrPages, params);
   }
@@ -560,6 +574,8 @@ export class MemoryHotplug implements MemoryBlockHost {
    * removing the sections added so far (the model's unwind).
    */
   __addPages(nid: number, pfn: number, nrPages: number, params: MhpParams): void {
+    checkUnsigned('__add_pages', 'nid', nid);
+    checkPfnRange('__add_pages', pfn, nrPages);
     if (this.tracer.enabled) return this.tracer.invoke('__add_pages', this, this.addPagesCore, nid, pfn, nrPages, params);
     return this.addPagesCore(nid, pfn, nrPages, params);
   }
@@ -613,6 +629,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * kernel warns and returns).
    */
   removePages(startPfn: number, nrPages: number, altmap: VmemAltmap | undefined): void {
+    checkPfnRange('__remove_pages', startPfn, nrPages);
     if (this.tracer.enabled) return this.tracer.invoke('__remove_pages', this, this.removePagesImpl, startPfn, nrPages, altmap);
     return this.removePagesImpl(startPfn, nrPages, altmap);
   }
@@ -651,6 +668,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * block is offline they are not.
    */
   pfnToOnlinePage(pfn: number): number | undefined {
+    checkUnsigned('pfn_to_online_page', 'pfn', pfn);
     const nr = this.sparse.pfnToSectionNr(pfn);
     if (nr >= this.sparse.layout.NR_MEM_SECTIONS || pfn < 0) return undefined;
     const ms = this.sparse.nrToSection(nr);
@@ -743,6 +761,9 @@ export class MemoryHotplug implements MemoryBlockHost {
    * and a section the range shares with other memory is tainted.
    */
   movePfnRangeToZone(zone: Zone, startPfn: number, nrPages: number, altmap: VmemAltmap | undefined, migratetype: number): void {
+    checkZone('move_pfn_range_to_zone', zone);
+    checkPfnRange('move_pfn_range_to_zone', startPfn, nrPages);
+    checkUnsigned('move_pfn_range_to_zone', 'migratetype', migratetype, this.mm.config.MIGRATE_TYPES - 1);
     if (this.tracer.enabled) {
       return this.tracer.invoke('move_pfn_range_to_zone', this, this.movePfnRangeToZoneImpl, zone, startPfn, nrPages, altmap, migratetype);
     }
@@ -775,6 +796,8 @@ export class MemoryHotplug implements MemoryBlockHost {
    * that remains.
    */
   removePfnRangeFromZone(zone: Zone, startPfn: number, nrPages: number): void {
+    checkZone('remove_pfn_range_from_zone', zone);
+    checkPfnRange('remove_pfn_range_from_zone', startPfn, nrPages);
     if (this.tracer.enabled) return this.tracer.invoke('remove_pfn_range_from_zone', this, this.removePfnRangeFromZoneImpl, zone, startPfn, nrPages);
     return this.removePfnRangeFromZoneImpl(zone, startPfn, nrPages);
   }
@@ -803,6 +826,8 @@ export class MemoryHotplug implements MemoryBlockHost {
    * ZONE_NORMAL.
    */
   defaultKernelZoneForPfn(nid: number, startPfn: number, nrPages: number): Zone {
+    checkUnsigned('default_kernel_zone_for_pfn', 'nid', nid);
+    checkPfnRange('default_kernel_zone_for_pfn', startPfn, nrPages);
     const pgdat = this.nodeData(nid);
     const normal = this.mm.config.ZONE_NORMAL;
     for (let zid = 0; zid <= normal; zid++) {
@@ -819,6 +844,8 @@ export class MemoryHotplug implements MemoryBlockHost {
    * otherwise ZONE_MOVABLE with `movable_node`, else the kernel zone.
    */
   defaultZoneForPfn(nid: number, startPfn: number, nrPages: number): Zone {
+    checkUnsigned('default_zone_for_pfn', 'nid', nid);
+    checkPfnRange('default_zone_for_pfn', startPfn, nrPages);
     const kernelZone = this.defaultKernelZoneForPfn(nid, startPfn, nrPages);
     const movableZone = this.nodeData(nid).nodeZones[this.mm.config.ZONE_MOVABLE]!;
     const inKernel = zoneIntersects(kernelZone, startPfn, nrPages);
@@ -833,6 +860,9 @@ export class MemoryHotplug implements MemoryBlockHost {
    * ZONE_MOVABLE for `MMOP_ONLINE_MOVABLE`, else the default zone.
    */
   zoneForPfnRange(onlineType: OnlineType, nid: number, startPfn: number, nrPages: number): Zone {
+    checkUnsigned('zone_for_pfn_range', 'online_type', onlineType, MMOP_ONLINE_MOVABLE);
+    checkUnsigned('zone_for_pfn_range', 'nid', nid);
+    checkPfnRange('zone_for_pfn_range', startPfn, nrPages);
     if (this.tracer.enabled) return this.tracer.invoke('zone_for_pfn_range', this, this.zoneForPfnRangeImpl, onlineType, nid, startPfn, nrPages);
     return this.zoneForPfnRangeImpl(onlineType, nid, startPfn, nrPages);
   }
@@ -848,6 +878,8 @@ export class MemoryHotplug implements MemoryBlockHost {
    * negative) to the zone's and its node's present pages.
    */
   adjustPresentPageCount(zone: Zone, nrPages: number): void {
+    checkZone('adjust_present_page_count', zone);
+    if (typeof nrPages !== 'number' || !Number.isSafeInteger(nrPages)) throw new KernelError('EINVAL', `adjust_present_page_count: invalid nr_pages ${String(nrPages)}`);
     zone.presentPages += nrPages;
     zone.zonePgdat.nodePresentPages += nrPages;
   }
@@ -857,6 +889,8 @@ export class MemoryHotplug implements MemoryBlockHost {
    * of the range belongs to, or `undefined` when they span several zones.
    */
   testPagesInAZone(startPfn: number, endPfn: number): Zone | undefined {
+    checkUnsigned('test_pages_in_a_zone', 'start_pfn', startPfn);
+    checkUnsigned('test_pages_in_a_zone', 'end_pfn', endPfn);
     let zone: Zone | undefined;
     const step = this.mm.config.MAX_ORDER_NR_PAGES;
     for (let pfn = startPfn, secEnd = this.sparse.sectionAlignUp(startPfn + 1); pfn < endPfn; pfn = secEnd, secEnd += this.pagesPerSection) {
@@ -881,6 +915,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * block, its memmap fills whole PMDs, and the rest whole pageblocks.
    */
   mhpSupportsMemmapOnMemory(size: number): boolean {
+    checkUnsigned('mhp_supports_memmap_on_memory', 'size', size);
     const ps = 2 ** this.pageShift;
     const vmemmapSize = (size / ps) * 64;
     const remaining = size - vmemmapSize;
@@ -898,6 +933,8 @@ export class MemoryHotplug implements MemoryBlockHost {
    * online the sections they fill completely.
    */
   mhpInitMemmapOnMemory(pfn: number, nrPages: number, zone: Zone): void {
+    checkZone('mhp_init_memmap_on_memory', zone);
+    checkPfnRange('mhp_init_memmap_on_memory', pfn, nrPages);
     if (this.tracer.enabled) return this.tracer.invoke('mhp_init_memmap_on_memory', this, this.mhpInitImpl, pfn, nrPages, zone);
     return this.mhpInitImpl(pfn, nrPages, zone);
   }
@@ -912,6 +949,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * vmemmap pages fill and takes them out of their zone again.
    */
   mhpDeinitMemmapOnMemory(pfn: number, nrPages: number): void {
+    checkPfnRange('mhp_deinit_memmap_on_memory', pfn, nrPages);
     if (this.tracer.enabled) return this.tracer.invoke('mhp_deinit_memmap_on_memory', this, this.mhpDeinitImpl, pfn, nrPages);
     return this.mhpDeinitImpl(pfn, nrPages);
   }
@@ -1345,6 +1383,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * online; -EINVAL for an impossible node.
    */
   tryOnlineNode(nid: number): 0 | 1 {
+    checkUnsigned('try_online_node', 'nid', nid);
     if (!this.nodes.nodePossible(nid)) throw new KernelError('EINVAL', `node ${nid} is not possible`);
     return this.tryOnlineNodeCore(nid, true);
   }
@@ -1354,6 +1393,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * pages, has no memory block linked to it and no CPU.
    */
   tryOfflineNode(nid: number): void {
+    checkUnsigned('try_offline_node', 'nid', nid);
     const pgdat = this.mm.nodeData(nid);
     if (pgdat === undefined || pgdat.nodeSpannedPages !== 0) return;
     if (this.memory.forEachMemoryBlock((mem) => (mem.nid === nid ? -17 : 0)) !== 0) return;

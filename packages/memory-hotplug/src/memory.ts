@@ -52,6 +52,8 @@ import {
   BlockingNotifierHead as NotifierHead,
   Device,
   KernelError,
+  checkPhysRange,
+  checkUnsigned,
   kstrtoull,
   isPowerOf2,
   sysfsStreq,
@@ -207,16 +209,19 @@ export class MemorySubsystem {
 
   /** `memory_block_id(section_nr)`. */
   memoryBlockId(sectionNr: number): number {
+    checkUnsigned('memory_block_id', 'section_nr', sectionNr);
     return Math.floor(sectionNr / this.sectionsPerBlock);
   }
 
   /** `pfn_to_block_id(pfn)`. */
   pfnToBlockId(pfn: number): number {
+    checkUnsigned('pfn_to_block_id', 'pfn', pfn);
     return this.memoryBlockId(Math.floor(pfn / this.pagesPerSection));
   }
 
   /** `phys_to_block_id(phys)`. */
   physToBlockId(phys: number): number {
+    checkUnsigned('phys_to_block_id', 'phys', phys);
     return Math.floor(phys / this.blockSize);
   }
 
@@ -244,6 +249,7 @@ export class MemorySubsystem {
 
   /** `memory_notify(val, arg)`: calls the chain, returns its notifier value. */
   memoryNotify(val: number, arg: MemoryNotify): number {
+    checkUnsigned('memory_notify', 'val', val);
     return this.memoryChain.callChain(val, arg);
   }
 
@@ -266,6 +272,9 @@ export class MemorySubsystem {
    * block `blockId`. -EEXIST if it exists (nothing changes).
    */
   initMemoryBlock(blockId: number, state: number, nrVmemmapPages: number): MemoryBlock {
+    checkUnsigned('init_memory_block', 'block_id', blockId);
+    checkUnsigned('init_memory_block', 'state', state);
+    checkUnsigned('init_memory_block', 'nr_vmemmap_pages', nrVmemmapPages, this.pagesPerBlock);
     if (this.blocks.has(blockId)) throw new KernelError('EEXIST', `memory${blockId} already exists`);
     const startSectionNr = blockId * this.sectionsPerBlock;
     const physDevice = this.hp.arch.archGetMemoryPhysDevice?.(startSectionNr * this.pagesPerSection) ?? 0;
@@ -288,6 +297,8 @@ export class MemorySubsystem {
    * exists, after removing the blocks it created.
    */
   createMemoryBlockDevices(start: number, size: number, nrVmemmapPages: number): void {
+    checkPhysRange('create_memory_block_devices', start, size);
+    checkUnsigned('create_memory_block_devices', 'nr_vmemmap_pages', nrVmemmapPages, this.pagesPerBlock);
     if (start % this.blockSize !== 0 || size % this.blockSize !== 0) {
       throw new KernelError('EINVAL', 'create_memory_block_devices: range not block aligned');
     }
@@ -307,6 +318,7 @@ export class MemorySubsystem {
    * range from its node and removes it.
    */
   removeMemoryBlockDevices(start: number, size: number): void {
+    checkPhysRange('remove_memory_block_devices', start, size);
     const first = this.physToBlockId(start);
     const end = this.physToBlockId(start + size);
     for (let id = first; id !== end; id++) {
@@ -338,6 +350,7 @@ export class MemorySubsystem {
    * at (and returning) the first non-zero result.
    */
   walkMemoryBlocks(start: number, size: number, func: (mem: MemoryBlock) => number): number {
+    checkPhysRange('walk_memory_blocks', start, size);
     if (size === 0) return 0;
     const first = this.physToBlockId(start);
     const last = this.physToBlockId(start + size - 1);

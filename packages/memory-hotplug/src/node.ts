@@ -48,7 +48,7 @@
  * possible nodes only), so they are not modelled here.
  */
 import type { BusType, DeviceAttribute, Kernel } from '@zonedev/kernel';
-import { Device, KernelError } from '@zonedev/kernel';
+import { Device, KernelError, checkUnsigned } from '@zonedev/kernel';
 import { NUMA_NO_NODE } from './memory-notifier.js';
 
 /**
@@ -70,11 +70,13 @@ export type NodeState = 'N_POSSIBLE' | 'N_ONLINE' | 'N_NORMAL_MEMORY' | 'N_HIGH_
 
 /**
  * `bitmap_print_to_pagebuf(true, ...)` / `%*pbl`: a set of small integers as
- * a list of ranges, e.g. `0-2,4`; empty for none.
+ * a list of ranges, e.g. `0-2,4`; empty for none. EINVAL for a member that
+ * is not a bit number (an unsigned integer).
  * @public
  */
 export function formatNodeList(nodes: Iterable<number>): string {
   const s = [...new Set(nodes)].sort((a, b) => a - b);
+  for (const nid of s) checkUnsigned('bitmap_print_to_pagebuf', 'bit', nid);
   const parts: string[] = [];
   for (let i = 0; i < s.length; ) {
     let j = i;
@@ -145,11 +147,13 @@ export class NodeSubsystem {
 
   /** `node_set_state(node, state)`. */
   nodeSetState(nid: number, state: NodeState): void {
+    checkUnsigned('node_set_state', 'nid', nid);
     this.mask(state).add(nid);
   }
 
   /** `node_clear_state(node, state)`. */
   nodeClearState(nid: number, state: NodeState): void {
+    checkUnsigned('node_clear_state', 'nid', nid);
     this.mask(state).delete(nid);
   }
 
@@ -212,6 +216,7 @@ export class NodeSubsystem {
    * registered.
    */
   registerOneNode(nid: number): void {
+    checkUnsigned('__register_one_node', 'nid', nid);
     if (this.devices.has(nid)) throw new KernelError('EEXIST', `node${nid} is already registered`);
     const dev = new Device({ bus: this.bus, id: nid, groups: [{ attrs: this.nodeDevAttrs() }] });
     this.kernel.devices.deviceRegister(dev);
@@ -254,6 +259,7 @@ export class NodeSubsystem {
 
   /** `unregister_one_node(nid)`: removes `nodeN` (no-op if absent). */
   unregisterOneNode(nid: number): void {
+    checkUnsigned('unregister_one_node', 'nid', nid);
     const dev = this.devices.get(nid);
     if (dev === undefined) return;
     this.devices.delete(nid);
