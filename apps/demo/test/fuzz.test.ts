@@ -64,36 +64,6 @@ describe('fuzz: random shell commands keep the machine consistent', () => {
 });
 
 describe('fuzz: the invariant checks catch what they look for', () => {
-  it('a DIMM unplug that removes blocks another owner added is reported (a known bug, skipped by the runs above)', () => {
-    // When this bug is fixed the run passes: remove its entry from fuzz/known-bugs.ts and this test.
-    const commands = [
-      'echo 0x148000000 > /sys/devices/system/memory/probe',
-      'object_add memory-backend-ram,id=mem1,size=128M',
-      'device_add pc-dimm,id=dimm1,memdev=mem1,addr=0x148000000',
-      'device_del dimm1',
-    ];
-    expect(fuzzRun(1, 0, { machine: 0, commands }).skipped).toBe(1);
-    const r = fuzzRun(1, 0, { machine: 0, commands, runKnownBugs: true });
-    expect(r.finding?.problem).toBe('device_del dimm1 removed memory41, which the probe file added');
-    expect(r.finding?.step).toBe(3);
-  });
-
-  it('a refused DIMM whose eject loses the data of a block probed in its window is reported (a known bug, skipped by the runs above)', () => {
-    // When this bug is fixed the run passes: remove its entry from fuzz/known-bugs.ts and this test.
-    const commands = [
-      'object_add memory-backend-ram,id=mem1,size=100M',
-      'device_add pc-dimm,id=dimm1,memdev=mem1',
-      'echo 0x140000000 > /sys/devices/system/memory/probe',
-      'echo online_movable > /sys/devices/system/memory/memory40/state',
-      'memalloc page1 hello',
-      'device_del dimm1',
-    ];
-    const r = fuzzRun(1, 0, { machine: 0, commands, runKnownBugs: true });
-    expect(r.finding?.problem).toBe('page page1 reads "", not "hello"');
-    expect(r.finding?.step).toBe(5);
-    expect(fuzzRun(1, 0, { machine: 0, commands }).skipped).toBe(1);
-  });
-
   it('a seed replays the same commands', () => {
     const a = fuzzRun(3, 40);
     const b = fuzzRun(3, 40);

@@ -92,20 +92,36 @@ export function acpiMemoryDeviceName(slot: number): string {
  * The DIMMs whose ACPI memory device the driver attached to: those whose
  * `acpi_memory_enable_device()` succeeded (drivers/acpi/scan.c,
  * `acpi_scan_attach_handler()` keeps the handler only for a positive
- * return of `acpi_memory_device_add()`).
+ * return of `acpi_memory_device_add()`), each with whether its range was
+ * added by this device or was already there (-EEXIST: bound, not added).
  */
-const attached = new WeakSet<GuestDimm>();
+const attached = new WeakMap<GuestDimm, { readonly added: boolean }>();
+
+/** Whether any memory block exists in `[start, start + size)`. */
+function anyBlock(m: MachineCore, start: number, size: number): boolean {
+  let found = false;
+  m.hotplug.memory.walkMemoryBlocks(start, size, () => {
+    found = true;
+    return 1;
+  });
+  return found;
+}
 
 /**
  * x86_64: `acpi_memory_device_add()` (drivers/acpi/acpi_memhotplug.c) for a
  * DIMM that QEMU plugged. When `acpi_memory_enable_device()` fails the
  * driver frees its data and does not attach, so a later eject has nothing
- * of it to remove.
+ * of it to remove. A range `__add_memory()` finds already added (-EEXIST,
+ * memory blocks the `probe` file made) counts as enabled and the device
+ * attaches, but the range stays its first owner's (see
+ * {@link acpiMemoryEject}).
  */
 export function acpiMemoryAdd(m: MachineCore, dimm: GuestDimm): GuestResult {
   const device = acpiMemoryDeviceName(dimm.slot);
+  // __add_memory() succeeds only over a range no resource holds, so blocks there now mean -EEXIST.
+  const present = anyBlock(m, dimm.addr, dimm.size);
   const ok = attempt(() => void acpiMemoryEnableDevice(m.hotplug, device, dimm.node, dimm.addr, dimm.size));
-  if (ok) attached.add(dimm);
+  if (ok) attached.set(dimm, { added: !present });
   // acpi_memory_device_add() reports the failed enable on the device itself.
   else m.kernel.log.err(`acpi ${device}: acpi_memory_enable_device() error`);
   return { ok };
@@ -117,9 +133,20 @@ export function acpiMemoryAdd(m: MachineCore, dimm: GuestDimm): GuestResult {
  * the memory driver never attached to (its add failed) has no memory
  * bound and nothing to remove (`acpi_bus_trim()` finds no handler): it
  * ejects at once.
+ *
+ * `acpi_memory_remove_memory()` removes only what the device added. v5.13
+ * marks a range that was already present (-EEXIST) enabled as well, and
+ * would offline and remove memory blocks another owner made (the `probe`
+ * file's); the model's driver leaves such a range, its blocks and their
+ * contents as they are and only lets the device go.
  */
 export function acpiMemoryEject(m: MachineCore, dimm: GuestDimm): GuestResult {
-  if (!attached.has(dimm)) return { ok: true };
+  const state = attached.get(dimm);
+  if (state === undefined) return { ok: true };
+  if (!state.added) {
+    attached.delete(dimm);
+    return { ok: true };
+  }
   const devices = m.kernel.devices;
   const blocks = blocksOf(m, dimm.addr, dimm.size);
   const putOnline = new Set<MemoryBlock>();

@@ -324,7 +324,12 @@ export class QemuMachine {
       return { output: '', console: guestConsole, events: [event], guestFailed: true };
     }
     // The guest ejected it: pc_dimm_unplug(), object_unparent().
+    const kept = this.guestHeldBytes(dimm);
     for (const w of dimm.windows ?? [dimm.addr]) this.m.mm.physmem.unregisterBacking(w);
+    for (const k of kept) {
+      if (k.bytes === undefined) this.m.mm.physmem.zero(k.addr, k.length);
+      else this.m.mm.physmem.write(k.addr, k.bytes);
+    }
     dimm.memdev.mapped = false;
     this.dimms.splice(this.dimms.indexOf(dimm), 1);
     return { output: '', console: guestConsole, events: [], guestFailed: false };
@@ -363,6 +368,46 @@ export class QemuMachine {
       from = Math.max(from, Math.ceil(h.end / ps) * ps);
     }
     return windows;
+  }
+
+  /**
+   * The bytes of the System RAM the guest still holds inside the DIMM's
+   * windows when QEMU unplugs it, page by page (`bytes` undefined: a run
+   * of zeros). By then the guest has removed whatever it added from this
+   * DIMM (`acpi_memory_remove_memory()`, `dlpar_remove_lmb()`), so what is
+   * left is memory it added by other means, through the `probe` file, over
+   * a DIMM it refused. In real QEMU that memory is the DIMM's RAM and
+   * vanishes from under the guest at the eject (the guest never bound the
+   * refused device, so `acpi_scan_hot_remove()` ejects it without looking
+   * at the range); the model's guest memory outside any DIMM is ordinary
+   * RAM, so the bytes the guest stored there move to it and stay readable
+   * where they were written. The backend keeps its copy.
+   */
+  private guestHeldBytes(dimm: PcDimm): { addr: number; length: number; bytes: Uint8Array | undefined }[] {
+    const physmem = this.m.mm.physmem;
+    const ps = physmem.pageSize;
+    const out: { addr: number; length: number; bytes: Uint8Array | undefined }[] = [];
+    for (const w of dimm.windows ?? [dimm.addr]) {
+      const r = physmem.ranges().find((x) => x.start === w);
+      if (r === undefined) continue;
+      this.m.kernel.iomem.walkSystemRamRes(r.start, r.start + r.size - 1, (res) => {
+        const from = Math.max(r.start, Math.floor(res.start / ps) * ps);
+        const to = Math.min(r.start + r.size, Math.ceil((res.end + 1) / ps) * ps);
+        const page = new Uint8Array(ps);
+        const words = new Uint32Array(page.buffer);
+        let zeros = from;
+        for (let a = from; a < to; a += ps) {
+          physmem.readInto(a, page);
+          if (words.every((w) => w === 0)) continue;
+          if (a > zeros) out.push({ addr: zeros, length: a - zeros, bytes: undefined });
+          out.push({ addr: a, length: ps, bytes: page.slice() });
+          zeros = a + ps;
+        }
+        if (to > zeros) out.push({ addr: zeros, length: to - zeros, bytes: undefined });
+        return 0;
+      });
+    }
+    return out;
   }
 
   /** The guest's console lines (KERN_ERR and worse, as with `quiet`) logged after record `mark`. */
