@@ -8,7 +8,7 @@ import type { HotplugArch } from '@zonedev/memory-hotplug';
 import { MemoryHotplug } from '@zonedev/memory-hotplug';
 import type { MmArchConfig } from '@zonedev/mmzone';
 import { MmCore } from '@zonedev/mmzone';
-import type { SparseArch } from '@zonedev/sparse-vmemmap';
+import type { HostMemoryGuard, SparseArch } from '@zonedev/sparse-vmemmap';
 import { BootMemblock, SparseMemory } from '@zonedev/sparse-vmemmap';
 import type { MemremapConfig } from '../src/index.js';
 import { Memremap } from '../src/index.js';
@@ -71,6 +71,8 @@ export interface MachineOptions {
   readonly memory?: readonly { start: number; size: number; nid: number }[];
   readonly mm?: Partial<MmArchConfig>;
   readonly config?: MemremapConfig;
+  /** The guard on host memory of the sparse model (default: on the V8 heap). */
+  readonly hostMemory?: HostMemoryGuard;
 }
 
 
@@ -88,7 +90,13 @@ export function bootMachine(o: MachineOptions = {}): Machine {
   const memblock = new BootMemblock(12);
   for (const m of memory) memblock.addMemory(m.start, m.size, m.nid);
   memblock.reserve(16 * MiB, 16 * MiB); // the kernel image
-  const sparse = new SparseMemory({ kernel, arch: sparseArch(bits), allocator: mm, memmap: mm.memmap });
+  const sparse = new SparseMemory({
+    kernel,
+    arch: sparseArch(bits),
+    allocator: mm,
+    memmap: mm.memmap,
+    ...(o.hostMemory !== undefined ? { hostMemory: o.hostMemory } : {}),
+  });
   sparse.sparseInit(memblock);
   const ranges = [...memblock.memPfnRanges()];
   for (const r of ranges) sparse.subsectionMapInit(r.startPfn, r.endPfn - r.startPfn);

@@ -38,6 +38,10 @@ export type { SubsectionBitmap } from './bitmap.js';
 export { SparseMemory } from './sparse.js';
 export type { SparseMemoryOptions, MemmapAccount } from './sparse.js';
 
+// --- the host side of -ENOMEM at the model's allocation points
+export { HostMemoryGuard } from './host-memory.js';
+export type { HostMemoryGuardOptions, HostMemoryProbe } from './host-memory.js';
+
 // --- mm/sparse-vmemmap.c, arch/{x86,powerpc}/mm/init_64.c (the vmemmap mapping)
 export type { VmemmapBlock, VmemmapSource, MemmapPlacement, VmemmapTotals } from './vmemmap.js';
 

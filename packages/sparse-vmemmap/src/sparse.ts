@@ -38,6 +38,7 @@ import { KernelError, isAligned } from '@zonedev/kernel';
 import type { VmemAltmap } from './altmap.js';
 import { traceAltmap, vmemAltmapOffset } from './altmap.js';
 import { Bitmap } from './bitmap.js';
+import { HostMemoryGuard } from './host-memory.js';
 import type { MemPfnRange, SectionMemmapStore, SparseMemblock, VmemmapPageAllocator } from './interfaces.js';
 import type { SparseArch, SparseLayout } from './layout.js';
 import { sparseLayout } from './layout.js';
@@ -72,6 +73,12 @@ export interface SparseMemoryOptions {
   readonly memmap?: SectionMemmapStore;
   /** Print the `pr_debug()` lines of the vmemmap code to the log (off by default, as in a kernel without dynamic debug). */
   readonly dynamicDebug?: boolean;
+  /**
+   * The guard on host memory consulted before a section is added: past it,
+   * `sparse_add_section()` fails with -ENOMEM as when the kernel cannot
+   * allocate a section's usage or memmap (default: a guard on the V8 heap).
+   */
+  readonly hostMemory?: HostMemoryGuard;
 }
 
 /**
@@ -134,6 +141,7 @@ export class SparseMemory {
   private readonly log: Printk;
   private readonly store: SectionMemmapStore | undefined;
   private boot: BootState | undefined = undefined;
+  private readonly hostMemory: HostMemoryGuard;
   /** Caches of layout constants read on hot paths. */
   private readonly pps: number;
   private readonly ppss: number;
@@ -141,6 +149,14 @@ export class SparseMemory {
   private readonly nrMemSections: number;
   private cachedRoot = -1;
   private cachedArr: (Section | undefined)[] | undefined = undefined;
+  /**
+   * The mask of a whole section, and the one usage every hot-added section
+   * with all its subsections present shares: a run of full sections costs
+   * no usage or mask of its own. The shared usage is never written; a
+   * section that loses some subsections gets a copy first.
+   */
+  private readonly fullMask: Bitmap;
+  private readonly fullUsage: Usage;
 
   constructor(options: SparseMemoryOptions) {
     this.arch = options.arch;
@@ -148,10 +164,16 @@ export class SparseMemory {
     this.tracer = options.kernel.tracer;
     this.log = options.kernel.log;
     this.store = options.memmap;
+    this.hostMemory = options.hostMemory ?? new HostMemoryGuard();
     this.pps = this.layout.PAGES_PER_SECTION;
     this.ppss = this.layout.PAGES_PER_SUBSECTION;
     this.spr = this.layout.SECTIONS_PER_ROOT;
     this.nrMemSections = this.layout.NR_MEM_SECTIONS;
+    const nsub = this.layout.SUBSECTIONS_PER_SECTION;
+    this.fullMask = new Bitmap(nsub);
+    this.fullMask.setRange(0, nsub);
+    this.fullUsage = new Usage(nsub, false);
+    this.fullUsage.subsectionMap.setRange(0, nsub);
     this.vmemmap = new Vmemmap({
       layout: this.layout,
       kind: options.arch.vmemmapPopulate,
@@ -548,7 +570,7 @@ export class SparseMemory {
     while (left > 0) {
       const pfns = Math.min(left, this.pps - (p % this.pps));
       const ms = this.slot(this.pfnToSectionNr(p));
-      if (ms?.usage !== undefined) ms.usage.subsectionMap.or(this.subsectionMask(p, pfns));
+      if (ms?.usage !== undefined && ms.usage !== this.fullUsage) ms.usage.subsectionMap.or(this.subsectionMask(p, pfns));
       p += pfns;
       left -= pfns;
     }
@@ -556,6 +578,8 @@ export class SparseMemory {
 
   /** `subsection_mask_set(map, pfn, nr_pages)`: the subsections `[pfn, pfn + nr)` touches. */
   private subsectionMask(pfn: number, nrPages: number): Bitmap {
+    // A whole section: the shared mask, which callers only read.
+    if (nrPages === this.pps && pfn % this.pps === 0) return this.fullMask;
     const map = new Bitmap(this.layout.SUBSECTIONS_PER_SECTION);
     if (nrPages <= 0) return map;
     const idx = this.subsectionMapIndex(pfn);
@@ -576,9 +600,9 @@ export class SparseMemory {
    * the altmap exactly as they were:
    * - -EINVAL: the range covers no subsection (`fill_subsection_map()`);
    * - -EEXIST: a subsection of the range is already present;
-   * - -ENOMEM: the memmap could not be backed (RAM or altmap exhausted), or
-   *   the range is not subsection-aligned (`__populate_section_memmap()`'s
-   *   warning).
+   * - -ENOMEM: the memmap could not be backed (RAM or altmap exhausted), the
+   *   range is not subsection-aligned (`__populate_section_memmap()`'s
+   *   warning), or the host heap is past the {@link HostMemoryGuard}'s mark.
    *
    * A range smaller than a section inside an early section reuses the boot
    * memmap, which is complete. Throws a RangeError for a range that crosses
@@ -603,6 +627,9 @@ export class SparseMemory {
 
   private sparseAddSectionImpl(nid: number, startPfn: number, nrPages: number, altmap: VmemAltmap | undefined): void {
     this.checkRange('sparse_add_section', startPfn, nrPages);
+    if (this.hostMemory.refuse()) {
+      throw new KernelError('ENOMEM', `sparse_add_section: out of host memory for pfn ${hex(startPfn)} + ${nrPages}`);
+    }
     const sectionNr = this.pfnToSectionNr(startPfn);
     const rootCreated = this.sparseIndexInit(sectionNr);
     const { ms, created } = this.section(sectionNr);
@@ -628,16 +655,23 @@ export class SparseMemory {
    */
   private sectionActivate(ms: Section, nid: number, pfn: number, nrPages: number, altmap: VmemAltmap | undefined): void {
     let usageCreated = false;
-    if (ms.usage === undefined) {
-      ms.usage = new Usage(this.layout.SUBSECTIONS_PER_SECTION, false);
-      usageCreated = true;
-    }
     const mask = this.subsectionMask(pfn, nrPages);
-    try {
-      this.fillSubsectionMap(ms, mask, pfn, nrPages);
-    } catch (e) {
-      if (usageCreated) ms.usage = undefined;
-      throw e;
+    if (ms.usage === undefined && mask === this.fullMask) {
+      // A new usage filled with every subsection: the shared full one.
+      ms.usage = this.fullUsage;
+      usageCreated = true;
+      if (this.tracer.enabled) this.tracer.call('fill_subsection_map', [pfn, nrPages], () => 0);
+    } else {
+      if (ms.usage === undefined) {
+        ms.usage = new Usage(this.layout.SUBSECTIONS_PER_SECTION, false);
+        usageCreated = true;
+      }
+      try {
+        this.fillSubsectionMap(ms, mask, pfn, nrPages);
+      } catch (e) {
+        if (usageCreated) ms.usage = undefined;
+        throw e;
+      }
     }
     // An early section's memmap is complete: a partial hot-add reuses it.
     if (nrPages < this.pps && earlySection(ms)) return;
@@ -645,8 +679,8 @@ export class SparseMemory {
     const snapshot = altmap === undefined ? undefined : { alloc: altmap.alloc, align: altmap.align };
     if (!aligned || !this.vmemmap.populate(pfn, nrPages, nid, altmap)) {
       // section_deactivate() in the kernel; here: undo exactly.
-      ms.usage.subsectionMap.clear(mask);
       if (usageCreated) ms.usage = undefined;
+      else ms.usage.subsectionMap.clear(mask);
       if (altmap !== undefined && snapshot !== undefined) {
         altmap.alloc = snapshot.alloc;
         altmap.align = snapshot.align;
@@ -761,8 +795,20 @@ export class SparseMemory {
     isEarly: boolean,
     altmap: VmemAltmap | undefined,
   ): void {
-    usage.subsectionMap.clear(mask);
-    const empty = usage.subsectionMap.isEmpty();
+    let empty: boolean;
+    if (usage === this.fullUsage) {
+      // The shared full usage: all of it goes, or the section gets its own copy.
+      empty = mask === this.fullMask;
+      if (!empty) {
+        const own = new Usage(this.layout.SUBSECTIONS_PER_SECTION, false);
+        own.subsectionMap.setRange(0, this.layout.SUBSECTIONS_PER_SECTION);
+        own.subsectionMap.clear(mask);
+        ms.usage = own;
+      }
+    } else {
+      usage.subsectionMap.clear(mask);
+      empty = usage.subsectionMap.isEmpty();
+    }
     if (empty) {
       // A boot usage shares its page with its neighbours': it stays, to be
       // reused when the section is re-added (no longer early then).

@@ -1,6 +1,6 @@
 // Test architectures and test doubles for @zonedev/sparse-vmemmap.
 import { Kernel, SZ_16M, SZ_2M } from '@zonedev/kernel';
-import type { SectionMemmapStore, SparseArch, VmemAltmap, VmemmapPageAllocator } from '../src/index.js';
+import type { HostMemoryGuard, SectionMemmapStore, SparseArch, VmemAltmap, VmemmapPageAllocator } from '../src/index.js';
 import { SparseMemory } from '../src/index.js';
 
 /** x86_64, 4-level paging: 4K pages, 128 MiB sections, 46 bits. */
@@ -193,12 +193,19 @@ export class RecordingStore implements SectionMemmapStore {
 export function machine(
   arch: SparseArch,
   spans: readonly NodeSpan[],
-  options: { dynamicDebug?: boolean } = {},
+  options: { dynamicDebug?: boolean; hostMemory?: HostMemoryGuard } = {},
 ): { kernel: Kernel; buddy: FakeBuddy; store: RecordingStore; sparse: SparseMemory } {
   const kernel = new Kernel();
   const buddy = new FakeBuddy(spans);
   const store = new RecordingStore();
-  const sparse = new SparseMemory({ kernel, arch, allocator: buddy, memmap: store, dynamicDebug: options.dynamicDebug ?? false });
+  const sparse = new SparseMemory({
+    kernel,
+    arch,
+    allocator: buddy,
+    memmap: store,
+    dynamicDebug: options.dynamicDebug ?? false,
+    ...(options.hostMemory !== undefined ? { hostMemory: options.hostMemory } : {}),
+  });
   return { kernel, buddy, store, sparse };
 }
 

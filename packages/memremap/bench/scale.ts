@@ -1,0 +1,117 @@
+// Scale benchmark of memremap_pages()/memunmap_pages() on x86_64 with 5-level
+// paging (52 physical bits): a GENERIC range starting at 0x4000000000000
+// (1 PiB) with its memmap in the device's altmap, as nd_pfn_init() sets it up.
+//
+//   node --expose-gc --import tsx/esm bench/scale.ts [SIZE...]     parent: one child per case
+//   node --import tsx/esm bench/scale.ts --child SIZE               one case, one JSON line
+//
+// SIZE is memparse-style (1G, 64T, 256T, 1P, 3P; RUNS=n runs per case,
+// default 5). Each case runs in its own process; the parent reports the
+// median and range of the memremap_pages() and memunmap_pages() times, the
+// peak RSS, and the cost of get_dev_pagemap() + pfn_valid() +
+// put_dev_pagemap() on random pfns of the range (compare 1G with the
+// others). A case that fails reports the errno's message instead of
+// aborting: memremap_pages() answers -ENOMEM when the host heap runs short.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { memparse } from '@zonedev/kernel';
+
+const START = 2 ** 50;
+const MiB = 2 ** 20;
+
+interface CaseResult {
+  readonly size: string;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly mapMs: number;
+  readonly unmapMs: number;
+  readonly lookupNs: number;
+  readonly peakRss: number;
+  readonly rssBefore: number;
+  readonly rssAfter: number;
+}
+
+async function child(sizeArg: string): Promise<void> {
+  const { vmemAltmap } = await import('@zonedev/sparse-vmemmap');
+  const { DevPagemap, MEMORY_DEVICE_GENERIC, PGMAP_ALTMAP_VALID } = await import('../src/index.js');
+  const { bootMachine } = await import('../test/machine.js');
+  const size = memparse(sizeArg).value;
+  let peakRss = process.memoryUsage().rss;
+  const sample = (): void => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  };
+  const m = bootMachine({ physBits: 52 });
+  globalThis.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  const npfns = (size - 8192) / 4096;
+  const dataoff = Math.ceil((8192 + 64 * npfns) / (2 * MiB)) * 2 * MiB;
+  const altmap = vmemAltmap({ basePfn: START / 4096, endPfn: (START + size) / 4096, reserve: 2, free: dataoff / 4096 - 2 });
+  const pgmap = new DevPagemap({ type: MEMORY_DEVICE_GENERIC, range: { start: START, end: START + size - 1 }, altmap, flags: PGMAP_ALTMAP_VALID });
+  const sampler = setInterval(sample, 5);
+  const t0 = performance.now();
+  let ok = true;
+  let error: string | undefined;
+  try {
+    m.memremap.memremapPages(pgmap, 0);
+  } catch (e) {
+    ok = false;
+    error = e instanceof Error ? e.message : String(e);
+  }
+  const t1 = performance.now();
+  sample();
+  let lookupNs = 0;
+  if (ok) {
+    const N = 20000;
+    let x = 12345;
+    let sink = 0;
+    const first = START / 4096 + dataoff / 4096;
+    const span = (START + size) / 4096 - first;
+    const t = performance.now();
+    for (let i = 0; i < N; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const pfn = first + Math.floor((x / 2147483648) * span);
+      const pg = m.memremap.getDevPagemap(pfn);
+      if (pg !== undefined) sink++;
+      if (m.sparse.pfnValid(pfn)) sink++;
+      if (pg !== undefined) m.memremap.putDevPagemap(pg);
+    }
+    lookupNs = ((performance.now() - t) * 1e6) / N;
+    if (sink === 0) throw new Error('no lookups hit');
+    await m.memremap.memunmapPages(pgmap);
+  }
+  const t2 = performance.now();
+  clearInterval(sampler);
+  globalThis.gc?.();
+  const rssAfter = process.memoryUsage().rss;
+  sample();
+  const r: CaseResult = { size: sizeArg, ok, ...(error !== undefined ? { error } : {}), mapMs: t1 - t0, unmapMs: t2 - t1, lookupNs, peakRss, rssBefore, rssAfter };
+  console.log(JSON.stringify(r));
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function parent(sizes: readonly string[], runs: number): void {
+  const self = fileURLToPath(import.meta.url);
+  for (const size of sizes) {
+    const rs: CaseResult[] = [];
+    for (let i = 0; i < runs; i++) {
+      const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx/esm', self, '--child', size], { encoding: 'utf8', maxBuffer: 16 * MiB });
+      rs.push(JSON.parse(out.trim().split('\n').pop()!) as CaseResult);
+    }
+    const f = (k: 'mapMs' | 'unmapMs' | 'peakRss' | 'lookupNs', d = 1): string => {
+      const xs = rs.map((r) => r[k] / d);
+      return `${median(xs).toFixed(1)} [${Math.min(...xs).toFixed(1)}..${Math.max(...xs).toFixed(1)}]`;
+    };
+    console.log(`${size}: ok=${rs.map((r) => r.ok).join(',')} map ${f('mapMs')} ms, unmap ${f('unmapMs')} ms, peak RSS ${f('peakRss', MiB)} MiB, lookup ${f('lookupNs')} ns, rss before/after ${(median(rs.map((r) => r.rssBefore)) / MiB).toFixed(0)}/${(median(rs.map((r) => r.rssAfter)) / MiB).toFixed(0)} MiB${rs[0]!.error !== undefined ? ` error: ${rs[0]!.error}` : ''}`);
+  }
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--child') await child(argv[1]!);
+else {
+  const runs = Number(process.env['RUNS'] ?? '5');
+  parent(argv.length > 0 ? argv : ['1G', '64T', '256T', '1P', '3P'], runs);
+}

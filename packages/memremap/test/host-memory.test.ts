@@ -1,0 +1,69 @@
+// Never abort: a memremap_pages() too big for the host's heap fails with
+// -ENOMEM at the sparse model's allocation point, and the machine is as it
+// was (the host-memory guard of @zonedev/sparse-vmemmap, issue "never
+// abort").
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { HostMemoryGuard, vmemAltmap } from '@zonedev/sparse-vmemmap';
+import { describe, expect, it } from 'vitest';
+import { DevPagemap, MEMORY_DEVICE_GENERIC, PGMAP_ALTMAP_VALID } from '@zonedev/memremap';
+import { GiB, MiB, TiB, bootMachine, snapshot } from './machine.js';
+
+const START = 2 ** 50;
+
+function generic(start: number, size: number, withAltmap: boolean): DevPagemap {
+  if (!withAltmap) return new DevPagemap({ type: MEMORY_DEVICE_GENERIC, range: { start, end: start + size - 1 } });
+  const npfns = (size - 8192) / 4096;
+  const dataoff = Math.ceil((8192 + 64 * npfns) / (2 * MiB)) * 2 * MiB;
+  const altmap = vmemAltmap({ basePfn: start / 4096, endPfn: (start + size) / 4096, reserve: 2, free: dataoff / 4096 - 2 });
+  return new DevPagemap({ type: MEMORY_DEVICE_GENERIC, range: { start, end: start + size - 1 }, altmap, flags: PGMAP_ALTMAP_VALID });
+}
+
+describe('memremap_pages() past the host-memory mark', () => {
+  it('fails with -ENOMEM in the middle of __add_pages() and unwinds every section', () => {
+    // The heap is "full" from the fifth section on.
+    let reads = 0;
+    const hostMemory = new HostMemoryGuard({ interval: 1, probe: () => ({ used: ++reads > 4 ? 100 : 0, limit: 100 }) });
+    const m = bootMachine({ physBits: 52, hostMemory });
+    const before = snapshot(m);
+    const pgmap = generic(START, 8 * 128 * MiB, true);
+    expect(() => m.memremap.memremapPages(pgmap, 0)).toThrow(
+      expect.objectContaining({ errno: 'ENOMEM', message: `sparse_add_section: out of host memory for pfn 0x${(START / 4096 + 4 * 32768).toString(16)} + 32768` }),
+    );
+    expect(snapshot(m)).toEqual(before);
+    expect(m.memremap.pagemapPhase(pgmap)).toBeUndefined();
+    expect(pgmap.altmap!.alloc).toBe(0);
+    expect(m.sparse.pfnValid(START / 4096)).toBe(false);
+  });
+
+  it('the same request succeeds once the heap has room again', () => {
+    let full = true;
+    const hostMemory = new HostMemoryGuard({ interval: 1, probe: () => ({ used: full ? 100 : 0, limit: 100 }) });
+    const m = bootMachine({ physBits: 52, hostMemory });
+    const pgmap = generic(START, GiB, false);
+    expect(() => m.memremap.memremapPages(pgmap, 0)).toThrow(expect.objectContaining({ errno: 'ENOMEM' }));
+    full = false;
+    m.memremap.memremapPages(pgmap, 0);
+    expect(m.memremap.pagemapPhase(pgmap)).toBe('live');
+    expect(m.memremap.getDevPagemap(START / 4096 + 5)).toBe(pgmap);
+  });
+});
+
+describe('a small host heap (--max-old-space-size=96)', () => {
+  it('memremap of 64 TiB with its memmap in the altmap fails with -ENOMEM, the machine as it was, instead of a V8 abort', () => {
+    const script = fileURLToPath(new URL('./fixtures/small-heap.ts', import.meta.url));
+    const register = new URL('./fixtures/register-sources.mjs', import.meta.url).href;
+    const r = spawnSync(process.execPath, ['--max-old-space-size=96', '--import', 'tsx', '--import', register, script, String(64 * TiB)], {
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    expect(r.stderr).not.toContain('heap out of memory');
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { errno: string; message: string; unchanged: boolean; usable: boolean};
+    expect(out.errno).toBe('ENOMEM');
+    expect(out.message).toMatch(/^sparse_add_section: out of host memory for pfn 0x[0-9a-f]+ \+ 32768$/);
+    expect(out.unchanged).toBe(true);
+    expect(out.usable).toBe(true);
+  });
+});
