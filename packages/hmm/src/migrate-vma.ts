@@ -35,7 +35,7 @@
  * page has count 1, the driver's allocation makes 2, and a mapped device
  * page stays at 2; when it drops back to 1, its pagemap's `page_free` runs.
  */
-import { KernelBug, hasBits, isKernelError } from '@zonedev/kernel';
+import { KernelBug, checkUnsigned, hasBits, isKernelError } from '@zonedev/kernel';
 import type { MmStruct, MmSystem, Pte, Vma } from '@zonedev/mm';
 import {
   MM_ANONPAGES,
@@ -97,21 +97,25 @@ function ctx(args: MigrateVma): { vma: Vma; mm: MmStruct; sys: MmSystem } {
 
 /** `trylock_page(page)` (include/linux/pagemap.h): sets PG_locked, false if it was set. @public */
 export function trylockPage(sys: MmSystem, pfn: number): boolean {
+  checkUnsigned('trylock_page', 'pfn', pfn);
   return !sys.core.memmap.testSetPageFlag(pfn, PG_locked);
 }
 
 /** `unlock_page(page)` (mm/filemap.c); a KernelBug if the page is not locked. @public */
 export function unlockPage(sys: MmSystem, pfn: number): void {
+  checkUnsigned('unlock_page', 'pfn', pfn);
   if (!sys.core.memmap.testClearPageFlag(pfn, PG_locked)) throw new KernelBug(`unlock_page: pfn 0x${pfn.toString(16)} is not locked`);
 }
 
 /** `lock_page(page)` (include/linux/pagemap.h): the model cannot sleep, so a page already locked is a KernelBug. @public */
 export function lockPage(sys: MmSystem, pfn: number): void {
+  checkUnsigned('lock_page', 'pfn', pfn);
   if (!trylockPage(sys, pfn)) throw new KernelBug(`lock_page: pfn 0x${pfn.toString(16)} is already locked (would sleep)`);
 }
 
 /** `PageLocked(page)`. @public */
 export function pageLocked(sys: MmSystem, pfn: number): boolean {
+  checkUnsigned('PageLocked', 'pfn', pfn);
   return sys.core.memmap.testPageFlag(pfn, PG_locked);
 }
 
