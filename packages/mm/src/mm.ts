@@ -341,6 +341,10 @@ export class MmStruct implements MmuNotifierMm {
 
   /** `find_vma(mm, addr)` (mm/mmap.c): the first VMA with `addr < vm_end`, or null. */
   findVma(addr: number): Vma | null {
+    // an address is an unsigned long: beyond 2^53 it is simply above every VMA
+    if (typeof addr !== 'number' || !(addr >= 0) || (addr < 2 ** 53 && !Number.isInteger(addr))) {
+      throw new KernelError('EINVAL', `find_vma: invalid address ${String(addr)}`);
+    }
     return this.#vmas.find((v) => addr < v.vmEnd) ?? null;
   }
 

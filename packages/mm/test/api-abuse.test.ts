@@ -89,10 +89,11 @@ describe('every numeric argument of the address-space entry points', () => {
     expect(state(t)).toEqual(before);
   });
 
-  it('find_vma() answers NULL above every mapping and changes nothing', () => {
+  it('find_vma() answers NULL above every mapping, EINVAL for what is not an address, and changes nothing', () => {
     const t = proc();
     const before = state(t);
     for (const v of [Infinity, 2 ** 53 + 2, 2 ** 64]) expect(t.mm.findVma(n(v))).toBeNull();
+    for (const v of [-1, -Infinity, NaN, 1.5, null, undefined, '4096', {}]) expect(refusal(() => t.mm.findVma(n(v)))).toBe('EINVAL');
     expect(t.mm.findVma(t.addr)?.vmStart).toBe(t.addr);
     expect(state(t)).toEqual(before);
   });
