@@ -21,9 +21,10 @@
  * Mirrors daxctl/daxctl.c, daxctl/list.c, daxctl/device.c,
  * daxctl/lib/libdaxctl.c and util/json.c of ndctl v72.
  */
-import { isKernelError, strerror } from '@zonedev/kernel';
+import { strerror } from '@zonedev/kernel';
 import type { ShellCommand } from '../machine/machine.js';
 import type { VirtualFs } from '../shell/vfs.js';
+import { SysfsLibCtx } from './sysfs-lib.js';
 import { displayJsonArray, JsonHex, JsonObject, JsonSize, parseSize64, type JsonArray } from './ndctl-json.js';
 import { NdctlUsageExit, parseNdctlOptions, usageWithOptions, type NdctlOption } from './ndctl-options.js';
 
@@ -46,56 +47,14 @@ const DAX_MODULES = { devdax: 'device_dax', 'system-ram': 'kmem' } as const;
 type DevMode = keyof typeof DAX_MODULES;
 
 /** `struct daxctl_ctx` with libdaxctl's sysfs helpers and logging. */
-class DaxctlCtx {
-  debug = false;
-  constructor(
-    readonly fs: VirtualFs,
-    private readonly stderr: (t: string) => void,
-  ) {}
-
-  /** `err(ctx, ...)`: `libdaxctl: FUNCTION: MESSAGE`. */
-  err(fn: string, msg: string): void {
-    this.stderr(`libdaxctl: ${fn}: ${msg}`);
+class DaxctlCtx extends SysfsLibCtx {
+  constructor(fs: VirtualFs, stderr: (t: string) => void) {
+    super(fs, stderr, 'libdaxctl');
   }
 
-  dbg(fn: string, msg: string): void {
-    if (this.debug) this.stderr(`libdaxctl: ${fn}: ${msg}`);
-  }
-
-  /** `sysfs_read_attr()`: the text without its trailing newline, or undefined. */
-  read(path: string): string | undefined {
-    try {
-      const t = this.fs.read(path);
-      return t.endsWith('\n') ? t.slice(0, -1) : t;
-    } catch (e) {
-      this.dbg('__sysfs_read_attr', `failed to open ${path}: ${isKernelError(e) ? e.strerror : String(e)}\n`);
-      return undefined;
-    }
-  }
-
-  /** `sysfs_write_attr()` / `sysfs_write_attr_quiet()`: 0 or the negative errno. */
-  write(path: string, value: string, quiet = false): number {
-    try {
-      this.fs.openWrite(path);
-    } catch (e) {
-      this.dbg('__sysfs_write_attr', `failed to open ${path}: ${isKernelError(e) ? e.strerror : String(e)}\n`);
-      return isKernelError(e) ? e.negative : -5;
-    }
-    try {
-      this.fs.write(path, `${value}\n`);
-      return 0;
-    } catch (e) {
-      if (!quiet) this.dbg('__sysfs_write_attr', `failed to write ${value} to ${path}: ${isKernelError(e) ? e.strerror : String(e)}\n`);
-      return isKernelError(e) ? e.negative : -5;
-    }
-  }
-
-  list(path: string): string[] {
-    try {
-      return this.fs.list(path);
-    } catch {
-      return [];
-    }
+  /** libdaxctl's writes end their values with a newline. */
+  override write(path: string, value: string, quiet = false): number {
+    return super.write(path, `${value}\n`, quiet);
   }
 
   /** `daxctl_region_foreach()` (`dax_regions_init()` over `/sys/bus/dax/devices`): regions by id, each with its devices. */

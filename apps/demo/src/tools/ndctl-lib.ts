@@ -31,8 +31,8 @@
  * negative errno, and `err()` messages on stderr as `libndctl: FUNCTION:
  * MESSAGE`; `dbg()` messages appear only with `-v`.
  */
-import { isKernelError } from '@zonedev/kernel';
 import type { VirtualFs } from '../shell/vfs.js';
+import { SysfsLibCtx } from './sysfs-lib.js';
 import { daxHasActiveMemory } from './daxctl.js';
 
 /** `enum ndctl_namespace_mode`. */
@@ -58,64 +58,12 @@ const ND_DEVICES = '/sys/bus/nd/devices';
 const ND_DRIVERS = '/sys/bus/nd/drivers';
 
 /** The library context (`struct ndctl_ctx`): the file system, its log, and where uuids come from. */
-export class NdctlCtx {
-  readonly fs: VirtualFs;
-  /** `dbg()` messages are printed (`ndctl_set_log_priority(ctx, LOG_DEBUG)`, `-v`). */
-  debug = false;
-  private readonly stderr: (text: string) => void;
+export class NdctlCtx extends SysfsLibCtx {
   private readonly random: (n: number) => Uint8Array;
 
   constructor(fs: VirtualFs, stderr: (text: string) => void, random: (n: number) => Uint8Array) {
-    this.fs = fs;
-    this.stderr = stderr;
+    super(fs, stderr, 'libndctl');
     this.random = random;
-  }
-
-  /** `err(ctx, ...)`: `libndctl: FUNCTION: MESSAGE`. */
-  err(fn: string, msg: string): void {
-    this.stderr(`libndctl: ${fn}: ${msg}`);
-  }
-
-  /** `dbg(ctx, ...)`, printed only at LOG_DEBUG. */
-  dbg(fn: string, msg: string): void {
-    if (this.debug) this.stderr(`libndctl: ${fn}: ${msg}`);
-  }
-
-  /** `sysfs_read_attr()`: the text without its trailing newline, or undefined (the read failed). */
-  read(path: string): string | undefined {
-    try {
-      const t = this.fs.read(path);
-      return t.endsWith('\n') ? t.slice(0, -1) : t;
-    } catch (e) {
-      this.dbg('__sysfs_read_attr', `failed to open ${path}: ${isKernelError(e) ? e.strerror : String(e)}\n`);
-      return undefined;
-    }
-  }
-
-  /** `sysfs_write_attr()`: 0, or the negative errno of the open or the write. */
-  write(path: string, value: string, quiet = false): number {
-    try {
-      this.fs.openWrite(path);
-    } catch (e) {
-      this.dbg('__sysfs_write_attr', `failed to open ${path}: ${isKernelError(e) ? e.strerror : String(e)}\n`);
-      return isKernelError(e) ? e.negative : -5;
-    }
-    try {
-      this.fs.write(path, value);
-      return 0;
-    } catch (e) {
-      if (!quiet) this.dbg('__sysfs_write_attr', `failed to write ${value} to ${path}: ${isKernelError(e) ? e.strerror : String(e)}\n`);
-      return isKernelError(e) ? e.negative : -5;
-    }
-  }
-
-  /** The names in a directory, or [] when it cannot be opened. */
-  list(path: string): string[] {
-    try {
-      return this.fs.list(path);
-    } catch {
-      return [];
-    }
   }
 
   /** `is_enabled()`: the device's `driver` link exists. */
