@@ -606,8 +606,15 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** `dev_online_memory()`. */
-function devOnlineMemory(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number {
+/**
+ * The checks `dev_online_memory()` and `dev_offline_memory()` both start with:
+ * the device's memory object, its number of memory sections and how many are
+ * online; or the negative errno after daxctl's message.
+ */
+function memoryState(
+  io: DaxctlIo,
+  dev: DaxctlDev,
+): { name: string; mem: NonNullable<ReturnType<DaxctlDev['memory']>>; total: number; on: number } | number {
   const name = dev.devname;
   const mem = dev.memory();
   if (mem === undefined) {
@@ -619,11 +626,20 @@ function devOnlineMemory(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number 
     io.err(`${name}: failed to get number of memory sections\n`);
     return total;
   }
-  let on = mem.onlineCount();
+  const on = mem.onlineCount();
   if (on < 0) {
     io.err(`${name}: failed to determine online state: ${strerror(-on)}\n`);
     return on;
   }
+  return { name, mem, total, on };
+}
+
+/** `dev_online_memory()`. */
+function devOnlineMemory(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number {
+  const state = memoryState(io, dev);
+  if (typeof state === 'number') return state;
+  const { name, mem, total } = state;
+  let on = state.on;
   if (on > 0) {
     io.err(
       `${name}:\n  WARNING: detected a race while onlining memory\n  Some memory may not be in the expected zone. It is\n` +
@@ -656,22 +672,10 @@ function devOnlineMemory(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number 
 
 /** `dev_offline_memory()`. */
 function devOfflineMemory(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number {
-  const name = dev.devname;
-  const mem = dev.memory();
-  if (mem === undefined) {
-    io.err(`${name}: failed to get the memory object\n`);
-    return -6;
-  }
-  const total = mem.numSections();
-  if (total < 0) {
-    io.err(`${name}: failed to get number of memory sections\n`);
-    return total;
-  }
-  let on = mem.onlineCount();
-  if (on < 0) {
-    io.err(`${name}: failed to determine online state: ${strerror(-on)}\n`);
-    return on;
-  }
+  const state = memoryState(io, dev);
+  if (typeof state === 'number') return state;
+  const { name, mem, total } = state;
+  let on = state.on;
   const off = total - on;
   if (off === total) {
     io.err(`${name}: all memory sections (${off}) already offline\n`);
