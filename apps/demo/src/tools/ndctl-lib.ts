@@ -533,15 +533,20 @@ function blockDevice(ctx: NdctlCtx, path: string): string {
 }
 
 /** `struct ndctl_pfn` and `struct ndctl_dax` (a dax device carries a pfn device's attributes). */
-export class NdPfn {
+/**
+ * What `struct ndctl_pfn`, `struct ndctl_dax` and `struct ndctl_btt` have in
+ * common: a seed-style claim device of a region with a uuid, a namespace it
+ * claims, a driver that binds it and (pfn, btt) a block device.
+ */
+class NdClaimDevice {
   readonly region: NdRegion;
   readonly ctx: NdctlCtx;
   readonly devname: string;
   readonly id: number;
   readonly path: string;
-  readonly kind: 'pfn' | 'dax';
+  readonly kind: 'pfn' | 'dax' | 'btt';
 
-  constructor(region: NdRegion, devname: string, id: number, kind: 'pfn' | 'dax') {
+  constructor(region: NdRegion, devname: string, id: number, kind: 'pfn' | 'dax' | 'btt') {
     this.region = region;
     this.ctx = region.ctx;
     this.devname = devname;
@@ -550,16 +555,39 @@ export class NdPfn {
     this.kind = kind;
   }
 
-  private attr(name: string): string | undefined {
+  protected attr(name: string): string | undefined {
     return this.ctx.read(`${this.path}/${name}`);
   }
-  private fn(op: string): string {
+  /** The libndctl function name of `op` for this kind (`ndctl_pfn_enable`). */
+  protected fn(op: string): string {
     return `ndctl_${this.kind}_${op}`;
   }
 
   uuid(): string {
     return this.attr('uuid') ?? '';
   }
+  isEnabled(): boolean {
+    return this.ctx.isEnabled(this.path);
+  }
+  blockDevice(): string {
+    return blockDevice(this.ctx, `${this.path}/block`);
+  }
+  setUuid(uuid: string): number {
+    return this.ctx.write(`${this.path}/uuid`, uuid);
+  }
+  /** `namespace`: the namespace's name, or "\n" to detach. */
+  setNamespace(ns: NdNamespace | undefined): number {
+    return this.ctx.write(`${this.path}/namespace`, ns === undefined ? '\n' : ns.devname);
+  }
+}
+
+export class NdPfn extends NdClaimDevice {
+  declare readonly kind: 'pfn' | 'dax';
+
+  constructor(region: NdRegion, devname: string, id: number, kind: 'pfn' | 'dax') {
+    super(region, devname, id, kind);
+  }
+
   /** `ndctl_pfn_get_location()`: from `mode`. */
   location(): PfnLoc {
     const t = this.attr('mode');
@@ -587,25 +615,11 @@ export class NdPfn {
       .filter((w) => w !== '')
       .map((w) => Number(w.replace(/[[\]]/g, '')));
   }
-  isEnabled(): boolean {
-    return this.ctx.isEnabled(this.path);
-  }
-  blockDevice(): string {
-    return blockDevice(this.ctx, `${this.path}/block`);
-  }
-
-  setUuid(uuid: string): number {
-    return this.ctx.write(`${this.path}/uuid`, uuid);
-  }
   setLocation(loc: PfnLoc): number {
     return this.ctx.write(`${this.path}/mode`, loc);
   }
   setAlign(align: number): number {
     return this.ctx.write(`${this.path}/align`, `${align}\n`);
-  }
-  /** `namespace`: the namespace's name, or "\n" to detach. */
-  setNamespace(ns: NdNamespace | undefined): number {
-    return this.ctx.write(`${this.path}/namespace`, ns === undefined ? '\n' : ns.devname);
   }
 
   /** `ndctl_pfn_enable()` / `ndctl_dax_enable()`. */
@@ -633,26 +647,13 @@ export class NdPfn {
 }
 
 /** `struct ndctl_btt`. */
-export class NdBtt {
-  readonly region: NdRegion;
-  readonly ctx: NdctlCtx;
-  readonly devname: string;
-  readonly id: number;
-  readonly path: string;
-
+export class NdBtt extends NdClaimDevice {
   constructor(region: NdRegion, devname: string, id: number) {
-    this.region = region;
-    this.ctx = region.ctx;
-    this.devname = devname;
-    this.id = id;
-    this.path = `${ND_DEVICES}/${devname}`;
+    super(region, devname, id, 'btt');
   }
 
-  uuid(): string {
-    return this.ctx.read(`${this.path}/uuid`) ?? '';
-  }
   size(): number {
-    return num(this.ctx.read(`${this.path}/size`), ULLONG_MAX);
+    return num(this.attr('size'), ULLONG_MAX);
   }
   /** The selected sector size (`[4096]` in `sector_size`), and the supported ones. */
   sectorSizes(): { sizes: number[]; selected: number | undefined } {
@@ -666,26 +667,14 @@ export class NdBtt {
     }
     return { sizes, selected };
   }
-  isEnabled(): boolean {
-    return this.ctx.isEnabled(this.path);
-  }
-  blockDevice(): string {
-    return blockDevice(this.ctx, `${this.path}/block`);
-  }
-  setUuid(uuid: string): number {
-    return this.ctx.write(`${this.path}/uuid`, uuid);
-  }
   setSectorSize(size: number): number {
     return this.ctx.write(`${this.path}/sector_size`, `${size}\n`);
-  }
-  setNamespace(ns: NdNamespace | undefined): number {
-    return this.ctx.write(`${this.path}/namespace`, ns === undefined ? '\n' : ns.devname);
   }
   enable(): number {
     if (this.isEnabled()) return 0;
     this.ctx.bind(this.devname);
     if (!this.isEnabled()) {
-      this.ctx.err('ndctl_btt_enable', `${this.devname}: failed to enable\n`);
+      this.ctx.err(this.fn('enable'), `${this.devname}: failed to enable\n`);
       return -6;
     }
     return 0;
