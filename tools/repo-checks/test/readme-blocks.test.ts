@@ -173,13 +173,6 @@ memblock.addMemory(0x100000, 0x3ff00000, 0);
 `,
 };
 
-/**
- * Blocks that cannot run as written, with the reason: they are reported as
- * skipped, by name, until their README is fixed (then remove the entry).
- */
-const CANNOT_RUN: Record<string, string> = {
-};
-
 /** Resolves `@zonedev/NAME` to packages/NAME/src/index.ts, as vitest.config.ts does. */
 const RESOLVE_HOOK = `
 import { existsSync } from 'node:fs';
@@ -253,11 +246,6 @@ describe('README ```ts blocks run', () => {
   });
 
   for (const b of ALL) {
-    const reason = CANNOT_RUN[`${b.readme}#${b.index}`];
-    if (reason !== undefined) {
-      it.skip(`${b.readme} block ${b.index} (line ${b.line}): cannot run as written: ${reason}`, () => undefined);
-      continue;
-    }
     it(`${b.readme} block ${b.index} (line ${b.line})`, () => {
       const failure = runBlock(b);
       if (failure !== undefined) expect.fail(`${b.readme} block ${b.index} (line ${b.line}) failed: ${failure}`);
@@ -270,7 +258,7 @@ describe('README ```ts blocks type-check', () => {
     const dir = scratchDir();
     // A block with a known type error proves that the check reports errors at all.
     const probe: Block = { readme: 'self-test/README.md', index: 1, line: 1, code: "const n: number = 'x';\nvoid n;" };
-    const files = [...ALL.filter((b) => CANNOT_RUN[`${b.readme}#${b.index}`] === undefined), probe].map((b) => ({ block: b, ...writeBlockFile(b) }));
+    const files = [...ALL, probe].map((b) => ({ block: b, ...writeBlockFile(b) }));
     const paths: Record<string, string[]> = {};
     for (const d of readdirSync(join(ROOT, 'packages'))) paths[`@zonedev/${d}`] = [join(ROOT, 'packages', d, 'src/index.ts')];
     writeFileSync(
