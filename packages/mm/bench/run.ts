@@ -12,11 +12,14 @@
 //    Float64Array of 256 Ki entries: reported.
 //
 // Case 2 times migrate_pages() alone: the machine, its mapped pages and their
-// isolation are prepared, untimed, before each run. Each subject run starts
-// after a full garbage collection. MM_BENCH_PAGES scales
-// cases 1 and 2 (default 65536), MM_BENCH_ROUNDS sets the rounds (default 5,
-// one run of each task per round).
-import { Bench } from 'tinybench';
+// isolation are prepared, untimed, before each run. Every timed run starts
+// after a full garbage collection (node --expose-gc) and is measured in the
+// process's own CPU time (user + system), so that other processes on a shared
+// machine do not count. Every case is first run untimed MM_BENCH_WARMUP times
+// (default 2), so that the rounds time compiled code. MM_BENCH_PAGES scales
+// cases 1 and 2 (default 65536), MM_BENCH_ROUNDS sets the rounds (default 7,
+// one run of each side per round, alternating which goes first); the median
+// ratio is printed with the range of the rounds' ratios.
 import { GFP_HIGHUSER_MOVABLE } from '@zonedev/mmzone';
 import {
   FAULT_FLAG_WRITE, MAP_ANONYMOUS, MAP_PRIVATE, MIGRATE_SYNC, MR_SYSCALL, PROT_READ, PROT_WRITE, handleMmFault,
@@ -34,33 +37,74 @@ interface RatioCase {
   readonly target: number;
 }
 
-/** Median subject/baseline time over alternating tinybench rounds, printed as a table. */
-async function runRatios(title: string, cases: readonly RatioCase[], o: { rounds: number }): Promise<void> {
+/** One run of `fn`: this process's CPU time (user + system) and the wall time, in ms. */
+function timeRun(fn: () => unknown): { cpu: number; wall: number } {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  fn();
+  const wall = performance.now() - t;
+  const d = process.cpuUsage(c);
+  return { cpu: (d.user + d.system) / 1000, wall };
+}
+
+/**
+ * Median subject/baseline time over rounds that alternate which side runs
+ * first, printed with the range of the per-round ratios. Each case first
+ * runs untimed (warm-up: both sides are compiled before the first timed
+ * round); every timed run starts after a full collection. The verdict is
+ * on the process's own CPU time (user + system, all its threads: page faults
+ * and concurrent GC count), which other processes on a shared machine do not
+ * inflate; the wall-time ratio is printed too.
+ */
+function runRatios(title: string, cases: readonly RatioCase[], o: { rounds: number }): void {
   console.log(title);
   for (const c of cases) {
     const base: number[] = [];
     const subj: number[] = [];
+    const baseWall: number[] = [];
+    const subjWall: number[] = [];
+    for (let w = 0; w < WARMUP; w++) {
+      c.baseline();
+      c.setup?.();
+      c.subject();
+    }
+    const timeBaseline = (): void => {
+      gc();
+      const t = timeRun(c.baseline);
+      base.push(t.cpu);
+      baseWall.push(t.wall);
+    };
+    const timeSubject = (): void => {
+      c.setup?.();
+      gc();
+      const t = timeRun(c.subject);
+      subj.push(t.cpu);
+      subjWall.push(t.wall);
+    };
     for (let r = 0; r < o.rounds; r++) {
-      const bench = new Bench({ time: 1, warmupTime: 0, warmupIterations: 0, iterations: 1 });
-      const opts = c.setup ? { beforeEach: c.setup } : {};
-      if (r % 2 === 0) bench.add('baseline', c.baseline).add('subject', c.subject, opts);
-      else bench.add('subject', c.subject, opts).add('baseline', c.baseline);
-      await bench.run();
-      for (const t of bench.tasks) {
-        const res = t.result;
-        if (res.state !== 'completed') throw new Error(`${c.name}: ${t.name} ${res.state}`);
-        (t.name === 'baseline' ? base : subj).push(res.latency.p50 ?? res.latency.mean);
+      if (r % 2 === 0) {
+        timeBaseline();
+        timeSubject();
+      } else {
+        timeSubject();
+        timeBaseline();
       }
     }
     const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
     const ratio = med(subj) / med(base);
+    const perRound = subj.map((x, i) => x / base[i]!);
+    const range = `rounds ${Math.min(...perRound).toFixed(2)}..${Math.max(...perRound).toFixed(2)}`;
+    const wall = med(subjWall) / med(baseWall);
     const verdict = Number.isFinite(c.target) ? (ratio <= c.target ? `ok (<= ${c.target})` : `OVER ${c.target}`) : 'reported';
-    console.log(`  ${c.name}: ${med(subj).toFixed(1)} ms / ${med(base).toFixed(1)} ms = ${ratio.toFixed(2)}  ${verdict}`);
+    console.log(
+      `  ${c.name}: cpu ${med(subj).toFixed(1)} ms / ${med(base).toFixed(1)} ms = ${ratio.toFixed(2)} (${range}), wall ${wall.toFixed(2)}  ${verdict}`,
+    );
   }
 }
 
 const N = Number(process.env['MM_BENCH_PAGES'] ?? 64 * 1024);
-const ROUNDS = Number(process.env['MM_BENCH_ROUNDS'] ?? 5);
+const ROUNDS = Number(process.env['MM_BENCH_ROUNDS'] ?? 7);
+const WARMUP = Number(process.env['MM_BENCH_WARMUP'] ?? 2);
 const RW = PROT_READ + PROT_WRITE;
 const ANON = MAP_PRIVATE + MAP_ANONYMOUS;
 let sink = 0;
@@ -89,7 +133,7 @@ const walkM = bootMachine({ memory: 2 * GiB });
 const walkMm = newMm(walkM);
 const walkAddr = faultIn(walkMm, 256 * 1024);
 
-await runRatios(
+runRatios(
   '@zonedev/mm',
   [
     {
@@ -98,7 +142,6 @@ await runRatios(
       baseline: () => {
         bytes.fill(++sink % 256);
       },
-      setup: gc,
       subject: () => {
         const a = faultIn(faultMm, N);
         faultMm.munmap(a, N * 4096);
@@ -112,6 +155,7 @@ await runRatios(
         dst.set(src);
       },
       setup: () => {
+        migration = undefined;
         const m = bootMachine({ memory: 3 * N * 4096 + 256 * MiB });
         const mm = newMm(m);
         const a = mm.mmap({ length: N * 4096, prot: RW, flags: ANON });
@@ -122,7 +166,6 @@ await runRatios(
         });
         for (const p of from) isolateLruPage(m.sys, p);
         migration = { m, from };
-        gc();
       },
       subject: () => {
         const { m, from } = migration!;

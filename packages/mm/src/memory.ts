@@ -37,6 +37,7 @@ import {
   PageTable,
   _PAGE_DIRTY,
   _PAGE_RW,
+  hasBit,
   isSwapPte,
   pagingGeometry,
   pfnPte,
@@ -556,7 +557,7 @@ function systemOf(vma: Vma): { mm: MmStruct; sys: MmSystem; pgd: PageTable } {
 
 /** `maybe_mkwrite(pte, vma)` (include/linux/mm.h). */
 function maybeMkwrite(pte: PresentPte, vma: Vma): PresentPte {
-  return hasBits(vma.vmFlags, VM_WRITE) ? pteMkwrite(pte) : pte;
+  return hasBit(vma.vmFlags, VM_WRITE) ? pteMkwrite(pte) : pte;
 }
 
 /** `is_cow_mapping(flags)` (mm/internal.h): private and may be written. @public */
@@ -619,7 +620,7 @@ export function handleMmFault(vma: Vma, address: number, flags: number): VmFault
 
 function handleMmFaultImpl(vma: Vma, address: number, flags: number): VmFaultT {
   const { sys, pgd } = systemOf(vma);
-  const write = hasBits(flags, FAULT_FLAG_WRITE);
+  const write = hasBit(flags, FAULT_FLAG_WRITE);
   const { pmdSize, pageSize } = sys.geometry;
   // __handle_mm_fault(): the PMD level first
   const huge = pgd.getPmd(address);
@@ -628,14 +629,14 @@ function handleMmFaultImpl(vma: Vma, address: number, flags: number): VmFaultT {
     if (haddr >= vma.vmStart && haddr + pmdSize <= vma.vmEnd) {
       const vmf = newVmf(vma, address, flags, undefined, pageSize);
       const ret = vma.vmOps.hugeFault(vmf, PE_SIZE_PMD);
-      if (!hasBits(ret, VM_FAULT_FALLBACK)) return ret;
+      if (!hasBit(ret, VM_FAULT_FALLBACK)) return ret;
     }
   } else if (huge !== undefined && ptePresent(huge)) {
     if (write && !pteWrite(huge)) {
       // wp_huge_pmd(): a driver mapping asks its huge_fault again
       if (vma.vmOps?.hugeFault) {
         const ret = vma.vmOps.hugeFault(newVmf(vma, address, flags, huge, pageSize), PE_SIZE_PMD);
-        if (!hasBits(ret, VM_FAULT_FALLBACK)) return ret;
+        if (!hasBit(ret, VM_FAULT_FALLBACK)) return ret;
       }
       return VM_FAULT_SIGBUS;
     }
@@ -660,7 +661,7 @@ function handlePteFault(sys: MmSystem, pgd: PageTable, vmf: Vmf): VmFaultT {
     if (tracer.enabled) return tracer.invoke('do_swap_page', null, doSwapPage, sys, vmf, pte.entry);
     return doSwapPage(sys, vmf, pte.entry);
   }
-  const write = hasBits(vmf.flags, FAULT_FLAG_WRITE);
+  const write = hasBit(vmf.flags, FAULT_FLAG_WRITE);
   if (write && !pteWrite(pte)) return doWpPage(sys, pgd, vmf, pte);
   // the access bits a hardware walk would set
   pgd.set(vmf.address, write ? pteMkdirty(pteMkyoung(pte)) : pteMkyoung(pte));
@@ -676,8 +677,8 @@ function handlePteFault(sys: MmSystem, pgd: PageTable, vmf: Vmf): VmFaultT {
 function doAnonymousPage(sys: MmSystem, pgd: PageTable, vmf: VmFault): VmFaultT {
   const vma = vmf.vma;
   const mm = vma.vmMm!;
-  if (hasBits(vma.vmFlags, VM_SHARED)) return VM_FAULT_SIGBUS;
-  if (!hasBits(vmf.flags, FAULT_FLAG_WRITE)) {
+  if (hasBit(vma.vmFlags, VM_SHARED)) return VM_FAULT_SIGBUS;
+  if (!hasBit(vmf.flags, FAULT_FLAG_WRITE)) {
     pgd.set(vmf.address, sys.zeroPagePte(vmGetPageProt(vma.vmFlags)));
     return 0;
   }
@@ -686,7 +687,7 @@ function doAnonymousPage(sys: MmSystem, pgd: PageTable, vmf: VmFault): VmFaultT 
   anonVmaPrepare(vma);
   const prot = vmGetPageProt(vma.vmFlags);
   // mk_pte(), then pte_mkwrite(pte_mkdirty()) for a writable VMA, built at once
-  const entry = pfnPte(pfn, hasBits(vma.vmFlags, VM_WRITE) ? orBits(prot, _PAGE_RW + _PAGE_DIRTY) : prot);
+  const entry = pfnPte(pfn, hasBit(vma.vmFlags, VM_WRITE) ? orBits(prot, _PAGE_RW + _PAGE_DIRTY) : prot);
   mm.addRss(MM_ANONPAGES, 1);
   pageAddNewAnonRmap(sys.core.memmap, pfn, vma, vmf.address, sys.pageSize);
   sys.lruCacheAdd(pfn);
@@ -704,7 +705,7 @@ function doAnonymousPage(sys: MmSystem, pgd: PageTable, vmf: VmFault): VmFaultT 
 function doWpPage(sys: MmSystem, pgd: PageTable, vmf: VmFault, pte: PresentPte): VmFaultT {
   const vma = vmf.vma;
   const page = sys.vmNormalPage(vma, pte);
-  const shared = hasBits(vma.vmFlags, VM_SHARED) && hasBits(vma.vmFlags, VM_WRITE);
+  const shared = hasBit(vma.vmFlags, VM_SHARED) && hasBit(vma.vmFlags, VM_WRITE);
   if (page === undefined) {
     if (shared) {
       // wp_pfn_shared() -> wp_page_reuse()
@@ -803,8 +804,8 @@ function doFault(sys: MmSystem, pgd: PageTable, vmf: VmFault): VmFaultT {
   const mm = vma.vmMm!;
   const fault = vma.vmOps?.fault;
   if (!fault) return VM_FAULT_SIGBUS;
-  const write = hasBits(vmf.flags, FAULT_FLAG_WRITE);
-  const cow = write && !hasBits(vma.vmFlags, VM_SHARED);
+  const write = hasBit(vmf.flags, FAULT_FLAG_WRITE);
+  const cow = write && !hasBit(vma.vmFlags, VM_SHARED);
   if (cow) {
     const cowPage = sys.allocUserPage(false);
     if (cowPage === undefined) return VM_FAULT_OOM;
@@ -1099,7 +1100,7 @@ export function pageMaybeDmaPinned(sys: MmSystem, pfn: number): boolean {
  * forbids the access.
  */
 function accessError(access: UserAccess, vma: Vma): boolean {
-  if (access === 'write') return !hasBits(vma.vmFlags, VM_WRITE);
+  if (access === 'write') return !hasBit(vma.vmFlags, VM_WRITE);
   if (access === 'exec') return !hasBits(vma.vmFlags, VM_EXEC);
   return !anyBits(vma.vmFlags, VM_READ + VM_WRITE + VM_EXEC);
 }

@@ -179,6 +179,18 @@ export interface SwapPte {
  */
 export type Pte = PresentPte | SwapPte;
 
+/**
+ * Whether the single bit `bit` (a power of two, below 2^53) is set in the
+ * flag word `x` (an integer in [0, 2^53)): one exact division instead of the
+ * two 32-bit halves {@link hasBits} splits any mask into, for the tests the
+ * fault path makes on every page (any other `x` gets {@link hasBits}'s
+ * answer). Internal to the package.
+ */
+export function hasBit(x: number, bit: number): boolean {
+  if (x >= 0 && x <= Number.MAX_SAFE_INTEGER) return Math.floor(x / bit) % 2 === 1;
+  return hasBits(x, bit);
+}
+
 /** `pfn_pte(pfn, prot)` (also `pfn_pmd`): a present entry; `prot` must have `_PAGE_PRESENT`. @public */
 export function pfnPte(pfn: number, prot: number): PresentPte {
   checkUnsigned('pfn_pte', 'pfn', pfn);
@@ -209,7 +221,7 @@ export function swpEntryToPte(entry: SwpEntry): SwapPte {
 }
 
 function flag(pte: PresentPte, bit: number): boolean {
-  return hasBits(pte.flags, bit);
+  return hasBit(pte.flags, bit);
 }
 function withFlag(pte: PresentPte, bit: number, on: boolean): PresentPte {
   const flags = on ? orBits(pte.flags, bit) : clearBits(pte.flags, bit);
@@ -244,10 +256,10 @@ export function pteMkdevmap(pte: PresentPte): PresentPte {
  * @public
  */
 export function vmGetPageProt(vmFlags: number): number {
-  const read = hasBits(vmFlags, 0x1);
-  const write = hasBits(vmFlags, 0x2);
-  const exec = hasBits(vmFlags, 0x4);
-  const shared = hasBits(vmFlags, 0x8);
+  const read = hasBit(vmFlags, 0x1);
+  const write = hasBit(vmFlags, 0x2);
+  const exec = hasBit(vmFlags, 0x4);
+  const shared = hasBit(vmFlags, 0x8);
   if (!read && !write && !exec) return 0;
   if (write && shared) return exec ? PAGE_SHARED_EXEC : PAGE_SHARED;
   return exec ? PAGE_READONLY_EXEC : PAGE_READONLY;
@@ -346,6 +358,12 @@ export class PageTable {
   /** Its derived geometry. */
   readonly geometry: PagingGeometry;
   readonly #slots = new Map<number, PmdSlot>();
+  /**
+   * The PMD slot looked up last and its index (-1: none): faults, zaps and
+   * migrations touch the entries of one PTE table one after another.
+   */
+  #lastIndex = -1;
+  #lastSlot: PmdSlot | undefined = undefined;
   #nrPresentLeaves = 0;
 
   constructor(arch: PagingArch) {
@@ -365,6 +383,23 @@ export class PageTable {
     return Math.floor(addr / this.geometry.pmdSize);
   }
 
+  /** `this.#slots.get(i)`, through the one-entry cache. */
+  #slot(i: number): PmdSlot | undefined {
+    if (i === this.#lastIndex) return this.#lastSlot;
+    const slot = this.#slots.get(i);
+    if (slot !== undefined) {
+      this.#lastIndex = i;
+      this.#lastSlot = slot;
+    }
+    return slot;
+  }
+
+  /** Forgets the cached slot (a slot was replaced or removed). */
+  #forget(): void {
+    this.#lastIndex = -1;
+    this.#lastSlot = undefined;
+  }
+
   #pteIndex(addr: number): number {
     return Math.floor((addr % this.geometry.pmdSize) / this.geometry.pageSize);
   }
@@ -375,7 +410,7 @@ export class PageTable {
    */
   get(addr: number): Pte | undefined {
     this.#check('pte_offset_map', addr);
-    const slot = this.#slots.get(this.#slotIndex(addr));
+    const slot = this.#slot(this.#slotIndex(addr));
     if (slot === undefined) return undefined;
     if (slot.kind === 'huge') return slot.pmd;
     return slot.entries[this.#pteIndex(addr)];
@@ -384,14 +419,14 @@ export class PageTable {
   /** The huge PMD leaf covering `addr`, or `undefined` (none, or a PTE table). */
   getPmd(addr: number): Pte | undefined {
     this.#check('pmd_offset', addr);
-    const slot = this.#slots.get(this.#slotIndex(addr));
+    const slot = this.#slot(this.#slotIndex(addr));
     return slot?.kind === 'huge' ? slot.pmd : undefined;
   }
 
   /** Whether `addr`'s PMD slot holds a PTE table (`pmd_present && !pmd_trans_huge`). */
   hasPteTable(addr: number): boolean {
     this.#check('pmd_offset', addr);
-    return this.#slots.get(this.#slotIndex(addr))?.kind === 'table';
+    return this.#slot(this.#slotIndex(addr))?.kind === 'table';
   }
 
   /**
@@ -403,7 +438,7 @@ export class PageTable {
    */
   pteTable(addr: number): readonly (Pte | undefined)[] | undefined {
     this.#check('pte_offset_map', addr);
-    const slot = this.#slots.get(this.#slotIndex(addr));
+    const slot = this.#slot(this.#slotIndex(addr));
     return slot?.kind === 'table' ? slot.entries : undefined;
   }
 
@@ -415,7 +450,7 @@ export class PageTable {
   set(addr: number, pte: Pte): void {
     this.#check('set_pte_at', addr);
     const i = this.#slotIndex(addr);
-    let slot = this.#slots.get(i);
+    let slot = this.#slot(i);
     if (slot?.kind === 'huge') throw new KernelError('EEXIST', `set_pte_at: 0x${addr.toString(16)} is mapped by a huge pmd`);
     if (slot === undefined) {
       slot = { kind: 'table', entries: new Array<Pte | undefined>(this.geometry.ptrsPerPte), used: 0 };
@@ -432,7 +467,7 @@ export class PageTable {
   /** `ptep_get_and_clear(mm, addr, ptep)`: clears the PTE and returns what it held. */
   clear(addr: number): Pte | undefined {
     this.#check('ptep_get_and_clear', addr);
-    const slot = this.#slots.get(this.#slotIndex(addr));
+    const slot = this.#slot(this.#slotIndex(addr));
     if (slot === undefined || slot.kind === 'huge') return undefined;
     const j = this.#pteIndex(addr);
     const old = slot.entries[j];
@@ -456,6 +491,7 @@ export class PageTable {
     if (slot?.kind === 'huge' && slot.pmd.kind === 'present') this.#nrPresentLeaves--;
     if (pmd.kind === 'present') this.#nrPresentLeaves++;
     this.#slots.set(i, { kind: 'huge', pmd });
+    this.#forget();
   }
 
   /** `pmdp_huge_get_and_clear()`: clears the huge leaf covering `addr` and returns it. */
@@ -465,6 +501,7 @@ export class PageTable {
     const slot = this.#slots.get(i);
     if (slot?.kind !== 'huge') return undefined;
     this.#slots.delete(i);
+    this.#forget();
     if (slot.pmd.kind === 'present') this.#nrPresentLeaves--;
     return slot.pmd;
   }
@@ -516,6 +553,7 @@ export class PageTable {
       const base = k * pmdSize;
       if (slot.kind === 'table' && slot.used === 0 && base + pmdSize > start && base < end) this.#slots.delete(k);
     }
+    this.#forget();
   }
 
   /** The number of present leaf entries (PTEs and huge PMDs). */

@@ -59,6 +59,42 @@ export interface SwpEntry {
   readonly val: bigint;
 }
 
+/** `type << SWP_TYPE_SHIFT` for every type. */
+const TYPE_BASE: readonly bigint[] = Array.from({ length: 2 ** MAX_SWAPFILES_SHIFT }, (_, t) => BigInt(t) * TYPE_UNIT);
+
+/** Keys of the type and offset an entry was made from (see {@link makeEntry}). */
+const TYPE_OF: unique symbol = Symbol('swp_type');
+const OFFSET_OF: unique symbol = Symbol('swp_offset');
+
+/** An entry as this module makes it. */
+interface MadeEntry extends SwpEntry {
+  readonly [TYPE_OF]: number;
+  /** The offset as a number, NaN where it is not exact (2^53 and above). */
+  readonly [OFFSET_OF]: number;
+}
+
+/**
+ * The entries this module makes are plain records: `val` as any
+ * `swp_entry_t` has it, plus, under two symbol keys (which traces and
+ * listings of the record's fields do not show), the type and offset it was
+ * made from, so that decoding (`swp_type()`, `*_entry_to_pfn()`, which the
+ * fault and migration paths do on every page) needs no bigint division. An
+ * entry of any other origin (`{ val }`) is decoded from `val`.
+ */
+function makeEntry(val: bigint, type: number, offset: number): MadeEntry {
+  return { val, [TYPE_OF]: type, [OFFSET_OF]: offset };
+}
+
+function typeOf(e: SwpEntry): number {
+  const t = (e as Partial<MadeEntry>)[TYPE_OF];
+  return t !== undefined ? t : Number(e.val / TYPE_UNIT);
+}
+
+function offsetNumber(e: SwpEntry): number {
+  const o = (e as Partial<MadeEntry>)[OFFSET_OF];
+  return o !== undefined && o === o ? o : Number(e.val % TYPE_UNIT);
+}
+
 function checkType(type: number): void {
   if (!Number.isSafeInteger(type) || type < 0 || type >= 2 ** MAX_SWAPFILES_SHIFT) {
     throw new KernelError('EINVAL', `swap type ${type} is not in 0..${2 ** MAX_SWAPFILES_SHIFT - 1}`);
@@ -85,11 +121,14 @@ function toOffset(offset: number | bigint): bigint {
  */
 export function swpEntry(type: number, offset: number | bigint): SwpEntry {
   checkType(type);
+  if (typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0) {
+    return makeEntry(TYPE_BASE[type]! + BigInt(offset), type, offset);
+  }
   const off = toOffset(offset);
   if (off > SWP_OFFSET_MASK) {
     throw new KernelError('EINVAL', `swap offset 0x${off.toString(16)} exceeds SWP_OFFSET_MASK`);
   }
-  return { val: BigInt(type) * TYPE_UNIT + off };
+  return makeEntry(TYPE_BASE[type]! + off, type, off <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(off) : NaN);
 }
 
 /**
@@ -101,12 +140,13 @@ export function swpEntryFromValue(val: bigint): SwpEntry {
   if (val < 0n || val >= 2n ** BigInt(BITS_PER_XA_VALUE)) {
     throw new KernelError('EINVAL', `swap entry value 0x${val.toString(16)} does not fit in ${BITS_PER_XA_VALUE} bits`);
   }
-  return { val };
+  const off = val % TYPE_UNIT;
+  return makeEntry(val, Number(val / TYPE_UNIT), off <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(off) : NaN);
 }
 
 /** `swp_type(entry)` (include/linux/swapops.h): `val >> SWP_TYPE_SHIFT`. @public */
 export function swpType(entry: SwpEntry): number {
-  return Number(entry.val / TYPE_UNIT);
+  return typeOf(entry);
 }
 
 /** `swp_offset(entry)` (include/linux/swapops.h): `val & SWP_OFFSET_MASK`. @public */
@@ -121,7 +161,7 @@ export function nonSwapEntry(entry: SwpEntry): boolean {
 
 /** The pfn stored as an entry's offset, as a number (pfns are below 2^53 in the model). */
 function offsetPfn(entry: SwpEntry): number {
-  return Number(swpOffset(entry));
+  return offsetNumber(entry);
 }
 
 /**

@@ -6,8 +6,10 @@
  * page's own struct page, so a free list costs nothing beyond the memmap. The
  * model does the same without a JavaScript object per free block: every free
  * block head occupies a *slot* in a handful of typed arrays (its pfn, the next
- * and previous slot of its list, which list it is on), and a `Map` from pfn to
- * slot finds a block when its buddy wants to merge with it. Adding to the head
+ * and previous slot of its list, which list it is on), and a hash index from
+ * pfn to slot (open addressing over an Int32Array of slot numbers, probed by
+ * comparing the slots' pfns) finds a block when its buddy wants to merge with
+ * it. Adding to the head
  * or the tail, unlinking and moving between lists are the O(1) list
  * operations of include/linux/list.h.
  *
@@ -17,6 +19,11 @@
  */
 import { KernelBug } from '@zonedev/kernel';
 import type { Pfn } from './struct-page.js';
+
+const GOLDEN = -1640531535; // 0x9e3779b1 as int32: Fibonacci hashing
+const MIX = 0x27d4eb2d; // folds a pfn's high half into the hash
+const TWO32 = 4294967296;
+const INV_TWO32 = 1 / TWO32;
 
 /**
  * The raw free lists of one zone (no page state; see page_alloc.ts for the
@@ -28,7 +35,12 @@ export class FreeLists {
   readonly maxOrder: number;
   /** `MIGRATE_TYPES`. */
   readonly nrTypes: number;
-  private readonly slotOf = new Map<number, number>();
+  /** Hash buckets: a slot number, or -1; a power of two long, at most half full. */
+  private index: Int32Array = new Int32Array(128).fill(-1);
+  /** `index.length / 2^32`: turns a 32-bit hash into a bucket. */
+  private scale = 128 * INV_TWO32;
+  /** Slots in the index (free block heads). */
+  private live = 0;
   private pfns: Float64Array;
   private next: Int32Array;
   private prev: Int32Array;
@@ -76,6 +88,64 @@ export class FreeLists {
     this.freeStack = s;
   }
 
+  private bucket(pfn: number): number {
+    const h = Math.imul(Math.imul(Math.floor(pfn * INV_TWO32), MIX) + pfn, GOLDEN);
+    return Math.floor((h < 0 ? h + TWO32 : h) * this.scale);
+  }
+
+  /** The slot of `pfn`, or -1. */
+  private slotOf(pfn: number): number {
+    const idx = this.index;
+    const size = idx.length;
+    let b = this.bucket(pfn);
+    for (;;) {
+      const s = idx[b]!;
+      if (s < 0 || this.pfns[s] === pfn) return s;
+      b = b + 1 === size ? 0 : b + 1;
+    }
+  }
+
+  private indexInsert(slot: number): void {
+    if ((this.live + 1) * 2 > this.index.length) this.growIndex();
+    const idx = this.index;
+    const size = idx.length;
+    let b = this.bucket(this.pfns[slot]!);
+    while (idx[b]! >= 0) b = b + 1 === size ? 0 : b + 1;
+    idx[b] = slot;
+    this.live++;
+  }
+
+  private growIndex(): void {
+    const old = this.index;
+    this.index = new Int32Array(old.length * 2).fill(-1);
+    this.scale = this.index.length * INV_TWO32;
+    this.live = 0;
+    for (const s of old) if (s >= 0) this.indexInsert(s);
+  }
+
+  /** Removes `slot` (of `pfn`) from the index: backward-shift deletion. */
+  private indexRemove(pfn: number, slot: number): void {
+    const idx = this.index;
+    const size = idx.length;
+    let i = this.bucket(pfn);
+    while (idx[i] !== slot) i = i + 1 === size ? 0 : i + 1;
+    let j = i;
+    for (;;) {
+      j = j + 1 === size ? 0 : j + 1;
+      const t = idx[j]!;
+      if (t < 0) break;
+      const h = this.bucket(this.pfns[t]!);
+      // t stays unless its home bucket lies cyclically outside (i, j]
+      const stays = i <= j ? h > i && h <= j : h > i || h <= j;
+      if (!stays) {
+        idx[i] = t;
+        i = j;
+      }
+    }
+    idx[i] = -1;
+    this.live--;
+  }
+
   private alloc(pfn: number, li: number): number {
     let slot: number;
     if (this.freeTop > 0) slot = this.freeStack[--this.freeTop]!;
@@ -85,14 +155,14 @@ export class FreeLists {
     }
     this.pfns[slot] = pfn;
     this.listOf[slot] = li;
-    this.slotOf.set(pfn, slot);
+    this.indexInsert(slot);
     this.counts[li]! += 1;
     this.nrFreeByOrder[Math.floor(li / this.nrTypes)]! += 1;
     return slot;
   }
 
   private check(pfn: number, order: number, mt: number): number {
-    if (this.slotOf.has(pfn)) throw new KernelBug(`pfn 0x${pfn.toString(16)} is already on a free list`);
+    if (this.slotOf(pfn) >= 0) throw new KernelBug(`pfn 0x${pfn.toString(16)} is already on a free list`);
     if (!(order >= 0 && order < this.maxOrder && mt >= 0 && mt < this.nrTypes)) {
       throw new RangeError(`free list order ${order} / migratetype ${mt} out of range`);
     }
@@ -140,10 +210,10 @@ export class FreeLists {
 
   /** `list_del(&page->lru)`, `nr_free--`. Returns false if the pfn is on no list. */
   remove(pfn: Pfn | number): boolean {
-    const slot = this.slotOf.get(pfn);
-    if (slot === undefined) return false;
+    const slot = this.slotOf(pfn);
+    if (slot < 0) return false;
     const li = this.unlink(slot);
-    this.slotOf.delete(pfn);
+    this.indexRemove(pfn, slot);
     this.counts[li]! -= 1;
     this.nrFreeByOrder[Math.floor(li / this.nrTypes)]! -= 1;
     this.freeStack[this.freeTop++] = slot;
@@ -152,8 +222,8 @@ export class FreeLists {
 
   /** `list_move_tail()` onto the same order's list of another migratetype. */
   moveTail(pfn: Pfn | number, mt: number): void {
-    const slot = this.slotOf.get(pfn);
-    if (slot === undefined) throw new KernelBug(`pfn 0x${pfn.toString(16)} is on no free list`);
+    const slot = this.slotOf(pfn);
+    if (slot < 0) throw new KernelBug(`pfn 0x${pfn.toString(16)} is on no free list`);
     const old = this.unlink(slot);
     const order = Math.floor(old / this.nrTypes);
     const li = order * this.nrTypes + mt;
@@ -165,13 +235,13 @@ export class FreeLists {
 
   /** Whether `pfn` heads a block on some free list. */
   has(pfn: Pfn | number): boolean {
-    return this.slotOf.has(pfn);
+    return this.slotOf(pfn) >= 0;
   }
 
   /** The order and migratetype of the list `pfn` is on, or undefined. */
   where(pfn: Pfn | number): { order: number; migratetype: number } | undefined {
-    const slot = this.slotOf.get(pfn);
-    if (slot === undefined) return undefined;
+    const slot = this.slotOf(pfn);
+    if (slot < 0) return undefined;
     const li = this.listOf[slot]!;
     return { order: Math.floor(li / this.nrTypes), migratetype: li % this.nrTypes };
   }
@@ -206,7 +276,7 @@ export class FreeLists {
 
   /** Free block heads on all lists. */
   get size(): number {
-    return this.slotOf.size;
+    return this.live;
   }
 }
 

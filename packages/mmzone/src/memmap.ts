@@ -21,7 +21,7 @@
  *   template   all pages equal one shared StructPage value     ~ a small object
  *   overlay    template + its diverged pages in the store's     44-60 B / diverged page
  *              overlay pool (one hash table for all sections)
- *   columns    typed-array columns for every page                24 B / page
+ *   columns    typed-array columns for every page                12-24 B / page
  * ```
  *
  * A section starts as a template (sparse-vmemmap calls {@link
@@ -34,9 +34,18 @@
  * every page, and the section switches to columns (then at most 72 host
  * bytes per diverged page were ever spent on it) and gives its pool slots
  * back, as does a section whose memmap is dropped or re-initialized whole.
+ * A section's columns hold the low flags word, `_refcount` and `_mapcount`
+ * (12 bytes a page); the high flags word and `private` get a column only
+ * when some page's value differs from the template's (4 and 8 bytes more).
  * The rarely set pointer-like fields (`pgmap`, `mapping`, `index`,
  * `zone_device_data`) are sparse maps of the pages that differ from the
- * template.
+ * template, and one slot per page once the section is stored as columns
+ * (anonymous memory sets `mapping` and `index` on every page it faults in).
+ *
+ * `__init_single_page()` called page by page in ascending order is combined
+ * into runs that are written as one range when the store is next used
+ * ({@link MemmapStore.initSinglePage}): the result is the same, at the cost
+ * of a comparison per call.
  *
  * Pageblock migratetypes (`pageblock_flags`, kept by the kernel in each
  * section's usemap) are stored here too, per section.
@@ -47,7 +56,7 @@
  */
 import { KernelBug, KernelError } from '@zonedev/kernel';
 import type { MmConfig } from './config.js';
-import { Cols, OverlayPool } from './page-arrays.js';
+import { OverlayPool, SectionCols } from './page-arrays.js';
 import type { PageArrays, SlotList } from './page-arrays.js';
 import {
   PG_buddy,
@@ -136,14 +145,130 @@ export interface MemmapStoreOptions {
   readonly overlayLimit?: number;
 }
 
+/**
+ * The per-page overrides of one pointer-like field in one section: page
+ * offset to value. A JavaScript Map while the section is a template or an
+ * overlay (a few pages differ), one slot per page once it is stored as
+ * columns ({@link DenseSlots}, {@link DenseNumbers}).
+ */
+interface PageSlots<V> {
+  readonly size: number;
+  get(i: number): V | undefined;
+  set(i: number, v: V): unknown;
+  delete(i: number): boolean;
+  [Symbol.iterator](): Iterator<[number, V]>;
+}
+
+const ABSENT: unique symbol = Symbol('no override');
+
+/** {@link PageSlots} of a section stored as columns: one array slot per page. */
+class DenseSlots<V> implements PageSlots<V> {
+  private readonly a: (V | typeof ABSENT)[];
+  size = 0;
+  get capacity(): number {
+    return this.a.length;
+  }
+
+  constructor(n: number, from: PageSlots<V> | undefined) {
+    this.a = new Array<V | typeof ABSENT>(n).fill(ABSENT);
+    if (from !== undefined) for (const [i, v] of from) this.set(i, v);
+  }
+
+  get(i: number): V | undefined {
+    const v = this.a[i];
+    return v === ABSENT ? undefined : v;
+  }
+
+  set(i: number, v: V): this {
+    if (this.a[i] === ABSENT) this.size++;
+    this.a[i] = v;
+    return this;
+  }
+
+  delete(i: number): boolean {
+    if (this.a[i] === ABSENT) return false;
+    this.a[i] = ABSENT;
+    this.size--;
+    return true;
+  }
+
+  *[Symbol.iterator](): Iterator<[number, V]> {
+    const a = this.a;
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i]!;
+      if (v !== ABSENT) yield [i, v];
+    }
+  }
+}
+
+/** {@link PageSlots} of numbers (`index`) of a section stored as columns: a Float64Array, NaN where absent. */
+class DenseNumbers implements PageSlots<number> {
+  private readonly a: Float64Array;
+  size = 0;
+  get capacity(): number {
+    return this.a.length;
+  }
+
+  constructor(n: number, from: PageSlots<number> | undefined) {
+    this.a = new Float64Array(n).fill(NaN);
+    if (from !== undefined) for (const [i, v] of from) this.set(i, v);
+  }
+
+  get(i: number): number | undefined {
+    const v = this.a[i]!;
+    return v === v ? v : undefined;
+  }
+
+  set(i: number, v: number): this {
+    const old = this.a[i]!;
+    if (old !== old) this.size++;
+    this.a[i] = v;
+    return this;
+  }
+
+  delete(i: number): boolean {
+    const old = this.a[i]!;
+    if (old !== old) return false;
+    this.a[i] = NaN;
+    this.size--;
+    return true;
+  }
+
+  *[Symbol.iterator](): Iterator<[number, number]> {
+    const a = this.a;
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i]!;
+      if (v === v) yield [i, v];
+    }
+  }
+}
+
 class Extras {
-  pgmap: Map<number, unknown> | undefined;
-  mapping: Map<number, unknown> | undefined;
-  zdd: Map<number, unknown> | undefined;
-  index: Map<number, number> | undefined;
+  pgmap: PageSlots<unknown> | undefined;
+  mapping: PageSlots<unknown> | undefined;
+  zdd: PageSlots<unknown> | undefined;
+  index: PageSlots<number> | undefined;
 
   get size(): number {
     return (this.pgmap?.size ?? 0) + (this.mapping?.size ?? 0) + (this.zdd?.size ?? 0) + (this.index?.size ?? 0);
+  }
+
+  /** Estimated host bytes: 48 per Map entry, a slot per page of a dense field (8 B). */
+  get bytes(): number {
+    let b = 0;
+    for (const m of [this.pgmap, this.mapping, this.zdd, this.index]) {
+      if (m === undefined) continue;
+      b += m instanceof DenseSlots || m instanceof DenseNumbers ? m.capacity * 8 : m.size * 48;
+    }
+    return b;
+  }
+
+  /** Switches every field to one slot per page (the section is now stored as columns). */
+  densify(n: number): void {
+    if (this.pgmap !== undefined) this.pgmap = new DenseSlots(n, this.pgmap);
+    if (this.mapping !== undefined) this.mapping = new DenseSlots(n, this.mapping);
+    if (this.zdd !== undefined) this.zdd = new DenseSlots(n, this.zdd);
+    if (this.index !== undefined) this.index = new DenseNumbers(n, this.index);
   }
 }
 
@@ -151,7 +276,7 @@ type ExtraKey = 'pgmap' | 'mapping' | 'zdd';
 
 class Section implements SlotList {
   tpl: StructPage;
-  cols: Cols | undefined = undefined;
+  cols: SectionCols | undefined = undefined;
   /** First of this section's slots in the overlay pool, or -1. */
   ovHead = -1;
   /** Diverged pages in the overlay pool (0 when stored as columns). */
@@ -223,7 +348,7 @@ export class MemmapStore {
   private cacheBase = 1;
   private cacheEnd = 0;
   private cacheSec: Section | undefined = undefined;
-  private w: Cols | undefined = undefined;
+  private w: PageArrays | undefined = undefined;
   /** The diverged pages of every overlay section. */
   private readonly pool = new OverlayPool();
   /** The section (slot list) of a pfn held in the pool. */
@@ -238,18 +363,19 @@ export class MemmapStore {
   private lastInitLo = 0;
   private lastInitHi = 0;
   /**
-   * `initSinglePage()`'s fast path: the pfns `[fastBase, fastEnd)` of one
-   * section stored as columns, with a template without pointer-like fields
-   * and no per-page pointer fields, initialized for (`fastZone`, `fastNid`)
-   * with `fastTpl`. Any change to a section's form, template or pointer
-   * fields empties it ({@link MemmapStore.invalidateFast}).
+   * `initSinglePage()`'s pending run: pages `[runStart, runEnd)` of one
+   * section (which ends at `runLimit`) have been initialized for
+   * (`runZone`, `runNid`) with `runTpl`, and are written as one range
+   * ({@link MemmapStore.initRange}) before anything else reads or changes
+   * the store ({@link MemmapStore.flushRun}). `runEnd` is -1 when there is
+   * none.
    */
-  private fastBase = 0;
-  private fastEnd = 0;
-  private fastZone = -1;
-  private fastNid = -1;
-  private fastCols: Cols | undefined = undefined;
-  private fastTpl: StructPage = ZERO_STRUCT_PAGE;
+  private runStart = -1;
+  private runEnd = -1;
+  private runLimit = -1;
+  private runZone = -1;
+  private runNid = -1;
+  private runTpl: StructPage = ZERO_STRUCT_PAGE;
   // page->flags field extraction, precomputed from the layout.
   private readonly zoneDiv: number;
   private readonly zoneMod: number;
@@ -307,9 +433,9 @@ export class MemmapStore {
     if (!Number.isSafeInteger(sectionNr) || sectionNr < 0) {
       throw new KernelError('EINVAL', `invalid section number ${sectionNr}`);
     }
+    if (this.runEnd >= 0) this.flushRun();
     if (this.sections.has(sectionNr)) throw new KernelError('EEXIST', `section ${sectionNr} already has a memmap`);
     this.sections.set(sectionNr, new Section(sectionNr * this.pagesPerSection, template, migratetype));
-    this.invalidateFast();
     this.registered += this.pagesPerSection;
   }
 
@@ -318,11 +444,11 @@ export class MemmapStore {
    * Called by sparse-vmemmap when a section is removed. -EINVAL if it has none.
    */
   dropSection(sectionNr: number): void {
+    if (this.runEnd >= 0) this.flushRun();
     const s = this.sections.get(sectionNr);
     if (s === undefined) throw new KernelError('EINVAL', `section ${sectionNr} has no memmap`);
     this.pool.release(s, this.owners);
     this.sections.delete(sectionNr);
-    this.invalidateFast();
     this.sectionToNode.delete(sectionNr);
     this.registered -= this.pagesPerSection;
     if (this.cacheSec !== undefined && this.cacheBase === sectionNr * this.pagesPerSection) this.setCache(undefined);
@@ -335,6 +461,7 @@ export class MemmapStore {
 
   /** Whether `pfn` has a struct page (its section has a memmap). */
   hasMemmap(pfn: Pfn | number): boolean {
+    if (pfn >= this.cacheBase && pfn < this.cacheEnd) return true;
     return this.sections.has(Math.floor(pfn * this.invPps));
   }
 
@@ -345,6 +472,7 @@ export class MemmapStore {
 
   /** How a section's memmap is stored, or undefined if it has none. */
   sectionState(sectionNr: number): SectionMemmapState | undefined {
+    if (this.runEnd >= 0) this.flushRun();
     const s = this.sections.get(sectionNr);
     if (s === undefined) return undefined;
     return s.cols !== undefined ? 'columns' : s.ovCount > 0 ? 'overlay' : 'template';
@@ -352,6 +480,7 @@ export class MemmapStore {
 
   /** The template of a section (what its non-diverged pages look like). */
   sectionTemplate(sectionNr: number): StructPage | undefined {
+    if (this.runEnd >= 0) this.flushRun();
     return this.sections.get(sectionNr)?.tpl;
   }
 
@@ -367,6 +496,7 @@ export class MemmapStore {
 
   /** Host-memory statistics (an estimate of the bytes the store holds). */
   stats(): MemmapStats {
+    if (this.runEnd >= 0) this.flushRun();
     let templateSections = 0;
     let overlaySections = 0;
     let columnSections = 0;
@@ -383,9 +513,8 @@ export class MemmapStore {
         overlayPages += s.ovCount;
       } else templateSections++;
       if (s.ext !== undefined) {
-        const n = s.ext.size;
-        extraEntries += n;
-        bytes += n * 48;
+        extraEntries += s.ext.size;
+        bytes += s.ext.bytes;
       }
       if (s.pb !== undefined) bytes += s.pb.length;
     }
@@ -403,6 +532,7 @@ export class MemmapStore {
   }
 
   private sec(pfn: number): Section {
+    if (this.runEnd >= 0) this.flushRun();
     if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec!;
     const nr = Math.floor(pfn * this.invPps);
     const s = this.sections.get(nr);
@@ -427,6 +557,7 @@ export class MemmapStore {
 
   /** The section of `pfn`, or undefined if it has no memmap (no throw). */
   private secOrUndefined(pfn: number): Section | undefined {
+    if (this.runEnd >= 0) this.flushRun();
     if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec;
     const s = this.sections.get(Math.floor(pfn * this.invPps));
     if (s !== undefined) this.setCache(s);
@@ -473,15 +604,15 @@ export class MemmapStore {
   }
 
   /** Switches a section to columns: its overlay entries move there, their slots are released. */
-  private promote(s: Section): Cols {
-    const cols = new Cols(this.pagesPerSection, s.tpl);
+  private promote(s: Section): SectionCols {
+    const cols = new SectionCols(this.pagesPerSection, s.tpl);
     const pool = this.pool;
     for (let slot = s.ovHead; slot >= 0; slot = pool.nextOf(slot)) {
-      cols.copyFrom(pool.keyOf(slot) - s.base, pool.chunkOf(slot), pool.posOf(slot));
+      cols.copyFrom(pool.keyOf(slot) - s.base, pool.chunkOf(slot), pool.posOf(slot), s.tpl);
     }
     pool.release(s, this.owners);
     s.cols = cols;
-    this.invalidateFast();
+    s.ext?.densify(this.pagesPerSection);
     return cols;
   }
 
@@ -495,6 +626,7 @@ export class MemmapStore {
    * page of it one by one (a hint: the result is the same without it).
    */
   materialize(startPfn: Pfn | number, nrPages: number): void {
+    if (this.runEnd >= 0) this.flushRun();
     for (let nr = this.pfnToSectionNr(startPfn); nr <= this.pfnToSectionNr(startPfn + nrPages - 1); nr++) {
       const s = this.sections.get(nr);
       if (s !== undefined && s.cols === undefined) this.promote(s);
@@ -512,10 +644,10 @@ export class MemmapStore {
     const w = this.w!;
     return {
       flagsLo: p < 0 ? t.flagsLo : w.lo[p]!,
-      flagsHi: p < 0 ? t.flagsHi : w.hi[p]!,
+      flagsHi: p < 0 ? t.flagsHi : this.hiAt(s, p),
       refcount: p < 0 ? t.refcount : w.ref[p]!,
       mapcount: p < 0 ? t.mapcount : w.mc[p]!,
-      private: p < 0 ? t.private : w.priv[p]!,
+      private: p < 0 ? t.private : this.privAt(s, p),
       pgmap: this.extra(s, i, 'pgmap', t.pgmap),
       mapping: this.extra(s, i, 'mapping', t.mapping),
       index: this.indexOf(s, i),
@@ -545,13 +677,39 @@ export class MemmapStore {
         return;
       }
     }
-    const p = this.wpos(s, i);
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
     const w = this.w!;
     w.lo[p] = v.flagsLo;
-    w.hi[p] = v.flagsHi;
     w.ref[p] = v.refcount;
     w.mc[p] = v.mapcount;
-    w.priv[p] = v.private;
+    this.putHi(s, p, v.flagsHi);
+    this.putPriv(s, p, v.private);
+  }
+
+  /** The high flags word at position `p` of `this.w` (set by rpos/wpos) for section `s`. */
+  private hiAt(s: Section, p: number): number {
+    const h = this.w!.hi;
+    return h === undefined ? s.tpl.flagsHi : h[p]!;
+  }
+
+  /** `private` at position `p` of `this.w` for section `s`. */
+  private privAt(s: Section, p: number): number {
+    const v = this.w!.priv;
+    return v === undefined ? s.tpl.private : v[p]!;
+  }
+
+  /** Stores the high flags word at position `p` of `this.w` (set by wpos), creating a section's column if needed. */
+  private putHi(s: Section, p: number, v: number): void {
+    const h = this.w!.hi;
+    if (h !== undefined) h[p] = v;
+    else if (v !== s.tpl.flagsHi) s.cols!.hiCol(s.tpl)[p] = v;
+  }
+
+  /** Stores `private` at position `p` of `this.w` (set by wpos), creating a section's column if needed. */
+  private putPriv(s: Section, p: number, v: number): void {
+    const pr = this.w!.priv;
+    if (pr !== undefined) pr[p] = v;
+    else if (v !== s.tpl.private) s.cols!.privCol(s.tpl)[p] = v;
   }
 
   private writeExtras(s: Section, i: number, v: StructPage): void {
@@ -578,9 +736,8 @@ export class MemmapStore {
       s.ext?.[k]?.delete(i);
       return;
     }
-    if (s.ext === undefined) this.invalidateFast();
     const ext = (s.ext ??= new Extras());
-    const m = (ext[k] ??= new Map<number, unknown>());
+    const m = (ext[k] ??= s.cols !== undefined ? new DenseSlots<unknown>(this.pagesPerSection, undefined) : new Map<number, unknown>());
     m.set(i, v === undefined ? NONE : v);
   }
 
@@ -594,9 +751,8 @@ export class MemmapStore {
       s.ext?.index?.delete(i);
       return;
     }
-    if (s.ext === undefined) this.invalidateFast();
     const ext = (s.ext ??= new Extras());
-    (ext.index ??= new Map<number, number>()).set(i, v);
+    (ext.index ??= s.cols !== undefined ? new DenseNumbers(this.pagesPerSection, undefined) : new Map<number, number>()).set(i, v);
   }
 
   // -------------------------------------------------------------- bulk paths
@@ -614,7 +770,6 @@ export class MemmapStore {
       if (a === 0 && b === this.pagesPerSection) {
         s.tpl = template;
         s.cols = undefined;
-        this.invalidateFast();
         this.dropOverlay(s);
         s.ext = undefined;
         return;
@@ -645,7 +800,6 @@ export class MemmapStore {
       if (pool.find(s.base + i) < 0) pool.insert(s.base + i, old, s);
     }
     s.tpl = t;
-    this.invalidateFast();
     if (old.pgmap !== t.pgmap || old.mapping !== t.mapping || old.zoneDeviceData !== t.zoneDeviceData || old.index !== t.index) {
       for (let i = 0; i < pps; i++) {
         if (i === a) i = b;
@@ -677,7 +831,7 @@ export class MemmapStore {
       return;
     }
     if (s.cols === undefined && s.ovCount + n > this.overlayLimit) this.promote(s);
-    if (s.cols !== undefined) s.cols.fill(a, b, v);
+    if (s.cols !== undefined) s.cols.fill(a, b, v, s.tpl);
     else for (let i = a; i < b; i++) this.writeCore(s, i, v);
     if (s.ext !== undefined || !sameExtras(v, s.tpl)) for (let i = a; i < b; i++) this.writeExtras(s, i, v);
   }
@@ -702,8 +856,7 @@ export class MemmapStore {
         }
         const old = s.tpl;
         s.tpl = nt;
-        this.invalidateFast();
-        if (s.cols !== undefined) this.updateArrays(s.cols, 0, this.pagesPerSection, c);
+        if (s.cols !== undefined) this.updateArrays(s, 0, this.pagesPerSection, c);
         else this.updateOverlay(s, 0, this.pagesPerSection, c);
         if (s.ext !== undefined) {
           if ('pgmap' in update) s.ext.pgmap = undefined;
@@ -726,14 +879,14 @@ export class MemmapStore {
         return;
       }
       if (s.cols === undefined && coreChanges && s.ovCount + (b - a) > this.overlayLimit) this.promote(s);
-      if (s.cols !== undefined) this.updateArrays(s.cols, a, b, c);
+      if (s.cols !== undefined) this.updateArrays(s, a, b, c);
       else {
         this.updateOverlay(s, a, b, c);
         if (coreChanges) {
           for (let i = a; i < b; i++) {
             if (s.cols === undefined && s.ovCount > 0 && this.pool.find(s.base + i) >= 0) continue;
             const p = this.wpos(s, i);
-            this.updateAt(this.w!, p, c);
+            this.updateAt(s, this.w!, p, c);
           }
         }
       }
@@ -752,7 +905,7 @@ export class MemmapStore {
   private rebaseExtras(s: Section, _old: StructPage): void {
     const ext = s.ext!;
     const t = s.tpl;
-    const drop = (m: Map<number, unknown> | undefined, dflt: unknown): void => {
+    const drop = (m: PageSlots<unknown> | undefined, dflt: unknown): void => {
       if (m === undefined) return;
       for (const [i, v] of m) if ((v === NONE ? undefined : v) === dflt) m.delete(i);
     };
@@ -763,8 +916,9 @@ export class MemmapStore {
     if (ext.size === 0) s.ext = undefined;
   }
 
-  private updateArrays(w: PageArrays, a: number, b: number, c: Compiled): void {
-    for (let p = a; p < b; p++) this.updateAt(w, p, c);
+  private updateArrays(s: Section, a: number, b: number, c: Compiled): void {
+    const w = s.cols!;
+    for (let p = a; p < b; p++) this.updateAt(s, w, p, c);
   }
 
   /** Applies an update to the overlay entries of pages [a, b) of a section. */
@@ -772,19 +926,28 @@ export class MemmapStore {
     const pool = this.pool;
     for (let slot = s.ovHead; slot >= 0; slot = pool.nextOf(slot)) {
       const k = pool.keyOf(slot) - s.base;
-      if (k >= a && k < b) this.updateAt(pool.chunkOf(slot), pool.posOf(slot), c);
+      if (k >= a && k < b) this.updateAt(s, pool.chunkOf(slot), pool.posOf(slot), c);
     }
   }
 
-  private updateAt(w: PageArrays, p: number, c: Compiled): void {
+  private updateAt(s: Section, w: PageArrays, p: number, c: Compiled): void {
     const u = c.u;
     if (c.set.length + c.clear.length > 0) w.lo[p] = applyFlags(w.lo[p]!, c);
     if (u.refcount !== undefined) w.ref[p] = u.refcount;
     if (u.mapcount !== undefined) w.mc[p] = u.mapcount;
-    if (u.private !== undefined) w.priv[p] = u.private;
+    const v = u.private;
+    if (v !== undefined) {
+      const pr = w.priv;
+      if (pr !== undefined) pr[p] = v;
+      else if (v !== s.tpl.private) {
+        // only a section's own columns lack the column: create it from the template
+        s.cols!.privCol(s.tpl)[p] = v;
+      }
+    }
   }
 
   private checkRange(startPfn: number, nrPages: number): void {
+    if (this.runEnd >= 0) this.flushRun();
     if (!Number.isSafeInteger(startPfn) || startPfn < 0 || !Number.isSafeInteger(nrPages) || nrPages < 0) {
       throw new KernelError('EINVAL', `invalid pfn range ${startPfn} + ${nrPages}`);
     }
@@ -822,6 +985,7 @@ export class MemmapStore {
    * without reading every struct page of a mostly-untouched section.
    */
   findFirst(startPfn: Pfn | number, endPfn: Pfn | number, pred: (flagsLo: number, mapcount: number, refcount: number) => boolean): number {
+    if (this.runEnd >= 0) this.flushRun();
     const pps = this.pagesPerSection;
     let pfn: number = startPfn;
     while (pfn < endPfn) {
@@ -881,7 +1045,7 @@ export class MemmapStore {
   pageFlagsHi(pfn: Pfn | number): number {
     const s = this.sec(pfn);
     const p = this.rpos(s, pfn - s.base);
-    return p < 0 ? s.tpl.flagsHi : this.w!.hi[p]!;
+    return p < 0 ? s.tpl.flagsHi : this.hiAt(s, p);
   }
 
   /** Sets the whole `page->flags` word from its two halves. */
@@ -890,9 +1054,10 @@ export class MemmapStore {
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
     if (p0 < 0 && s.tpl.flagsLo === lo && s.tpl.flagsHi === hi) return;
-    const p = this.wpos(s, i);
+    // (a position rpos found is writable as it is: this.w still holds its arrays)
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
     this.w!.lo[p] = lo;
-    this.w!.hi[p] = hi;
+    this.putHi(s, p, hi);
   }
 
   private setLo(pfn: number, lo: number): void {
@@ -900,7 +1065,7 @@ export class MemmapStore {
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
     if (p0 < 0 && s.tpl.flagsLo === lo) return;
-    const p = this.wpos(s, i);
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
     this.w!.lo[p] = lo;
   }
 
@@ -1015,14 +1180,24 @@ export class MemmapStore {
 
   /** `SetPageX()` / `__SetPageX()`. */
   setPageFlag(pfn: Pfn | number, bit: number): void {
-    const lo = this.pageFlagsLo(pfn);
-    if (!flagsWordTest(lo, bit)) this.setLo(pfn, flagsWordSet(lo, bit));
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const p0 = this.rpos(s, i);
+    const lo = p0 < 0 ? s.tpl.flagsLo : this.w!.lo[p0]!;
+    if (flagsWordTest(lo, bit)) return;
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
+    this.w!.lo[p] = flagsWordSet(lo, bit);
   }
 
   /** `ClearPageX()` / `__ClearPageX()`. */
   clearPageFlag(pfn: Pfn | number, bit: number): void {
-    const lo = this.pageFlagsLo(pfn);
-    if (flagsWordTest(lo, bit)) this.setLo(pfn, flagsWordClear(lo, bit));
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const p0 = this.rpos(s, i);
+    const lo = p0 < 0 ? s.tpl.flagsLo : this.w!.lo[p0]!;
+    if (!flagsWordTest(lo, bit)) return;
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
+    this.w!.lo[p] = flagsWordClear(lo, bit);
   }
 
   /** `TestSetPageX()`: sets the bit, returns whether it was set before. */
@@ -1074,8 +1249,9 @@ export class MemmapStore {
   setPageMapcountRaw(pfn: Pfn | number, v: number): void {
     const s = this.sec(pfn);
     const i = pfn - s.base;
-    if (this.rpos(s, i) < 0 && s.tpl.mapcount === v) return;
-    const p = this.wpos(s, i);
+    const p0 = this.rpos(s, i);
+    if (p0 < 0 && s.tpl.mapcount === v) return;
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
     this.w!.mc[p] = v;
   }
 
@@ -1132,16 +1308,17 @@ export class MemmapStore {
   pagePrivate(pfn: Pfn | number): number {
     const s = this.sec(pfn);
     const p = this.rpos(s, pfn - s.base);
-    return p < 0 ? s.tpl.private : this.w!.priv[p]!;
+    return p < 0 ? s.tpl.private : this.privAt(s, p);
   }
 
   /** `set_page_private()`. */
   setPagePrivate(pfn: Pfn | number, v: number): void {
     const s = this.sec(pfn);
     const i = pfn - s.base;
-    if (this.rpos(s, i) < 0 && s.tpl.private === v) return;
-    const p = this.wpos(s, i);
-    this.w!.priv[p] = v;
+    const p0 = this.rpos(s, i);
+    if (p0 < 0 && s.tpl.private === v) return;
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
+    this.putPriv(s, p, v);
   }
 
   /** `buddy_order()`: the order of a free block head (PageBuddy checked by the caller). */
@@ -1156,9 +1333,9 @@ export class MemmapStore {
     const p0 = this.rpos(s, i);
     const word = p0 < 0 ? s.tpl.mapcount : this.w!.mc[p0]!;
     if (!pageTypeIs(word, 0)) throw new KernelBug(`VM_BUG_ON_PAGE(!PageType(page, 0)): pfn ${hex(pfn)} _mapcount ${word}`);
-    const p = this.wpos(s, i);
-    this.w!.priv[p] = order;
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
     this.w!.mc[p] = setPageTypeWord(word, PG_buddy);
+    this.putPriv(s, p, order);
   }
 
   /** `__ClearPageBuddy(); set_page_private(page, 0)`: what `del_page_from_free_list()` does to the page. */
@@ -1168,9 +1345,9 @@ export class MemmapStore {
     const p0 = this.rpos(s, i);
     const word = p0 < 0 ? s.tpl.mapcount : this.w!.mc[p0]!;
     if (!pageTypeIs(word, PG_buddy)) throw new KernelBug(`VM_BUG_ON_PAGE(!PageBuddy(page)): pfn ${hex(pfn)}`);
-    const p = this.wpos(s, i);
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
     this.w!.mc[p] = clearPageTypeWord(word, PG_buddy);
-    this.w!.priv[p] = 0;
+    this.putPriv(s, p, 0);
   }
 
   /**
@@ -1183,7 +1360,7 @@ export class MemmapStore {
     const p = this.rpos(s, pfn - s.base);
     const word = p < 0 ? s.tpl.mapcount : this.w!.mc[p]!;
     if (!pageTypeIs(word, PG_buddy)) return -1;
-    return p < 0 ? s.tpl.private : this.w!.priv[p]!;
+    return p < 0 ? s.tpl.private : this.privAt(s, p);
   }
 
   /**
@@ -1211,8 +1388,8 @@ export class MemmapStore {
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p = this.wpos(s, i);
-    this.w!.priv[p] = 0;
     this.w!.ref[p] = 1;
+    this.putPriv(s, p, 0);
   }
 
   // ------------------------------------------------------------- page_ref.h
@@ -1233,8 +1410,9 @@ export class MemmapStore {
   setPageCount(pfn: Pfn | number, v: number): void {
     const s = this.sec(pfn);
     const i = pfn - s.base;
-    if (this.rpos(s, i) < 0 && s.tpl.refcount === v) return;
-    const p = this.wpos(s, i);
+    const p0 = this.rpos(s, i);
+    if (p0 < 0 && s.tpl.refcount === v) return;
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
     this.w!.ref[p] = v;
   }
 
@@ -1243,9 +1421,26 @@ export class MemmapStore {
     this.setPageCount(pfn, 1);
   }
 
+  /**
+   * Adds `nr` to the refcount in one lookup and returns the new count;
+   * with `bugIfZero`, a count of 0 is a BUG (`put_page_testzero()`).
+   */
+  private addRef(pfn: number, nr: number, bugIfZero: boolean): number {
+    const s = this.sec(pfn);
+    const i = pfn - s.base;
+    const p0 = this.rpos(s, i);
+    const old = p0 < 0 ? s.tpl.refcount : this.w!.ref[p0]!;
+    if (bugIfZero && old === 0) throw new KernelBug(`VM_BUG_ON_PAGE(page_ref_count(page) == 0): pfn ${hex(pfn)}`);
+    const v = old + nr;
+    if (p0 < 0 && s.tpl.refcount === v) return v;
+    const p = p0 < 0 ? this.wpos(s, i) : p0;
+    this.w!.ref[p] = v;
+    return v;
+  }
+
   /** `page_ref_add()`. */
   pageRefAdd(pfn: Pfn | number, nr: number): void {
-    this.setPageCount(pfn, this.pageRefCount(pfn) + nr);
+    this.addRef(pfn, nr, false);
   }
 
   /** `page_ref_sub()`. */
@@ -1265,23 +1460,17 @@ export class MemmapStore {
 
   /** `page_ref_inc_return()`. */
   pageRefIncReturn(pfn: Pfn | number): number {
-    const v = this.pageRefCount(pfn) + 1;
-    this.setPageCount(pfn, v);
-    return v;
+    return this.addRef(pfn, 1, false);
   }
 
   /** `page_ref_dec_return()`. */
   pageRefDecReturn(pfn: Pfn | number): number {
-    const v = this.pageRefCount(pfn) - 1;
-    this.setPageCount(pfn, v);
-    return v;
+    return this.addRef(pfn, -1, false);
   }
 
   /** `page_ref_sub_and_test()`: subtracts, returns whether the count reached 0. */
   pageRefSubAndTest(pfn: Pfn | number, nr: number): boolean {
-    const v = this.pageRefCount(pfn) - nr;
-    this.setPageCount(pfn, v);
-    return v === 0;
+    return this.addRef(pfn, -nr, false) === 0;
   }
 
   /** `page_ref_dec_and_test()`. */
@@ -1324,9 +1513,7 @@ export class MemmapStore {
 
   /** `put_page_testzero()`: drops a reference, returns whether it was the last; BUG if already 0. */
   putPageTestzero(pfn: Pfn | number): boolean {
-    const v = this.pageRefCount(pfn);
-    if (v === 0) throw new KernelBug(`VM_BUG_ON_PAGE(page_ref_count(page) == 0): pfn ${hex(pfn)}`);
-    return this.pageRefDecAndTest(pfn);
+    return this.addRef(pfn, -1, true) === 0;
   }
 
   // ------------------------------------------------- pointer-like fields
@@ -1405,28 +1592,26 @@ export class MemmapStore {
 
   /**
    * `__init_single_page()` on one page (include/linux/mm.h, mm/page_alloc.c).
-   * Called once per page by loops over millions of pages, so its common case
-   * is kept short: the template of the last (zone, node) and the last
-   * section are remembered, and a section stored as columns whose template
-   * has no pointer-like fields takes the five stores directly.
+   * Called once per page, in ascending order, by loops over millions of
+   * pages, so consecutive calls for one (zone, node) are combined: a call
+   * that continues the pending run of its section only extends it, and the
+   * run is written as one range (whole sections as a template swap, the
+   * rest filled into place) before the store is next read or changed. What
+   * any accessor then sees is exactly what a page-by-page write gives. A
+   * pfn without a memmap fails at its own call: KernelBug (or
+   * EINVAL for a pfn that is not one).
    */
   initSinglePage(pfn: Pfn | number, zone: number, nid: number): void {
-    if (pfn >= this.fastBase && pfn < this.fastEnd && zone === this.fastZone && nid === this.fastNid) {
-      const c = this.fastCols!;
-      const t = this.fastTpl;
-      const i = pfn - this.fastBase;
-      c.lo[i] = t.flagsLo;
-      c.hi[i] = t.flagsHi;
-      c.ref[i] = t.refcount;
-      c.mc[i] = t.mapcount;
-      c.priv[i] = t.private;
+    if (pfn === this.runEnd && pfn < this.runLimit && zone === this.runZone && nid === this.runNid) {
+      this.runEnd = pfn + 1;
       return;
     }
-    this.initSinglePageAny(pfn, zone, nid);
+    this.initSinglePageStart(pfn, zone, nid);
   }
 
-  /** `initSinglePage()` outside the fast path; sets the fast path up for the next calls. */
-  private initSinglePageAny(pfn: number, zone: number, nid: number): void {
+  /** `initSinglePage()` that does not continue the pending run: writes that run, starts a new one. */
+  private initSinglePageStart(pfn: number, zone: number, nid: number): void {
+    const s = this.sec(pfn);
     let t = this.lastInitTpl;
     if (
       t === undefined ||
@@ -1436,33 +1621,23 @@ export class MemmapStore {
     ) {
       t = this.initTemplateFor(pfn, zone, nid);
     }
-    const s = this.sec(pfn);
-    const i = pfn - s.base;
-    const c = s.cols;
-    if (c !== undefined) {
-      c.lo[i] = t.flagsLo;
-      c.hi[i] = t.flagsHi;
-      c.ref[i] = t.refcount;
-      c.mc[i] = t.mapcount;
-      c.priv[i] = t.private;
-    } else this.writeCore(s, i, t);
-    // t has no pointer-like fields: only a section whose template or pages have some needs them written
-    if (s.ext !== undefined || (t !== s.tpl && !sameExtras(t, s.tpl))) this.writeExtras(s, i, t);
     if (this.nodeNotInFlags) this.sectionToNode.set(s.base * this.invPps, nid);
-    else if (c !== undefined && s.ext === undefined && sameExtras(t, s.tpl)) {
-      this.fastBase = s.base;
-      this.fastEnd = s.base + this.pagesPerSection;
-      this.fastZone = zone;
-      this.fastNid = nid;
-      this.fastCols = c;
-      this.fastTpl = t;
-    }
+    this.runStart = pfn;
+    this.runEnd = pfn + 1;
+    this.runLimit = s.base + this.pagesPerSection;
+    this.runZone = zone;
+    this.runNid = nid;
+    this.runTpl = t;
   }
 
-  /** Empties `initSinglePage()`'s fast path (a section changed form, template or pointer fields). */
-  private invalidateFast(): void {
-    this.fastEnd = 0;
-    this.fastCols = undefined;
+  /** Writes `initSinglePage()`'s pending run, if any (see {@link MemmapStore.initSinglePage}). */
+  private flushRun(): void {
+    const a = this.runStart;
+    const n = this.runEnd - a;
+    this.runStart = -1;
+    this.runEnd = -1;
+    this.runLimit = -1;
+    if (n > 0) this.initRange(a, n, this.runTpl);
   }
 
   /** The template for `initSinglePage()`, remembered for the next call. */

@@ -210,6 +210,12 @@ function rounddownPow2(x: number): number {
  * order (KernelError EINVAL otherwise). An order of MAX_ORDER or more is a
  * valid `unsigned int`; the allocator itself answers it with NULL.
  */
+/** `first_zones_zonelist()` (include/linux/mmzone.h): the first zone of `zonelist` at or below `highestZoneidx`, or undefined. */
+function firstZoneAtMost(zonelist: readonly Zone[], highestZoneidx: number): Zone | undefined {
+  for (const z of zonelist) if (z.zoneIdx <= highestZoneidx) return z;
+  return undefined;
+}
+
 function checkAlloc(fn: string, gfp: number, order: number): void {
   checkUnsigned(fn, 'gfp_mask', gfp, 0xffffffff);
   checkUnsigned(fn, 'order', order);
@@ -1517,7 +1523,7 @@ export class MmCore {
       preferredZone: undefined,
     };
     if (this.shouldFailAllocPage(gfp, order)) return undefined;
-    ac.preferredZone = ac.zonelist.find((z) => z.zoneIdx <= ac.highestZoneidx);
+    ac.preferredZone = firstZoneAtMost(ac.zonelist, ac.highestZoneidx);
     let allocFlags = ALLOC_WMARK_LOW;
     allocFlags = gfpOr(allocFlags, this.allocFlagsNofragment(ac.preferredZone, gfp));
     if (this.config.MIGRATE_CMA !== undefined && ac.migratetype === MIGRATE_MOVABLE) allocFlags = gfpOr(allocFlags, ALLOC_CMA);
@@ -1572,7 +1578,7 @@ export class MmCore {
     if (gfpHas(gfp, __GFP_MEMALLOC) && !gfpHas(gfp, __GFP_NOMEMALLOC)) {
       allocFlags = ALLOC_NO_WATERMARKS;
       ac.zonelist = this.nodeZonelist(this.numaNodeId, gfp);
-      ac.preferredZone = ac.zonelist.find((z) => z.zoneIdx <= ac.highestZoneidx);
+      ac.preferredZone = firstZoneAtMost(ac.zonelist, ac.highestZoneidx);
       page = this.getPageFromFreelist(gfp, order, allocFlags, ac);
       if (page >= 0) return page as Pfn;
     }

@@ -3,17 +3,19 @@
  *
  * A struct page is not a JavaScript object here. Its five hot fields live in
  * parallel typed arrays ("columns"): the two 32-bit halves of `flags`,
- * `_refcount`, `_mapcount` (which doubles as `page_type`) and `private`, 24
- * host bytes per page. Two containers hold such columns:
+ * `_refcount`, `_mapcount` (which doubles as `page_type`) and `private`.
+ * Two containers hold such columns:
  *
- * - {@link Cols}: one entry per page of a memory section, indexed by the
- *   page's offset in the section (a section whose pages are written densely);
+ * - {@link SectionCols}: one entry per page of a memory section, indexed by
+ *   the page's offset in the section (a section whose pages are written
+ *   densely): 12 host bytes per page for the low flags word, `_refcount`
+ *   and `_mapcount`, and the high flags word (4 B) and `private` (8 B) only
+ *   once some page of the section differs from the template there;
  * - {@link OverlayPool}: one pool for the whole store holding the pages that
  *   differ from their section's template, wherever they are. Its slots are
- *   columns too, cut into fixed-size chunks (each chunk is a {@link Cols}), so
- *   a writer finds "the arrays and the position" once and stores into them
- *   without caring which container it is, and every such array has the same
- *   shape for the JIT.
+ *   columns too (all five, 24 bytes), cut into fixed-size chunks (each chunk
+ *   is a {@link Cols}), so a writer finds "the arrays and the position" once
+ *   and stores into them without caring which container it is.
  *
  * Why one pool and not one small table per section: a section is 32768 pages
  * on x86_64, and 64 TiB of device memory is half a million sections. If every
@@ -48,13 +50,17 @@
 import { ZERO_STRUCT_PAGE } from './struct-page.js';
 import type { StructPage } from './struct-page.js';
 
-/** The five columns, as any container exposes them. */
+/**
+ * The five columns, as any container exposes them. `hi` and `priv` may be
+ * absent in a section's columns ({@link SectionCols}): then every page of
+ * the section has its template's value there.
+ */
 export interface PageArrays {
   lo: Uint32Array;
-  hi: Uint32Array;
+  hi: Uint32Array | undefined;
   ref: Int32Array;
   mc: Int32Array;
-  priv: Float64Array;
+  priv: Float64Array | undefined;
 }
 
 /** Host bytes of the five columns, per page. */
@@ -87,7 +93,7 @@ export class Cols implements PageArrays {
   }
 
   /** Copies entry `q` of `from` to entry `p`. */
-  copyFrom(p: number, from: PageArrays, q: number): void {
+  copyFrom(p: number, from: Cols, q: number): void {
     this.lo[p] = from.lo[q]!;
     this.hi[p] = from.hi[q]!;
     this.ref[p] = from.ref[q]!;
@@ -97,6 +103,80 @@ export class Cols implements PageArrays {
 
   get bytes(): number {
     return this.lo.length * COLUMN_BYTES;
+  }
+}
+
+/** Host bytes per page of a section's columns while `hi` and `priv` are absent. */
+export const SECTION_COLUMN_BYTES = 12;
+
+/**
+ * The columns of one section stored page by page. The three fields nearly
+ * every written page changes (the low flags word, `_refcount`, `_mapcount`)
+ * are allocated with the section's columns, 12 host bytes per page; the
+ * high flags word (zone, node and section links, which `set_page_links()`
+ * rarely changes from the template) and `private` (the buddy order of free
+ * block heads) get their column the first time a page's value differs from
+ * the section's template, 4 and 8 more bytes per page.
+ */
+export class SectionCols implements PageArrays {
+  lo: Uint32Array;
+  hi: Uint32Array | undefined = undefined;
+  ref: Int32Array;
+  mc: Int32Array;
+  priv: Float64Array | undefined = undefined;
+  /** Pages of the section. */
+  readonly n: number;
+  constructor(n: number, t: StructPage) {
+    this.n = n;
+    const buf = new ArrayBuffer(n * SECTION_COLUMN_BYTES);
+    this.lo = new Uint32Array(buf, 0, n);
+    this.ref = new Int32Array(buf, n * 4, n);
+    this.mc = new Int32Array(buf, n * 8, n);
+    if (t.flagsLo !== 0) this.lo.fill(t.flagsLo);
+    if (t.refcount !== 0) this.ref.fill(t.refcount);
+    if (t.mapcount !== 0) this.mc.fill(t.mapcount);
+  }
+
+  /** The `hi` column, created from the template `t` if absent. */
+  hiCol(t: StructPage): Uint32Array {
+    if (this.hi === undefined) {
+      this.hi = new Uint32Array(this.n);
+      if (t.flagsHi !== 0) this.hi.fill(t.flagsHi);
+    }
+    return this.hi;
+  }
+
+  /** The `priv` column, created from the template `t` if absent. */
+  privCol(t: StructPage): Float64Array {
+    if (this.priv === undefined) {
+      this.priv = new Float64Array(this.n);
+      if (t.private !== 0) this.priv.fill(t.private);
+    }
+    return this.priv;
+  }
+
+  /** Sets pages [a, b) to `v`; `t` is the section's template (for absent columns). */
+  fill(a: number, b: number, v: StructPage, t: StructPage): void {
+    this.lo.fill(v.flagsLo, a, b);
+    this.ref.fill(v.refcount, a, b);
+    this.mc.fill(v.mapcount, a, b);
+    if (this.hi !== undefined || v.flagsHi !== t.flagsHi) this.hiCol(t).fill(v.flagsHi, a, b);
+    if (this.priv !== undefined || v.private !== t.private) this.privCol(t).fill(v.private, a, b);
+  }
+
+  /** Copies entry `q` of `from` (a pool chunk) to page `p`; `t` is the section's template. */
+  copyFrom(p: number, from: Cols, q: number, t: StructPage): void {
+    this.lo[p] = from.lo[q]!;
+    this.ref[p] = from.ref[q]!;
+    this.mc[p] = from.mc[q]!;
+    const hi = from.hi[q]!;
+    if (this.hi !== undefined || hi !== t.flagsHi) this.hiCol(t)[p] = hi;
+    const pr = from.priv[q]!;
+    if (this.priv !== undefined || pr !== t.private) this.privCol(t)[p] = pr;
+  }
+
+  get bytes(): number {
+    return this.n * SECTION_COLUMN_BYTES + (this.hi === undefined ? 0 : this.n * 4) + (this.priv === undefined ? 0 : this.n * 8);
   }
 }
 

@@ -37,28 +37,119 @@ export interface PhysBacking {
   readonly bytesAllocated: number;
 }
 
+/** Bytes of one slab of page frames (at least one page). */
+const SLAB_BYTES = 256 * 1024;
+
 /**
  * A sparse backing: pages of `pageSize` bytes allocated on first write,
  * unwritten bytes read as zero. Usable on its own as the media of a
  * persistent-memory device that must survive machine restarts.
+ *
+ * Written pages live in slabs (256 KiB ArrayBuffers holding several page
+ * frames each) rather than one buffer per page: allocating, freeing and
+ * copying a page is then a slot taken from or returned to a slab and one
+ * `set()`, with no host allocation and no garbage per page, which is what
+ * makes page-by-page copies (`copy_highpage()` in migration) cost close to
+ * one copy of the same bytes. A slab whose pages are all freed is released.
  * @public
  */
 export class SparseBacking implements PhysBacking {
   readonly size: number;
   /** Granule of allocation (the page size). */
   readonly pageSize: number;
-  private readonly pages = new Map<number, Uint8Array>();
+  /** Page number to slot: slot `s` is frame `s % slabPages` of slab `floor(s / slabPages)`. */
+  private readonly slots = new Map<number, number>();
+  /** Frames per slab. */
+  private readonly slabPages: number;
+  private readonly invSlabPages: number;
+  /** The slabs (undefined: released). */
+  private slabs: (Uint8Array | undefined)[] = [];
+  /** Per slab: its free frames (a stack of frame numbers) and how many there are. */
+  private slabFree: Int32Array[] = [];
+  private slabFreeCount: number[] = [];
+  /** Slabs that may have free frames (checked when popped). */
+  private partial: number[] = [];
+  private inPartial: boolean[] = [];
+  /** Released slab numbers, for reuse. */
+  private released: number[] = [];
 
   constructor(size: number, pageSize: number = 4096) {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid backing size ${size}`);
     this.size = size;
     this.pageSize = pageSize;
+    this.slabPages = Math.max(1, Math.floor(SLAB_BYTES / pageSize));
+    this.invSlabPages = 1 / this.slabPages;
   }
 
   private check(offset: number, length: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > this.size) {
       throw new RangeError(`access [${offset}, +${length}) outside a backing of ${this.size} bytes`);
     }
+  }
+
+  /** The slab of slot `s`. */
+  private slabOf(s: number): Uint8Array {
+    return this.slabs[Math.floor(s * this.invSlabPages)]!;
+  }
+
+  /** The byte offset of slot `s` in its slab. */
+  private offsetOf(s: number): number {
+    return (s - Math.floor(s * this.invSlabPages) * this.slabPages) * this.pageSize;
+  }
+
+  /** A free frame for page `pg` (its bytes are not cleared: the caller writes the whole page or clears it). */
+  private allocSlot(pg: number): number {
+    let k = -1;
+    while (this.partial.length > 0) {
+      const c = this.partial[this.partial.length - 1]!;
+      if (this.slabs[c] !== undefined && this.slabFreeCount[c]! > 0) {
+        k = c;
+        break;
+      }
+      this.partial.pop();
+      this.inPartial[c] = false;
+    }
+    if (k < 0) {
+      k = this.released.pop() ?? this.slabs.length;
+      const n = this.slabPages;
+      this.slabs[k] = new Uint8Array(n * this.pageSize);
+      const free = new Int32Array(n);
+      for (let i = 0; i < n; i++) free[i] = n - 1 - i;
+      this.slabFree[k] = free;
+      this.slabFreeCount[k] = n;
+      this.partial.push(k);
+      this.inPartial[k] = true;
+    }
+    const frame = this.slabFree[k]![--this.slabFreeCount[k]!]!;
+    const s = k * this.slabPages + frame;
+    this.slots.set(pg, s);
+    return s;
+  }
+
+  /** Frees page `pg`'s frame (`s`); a slab left empty is released. */
+  private freeSlot(pg: number, s: number): void {
+    this.slots.delete(pg);
+    const k = Math.floor(s * this.invSlabPages);
+    const frame = s - k * this.slabPages;
+    const n = ++this.slabFreeCount[k]!;
+    this.slabFree[k]![n - 1] = frame;
+    if (n === this.slabPages) {
+      this.slabs[k] = undefined;
+      this.slabFree[k] = EMPTY_FREE;
+      this.slabFreeCount[k] = 0;
+      this.released.push(k);
+    } else if (!this.inPartial[k]) {
+      this.partial.push(k);
+      this.inPartial[k] = true;
+    }
+  }
+
+  /** A fresh, zeroed frame for page `pg`. */
+  private zeroedSlot(pg: number): number {
+    const s = this.allocSlot(pg);
+    const o = this.offsetOf(s);
+    this.slabOf(s).fill(0, o, o + this.pageSize);
+    return s;
   }
 
   read(offset: number, dst: Uint8Array): void {
@@ -70,10 +161,12 @@ export class SparseBacking implements PhysBacking {
       const pg = Math.floor(at / ps);
       const off = at - pg * ps;
       const n = Math.min(ps - off, dst.length - done);
-      const page = this.pages.get(pg);
-      if (page === undefined) dst.fill(0, done, done + n);
-      else if (n === ps) dst.set(page, done);
-      else dst.set(page.subarray(off, off + n), done);
+      const s = this.slots.get(pg);
+      if (s === undefined) dst.fill(0, done, done + n);
+      else {
+        const o = this.offsetOf(s) + off;
+        dst.set(this.slabOf(s).subarray(o, o + n), done);
+      }
       done += n;
     }
   }
@@ -87,14 +180,9 @@ export class SparseBacking implements PhysBacking {
       const pg = Math.floor(at / ps);
       const off = at - pg * ps;
       const n = Math.min(ps - off, src.length - done);
-      const page = this.pages.get(pg);
-      if (page !== undefined) page.set(n === src.length ? src : src.subarray(done, done + n), off);
-      else if (n === ps) this.pages.set(pg, src.slice(done, done + n));
-      else {
-        const fresh = new Uint8Array(ps);
-        fresh.set(src.subarray(done, done + n), off);
-        this.pages.set(pg, fresh);
-      }
+      let s = this.slots.get(pg);
+      if (s === undefined) s = n === ps ? this.allocSlot(pg) : this.zeroedSlot(pg);
+      this.slabOf(s).set(n === src.length ? src : src.subarray(done, done + n), this.offsetOf(s) + off);
       done += n;
     }
   }
@@ -131,20 +219,20 @@ export class SparseBacking implements PhysBacking {
       const n = Math.min(ps - off, length - done);
       const from = srcOffset + done;
       if (sparse !== undefined && n === ps && from % ps === 0) {
-        const sp = sparse.pages.get(from / ps);
-        if (sp === undefined) this.pages.delete(pg);
-        else {
-          const dp = this.pages.get(pg);
-          if (dp !== undefined) dp.set(sp);
-          else this.pages.set(pg, sp.slice());
+        const ss = sparse.slots.get(from / ps);
+        const ds = this.slots.get(pg);
+        if (ss === undefined) {
+          if (ds !== undefined) this.freeSlot(pg, ds);
+        } else {
+          const d = ds ?? this.allocSlot(pg);
+          const so = sparse.offsetOf(ss);
+          this.slabOf(d).set(sparse.slabOf(ss).subarray(so, so + ps), this.offsetOf(d));
         }
       } else {
-        let page = this.pages.get(pg);
-        if (page === undefined) {
-          page = new Uint8Array(ps);
-          this.pages.set(pg, page);
-        }
-        src.read(from, page.subarray(off, off + n));
+        let s = this.slots.get(pg);
+        s ??= this.zeroedSlot(pg);
+        const o = this.offsetOf(s) + off;
+        src.read(from, this.slabOf(s).subarray(o, o + n));
       }
       done += n;
     }
@@ -159,21 +247,29 @@ export class SparseBacking implements PhysBacking {
       const pg = Math.floor(at / ps);
       const off = at - pg * ps;
       const n = Math.min(ps - off, length - done);
-      if (off === 0 && n === ps) this.pages.delete(pg);
-      else this.pages.get(pg)?.fill(0, off, off + n);
+      const s = this.slots.get(pg);
+      if (s !== undefined) {
+        if (off === 0 && n === ps) this.freeSlot(pg, s);
+        else {
+          const o = this.offsetOf(s) + off;
+          this.slabOf(s).fill(0, o, o + n);
+        }
+      }
       done += n;
     }
   }
 
   get bytesAllocated(): number {
-    return this.pages.size * this.pageSize;
+    return this.slots.size * this.pageSize;
   }
 
   /** Pages holding data. */
   get pagesAllocated(): number {
-    return this.pages.size;
+    return this.slots.size;
   }
 }
+
+const EMPTY_FREE = new Int32Array(0);
 
 interface Range {
   readonly start: number;

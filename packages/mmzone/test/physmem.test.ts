@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isKernelError } from '@zonedev/kernel';
 import { PhysMem, SparseBacking } from '../src/physmem.js';
@@ -68,5 +69,54 @@ describe('physical memory contents', () => {
     expect(pm.ranges().map((r) => r.name)).toEqual(['a']);
     expect(() => pm.unregisterBacking(0x20000)).toThrow(/no backing/);
     expect(pm.ranges().length).toBe(1);
+  });
+
+  it('a sparse backing agrees with a flat byte array under writes, zeroing and copies of whole and partial pages', () => {
+    const PS = 1024;
+    const PAGES = 600; // more than two slabs of 1 KiB pages
+    const at = fc.integer({ min: 0, max: PAGES * PS - 1 });
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('write' as const), at, n: fc.integer({ min: 1, max: 3 * PS }), v: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({ k: fc.constant('zero' as const), at, n: fc.integer({ min: 1, max: 300 * PS }) }),
+      fc.record({ k: fc.constant('copy' as const), from: at, at, n: fc.integer({ min: 1, max: 40 * PS }), other: fc.boolean() }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const b = new SparseBacking(PAGES * PS, PS);
+        const o = new SparseBacking(PAGES * PS, PS);
+        const flat = new Uint8Array(PAGES * PS);
+        const oflat = new Uint8Array(PAGES * PS);
+        for (let i = 0; i < PAGES * PS; i += 7 * PS + 3) {
+          o.write(i, new Uint8Array([i % 251]));
+          oflat[i] = i % 251;
+        }
+        for (const x of ops) {
+          if (x.k === 'write') {
+            const n = Math.min(x.n, PAGES * PS - x.at);
+            b.write(x.at, new Uint8Array(n).fill(x.v));
+            flat.fill(x.v, x.at, x.at + n);
+          } else if (x.k === 'zero') {
+            const n = Math.min(x.n, PAGES * PS - x.at);
+            b.zero(x.at, n);
+            flat.fill(0, x.at, x.at + n);
+          } else {
+            const n = Math.min(x.n, PAGES * PS - x.at, PAGES * PS - x.from);
+            b.copyFrom(x.other ? o : b, x.from, x.at, n);
+            flat.copyWithin(x.at, x.from, x.from + n); // (memmove, like the same-backing copy)
+            if (x.other) flat.set(oflat.subarray(x.from, x.from + n), x.at);
+          }
+        }
+        const back = new Uint8Array(PAGES * PS);
+        b.read(0, back);
+        expect(Buffer.compare(back, flat)).toBe(0);
+        let pages = 0;
+        for (let p = 0; p < PAGES; p++) if (flat.subarray(p * PS, (p + 1) * PS).some((v) => v !== 0)) pages++;
+        // every page holding data costs one page, a zeroed whole page none
+        expect(b.pagesAllocated).toBeGreaterThanOrEqual(pages);
+        b.zero(0, PAGES * PS);
+        expect([b.pagesAllocated, b.bytesAllocated]).toEqual([0, 0]);
+      }),
+      { numRuns: 80 },
+    );
   });
 });
