@@ -607,18 +607,41 @@ export class MemoryHotplug implements MemoryBlockHost {
     }
     if (altmap !== undefined) altmap.alloc = 0;
     const end = pfn + nrPages;
-    const added: [number, number][] = [];
+    // Everything below `done` is added; a failure removes it again, last first.
+    let done = pfn;
     try {
       for (let p = pfn; p < end; ) {
         const cur = Math.min(end - p, this.sparse.sectionAlignUp(p + 1) - p);
+        // Whole uniform sections from here to the last whole one: in one step where sparse can.
+        const whole = this.sparse.sectionAlignDown(end) - p;
+        if (cur === this.pagesPerSection && whole > cur && this.sparse.sparseAddSections(nid, p, whole, altmap)) {
+          p += whole;
+          done = p;
+          continue;
+        }
         this.sparse.sparseAddSection(nid, p, cur, altmap);
-        added.push([p, cur]);
         p += cur;
+        done = p;
       }
     } catch (e) {
-      for (const [p, n] of added.reverse()) this.sparse.sparseRemoveSection(p, n, 0, altmap);
+      this.unwindAddedPages(pfn, done, altmap);
       if (altmap !== undefined) altmap.alloc = savedAlloc;
       throw e;
+    }
+  }
+
+  /** The error path of `__add_pages()`: removes the sections of `[pfn, done)` again, the last first. */
+  private unwindAddedPages(pfn: number, done: number, altmap: VmemAltmap | undefined): void {
+    for (let p = done; p > pfn; ) {
+      const from = Math.max(pfn, this.sparse.sectionAlignDown(p - 1));
+      // Whole sections down to the first whole one: in one step where sparse can.
+      const lo = this.sparse.sectionAlignUp(pfn);
+      if (p - from === this.pagesPerSection && from - lo > 0 && this.sparse.sparseRemoveSections(lo, p - lo, altmap)) {
+        p = lo;
+        continue;
+      }
+      this.sparse.sparseRemoveSection(from, p - from, 0, altmap);
+      p = from;
     }
   }
 
@@ -645,6 +668,12 @@ export class MemoryHotplug implements MemoryBlockHost {
     const end = pfn + nrPages;
     for (let p = pfn; p < end; ) {
       const cur = Math.min(end - p, this.sparse.sectionAlignUp(p + 1) - p);
+      // Whole uniform sections from here on: in one step where sparse can (after the first, as the map offset only concerns it).
+      const whole = this.sparse.sectionAlignDown(end) - p;
+      if (mapOffset === 0 && cur === this.pagesPerSection && whole > cur && this.sparse.sparseRemoveSections(p, whole, altmap)) {
+        p += whole;
+        continue;
+      }
       const ms = this.sparse.pfnToSection(p);
       if (validSection(ms)) this.sparse.sparseRemoveSection(p, cur, mapOffset, altmap);
       else this.kernel.log.warn('WARNING: __remove_section: !valid_section(ms)');
@@ -804,10 +833,14 @@ export class MemoryHotplug implements MemoryBlockHost {
 
   private removePfnRangeFromZoneImpl(zone: Zone, startPfn: number, nrPages: number): void {
     const end = startPfn + nrPages;
-    for (let pfn = startPfn; pfn < end; ) {
-      const cur = Math.min(end - pfn, this.sparse.sectionAlignUp(pfn + 1) - pfn);
-      if (this.mm.memmap.hasMemmap(pfn)) this.mm.memmap.initRange(pfn, cur, POISONED_STRUCT_PAGE);
-      pfn += cur;
+    // page_init_poison() over the range; where every section has its memmap, in one call.
+    if (nrPages > 0 && this.sparse.validSectionsCover(startPfn, end)) this.mm.memmap.initRange(startPfn, nrPages, POISONED_STRUCT_PAGE);
+    else {
+      for (let pfn = startPfn; pfn < end; ) {
+        const cur = Math.min(end - pfn, this.sparse.sectionAlignUp(pfn + 1) - pfn);
+        if (this.mm.memmap.hasMemmap(pfn)) this.mm.memmap.initRange(pfn, cur, POISONED_STRUCT_PAGE);
+        pfn += cur;
+      }
     }
     if (isDevZone(zone)) return;
     this.shrinkZoneSpan(zone, startPfn, end);

@@ -94,18 +94,23 @@ export interface MachineOptions {
   readonly hotplug?: Partial<Omit<MemoryHotplugOptions, 'kernel' | 'mm' | 'sparse'>>;
   readonly mmArch?: Partial<MmArchConfig>;
   readonly seed?: number;
+  /** MAX_PHYSMEM_BITS (default 46; 52 is x86_64 with 5-level paging). */
+  readonly physBits?: number;
+  /** `memory_block_size_bytes()` (default: 128 MiB on x86_64, 256 MiB on powerpc). */
+  readonly blockSize?: number;
 }
 
 
 /** Boots a machine and its memory hotplug. */
 export function bootMachine(o: MachineOptions = {}): TestMachine {
   const ppc = o.platform === 'powerpc';
-  const mmArch = { ...(ppc ? MM_PPC64 : MM_X86_64), ...o.mmArch };
-  const sparseArch = ppc ? SPARSE_PPC64 : SPARSE_X86_64;
+  const bits = o.physBits ?? 46;
+  const mmArch = { ...(ppc ? MM_PPC64 : MM_X86_64), maxPhysmemBits: bits, ...o.mmArch };
+  const sparseArch = { ...(ppc ? SPARSE_PPC64 : SPARSE_X86_64), maxPhysmemBits: bits, ...(!ppc && bits > 46 ? { vmemmapStart: 0xffd4000000000000n } : {}) };
   const memory = o.memory ?? (ppc ? [{ start: 0, size: GiB, nid: 0 }] : [{ start: 0x1000, size: 0x9e000, nid: 0 }, { start: MiB, size: GiB - MiB, nid: 0 }]);
   const kernel = new Kernel({
     seed: o.seed ?? 1,
-    resources: { physAddrBits: 46, maxPhysmemBits: 46, paSectionShift: mmArch.sectionSizeBits, pageShift: mmArch.pageShift },
+    resources: { physAddrBits: bits, maxPhysmemBits: bits, paSectionShift: mmArch.sectionSizeBits, pageShift: mmArch.pageShift },
   });
   const nodes = o.nodes ?? [...new Set(memory.map((m) => m.nid))];
   const mm = new MmCore({ kernel, config: mmArch, nodes });
@@ -123,7 +128,10 @@ export function bootMachine(o: MachineOptions = {}): TestMachine {
       new Resource({ name: 'System RAM', start: m.start, end: m.start + m.size - 1, flags: orBits(IORESOURCE_SYSTEM_RAM, IORESOURCE_BUSY) }),
     );
   }
-  const hp = new MemoryHotplug({ kernel, mm, sparse, arch: ppc ? HOTPLUG_PPC64 : HOTPLUG_X86_64, ...o.hotplug });
+  const hpArch = ppc ? HOTPLUG_PPC64 : HOTPLUG_X86_64;
+  const blockSize = o.blockSize;
+  const arch = blockSize === undefined ? hpArch : { ...hpArch, memoryBlockSizeBytes: () => blockSize };
+  const hp = new MemoryHotplug({ kernel, mm, sparse, arch, ...o.hotplug });
   hp.memoryHotplugInit();
   return { kernel, mm, sparse, hp };
 }

@@ -146,7 +146,7 @@ export function __pfnToPfnT(pfn: number, flags: bigint, pageShift: number): PfnT
 
 /**
  * `pfn_to_pfn_t(pfn)`: a pfn_t without flags. The kernel's default
- * conversion "assumes that @pfn is pfn_valid()".
+ * conversion assumes that its argument is `pfn_valid()`.
  * @public
  */
 export function pfnToPfnT(pfn: number): PfnT {

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { HostMemoryGuard, vmemAltmap } from '@zonedev/sparse-vmemmap';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DevPagemap, MEMORY_DEVICE_GENERIC, PGMAP_ALTMAP_VALID } from '@zonedev/memremap';
 import { GiB, MiB, TiB, bootMachine, snapshot } from './machine.js';
 
@@ -66,5 +66,52 @@ describe('a small host heap (--max-old-space-size=96)', () => {
     expect(out.message).toMatch(/^sparse_add_section: out of host memory for pfn 0x[0-9a-f]+ \+ 32768$/);
     expect(out.unchanged).toBe(true);
     expect(out.usable).toBe(true);
+  });
+});
+
+describe('the memmap of 64 TiB in RAM on a small guest', () => {
+  it('fails with the kernel\'s -ENOMEM from vmemmap_populate(): RAM runs out long before the host does, and everything is unwound', () => {
+    const m = bootMachine({ physBits: 52 });
+    const before = snapshot(m);
+    const free = m.mm.nrFreePages();
+    const pgmap = generic(START, 64 * TiB, false);
+    let err: unknown;
+    try {
+      m.memremap.memremapPages(pgmap, 0);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ errno: 'ENOMEM', message: expect.stringMatching(/^sparse_add_section: cannot populate the memmap of pfn 0x[0-9a-f]+ \+ 32768$/) });
+    expect(snapshot(m)).toEqual(before);
+    expect(m.mm.nrFreePages()).toBe(free);
+    expect(m.memremap.pagemapPhase(pgmap)).toBeUndefined();
+    expect(m.sparse.pfnValid(START / 4096)).toBe(false);
+    expect(m.memremap.getDevPagemap(START / 4096)).toBeUndefined();
+  });
+});
+
+describe('whole uniform sections in one step', () => {
+  it('memremap_pages() and memunmap_pages() of 64 sections leave what one sparse_add_section() per section (the traced path) leaves', async () => {
+    const run = async (traced: boolean): Promise<unknown[]> => {
+      const m = bootMachine({ physBits: 52 });
+      const pgmap = generic(START, 64 * 128 * MiB, true);
+      const adds = vi.spyOn(m.sparse, 'sparseAddSections');
+      const removes = vi.spyOn(m.sparse, 'sparseRemoveSections');
+      if (traced) m.kernel.tracer.on();
+      m.memremap.memremapPages(pgmap, 0);
+      m.kernel.tracer.off();
+      const mapped = [snapshot(m), { ...pgmap.altmap! }, m.sparse.memmapOfRange(START / 4096, 64 * 32768), m.mm.memmap.pageRefCount(START / 4096 + 2 * 32768)];
+      if (traced) m.kernel.tracer.on();
+      await m.memremap.memunmapPages(pgmap);
+      m.kernel.tracer.off();
+      // Untraced, the sections went in and out in one step each way; traced, one by one.
+      expect(adds.mock.results.some((r) => r.value === true)).toBe(!traced);
+      expect(removes.mock.results.some((r) => r.value === true)).toBe(!traced);
+      return [mapped, snapshot(m), { ...pgmap.altmap! }, m.sparse.sectionRuns, m.sparse.vmemmapRecords];
+    };
+    const loop = await run(true);
+    const bulk = await run(false);
+    expect(bulk).toEqual(loop);
+    expect((loop[2] as { alloc: number }).alloc).toBe(0);
   });
 });

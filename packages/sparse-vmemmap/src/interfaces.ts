@@ -61,6 +61,16 @@ export interface SectionMemmapStore {
   initSection(sectionNr: number): void;
   /** Section `sectionNr`'s memmap is gone (`section_deactivate` of its last subsection). */
   dropSection(sectionNr: number): void;
+  /**
+   * Optional: {@link SectionMemmapStore.initSection} for each of the `count`
+   * sections from `firstSectionNr`, in one call (the bulk
+   * `SparseMemory.sparseAddSections()` uses it when the store has it, so that
+   * a store that keeps uniform sections as one record is never asked for
+   * one record per section). Must change nothing when it throws.
+   */
+  initSections?(firstSectionNr: number, count: number): void;
+  /** Optional: {@link SectionMemmapStore.dropSection} for each of the `count` sections from `firstSectionNr`, in one call. */
+  dropSections?(firstSectionNr: number, count: number): void;
 }
 
 /**

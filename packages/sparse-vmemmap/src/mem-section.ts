@@ -120,6 +120,11 @@ export class Usage implements MemSectionUsage {
   }
 }
 
+/** A `section_mem_map` flag word with the bits of `f` set (`on`) or cleared. */
+export function changeFlags(sectionMemMap: number, f: number, on: boolean): number {
+  return on ? sectionMemMap | f : sectionMemMap & ~f;
+}
+
 /** Whether any bit of `f` is set in a `section_mem_map` flag word. */
 export function testFlags(sectionMemMap: number, f: number): boolean {
   return (sectionMemMap & f) !== 0;

@@ -30,8 +30,10 @@
  *
  * The table is two-level as with SPARSEMEM_EXTREME: roots of
  * `SECTIONS_PER_ROOT` sections are created when first used and are never
- * freed (as in the kernel), and a section that is all zero is not stored, so
- * an absent section costs no host memory.
+ * freed (as in the kernel). The model keeps the sections themselves as runs
+ * (section-table.ts): a section that is all zero is not stored, so an absent
+ * section costs no host memory, and consecutive sections in the same state
+ * are one record, however many there are.
  */
 import type { Kernel, Printk, Tracer } from '@zonedev/kernel';
 import { KernelError, isAligned } from '@zonedev/kernel';
@@ -39,6 +41,7 @@ import type { VmemAltmap } from './altmap.js';
 import { traceAltmap, vmemAltmapOffset } from './altmap.js';
 import { Bitmap } from './bitmap.js';
 import { HostMemoryGuard } from './host-memory.js';
+import { NumberRuns, SectionTable } from './section-table.js';
 import type { MemPfnRange, SectionMemmapStore, SparseMemblock, VmemmapPageAllocator } from './interfaces.js';
 import type { SparseArch, SparseLayout } from './layout.js';
 import { sparseLayout } from './layout.js';
@@ -51,6 +54,7 @@ import {
   SECTION_TAINT_ZONE_DEVICE,
   Section,
   Usage,
+  changeFlags,
   earlySection,
   testFlags,
   validSection,
@@ -105,6 +109,9 @@ interface BootState {
   bufNid: number;
 }
 
+/** Sections told to a store with `initSections()` at once, between two questions to the host-memory guard. */
+const BULK_CHUNK = 64;
+
 function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
@@ -133,8 +140,10 @@ export class SparseMemory {
   readonly layout: SparseLayout;
   /** The architecture it was built for. */
   readonly arch: SparseArch;
-  private readonly roots = new Map<number, (Section | undefined)[]>();
-  private readonly rootKeys: number[] = [];
+  /** The roots that exist (`sparse_index_init()`), as runs of root numbers. */
+  private readonly roots = new NumberRuns();
+  /** The sections, as runs of equal state. */
+  private readonly table = new SectionTable();
   private highest = 0;
   private readonly vmemmap: Vmemmap;
   private readonly tracer: Tracer;
@@ -147,8 +156,6 @@ export class SparseMemory {
   private readonly ppss: number;
   private readonly spr: number;
   private readonly nrMemSections: number;
-  private cachedRoot = -1;
-  private cachedArr: (Section | undefined)[] | undefined = undefined;
   /**
    * The mask of a whole section, and the one usage every hot-added section
    * with all its subsections present shares: a run of full sections costs
@@ -157,6 +164,15 @@ export class SparseMemory {
    */
   private readonly fullMask: Bitmap;
   private readonly fullUsage: Usage;
+  /**
+   * The boot usages every early section shares while its map is empty (from
+   * `sparse_init()` until `subsection_map_init()`) or full (every boot
+   * section that memory covers whole): a boot of terabytes costs two usages,
+   * not one per section. Like the full one, they are never written; a section
+   * whose map changes gets its own copy first.
+   */
+  private readonly emptyEarlyUsage: Usage;
+  private readonly fullEarlyUsage: Usage;
 
   constructor(options: SparseMemoryOptions) {
     this.arch = options.arch;
@@ -174,6 +190,9 @@ export class SparseMemory {
     this.fullMask.setRange(0, nsub);
     this.fullUsage = new Usage(nsub, false);
     this.fullUsage.subsectionMap.setRange(0, nsub);
+    this.emptyEarlyUsage = new Usage(nsub, true);
+    this.fullEarlyUsage = new Usage(nsub, true);
+    this.fullEarlyUsage.subsectionMap.setRange(0, nsub);
     this.vmemmap = new Vmemmap({
       layout: this.layout,
       kind: options.arch.vmemmapPopulate,
@@ -226,11 +245,48 @@ export class SparseMemory {
 
   // ---------------------------------------------------------------- lookup
 
+  /** A working copy of section `sectionNr`, or `undefined` when it is all zero; {@link SparseMemory.commit} writes one back. */
   private slot(sectionNr: number): Section | undefined {
-    return this.roots.get(Math.floor(sectionNr / this.spr))?.[sectionNr % this.spr];
+    const r = this.table.find(sectionNr);
+    if (r === undefined) return undefined;
+    const ms = new Section(sectionNr);
+    ms.sectionMemMap = r.flags;
+    ms.nid = r.nid;
+    ms.usage = r.usage;
+    return ms;
   }
 
-  /** `__nr_to_section(nr)`: the section, or `undefined` when its root does not exist or it is all zero. */
+  /**
+   * Writes a working copy back into the table. A usage of a hot-added
+   * section that has every subsection again becomes the shared full one,
+   * so that the section can rejoin its neighbours' run.
+   */
+  private commit(ms: Section): void {
+    let usage = ms.usage;
+    if (usage !== undefined && !this.isSharedUsage(usage)) {
+      if (usage.subsectionMap.isFull()) usage = usage.early ? this.fullEarlyUsage : this.fullUsage;
+      else if (usage.early && usage.subsectionMap.isEmpty()) usage = this.emptyEarlyUsage;
+    }
+    this.table.set(ms.sectionNr, ms.sectionNr + 1, ms.sectionMemMap, ms.nid, usage);
+  }
+
+  /** Whether `u` is one of the shared usages, which are never written. */
+  private isSharedUsage(u: Usage): boolean {
+    return u === this.fullUsage || u === this.fullEarlyUsage || u === this.emptyEarlyUsage;
+  }
+
+  /** A usage of its own with the same map and boot origin as `u`. */
+  private ownUsage(u: Usage): Usage {
+    const own = new Usage(this.layout.SUBSECTIONS_PER_SECTION, u.early);
+    own.subsectionMap.or(u.subsectionMap);
+    return own;
+  }
+
+  /**
+   * `__nr_to_section(nr)`: the section, or `undefined` when its root does not
+   * exist or it is all zero. The record is the section's state at the time
+   * of the call (sections are kept as runs, not one object each).
+   */
   nrToSection(sectionNr: number): MemSection | undefined {
     return this.slot(sectionNr);
   }
@@ -242,19 +298,37 @@ export class SparseMemory {
 
   /** `present_section_nr(nr)`. */
   presentSectionNr(sectionNr: number): boolean {
-    const ms = this.slot(sectionNr);
-    return ms !== undefined && testFlags(ms.sectionMemMap, SECTION_MARKED_PRESENT);
+    const r = this.table.find(sectionNr);
+    return r !== undefined && testFlags(r.flags, SECTION_MARKED_PRESENT);
   }
 
   /** `valid_section_nr(nr)`. */
   validSectionNr(sectionNr: number): boolean {
-    return validSection(this.slot(sectionNr));
+    const r = this.table.find(sectionNr);
+    return r !== undefined && testFlags(r.flags, SECTION_HAS_MEM_MAP);
   }
 
   /** `online_section_nr(nr)`. */
   onlineSectionNr(sectionNr: number): boolean {
-    const ms = this.slot(sectionNr);
-    return ms !== undefined && testFlags(ms.sectionMemMap, SECTION_IS_ONLINE);
+    const r = this.table.find(sectionNr);
+    return r !== undefined && testFlags(r.flags, SECTION_IS_ONLINE);
+  }
+
+  /**
+   * Whether every section overlapping `[startPfn, endPfn)` is valid (has a
+   * memmap), in O(runs): what a loop of `valid_section_nr()` over the
+   * range's sections answers. True for an empty range.
+   */
+  validSectionsCover(startPfn: number, endPfn: number): boolean {
+    if (!(endPfn > startPfn)) return true;
+    const first = this.pfnToSectionNr(startPfn);
+    const last = this.pfnToSectionNr(endPfn - 1);
+    let nr = first;
+    for (const r of this.table.runsIn(first, last + 1)) {
+      if (r.start > nr || !testFlags(r.flags, SECTION_HAS_MEM_MAP)) return false;
+      nr = r.end;
+    }
+    return nr > last;
   }
 
   /** `pfn_in_present_section(pfn)`. */
@@ -277,32 +351,22 @@ export class SparseMemory {
   pfnValid(pfn: number): boolean {
     const nr = Math.floor(pfn / this.pps);
     if (!(nr >= 0 && nr < this.nrMemSections)) return false;
-    const root = Math.floor(nr / this.spr);
-    const arr = root === this.cachedRoot ? this.cachedArr : this.lookupRoot(root);
-    const ms = arr?.[nr - root * this.spr];
-    if (ms === undefined) return false;
-    const flags = ms.sectionMemMap;
+    const r = this.table.find(nr);
+    if (r === undefined) return false;
+    const flags = r.flags;
     if (!testFlags(flags, SECTION_HAS_MEM_MAP)) return false;
     if (testFlags(flags, SECTION_IS_EARLY)) return true;
-    return ms.usage !== undefined && ms.usage.subsectionMap.test(Math.floor((pfn - nr * this.pps) / this.ppss));
-  }
-
-  /** A root, remembered for the next lookup (`pfn_valid()` is called on neighbouring pfns). */
-  private lookupRoot(root: number): (Section | undefined)[] | undefined {
-    const arr = this.roots.get(root);
-    if (arr !== undefined) {
-      this.cachedRoot = root;
-      this.cachedArr = arr;
-    }
-    return arr;
+    const usage = r.usage;
+    if (usage === this.fullUsage) return true;
+    return usage !== undefined && usage.subsectionMap.test(Math.floor((pfn - nr * this.pps) / this.ppss));
   }
 
   /** Whether any pfn of `[startPfn, endPfn)` is valid (per subsection; powerpc's `vmemmap_populated()`). */
   private anyPfnValid(startPfn: number, endPfn: number): boolean {
     for (let nr = Math.floor(startPfn / this.pps); nr * this.pps < endPfn; nr++) {
-      const ms = this.slot(nr);
-      if (ms === undefined || !testFlags(ms.sectionMemMap, SECTION_HAS_MEM_MAP)) continue;
-      if (testFlags(ms.sectionMemMap, SECTION_IS_EARLY)) return true;
+      const ms = this.table.find(nr);
+      if (ms === undefined || !testFlags(ms.flags, SECTION_HAS_MEM_MAP)) continue;
+      if (testFlags(ms.flags, SECTION_IS_EARLY) || ms.usage === this.fullUsage) return true;
       const first = Math.max(startPfn, nr * this.pps);
       const last = Math.min(endPfn, (nr + 1) * this.pps) - 1;
       for (let i = this.subsectionMapIndex(first); i <= this.subsectionMapIndex(last); i++) {
@@ -317,21 +381,21 @@ export class SparseMemory {
     return this.highest;
   }
 
-  /** How many roots (pages of `SECTIONS_PER_ROOT` sections) exist: the host-side cost of the table. */
+  /** How many roots (pages of `SECTIONS_PER_ROOT` sections) exist, as the kernel would have allocated them. */
   get sectionRoots(): number {
     return this.roots.size;
   }
 
+  /** How many records the section table holds: runs of sections in one state (the host-side cost of the table). */
+  get sectionRuns(): number {
+    return this.table.size;
+  }
+
   /** `for_each_present_section_nr(start, nr)`: present section numbers from `start`, ascending. */
   *presentSectionNrs(start: number = 0): Generator<number> {
-    for (const root of this.rootKeys) {
-      const arr = this.roots.get(root)!;
-      for (let i = 0; i < this.spr; i++) {
-        const nr = root * this.spr + i;
-        if (nr < start) continue;
-        const ms = arr[i];
-        if (ms !== undefined && testFlags(ms.sectionMemMap, SECTION_MARKED_PRESENT)) yield nr;
-      }
+    for (const r of this.table.runsIn(start, Infinity)) {
+      if (!testFlags(r.flags, SECTION_MARKED_PRESENT)) continue;
+      for (let nr = Math.max(start, r.start); nr < r.end; nr++) yield nr;
     }
   }
 
@@ -340,12 +404,8 @@ export class SparseMemory {
    * that are not all zero (a removed boot section keeps its usage).
    */
   *memSections(): Generator<MemSection> {
-    for (const root of this.rootKeys) {
-      const arr = this.roots.get(root)!;
-      for (let i = 0; i < this.spr; i++) {
-        const ms = arr[i];
-        if (ms !== undefined) yield ms;
-      }
+    for (const r of this.table.runsIn(0, Infinity)) {
+      for (let nr = r.start; nr < r.end; nr++) yield this.slot(nr)!;
     }
   }
 
@@ -353,43 +413,17 @@ export class SparseMemory {
 
   /** `sparse_index_init(nr, nid)`: creates the section's root if needed; true when it did. */
   private sparseIndexInit(sectionNr: number): boolean {
-    const root = Math.floor(sectionNr / this.spr);
-    if (this.roots.has(root)) return false;
-    this.roots.set(root, new Array<Section | undefined>(this.spr));
-    let i = this.rootKeys.length;
-    while (i > 0 && this.rootKeys[i - 1]! > root) i--;
-    this.rootKeys.splice(i, 0, root);
-    return true;
+    return this.roots.add(Math.floor(sectionNr / this.spr));
   }
 
   /** Drops a root created by a call that then failed. */
   private dropRoot(sectionNr: number): void {
-    const root = Math.floor(sectionNr / this.spr);
-    this.roots.delete(root);
-    if (this.cachedRoot === root) {
-      this.cachedRoot = -1;
-      this.cachedArr = undefined;
-    }
-    const i = this.rootKeys.indexOf(root);
-    if (i >= 0) this.rootKeys.splice(i, 1);
+    this.roots.delete(Math.floor(sectionNr / this.spr));
   }
 
-  /** The section object, created zeroed if absent (the kernel's zeroed slot in its root). */
-  private section(sectionNr: number): { ms: Section; created: boolean } {
-    const arr = this.roots.get(Math.floor(sectionNr / this.spr))!;
-    const i = sectionNr % this.spr;
-    const ms = arr[i];
-    if (ms !== undefined) return { ms, created: false };
-    const fresh = new Section(sectionNr);
-    arr[i] = fresh;
-    return { ms: fresh, created: true };
-  }
-
-  /** Forgets a section that is all zero again. */
-  private dropIfZero(ms: Section): void {
-    if (!ms.isZero()) return;
-    const arr = this.roots.get(Math.floor(ms.sectionNr / this.spr));
-    if (arr !== undefined && arr[ms.sectionNr % this.spr] === ms) arr[ms.sectionNr % this.spr] = undefined;
+  /** A working copy of the section, zeroed if absent (the kernel's zeroed slot in its root). */
+  private section(sectionNr: number): Section {
+    return this.slot(sectionNr) ?? new Section(sectionNr);
   }
 
   /** `__section_mark_present()`. */
@@ -433,11 +467,12 @@ export class SparseMemory {
     for (let pfn = start; pfn < end; pfn += this.pps) {
       const nr = this.pfnToSectionNr(pfn);
       this.sparseIndexInit(nr);
-      const { ms } = this.section(nr);
+      const ms = this.section(nr);
       if (ms.sectionMemMap === 0) {
         ms.nid = nid;
         ms.setFlags(SECTION_IS_ONLINE);
         this.markPresent(ms);
+        this.commit(ms);
       }
     }
   }
@@ -502,14 +537,16 @@ export class SparseMemory {
         for (const rest of sections.slice(k)) {
           const ms = this.slot(rest)!;
           ms.sectionMemMap = 0;
+          this.commit(ms);
         }
         return;
       }
       const ms = this.slot(nr)!;
       // sparse_init_one_section(ms, pnum, map, usage, SECTION_IS_EARLY)
-      ms.usage = new Usage(this.layout.SUBSECTIONS_PER_SECTION, true);
+      ms.usage = this.emptyEarlyUsage;
       ms.setFlags(SECTION_HAS_MEM_MAP);
       ms.setFlags(SECTION_IS_EARLY);
+      this.commit(ms);
       this.store?.initSection(nr);
     }
     this.sparseBufferFini();
@@ -570,7 +607,13 @@ export class SparseMemory {
     while (left > 0) {
       const pfns = Math.min(left, this.pps - (p % this.pps));
       const ms = this.slot(this.pfnToSectionNr(p));
-      if (ms?.usage !== undefined && ms.usage !== this.fullUsage) ms.usage.subsectionMap.or(this.subsectionMask(p, pfns));
+      const u = ms?.usage;
+      if (ms !== undefined && u !== undefined && u !== this.fullUsage && u !== this.fullEarlyUsage) {
+        const mask = this.subsectionMask(p, pfns);
+        if (u === this.emptyEarlyUsage) ms.usage = mask === this.fullMask ? this.fullEarlyUsage : this.ownUsage(u);
+        if (ms.usage !== this.fullEarlyUsage) ms.usage!.subsectionMap.or(mask);
+        this.commit(ms);
+      }
       p += pfns;
       left -= pfns;
     }
@@ -632,12 +675,12 @@ export class SparseMemory {
     }
     const sectionNr = this.pfnToSectionNr(startPfn);
     const rootCreated = this.sparseIndexInit(sectionNr);
-    const { ms, created } = this.section(sectionNr);
+    const ms = this.section(sectionNr);
     const hadMemmap = validSection(ms);
     try {
       this.sectionActivate(ms, nid, startPfn, nrPages, altmap);
     } catch (e) {
-      if (created) this.dropIfZero(ms);
+      // The working copy is dropped: the table never saw the change.
       if (rootCreated) this.dropRoot(sectionNr);
       throw e;
     }
@@ -647,6 +690,115 @@ export class SparseMemory {
     this.markPresent(ms);
     // sparse_init_one_section(ms, section_nr, memmap, ms->usage, 0)
     ms.setFlags(SECTION_HAS_MEM_MAP);
+    this.commit(ms);
+  }
+
+  /**
+   * The loop of `__add_pages()` (mm/memory_hotplug.c) over whole sections —
+   * `sparse_add_section(nid, pfn, PAGES_PER_SECTION, altmap)` for each
+   * section of `[startPfn, startPfn + nrPages)`, ascending — in one step
+   * where the sections are uniform: none of them exists yet and the altmap
+   * holds the memmap of all (x86_64, untraced). The result is the one the
+   * loop gives: the same sections, vmemmap frames, altmap counters, roots and
+   * `__highest_present_section_nr`, the store told of each section; only the
+   * bookkeeping is one record instead of one per section.
+   *
+   * Returns false, changing nothing, when the range does not qualify (the
+   * caller then loops). Throws -ENOMEM like the loop when the
+   * {@link HostMemoryGuard} refuses section k, having left what the loop and
+   * its caller's unwinding leave: no section, but the roots and the highest
+   * section number of sections 0..k-1.
+   */
+  sparseAddSections(nid: number, startPfn: number, nrPages: number, altmap: VmemAltmap | undefined): boolean {
+    if (altmap === undefined || this.tracer.enabled) return false;
+    if (!Number.isSafeInteger(startPfn) || startPfn < 0 || !Number.isSafeInteger(nrPages) || nrPages < 2 * this.pps) return false;
+    if (startPfn % this.pps !== 0 || nrPages % this.pps !== 0) return false;
+    const first = startPfn / this.pps;
+    const n = nrPages / this.pps;
+    if (first + n > this.nrMemSections) return false;
+    if (this.table.runsIn(first, first + n).length > 0) return false;
+    if (!this.vmemmap.altmapRunFits(startPfn, nrPages, altmap)) return false;
+    // The struct pages come first: they are what the host heap pays for.
+    const store = this.store;
+    // Sections [first, first + told) are in the store; a store that takes
+    // many at once is told in chunks, between which the guard is asked.
+    let told = 0;
+    for (let k = 0; k < n; k++) {
+      let refused = this.hostMemory.refuse();
+      if (!refused && store !== undefined) {
+        const chunkEnd = store.initSections === undefined ? true : (k + 1) % BULK_CHUNK === 0 || k === n - 1;
+        try {
+          if (store.initSections === undefined) store.initSection(first + k);
+          else if (chunkEnd) store.initSections(first + told, k + 1 - told);
+          if (chunkEnd) told = k + 1;
+        } catch (e) {
+          // A store that cannot hold one more section (a host limit such as
+          // a full Map) is the host out of memory, as the guard's refusal is.
+          if (e instanceof KernelError) throw this.unwindBulkAdd(first, told, k, e);
+          refused = true;
+        }
+      }
+      if (!refused) continue;
+      throw this.unwindBulkAdd(first, told, k, new KernelError('ENOMEM', `sparse_add_section: out of host memory for pfn ${hex(startPfn + k * this.pps)} + ${this.pps}`));
+    }
+    this.vmemmap.populateAltmapRun(startPfn, nrPages, nid, altmap);
+    this.noteSections(first, first + n);
+    this.table.set(first, first + n, SECTION_MARKED_PRESENT + SECTION_HAS_MEM_MAP, nid, this.fullUsage);
+    return true;
+  }
+
+  /**
+   * The bulk form of {@link SparseMemory.sparseRemoveSection} for whole,
+   * uniform hot-added sections (`__remove_pages()` over a device range):
+   * when every section of `[pfn, pfn + nrPages)` is valid, not early and
+   * complete, removes them all as the loop of `sparse_remove_section()`
+   * would — the same frames back to the same places — with the same checks
+   * first (-EINVAL, changing nothing). Returns false, changing nothing, when
+   * the range does not qualify (the caller then loops). Untraced calls only.
+   */
+  sparseRemoveSections(pfn: number, nrPages: number, altmap: VmemAltmap | undefined): boolean {
+    if (this.tracer.enabled) return false;
+    if (!Number.isSafeInteger(pfn) || pfn < 0 || !Number.isSafeInteger(nrPages) || nrPages < 2 * this.pps) return false;
+    if (pfn % this.pps !== 0 || nrPages % this.pps !== 0) return false;
+    const first = pfn / this.pps;
+    const n = nrPages / this.pps;
+    let covered = 0;
+    for (const r of this.table.runsIn(first, first + n)) {
+      if (r.usage !== this.fullUsage || !testFlags(r.flags, SECTION_HAS_MEM_MAP) || testFlags(r.flags, SECTION_IS_EARLY)) return false;
+      covered += Math.min(r.end, first + n) - Math.max(r.start, first);
+    }
+    if (covered !== n) return false;
+    this.vmemmap.checkFree(pfn, nrPages, altmap);
+    this.table.set(first, first + n, 0, 0, undefined);
+    this.vmemmap.free(pfn, nrPages, altmap);
+    this.storeDropSections(first, n, false);
+    return true;
+  }
+
+  /**
+   * The failure of section `first + k` in {@link SparseMemory.sparseAddSections}:
+   * the store forgets the `told` sections it was told of, and the roots and
+   * highest section number stay as the loop would leave them. Returns `err`.
+   */
+  private unwindBulkAdd(first: number, told: number, k: number, err: KernelError): KernelError {
+    this.storeDropSections(first, told, true);
+    if (k > 0) this.noteSections(first, first + k);
+    return err;
+  }
+
+  /** Tells the store that sections `[first, first + n)` lost their memmap (one by one: ascending, or the last first when unwinding). */
+  private storeDropSections(first: number, n: number, lastFirst: boolean): void {
+    const store = this.store;
+    if (store === undefined || n === 0) return;
+    if (store.dropSections !== undefined) store.dropSections(first, n);
+    else if (lastFirst) for (let i = n - 1; i >= 0; i--) store.dropSection(first + i);
+    else for (let i = 0; i < n; i++) store.dropSection(first + i);
+  }
+
+  /** The roots and `__highest_present_section_nr` of sections `[a, b)` being added. */
+  private noteSections(a: number, b: number): void {
+    this.roots.addRange(Math.floor(a / this.spr), Math.floor((b - 1) / this.spr) + 1);
+    if (b - 1 > this.highest) this.highest = b - 1;
   }
 
   /**
@@ -665,6 +817,10 @@ export class SparseMemory {
       if (ms.usage === undefined) {
         ms.usage = new Usage(this.layout.SUBSECTIONS_PER_SECTION, false);
         usageCreated = true;
+      } else if (this.isSharedUsage(ms.usage)) {
+        // A shared usage is never written: the section gets its own (the
+        // working copy is dropped if this fails).
+        ms.usage = this.ownUsage(ms.usage);
       }
       try {
         this.fillSubsectionMap(ms, mask, pfn, nrPages);
@@ -796,18 +952,15 @@ export class SparseMemory {
     altmap: VmemAltmap | undefined,
   ): void {
     let empty: boolean;
-    if (usage === this.fullUsage) {
-      // The shared full usage: all of it goes, or the section gets its own copy.
-      empty = mask === this.fullMask;
-      if (!empty) {
-        const own = new Usage(this.layout.SUBSECTIONS_PER_SECTION, false);
-        own.subsectionMap.setRange(0, this.layout.SUBSECTIONS_PER_SECTION);
-        own.subsectionMap.clear(mask);
-        ms.usage = own;
-      }
+    if (usage === this.fullUsage && mask === this.fullMask) {
+      // The shared full usage, all of it going: nothing to copy.
+      empty = true;
     } else {
-      usage.subsectionMap.clear(mask);
-      empty = usage.subsectionMap.isEmpty();
+      // A shared usage is never written: the section gets its own copy first.
+      const map = this.isSharedUsage(usage) ? this.ownUsage(usage) : usage;
+      ms.usage = map;
+      map.subsectionMap.clear(mask);
+      empty = map.subsectionMap.isEmpty();
     }
     if (empty) {
       // A boot usage shares its page with its neighbours': it stays, to be
@@ -815,12 +968,14 @@ export class SparseMemory {
       if (!usage.early) ms.usage = undefined;
       ms.clearFlags(SECTION_HAS_MEM_MAP);
     }
+    // The vmemmap teardown asks pfn_valid() (powerpc): it sees the new map.
+    this.commit(ms);
     if (!isEarly) this.vmemmap.free(pfn, nrPages, altmap);
     else if (empty) this.vmemmap.free(this.sectionNrToPfn(ms.sectionNr), this.pps, undefined); // free_map_bootmem()
     if (empty) {
       this.store?.dropSection(ms.sectionNr);
       ms.sectionMemMap = 0;
-      this.dropIfZero(ms);
+      this.commit(ms);
     }
   }
 
@@ -848,11 +1003,16 @@ export class SparseMemory {
   }
 
   private markSections(startPfn: number, endPfn: number, online: boolean): void {
-    for (let pfn = startPfn; pfn < endPfn; pfn += this.pps) {
-      const ms = this.slot(this.pfnToSectionNr(pfn));
-      if (!validSection(ms)) continue; // WARN_ON(!valid_section_nr(section_nr))
-      if (online) ms!.setFlags(SECTION_IS_ONLINE);
-      else ms!.clearFlags(SECTION_IS_ONLINE);
+    if (!(endPfn > startPfn)) return;
+    const first = this.pfnToSectionNr(startPfn);
+    // The sections the kernel's loop visits: one per step of PAGES_PER_SECTION from startPfn.
+    const last = this.pfnToSectionNr(startPfn + Math.ceil((endPfn - startPfn) / this.pps - 1) * this.pps);
+    // Run by run: a run is uniform, so it changes as a whole.
+    for (const r of this.table.runsIn(first, last + 1)) {
+      if (!testFlags(r.flags, SECTION_HAS_MEM_MAP)) continue; // WARN_ON(!valid_section_nr(section_nr))
+      const flags = changeFlags(r.flags, SECTION_IS_ONLINE, online);
+      if (flags === r.flags) continue;
+      this.table.set(Math.max(first, r.start), Math.min(last + 1, r.end), flags, r.nid, r.usage);
     }
   }
 
@@ -865,7 +1025,9 @@ export class SparseMemory {
    */
   sectionTaintZoneDevice(pfn: number): void {
     const ms = this.slot(this.pfnToSectionNr(pfn));
-    ms?.setFlags(SECTION_TAINT_ZONE_DEVICE);
+    if (ms === undefined) return;
+    ms.setFlags(SECTION_TAINT_ZONE_DEVICE);
+    this.commit(ms);
   }
 
   // ------------------------------------- checks offered to memory hotplug
@@ -914,6 +1076,15 @@ export class SparseMemory {
   /** Every vmemmap block (mapping and its frames), ascending by address. */
   vmemmapBlocks(): VmemmapBlock[] {
     return this.vmemmap.allBlocks();
+  }
+
+  /**
+   * How many records the vmemmap bookkeeping holds: runs of full PMDs with
+   * consecutive frames, single blocks and page tables (the host-side cost;
+   * {@link SparseMemory.vmemmapBlocks} lists every block all the same).
+   */
+  get vmemmapRecords(): number {
+    return this.vmemmap.records;
   }
 
   /** Totals of the frames the whole vmemmap occupies, by node and altmap. */

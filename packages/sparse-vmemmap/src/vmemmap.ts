@@ -44,6 +44,13 @@
  * powerpc frees a page when no pfn it describes is valid any more. The model
  * keeps, per block, the set of byte ranges in use instead of the 0xFD bytes.
  *
+ * A device of petabytes has tens of millions of PMDs, all full and all cut
+ * one after the other from the same altmap. The model keeps such PMDs as
+ * runs ({@link PmdRun}): consecutive full PMDs whose frames are consecutive
+ * and come from the same place are one record, split when one of them is
+ * freed or partly unused, so that the host cost follows what differs, not
+ * the size of the memmap. A PMD only partly in use is a block of its own.
+ *
  * Page-table pages themselves (the PTE/PMD/PUD tables) are not modelled:
  * they cost a few KiB per GiB of vmemmap and would blur the 64-bytes-a-page
  * figures this model exists to show.
@@ -57,7 +64,7 @@
 import type { Tracer, Printk } from '@zonedev/kernel';
 import { KernelError, alignDown, ilog2 } from '@zonedev/kernel';
 import type { VmemAltmap } from './altmap.js';
-import { altmapAllocBlockBuf, traceAltmap, vmemAltmapFree } from './altmap.js';
+import { altmapAllocBlockBuf, traceAltmap, vmemAltmapFree, vmemAltmapNrFree } from './altmap.js';
 import type { VmemmapPageAllocator } from './interfaces.js';
 import { VMEMMAP_ALLOC_GFP } from './interfaces.js';
 import { addInterval, intervalsLength, removeInterval } from './intervals.js';
@@ -150,8 +157,36 @@ class Block {
   }
 }
 
+/**
+ * Consecutive x86 PMDs `[first, end)`, each mapped in full, whose frames are
+ * consecutive: PMD `i` is backed by the frames from `pfn0 + (i - first) *
+ * framesPerPmd`, all from the same source, node and altmap.
+ */
+class PmdRun {
+  constructor(
+    public first: number,
+    public end: number,
+    public pfn0: number,
+    readonly source: VmemmapSource,
+    readonly nid: number,
+    readonly altmap: VmemAltmap | undefined,
+  ) {}
+}
+
+/** PMDs `[first, end)` of a run, as the accounting walks them. */
+interface RunSlice {
+  readonly run: PmdRun;
+  readonly first: number;
+  readonly end: number;
+}
+
 class PteTable {
   readonly ptes = new Map<number, Block>();
+}
+
+/** Whether a run's frames and `f` come from the same source, node and altmap. */
+function sameFrames(run: Pick<PmdRun, 'source' | 'nid' | 'altmap'>, f: Frames): boolean {
+  return run.source === f.source && run.nid === f.nid && run.altmap === f.altmap;
 }
 
 /** A frame allocation before it becomes a block. */
@@ -168,6 +203,7 @@ type JournalEntry =
   | { kind: 'pmd'; idx: number; nrAlign: number }
   | { kind: 'pte'; table: PteTable; idx: number; nrAlign: number }
   | { kind: 'page'; idx: number; nrAlign: number }
+  | { kind: 'run'; idx: number; nrAlign: number }
   | { kind: 'use'; block: Block; s: number; e: number };
 
 /** What the vmemmap needs from the sparse memory model around it. */
@@ -192,6 +228,11 @@ export interface BootAllocator {
 export class Vmemmap {
   /** x86_64: PMD entries, by `offset / PMD_SIZE`. */
   private readonly pmds = new Map<number, Block | PteTable>();
+  /** x86_64: the full PMDs that are not in {@link Vmemmap.pmds}, as runs, ascending and disjoint. */
+  private readonly runs: PmdRun[] = [];
+  private lastRun: PmdRun | undefined = undefined;
+  /** Frames behind one PMD. */
+  private readonly framesPerPmd: number;
   /** powerpc: linear-mapping pages, by `offset / VMEMMAP_PAGE_SIZE`. */
   private readonly pages = new Map<number, Block>();
   private readonly env: VmemmapEnv;
@@ -201,6 +242,207 @@ export class Vmemmap {
   constructor(env: VmemmapEnv) {
     this.env = env;
     this.L = env.layout;
+    this.framesPerPmd = env.layout.PMD_SIZE / env.layout.PAGE_SIZE;
+  }
+
+  // ------------------------------------------------------------- PMD runs
+
+  /** The index in {@link Vmemmap.runs} of the run holding PMD `idx`, or -1. */
+  private runIndex(idx: number): number {
+    const runs = this.runs;
+    let lo = 0;
+    let hi = runs.length - 1;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const r = runs[mid]!;
+      if (idx < r.first) hi = mid - 1;
+      else if (idx >= r.end) lo = mid + 1;
+      else return mid;
+    }
+    return -1;
+  }
+
+  /** The run holding PMD `idx`, if any (the last one found is remembered). */
+  private runOf(idx: number): PmdRun | undefined {
+    const l = this.lastRun;
+    if (l !== undefined && idx >= l.first && idx < l.end) return l;
+    const i = this.runIndex(idx);
+    if (i < 0) return undefined;
+    this.lastRun = this.runs[i]!;
+    return this.lastRun;
+  }
+
+  /**
+   * Records a new full PMD `idx` backed by `f`: it extends or joins the runs
+   * next to it, or starts one with a full block before it whose frames it
+   * continues; else it is a block of its own (frames from the page allocator
+   * are seldom consecutive, and a lone block costs a map entry, not a run to
+   * keep in order).
+   */
+  private addFullPmd(idx: number, f: Frames): void {
+    this.lastRun = undefined;
+    const runs = this.runs;
+    let lo = 0;
+    let hi = runs.length;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (runs[mid]!.end <= idx) lo = mid + 1;
+      else hi = mid;
+    }
+    // runs[lo - 1] ends at or before idx, runs[lo] starts after it.
+    const prev = runs[lo - 1];
+    const next = runs[lo];
+    const joinsPrev = prev !== undefined && prev.end === idx && this.continues(prev, idx, f);
+    const joinsNext = next !== undefined && next.first === idx + 1 && f.pfn + this.framesPerPmd === next.pfn0 && sameFrames(next, f);
+    if (joinsPrev && joinsNext) {
+      prev.end = next.end;
+      runs.splice(lo, 1);
+      if (this.lastRun === next) this.lastRun = undefined;
+    } else if (joinsPrev) prev.end = idx + 1;
+    else if (joinsNext) {
+      next.first = idx;
+      next.pfn0 = f.pfn;
+    } else {
+      const P = this.L.PMD_SIZE;
+      const left = this.pmds.get(idx - 1);
+      if (left instanceof Block && left.used === null && left.size === P && left.pfn + this.framesPerPmd === f.pfn && sameFrames(left, f)) {
+        this.pmds.delete(idx - 1);
+        runs.splice(lo, 0, new PmdRun(idx - 1, idx + 1, left.pfn, f.source, f.nid, f.altmap));
+      } else {
+        const b = this.newBlock(idx * P, P, f);
+        b.used = null;
+        this.pmds.set(idx, b);
+      }
+    }
+  }
+
+  /**
+   * Takes full PMD `idx` out of the bookkeeping, wherever
+   * {@link Vmemmap.addFullPmd} put it, and returns it as a block.
+   */
+  private takeFullPmd(idx: number): Block {
+    const own = this.pmds.get(idx);
+    if (own instanceof Block) {
+      this.pmds.delete(idx);
+      return own;
+    }
+    const i = this.runIndex(idx);
+    const b = this.runBlock(this.runs[i]!, idx);
+    this.cutRun(i, idx, idx + 1);
+    return b;
+  }
+
+  /** Whether frames `f` for PMD `idx` continue `run`. */
+  private continues(run: PmdRun, idx: number, f: Frames): boolean {
+    return sameFrames(run, f) && run.pfn0 + (idx - run.first) * this.framesPerPmd === f.pfn;
+  }
+
+  /** Takes PMDs `[a, b)` out of the run at index `i` (they stop being full PMDs of a run). */
+  private cutRun(i: number, a: number, b: number): void {
+    const r = this.runs[i]!;
+    this.lastRun = undefined;
+    if (a <= r.first && b >= r.end) {
+      this.runs.splice(i, 1);
+      return;
+    }
+    if (a <= r.first) {
+      r.pfn0 += (b - r.first) * this.framesPerPmd;
+      r.first = b;
+      return;
+    }
+    if (b >= r.end) {
+      r.end = a;
+      return;
+    }
+    const tail = new PmdRun(b, r.end, r.pfn0 + (b - r.first) * this.framesPerPmd, r.source, r.nid, r.altmap);
+    r.end = a;
+    this.runs.splice(i + 1, 0, tail);
+  }
+
+  /** PMD `idx` of `run` as a block, fully in use. */
+  private runBlock(run: PmdRun, idx: number): Block {
+    const P = this.L.PMD_SIZE;
+    const b = new Block(idx * P, P, run.pfn0 + (idx - run.first) * this.framesPerPmd, run.source, run.nid, run.altmap);
+    b.used = null;
+    return b;
+  }
+
+  /**
+   * The bulk form of {@link Vmemmap.populate} for whole sections with their
+   * memmap in `altmap` (`__add_pages()` over a device range): when no PMD of
+   * `[pfn, pfn + nrPages)` is mapped yet, the architecture is x86 and the
+   * altmap holds all of it, takes the PMDs from the altmap together — the
+   * same frames, `alloc` and `align` one `altmap_alloc_block_buf()` per PMD
+   * would give — and records them as one run. Returns false, changing
+   * nothing, when the range does not qualify; the caller then populates
+   * section by section. Not for traced or debug-logged calls.
+   */
+  populateAltmapRun(pfn: number, nrPages: number, nid: number, altmap: VmemAltmap): boolean {
+    if (!this.altmapRunFits(pfn, nrPages, altmap)) return false;
+    const P = this.L.PMD_SIZE;
+    const first = (pfn * 64) / P;
+    const stop = ((pfn + nrPages) * 64) / P;
+    const fpp = this.framesPerPmd;
+    const next = altmap.basePfn + altmap.reserve + altmap.alloc + altmap.align;
+    const nrAlign = Math.ceil(next / fpp) * fpp - next;
+    altmap.align += nrAlign;
+    const pfn0 = next + nrAlign;
+    altmap.alloc += (stop - first) * fpp;
+    // One run for all the PMDs, joined to a run before it that they continue.
+    const runs = this.runs;
+    let lo = 0;
+    let hi = runs.length;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (runs[mid]!.end <= first) lo = mid + 1;
+      else hi = mid;
+    }
+    const prev = runs[lo - 1];
+    const f: Frames = { pfn: pfn0, source: 'altmap', nid, altmap, nrAlign };
+    if (prev !== undefined && prev.end === first && this.continues(prev, first, f)) prev.end = stop;
+    else runs.splice(lo, 0, new PmdRun(first, stop, pfn0, 'altmap', nid, altmap));
+    this.lastRun = undefined;
+    return true;
+  }
+
+  /** Whether {@link Vmemmap.populateAltmapRun} can back `[pfn, pfn + nrPages)` from `altmap` in one step (changes nothing). */
+  altmapRunFits(pfn: number, nrPages: number, altmap: VmemAltmap): boolean {
+    if (this.env.kind !== 'x86_64' || this.boot !== undefined || this.env.dynamicDebug || this.env.tracer.enabled) return false;
+    const P = this.L.PMD_SIZE;
+    const start = pfn * 64;
+    const end = start + nrPages * 64;
+    if (start % P !== 0 || end % P !== 0 || nrPages < this.L.PAGES_PER_SECTION) return false;
+    const first = start / P;
+    const stop = end / P;
+    if (this.runsIn(first, stop)) return false;
+    if (this.pmds.size < stop - first) {
+      for (const k of this.pmds.keys()) if (k >= first && k < stop) return false;
+    } else {
+      for (let k = first; k < stop; k++) if (this.pmds.has(k)) return false;
+    }
+    // What the first allocation's alignment and the rest would take.
+    const fpp = this.framesPerPmd;
+    const next = altmap.basePfn + altmap.reserve + altmap.alloc + altmap.align;
+    const nrAlign = Math.ceil(next / fpp) * fpp - next;
+    return (stop - first) * fpp + nrAlign <= vmemAltmapNrFree(altmap);
+  }
+
+  /** Whether some run holds a PMD of `[first, stop)`. */
+  private runsIn(first: number, stop: number): boolean {
+    const runs = this.runs;
+    let lo = 0;
+    let hi = runs.length;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (runs[mid]!.end <= first) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < runs.length && runs[lo]!.first < stop;
+  }
+
+  /** Number of records behind the x86 vmemmap: PMD runs, blocks and PTE tables (the host-side cost). */
+  get records(): number {
+    return this.runs.length + this.pmds.size + this.pages.size;
   }
 
   /** Routes block allocations to boot memory (during sparse_init) or, with `undefined`, back to the page allocator. */
@@ -262,8 +504,20 @@ export class Vmemmap {
       const idx = Math.floor(addr / P);
       const next = Math.min((idx + 1) * P, end); // pmd_addr_end()
       const pmd = this.pmds.get(idx);
+      if (pmd === undefined && this.runOf(idx) !== undefined) {
+        // A full huge PMD: vmemmap_use_sub_pmd() finds it all in use.
+        addr = next;
+        continue;
+      }
       if (pmd === undefined) {
         const f = this.allocBlockBuf(P, nid, altmap);
+        if (f !== undefined && addr === idx * P && next === (idx + 1) * P) {
+          // The whole PMD is in use at once: it joins the runs.
+          this.addFullPmd(idx, f);
+          j.push({ kind: 'run', idx, nrAlign: f.nrAlign });
+          addr = next;
+          continue;
+        }
         if (f !== undefined) {
           const b = this.newBlock(idx * P, P, f);
           this.pmds.set(idx, b);
@@ -295,6 +549,7 @@ export class Vmemmap {
       let t = this.pmds.get(pmdIdx);
       const s = Math.max(addr, start);
       const e = Math.min(addr + S, end);
+      if (t === undefined && this.runOf(pmdIdx) !== undefined) continue; // a full huge PMD maps it
       if (t instanceof Block) {
         // A huge PMD already maps this address (only reachable when a
         // section's PMD outlives some of its subsections): the mapping exists,
@@ -476,6 +731,9 @@ export class Vmemmap {
           this.releaseFrames(b, undefined, e.nrAlign);
           break;
         }
+        case 'run':
+          this.releaseFrames(this.takeFullPmd(e.idx), undefined, e.nrAlign);
+          break;
       }
     }
   }
@@ -530,7 +788,11 @@ export class Vmemmap {
     const start = pfn * 64;
     const end = start + nrPages * 64;
     let altmapPfns = 0;
-    for (const b of this.blocksOverlapping(start, end)) if (b.source === 'altmap') altmapPfns += b.size / this.L.PAGE_SIZE;
+    for (const x of this.segments(start, end)) {
+      if (x instanceof Block) {
+        if (x.source === 'altmap') altmapPfns += x.size / this.L.PAGE_SIZE;
+      } else if (x.run.source === 'altmap') altmapPfns += (x.end - x.first) * this.framesPerPmd;
+    }
     if (altmapPfns === 0) return;
     if (altmap === undefined) {
       throw new KernelError(
@@ -595,7 +857,26 @@ export class Vmemmap {
     for (let addr = start; addr < end; ) {
       const idx = Math.floor(addr / P);
       const next = Math.min((idx + 1) * P, end);
-      const pmd = this.pmds.get(idx);
+      let pmd = this.pmds.get(idx);
+      if (pmd === undefined) {
+        const ri = this.runIndex(idx);
+        if (ri >= 0) {
+          const run = this.runs[ri]!;
+          if (addr === idx * P) {
+            // Whole PMDs of the run: freed together.
+            const stop = Math.min(run.end, Math.floor(end / P));
+            if (stop > idx) {
+              this.freeRunPmds(ri, idx, stop, altmap);
+              addr = stop * P;
+              continue;
+            }
+          }
+          // Part of one PMD: it leaves the run and becomes a block of its own.
+          pmd = this.runBlock(run, idx);
+          this.cutRun(ri, idx, idx + 1);
+          this.pmds.set(idx, pmd);
+        }
+      }
       if (pmd instanceof Block) {
         // Aligned: free the PMD; partial: mark unused and free once all is.
         this.unuse(pmd, addr, next);
@@ -619,6 +900,30 @@ export class Vmemmap {
     }
   }
 
+  /**
+   * Frees PMDs `[a, b)` of the run at index `i` (`free_hugepage_table()`
+   * for each): one call per PMD while tracing, so that the trace shows them;
+   * else the frames go back together.
+   */
+  private freeRunPmds(i: number, a: number, b: number, altmap: VmemAltmap | undefined): void {
+    const run = this.runs[i]!;
+    const source = run.source;
+    const pfnA = run.pfn0 + (a - run.first) * this.framesPerPmd;
+    const runAltmap = run.altmap;
+    const nid = run.nid;
+    this.cutRun(i, a, b);
+    const n = b - a;
+    const fpp = this.framesPerPmd;
+    if (this.env.tracer.enabled || source === 'ram') {
+      for (let k = 0; k < n; k++) {
+        this.releaseFrames(new Block((a + k) * this.L.PMD_SIZE, this.L.PMD_SIZE, pfnA + k * fpp, source, nid, runAltmap), altmap, undefined);
+      }
+      return;
+    }
+    if (source === 'altmap') vmemAltmapFree(altmap!, n * fpp);
+    else this.env.allocator.freeReservedPages(pfnA, n * fpp);
+  }
+
   /** arch/powerpc/mm/init_64.c `vmemmap_free()`. */
   private freePowerpc(start: number, end: number, altmap: VmemAltmap | undefined): void {
     const V = this.L.VMEMMAP_PAGE_SIZE;
@@ -633,8 +938,16 @@ export class Vmemmap {
 
   // -------------------------------------------------------------- accounting
 
-  /** Every block overlapping vmemmap offsets `[start, end)`, ascending. */
+  /** Every block overlapping vmemmap offsets `[start, end)`, ascending (PMDs of runs one by one). */
   *blocksOverlapping(start: number, end: number): Generator<Block> {
+    for (const x of this.segments(start, end)) {
+      if (x instanceof Block) yield x;
+      else for (let i = x.first; i < x.end; i++) yield this.runBlock(x.run, i);
+    }
+  }
+
+  /** Every block, or slice of a run of PMDs, overlapping vmemmap offsets `[start, end)`, ascending. */
+  private *segments(start: number, end: number): Generator<Block | RunSlice> {
     if (end <= start) return;
     if (this.env.kind === 'powerpc') {
       const V = this.L.VMEMMAP_PAGE_SIZE;
@@ -648,7 +961,14 @@ export class Vmemmap {
     const S = this.L.PAGE_SIZE;
     for (let i = Math.floor(start / P); i * P < end; i++) {
       const pmd = this.pmds.get(i);
-      if (pmd === undefined) continue;
+      if (pmd === undefined) {
+        const run = this.runOf(i);
+        if (run === undefined) continue;
+        const stop = Math.min(run.end, Math.ceil(end / P));
+        yield { run, first: i, end: stop };
+        i = stop - 1;
+        continue;
+      }
       if (pmd instanceof Block) {
         yield pmd;
         continue;
@@ -675,7 +995,11 @@ export class Vmemmap {
     const groups = new Map<string, { source: VmemmapSource; nid: number; altmap: VmemAltmap | undefined; pageSize: number; bytes: number }>();
     const altmapIds = new Map<VmemAltmap, number>();
     let total = 0;
-    for (const b of this.blocksOverlapping(start, end)) {
+    const P = this.L.PMD_SIZE;
+    for (const x of this.segments(start, end)) {
+      // A slice of a run counts as one block as long as the slice.
+      const b = x instanceof Block ? x : { offset: x.first * P, size: (x.end - x.first) * P, source: x.run.source, nid: x.run.nid, altmap: x.run.altmap };
+      const pageSize = x instanceof Block ? x.size : P;
       const bytes = Math.min(end, b.offset + b.size) - Math.max(start, b.offset);
       if (bytes <= 0) continue;
       total += bytes;
@@ -684,9 +1008,9 @@ export class Vmemmap {
         aid = altmapIds.get(b.altmap) ?? altmapIds.size + 1;
         altmapIds.set(b.altmap, aid);
       }
-      const key = `${b.source}/${b.nid}/${aid}/${b.size}`;
+      const key = `${b.source}/${b.nid}/${aid}/${pageSize}`;
       const g = groups.get(key);
-      if (g === undefined) groups.set(key, { source: b.source, nid: b.nid, altmap: b.altmap, pageSize: b.size, bytes });
+      if (g === undefined) groups.set(key, { source: b.source, nid: b.nid, altmap: b.altmap, pageSize, bytes });
       else g.bytes += bytes;
     }
     return { bytes: total, placements: [...groups.values()] };
@@ -701,6 +1025,7 @@ export class Vmemmap {
         if (p instanceof Block) out.push(p);
         else out.push(...p.ptes.values());
       }
+      for (const r of this.runs) for (let i = r.first; i < r.end; i++) out.push(this.runBlock(r, i));
     }
     return out.sort((a, b) => a.offset - b.offset).map((b) => this.view(b));
   }
@@ -712,7 +1037,7 @@ export class Vmemmap {
     const altmap = new Map<VmemAltmap, number>();
     let blocks = 0;
     let bytes = 0;
-    const add = (b: Block): void => {
+    const add = (b: Pick<Block, 'size' | 'source' | 'nid' | 'altmap'>): void => {
       blocks++;
       bytes += b.size;
       if (b.source === 'ram') ram.set(b.nid, (ram.get(b.nid) ?? 0) + b.size);
@@ -724,6 +1049,12 @@ export class Vmemmap {
       for (const p of this.pmds.values()) {
         if (p instanceof Block) add(p);
         else for (const b of p.ptes.values()) add(b);
+      }
+      const P = this.L.PMD_SIZE;
+      for (const r of this.runs) {
+        const n = r.end - r.first;
+        blocks += n - 1;
+        add({ size: n * P, source: r.source, nid: r.nid, altmap: r.altmap });
       }
     }
     return { blocks, bytes, ram, boot, altmap };
