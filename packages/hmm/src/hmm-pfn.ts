@@ -122,12 +122,26 @@ export function hmmPteNeedFault(
   pfnFlagsMask: bigint,
   cpuFlags: bigint,
 ): HmmNeedFault {
-  const req = hmmReqFlags(input, defaultFlags, pfnFlagsMask);
-  if (!hmmTest(req, HMM_PFN_REQ_FAULT)) return { fault: false, write: false };
-  if (hmmTest(req, HMM_PFN_REQ_WRITE) && !hmmTest(cpuFlags, HMM_PFN_WRITE)) return { fault: true, write: true };
-  if (!hmmTest(cpuFlags, HMM_PFN_VALID)) return { fault: true, write: false };
-  return { fault: false, write: false };
+  const fn = 'hmm_pte_need_fault';
+  checkU64(fn, input);
+  checkU64(fn, defaultFlags);
+  checkU64(fn, pfnFlagsMask);
+  checkU64(fn, cpuFlags);
+  return pteNeedFault(input, defaultFlags, pfnFlagsMask, cpuFlags);
 }
+
+/** {@link hmmPteNeedFault} for arguments already known to be `u64`s (the walk's own calls). */
+export function pteNeedFault(input: bigint, defaultFlags: bigint, pfnFlagsMask: bigint, cpuFlags: bigint): HmmNeedFault {
+  const req = hmmReqFlags(input, defaultFlags, pfnFlagsMask);
+  if (!hmmTest(req, HMM_PFN_REQ_FAULT)) return NO_FAULT;
+  if (hmmTest(req, HMM_PFN_REQ_WRITE) && !hmmTest(cpuFlags, HMM_PFN_WRITE)) return WRITE_FAULT;
+  if (!hmmTest(cpuFlags, HMM_PFN_VALID)) return READ_FAULT;
+  return NO_FAULT;
+}
+
+const NO_FAULT: HmmNeedFault = Object.freeze({ fault: false, write: false });
+const READ_FAULT: HmmNeedFault = Object.freeze({ fault: true, write: false });
+const WRITE_FAULT: HmmNeedFault = Object.freeze({ fault: true, write: true });
 
 /**
  * `(input & pfn_flags_mask) | default_flags`, restricted to the two request

@@ -21,33 +21,33 @@
  * ok 1 hmm.open_close
  * ...
  * # PASSED: 21 / 21 tests passed.
- * # Totals: pass:18 fail:0 xfail:0 xpass:0 skip:3 error:0
+ * # Totals: pass:20 fail:0 xfail:0 xpass:0 skip:1 error:0
  * ```
  *
  * The two hugetlbfs cases exist because the v5.13 build found libhugetlbfs
  * (`LOCAL_CONFIG_HAVE_LIBHUGETLBFS`); without hugetlbfs in the kernel,
  * `gethugepagesizes()` finds no size, so `anon_write_hugetlbfs` SKIPs
  * ("Huge page size could not be determined") and `compound` returns early
- * and passes, as on a real kernel built without `CONFIG_HUGETLBFS`. The
- * model has no files, so `file_read` and `file_write`, which v5.13 cannot
- * skip (they `ASSERT` that the O_TMPFILE opened), SKIP with a reason that
- * says so. `anon_teardown`'s thread is run at the driver's scheduling
+ * and passes, as on a real kernel built without `CONFIG_HUGETLBFS`.
+ * `file_read` and `file_write` make their `O_TMPFILE` in /tmp on a tmpfs:
+ * the file's pages are shmem's page cache in `@zonedev/mm`, shared by its
+ * `MAP_SHARED` mapping and `pwrite()`/`pread()`. `anon_teardown`'s thread is run at the driver's scheduling
  * points once its seeded `hmm_random() % 32000` ns have passed
  * ({@link DmirrorTask}).
  */
 import { KernelError, Prandom, isKernelBug, isKernelError } from '@zonedev/kernel';
-import type { MmSystem } from '@zonedev/mm';
+import type { MmSystem, MmapFile, VmFault, VmOperations } from '@zonedev/mm';
 import {
   MADV_HUGEPAGE,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAP_SHARED,
   MmStruct,
-  PAGE_SIZE,
   PROT_NONE,
   PROT_READ,
   PROT_WRITE,
   UserFaultSignal,
+  Vma,
   userRead,
   userWrite,
 } from '@zonedev/mm';
@@ -74,8 +74,8 @@ import {
 export interface HmmTestsTask {
   /** `sysconf(_SC_PAGE_SIZE)`. */
   readonly pageSize: number;
-  /** `mmap(NULL, length, prot, flags, -1, 0)`: the address. */
-  mmap(length: number, prot: number, flags: number): number;
+  /** `mmap(NULL, length, prot, flags, fd, offset)` (`fd` -1 or absent: anonymous): the address. */
+  mmap(length: number, prot: number, flags: number, fd?: number, offset?: number): number;
   /** `munmap(addr, length)`. */
   munmap(addr: number, length: number): void;
   /** `mprotect(addr, length, prot)`. */
@@ -90,6 +90,14 @@ export interface HmmTestsTask {
   open(path: string): number;
   /** `close(fd)`. */
   close(fd: number): void;
+  /** `open(dir, O_TMPFILE | O_EXCL | O_RDWR, 0600)`: an unnamed regular file in `dir`. */
+  openTmpfile(dir: string): number;
+  /** `ftruncate(fd, length)`. */
+  ftruncate(fd: number, length: number): void;
+  /** `pwrite(fd, bytes, bytes.length, offset)`: the bytes written. */
+  pwrite(fd: number, bytes: Uint8Array, offset: number): number;
+  /** `pread(fd, buf, length, offset)`: the bytes read (fewer at the end of the file). */
+  pread(fd: number, length: number, offset: number): Uint8Array;
   /** `ioctl(fd, request, &cmd)`: on success the kernel has copied `cmd` back. */
   ioctl(fd: number, request: number, cmd: HmmDmirrorCmd): void;
   /** `fork()`: the child process. */
@@ -121,8 +129,14 @@ const HMM_BUFFER_SIZE = 1024 * 4096;
 const TWOMEG = 2 ** 21;
 const NTIMES = 10;
 
-function assertEq(what: string, got: bigint | number | boolean, want: bigint | number | boolean): void {
-  if (got !== want) throw new AssertFailure(`Expected ${what} (${String(got)}) == ${String(want)}`);
+/**
+ * `ASSERT_EQ(what, seen)`: the harness's message names both expressions and
+ * their values, "Expected ret (-22) == 0 (0)" (`__EXPECT()` in
+ * kselftest_harness.h); `seen` is the second expression's text, by default
+ * its value.
+ */
+function assertEq(what: string, got: bigint | number | boolean, want: bigint | number | boolean, seen: string = String(want)): void {
+  if (got !== want) throw new AssertFailure(`Expected ${what} (${String(got)}) == ${seen} (${String(want)})`);
 }
 
 /** The selftest's `struct hmm_buffer`. */
@@ -152,11 +166,12 @@ function ints(n: number, f: (i: number) => number): Uint8Array {
   return b;
 }
 
-function checkInts(what: string, bytes: Uint8Array, from: number, to: number, f: (i: number) => number): void {
+/** `for (i = from; i < to; ++i) ASSERT_EQ(what[i], seen)` over the ints of `bytes`, `f` giving `seen`'s value. */
+function checkInts(what: string, bytes: Uint8Array, from: number, to: number, f: (i: number) => number, seen: string = 'i'): void {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = from; i < to; i++) {
     const got = v.getInt32(i * 4, true);
-    if (got !== f(i)) throw new AssertFailure(`Expected ${what}[${i}] (${got}) == ${f(i)}`);
+    if (got !== f(i)) throw new AssertFailure(`Expected ${what}[i] (${got}) == ${seen} (${f(i)})`);
   }
 }
 
@@ -213,10 +228,10 @@ function anonRead(s: Self): void {
   const val = new DataView(s.t.load(b.ptr + s.pageSize, 4).buffer).getInt32(0, true);
   assertEq('val', val, 0);
   assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_READ, b, npages), 0);
-  assertEq('buffer->cpages', b.cpages, BigInt(npages));
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
   assertEq('buffer->faults', b.faults, 1n);
   const m = s.t.load(b.mirror, size);
-  checkInts('ptr', m, 0, first, () => 0);
+  checkInts('ptr', m, 0, first, () => 0, '0');
   checkInts('ptr', m, first, size / 4, (i) => i);
   freeBuffer(s, b);
 }
@@ -228,10 +243,10 @@ function anonReadProt(s: Self): void {
   s.t.store(b.ptr, ints(size / 4, (i) => i));
   s.t.store(b.mirror, ints(size / 4, (i) => -i));
   s.t.mprotect(b.ptr, size, PROT_NONE);
-  assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_READ, b, npages), errno('EFAULT'));
+  assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_READ, b, npages), errno('EFAULT'), '-EFAULT');
   s.t.mprotect(b.ptr, size, PROT_READ);
   checkInts('ptr', s.t.load(b.ptr, size), 0, size / 4, (i) => i);
-  checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => -i);
+  checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => -i, '-i');
   freeBuffer(s, b);
 }
 
@@ -241,7 +256,7 @@ function anonWrite(s: Self): void {
   const b = newBuffer(s, size);
   s.t.store(b.mirror, ints(size / 4, (i) => i));
   assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_WRITE, b, npages), 0);
-  assertEq('buffer->cpages', b.cpages, BigInt(npages));
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
   assertEq('buffer->faults', b.faults, 1n);
   checkInts('ptr', s.t.load(b.ptr, size), 0, size / 4, (i) => i);
   freeBuffer(s, b);
@@ -255,11 +270,11 @@ function anonWriteProt(s: Self): void {
   assertEq('buffer->cpages', b.cpages, 1n);
   assertEq('buffer->faults', b.faults, 1n);
   s.t.store(b.mirror, ints(size / 4, (i) => i));
-  assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_WRITE, b, npages), errno('EPERM'));
-  checkInts('ptr', s.t.load(b.ptr, size), 0, size / 4, () => 0);
+  assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_WRITE, b, npages), errno('EPERM'), '-EPERM');
+  checkInts('ptr', s.t.load(b.ptr, size), 0, size / 4, () => 0, '0');
   s.t.mprotect(b.ptr, size, PROT_WRITE + PROT_READ);
   assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_WRITE, b, npages), 0);
-  assertEq('buffer->cpages', b.cpages, BigInt(npages));
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
   assertEq('buffer->faults', b.faults, 1n);
   checkInts('ptr', s.t.load(b.ptr, size), 0, size / 4, (i) => i);
   freeBuffer(s, b);
@@ -276,12 +291,12 @@ function anonWriteChildCommon(s: Self, shared: boolean): void {
   let exitedNormally = true;
   try {
     checkInts('ptr', child.load(b.ptr, size), 0, size / 4, (i) => i);
-    checkInts('ptr', child.load(b.mirror, size), 0, size / 4, (i) => -i);
+    checkInts('ptr', child.load(b.mirror, size), 0, size / 4, (i) => -i, '-i');
     const childFd = child.open('/dev/hmm_dmirror0');
     assertEq('ret', dmirrorCmd(child, childFd, HMM_DMIRROR_WRITE, b, npages), 0);
-    assertEq('buffer->cpages', b.cpages, BigInt(npages));
+    assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
     assertEq('buffer->faults', b.faults, 1n);
-    checkInts('ptr', child.load(b.ptr, size), 0, size / 4, (i) => -i);
+    checkInts('ptr', child.load(b.ptr, size), 0, size / 4, (i) => -i, '-i');
     child.close(childFd);
   } catch (e) {
     // An ASSERT_* in the child aborts it, a signal kills it: either way not WIFEXITED.
@@ -291,7 +306,7 @@ function anonWriteChildCommon(s: Self, shared: boolean): void {
     child.exit();
   }
   assertEq('WIFEXITED(ret)', exitedNormally ? 1 : 0, 1);
-  checkInts('ptr', s.t.load(b.ptr, size), 0, size / 4, shared ? (i) => -i : (i) => i);
+  checkInts('ptr', s.t.load(b.ptr, size), 0, size / 4, shared ? (i) => -i : (i) => i, shared ? '-i' : 'i');
   freeBuffer(s, b);
 }
 
@@ -306,7 +321,7 @@ function anonWriteHuge(s: Self): void {
   b.ptr = map;
   s.t.store(b.mirror, ints(size / 4, (i) => i));
   assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_WRITE, b, npages), 0);
-  assertEq('buffer->cpages', b.cpages, BigInt(npages));
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
   assertEq('buffer->faults', b.faults, 1n);
   checkInts('ptr', s.t.load(b.ptr, size), 0, size / 4, (i) => i);
   b.ptr = oldPtr;
@@ -322,9 +337,68 @@ function anonWriteHugetlbfs(): void {
   if (gethugepagesizes().length <= 0) throw new SkipCase('Huge page size could not be determined');
 }
 
-function fileCase(): void {
-  // hmm_create_file(): open("/tmp", O_TMPFILE | O_EXCL | O_RDWR) and ftruncate().
-  throw new SkipCase('files (O_TMPFILE in /tmp, the page cache) are not modelled');
+/**
+ * `hmm_create_file(size)`: `open("/tmp", O_TMPFILE | O_EXCL | O_RDWR, 0600)`
+ * and `ftruncate()` (retried on EINTR); -1 when either fails.
+ */
+function hmmCreateFile(t: HmmTestsTask, size: number): number {
+  let fd: number;
+  try {
+    fd = t.openTmpfile('/tmp');
+  } catch (e) {
+    if (isKernelError(e)) return -1;
+    throw e;
+  }
+  for (;;) {
+    try {
+      t.ftruncate(fd, size);
+      return fd;
+    } catch (e) {
+      if (isKernelError(e) && e.errno === 'EINTR') continue;
+      if (!isKernelError(e)) throw e;
+      t.close(fd);
+      return -1;
+    }
+  }
+}
+
+function fileRead(s: Self): void {
+  const npages = npagesOf(s);
+  const size = npages * s.pageSize;
+  const fd = hmmCreateFile(s.t, size);
+  if (fd < 0) throw new AssertFailure(`Expected fd (${fd}) >= 0`);
+  const mirror = s.t.mmap(size, PROT_READ + PROT_WRITE, MAP_PRIVATE + MAP_ANONYMOUS);
+  // the initial contents of the file, written with pwrite() from the mirror buffer
+  s.t.store(mirror, ints(size / 4, (i) => i));
+  assertEq('len', s.t.pwrite(fd, s.t.load(mirror, size), 0), size, 'size');
+  s.t.store(mirror, new Uint8Array(size));
+  const ptr = s.t.mmap(size, PROT_READ, MAP_SHARED, fd, 0);
+  const b: HmmBuffer = { ptr, mirror, size, mirrorSize: size, cpages: 0n, faults: 0n };
+  assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_READ, b, npages), 0);
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
+  assertEq('buffer->faults', b.faults, 1n);
+  checkInts('ptr', s.t.load(mirror, size), 0, size / 4, (i) => i);
+  freeBuffer(s, b);
+}
+
+function fileWrite(s: Self): void {
+  const npages = npagesOf(s);
+  const size = npages * s.pageSize;
+  const fd = hmmCreateFile(s.t, size);
+  if (fd < 0) throw new AssertFailure(`Expected fd (${fd}) >= 0`);
+  const mirror = s.t.mmap(size, PROT_READ + PROT_WRITE, MAP_PRIVATE + MAP_ANONYMOUS);
+  const ptr = s.t.mmap(size, PROT_READ + PROT_WRITE, MAP_SHARED, fd, 0);
+  const b: HmmBuffer = { ptr, mirror, size, mirrorSize: size, cpages: 0n, faults: 0n };
+  s.t.store(mirror, ints(size / 4, (i) => i));
+  assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_WRITE, b, npages), 0);
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
+  assertEq('buffer->faults', b.faults, 1n);
+  checkInts('ptr', s.t.load(ptr, size), 0, size / 4, (i) => i);
+  // the device also wrote the file
+  const back = s.t.pread(fd, size, 0);
+  assertEq('len', back.length, size, 'size');
+  checkInts('ptr', back, 0, size / 4, (i) => i);
+  freeBuffer(s, b);
 }
 
 function migrate(s: Self): void {
@@ -333,7 +407,7 @@ function migrate(s: Self): void {
   const b = newBuffer(s, size);
   s.t.store(b.ptr, ints(size / 4, (i) => i));
   assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_MIGRATE, b, npages), 0);
-  assertEq('buffer->cpages', b.cpages, BigInt(npages));
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
   checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => i);
   freeBuffer(s, b);
 }
@@ -344,11 +418,11 @@ function migrateFault(s: Self): void {
   const b = newBuffer(s, size);
   s.t.store(b.ptr, ints(size / 4, (i) => i));
   assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_MIGRATE, b, npages), 0);
-  assertEq('buffer->cpages', b.cpages, BigInt(npages));
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
   checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => i);
   checkInts('ptr', s.t.load(b.ptr, size / 2), 0, size / 8, (i) => i);
   assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_MIGRATE, b, npages), 0);
-  assertEq('buffer->cpages', b.cpages, BigInt(npages));
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
   checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => i);
   freeBuffer(s, b);
 }
@@ -357,7 +431,7 @@ function migrateShared(s: Self): void {
   const npages = npagesOf(s);
   const size = npages * s.pageSize;
   const b = newBuffer(s, size, size, PROT_READ + PROT_WRITE, MAP_SHARED + MAP_ANONYMOUS);
-  assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_MIGRATE, b, npages), errno('ENOENT'));
+  assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_MIGRATE, b, npages), errno('ENOENT'), '-ENOENT');
   freeBuffer(s, b);
 }
 
@@ -368,7 +442,7 @@ function migrateMultiple(s: Self): void {
     const b = newBuffer(s, size);
     s.t.store(b.ptr, ints(size / 4, (i) => i));
     assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_MIGRATE, b, npages), 0);
-    assertEq('buffer->cpages', b.cpages, BigInt(npages));
+    assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
     checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => i);
     checkInts('ptr', s.t.load(b.ptr, size), 0, size / 4, (i) => i);
     freeBuffer(s, b);
@@ -382,9 +456,9 @@ function anonReadMultiple(s: Self): void {
     const b = newBuffer(s, size);
     s.t.store(b.ptr, ints(size / 4, (i) => i + c));
     assertEq('ret', dmirrorCmd(s.t, s.fd, HMM_DMIRROR_READ, b, npages), 0);
-    assertEq('buffer->cpages', b.cpages, BigInt(npages));
+    assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
     assertEq('buffer->faults', b.faults, 1n);
-    checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => i + c);
+    checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => i + c, 'i + c');
     freeBuffer(s, b);
   }
 }
@@ -402,9 +476,9 @@ function anonTeardown(s: Self): void {
     });
     const rc = dmirrorCmd(s.t, s.fd, HMM_DMIRROR_READ, b, npages);
     if (rc === 0) {
-      assertEq('buffer->cpages', b.cpages, BigInt(npages));
+      assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
       assertEq('buffer->faults', b.faults, 1n);
-      checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => i + c);
+      checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => i + c, 'i + c');
     }
     thread.join();
     // The thread set buffer->ptr = NULL, so hmm_buffer_free() frees only the mirror.
@@ -422,9 +496,9 @@ function migrateMixed(s: Self): void {
   const size = npages * s.pageSize;
   const b = newBuffer(s, size, size, PROT_NONE);
   const p = b.ptr;
-  assertEq('ret', dmirrorCmd(s.t, s.fd1, HMM_DMIRROR_MIGRATE, b, npages), errno('EINVAL'));
+  assertEq('ret', dmirrorCmd(s.t, s.fd1, HMM_DMIRROR_MIGRATE, b, npages), errno('EINVAL'), '-EINVAL');
   s.t.munmap(b.ptr + s.pageSize, s.pageSize);
-  assertEq('ret', dmirrorCmd(s.t, s.fd1, HMM_DMIRROR_MIGRATE, b, 3), errno('EINVAL'));
+  assertEq('ret', dmirrorCmd(s.t, s.fd1, HMM_DMIRROR_MIGRATE, b, 3), errno('EINVAL'), '-EINVAL');
   s.t.mprotect(b.ptr + 2 * s.pageSize, s.pageSize, PROT_READ);
   const val = new DataView(s.t.load(b.ptr + 2 * s.pageSize, 4).buffer).getInt32(0, true) + 3;
   assertEq('val', val, 3);
@@ -438,7 +512,7 @@ function migrateMixed(s: Self): void {
   assertEq('ret', dmirrorCmd(s.t, s.fd1, HMM_DMIRROR_MIGRATE, b, 4), 0);
   assertEq('buffer->cpages', b.cpages, 4n);
   b.ptr = p + 5 * s.pageSize;
-  assertEq('ret', dmirrorCmd(s.t, s.fd0, HMM_DMIRROR_MIGRATE, b, 1), errno('ENOENT'));
+  assertEq('ret', dmirrorCmd(s.t, s.fd0, HMM_DMIRROR_MIGRATE, b, 1), errno('ENOENT'), '-ENOENT');
   b.ptr = p;
   // hmm_buffer_free(): munmap of the whole range (the hole included) and the mirror.
   freeBuffer(s, b);
@@ -466,15 +540,15 @@ function snapshot(s: Self): void {
   assertEq('buffer->cpages', b.cpages, 1n);
   b.ptr = p;
   assertEq('ret', dmirrorCmd(s.t, s.fd0, HMM_DMIRROR_SNAPSHOT, b, npages), 0);
-  assertEq('buffer->cpages', b.cpages, BigInt(npages));
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
   const m = s.t.load(b.mirror, npages);
-  assertEq('m[0]', m[0]!, HMM_DMIRROR_PROT_ERROR);
-  assertEq('m[1]', m[1]!, HMM_DMIRROR_PROT_ERROR);
-  assertEq('m[2]', m[2]!, HMM_DMIRROR_PROT_ZERO + HMM_DMIRROR_PROT_READ);
-  assertEq('m[3]', m[3]!, HMM_DMIRROR_PROT_READ);
-  assertEq('m[4]', m[4]!, HMM_DMIRROR_PROT_WRITE);
-  assertEq('m[5]', m[5]!, HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL + HMM_DMIRROR_PROT_WRITE);
-  assertEq('m[6]', m[6]!, HMM_DMIRROR_PROT_NONE);
+  assertEq('m[0]', m[0]!, HMM_DMIRROR_PROT_ERROR, 'HMM_DMIRROR_PROT_ERROR');
+  assertEq('m[1]', m[1]!, HMM_DMIRROR_PROT_ERROR, 'HMM_DMIRROR_PROT_ERROR');
+  assertEq('m[2]', m[2]!, HMM_DMIRROR_PROT_ZERO + HMM_DMIRROR_PROT_READ, 'HMM_DMIRROR_PROT_ZERO | HMM_DMIRROR_PROT_READ');
+  assertEq('m[3]', m[3]!, HMM_DMIRROR_PROT_READ, 'HMM_DMIRROR_PROT_READ');
+  assertEq('m[4]', m[4]!, HMM_DMIRROR_PROT_WRITE, 'HMM_DMIRROR_PROT_WRITE');
+  assertEq('m[5]', m[5]!, HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL + HMM_DMIRROR_PROT_WRITE, 'HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL | HMM_DMIRROR_PROT_WRITE');
+  assertEq('m[6]', m[6]!, HMM_DMIRROR_PROT_NONE, 'HMM_DMIRROR_PROT_NONE');
   freeBuffer(s, b);
 }
 
@@ -486,11 +560,11 @@ function doubleMap(s: Self): void {
   s.t.store(b.ptr, ints(size / 4, (i) => i));
   s.t.mprotect(b.ptr, size, PROT_READ);
   assertEq('ret', dmirrorCmd(s.t, s.fd0, HMM_DMIRROR_READ, b, npages), 0);
-  assertEq('buffer->cpages', b.cpages, BigInt(npages));
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
   assertEq('buffer->faults', b.faults, 1n);
   checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => i);
   assertEq('ret', dmirrorCmd(s.t, s.fd1, HMM_DMIRROR_READ, b, npages), 0);
-  assertEq('buffer->cpages', b.cpages, BigInt(npages));
+  assertEq('buffer->cpages', b.cpages, BigInt(npages), 'npages');
   assertEq('buffer->faults', b.faults, 1n);
   checkInts('ptr', s.t.load(b.mirror, size), 0, size / 4, (i) => i);
   s.t.munmap(b.ptr + s.pageSize, s.pageSize);
@@ -517,8 +591,8 @@ const CASES: readonly (HmmTestsCase & { readonly body: Body })[] = [
   { fixture: 'hmm', name: 'anon_write_child_shared', body: (s) => anonWriteChildCommon(s, true) },
   { fixture: 'hmm', name: 'anon_write_huge', body: anonWriteHuge },
   { fixture: 'hmm', name: 'anon_write_hugetlbfs', body: anonWriteHugetlbfs },
-  { fixture: 'hmm', name: 'file_read', body: fileCase },
-  { fixture: 'hmm', name: 'file_write', body: fileCase },
+  { fixture: 'hmm', name: 'file_read', body: fileRead },
+  { fixture: 'hmm', name: 'file_write', body: fileWrite },
   { fixture: 'hmm', name: 'migrate', body: migrate },
   { fixture: 'hmm', name: 'migrate_fault', body: migrateFault },
   { fixture: 'hmm', name: 'migrate_shared', body: migrateShared },
@@ -681,12 +755,124 @@ export interface DmirrorTaskOptions {
   readonly system: MmSystem;
   /** Allocates a pid for each new process (a fork, a spawn). */
   readonly nextPid: () => number;
+  /** Allocates an inode number for each tmpfs file; absent, they count up from 1000 per process. */
+  readonly nextIno?: () => number;
 }
 
-/** A shared open file: the mirror and how many descriptors refer to it. */
-interface FileRef {
-  readonly file: Dmirror;
-  refs: number;
+/** A shared open file — a dmirror device or a tmpfs file — and how many descriptors refer to it. */
+type FileRef = { readonly kind: 'dmirror'; readonly file: Dmirror; refs: number } | { readonly kind: 'tmpfile'; readonly file: TmpFile; refs: number };
+
+/** `O_TMPFILE` files are on tmpfs, whose inodes get an anonymous device number (`get_anon_bdev`). */
+const TMPFS_DEV_MINOR = 27;
+
+/**
+ * A file from `open("/tmp", O_TMPFILE | O_EXCL | O_RDWR, 0600)` with /tmp a
+ * tmpfs: an unnamed shmem inode (mm/shmem.c). Its pages are shmem's page
+ * cache in `@zonedev/mm` — the machine's `shmem_fault()` finds or allocates
+ * the page at an index — for faults on a `MAP_SHARED` mapping and for
+ * `pwrite()`/`pread()` alike (`shmem_getpage()` in `shmem_write_begin()`
+ * and `shmem_file_read_iter()`), so a device writing the mapping writes the
+ * file. The inode lives while a descriptor or a mapping refers to it; the
+ * last of them truncates the cache (`shmem_evict_inode()`).
+ */
+class TmpFile {
+  /** `i_size`. */
+  size = 0;
+  /** Open descriptors (over all processes). */
+  fds = 1;
+  /** VMAs mapping it (over all processes). */
+  maps = 0;
+  readonly file: MmapFile;
+  readonly #sys: MmSystem;
+  /** A VMA of no address space that carries the file to `shmem_fault()` for read and write. */
+  readonly #carrier: Vma;
+
+  constructor(sys: MmSystem, ino: number) {
+    this.#sys = sys;
+    const ops: VmOperations = {
+      fault: (vmf) => sys.shmemVmOps.fault!(vmf),
+      open: () => {
+        this.maps++;
+      },
+      close: () => {
+        this.maps--;
+        this.#maybeEvict();
+      },
+    };
+    this.file = {
+      path: `/tmp/#${ino} (deleted)`,
+      devMajor: 0,
+      devMinor: TMPFS_DEV_MINOR,
+      ino,
+      readable: true,
+      writable: true,
+      mmap: (vma: Vma): number => {
+        vma.vmOps = ops;
+        this.maps++;
+        return 0;
+      },
+    };
+    this.#carrier = new Vma(0, sys.pageSize, 0, 0, this.file);
+  }
+
+  /** `shmem_getpage(inode, index, SGP_WRITE)`: the page at `index`, allocated on first use, with a reference. */
+  #getpage(index: number): number {
+    const vmf: VmFault = { vma: this.#carrier, address: 0, flags: 0, pgoff: index, gfpMask: 0, page: undefined, cowPage: undefined };
+    const ret = this.#sys.shmemVmOps.fault!(vmf);
+    if (ret !== 0 || vmf.page === undefined) throw new KernelError('ENOSPC', 'tmpfs: no memory for the page');
+    return vmf.page;
+  }
+
+  /** `shmem_setattr()` of the size: a file that shrinks loses its pages beyond the end (not needed: the selftest only grows files). */
+  truncate(length: number): void {
+    if (!Number.isSafeInteger(length) || length < 0) throw new KernelError('EINVAL', 'ftruncate: invalid length');
+    if (length < this.size) throw new KernelError('EINVAL', 'ftruncate: shrinking a tmpfs file is not modelled');
+    this.size = length;
+  }
+
+  /** `pwrite()` through `generic_perform_write()`: page by page into the page cache; the file grows to the end of the write. */
+  write(bytes: Uint8Array, offset: number): number {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new KernelError('EINVAL', 'pwrite: invalid offset');
+    const ps = this.#sys.pageSize;
+    for (let done = 0; done < bytes.length; ) {
+      const pos = offset + done;
+      const inPage = pos % ps;
+      const n = Math.min(ps - inPage, bytes.length - done);
+      const page = this.#getpage((pos - inPage) / ps);
+      this.#sys.writePage(page, inPage, bytes.subarray(done, done + n));
+      this.#sys.putPage(page);
+      done += n;
+    }
+    this.size = Math.max(this.size, offset + bytes.length);
+    return bytes.length;
+  }
+
+  /** `pread()` through `shmem_file_read_iter()`: up to the end of the file; a page not in the cache reads as zeros. */
+  read(length: number, offset: number): Uint8Array {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) throw new KernelError('EINVAL', 'pread: invalid range');
+    const ps = this.#sys.pageSize;
+    const out = new Uint8Array(Math.max(0, Math.min(length, this.size - offset)));
+    const cache = this.#sys.shmemPages(this.file);
+    for (let done = 0; done < out.length; ) {
+      const pos = offset + done;
+      const inPage = pos % ps;
+      const n = Math.min(ps - inPage, out.length - done);
+      const page = cache.get((pos - inPage) / ps);
+      if (page !== undefined) out.set(this.#sys.readPage(page, inPage, n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /** The last descriptor closed. */
+  closed(): void {
+    this.fds--;
+    this.#maybeEvict();
+  }
+
+  #maybeEvict(): void {
+    if (this.fds === 0 && this.maps === 0) this.#sys.shmemRelease(this.file);
+  }
 }
 
 /** The simulated nanoseconds a scheduling point of the driver stands for. */
@@ -705,16 +891,18 @@ const RESCHED_NS = 1000;
 export class DmirrorTask implements HmmTestsTask {
   /** The address space. */
   readonly mm: MmStruct;
-  /** `sysconf(_SC_PAGE_SIZE)`. */
-  readonly pageSize: number = PAGE_SIZE;
+  /** `sysconf(_SC_PAGE_SIZE)`: the machine's `PAGE_SIZE`. */
+  readonly pageSize: number;
   readonly #o: DmirrorTaskOptions;
   readonly #fds = new Map<number, FileRef>();
   readonly #threads: { due: number; fn: () => void; done: boolean }[] = [];
+  #ino = 1000;
   #clock = 0;
   #exited = false;
 
   constructor(options: DmirrorTaskOptions, mm?: MmStruct) {
     this.#o = options;
+    this.pageSize = options.system.pageSize;
     this.mm = mm ?? new MmStruct(options.nextPid(), { system: options.system });
   }
 
@@ -723,8 +911,12 @@ export class DmirrorTask implements HmmTestsTask {
     return this.mm.pid;
   }
 
-  mmap(length: number, prot: number, flags: number): number {
-    return this.mm.mmap({ length, prot, flags });
+  /** `mmap()`: anonymous memory, or a tmpfs file open on `fd` (-EBADF for another fd, -ENODEV for a dmirror device). */
+  mmap(length: number, prot: number, flags: number, fd: number = -1, offset: number = 0): number {
+    if (fd === -1) return this.mm.mmap({ length, prot, flags });
+    const f = this.#file(fd);
+    if (f.kind !== 'tmpfile') throw new KernelError('ENODEV', 'mmap: /dev/hmm_dmirror does not support mmap in v5.13');
+    return this.mm.mmap({ length, prot, flags, file: f.file.file, offset });
   }
 
   munmap(addr: number, length: number): void {
@@ -752,10 +944,45 @@ export class DmirrorTask implements HmmTestsTask {
     const m = /^\/dev\/hmm_dmirror(\d+)$/.exec(path);
     if (m === null) throw new KernelError('ENOENT', `${path}: No such file or directory`);
     const file = this.#o.testHmm.open(Number(m[1]), this.mm);
+    return this.#install({ kind: 'dmirror', file, refs: 1 });
+  }
+
+  /** The lowest free descriptor, from 3. */
+  #install(f: FileRef): number {
     let fd = 3;
     while (this.#fds.has(fd)) fd++;
-    this.#fds.set(fd, { file, refs: 1 });
+    this.#fds.set(fd, f);
     return fd;
+  }
+
+  /**
+   * `open(dir, O_TMPFILE | O_EXCL | O_RDWR, 0600)`: an unnamed file on the
+   * tmpfs mounted at /tmp. -ENOENT for another directory.
+   */
+  openTmpfile(dir: string): number {
+    if (dir !== '/tmp' && dir !== '/tmp/') throw new KernelError('ENOENT', `${dir}: No such file or directory`);
+    return this.#install({ kind: 'tmpfile', file: new TmpFile(this.#o.system, this.#o.nextIno?.() ?? this.#ino++), refs: 1 });
+  }
+
+  #tmpfile(fd: number): TmpFile {
+    const f = this.#file(fd);
+    if (f.kind !== 'tmpfile') throw new KernelError('EINVAL', `fd ${fd} is not a regular file`);
+    return f.file;
+  }
+
+  /** `ftruncate(fd, length)`: -EBADF, -EINVAL for a device or a bad length. */
+  ftruncate(fd: number, length: number): void {
+    this.#tmpfile(fd).truncate(length);
+  }
+
+  /** `pwrite(fd, bytes, bytes.length, offset)`. */
+  pwrite(fd: number, bytes: Uint8Array, offset: number): number {
+    return this.#tmpfile(fd).write(bytes, offset);
+  }
+
+  /** `pread(fd, buf, length, offset)`. */
+  pread(fd: number, length: number, offset: number): Uint8Array {
+    return this.#tmpfile(fd).read(length, offset);
   }
 
   #file(fd: number): FileRef {
@@ -769,11 +996,14 @@ export class DmirrorTask implements HmmTestsTask {
     const f = this.#file(fd);
     this.#fds.delete(fd);
     f.refs--;
-    if (f.refs === 0) f.file.release();
+    if (f.refs > 0) return;
+    if (f.kind === 'dmirror') f.file.release();
+    else f.file.closed();
   }
 
   ioctl(fd: number, request: number, cmd: HmmDmirrorCmd): void {
     const f = this.#file(fd);
+    if (f.kind !== 'dmirror') throw new KernelError('ENOTTY', `fd ${fd}: Inappropriate ioctl for device`);
     const prev = this.#o.testHmm.onCondResched;
     this.#o.testHmm.onCondResched = () => this.#resched();
     try {
@@ -828,6 +1058,7 @@ export class DmirrorTask implements HmmTestsTask {
  */
 export function dmirrorTaskSpawner(testHmm: TestHmm, system: MmSystem, firstPid: number = 1000): () => DmirrorTask {
   let pid = firstPid;
-  const options: DmirrorTaskOptions = { testHmm, system, nextPid: () => pid++ };
+  let ino = 1000;
+  const options: DmirrorTaskOptions = { testHmm, system, nextPid: () => pid++, nextIno: () => ino++ };
   return () => new DmirrorTask(options);
 }

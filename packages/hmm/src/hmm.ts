@@ -30,12 +30,12 @@
  * the zero page is an ordinary read-only page.
  */
 import { KernelError, anyBits, checkUnsigned, hasBits } from '@zonedev/kernel';
-import type { MmuIntervalNotifier, Pte, Vma } from '@zonedev/mm';
+import type { Pte, Vma } from '@zonedev/mm';
 import {
   FAULT_FLAG_REMOTE,
   FAULT_FLAG_WRITE,
   MmStruct,
-  PAGE_SIZE,
+  MmuIntervalNotifier,
   VM_FAULT_ERROR,
   VM_IO,
   VM_MIXEDMAP,
@@ -54,7 +54,7 @@ import {
   pteSpecial,
   pteWrite,
 } from '@zonedev/mm';
-import { HMM_PFN_ERROR, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfn, hmmPteNeedFault } from './hmm-pfn.js';
+import { HMM_PFN_ERROR, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfn, pteNeedFault } from './hmm-pfn.js';
 import type { HmmNeedFault } from './hmm-pfn.js';
 
 /**
@@ -86,6 +86,8 @@ type Step = 'ok' | 'again';
 interface Walk {
   readonly range: HmmRange;
   readonly mm: MmStruct;
+  /** `PAGE_SIZE` of the architecture the mm's page tables use. */
+  readonly ps: number;
   last: number;
   /** Whether any entry can request a fault (`REQ_FAULT` in `default_flags` or `pfn_flags_mask`). */
   readonly canFault: boolean;
@@ -96,7 +98,7 @@ interface Walk {
 const NO_FAULT: HmmNeedFault = { fault: false, write: false };
 
 function idx(w: Walk, addr: number): number {
-  return (addr - w.range.start) / PAGE_SIZE;
+  return (addr - w.range.start) / w.ps;
 }
 
 /** `hmm_range_need_fault()`: the strongest request over `[addr, end)` given `cpuFlags`. */
@@ -104,8 +106,8 @@ function rangeNeedFault(w: Walk, addr: number, end: number, cpuFlags: bigint): H
   const r = w.range;
   if (!hasReqFault(r.defaultFlags) && !hasReqFault(r.pfnFlagsMask)) return NO_FAULT;
   let need = NO_FAULT;
-  for (let a = addr; a < end; a += PAGE_SIZE) {
-    const n = hmmPteNeedFault(r.hmmPfns[idx(w, a)]!, r.defaultFlags, r.pfnFlagsMask, cpuFlags);
+  for (let a = addr; a < end; a += w.ps) {
+    const n = pteNeedFault(r.hmmPfns[idx(w, a)]!, r.defaultFlags, r.pfnFlagsMask, cpuFlags);
     if (n.write) return n;
     if (n.fault) need = n;
   }
@@ -118,7 +120,7 @@ function hasReqFault(x: bigint): boolean {
 
 /** `hmm_pfns_fill()`. */
 function fill(w: Walk, addr: number, end: number, value: bigint): void {
-  for (let a = addr; a < end; a += PAGE_SIZE) w.range.hmmPfns[idx(w, a)] = value;
+  for (let a = addr; a < end; a += w.ps) w.range.hmmPfns[idx(w, a)] = value;
 }
 
 /**
@@ -133,7 +135,7 @@ function vmaFault(w: Walk, vma: Vma, addr: number, end: number, need: HmmNeedFau
     if (!hasBits(vma.vmFlags, VM_WRITE)) throw new KernelError('EPERM', 'hmm_range_fault: write fault in a read-only vma');
     flags += FAULT_FLAG_WRITE;
   }
-  for (let a = addr; a < end; a += PAGE_SIZE) {
+  for (let a = addr; a < end; a += w.ps) {
     if (anyBits(handleMmFault(vma, a, flags), VM_FAULT_ERROR)) {
       throw new KernelError('EFAULT', `hmm_range_fault: fault at 0x${a.toString(16)} failed`);
     }
@@ -169,12 +171,12 @@ function handlePte(w: Walk, vma: Vma, addr: number, pte: Pte): Step {
         return 'ok';
       }
     }
-    const need = hmmPteNeedFault(req, r.defaultFlags, r.pfnFlagsMask, 0n);
+    const need = pteNeedFault(req, r.defaultFlags, r.pfnFlagsMask, 0n);
     if (!need.fault) {
       r.hmmPfns[i] = 0n;
       return 'ok';
     }
-    if (!nonSwapEntry(entry)) return vmaFault(w, vma, addr, addr + PAGE_SIZE, need);
+    if (!nonSwapEntry(entry)) return vmaFault(w, vma, addr, addr + w.ps, need);
     if (isMigrationEntry(entry)) {
       // migration_entry_wait(): the migration finishes, the walk restarts here.
       w.last = addr;
@@ -184,10 +186,10 @@ function handlePte(w: Walk, vma: Vma, addr: number, pte: Pte): Step {
     throw new KernelError('EFAULT', `hmm_range_fault: unexpected swap entry at 0x${addr.toString(16)}`);
   }
   const cpu = pteWrite(pte) ? HMM_PFN_VALID + HMM_PFN_WRITE : HMM_PFN_VALID;
-  const need = hmmPteNeedFault(req, r.defaultFlags, r.pfnFlagsMask, cpu);
-  if (need.fault) return vmaFault(w, vma, addr, addr + PAGE_SIZE, need);
+  const need = pteNeedFault(req, r.defaultFlags, r.pfnFlagsMask, cpu);
+  if (need.fault) return vmaFault(w, vma, addr, addr + w.ps, need);
   if (pteSpecial(pte) && !sys.isZeroPfn(pte.pfn)) {
-    if (hmmPteNeedFault(req, r.defaultFlags, r.pfnFlagsMask, 0n).fault) {
+    if (pteNeedFault(req, r.defaultFlags, r.pfnFlagsMask, 0n).fault) {
       throw new KernelError('EFAULT', `hmm_range_fault: special pte at 0x${addr.toString(16)}`);
     }
     r.hmmPfns[i] = HMM_PFN_ERROR;
@@ -204,13 +206,13 @@ function walkPmd(w: Walk, vma: Vma, addr: number, end: number): Step {
   const huge = pgd.getPmd(addr);
   if (huge !== undefined) {
     if (huge.kind === 'present' && pmdHuge(huge)) {
-      // hmm_vma_handle_pmd(): VALID(|WRITE) with order PMD_SHIFT - PAGE_SHIFT, per-4K pfns
+      // hmm_vma_handle_pmd(): VALID(|WRITE) with order PMD_SHIFT - PAGE_SHIFT, one pfn per base page
       const cpu = pteWrite(huge) ? HMM_PFN_VALID + HMM_PFN_WRITE : HMM_PFN_VALID;
       const need = rangeNeedFault(w, addr, end, cpu);
       if (need.fault) return vmaFault(w, vma, addr, end, need);
-      const order = Math.log2(pmdSize / PAGE_SIZE);
-      const base = huge.pfn + ((addr % pmdSize) / PAGE_SIZE);
-      for (let a = addr, p = base; a < end; a += PAGE_SIZE, p++) w.range.hmmPfns[idx(w, a)] = hmmPfn(p, cpu, order);
+      const order = Math.log2(pmdSize / w.ps);
+      const base = huge.pfn + ((addr % pmdSize) / w.ps);
+      for (let a = addr, p = base; a < end; a += w.ps, p++) w.range.hmmPfns[idx(w, a)] = hmmPfn(p, cpu, order);
       return 'ok';
     }
     // a migration pmd waits; anything else is an error
@@ -230,11 +232,11 @@ function walkPmd(w: Walk, vma: Vma, addr: number, end: number): Step {
     snapshotPtes(w, addr, end);
     return 'ok';
   }
-  for (let a = addr; a < end; a += PAGE_SIZE) {
+  for (let a = addr; a < end; a += w.ps) {
     const pte = pgd.get(a);
     if (pte === undefined) {
-      const need = hmmPteNeedFault(w.range.hmmPfns[idx(w, a)]!, w.range.defaultFlags, w.range.pfnFlagsMask, 0n);
-      if (need.fault) return vmaFault(w, vma, a, a + PAGE_SIZE, need);
+      const need = pteNeedFault(w.range.hmmPfns[idx(w, a)]!, w.range.defaultFlags, w.range.pfnFlagsMask, 0n);
+      if (need.fault) return vmaFault(w, vma, a, a + w.ps, need);
       w.range.hmmPfns[idx(w, a)] = 0n;
       continue;
     }
@@ -264,7 +266,7 @@ function snapshotPtes(w: Walk, addr: number, end: number): void {
   const pgd = w.mm.pgd!;
   const table = pgd.pteTable(addr);
   const base = idx(w, addr);
-  const count = (end - addr) / PAGE_SIZE;
+  const count = (end - addr) / w.ps;
   // The entries are written as two 32-bit words (pfn low, pfn high + flags), which avoids a BigInt per page.
   const words = (w.words ??= new Uint32Array(r.hmmPfns.buffer, r.hmmPfns.byteOffset, r.hmmPfns.length * 2));
   words.fill(0, 2 * base, 2 * (base + count));
@@ -272,7 +274,7 @@ function snapshotPtes(w: Walk, addr: number, end: number): void {
   const lo = LITTLE_ENDIAN ? 0 : 1;
   const hi = 1 - lo;
   const zeroPfn = sys.zeroPfn;
-  const first = (addr % pgd.geometry.pmdSize) / PAGE_SIZE;
+  const first = (addr % pgd.geometry.pmdSize) / w.ps;
   // Runs of PTEs are often one shared entry (the zero page) or share their
   // flags: the words of the last present entry are reused while they apply.
   let last: Pte | undefined;
@@ -354,31 +356,60 @@ function walkPageRange(w: Walk, start: number, end: number): Step {
 /** How many internal restarts one call allows before reporting -EBUSY (the model's bound on a fault that never settles). */
 const MAX_WALKS = 65536;
 
+/** Whether `x` is a `u64` as a `bigint`. */
+function isU64(x: unknown): x is bigint {
+  return typeof x === 'bigint' && x >= 0n && x < 2n ** 64n;
+}
+
+/**
+ * The checks `hmm_range_fault()` makes before walking, all before anything
+ * changes. v5.13 itself checks only `start < end` (`walk_page_range()`'s
+ * -EINVAL) and that the notifier's sequence is current (-EBUSY); what C
+ * cannot express or would read past (a range that is not an object, a
+ * notifier never inserted, fields that are not integers or `u64`s, an
+ * unaligned range, `hmm_pfns` shorter than the range) is -EINVAL too.
+ * Returns the mm and its page size.
+ */
+function checkRange(fn: string, range: HmmRange): { mm: MmStruct; ps: number } {
+  if (typeof range !== 'object' || range === null) throw new KernelError('EINVAL', `${fn}: no range`);
+  checkUnsigned(fn, 'start', range.start);
+  checkUnsigned(fn, 'end', range.end);
+  checkUnsigned(fn, 'notifier_seq', range.notifierSeq);
+  if (!isU64(range.defaultFlags)) throw new KernelError('EINVAL', `${fn}: default_flags ${String(range.defaultFlags)} is not an unsigned long`);
+  if (!isU64(range.pfnFlagsMask)) throw new KernelError('EINVAL', `${fn}: pfn_flags_mask ${String(range.pfnFlagsMask)} is not an unsigned long`);
+  const notifier: unknown = range.notifier;
+  if (!(notifier instanceof MmuIntervalNotifier)) throw new KernelError('EINVAL', `${fn}: no interval notifier`);
+  const mm = notifier.mm;
+  if (!(mm instanceof MmStruct) || mm.pgd === null || mm.system === null) {
+    throw new KernelError('EINVAL', `${fn}: the notifier is not subscribed to an address space with page tables`);
+  }
+  const ps = mm.pgd.geometry.pageSize;
+  if (range.start % ps !== 0 || range.end % ps !== 0) throw new KernelError('EINVAL', `${fn}: range not page aligned`);
+  if (range.start >= range.end) throw new KernelError('EINVAL', `${fn}: empty range`);
+  if (!(range.hmmPfns instanceof BigUint64Array) || range.hmmPfns.length < (range.end - range.start) / ps) {
+    throw new KernelError('EINVAL', `${fn}: hmm_pfns holds fewer entries than the range has pages`);
+  }
+  return { mm, ps };
+}
+
 /**
  * `hmm_range_fault(range)` (mm/hmm.c, v5.13): fills `range.hmmPfns` for
  * `[start, end)` of the notifier's mm, faulting pages in as the requests
- * demand. Throws KernelError -EBUSY when the notifier sequence changed
+ * demand. Pages are the size the mm's architecture uses (`PAGE_SIZE` of its
+ * page tables: 4 KiB on x86_64, 64 KiB on powerpc radix with 64K pages).
+ * Throws KernelError -EBUSY when the notifier sequence changed
  * (the caller restarts from `mmu_interval_read_begin()`), -EFAULT,
  * -EPERM (write to a read-only VMA), or -EINVAL for an empty or unaligned
- * range, an mm without page tables, or an array that is too short. On
- * -EBUSY the entries below the point reached hold results and the rest
- * still hold requests.
+ * range, an mm without page tables, fields that are not integers (or, for
+ * the flags, `u64` bigints), or an array that is too short; nothing has
+ * changed after an -EINVAL. On -EBUSY the entries below the point reached
+ * hold results and the rest still hold requests.
  * @public
  */
 export function hmmRangeFault(range: HmmRange): void {
   const fn = 'hmm_range_fault';
-  checkUnsigned(fn, 'start', range.start);
-  checkUnsigned(fn, 'end', range.end);
-  if (range.start % PAGE_SIZE !== 0 || range.end % PAGE_SIZE !== 0) throw new KernelError('EINVAL', `${fn}: range not page aligned`);
-  if (range.start >= range.end) throw new KernelError('EINVAL', `${fn}: empty range`);
-  const mm = range.notifier.mm;
-  if (!(mm instanceof MmStruct) || mm.pgd === null || mm.system === null) {
-    throw new KernelError('EINVAL', `${fn}: the notifier is not subscribed to an address space with page tables`);
-  }
-  if (!(range.hmmPfns instanceof BigUint64Array) || range.hmmPfns.length < (range.end - range.start) / PAGE_SIZE) {
-    throw new KernelError('EINVAL', `${fn}: hmm_pfns holds fewer entries than the range has pages`);
-  }
-  const w: Walk = { range, mm, last: range.start, canFault: hasReqFault(range.defaultFlags) || hasReqFault(range.pfnFlagsMask), words: undefined };
+  const { mm, ps } = checkRange(fn, range);
+  const w: Walk = { range, mm, ps, last: range.start, canFault: hasReqFault(range.defaultFlags) || hasReqFault(range.pfnFlagsMask), words: undefined };
   for (let n = 0; n < MAX_WALKS; n++) {
     if (mmuIntervalCheckRetry(range.notifier, range.notifierSeq)) throw new KernelError('EBUSY', `${fn}: the range was invalidated`);
     if (walkPageRange(w, w.last, range.end) === 'ok') return;

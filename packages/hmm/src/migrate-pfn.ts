@@ -31,9 +31,9 @@
  * The values stay below 2^53 (a 46-bit physical address space gives pfns
  * below 2^34, shifted by 6), so they are `number`s.
  */
-import { KernelBug, KernelError, anyBits, checkUnsigned, orBits, testBit } from '@zonedev/kernel';
-import type { Vma } from '@zonedev/mm';
-import { PAGE_SHIFT, PAGE_SIZE, VM_HUGETLB, VM_SPECIAL } from '@zonedev/mm';
+import { KernelError, anyBits, checkUnsigned, orBits, testBit } from '@zonedev/kernel';
+import type { MmSystem } from '@zonedev/mm';
+import { MmStruct, VM_HUGETLB, VM_SPECIAL, Vma } from '@zonedev/mm';
 
 /** `MIGRATE_PFN_VALID` (bit 0). @public */
 export const MIGRATE_PFN_VALID = 1;
@@ -72,7 +72,20 @@ export function migratePfnToPage(mpfn: number): number | undefined {
 
 /** Whether flag `flag` (one of the `MIGRATE_PFN_*` bits) is set in `mpfn`. @public */
 export function migratePfnHas(mpfn: number, flag: number): boolean {
+  checkUnsigned('migrate_pfn', 'mpfn', mpfn);
+  checkFlag(flag);
+  return mpfnHas(mpfn, flag);
+}
+
+/** {@link migratePfnHas} for an entry and flag already checked. */
+export function mpfnHas(mpfn: number, flag: number): boolean {
   return (Math.floor(mpfn / flag) % 2) === 1;
+}
+
+function checkFlag(flag: number): void {
+  if (flag !== MIGRATE_PFN_VALID && flag !== MIGRATE_PFN_MIGRATE && flag !== MIGRATE_PFN_LOCKED && flag !== MIGRATE_PFN_WRITE) {
+    throw new KernelError('EINVAL', `migrate_pfn: ${String(flag)} is not a MIGRATE_PFN_* flag`);
+  }
 }
 
 /** `mpfn & ~flag` for one of the `MIGRATE_PFN_*` bits. @public */
@@ -80,8 +93,15 @@ export function migratePfnClear(mpfn: number, flag: number): number {
   return migratePfnHas(mpfn, flag) ? mpfn - flag : mpfn;
 }
 
+/** {@link migratePfnClear} for an entry and flag already checked. */
+export function mpfnClear(mpfn: number, flag: number): number {
+  return mpfnHas(mpfn, flag) ? mpfn - flag : mpfn;
+}
+
 /** `mpfn | flag` for one of the `MIGRATE_PFN_*` bits. @public */
 export function migratePfnSet(mpfn: number, flag: number): number {
+  checkUnsigned('migrate_pfn', 'mpfn', mpfn);
+  checkFlag(flag);
   return orBits(mpfn, flag);
 }
 
@@ -124,42 +144,59 @@ export interface MigrateVma {
 }
 
 /**
+ * The address space a {@link MigrateVma}'s `vma` belongs to, and its page
+ * size, or -EINVAL: `args` is not an object, `vma` is null or not a VMA
+ * (`!vma` in v5.13), or the VMA is no longer mapped in an address space
+ * with page tables (a stale pointer in C).
+ */
+export function migrateVmaMm(fn: string, args: MigrateVma): { vma: Vma; mm: MmStruct; sys: MmSystem; ps: number } {
+  if (typeof args !== 'object' || args === null) throw new KernelError('EINVAL', `${fn}: no args`);
+  const vma: unknown = args.vma;
+  if (!(vma instanceof Vma)) throw new KernelError('EINVAL', `${fn}: no vma`);
+  const mm = vma.vmMm;
+  if (!(mm instanceof MmStruct) || mm.system === null || mm.pgd === null) {
+    throw new KernelError('EINVAL', `${fn}: the vma belongs to no address space with page tables`);
+  }
+  if (mm.findVma(vma.vmStart) !== vma) throw new KernelError('EINVAL', `${fn}: the vma is no longer mapped`);
+  return { vma, mm, sys: mm.system, ps: mm.pgd.geometry.pageSize };
+}
+
+/**
  * The argument checks of `migrate_vma_setup(args)` (mm/migrate.c, v5.13),
  * in the kernel's order, before anything changes: `nr_pages =
  * (end - start) >> PAGE_SHIFT` is computed first (signed), then `start` and
- * `end` are rounded down to a page. All refusals are -EINVAL, and v5.13 has
- * no other error: no vma, a hugetlb vma, a `VM_SPECIAL` vma or a DAX file;
- * `nr_pages <= 0`; `start` outside `[vm_start, vm_end)`; `end` outside
- * `(vm_start, vm_end]`; no `src` or `dst` array. `flags == 0` is accepted.
- * Arrays shorter than `nr_pages` would be overrun in C; the model refuses
- * them with a {@link @zonedev/kernel#KernelBug} instead. Returns `nr_pages`,
- * with `args.start`/`args.end` rounded down.
+ * `end` are rounded down to a page (of the VMA's address space: 4 KiB on
+ * x86_64, 64 KiB on a 64K-page powerpc). All refusals are -EINVAL, and
+ * v5.13 has no other error: no vma, a hugetlb vma, a `VM_SPECIAL` vma or a
+ * DAX file; `nr_pages <= 0`; `start` outside `[vm_start, vm_end)`; `end`
+ * outside `(vm_start, vm_end]`; no `src` or `dst` array. `flags == 0` is
+ * accepted. What C cannot express or would overrun is -EINVAL too, checked
+ * first: `args` not an object, numbers that are not unsigned integers, a
+ * VMA no longer mapped, `src`/`dst` that are not arrays (the kernel's
+ * NULL) or hold fewer than `nr_pages` entries. Returns `nr_pages`, with
+ * `args.start`/`args.end` rounded down.
  * @public
  */
 export function migrateVmaSetupCheck(args: MigrateVma): number {
   const fn = 'migrate_vma_setup';
+  if (typeof args !== 'object' || args === null) throw new KernelError('EINVAL', `${fn}: no args`);
   checkUnsigned(fn, 'start', args.start);
   checkUnsigned(fn, 'end', args.end);
   checkUnsigned(fn, 'flags', args.flags);
-  const nrPages = Math.trunc((args.end - args.start) / PAGE_SIZE);
-  const start = pageAlignDown(args.start);
-  const end = pageAlignDown(args.end);
-  const vma = args.vma;
-  if (vma === null) throw new KernelError('EINVAL', `${fn}: no vma`);
+  const { vma, ps } = migrateVmaMm(fn, args);
+  const nrPages = Math.trunc((args.end - args.start) / ps);
+  const start = args.start - (args.start % ps);
+  const end = args.end - (args.end % ps);
   if (anyBits(vma.vmFlags, VM_HUGETLB)) throw new KernelError('EINVAL', `${fn}: hugetlb vma`);
   if (anyBits(vma.vmFlags, VM_SPECIAL)) throw new KernelError('EINVAL', `${fn}: VM_SPECIAL vma`);
   if (nrPages <= 0) throw new KernelError('EINVAL', `${fn}: empty range`);
   if (start < vma.vmStart || start >= vma.vmEnd) throw new KernelError('EINVAL', `${fn}: start outside the vma`);
   if (end <= vma.vmStart || end > vma.vmEnd) throw new KernelError('EINVAL', `${fn}: end outside the vma`);
-  if (args.src === null || args.dst === null) throw new KernelError('EINVAL', `${fn}: no src or dst array`);
+  if (!Array.isArray(args.src) || !Array.isArray(args.dst)) throw new KernelError('EINVAL', `${fn}: no src or dst array`);
   if (args.src.length < nrPages || args.dst.length < nrPages) {
-    throw new KernelBug(`${fn}: src/dst hold fewer than ${nrPages} entries`);
+    throw new KernelError('EINVAL', `${fn}: src/dst hold fewer than ${nrPages} entries`);
   }
   args.start = start;
   args.end = end;
   return nrPages;
-}
-
-function pageAlignDown(addr: number): number {
-  return Math.floor(addr / PAGE_SIZE) * 2 ** PAGE_SHIFT;
 }

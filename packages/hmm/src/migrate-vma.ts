@@ -35,11 +35,10 @@
  * page has count 1, the driver's allocation makes 2, and a mapped device
  * page stays at 2; when it drops back to 1, its pagemap's `page_free` runs.
  */
-import { KernelBug, checkUnsigned, hasBits, isKernelError } from '@zonedev/kernel';
-import type { MmStruct, MmSystem, Pte, Vma } from '@zonedev/mm';
+import { KernelBug, KernelError, checkUnsigned, hasBits, isKernelError } from '@zonedev/kernel';
+import type { MmStruct, MmSystem, PageTable, Pte, Vma } from '@zonedev/mm';
 import {
   MM_ANONPAGES,
-  PAGE_SIZE,
   VM_WRITE,
   anonVmaPrepare,
   devicePrivateEntryToPfn,
@@ -72,51 +71,135 @@ import {
   MIGRATE_PFN_WRITE,
   MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
   MIGRATE_VMA_SELECT_SYSTEM,
-  migratePfn,
-  migratePfnClear,
-  migratePfnHas,
-  migratePfnToPage,
+  MIGRATE_PFN_SHIFT,
+  MIGRATE_PFN_VALID,
+  migrateVmaMm,
   migrateVmaSetupCheck,
+  mpfnClear,
+  mpfnHas,
 } from './migrate-pfn.js';
 
-/**
- * The state every step works on; what the kernel would dereference blindly
- * (a NULL vma or array after setup, arrays shorter than `npages`) is a
- * KernelBug here rather than a TypeError.
- */
-function ctx(args: MigrateVma): { vma: Vma; mm: MmStruct; sys: MmSystem } {
-  const vma = args.vma;
-  if (!vma) throw new KernelBug('migrate_vma: no vma');
-  const mm = vma.vmMm;
-  if (!mm || !mm.system || !mm.pgd) throw new KernelBug('migrate_vma: the vma belongs to no address space with page tables');
-  if (!Array.isArray(args.src) || !Array.isArray(args.dst) || args.src.length < args.npages || args.dst.length < args.npages) {
-    throw new KernelBug('migrate_vma: src/dst do not hold npages entries');
-  }
-  return { vma, mm, sys: mm.system };
+/** What each step works on, resolved once per call. */
+interface Ctx {
+  readonly args: MigrateVma;
+  readonly vma: Vma;
+  readonly mm: MmStruct;
+  readonly sys: MmSystem;
+  readonly pgd: PageTable;
+  /** `PAGE_SIZE` of the address space. */
+  readonly ps: number;
+  readonly src: number[];
+  readonly dst: number[];
 }
 
-/** `trylock_page(page)` (include/linux/pagemap.h): sets PG_locked, false if it was set. @public */
+function context(fn: string, args: MigrateVma): Ctx {
+  const { vma, mm, sys, ps } = migrateVmaMm(fn, args);
+  return { args, vma, mm, sys, pgd: mm.pgd!, ps, src: args.src!, dst: args.dst! };
+}
+
+/** `1 << MIGRATE_PFN_SHIFT`: an entry's pfn is `mpfn / PFN_UNIT`. */
+const PFN_UNIT = 2 ** MIGRATE_PFN_SHIFT;
+
+/** Whether `x` can be a `src`/`dst` entry: an unsigned integer below 2^53. */
+function isMpfn(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
+/** The page an entry with `MIGRATE_PFN_VALID` names must have a struct page (-EINVAL) and be locked (a KernelBug, as `unlock_page()`'s `VM_BUG_ON_PAGE`). */
+function checkEntryPage(fn: string, store: MmSystem['core']['memmap'], side: string, i: number, page: number): void {
+  if (!store.hasMemmap(page)) throw new KernelError('EINVAL', `${fn}: ${side}[${i}] names pfn 0x${page.toString(16)}, which has no struct page`);
+  if (!store.testPageFlag(page, PG_locked)) throw new KernelBug(`${fn}: ${side}[${i}] page pfn 0x${page.toString(16)} is not locked`);
+}
+
+/**
+ * The checks `migrate_vma_pages()` and `migrate_vma_finalize()` make before
+ * anything changes. v5.13 trusts the driver; what it would dereference
+ * blindly is refused here. -EINVAL: `args` not an object, no VMA or one no
+ * longer mapped, numbers that are not unsigned integers, `src`/`dst` not
+ * arrays or shorter than `npages`, `[start, end)` not the `npages` pages
+ * inside the VMA that setup left, an entry naming a pfn without a struct
+ * page, the same destination page twice. A KernelBug (v5.13's
+ * `VM_BUG_ON_PAGE(!PageLocked(page))` in `unlock_page()`) for a source or
+ * destination page that is not locked — which is also what a second
+ * `migrate_vma_finalize()` of the same arguments finds.
+ */
+function checkArgs(fn: string, args: MigrateVma): Ctx {
+  if (typeof args !== 'object' || args === null) throw new KernelError('EINVAL', `${fn}: no args`);
+  for (const k of ['start', 'end', 'npages', 'cpages', 'flags'] as const) checkUnsigned(fn, k, args[k]);
+  const c = context(fn, args);
+  const { vma, sys, ps, src, dst } = c;
+  if (!Array.isArray(src) || !Array.isArray(dst)) throw new KernelError('EINVAL', `${fn}: no src or dst array`);
+  const n = args.npages;
+  if (src.length < n || dst.length < n) throw new KernelError('EINVAL', `${fn}: src/dst hold fewer than ${n} entries`);
+  if (n > 0 && (args.start % ps !== 0 || args.end !== args.start + n * ps || args.start < vma.vmStart || args.end > vma.vmEnd)) {
+    throw new KernelError('EINVAL', `${fn}: [0x${args.start.toString(16)}, 0x${args.end.toString(16)}) is not the ${n} pages setup collected in the vma`);
+  }
+  for (let i = 0; i < n; i++) {
+    if (!isMpfn(src[i])) checkUnsigned(fn, `src[${i}]`, src[i]);
+    if (!isMpfn(dst[i])) checkUnsigned(fn, `dst[${i}]`, dst[i]);
+  }
+  const store = sys.core.memmap;
+  let seen: Set<number> | undefined;
+  for (let i = 0; i < n; i++) {
+    const s = src[i]!;
+    if (s % 2 === 1) checkEntryPage(fn, store, 'src', i, Math.floor(s / PFN_UNIT));
+    const d = dst[i]!;
+    if (d % 2 === 1) {
+      const page = Math.floor(d / PFN_UNIT);
+      checkEntryPage(fn, store, 'dst', i, page);
+      seen ??= new Set<number>();
+      if (seen.has(page)) throw new KernelError('EINVAL', `${fn}: dst[${i}] names pfn 0x${page.toString(16)} twice`);
+      seen.add(page);
+    }
+  }
+  return c;
+}
+
+/** A page the lock helpers may touch: an unsigned pfn with a struct page (-EINVAL otherwise). */
+function checkPage(fn: string, sys: MmSystem, pfn: number): void {
+  checkUnsigned(fn, 'pfn', pfn);
+  if (!sys.pfnValid(pfn)) throw new KernelError('EINVAL', `${fn}: pfn 0x${pfn.toString(16)} has no struct page`);
+}
+
+/**
+ * `trylock_page(page)` (include/linux/pagemap.h): sets PG_locked, false if
+ * it was set. -EINVAL for a pfn without a struct page.
+ * @public
+ */
 export function trylockPage(sys: MmSystem, pfn: number): boolean {
-  checkUnsigned('trylock_page', 'pfn', pfn);
+  checkPage('trylock_page', sys, pfn);
   return !sys.core.memmap.testSetPageFlag(pfn, PG_locked);
 }
 
-/** `unlock_page(page)` (mm/filemap.c); a KernelBug if the page is not locked. @public */
+/**
+ * `unlock_page(page)` (mm/filemap.c); a KernelBug if the page is not
+ * locked (v5.13's `VM_BUG_ON_PAGE`), -EINVAL for a pfn without a struct page.
+ * @public
+ */
 export function unlockPage(sys: MmSystem, pfn: number): void {
-  checkUnsigned('unlock_page', 'pfn', pfn);
+  checkPage('unlock_page', sys, pfn);
   if (!sys.core.memmap.testClearPageFlag(pfn, PG_locked)) throw new KernelBug(`unlock_page: pfn 0x${pfn.toString(16)} is not locked`);
 }
 
-/** `lock_page(page)` (include/linux/pagemap.h): the model cannot sleep, so a page already locked is a KernelBug. @public */
+/**
+ * `lock_page(page)` (include/linux/pagemap.h): the model cannot sleep, so a
+ * page already locked is a KernelBug; -EINVAL for a pfn without a struct page.
+ * @public
+ */
 export function lockPage(sys: MmSystem, pfn: number): void {
-  checkUnsigned('lock_page', 'pfn', pfn);
-  if (!trylockPage(sys, pfn)) throw new KernelBug(`lock_page: pfn 0x${pfn.toString(16)} is already locked (would sleep)`);
+  checkPage('lock_page', sys, pfn);
+  if (sys.core.memmap.testSetPageFlag(pfn, PG_locked)) throw new KernelBug(`lock_page: pfn 0x${pfn.toString(16)} is already locked (would sleep)`);
 }
 
-/** `PageLocked(page)`. @public */
+/** `PageLocked(page)`; -EINVAL for a pfn without a struct page. @public */
 export function pageLocked(sys: MmSystem, pfn: number): boolean {
-  checkUnsigned('PageLocked', 'pfn', pfn);
+  checkPage('PageLocked', sys, pfn);
   return sys.core.memmap.testPageFlag(pfn, PG_locked);
+}
+
+/** `unlock_page(page)` inside the migration, for a page whose entry was checked: a KernelBug if it is not locked. */
+function unlock(sys: MmSystem, page: number): void {
+  if (!sys.core.memmap.testClearPageFlag(page, PG_locked)) throw new KernelBug(`unlock_page: pfn 0x${page.toString(16)} is not locked`);
 }
 
 /** `isolate_lru_page(page)`: false when the page cannot be taken off the LRU (mm's -EBUSY). */
@@ -150,69 +233,83 @@ function isZoneDevice(sys: MmSystem, pfn: number): boolean {
  * `migrate_vma_collect()` (mm/migrate.c): the walk of `[start, end)` under
  * an `MMU_NOTIFY_MIGRATE` invalidation carrying `pgmap_owner`.
  */
-function collect(args: MigrateVma): void {
-  const { vma, mm, sys } = ctx(args);
-  const pgd = mm.pgd!;
-  const src = args.src!;
-  const dst = args.dst!;
+function collect(c: Ctx): void {
+  const { args, vma, mm, sys, pgd, ps, src, dst } = c;
   const range = mmuNotifierRangeInitMigrate(0, mm, args.start, args.end, args.pgmapOwner);
   mmuNotifierInvalidateRangeStart(range);
   try {
     const anon = vma.isAnonymous();
-    for (let addr = args.start; addr < args.end; addr += PAGE_SIZE) {
-      let mpfn = 0;
+    const pmdSize = pgd.geometry.pmdSize;
+    const system = hasBits(args.flags, MIGRATE_VMA_SELECT_SYSTEM);
+    const devicePrivate = hasBits(args.flags, MIGRATE_VMA_SELECT_DEVICE_PRIVATE);
+    // migrate_vma_collect_pmd() per PMD: a huge PMD, or the PTE table read entry by entry (pte_offset_map_lock)
+    for (let addr = args.start; addr < args.end; ) {
+      const pmdEnd = Math.min(args.end, addr - (addr % pmdSize) + pmdSize);
       const huge = pgd.getPmd(addr);
-      const pte: Pte | undefined = huge === undefined ? pgd.get(addr) : undefined;
-      if (huge !== undefined) {
-        // A huge pmd: v5.13 splits it first; the model cannot split, which the kernel treats as "skip".
-        mpfn = 0;
-      } else if (pte === undefined) {
-        if (anon) {
-          mpfn = MIGRATE_PFN_MIGRATE;
-          args.cpages++;
-        }
-      } else if (pte.kind === 'swap') {
-        const entry = pte.entry;
-        if (isDevicePrivateEntry(entry)) {
-          const pfn = devicePrivateEntryToPfn(entry);
-          if (hasBits(args.flags, MIGRATE_VMA_SELECT_DEVICE_PRIVATE) && sys.pagePgmap(pfn)?.owner === args.pgmapOwner) {
-            mpfn = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (isWriteDevicePrivateEntry(entry) ? MIGRATE_PFN_WRITE : 0);
-            mpfn = collectPage(args, sys, pgd, addr, pfn, mpfn);
+      const table = huge === undefined ? pgd.pteTable(addr) : undefined;
+      const first = (addr % pmdSize) / ps;
+      for (let k = first; addr < pmdEnd; addr += ps, k++) {
+        let mpfn = 0;
+        const pte: Pte | undefined = table?.[k];
+        if (huge !== undefined) {
+          // A huge pmd: v5.13 splits it first; the model cannot split, which the kernel treats as "skip".
+          mpfn = 0;
+        } else if (pte === undefined) {
+          if (anon) {
+            mpfn = MIGRATE_PFN_MIGRATE;
+            args.cpages++;
+          }
+        } else if (pte.kind === 'swap') {
+          const entry = pte.entry;
+          if (devicePrivate && isDevicePrivateEntry(entry)) {
+            const pfn = devicePrivateEntryToPfn(entry);
+            if (sys.pagePgmap(pfn)?.owner === args.pgmapOwner) {
+              mpfn = pfn * PFN_UNIT + MIGRATE_PFN_VALID + MIGRATE_PFN_MIGRATE + (isWriteDevicePrivateEntry(entry) ? MIGRATE_PFN_WRITE : 0);
+              mpfn = collectPage(args, sys, pgd, addr, pfn, mpfn);
+            }
+          }
+        } else if (system) {
+          if (sys.isZeroPfn(pte.pfn)) {
+            mpfn = MIGRATE_PFN_MIGRATE;
+            args.cpages++;
+          } else {
+            const page = sys.vmNormalPage(vma, pte);
+            if (page !== undefined) {
+              mpfn = page * PFN_UNIT + MIGRATE_PFN_VALID + MIGRATE_PFN_MIGRATE + (pteWrite(pte) ? MIGRATE_PFN_WRITE : 0);
+              mpfn = collectPage(args, sys, pgd, addr, page, mpfn);
+            }
           }
         }
-      } else if (hasBits(args.flags, MIGRATE_VMA_SELECT_SYSTEM)) {
-        if (sys.isZeroPfn(pte.pfn)) {
-          mpfn = MIGRATE_PFN_MIGRATE;
-          args.cpages++;
-        } else {
-          const page = sys.vmNormalPage(vma, pte);
-          if (page !== undefined) {
-            mpfn = migratePfn(pte.pfn) + MIGRATE_PFN_MIGRATE + (pteWrite(pte) ? MIGRATE_PFN_WRITE : 0);
-            mpfn = collectPage(args, sys, pgd, addr, page, mpfn);
-          }
-        }
+        dst[args.npages] = 0;
+        src[args.npages++] = mpfn;
       }
-      dst[args.npages] = 0;
-      src[args.npages++] = mpfn;
     }
   } finally {
     mmuNotifierInvalidateRangeEnd(range);
   }
-  args.end = args.start + args.npages * PAGE_SIZE;
+  args.end = args.start + args.npages * ps;
+}
+
+/** `migrate_pfn_to_page()` of an entry already checked: the pfn, or undefined without `MIGRATE_PFN_VALID`. */
+function entryPage(mpfn: number): number | undefined {
+  return mpfn % 2 === 1 ? Math.floor(mpfn / PFN_UNIT) : undefined;
 }
 
 /** The per-page part of `migrate_vma_collect_pmd()`: reference, lock, migration entry. */
-function collectPage(args: MigrateVma, sys: MmSystem, pgd: NonNullable<MmStruct['pgd']>, addr: number, page: number, mpfnIn: number): number {
+function collectPage(args: MigrateVma, sys: MmSystem, pgd: PageTable, addr: number, page: number, mpfnIn: number): number {
+  const store = sys.core.memmap;
   // !page->mapping (never mapped anonymously) is skipped.
-  if (sys.core.memmap.pageMapping(page) === undefined || sys.core.memmap.pageMapping(page) === null) return 0;
+  const mapping = store.pageMapping(page);
+  if (mapping === undefined || mapping === null) return 0;
   let mpfn = mpfnIn;
-  sys.getPage(page);
+  store.getPage(page);
   args.cpages++;
-  if (trylockPage(sys, page)) {
+  // trylock_page()
+  if (!store.testSetPageFlag(page, PG_locked)) {
     mpfn += MIGRATE_PFN_LOCKED;
     pgd.clear(addr);
-    pgd.set(addr, swpEntryToPte(makeMigrationEntry(page, migratePfnHas(mpfn, MIGRATE_PFN_WRITE))));
-    pageRemoveRmap(sys.core.memmap, page);
+    pgd.set(addr, swpEntryToPte(makeMigrationEntry(page, mpfnHas(mpfn, MIGRATE_PFN_WRITE))));
+    pageRemoveRmap(store, page);
     sys.putPage(page);
   }
   return mpfn;
@@ -224,7 +321,7 @@ function collectPage(args: MigrateVma, sys: MmSystem, pgd: NonNullable<MmStruct[
  * must have no references beyond its mappings, the caller's one and (for a
  * file page) the page cache's.
  */
-function checkPage(sys: MmSystem, page: number): boolean {
+function migrateCheckPage(sys: MmSystem, page: number): boolean {
   if (isZoneDevice(sys, page)) return sys.isDevicePrivatePage(page);
   let extra = 1;
   if (pageMapping(sys, page) !== null) extra += 1;
@@ -232,16 +329,15 @@ function checkPage(sys: MmSystem, page: number): boolean {
 }
 
 /** `migrate_vma_prepare()` (mm/migrate.c). */
-function prepare(args: MigrateVma): void {
-  const { vma, sys } = ctx(args);
-  const src = args.src!;
+function prepare(c: Ctx): void {
+  const { args, sys, src } = c;
   let restore = 0;
   for (let i = 0; i < args.npages && args.cpages; i++) {
-    const page = migratePfnToPage(src[i]!);
+    const page = entryPage(src[i]!);
     if (page === undefined) continue;
     let remap = true;
-    if (!migratePfnHas(src[i]!, MIGRATE_PFN_LOCKED)) {
-      if (!trylockPage(sys, page)) {
+    if (!mpfnHas(src[i]!, MIGRATE_PFN_LOCKED)) {
+      if (sys.core.memmap.testSetPageFlag(page, PG_locked)) {
         src[i] = 0;
         args.cpages--;
         sys.putPage(page);
@@ -253,12 +349,12 @@ function prepare(args: MigrateVma): void {
     if (!isZoneDevice(sys, page)) {
       if (!isolate(sys, page)) {
         if (remap) {
-          src[i] = migratePfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
+          src[i] = mpfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
           args.cpages--;
           restore++;
         } else {
           src[i] = 0;
-          unlockPage(sys, page);
+          unlock(sys, page);
           args.cpages--;
           sys.putPage(page);
         }
@@ -267,9 +363,9 @@ function prepare(args: MigrateVma): void {
       // drop the reference taken by collect
       sys.putPage(page);
     }
-    if (!checkPage(sys, page)) {
+    if (!migrateCheckPage(sys, page)) {
       if (remap) {
-        src[i] = migratePfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
+        src[i] = mpfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
         args.cpages--;
         restore++;
         if (!isZoneDevice(sys, page)) {
@@ -278,48 +374,43 @@ function prepare(args: MigrateVma): void {
         }
       } else {
         src[i] = 0;
-        unlockPage(sys, page);
+        unlock(sys, page);
         args.cpages--;
         if (!isZoneDevice(sys, page)) putbackLruPage(sys, page);
         else sys.putPage(page);
       }
     }
   }
-  for (let i = 0, addr = args.start; i < args.npages && restore; i++, addr += PAGE_SIZE) {
-    const page = migratePfnToPage(src[i]!);
-    if (page === undefined || migratePfnHas(src[i]!, MIGRATE_PFN_MIGRATE)) continue;
+  for (let i = 0; i < args.npages && restore; i++) {
+    const page = entryPage(src[i]!);
+    if (page === undefined || mpfnHas(src[i]!, MIGRATE_PFN_MIGRATE)) continue;
     removeMigrationPtes(sys, page, page);
-    void vma;
-    void addr;
     src[i] = 0;
-    unlockPage(sys, page);
+    unlock(sys, page);
     sys.putPage(page);
     restore--;
   }
 }
 
 /** `migrate_vma_unmap()` (mm/migrate.c): pages still mapped elsewhere get migration entries too. */
-function unmap(args: MigrateVma): void {
-  const { vma, sys } = ctx(args);
-  const src = args.src!;
+function unmap(c: Ctx): void {
+  const { args, sys, src } = c;
   let restore = 0;
   for (let i = 0; i < args.npages; i++) {
-    const page = migratePfnToPage(src[i]!);
-    if (page === undefined || !migratePfnHas(src[i]!, MIGRATE_PFN_MIGRATE)) continue;
+    const page = entryPage(src[i]!);
+    if (page === undefined || !mpfnHas(src[i]!, MIGRATE_PFN_MIGRATE)) continue;
     if (sys.pageMapcount(page) > 0) tryToUnmap(sys, page, TTU_MIGRATION + TTU_IGNORE_MLOCK);
-    if (sys.pageMapcount(page) === 0 && checkPage(sys, page)) continue;
-    src[i] = migratePfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
+    if (sys.pageMapcount(page) === 0 && migrateCheckPage(sys, page)) continue;
+    src[i] = mpfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
     args.cpages--;
     restore++;
   }
-  for (let addr = args.start, i = 0; i < args.npages && restore; addr += PAGE_SIZE, i++) {
-    const page = migratePfnToPage(src[i]!);
-    if (page === undefined || migratePfnHas(src[i]!, MIGRATE_PFN_MIGRATE)) continue;
+  for (let i = 0; i < args.npages && restore; i++) {
+    const page = entryPage(src[i]!);
+    if (page === undefined || mpfnHas(src[i]!, MIGRATE_PFN_MIGRATE)) continue;
     removeMigrationPtes(sys, page, page);
-    void vma;
-    void addr;
     src[i] = 0;
-    unlockPage(sys, page);
+    unlock(sys, page);
     restore--;
     if (isZoneDevice(sys, page)) sys.putPage(page);
     else putbackLruPage(sys, page);
@@ -339,14 +430,13 @@ function unmap(args: MigrateVma): void {
  */
 export function migrateVmaSetup(args: MigrateVma): void {
   const nrPages = migrateVmaSetupCheck(args);
-  const mm = args.vma!.vmMm;
-  if (!mm || !mm.system || !mm.pgd) throw new KernelBug('migrate_vma_setup: the vma belongs to no address space with page tables');
-  args.src!.fill(0, 0, nrPages);
+  const c = context('migrate_vma_setup', args);
+  c.src.fill(0, 0, nrPages);
   args.cpages = 0;
   args.npages = 0;
-  collect(args);
-  if (args.cpages) prepare(args);
-  if (args.cpages) unmap(args);
+  collect(c);
+  if (args.cpages) prepare(c);
+  if (args.cpages) unmap(c);
 }
 
 /**
@@ -354,13 +444,10 @@ export function migrateVmaSetup(args: MigrateVma): void {
  * zero page of a private anonymous VMA. On success `src` becomes exactly
  * `MIGRATE_PFN_MIGRATE`; otherwise MIGRATE is cleared.
  */
-function insertPage(args: MigrateVma, sys: MmSystem, addr: number, page: number, i: number): void {
-  const vma = args.vma!;
-  const mm = vma.vmMm!;
-  const pgd = mm.pgd!;
-  const src = args.src!;
+function insertPage(c: Ctx, addr: number, page: number, i: number): void {
+  const { vma, mm, sys, pgd, ps, src } = c;
   const abort = (): void => {
-    src[i] = migratePfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
+    src[i] = mpfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
   };
   if (!vma.isAnonymous()) return abort();
   if (pgd.getPmd(addr) !== undefined) return abort();
@@ -377,7 +464,7 @@ function insertPage(args: MigrateVma, sys: MmSystem, addr: number, page: number,
   const cur = pgd.get(addr);
   if (cur !== undefined && !(cur.kind === 'present' && sys.isZeroPfn(cur.pfn))) return abort();
   mm.addRss(MM_ANONPAGES, 1);
-  pageAddNewAnonRmap(sys.core.memmap, page, vma, addr, PAGE_SIZE);
+  pageAddNewAnonRmap(sys.core.memmap, page, vma, addr, ps);
   sys.getPage(page);
   if (cur !== undefined) pgd.clear(addr);
   pgd.set(addr, entry);
@@ -392,7 +479,7 @@ function insertPage(args: MigrateVma, sys: MmSystem, addr: number, page: number,
  * copied the data).
  */
 function migratePage(sys: MmSystem, newpage: number, page: number): boolean {
-  const expected = 1 + (sys.isDevicePrivatePage(page) ? 1 : 0);
+  const expected = 1 + (isZoneDevice(sys, page) && sys.isDevicePrivatePage(page) ? 1 : 0);
   if (sys.pageCount(page) !== expected) return false;
   const store = sys.core.memmap;
   store.setPageIndex(newpage, store.pageIndex(page));
@@ -412,35 +499,34 @@ function migratePage(sys: MmSystem, newpage: number, page: number): boolean {
  * @public
  */
 export function migrateVmaPages(args: MigrateVma): void {
-  const { mm, sys } = ctx(args);
-  const src = args.src!;
-  const dst = args.dst!;
+  const c = checkArgs('migrate_vma_pages', args);
+  const { mm, sys, ps, src, dst } = c;
   let range: ReturnType<typeof mmuNotifierRangeInitMigrate> | undefined;
   try {
-    for (let i = 0, addr = args.start; i < args.npages; addr += PAGE_SIZE, i++) {
-      const newpage = migratePfnToPage(dst[i]!);
-      const page = migratePfnToPage(src[i]!);
+    for (let i = 0, addr = args.start; i < args.npages; addr += ps, i++) {
+      const newpage = entryPage(dst[i]!);
+      const page = entryPage(src[i]!);
       if (newpage === undefined) {
-        src[i] = migratePfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
+        src[i] = mpfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
         continue;
       }
       if (page === undefined) {
-        if (!migratePfnHas(src[i]!, MIGRATE_PFN_MIGRATE)) continue;
+        if (!mpfnHas(src[i]!, MIGRATE_PFN_MIGRATE)) continue;
         if (range === undefined) {
           range = mmuNotifierRangeInitMigrate(0, mm, addr, args.end, args.pgmapOwner);
           mmuNotifierInvalidateRangeStart(range);
         }
-        insertPage(args, sys, addr, newpage, i);
+        insertPage(c, addr, newpage, i);
         continue;
       }
       const mapping = pageMapping(sys, page);
-      if (sys.isZoneDevicePage(newpage)) {
+      if (isZoneDevice(sys, newpage)) {
         if (!sys.isDevicePrivatePage(newpage) || mapping !== null) {
-          src[i] = migratePfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
+          src[i] = mpfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
           continue;
         }
       }
-      if (!migratePage(sys, newpage, page)) src[i] = migratePfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
+      if (!migratePage(sys, newpage, page)) src[i] = mpfnClear(src[i]!, MIGRATE_PFN_MIGRATE);
     }
   } finally {
     if (range !== undefined) mmuNotifierInvalidateRangeEnd(range);
@@ -456,33 +542,31 @@ export function migrateVmaPages(args: MigrateVma): void {
  * @public
  */
 export function migrateVmaFinalize(args: MigrateVma): void {
-  const { sys } = ctx(args);
-  const src = args.src!;
-  const dst = args.dst!;
+  const { sys, src, dst } = checkArgs('migrate_vma_finalize', args);
   for (let i = 0; i < args.npages; i++) {
-    let newpage = migratePfnToPage(dst[i]!);
-    const page = migratePfnToPage(src[i]!);
+    let newpage = entryPage(dst[i]!);
+    const page = entryPage(src[i]!);
     if (page === undefined) {
       if (newpage !== undefined) {
-        unlockPage(sys, newpage);
+        unlock(sys, newpage);
         sys.putPage(newpage);
       }
       continue;
     }
-    if (!migratePfnHas(src[i]!, MIGRATE_PFN_MIGRATE) || newpage === undefined) {
+    if (!mpfnHas(src[i]!, MIGRATE_PFN_MIGRATE) || newpage === undefined) {
       if (newpage !== undefined) {
-        unlockPage(sys, newpage);
+        unlock(sys, newpage);
         sys.putPage(newpage);
       }
       newpage = page;
     }
     removeMigrationPtes(sys, page, newpage);
-    unlockPage(sys, page);
+    unlock(sys, page);
     if (isZoneDevice(sys, page)) sys.putPage(page);
     else putbackLruPage(sys, page);
     if (newpage !== page) {
-      unlockPage(sys, newpage);
-      if (sys.isZoneDevicePage(newpage)) sys.putPage(newpage);
+      unlock(sys, newpage);
+      if (isZoneDevice(sys, newpage)) sys.putPage(newpage);
       else putbackLruPage(sys, newpage);
     }
   }

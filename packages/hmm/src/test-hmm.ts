@@ -46,7 +46,6 @@ import {
   MMU_NOTIFY_MIGRATE,
   MmStruct,
   MmuIntervalNotifier,
-  PAGE_SIZE,
   UserFaultSignal,
   VM_FAULT_SIGBUS,
   VM_READ,
@@ -130,10 +129,12 @@ export const HMM_DMIRROR_CMD_SIZE = 40;
 
 /**
  * Encodes a command as the 40 little-endian bytes the kernel copies from
- * user space (field order addr, ptr, npages, cpages, faults).
+ * user space (field order addr, ptr, npages, cpages, faults); -EFAULT
+ * when a field is not a `__u64` bigint (no such struct could be copied).
  * @public
  */
 export function encodeHmmDmirrorCmd(cmd: HmmDmirrorCmd): Uint8Array {
+  checkCmd(cmd);
   const b = new Uint8Array(HMM_DMIRROR_CMD_SIZE);
   const v = new DataView(b.buffer);
   [cmd.addr, cmd.ptr, cmd.npages, cmd.cpages, cmd.faults].forEach((x, i) => v.setBigUint64(i * 8, x, true));
@@ -191,8 +192,6 @@ export const DEVMEM_CHUNK_SIZE: number = SZ_256M;
 export const DEVMEM_CHUNKS_RESERVE = 16;
 /** The character device region's name (`alloc_chrdev_region(.., "HMM_DMIRROR")`), as /proc/devices shows it. @public */
 export const HMM_DMIRROR_CHRDEV_NAME = 'HMM_DMIRROR';
-/** `ULONG_MAX & PAGE_MASK`: the length of the interval each open file subscribes to, from address 0. */
-const WHOLE_MM: bigint = 2n ** 64n - BigInt(PAGE_SIZE);
 
 /**
  * `struct dmirror_chunk`: one 256 MiB slice of device memory, its pagemap
@@ -382,8 +381,8 @@ export class DmirrorDevice {
       if (e instanceof KernelError) return { ok: false };
       throw e;
     }
-    const pfnFirst = res.start / PAGE_SIZE;
-    const pfnLast = pfnFirst + (res.end - res.start + 1) / PAGE_SIZE;
+    const pfnFirst = res.start / this.#module.pageSize;
+    const pfnLast = pfnFirst + (res.end - res.start + 1) / this.#module.pageSize;
     this.#chunks.push({ pagemap, resource: res, pfnFirst, pfnLast });
     const mb = DEVMEM_CHUNK_SIZE / 2 ** 20;
     kernel.log.info(
@@ -426,15 +425,20 @@ export class DmirrorDevice {
   /**
    * `dmirror_devmem_free(page)` (lib/test_hmm.c), the pagemap's
    * `page_free`: frees the backing page, counts `cfree` and pushes the
-   * device page back on top of the free list.
+   * device page back on top of the free list. The core calls it for a
+   * page of this device whose refcount dropped to 1; any other pfn, or a
+   * page that is not in use (no backing page: it is on the free list, and a
+   * second push would corrupt the list), is refused before anything
+   * changes: -EINVAL, and a KernelBug for the double free.
    */
   devmemFree(page: number): void {
-    const { mm } = this.#module.parts;
+    checkUnsigned('dmirror_devmem_free', 'page', page);
+    if (!this.ownsPfn(page)) throw new KernelError('EINVAL', `dmirror_devmem_free: pfn 0x${page.toString(16)} is not memory of ${this.path}`);
     const rpage = this.backingPage(page);
-    if (rpage !== undefined) {
-      mm.core.memmap.setPageZoneDeviceData(rpage, undefined);
-      mm.putPage(rpage);
-    }
+    if (rpage === undefined) throw new KernelBug(`dmirror_devmem_free: pfn 0x${page.toString(16)} is already free`);
+    const { mm } = this.#module.parts;
+    mm.core.memmap.setPageZoneDeviceData(rpage, undefined);
+    mm.putPage(rpage);
     mm.core.memmap.setPageZoneDeviceData(page, undefined);
     this.cfree += 1;
     this.#free.push(page);
@@ -451,7 +455,9 @@ export class DmirrorDevice {
    * that did not move is faulted again).
    */
   devmemFault(vmf: VmFault): VmFaultT {
+    if (typeof vmf !== 'object' || vmf === null) throw new KernelError('EINVAL', 'dmirror_devmem_fault: no vm_fault');
     checkUnsigned('dmirror_devmem_fault', 'address', vmf.address);
+    if (vmf.page !== undefined) checkUnsigned('dmirror_devmem_fault', 'page', vmf.page);
     const { kernel, mm } = this.#module.parts;
     if (kernel.faults.shouldFail(DMIRROR_FAIL_MIGRATE_TO_RAM)) return VM_FAULT_SIGBUS;
     const store = mm.core.memmap;
@@ -466,7 +472,7 @@ export class DmirrorDevice {
       cpages: 0,
       npages: 0,
       start: vmf.address,
-      end: vmf.address + PAGE_SIZE,
+      end: vmf.address + this.#module.pageSize,
       pgmapOwner: this,
       flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
     };
@@ -483,7 +489,7 @@ export class DmirrorDevice {
       const dpage = mm.allocUserPage(false);
       if (dpage !== undefined && typeof backing === 'number') {
         lockPage(mm, dpage);
-        if (dmirror instanceof Dmirror) dmirror.pt.delete(vmf.address / PAGE_SIZE);
+        if (dmirror instanceof Dmirror) dmirror.pt.delete(vmf.address / this.#module.pageSize);
         mm.core.physmem.copyHighpage(dpage, backing);
         args.dst![0] = migratePfn(dpage) + MIGRATE_PFN_LOCKED + (migratePfnHas(args.src![0]!, MIGRATE_PFN_WRITE) ? MIGRATE_PFN_WRITE : 0);
       } else if (dpage !== undefined) {
@@ -547,10 +553,13 @@ export class Dmirror {
   readonly pt: Map<number, DmirrorPtEntry> = new Map();
   #released = false;
   readonly #module: TestHmm;
+  /** `PAGE_SIZE` of the machine. */
+  readonly #ps: number;
   readonly #onRelease: (file: Dmirror) => void;
 
   constructor(module: TestHmm, mdevice: DmirrorDevice, mm: MmStruct, onRelease: (file: Dmirror) => void) {
     this.#module = module;
+    this.#ps = module.pageSize;
     this.mdevice = mdevice;
     this.mm = mm;
     this.#onRelease = onRelease;
@@ -569,6 +578,11 @@ export class Dmirror {
    * — an inclusive end, so one page beyond the range goes too.
    */
   invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean {
+    if (sub !== this.notifier) throw new KernelError('EINVAL', 'dmirror_interval_invalidate: not this mirror\'s notifier');
+    if (typeof range !== 'object' || range === null) throw new KernelError('EINVAL', 'dmirror_interval_invalidate: no range');
+    checkUnsigned('dmirror_interval_invalidate', 'start', range.start);
+    checkUnsigned('dmirror_interval_invalidate', 'end', range.end);
+    checkUnsigned('dmirror_interval_invalidate', 'cur_seq', curSeq);
     if (range.event === MMU_NOTIFY_MIGRATE && range.migratePgmapOwner === this.mdevice) return true;
     if (!mmuNotifierRangeBlockable(range)) return false;
     mmuIntervalSetSeq(sub, curSeq);
@@ -578,8 +592,8 @@ export class Dmirror {
 
   /** `dmirror_do_update(dmirror, start, end)`: erase `pt[start >> PAGE_SHIFT ..= end >> PAGE_SHIFT]`. */
   #doUpdate(start: number, end: number): void {
-    const first = Math.floor(start / PAGE_SIZE);
-    const last = Math.floor(end / PAGE_SIZE);
+    const first = Math.floor(start / this.#ps);
+    const last = Math.floor(end / this.#ps);
     if (last - first + 1 > this.pt.size) {
       for (const k of [...this.pt.keys()]) if (k >= first && k <= last) this.pt.delete(k);
     } else {
@@ -599,8 +613,8 @@ export class Dmirror {
   ioctlCheck(request: number, cmd: HmmDmirrorCmd): { start: number; end: number } {
     if (this.#released) throw new KernelError('EINVAL', 'dmirror: file has no private data');
     checkCmd(cmd);
-    if (cmd.addr % BigInt(PAGE_SIZE) !== 0n) throw new KernelError('EINVAL', 'dmirror: addr is not page aligned');
-    const end = (cmd.addr + cmd.npages * BigInt(PAGE_SIZE)) % 2n ** 64n;
+    if (cmd.addr % BigInt(this.#ps) !== 0n) throw new KernelError('EINVAL', 'dmirror: addr is not page aligned');
+    const end = (cmd.addr + cmd.npages * BigInt(this.#ps)) % 2n ** 64n;
     if (cmd.addr >= end) throw new KernelError('EINVAL', 'dmirror: empty or wrapping range');
     if (![HMM_DMIRROR_READ, HMM_DMIRROR_WRITE, HMM_DMIRROR_MIGRATE, HMM_DMIRROR_SNAPSHOT].includes(request)) {
       throw new KernelError('EINVAL', `dmirror: unknown ioctl 0x${request.toString(16)}`);
@@ -647,7 +661,7 @@ export class Dmirror {
   /** `dmirror_bounce_init()`: -ENOMEM for a buffer larger than free memory (vmalloc fails). */
   #bounceInit(start: number, size: number): Bounce {
     const { mm } = this.#module.parts;
-    if (size > mm.core.nrFreePages() * PAGE_SIZE) throw new KernelError('ENOMEM', 'dmirror: no memory for the bounce buffer');
+    if (size > mm.core.nrFreePages() * this.#ps) throw new KernelError('ENOMEM', 'dmirror: no memory for the bounce buffer');
     return { addr: start, size, ptr: undefined, cpages: 0 };
   }
 
@@ -681,12 +695,12 @@ export class Dmirror {
   /** `dmirror_do_read()`: copies mirrored pages into the bounce buffer from `start`; -ENOENT at the first missing one. */
   #doRead(start: number, end: number, b: Bounce): boolean {
     const physmem = this.#module.parts.mm.core.physmem;
-    for (let pfn = start / PAGE_SIZE; pfn < end / PAGE_SIZE; pfn++) {
+    for (let pfn = start / this.#ps; pfn < end / this.#ps; pfn++) {
       const e = this.pt.get(pfn);
       if (e === undefined) return false;
       const buf = (b.ptr ??= new Uint8Array(b.size));
-      const off = (pfn - b.addr / PAGE_SIZE) * PAGE_SIZE;
-      physmem.readInto(e.page * PAGE_SIZE, buf.subarray(off, off + PAGE_SIZE));
+      const off = (pfn - b.addr / this.#ps) * this.#ps;
+      physmem.readInto(e.page * this.#ps, buf.subarray(off, off + this.#ps));
       b.cpages++;
     }
     return true;
@@ -695,11 +709,11 @@ export class Dmirror {
   /** `dmirror_do_write()`: copies the bounce buffer into mirrored pages tagged writable; -ENOENT at the first other one. */
   #doWrite(start: number, end: number, b: Bounce, data: Uint8Array): boolean {
     const { mm } = this.#module.parts;
-    for (let pfn = start / PAGE_SIZE; pfn < end / PAGE_SIZE; pfn++) {
+    for (let pfn = start / this.#ps; pfn < end / this.#ps; pfn++) {
       const e = this.pt.get(pfn);
       if (e === undefined || !e.write) return false;
-      const off = (pfn - b.addr / PAGE_SIZE) * PAGE_SIZE;
-      mm.writePage(e.page, 0, data.subarray(off, off + PAGE_SIZE));
+      const off = (pfn - b.addr / this.#ps) * this.#ps;
+      mm.writePage(e.page, 0, data.subarray(off, off + this.#ps));
       b.cpages++;
     }
     return true;
@@ -713,7 +727,7 @@ export class Dmirror {
       const ok = this.#doRead(start, end, b);
       out.cpages = b.cpages;
       if (ok) break;
-      start = startIn + b.cpages * PAGE_SIZE;
+      start = startIn + b.cpages * this.#ps;
       this.#module.condResched();
       this.#faultOrSpin(start, end, false);
       out.faults++;
@@ -730,7 +744,7 @@ export class Dmirror {
       const ok = this.#doWrite(start, end, b, data);
       out.cpages = b.cpages;
       if (ok) break;
-      start = startIn + b.cpages * PAGE_SIZE;
+      start = startIn + b.cpages * this.#ps;
       this.#module.condResched();
       this.#faultOrSpin(start, end, true);
       out.faults++;
@@ -752,13 +766,13 @@ export class Dmirror {
   #fault(start: number, end: number, write: boolean): void {
     if (!this.#mmAlive()) return;
     for (let addr = start; addr < end; ) {
-      const next = Math.min(addr + 64 * PAGE_SIZE, end);
+      const next = Math.min(addr + 64 * this.#ps, end);
       const range: HmmRange = {
         notifier: this.notifier,
         notifierSeq: 0,
         start: addr,
         end: next,
-        hmmPfns: new BigUint64Array((next - addr) / PAGE_SIZE),
+        hmmPfns: new BigUint64Array((next - addr) / this.#ps),
         defaultFlags: HMM_PFN_REQ_FAULT + (write ? HMM_PFN_REQ_WRITE : 0n),
         pfnFlagsMask: 0n,
         devPrivateOwner: this.mdevice,
@@ -814,7 +828,7 @@ export class Dmirror {
       }
       const write = hmmTest(e, HMM_PFN_WRITE);
       if (!write && hmmTest(range.defaultFlags, HMM_PFN_REQ_WRITE)) throw new KernelError('EFAULT', 'dmirror: read-only page for a write');
-      this.pt.set(range.start / PAGE_SIZE + i, { page, write });
+      this.pt.set(range.start / this.#ps + i, { page, write });
     }
   }
 
@@ -826,8 +840,8 @@ export class Dmirror {
       if (vma === null || addr < vma.vmStart || !hasBits(vma.vmFlags, VM_READ)) {
         throw new KernelError('EINVAL', `dmirror: no readable vma at 0x${addr.toString(16)}`);
       }
-      const next = Math.min(end, addr + 64 * PAGE_SIZE, vma.vmEnd);
-      const n = (next - addr) / PAGE_SIZE;
+      const next = Math.min(end, addr + 64 * this.#ps, vma.vmEnd);
+      const n = (next - addr) / this.#ps;
       const args: MigrateVma = {
         vma,
         src: new Array<number>(n).fill(0),
@@ -882,7 +896,7 @@ export class Dmirror {
       if (!migratePfnHas(src[i]!, MIGRATE_PFN_MIGRATE)) continue;
       const dpage = migratePfnToPage(dst[i]!);
       if (dpage === undefined) continue;
-      this.pt.set(args.start / PAGE_SIZE + i, { page: store.pageZoneDeviceData(dpage) as number, write: migratePfnHas(dst[i]!, MIGRATE_PFN_WRITE) });
+      this.pt.set(args.start / this.#ps + i, { page: store.pageZoneDeviceData(dpage) as number, write: migratePfnHas(dst[i]!, MIGRATE_PFN_WRITE) });
     }
   }
 
@@ -891,8 +905,8 @@ export class Dmirror {
     if (!this.#mmAlive()) throw new KernelError('EINVAL', 'dmirror: the address space is gone');
     let ptr = ptrIn;
     for (let addr = start; addr < end; ) {
-      const next = Math.min(addr + 64 * PAGE_SIZE, end);
-      const n = (next - addr) / PAGE_SIZE;
+      const next = Math.min(addr + 64 * this.#ps, end);
+      const n = (next - addr) / this.#ps;
       const perm = this.#rangeSnapshot(addr, next);
       this.#copyToUser(ptr, perm);
       out.cpages += n;
@@ -915,12 +929,12 @@ export class Dmirror {
       notifierSeq: 0,
       start,
       end,
-      hmmPfns: new BigUint64Array((end - start) / PAGE_SIZE),
+      hmmPfns: new BigUint64Array((end - start) / this.#ps),
       defaultFlags: 0n,
       pfnFlagsMask: 0n,
       devPrivateOwner: this.mdevice,
     };
-    const perm = new Uint8Array((end - start) / PAGE_SIZE);
+    const perm = new Uint8Array((end - start) / this.#ps);
     try {
       this.#rangeFault(range, () => {
         range.hmmPfns.forEach((e, i) => (perm[i] = this.#mkentry(e)));
@@ -944,7 +958,7 @@ export class Dmirror {
     else perm = HMM_DMIRROR_PROT_NONE;
     perm += hmmTest(e, HMM_PFN_WRITE) ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
     const order = hmmPfnToMapOrder(e);
-    const pageShift = Math.log2(PAGE_SIZE);
+    const pageShift = Math.log2(this.#ps);
     const pmdShift = Math.log2(mm.geometry.pmdSize);
     const pudShift = Math.log2(mm.geometry.pudSize);
     if (order + pageShift === pmdShift) perm += HMM_DMIRROR_PROT_PMD;
@@ -993,6 +1007,11 @@ export class TestHmm {
 
   constructor(options: TestHmmOptions) {
     this.parts = options;
+  }
+
+  /** `PAGE_SIZE` of the machine's architecture (4 KiB on x86_64, 4 or 64 KiB on powerpc). */
+  get pageSize(): number {
+    return this.parts.mm.pageSize;
   }
 
   /** Whether the module is loaded. */
@@ -1048,7 +1067,8 @@ export class TestHmm {
     const ops: MmuIntervalNotifierOps = {
       invalidate: (sub, range, curSeq) => dmirror.invalidate(sub, range, curSeq),
     };
-    mmuIntervalNotifierInsert(dmirror.notifier, mm, 0, WHOLE_MM, ops);
+    // ULONG_MAX & PAGE_MASK: the whole address space from 0
+    mmuIntervalNotifierInsert(dmirror.notifier, mm, 0, 2n ** 64n - BigInt(this.pageSize), ops);
     this.#files.add(dmirror);
     return dmirror;
   }
