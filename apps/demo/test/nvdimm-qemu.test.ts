@@ -94,10 +94,16 @@ describe('zonedev run -M pc,nvdimm=on --object memory-backend-file --device nvdi
   it('label-size=128K: nmem0 with the config commands, the label area at the end of the file, init-labels and read-labels', async () => {
     const file = join(dir, 'labels.img');
     const dev = 'nvdimm,id=nvdimm1,memdev=nv1,label-size=128K';
-    const r = await zonedev(qemuArgs(file, dev, '16M'), 'cat /sys/bus/nd/devices/nmem0/commands\ncat /sys/bus/nd/devices/nmem0/nfit/dsm_mask\nndctl init-labels nmem0\nndctl read-labels -j nmem0\n');
+    // The DIMM's labelled region is active at boot: ndctl refuses to write labels under it.
+    const r0 = await zonedev(qemuArgs(file, dev, '16M'), 'ndctl init-labels nmem0\n');
+    expect(r0.err).toBe('nmem0: regions active, abort label write\ninitialized 0 nmem\n');
+    const r = await zonedev(
+      qemuArgs(file, dev, '16M'),
+      'cat /sys/bus/nd/devices/nmem0/commands\ncat /sys/bus/nd/devices/nmem0/nfit/dsm_mask\nndctl disable-region region0\nndctl init-labels nmem0\nndctl enable-region region0\nndctl read-labels -j nmem0\n',
+    );
     expect(r.code).toBe(0);
     expect(r.out.startsWith('get_size get_data set_data cmd_call \n0x70\n')).toBe(true);
-    expect(r.err).toBe('initialized 1 nmem\nread 1 nmem\n');
+    expect(r.err).toBe('disabled 1 region\ninitialized 1 nmem\nenabled 1 region\nread 1 nmem\n');
     const j = JSON.parse(r.out.slice(r.out.indexOf('['))) as { dev: string; index: unknown[]; label: unknown[] }[];
     expect(j[0]!.dev).toBe('nmem0');
     // ndctl's default v1.1: 128-byte labels, index 0 with seq 3, index 1 with seq 2, 1020 slots
@@ -111,8 +117,8 @@ describe('zonedev run -M pc,nvdimm=on --object memory-backend-file --device nvdi
     expect(bytes.subarray(bytes.length - 128 * 1024, bytes.length - 128 * 1024 + 16).toString('latin1')).toBe('NAMESPACE_INDEX\0');
     // a second init-labels refuses without -f and writes nothing
     const before = readFileSync(file);
-    const r2 = await zonedev(qemuArgs(file, dev, '16M'), 'ndctl init-labels nmem0\n');
-    expect(r2.err).toBe('nmem0: error: labels already initialized\ninitialized 0 nmem\n');
+    const r2 = await zonedev(qemuArgs(file, dev, '16M'), 'ndctl disable-region region0\nndctl init-labels nmem0\n');
+    expect(r2.err).toBe('disabled 1 region\nnmem0: error: labels already initialized\ninitialized 0 nmem\n');
     expect(r2.code).toBe(1);
     expect(readFileSync(file).equals(before)).toBe(true);
   });

@@ -35,6 +35,7 @@ import type { NdPfnSb } from './pfn-sb.js';
 import { NvdimmClaimClass, PfnMode } from './nd.js';
 import type { PmemDisk } from './pmem.js';
 import type { BttDisk } from './pmem-btt.js';
+import type { NdInterleaveSet } from './namespace-pmem.js';
 
 /**
  * An id allocator that always hands out the smallest free number
@@ -63,6 +64,12 @@ export class Ida {
 export interface NvdimmBusDescriptor {
   /** `provider_name`: "e820", or the of_pmem platform device's name. */
   readonly providerName: string;
+  /**
+   * The provider's `ND_CMD_ARS_CAP` clear-error unit when its firmware can
+   * clear media errors (`ND_CMD_CLEAR_ERROR`); none: `nvdimm_clear_poison()`
+   * fails (e820, of_pmem, QEMU's NFIT).
+   */
+  readonly clearErrUnit?: number;
 }
 
 /**
@@ -99,6 +106,8 @@ export interface NdRegionDesc {
   readonly flags: readonly number[];
   /** `ndr_desc->mapping`: the DIMM ranges behind the region (NFIT regions; none for e820 and of_pmem). */
   readonly mappings?: readonly NdMappingDesc[];
+  /** `nd_set`: the interleave set of a region on NFIT DIMMs. */
+  readonly ndSet?: NdInterleaveSet;
 }
 
 /**
@@ -149,6 +158,16 @@ export class NdRegion extends Device {
   pfnSeed: Device | undefined;
   /** `dax_seed`. */
   daxSeed: Device | undefined;
+  /** `ns_seed`: the zero-sized namespace to configure next (labelled regions only). */
+  nsSeed: Device | undefined;
+  /** `nd_set`. */
+  readonly ndSet: NdInterleaveSet | undefined;
+  /**
+   * `nd_region_to_nstype()` is `ND_DEVICE_NAMESPACE_PMEM`: every DIMM of the
+   * region had valid labels (`NDD_LABELING`) when the region was last
+   * probed, so its namespaces come from labels.
+   */
+  labelled = false;
   /** `nd_region_data->ns_active`, while bound (`init_namespaces`). */
   nsActive: number | undefined;
   /** `nd_region_data->ns_count`, while bound. */
@@ -168,6 +187,7 @@ export class NdRegion extends Device {
     this.regionFlags = new Set(desc.flags);
     this.isVolatile = isVolatile;
     this.align = align;
+    this.ndSet = desc.ndSet;
   }
 }
 

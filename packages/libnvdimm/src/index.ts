@@ -53,13 +53,17 @@ export type { NdPfnSb, NdPfnLayout } from './pfn-sb.js';
 export { NvdimmBus, NdRegion, NdNamespaceIo, NdPfn, NdBtt } from './devices.js';
 export type { NvdimmBusDescriptor, NdRegionDesc, NdMappingDesc } from './devices.js';
 
+// --- drivers/nvdimm/namespace_devs.c (struct nd_namespace_pmem), drivers/acpi/nfit/core.c (acpi_nfit_init_interleave_set)
+export { NdNamespacePmem, NFIT_SPA_PM_GUID, nfitInterleaveSet } from './namespace-pmem.js';
+export type { NdInterleaveSet, NfitSetMember } from './namespace-pmem.js';
+
 // --- drivers/acpi/nfit/core.c (QEMU's NFIT), drivers/nvdimm/dimm_devs.c, dimm.c (nmemN and its config commands)
 export { NvdimmDimm, ND_CMD_GET_CONFIG_SIZE, ND_CMD_GET_CONFIG_DATA, ND_CMD_SET_CONFIG_DATA, ND_CMD_CALL, QEMU_NVDIMM_MAX_XFER, nvdimmCmdName } from './nfit.js';
 export type { NfitDescriptor, NfitDimm, NfitSpaRange } from './nfit.js';
 
 // --- drivers/nvdimm/pmem.c, drivers/dax/super.c (__generic_fsdax_supported)
 export { PmemDisk } from './pmem.js';
-export type { PmemDiskInit } from './pmem.js';
+export type { PmemDiskInit, PmemPoison } from './pmem.js';
 
 // --- drivers/nvdimm/btt.c (btt_blk_init: the sector-mode disk)
 export { BttDisk } from './pmem-btt.js';

@@ -277,6 +277,8 @@ export interface PmemLabelSpec {
   name?: string;
   /** `nd_region->ndr_mappings`. */
   nlabel: number;
+  /** This DIMM's position in the interleave set (`nd_mapping->position`; default 0). */
+  position?: number;
   /** Interleave-set cookie for this index version. */
   isetcookie: bigint;
   /** `nspm->lbasize` (0 unless set). */
@@ -711,6 +713,30 @@ export class NvdimmDrvdata {
   }
 
   /**
+   * The rename step of `namespace_update_uuid()` (drivers/nvdimm/namespace_devs.c):
+   * the cached copies of the active labels of `oldUuid` take `newUuid`, so
+   * that the next label update replaces them. The media are not written
+   * (the kernel edits its in-memory labels only). Returns how many were renamed.
+   */
+  renameLabels(oldUuid: Uint8Array, newUuid: Uint8Array): number {
+    for (const u of [oldUuid, newUuid]) if (!(u instanceof Uint8Array) || u.length !== 16) throw new KernelError('EINVAL', 'namespace_update_uuid: uuid must be 16 bytes');
+    let n = 0;
+    for (const { slot, label } of this.activeLabels()) {
+      if (!bytesEqual(label.uuid, oldUuid)) continue;
+      const off = this.labelOffset(slot);
+      const lab = this.data.subarray(off, off + this.nslabelSize);
+      lab.set(newUuid, NSLABEL_OFFSETS.uuid);
+      if (this.nslabelSize > NSLABEL_OFFSETS.checksum) {
+        const v = new DataView(lab.buffer, lab.byteOffset, lab.byteLength);
+        v.setBigUint64(NSLABEL_OFFSETS.checksum, 0n, true);
+        v.setBigUint64(NSLABEL_OFFSETS.checksum, ndFletcher64(lab, true), true);
+      }
+      n++;
+    }
+    return n;
+  }
+
+  /**
    * `del_labels()`: free every active label of `uuid` and commit the next
    * index. Nothing to do (and nothing written) without an index.
    */
@@ -750,8 +776,9 @@ export class NvdimmDrvdata {
       // with the same errno so that a failed update leaves the media as it was.
       const replaces = this.activeLabels().some((l) => bytesEqual(l.label.uuid, spec.uuid));
       if (this.nfree() < (replaces ? 1 : 2)) throw new KernelError('ENXIO', '__pmem_label_update: no free label slot');
-      this.pmemLabelUpdate(spec, 0, NSLABEL_FLAG_UPDATING);
-      return this.pmemLabelUpdate(spec, 0, 0);
+      const pos = spec.position ?? 0;
+      this.pmemLabelUpdate(spec, pos, NSLABEL_FLAG_UPDATING);
+      return this.pmemLabelUpdate(spec, pos, 0);
     });
   }
 }
@@ -764,6 +791,7 @@ function checkSpec(spec: PmemLabelSpec): void {
     throw new KernelError('EINVAL', `${fn}: name longer than ${NSLABEL_NAME_LEN} bytes`);
   }
   checkUnsigned(fn, 'nlabel', spec.nlabel, 0xffff);
+  if (spec.position !== undefined) checkUnsigned(fn, 'position', spec.position, 0xffff);
   if (typeof spec.isetcookie !== 'bigint' || spec.isetcookie < 0n || spec.isetcookie >= 2n ** 64n) throw new KernelError('EINVAL', `${fn}: invalid isetcookie`);
   checkUnsigned(fn, 'lbasize', spec.lbasize ?? 0);
   checkUnsigned(fn, 'dpa', spec.dpa);

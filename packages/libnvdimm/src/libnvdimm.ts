@@ -45,6 +45,8 @@ import {
   REGION_MIXED,
   Resource,
   SZ_8K,
+  align,
+  alignDown,
   checkPhysRange,
   devDbg,
   devErr,
@@ -75,6 +77,7 @@ import {
   ND_DEVICE_DAX_PMEM,
   ND_DEVICE_DIMM,
   ND_DEVICE_NAMESPACE_IO,
+  ND_DEVICE_NAMESPACE_PMEM,
   ND_DEVICE_REGION_PMEM,
   ND_MIN_CLAIM_SIZE,
   ND_REGION_PAGEMAP,
@@ -92,16 +95,27 @@ import {
 } from './nd.js';
 import { ND_PFN_SB_OFFSET, ND_PFN_SB_SIZE, decodeNdPfnSb, encodeNdPfnSb, ndPfnLayout } from './pfn-sb.js';
 import { ndSbChecksum } from './fletcher.js';
-import { NvdimmDimm, checkNfitDescriptor, nfitDimmAttrs, nvdimmCmdName } from './nfit.js';
+import { NvdimmDimm, checkNfitDescriptor, nfitDimmAttrs, nfitSetMember, nvdimmCmdName } from './nfit.js';
+import { NdNamespacePmem, allocatedDpa, freeDpa, nfitInterleaveSet, pmemLabelId, sortDpa } from './namespace-pmem.js';
+import type { DpaResource } from './namespace-pmem.js';
 import type { NfitDescriptor } from './nfit.js';
-import { NvdimmDrvdata } from './label.js';
+import { NSLABEL_FLAG_LOCAL, NSLABEL_FLAG_UPDATING, NvdimmDrvdata, toNvdimmCclass } from './label.js';
+import type { PmemLabelSpec } from './label.js';
 import { PmemDisk } from './pmem.js';
+import type { PmemPoison } from './pmem.js';
 import { BttDisk } from './pmem-btt.js';
 import { Btt, ndBttProbe } from './btt.js';
 import type { BttLogLevel } from './btt.js';
 import type { NdMedia } from './btt-media.js';
 import { DaxBus } from './dax-bus.js';
 import { daxPmemProbe } from './dax-pmem.js';
+
+/** `pmem_lbasize_supported` (drivers/nvdimm/namespace_devs.c): the sector sizes of a pmem namespace. */
+const PMEM_LBASIZE_SUPPORTED: readonly number[] = [512, 4096];
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
 
 /**
  * The architecture facts libnvdimm uses (transparent huge page sizes decide
@@ -219,6 +233,13 @@ export class Libnvdimm {
   private probeDepth = 0;
   private readonly dimmIda = new Ida();
   private readonly labels = new Map<NvdimmDimm, NvdimmDrvdata>();
+  /** DIMMs whose probe found valid labels (`NDD_LABELING` in `nvdimm->flags`; never cleared). */
+  private readonly labeling = new Set<NvdimmDimm>();
+  /** Each bound DIMM's allocated DPA extents (`ndd->dpa`), sorted by start. */
+  private readonly dpa = new Map<NvdimmDimm, DpaResource[]>();
+  private readonly nsIdas = new WeakMap<NdRegion, Ida>();
+  /** Each bus's known media errors (`nvdimm_bus->badrange`): physical byte ranges. */
+  private readonly badrange = new Map<NvdimmBus, { start: number; length: number }[]>();
   private draining = false;
 
   constructor(options: LibnvdimmOptions) {
@@ -255,9 +276,12 @@ export class Libnvdimm {
       },
     });
     this.registerDriver('nd_bus', ['bus'], () => undefined, undefined, true);
-    this.registerDriver('nvdimm', [ND_DEVICE_DIMM], (d) => this.nvdimmProbe(d as NvdimmDimm), (d) => this.labels.delete(d as NvdimmDimm));
+    this.registerDriver('nvdimm', [ND_DEVICE_DIMM], (d) => this.nvdimmProbe(d as NvdimmDimm), (d) => {
+      this.labels.delete(d as NvdimmDimm);
+      this.dpa.delete(d as NvdimmDimm);
+    });
     this.registerDriver('nd_region', [ND_DEVICE_REGION_PMEM], (d) => this.ndRegionProbe(d as NdRegion), (d) => this.ndRegionRemove(d as NdRegion));
-    this.registerDriver('nd_pmem', [ND_DEVICE_NAMESPACE_IO], (d) => this.ndPmemProbe(d), (d) => this.ndPmemRemove(d));
+    this.registerDriver('nd_pmem', [ND_DEVICE_NAMESPACE_IO, ND_DEVICE_NAMESPACE_PMEM], (d) => this.ndPmemProbe(d), (d) => this.ndPmemRemove(d));
     // dax_init() (drivers/dax/super.c, bus.c, device.c), then dax_pmem_init() (drivers/dax/pmem/pmem.c).
     this.dax = new DaxBus({ kernel: this.kernel, memremap: this.memremap, pageSize: this.pageSize, ...(this.pmdSize !== undefined ? { pmdSize: this.pmdSize } : {}) });
     this.registerDriver('dax_pmem', [ND_DEVICE_DAX_PMEM], (d) =>
@@ -316,8 +340,13 @@ export class Libnvdimm {
     if (k === 'dimm') return ND_DEVICE_DIMM;
     if (k === 'region') return ND_DEVICE_REGION_PMEM;
     if (k === 'dax') return ND_DEVICE_DAX_PMEM;
-    if (k === 'namespace' || k === 'pfn' || k === 'btt') return ND_DEVICE_NAMESPACE_IO; // nd_region_to_nstype() of an IO region
+    if (k === 'namespace' || k === 'pfn' || k === 'btt') return this.ndRegionToNstype(dev.parent as NdRegion);
     return 0;
+  }
+
+  /** `nd_region_to_nstype()`: PMEM when every DIMM of the region has a label area, else IO. */
+  private ndRegionToNstype(region: NdRegion): number {
+    return region.labelled ? ND_DEVICE_NAMESPACE_PMEM : ND_DEVICE_NAMESPACE_IO;
   }
 
   /** `nvdimm_bus_match()`. */
@@ -413,6 +442,10 @@ export class Libnvdimm {
     } else if (dev instanceof NdBtt) {
       if (dev.ndns !== undefined) this.ndDetachNdns(dev);
       this.idas(dev.region).btt.remove(dev.bttId);
+    } else if (dev instanceof NdNamespacePmem) {
+      // namespace_pmem_release()
+      this.nsIda(dev.region).remove(dev.nsId);
+      if (dev.region.nsSeed === dev) dev.region.nsSeed = undefined;
     }
     if (dev.parent instanceof NdRegion) {
       const kids = dev.parent.ndChildren;
@@ -443,6 +476,7 @@ export class Libnvdimm {
    * inserted then).
    */
   e820ReservePmem(ranges: readonly E820PmemRange[]): Resource[] {
+    if (!Array.isArray(ranges) || ranges.some((r) => typeof r !== 'object' || r === null)) throw new KernelError('EINVAL', 'e820__reserve_resources: malformed ranges');
     for (const r of ranges) {
       checkPhysRange('e820__reserve_resources', r.start, r.size);
       if (r.size === 0) throw new KernelError('EINVAL', 'e820__reserve_resources: empty range');
@@ -523,15 +557,23 @@ export class Libnvdimm {
    * %pR from %pOF". Throws KernelError EINVAL for a malformed node.
    */
   ofPmemRegionProbe(node: OfPmemNode): NvdimmBus {
-    if (typeof node?.name !== 'string' || node.name === '' || /[/\s]/.test(node.name) || !Array.isArray(node.reg) || node.reg.length === 0) {
+    if (
+      typeof node?.name !== 'string' ||
+      node.name === '' ||
+      /[/\s]/.test(node.name) ||
+      !Array.isArray(node.reg) ||
+      node.reg.length === 0 ||
+      node.reg.some((r) => typeof r !== 'object' || r === null)
+    ) {
       throw new KernelError('EINVAL', 'of_pmem_region_probe: malformed pmem-region node');
     }
     for (const r of node.reg) {
       checkPhysRange('of_pmem_region_probe', r.start, r.size);
       if (r.size === 0) throw new KernelError('EINVAL', 'of_pmem_region_probe: empty reg range');
     }
-    const numaNode = node.numaNode ?? -1;
+    const numaNode = node.numaNode === undefined ? -1 : node.numaNode;
     if (!Number.isSafeInteger(numaNode) || numaNode < -1) throw new KernelError('EINVAL', `of_pmem_region_probe: invalid node ${String(numaNode)}`);
+    if (node.volatile !== undefined && typeof node.volatile !== 'boolean') throw new KernelError('EINVAL', 'of_pmem_region_probe: malformed volatile property');
     const unit = node.reg[0]!.start.toString(16);
     const fullName = `${node.name}@${unit}`;
     const pdevName = `${unit}.${node.name}`;
@@ -571,15 +613,15 @@ export class Libnvdimm {
    * device and its bus (provider `ACPI.NFIT`), one `nmemN` per memory
    * device (`acpi_nfit_register_dimms()` → `nvdimm_create()`, bound by the
    * `nvdimm` driver, which reads the label area: `nd_label_data_init()`),
-   * then the region of each label-less DIMM's range
-   * (`acpi_nfit_register_region()`: one mapping; no `ND_REGION_PAGEMAP`,
-   * so an idle namespace is "raw" without struct pages until it gets a pfn
+   * then the region of each SPA range (`acpi_nfit_register_region()`:
+   * one mapping per DIMM of its interleave set, the set's cookies and
+   * positions; no `ND_REGION_PAGEMAP`, so
+   * an idle namespace is "raw" without struct pages until it gets a pfn
    * device; no persistence-domain flags without a platform capabilities
-   * structure)
-   * with its IO namespace. A DIMM with a label area gets its `nmemN` and
-   * its config commands; its labelled region (`namespace_pmem`) is not
-   * created by this model. Throws KernelError EINVAL for a malformed table,
-   * EBUSY for a range that conflicts in iomem; nothing is registered then.
+   * structure). A label-less DIMM's region has one IO namespace; a DIMM
+   * with a label area gives a PMEM region whose namespaces come from its
+   * labels (src/namespace-pmem.ts). Throws KernelError EINVAL for a
+   * malformed table (a range its DIMMs cannot share in whole pages included), EBUSY for a range that conflicts in iomem; nothing is registered then.
    */
   registerNfit(desc: NfitDescriptor): NvdimmBus {
     checkNfitDescriptor(desc, (start, size) => checkPhysRange('acpi_nfit_init', start, size));
@@ -596,7 +638,7 @@ export class Libnvdimm {
     }
     const adev = new Device({ name: `ACPI0012:${String(this.buses.filter((b) => b.desc.providerName === 'ACPI.NFIT').length).padStart(2, '0')}` });
     this.kernel.devices.deviceRegister(adev);
-    const bus = this.nvdimmBusRegister(adev, { providerName: 'ACPI.NFIT' });
+    const bus = this.nvdimmBusRegister(adev, { providerName: 'ACPI.NFIT', ...(desc.arsClearErrUnit !== undefined ? { clearErrUnit: desc.arsClearErrUnit } : {}) });
     const dimms: NvdimmDimm[] = [];
     for (const d of [...desc.dimms].sort((a, b) => a.handle - b.handle)) {
       const id = this.dimmIda.get();
@@ -608,18 +650,31 @@ export class Libnvdimm {
       dimms.push(nvdimm);
     }
     this.ndSynchronize();
-    for (const nvdimm of dimms) {
-      if (nvdimm.labeling) continue;
-      const r = desc.spaRanges[nvdimm.nfit.spaRange]!;
+    // acpi_nfit_register_regions(): one region per SPA range, mapped by the DIMMs that interleave it.
+    for (let idx = 0; idx < desc.spaRanges.length; idx++) {
+      const members = dimms.filter((d) => d.nfit.spaRange === idx);
+      if (members.length === 0) continue;
+      const r = desc.spaRanges[idx]!;
       const node = r.node ?? 0;
+      // acpi_nfit_init_interleave_set(): the cookies, and each DIMM's position in the set.
+      const set = nfitInterleaveSet(members.map((d) => nfitSetMember(d.nfit)));
+      const share = r.size / members.length;
       try {
         this.nvdimmRegionCreate(
           bus,
-          { start: r.start, size: r.size, numaNode: node, targetNode: node, flags: [], mappings: [{ nvdimm, start: 0, size: r.size, position: 0 }] },
+          {
+            start: r.start,
+            size: r.size,
+            numaNode: node,
+            targetNode: node,
+            flags: [],
+            mappings: members.map((nvdimm, k) => ({ nvdimm, start: 0, size: share, position: set.positions[k]! })),
+            ndSet: { cookie1: set.cookie1, cookie2: set.cookie2, altcookie: set.altcookie, typeGuid: set.typeGuid },
+          },
           false,
         );
       } catch {
-        devErr(adev, `failed to register spa range ${nvdimm.nfit.spaRange + 1}`);
+        devErr(adev, `failed to register spa range ${idx + 1}`);
       }
     }
     this.ndSynchronize();
@@ -640,8 +695,10 @@ export class Libnvdimm {
 
   /**
    * `nvdimm_probe()` (drivers/nvdimm/dimm.c): a DIMM with a label area
-   * reads it (`nd_label_data_init()`, QEMU's max_xfer); one without binds
-   * with nothing to read (`nvdimm_check_config_data()` is -ENOTTY).
+   * reads it (`nd_label_data_init()`, QEMU's max_xfer); with a valid index
+   * it reserves its labels' DPA and is marked `NDD_LABELING` (so its
+   * regions probe as PMEM regions from then on). One without a label area
+   * binds with nothing to read (`nvdimm_check_config_data()` is -ENOTTY).
    */
   private nvdimmProbe(dimm: NvdimmDimm): void {
     this.traced('nvdimm_probe', [dimm], () => {
@@ -649,8 +706,32 @@ export class Libnvdimm {
       if (la === undefined) return;
       const max = dimm.getConfigSize().maxXfer;
       const ndd = NvdimmDrvdata.labelDataInit(la, max, (level, message) => (level === 'err' ? devErr(dimm, message) : devDbg(dimm, message)));
+      const dpa = ndd.nsCurrent >= 0 ? this.ndLabelReserveDpa(dimm, ndd) : [];
       this.labels.set(dimm, ndd);
+      this.dpa.set(dimm, dpa);
+      if (ndd.nsCurrent >= 0) this.labeling.add(dimm);
     });
+  }
+
+  /**
+   * `nd_label_reserve_dpa()` (drivers/nvdimm/label.c): every active pmem
+   * label's extent is allocated to its label id; two labels whose extents
+   * overlap fail the DIMM's probe with EBUSY.
+   */
+  private ndLabelReserveDpa(dimm: NvdimmDimm, ndd: NvdimmDrvdata): DpaResource[] {
+    const out: DpaResource[] = [];
+    for (const { label } of ndd.activeLabels()) {
+      if (label.flags % (2 * NSLABEL_FLAG_LOCAL) >= NSLABEL_FLAG_LOCAL) continue;
+      const start = Number(label.dpa);
+      const size = Number(label.rawsize);
+      if (out.some((r) => start < r.start + r.size && r.start < start + size)) {
+        devDbg(dimm, `dpa ${hex(start)}+${hex(size)} busy`);
+        throw new KernelError('EBUSY', `${devName(dimm)}: label extent ${hex(start)}+${hex(size)} overlaps another`);
+      }
+      out.push({ id: pmemLabelId(label.uuid), start, size });
+    }
+    sortDpa(out);
+    return out;
   }
 
   /** `nvdimm_attribute_group` (drivers/nvdimm/dimm_devs.c). */
@@ -660,7 +741,7 @@ export class Libnvdimm {
       attrs: [
         { name: 'commands', mode: 0o444, show: (d) => `${D(d).cmdMask.map((c) => `${nvdimmCmdName(c)} `).join('')}\n` },
         { name: 'state', mode: 0o444, show: (d) => (D(d).busy > 0 ? 'active\n' : 'idle\n') },
-        { name: 'flags', mode: 0o444, show: (d) => (D(d).labeling ? 'label \n' : '\n') },
+        { name: 'flags', mode: 0o444, show: (d) => (this.labeling.has(D(d)) ? 'label \n' : '\n') },
         {
           name: 'available_slots',
           mode: 0o444,
@@ -704,11 +785,133 @@ export class Libnvdimm {
     return bus;
   }
 
+  // =====================================================================
+  // media errors (drivers/nvdimm/badrange.c, bus.c nvdimm_clear_poison, pmem.c)
+  // =====================================================================
+
+  /**
+   * A media error the platform reports at `[addr, addr + length)`: what the
+   * NFIT's scrub results and machine-check handler do (`ars_status_process_records()`,
+   * `nfit_handle_mce()`): `nvdimm_bus_add_badrange()` on the bus whose
+   * region holds the address, then `nvdimm_region_notify(NVDIMM_REVALIDATE_POISON)`
+   * so that the region's, the namespaces' and the disks' badblocks show it.
+   * An entry with the same start replaces the old one (`add_badrange()`).
+   * Throws KernelError EINVAL for a bad range, ENXIO when no region holds it.
+   */
+  addBadrange(addr: number, length: number): void {
+    this.traced('nvdimm_bus_add_badrange', [addr, length], () => {
+      checkPhysRange('nvdimm_bus_add_badrange', addr, length);
+      if (length === 0) throw new KernelError('EINVAL', 'nvdimm_bus_add_badrange: empty range');
+      const region = this.regions().find((r) => addr >= r.ndrStart && addr < r.ndrStart + r.ndrSize);
+      if (region === undefined) throw new KernelError('ENXIO', `nvdimm_bus_add_badrange: ${hex(addr)} is not persistent memory`);
+      const list = this.badrange.get(region.nvdimmBus) ?? [];
+      const same = list.find((b) => b.start === addr);
+      if (same !== undefined) same.length = length;
+      else list.push({ start: addr, length });
+      list.sort((a, b) => a.start - b.start);
+      this.badrange.set(region.nvdimmBus, list);
+    });
+  }
+
+  /** `badrange_forget()`: `[start, start + len)` is no longer poisoned (entries are trimmed or split). */
+  private badrangeForget(bus: NvdimmBus, start: number, len: number): void {
+    const list = this.badrange.get(bus);
+    if (list === undefined) return;
+    const end = start + len;
+    const out: { start: number; length: number }[] = [];
+    for (const b of list) {
+      const bEnd = b.start + b.length;
+      if (bEnd <= start || b.start >= end) {
+        out.push(b);
+        continue;
+      }
+      if (b.start < start) out.push({ start: b.start, length: start - b.start });
+      if (bEnd > end) out.push({ start: end, length: bEnd - end });
+    }
+    this.badrange.set(bus, out);
+  }
+
+  /**
+   * `nvdimm_badblocks_populate()` → `badblocks_populate()`: the bus's media
+   * errors inside `[start, start + size)` as 512-byte sector runs relative
+   * to `start` (a partial sector counts whole), merged.
+   */
+  private badSectors(bus: NvdimmBus, start: number, size: number): { sector: number; count: number }[] {
+    const runs: { sector: number; count: number }[] = [];
+    for (const b of this.badrange.get(bus) ?? []) {
+      const s = Math.max(b.start, start);
+      const e = Math.min(b.start + b.length, start + size);
+      if (e <= s) continue;
+      runs.push({ sector: Math.floor((s - start) / 512), count: 0 });
+      runs[runs.length - 1]!.count = Math.ceil((e - start) / 512) - runs[runs.length - 1]!.sector;
+    }
+    runs.sort((a, b) => a.sector - b.sector);
+    const merged: { sector: number; count: number }[] = [];
+    for (const r of runs) {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && r.sector <= last.sector + last.count) last.count = Math.max(last.count, r.sector + r.count - last.sector);
+      else merged.push({ ...r });
+    }
+    return merged;
+  }
+
+  /** `badblocks_show()`: "sector count" lines, each run at most `BB_MAX_LEN` (512) sectors. */
+  private badblocksShow(runs: readonly { sector: number; count: number }[]): string {
+    let out = '';
+    for (const r of runs) {
+      for (let s = r.sector; s < r.sector + r.count; s += 512) out += `${s} ${Math.min(512, r.sector + r.count - s)}\n`;
+    }
+    return out;
+  }
+
+  /** Whether any sector of `[offset, offset + len)` of `[start, start + size)` is poisoned (`is_bad_pmem()`). */
+  private isBadPmem(bus: NvdimmBus, start: number, size: number, offset: number, len: number): boolean {
+    const qs = Math.floor(offset / 512);
+    const qe = Math.ceil((offset + len) / 512);
+    return this.badSectors(bus, start, size).some((r) => r.sector < qe && qs < r.sector + r.count);
+  }
+
+  /**
+   * `nvdimm_clear_poison()` (drivers/nvdimm/bus.c): asks the provider to
+   * clear `[phys, phys + len)`; -ENXIO when it cannot (no `ND_CMD_CLEAR_ERROR`:
+   * e820, of_pmem, QEMU) or the range is not in whole clear-error units.
+   * What is cleared leaves the bus's badrange (`nvdimm_account_cleared_poison()`).
+   * Returns the bytes cleared or the negative errno.
+   */
+  private nvdimmClearPoison(dev: Device, phys: number, len: number): number {
+    return this.traced('nvdimm_clear_poison', [dev, phys, len], () => {
+      const bus = this.walkToBus(dev);
+      if (bus === undefined) return -6;
+      const unit = bus.desc.clearErrUnit;
+      if (unit === undefined) return -6;
+      if (phys % unit !== 0 || len % unit !== 0) return -6;
+      this.badrangeForget(bus, phys, len);
+      return len;
+    });
+  }
+
+  /** The data area's poison for a disk (`pmem->bb` over `bb_range`, and `pmem_clear_poison()`). */
+  private diskPoison(dev: Device, ns: NdNamespaceIo, dataStart: number, dataSize: number): PmemPoison {
+    const bus = ns.region.nvdimmBus;
+    return {
+      isBad: (offset, length) => this.isBadPmem(bus, dataStart, dataSize, offset, length),
+      clear: (offset, length) => {
+        const cleared = this.nvdimmClearPoison(dev, dataStart + offset, length);
+        if (cleared >= 512) {
+          const n = Math.floor(cleared / 512);
+          devDbg(dev, `${hex(Math.floor(offset / 512))} clear ${n} sector${n > 1 ? 's' : ''}`);
+        }
+        return Math.max(0, cleared);
+      },
+    };
+  }
+
   /** `nvdimm_bus_unregister()`: its regions (and everything below them), then the bus. */
   private nvdimmBusUnregister(bus: NvdimmBus): void {
     for (const child of this.kernel.devices.deviceChildren(bus).reverse()) this.ndDeviceUnregister(child);
     for (const q of this.queue.filter((d) => d.parent === bus)) this.ndDeviceUnregister(q);
     this.kernel.devices.deviceUnregister(bus);
+    this.badrange.delete(bus);
     this.busIda.remove(bus.busId);
     this.buses.splice(this.buses.indexOf(bus), 1);
   }
@@ -716,13 +919,17 @@ export class Libnvdimm {
   /** `nvdimm_pmem_region_create()` / `nvdimm_volatile_region_create()`. */
   private nvdimmRegionCreate(bus: NvdimmBus, desc: NdRegionDesc, isVolatile: boolean): NdRegion {
     const id = this.regionIda.get();
-    // default_align(): 16 MiB unless the region is smaller; no mappings to multiply by.
-    const align = (desc.size < MEMREMAP_COMPAT_ALIGN_MAX ? this.pageSize : MEMREMAP_COMPAT_ALIGN_MAX) * Math.max(1, desc.mappings?.length ?? 0);
+    // default_align(): 16 MiB unless the region is smaller, times the ways when they do not divide it.
+    const ways = Math.max(1, desc.mappings?.length ?? 0);
+    const base = desc.size < MEMREMAP_COMPAT_ALIGN_MAX ? this.pageSize : MEMREMAP_COMPAT_ALIGN_MAX;
+    const align = base % ways !== 0 ? base * ways : base;
     const region = new NdRegion(id, bus, desc, isVolatile, align);
     region.bus = this.ndBusType;
     region.type = { name: isVolatile ? 'nd_volatile' : 'nd_pmem', groups: [this.regionAttrs(), this.deviceAttrs(), this.numaAttrs()] };
     if (region.ndrMappings > 0) region.groups = [this.mappingAttrs(region)];
     region.release = () => this.regionIda.remove(id);
+    // nd_region_to_nstype() as region_visible() sees it when the region is added (the DIMMs have probed).
+    region.labelled = region.ndrMappings > 0 && region.mapping.every((m) => this.labeling.has(m.nvdimm as NvdimmDimm));
     this.ndDeviceRegister(region);
     return region;
   }
@@ -740,6 +947,19 @@ export class Libnvdimm {
   }
 
   private ndRegionProbeImpl(region: NdRegion): void {
+    region.labelled = region.ndrMappings > 0 && region.mapping.every((m) => this.labeling.has(m.nvdimm as NvdimmDimm));
+    if (region.labelled) {
+      this.ndRegionRegisterNamespacesPmem(region);
+    } else {
+      this.createNamespaceIo(region);
+    }
+    region.bttSeed = this.ndBttCreate(region);
+    region.pfnSeed = this.ndPfnCreate(region, 'pfn');
+    region.daxSeed = this.ndPfnCreate(region, 'dax');
+  }
+
+  /** `create_namespace_io()`: one IO namespace covering the region. */
+  private createNamespaceIo(region: NdRegion): void {
     const ns = new NdNamespaceIo(region, 0);
     ns.bus = this.ndBusType;
     ns.type = { name: 'nd_namespace_io', groups: [this.namespaceAttrs(), this.deviceAttrs(), this.numaAttrs()] };
@@ -747,9 +967,500 @@ export class Libnvdimm {
     this.ndDeviceRegister(ns);
     region.nsActive = 1;
     region.nsCount = 1;
-    region.bttSeed = this.ndBttCreate(region);
-    region.pfnSeed = this.ndPfnCreate(region, 'pfn');
-    region.daxSeed = this.ndPfnCreate(region, 'dax');
+  }
+
+  // =====================================================================
+  // labelled PMEM namespaces (drivers/nvdimm/namespace_devs.c, region_devs.c)
+  // =====================================================================
+
+  /** The region's `ns_ida`. */
+  private nsIda(region: NdRegion): Ida {
+    let i = this.nsIdas.get(region);
+    if (i === undefined) {
+      i = new Ida();
+      this.nsIdas.set(region, i);
+    }
+    return i;
+  }
+
+  /** A `namespace_pmem` device of `region` with id `id`, not yet registered. */
+  private newNamespacePmem(region: NdRegion, id: number): NdNamespacePmem {
+    const ns = new NdNamespacePmem(region, id);
+    ns.bus = this.ndBusType;
+    ns.type = { name: 'nd_namespace_pmem', groups: [this.namespaceAttrs(), this.deviceAttrs(), this.numaAttrs()] };
+    region.ndChildren.push(ns);
+    return ns;
+  }
+
+  /** The label state of each of the region's DIMMs (`to_ndd()`), or undefined if one is not enabled. */
+  private regionNdds(region: NdRegion): { dimm: NvdimmDimm; ndd: NvdimmDrvdata; dpa: DpaResource[]; start: number; size: number }[] | undefined {
+    const out: { dimm: NvdimmDimm; ndd: NvdimmDrvdata; dpa: DpaResource[]; start: number; size: number }[] = [];
+    for (const m of region.mapping) {
+      const dimm = m.nvdimm as NvdimmDimm;
+      const ndd = this.labels.get(dimm);
+      const dpa = this.dpa.get(dimm);
+      if (ndd === undefined || dpa === undefined) return undefined;
+      out.push({ dimm, ndd, dpa, start: m.start, size: m.size });
+    }
+    return out;
+  }
+
+  /**
+   * `nd_region_interleave_set_cookie()` (drivers/nvdimm/region_devs.c): the
+   * v1.1 cookie for a v1.1 label area, the v1.2 cookie otherwise (also when
+   * the area has no index yet: a fresh index is written as v1.2 unless the
+   * area was initialised for 128-byte labels).
+   */
+  private interleaveSetCookie(region: NdRegion, ndd: NvdimmDrvdata | undefined): bigint {
+    const set = region.ndSet;
+    if (set === undefined) return 0n;
+    if (ndd !== undefined && ndd.nsCurrent >= 0 && ndd.nslabelSize === 128) return set.cookie1;
+    return set.cookie2;
+  }
+
+  /**
+   * `nd_region_register_namespaces()` for a PMEM region: `init_active_labels()`
+   * (every DIMM must be enabled: ENXIO "is disabled, failing probe"), then
+   * `scan_labels()` — one namespace per label of mapping 0 whose cookie (or
+   * alternate cookie) matches, sorted by address, or one zero-sized
+   * namespace when there is none — each named `namespaceR.<ida>`; the first
+   * becomes the region's namespace seed. A label without its counterpart at
+   * every interleave position, or whose extent is not the DIMM's reservation,
+   * fails the probe with ENODEV ("invalid label(s)").
+   */
+  private ndRegionRegisterNamespacesPmem(region: NdRegion): void {
+    const ndds = this.regionNdds(region);
+    if (ndds === undefined) {
+      const off = region.mapping.find((m) => !this.labels.has(m.nvdimm as NvdimmDimm))!;
+      devErr(region, `${devName(off.nvdimm)}: is disabled, failing probe`);
+      throw new KernelError('ENXIO', `${devName(off.nvdimm)}: is disabled, failing probe`);
+    }
+    const m0 = ndds[0]!;
+    const cookie = this.interleaveSetCookie(region, m0.ndd);
+    const alt = region.ndSet?.altcookie ?? 0n;
+    const found: { uuid: Uint8Array; name: string; lbasize: number; claimClass: NvdimmClaimClass; size: number }[] = [];
+    for (const { label } of m0.ndd.activeLabels()) {
+      if (label.flags % (2 * NSLABEL_FLAG_LOCAL) >= NSLABEL_FLAG_LOCAL) continue;
+      const dpa = Number(label.dpa);
+      if (dpa < m0.start || dpa > m0.start + m0.size - 1) continue;
+      if (found.some((f) => bytesEqual(f.uuid, label.uuid))) continue;
+      if (cookie === 0n) {
+        devDbg(region, 'invalid interleave-set-cookie');
+        throw new KernelError('ENXIO', `${devName(region)}: invalid interleave-set-cookie`);
+      }
+      if (label.isetcookie !== cookie) {
+        devDbg(region, `invalid cookie in label: ${formatUuid(label.uuid)}`);
+        if (label.isetcookie !== alt) continue;
+        devDbg(region, `valid altcookie in label: ${formatUuid(label.uuid)}`);
+      }
+      let size = 0;
+      for (let i = 0; i < ndds.length; i++) {
+        const at = ndds[i]!;
+        const mine = at.ndd.activeLabels().filter(
+          (l) =>
+            bytesEqual(l.label.uuid, label.uuid) &&
+            (l.label.isetcookie === cookie || l.label.isetcookie === alt) &&
+            l.label.position === region.mapping[i]!.position &&
+            (at.ndd.nslabelSize === 128 || region.ndSet === undefined || bytesEqual(l.label.typeGuid, region.ndSet.typeGuid)),
+        );
+        const res = at.dpa.find((r) => r.id === pmemLabelId(label.uuid));
+        if (mine.length !== 1 || res === undefined) {
+          devErr(region, `${devName(at.dimm)} missing label for ${formatUuid(label.uuid)}`);
+          devDbg(region, 'invalid label(s)');
+          throw new KernelError('ENODEV', `${devName(region)}: invalid label(s)`);
+        }
+        const l = mine[0]!.label;
+        if (!(Number(l.dpa) >= res.start && Number(l.dpa) + Number(l.rawsize) <= res.start + res.size)) {
+          devDbg(region, `${devName(at.dimm)} invalid label for ${formatUuid(label.uuid)}`);
+          throw new KernelError('ENODEV', `${devName(region)}: invalid label(s)`);
+        }
+        size += Number(l.rawsize);
+      }
+      const nul = label.name.indexOf(0);
+      found.push({
+        uuid: label.uuid.slice(),
+        name: new TextDecoder().decode(label.name.subarray(0, nul < 0 ? label.name.length : nul)),
+        lbasize: Number(label.lbasize),
+        claimClass: m0.ndd.nslabelSize > 128 ? toNvdimmCclass(label.abstractionGuid) : NvdimmClaimClass.NVDIMM_CCLASS_NONE,
+        size,
+      });
+    }
+    devDbg(region, `discovered ${found.length} pmem namespace${found.length === 1 ? '' : 's'}`);
+    const ida = this.nsIda(region);
+    const devs: NdNamespacePmem[] = [];
+    if (found.length === 0) {
+      devs.push(this.newNamespacePmem(region, ida.get()));
+    } else {
+      // cmp_dpa(): by the start of the namespace's range; ids follow that order.
+      const placed = found.map((f) => ({ f, start: this.dpaOffset(region, pmemLabelId(f.uuid)) })).sort((a, b) => a.start - b.start);
+      for (const { f } of placed) {
+        const ns = this.newNamespacePmem(region, ida.get());
+        ns.uuid = f.uuid;
+        ns.altName = f.name;
+        ns.lbasize = f.lbasize;
+        ns.claimClass = f.claimClass;
+        this.ndNamespacePmemSetResource(region, ns, f.size);
+        devs.push(ns);
+      }
+    }
+    region.nsSeed = devs[0];
+    for (const ns of devs) this.ndDeviceRegister(ns);
+    region.nsActive = devs.length;
+    region.nsCount = devs.length;
+  }
+
+  /** The region offset where the extent `id` of mapping 0 maps (`(dpa - mapping start) * ways`). */
+  private dpaOffset(region: NdRegion, id: string): number {
+    const m = region.mapping[0]!;
+    const res = this.dpa.get(m.nvdimm as NvdimmDimm)?.find((r) => r.id === id);
+    return res === undefined ? 0 : (res.start - m.start) * region.ndrMappings;
+  }
+
+  /** `nd_namespace_pmem_set_resource()`: the namespace's range from its extent on mapping 0 (size 0 without one). */
+  private ndNamespacePmemSetResource(region: NdRegion, ns: NdNamespacePmem, size: number): void {
+    let offset = 0;
+    let s = size;
+    const m = region.mapping[0]!;
+    const res = ns.uuid === undefined ? undefined : this.dpa.get(m.nvdimm as NvdimmDimm)?.find((r) => r.id === pmemLabelId(ns.uuid!));
+    if (s > 0 && res !== undefined) offset = (res.start - m.start) * region.ndrMappings;
+    else s = 0;
+    ns.res.start = region.ndrStart + offset;
+    ns.res.end = ns.res.start + s - 1;
+  }
+
+  /**
+   * `nd_region_create_ns_seed()`: a new zero-sized namespace once the seed
+   * is in use (dev_err "failed to create namespace" if it cannot be).
+   */
+  private ndRegionCreateNsSeed(region: NdRegion): void {
+    if (!region.labelled) return;
+    const ns = this.newNamespacePmem(region, this.nsIda(region).get());
+    region.nsSeed = ns;
+    this.ndDeviceRegister(ns);
+  }
+
+  /** `dpa_align()`: the region's align divided over its DIMMs. */
+  private dpaAlign(region: NdRegion): number {
+    return Math.floor(region.align / Math.max(1, region.ndrMappings));
+  }
+
+  /** `nd_pmem_available_dpa()`: a DIMM's unallocated space in the mapping, in whole `dpa_align` units. */
+  private ndPmemAvailableDpa(region: NdRegion, m: { dpa: DpaResource[]; start: number; size: number }): number {
+    const a = this.dpaAlign(region);
+    if (a === 0) return 0;
+    const mapStart = m.start;
+    const mapEnd = m.start + m.size - 1;
+    let busy = 0;
+    for (const r of m.dpa) {
+      const start = alignDown(r.start, a);
+      const end = align(r.start + r.size, a) - 1;
+      if (start >= mapStart && start < mapEnd) busy += end - start + 1;
+      else if (end >= mapStart && end <= mapEnd) busy += end - start + 1;
+      else if (mapStart > start && mapStart < end) busy += m.size;
+    }
+    return busy < m.size ? alignDown(m.size - busy, a) : 0;
+  }
+
+  /** The `dpa_align`-aligned free gaps of a mapping (`space_valid()`'s trimming), in DPA order. */
+  private alignedGaps(region: NdRegion, m: { dpa: DpaResource[]; start: number; size: number }): { start: number; size: number }[] {
+    const a = this.dpaAlign(region);
+    const out: { start: number; size: number }[] = [];
+    for (const g of freeDpa(m.dpa, m.start, m.size)) {
+      const s = align(g.start, a);
+      const e = alignDown(g.start + g.size, a);
+      if (e > s) out.push({ start: s, size: e - s });
+    }
+    return out;
+  }
+
+  /** `nd_region_available_dpa()` (region `available_size`): 0 if a DIMM is disabled. */
+  private ndRegionAvailableDpa(region: NdRegion): number {
+    const ndds = this.regionNdds(region);
+    if (ndds === undefined) return 0;
+    let n = 0;
+    for (const m of ndds) n += this.ndPmemAvailableDpa(region, m);
+    return n;
+  }
+
+  /** `nd_region_allocatable_dpa()` (`max_available_extent`): the smallest DIMM's largest aligned gap, times the ways. */
+  private ndRegionAllocatableDpa(region: NdRegion): number {
+    const ndds = this.regionNdds(region);
+    if (ndds === undefined) return 0;
+    let avail = 0;
+    for (const m of ndds) {
+      const max = Math.max(0, ...this.alignedGaps(region, m).map((g) => g.size));
+      if (avail === 0 || (max !== 0 && max < avail)) avail = max;
+    }
+    return avail * region.ndrMappings;
+  }
+
+  /** `nd_is_uuid_unique()`: no namespace, pfn or btt device on the bus but `except` has `uuid`. */
+  private ndIsUuidUnique(bus: NvdimmBus, uuid: Uint8Array, except: Device): boolean {
+    for (const region of this.regions()) {
+      if (region.nvdimmBus !== bus) continue;
+      for (const c of region.ndChildren) {
+        if (c === except) continue;
+        const u = c instanceof NdNamespacePmem ? c.uuid : c instanceof NdPfn || c instanceof NdBtt ? c.uuid : undefined;
+        if (u !== undefined && bytesEqual(u, uuid)) return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Runs a labelled namespace's attribute store as one transaction: if it
+   * fails, the DIMMs' extents and the namespace's fields are as before (the
+   * label engine restores its own cache and writes nothing it cannot finish).
+   */
+  private nsTransaction(ns: NdNamespacePmem, fn: () => void): void {
+    const region = ns.region;
+    const saved = region.mapping.map((m) => {
+      const d = m.nvdimm as NvdimmDimm;
+      const list = this.dpa.get(d);
+      return { d, list: list?.map((r) => ({ ...r })) };
+    });
+    const fields = { uuid: ns.uuid, altName: ns.altName, lbasize: ns.lbasize, claimClass: ns.claimClass, start: ns.res.start, end: ns.res.end };
+    try {
+      fn();
+    } catch (e) {
+      for (const s of saved) if (s.list !== undefined) this.dpa.set(s.d, s.list);
+      ns.uuid = fields.uuid;
+      ns.altName = fields.altName;
+      ns.lbasize = fields.lbasize;
+      ns.claimClass = fields.claimClass;
+      ns.res.start = fields.start;
+      ns.res.end = fields.end;
+      throw e;
+    }
+  }
+
+  /** EBUSY while the namespace is enabled or claimed (the first check of every label-namespace store). */
+  private nsCheckIdle(ns: NdNamespacePmem): void {
+    if (ns.driver !== undefined || ns.claim !== undefined) {
+      throw new KernelError('EBUSY', `${devName(ns)}: ${ns.driver !== undefined ? 'namespace is active' : `claimed by ${devName(ns.claim!)}`}`);
+    }
+  }
+
+  /**
+   * `nd_namespace_label_update()`: only writes that leave a valid namespace
+   * (a uuid and a size) or delete one (a uuid and size 0) touch the labels.
+   */
+  private ndNamespaceLabelUpdate(ns: NdNamespacePmem): void {
+    if (ns.driver !== undefined || ns.claim !== undefined) return;
+    if (ns.uuid === undefined) return;
+    this.ndPmemNamespaceLabelUpdate(ns, ns.size);
+  }
+
+  /**
+   * `nd_pmem_namespace_label_update()` (drivers/nvdimm/label.c): on every
+   * DIMM of the region, delete the namespace's labels (size 0) or write its
+   * label at the DIMM's interleave position (the index is created first if
+   * there is none) — flagged UPDATING on every DIMM, then again without the
+   * flag on every DIMM. ENXIO without label space on one of them (nothing
+   * written then).
+   */
+  private ndPmemNamespaceLabelUpdate(ns: NdNamespacePmem, size: number): void {
+    const region = ns.region;
+    const ndds = this.regionNdds(region);
+    if (ndds === undefined) throw new KernelError('ENXIO', `${devName(ns)}: a DIMM of ${devName(region)} is disabled`);
+    const uuid = ns.uuid!;
+    if (size === 0) {
+      for (const m of ndds) m.ndd.delLabels(uuid);
+      return;
+    }
+    const id = pmemLabelId(uuid);
+    const work = ndds.map((m, i) => {
+      const res = m.dpa.find((r) => r.id === id);
+      if (res === undefined) throw new KernelError('ENXIO', `${devName(ns)}: no allocation on ${devName(m.dimm)}`);
+      // the cookie of the index version in use, or of the one init_labels() is about to write
+      const cookie = m.ndd.nsCurrent < 0 ? (m.ndd.nslabelSize === 128 ? region.ndSet?.cookie1 ?? 0n : region.ndSet?.cookie2 ?? 0n) : this.interleaveSetCookie(region, m.ndd);
+      const spec: PmemLabelSpec = {
+        uuid,
+        name: ns.altName,
+        nlabel: region.ndrMappings,
+        position: region.mapping[i]!.position,
+        isetcookie: cookie,
+        lbasize: ns.lbasize,
+        dpa: res.start,
+        rawsize: res.size,
+        ...(region.ndSet !== undefined ? { typeGuid: region.ndSet.typeGuid } : {}),
+        claimClass: ns.claimClass,
+      };
+      return { m, spec };
+    });
+    // Each DIMM needs a free slot per pass, less the one the first pass frees when it replaces a label.
+    // The kernel finds a full area in the second pass, after writing; the model refuses before writing anything.
+    for (const { m } of work) {
+      const hasIndex = m.ndd.nsCurrent >= 0;
+      const free = hasIndex ? m.ndd.nfree() : m.ndd.numLabelSlots();
+      const replaces = hasIndex && m.ndd.activeLabels().some((l) => bytesEqual(l.label.uuid, uuid));
+      if (free < (replaces ? 1 : 2)) throw new KernelError('ENXIO', `${devName(m.dimm)}: no free label slot`);
+    }
+    for (const { m } of work) m.ndd.initLabels();
+    for (const { m, spec } of work) m.ndd.pmemLabelUpdate(spec, spec.position ?? 0, NSLABEL_FLAG_UPDATING);
+    // the UPDATING flag is cleared per UEFI 2.7
+    for (const { m, spec } of work) m.ndd.pmemLabelUpdate(spec, spec.position ?? 0, 0);
+  }
+
+  /**
+   * `__size_store()` + `size_store()`: the namespace needs a uuid (ENXIO),
+   * the size must be a multiple of the region's align (EINVAL) and fit the
+   * largest free extent plus what the namespace holds (ENOSPC); the DIMMs'
+   * extents shrink from the end or grow contiguously (ENXIO when no aligned
+   * gap next to the extent can take the growth: the kernel's "allocation
+   * underrun", refused here before anything changes), the labels are
+   * written, and size 0 deletes them and forgets the uuid — and unregisters
+   * the namespace unless it is id 0, the seed, or claimed.
+   */
+  private nsSizeStore(ns: NdNamespacePmem, buf: string): void {
+    const val = kstrtoull(buf);
+    const region = ns.region;
+    this.nsTransaction(ns, () => {
+      this.nsCheckIdle(ns);
+      if (ns.uuid === undefined) {
+        devDbg(ns, '__size_store: uuid not set');
+        throw new KernelError('ENXIO', `${devName(ns)}: uuid not set`);
+      }
+      if (region.ndrMappings === 0) {
+        devDbg(ns, 'not associated with dimm(s)');
+        throw new KernelError('ENXIO', `${devName(ns)}: not associated with dimm(s)`);
+      }
+      if (val % region.align !== 0) {
+        devDbg(ns, `${val} is not ${region.align / 1024}K aligned`);
+        throw new KernelError('EINVAL', `${val} is not ${region.align / 1024}K aligned`);
+      }
+      const ndds = this.regionNdds(region);
+      if (ndds === undefined) throw new KernelError('ENXIO', `${devName(ns)}: a DIMM of ${devName(region)} is disabled`);
+      const id = pmemLabelId(ns.uuid);
+      let allocated = 0;
+      for (const m of ndds) allocated += allocatedDpa(m.dpa, id);
+      const available = this.ndRegionAllocatableDpa(region);
+      if (val > available + allocated) throw new KernelError('ENOSPC', `${devName(ns)}: ${val} exceeds the available ${available + allocated}`);
+      if (val !== allocated) {
+        const per = val / region.ndrMappings;
+        const had = allocated / region.ndrMappings;
+        for (const m of ndds) {
+          if (per < had) this.shrinkDpa(m.dpa, id, had - per);
+          else this.growDpa(region, ns, m, id, per - had);
+        }
+        this.ndNamespacePmemSetResource(region, ns, val);
+      }
+      this.ndNamespaceLabelUpdate(ns);
+      if (val === 0) ns.uuid = undefined;
+    });
+    devDbg(ns, `${val.toString(16)} success (0)`);
+    if (val === 0 && ns.nsId !== 0 && region.nsSeed !== ns && ns.claim === undefined) this.ndDeviceUnregister(ns);
+  }
+
+  /** `scan_free()` for pmem: the extent shrinks from its end; an extent shrunk to nothing is freed. */
+  private shrinkDpa(list: DpaResource[], id: string, n: number): void {
+    let left = n;
+    while (left > 0) {
+      const last = [...list].reverse().find((r) => r.id === id);
+      if (last === undefined) return;
+      if (left >= last.size) {
+        left -= last.size;
+        list.splice(list.indexOf(last), 1);
+        continue;
+      }
+      last.size -= left;
+      left = 0;
+    }
+  }
+
+  /**
+   * `grow_dpa_allocation()` → `scan_allocate()` for pmem: the first aligned
+   * free gap in DPA order that holds all of `n` — and, when the namespace
+   * already has an extent, touches it (the extent grows into it) — else
+   * ENXIO "allocation underrun".
+   */
+  private growDpa(region: NdRegion, ns: NdNamespacePmem, m: { dimm: NvdimmDimm; dpa: DpaResource[]; start: number; size: number }, id: string, n: number): void {
+    const exist = m.dpa.find((r) => r.id === id);
+    for (const g of this.alignedGaps(region, m)) {
+      if (g.size < n) continue;
+      if (exist === undefined) {
+        m.dpa.push({ id, start: g.start, size: n });
+        sortDpa(m.dpa);
+        devDbg(region, `${devName(m.dimm)}: ${id} allocate ${hex(g.start)}+${hex(n)}`);
+        return;
+      }
+      if (g.start === exist.start + exist.size) {
+        exist.size += n;
+        return;
+      }
+      if (g.start + g.size === exist.start) {
+        exist.start -= n;
+        exist.size += n;
+        return;
+      }
+    }
+    devWarn(ns, `allocation underrun: ${hex(n)} of ${hex(n)} bytes`);
+    throw new KernelError('ENXIO', `${devName(ns)}: allocation underrun`);
+  }
+
+  /**
+   * `uuid_store()` → `namespace_update_uuid()`: EBUSY while claimed or
+   * enabled, EINVAL for a malformed uuid or one another device on the bus
+   * has; a namespace that already has labels is renamed (its extents and
+   * cached labels take the new uuid; EBUSY if its DIMMs hold no labels);
+   * then the labels are updated.
+   */
+  private nsUuidStore(ns: NdNamespacePmem, buf: string): void {
+    this.nsTransaction(ns, () => {
+      this.nsCheckIdle(ns);
+      const uuid = ndUuidParse(buf);
+      if (ns.uuid !== undefined && bytesEqual(ns.uuid, uuid)) return;
+      if (!this.ndIsUuidUnique(ns.region.nvdimmBus, uuid, ns)) throw new KernelError('EINVAL', `${devName(ns)}: uuid ${formatUuid(uuid)} is not unique`);
+      if (ns.uuid !== undefined) {
+        const ndds = this.regionNdds(ns.region);
+        if (ndds === undefined || ndds.some((m) => m.ndd.activeCount() === 0)) throw new KernelError('EBUSY', `${devName(ns)}: no labels to rename`);
+        const oldId = pmemLabelId(ns.uuid);
+        const newId = pmemLabelId(uuid);
+        for (const m of ndds) {
+          for (const r of m.dpa) if (r.id === oldId) r.id = newId;
+        }
+        const old = ns.uuid;
+        ns.uuid = uuid;
+        this.ndNamespaceLabelUpdateRenamed(ns, ndds, old);
+        return;
+      }
+      ns.uuid = uuid;
+      this.ndNamespaceLabelUpdate(ns);
+    });
+  }
+
+  /** The label update after a rename: the cached labels of the old uuid are the ones replaced. */
+  private ndNamespaceLabelUpdateRenamed(ns: NdNamespacePmem, ndds: readonly { ndd: NvdimmDrvdata }[], old: Uint8Array): void {
+    const saved = ndds.map((m) => m.ndd.data.slice());
+    try {
+      for (const m of ndds) m.ndd.renameLabels(old, ns.uuid!);
+      this.ndNamespaceLabelUpdate(ns);
+    } catch (e) {
+      ndds.forEach((m, i) => {
+        m.ndd.data = saved[i]!;
+      });
+      throw e;
+    }
+  }
+
+  /** `alt_name_store()`: EBUSY while enabled or claimed, EINVAL above 63 bytes; then the labels. */
+  private nsAltNameStore(ns: NdNamespacePmem, buf: string): void {
+    this.nsTransaction(ns, () => {
+      this.nsCheckIdle(ns);
+      const name = strim(buf);
+      if (new TextEncoder().encode(name).length + 1 > 64) throw new KernelError('EINVAL', `${devName(ns)}: alt_name longer than 63 bytes`);
+      ns.altName = name;
+      this.ndNamespaceLabelUpdate(ns);
+    });
+  }
+
+  /** `sector_size_store()` of a pmem namespace: 512 or 4096 (`pmem_lbasize_supported`); then the labels. */
+  private nsSectorSizeStore(ns: NdNamespacePmem, buf: string): void {
+    this.nsTransaction(ns, () => {
+      this.nsCheckIdle(ns);
+      ns.lbasize = ndSizeSelectStore(false, buf, PMEM_LBASIZE_SUPPORTED);
+      this.ndNamespaceLabelUpdate(ns);
+    });
   }
 
   /** `nd_region_remove()`: every child unregistered (newest first), the seeds forgotten. */
@@ -758,12 +1469,17 @@ export class Libnvdimm {
     region.bttSeed = undefined;
     region.pfnSeed = undefined;
     region.daxSeed = undefined;
+    region.nsSeed = undefined;
     region.nsActive = undefined;
     region.nsCount = undefined;
   }
 
   /** `nd_region_advance_seeds()`: a bound seed is replaced by a new one. */
   private ndRegionAdvanceSeeds(region: NdRegion, dev: Device): void {
+    if (region.nsSeed !== undefined && region.nsSeed === dev) {
+      this.ndRegionCreateNsSeed(region);
+      return;
+    }
     if (dev instanceof NdBtt && region.bttSeed === dev) {
       region.bttSeed = this.ndBttCreate(region);
     } else if (dev instanceof NdPfn && dev.kind === 'pfn' && region.pfnSeed === dev) {
@@ -771,6 +1487,8 @@ export class Libnvdimm {
     } else if (dev instanceof NdPfn && dev.kind === 'dax' && region.daxSeed === dev) {
       region.daxSeed = this.ndPfnCreate(region, 'dax');
     }
+    // A personality bound on the seed namespace uses it up too.
+    if ((dev instanceof NdBtt || dev instanceof NdPfn) && dev.ndns !== undefined && region.nsSeed === dev.ndns) this.ndRegionCreateNsSeed(region);
   }
 
   /** `nd_pfn_alloc()` + `nd_pfn_devinit()`: a pfn (or nd dax) device, optionally claiming `ndns`. */
@@ -967,6 +1685,10 @@ export class Libnvdimm {
       }
     } else {
       throw new KernelError('ENODEV', `${devName(dev)}: not a namespace`);
+    }
+    if (ns instanceof NdNamespacePmem && ns.uuid === undefined) {
+      devDbg(ns, 'nvdimm_namespace_common_probe: uuid not set');
+      throw new KernelError('ENODEV', `${devName(ns)}: uuid not set`);
     }
     if (ns.size < this.pageSize) {
       devDbg(ns, `0x${ns.size.toString(16).padStart(16, '0')}, too small must be at least 0x${this.pageSize.toString(16)}`);
@@ -1248,12 +1970,23 @@ export class Libnvdimm {
       size: ns.size,
       read: (offset: number, dst: Uint8Array): void => {
         if (offset + dst.length > ns.size) throw new KernelError('EFAULT', `${devName(ns)}: request out of range`);
+        if (this.isBadPmem(ns.region.nvdimmBus, ns.res.start, ns.size, offset, dst.length)) throw new KernelError('EIO', `${devName(ns)}: media error`);
         this.physmem.readInto(ns.res.start + offset, dst);
       },
+      // nsio_rw_bytes() write: over a media error a sector-aligned write clears the poison first
+      // (EIO if it cannot); an unaligned one fails with EIO. The bytes are written either way.
       write: (offset: number, src: Uint8Array): void => {
         if (offset + src.length > ns.size) throw new KernelError('EFAULT', `${devName(ns)}: request out of range`);
+        let rc = 0;
+        if (this.isBadPmem(ns.region.nvdimmBus, ns.res.start, ns.size, offset, src.length)) {
+          if (offset % 512 === 0 && src.length % 512 === 0) {
+            if (this.nvdimmClearPoison(ns, ns.res.start + offset, src.length) < src.length) rc = -5;
+          } else rc = -5;
+        }
         this.physmem.write(ns.res.start + offset, src);
+        if (rc !== 0) throw new KernelError('EIO', `${devName(ns)}: media error`);
       },
+      isPoisoned: (offset: number, len: number): boolean => this.isBadPmem(ns.region.nvdimmBus, ns.res.start, ns.size, offset, len),
     };
   }
 
@@ -1315,7 +2048,7 @@ export class Libnvdimm {
       else devDbg(btt, msg);
     };
     const b = Btt.attach(this.nsMedia(ns), { lbasize: btt.lbasize, uuid: btt.uuid, claimClass: ns.claimClass, readOnly: region.ro, log });
-    const disk = new BttDisk(`pmem${region.regionId}s`, b, region.ro);
+    const disk = new BttDisk(`${this.diskName(ns)}s`, b, region.ro);
     this.addDisk(btt, disk);
     btt.size = b.capacity;
     this.bindings.set(btt, { disk, pgmap: undefined });
@@ -1367,9 +2100,12 @@ export class Libnvdimm {
       pfnFlags = PFN_DEV + PFN_MAP;
     }
     // else devm_memremap(): the bytes are reachable through PhysMem, no struct pages.
-    const name = `pmem${region.regionId}`;
+    const name = this.diskName(ns);
+    // bb_range: the data area, [res.start + start_pad + data_offset, res.end - end_trunc].
+    const dataStart = ns.res.start + dataOffset;
+    const poison = this.diskPoison(dev, ns, dataStart, ns.size - dataOffset - pfnPad);
     const disk = new PmemDisk(
-      { name, physAddr: ns.res.start, size: ns.size, dataOffset, pfnPad, pfnFlags, pgmap, readOnly: region.ro },
+      { name, physAddr: ns.res.start, size: ns.size, dataOffset, pfnPad, pfnFlags, pgmap, readOnly: region.ro, poison },
       this.physmem,
       this.memremap,
       this.kernel.log,
@@ -1379,6 +2115,20 @@ export class Libnvdimm {
     this.bindings.set(dev, { disk, pgmap });
     devmAddActionOrReset(dev, () => this.bindings.delete(dev), 'pmem_release_binding');
     if (region.ro) devInfo(dev, `${devName(region)} read-only, marking ${name} read-only`);
+  }
+
+  /** `disk->bb` as `badblocks_show()` prints it: the data area's media errors (a btt disk reports none of its own). */
+  private diskBadblocks(dev: Device, disk: PmemDisk | BttDisk): string {
+    if (!(disk instanceof PmemDisk)) return '';
+    const ns = dev instanceof NdPfn ? dev.ndns : dev instanceof NdNamespaceIo ? dev : undefined;
+    if (ns === undefined) return '';
+    return this.badblocksShow(this.badSectors(ns.region.nvdimmBus, disk.physAddr + disk.dataOffset, disk.capacity));
+  }
+
+  /** `nvdimm_namespace_disk_name()` without the btt suffix: "pmem<region>", or "pmem<region>.<id>" for a label namespace with id > 0. */
+  private diskName(ns: NdNamespaceIo): string {
+    const id = ns instanceof NdNamespacePmem ? ns.nsId : 0;
+    return id !== 0 ? `pmem${ns.region.regionId}.${id}` : `pmem${ns.region.regionId}`;
   }
 
   /** `device_add_disk()`: `<dev>/block/<disk>` with its attributes, `/sys/block/<disk>`, and the devres undo. */
@@ -1393,7 +2143,12 @@ export class Libnvdimm {
     sysfs.createFile(`${dir}/size`, ro(() => `${disk.sectors}\n`));
     sysfs.createFile(`${dir}/ro`, ro(() => `${disk.readOnly ? 1 : 0}\n`));
     sysfs.createFile(`${dir}/removable`, ro(() => '0\n'));
-    sysfs.createFile(`${dir}/badblocks`, { name: 'badblocks', mode: 0o644, show: () => '', store: () => undefined });
+    sysfs.createFile(`${dir}/badblocks`, {
+      name: 'badblocks',
+      mode: 0o644,
+      show: () => this.diskBadblocks(dev, disk),
+      store: () => undefined,
+    });
     sysfs.createFile(`${dir}/queue/logical_block_size`, ro(() => `${disk.logicalBlockSize}\n`));
     sysfs.createFile(`${dir}/queue/physical_block_size`, ro(() => `${disk instanceof PmemDisk ? disk.physicalBlockSize : disk.logicalBlockSize}\n`));
     sysfs.createFile(`${dir}/queue/dax`, ro(() => `${disk instanceof PmemDisk && disk.pfnFlags !== PFN_DEV ? 1 : 0}\n`));
@@ -1509,7 +2264,7 @@ export class Libnvdimm {
           r.align = val;
         },
       },
-      { name: 'nstype', mode: 0o444, show: () => `${ND_DEVICE_NAMESPACE_IO}\n` },
+      { name: 'nstype', mode: 0o444, show: (d) => `${this.ndRegionToNstype(R(d))}\n` },
       { name: 'mappings', mode: 0o444, show: (d) => `${R(d).ndrMappings}\n` },
       { name: 'btt_seed', mode: 0o444, show: (d) => seed(R(d).bttSeed) },
       { name: 'pfn_seed', mode: 0o444, show: (d) => seed(R(d).pfnSeed) },
@@ -1528,17 +2283,44 @@ export class Libnvdimm {
           R(d).ro = kstrtobool(buf);
         },
       },
-      { name: 'set_cookie', mode: 0o444, show: () => '\n' },
-      { name: 'available_size', mode: 0o444, show: () => '0\n' },
+      {
+        name: 'set_cookie',
+        mode: 0o444,
+        // set_cookie_show(): the cookie of mapping 0's current index version, else the v1.1 cookie.
+        show: (d) => {
+          const r = R(d);
+          if (r.ndSet === undefined) throw new KernelError('ENXIO', `${devName(r)}: no interleave set`);
+          this.ndSynchronize();
+          const m = r.mapping[0];
+          const ndd = m !== undefined ? this.labels.get(m.nvdimm as NvdimmDimm) : undefined;
+          const cookie = ndd !== undefined ? this.interleaveSetCookie(r, ndd) : r.ndSet.cookie1;
+          return `0x${cookie.toString(16)}\n`;
+        },
+      },
+      {
+        name: 'available_size',
+        mode: 0o444,
+        show: (d) => {
+          this.ndSynchronize();
+          return `${R(d).labelled ? this.ndRegionAvailableDpa(R(d)) : 0}\n`;
+        },
+      },
       {
         name: 'max_available_extent',
         mode: 0o444,
-        show: () => {
+        show: (d) => {
           this.ndSynchronize();
-          return '0\n';
+          return `${R(d).labelled ? this.ndRegionAllocatableDpa(R(d)) : 0}\n`;
         },
       },
-      { name: 'namespace_seed', mode: 0o444, show: () => '\n' },
+      {
+        name: 'namespace_seed',
+        mode: 0o444,
+        show: (d) => {
+          this.ndSynchronize();
+          return seed(R(d).nsSeed);
+        },
+      },
       {
         name: 'init_namespaces',
         mode: 0o444,
@@ -1553,7 +2335,8 @@ export class Libnvdimm {
         mode: 0o444,
         show: (d) => {
           if (d.driver === undefined) throw new KernelError('ENXIO', `${devName(d)} is not enabled`);
-          return '';
+          const r = R(d);
+          return this.badblocksShow(this.badSectors(r.nvdimmBus, r.ndrStart, r.ndrSize));
         },
       },
       { name: 'resource', mode: 0o400, show: (d) => `${hex(R(d).ndrStart)}\n` },
@@ -1564,7 +2347,9 @@ export class Libnvdimm {
       // available_size a label (PMEM/BLK) nstype, set_cookie an interleave set: none of them on IO regions.
       isVisible: (d, a) => {
         const r = R(d);
-        if (a.name === 'deep_flush' || a.name === 'available_size' || a.name === 'set_cookie') return 0;
+        if (a.name === 'deep_flush') return 0;
+        if (a.name === 'available_size' && !r.labelled) return 0;
+        if (a.name === 'set_cookie' && r.ndSet === undefined) return 0;
         if (a.name === 'persistence_domain' && !r.regionFlags.has(ND_REGION_PERSIST_CACHE) && !r.regionFlags.has(ND_REGION_PERSIST_MEMCTRL)) return 0;
         return a.mode;
       },
@@ -1573,10 +2358,46 @@ export class Libnvdimm {
 
   private namespaceAttrs(): AttributeGroup {
     const N = (d: Device): NdNamespaceIo => d as NdNamespaceIo;
+    const P = (d: Device): NdNamespacePmem => {
+      if (!(d instanceof NdNamespacePmem)) throw new KernelError('ENXIO', `${devName(d)}: not a label namespace`);
+      return d;
+    };
     return {
+      // namespace_visible(): uuid, alt_name, sector_size and dpa_extents are label-namespace attributes; size is read-only on IO namespaces.
+      isVisible: (d, a) => {
+        const pmem = d instanceof NdNamespacePmem;
+        if (!pmem && (a.name === 'uuid' || a.name === 'alt_name' || a.name === 'sector_size' || a.name === 'dpa_extents')) return 0;
+        if (!pmem && a.name === 'size') return 0o444;
+        return a.mode;
+      },
       attrs: [
-        { name: 'nstype', mode: 0o444, show: () => `${ND_DEVICE_NAMESPACE_IO}\n` },
-        { name: 'size', mode: 0o444, show: (d) => `${N(d).size}\n` },
+        { name: 'nstype', mode: 0o444, show: (d) => `${this.ndRegionToNstype(N(d).region)}\n` },
+        { name: 'size', mode: 0o644, show: (d) => `${N(d).size}\n`, store: (d, buf) => this.nsSizeStore(P(d), buf) },
+        {
+          name: 'uuid',
+          mode: 0o644,
+          show: (d) => (P(d).uuid !== undefined ? `${formatUuid(P(d).uuid!)}\n` : '\n'),
+          store: (d, buf) => this.nsUuidStore(P(d), buf),
+        },
+        { name: 'alt_name', mode: 0o644, show: (d) => `${P(d).altName}\n`, store: (d, buf) => this.nsAltNameStore(P(d), buf) },
+        {
+          name: 'sector_size',
+          mode: 0o644,
+          show: (d) => ndSizeSelectShow(P(d).lbasize, PMEM_LBASIZE_SUPPORTED),
+          store: (d, buf) => this.nsSectorSizeStore(P(d), buf),
+        },
+        {
+          name: 'dpa_extents',
+          mode: 0o444,
+          show: (d) => {
+            const ns = P(d);
+            if (ns.uuid === undefined) return '0\n';
+            const id = pmemLabelId(ns.uuid);
+            let n = 0;
+            for (const m of ns.region.mapping) n += (this.dpa.get(m.nvdimm as NvdimmDimm) ?? []).filter((r) => r.id === id).length;
+            return `${n}\n`;
+          },
+        },
         { name: 'holder', mode: 0o444, show: (d) => `${N(d).claim !== undefined ? devName(N(d).claim!) : ''}\n` },
         {
           name: 'holder_class',
@@ -1593,13 +2414,17 @@ export class Libnvdimm {
             const ns = N(d);
             if (ns.driver !== undefined || ns.claim !== undefined) throw new KernelError('EBUSY', `${devName(ns)} is active or claimed`);
             let c: NvdimmClaimClass;
-            // btt_claim_class() of a namespace without label mappings: BTT v1.1.
-            if (sysfsStreq(buf, 'btt')) c = NvdimmClaimClass.NVDIMM_CCLASS_BTT;
+            if (sysfsStreq(buf, 'btt')) c = this.bttClaimClass(ns);
             else if (sysfsStreq(buf, 'pfn')) c = NvdimmClaimClass.NVDIMM_CCLASS_PFN;
             else if (sysfsStreq(buf, 'dax')) c = NvdimmClaimClass.NVDIMM_CCLASS_DAX;
             else if (sysfsStreq(buf, '')) c = NvdimmClaimClass.NVDIMM_CCLASS_NONE;
             else throw new KernelError('EINVAL', `${devName(ns)}: unknown holder class`);
-            ns.claimClass = c;
+            if (ns instanceof NdNamespacePmem) {
+              this.nsTransaction(ns, () => {
+                ns.claimClass = c;
+                this.ndNamespaceLabelUpdate(ns);
+              });
+            } else ns.claimClass = c;
           },
         },
         {
@@ -1633,6 +2458,27 @@ export class Libnvdimm {
         },
       ],
     };
+  }
+
+  /**
+   * `btt_claim_class()` (drivers/nvdimm/namespace_devs.c): BTT 1.1 for a
+   * namespace without labelled DIMMs or on v1.1 labels, BTT 2.0 on v1.2
+   * labels or DIMMs whose labels are not initialised yet; ENXIO when the
+   * DIMMs disagree.
+   */
+  private bttClaimClass(ns: NdNamespaceIo): NvdimmClaimClass {
+    // The loop's bits: 1 no index yet, 2 a v1.1 index, 4 a v1.2 index.
+    const bits = new Set<number>();
+    for (const m of ns.region.mapping) {
+      const ndd = ns.region.labelled ? this.labels.get(m.nvdimm as NvdimmDimm) : undefined;
+      if (ndd === undefined) {
+        bits.clear();
+        break;
+      }
+      bits.add(ndd.nsCurrent < 0 ? 1 : ndd.nslabelSize === 128 ? 2 : 4);
+    }
+    if (bits.size > 1) throw new KernelError('ENXIO', `${devName(ns)}: the DIMMs' label versions disagree`);
+    return bits.has(1) || bits.has(4) ? NvdimmClaimClass.NVDIMM_CCLASS_BTT2 : NvdimmClaimClass.NVDIMM_CCLASS_BTT;
   }
 
   private pfnAttrs(): AttributeGroup {

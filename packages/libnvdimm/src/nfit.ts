@@ -21,6 +21,7 @@
 import { Device, KernelError, checkUnsigned } from '@zonedev/kernel';
 import type { AttributeGroup } from '@zonedev/kernel';
 import type { NdMedia } from './btt-media.js';
+import type { NfitSetMember } from './namespace-pmem.js';
 
 /** `ND_CMD_DIMM_FLAGS` .. `ND_CMD_CALL` (include/uapi/linux/ndctl.h). @public */
 export const ND_CMD_GET_CONFIG_SIZE = 4;
@@ -62,8 +63,10 @@ export interface NfitDimm {
   readonly handle: number;
   /** The SMBIOS physical id (`nfit/phys_id`; QEMU: the slot). */
   readonly physId: number;
-  /** The SPA range this DIMM maps (index into {@link NfitDescriptor.spaRanges}). */
+  /** The SPA range this DIMM maps (index into {@link NfitDescriptor.spaRanges}); several DIMMs on one range interleave. */
   readonly spaRange: number;
+  /** `memdev->region_offset`: the DIMM's offset in its interleave set (default 0, QEMU's value). */
+  readonly regionOffset?: number;
   /** The label storage area (QEMU's `label-size=`), persistent like the media; none: a label-less DIMM. */
   readonly labelArea?: NdMedia;
   /** Control region fields as QEMU writes them (little-endian table values); defaults are QEMU's. */
@@ -94,6 +97,11 @@ export interface NfitSpaRange {
 export interface NfitDescriptor {
   readonly spaRanges: readonly NfitSpaRange[];
   readonly dimms: readonly NfitDimm[];
+  /**
+   * Address range scrub in the platform firmware: the clear-error unit its
+   * `ARS_CAP` reports (a power of two). QEMU's NFIT has no ARS (none).
+   */
+  readonly arsClearErrUnit?: number;
 }
 
 /** `swab16()`: what `be16_to_cpu()` makes of a little-endian u16 on x86. */
@@ -239,9 +247,21 @@ export function nfitDimmAttrs(): AttributeGroup {
   };
 }
 
+/** The DIMM's part of its interleave set (`acpi_nfit_init_interleave_set()`): QEMU's region offset is 0. */
+export function nfitSetMember(d: NfitDimm): NfitSetMember {
+  const c = dcr(d);
+  return { regionOffset: d.regionOffset ?? 0, serialNumber: c.serial, vendorId: c.vendor };
+}
+
 /** Validates an NFIT descriptor: ranges in the physical address space, each DIMM on one range, handles unique. */
 export function checkNfitDescriptor(desc: NfitDescriptor, maxPhys: (start: number, size: number) => void): void {
-  if (typeof desc !== 'object' || desc === null || !Array.isArray(desc.spaRanges) || !Array.isArray(desc.dimms)) {
+  if (
+    typeof desc !== 'object' ||
+    desc === null ||
+    !Array.isArray(desc.spaRanges) ||
+    !Array.isArray(desc.dimms) ||
+    [...desc.spaRanges, ...desc.dimms].some((x: unknown) => typeof x !== 'object' || x === null)
+  ) {
     throw new KernelError('EINVAL', 'acpi_nfit_init: malformed NFIT');
   }
   for (const r of desc.spaRanges) {
@@ -249,19 +269,26 @@ export function checkNfitDescriptor(desc: NfitDescriptor, maxPhys: (start: numbe
     if (r.size === 0) throw new KernelError('EINVAL', 'acpi_nfit_init: empty SPA range');
     if (r.node !== undefined) checkUnsigned('acpi_nfit_init', 'proximity domain', r.node);
   }
+  if (desc.arsClearErrUnit !== undefined && (!Number.isSafeInteger(desc.arsClearErrUnit) || desc.arsClearErrUnit <= 0 || 2 ** Math.round(Math.log2(desc.arsClearErrUnit)) !== desc.arsClearErrUnit)) {
+    throw new KernelError('EINVAL', 'acpi_nfit_init: invalid ARS clear-error unit');
+  }
   const handles = new Set<number>();
-  const used = new Set<number>();
   for (const d of desc.dimms) {
     checkUnsigned('acpi_nfit_init', 'handle', d.handle);
     checkUnsigned('acpi_nfit_init', 'phys_id', d.physId);
     checkUnsigned('acpi_nfit_init', 'spa range', d.spaRange);
     if (d.spaRange >= desc.spaRanges.length) throw new KernelError('EINVAL', `acpi_nfit_init: DIMM ${d.handle} maps no SPA range`);
     if (handles.has(d.handle)) throw new KernelError('EINVAL', `acpi_nfit_init: duplicate handle ${d.handle}`);
-    if (used.has(d.spaRange)) throw new KernelError('EINVAL', 'acpi_nfit_init: interleaved SPA ranges are not supported');
+    if (d.regionOffset !== undefined) checkUnsigned('acpi_nfit_init', 'region offset', d.regionOffset);
     handles.add(d.handle);
-    used.add(d.spaRange);
     if (d.labelArea !== undefined && (typeof d.labelArea.read !== 'function' || !Number.isSafeInteger(d.labelArea.size))) {
       throw new KernelError('EINVAL', `acpi_nfit_init: DIMM ${d.handle}: bad label area`);
+    }
+  }
+  for (let i = 0; i < desc.spaRanges.length; i++) {
+    const ways = desc.dimms.filter((d) => d.spaRange === i).length;
+    if (ways > 1 && desc.spaRanges[i]!.size % (ways * 4096) !== 0) {
+      throw new KernelError('EINVAL', `acpi_nfit_init: SPA range ${i + 1} does not divide among its ${ways} DIMMs`);
     }
   }
 }

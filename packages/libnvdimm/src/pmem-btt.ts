@@ -70,6 +70,7 @@ export class BttDisk {
 
   /** `pread()` of up to `length` bytes at `offset` (see {@link PmemDisk.read}). */
   read(offset: number, length: number): Uint8Array {
+    checkUnsigned('blkdev_read_iter', 'offset', offset);
     checkUnsigned('blkdev_read_iter', 'length', length);
     const out = new Uint8Array(Math.max(0, Math.min(length, this.capacity - Math.min(offset, this.capacity))));
     this.readInto(offset, out);

@@ -35,6 +35,19 @@ import type { DevPagemap, Memremap, PfnT } from '@zonedev/memremap';
 import { MEMORY_DEVICE_FS_DAX, pfnTDevmap, pfnTToPfn, physToPfnT } from '@zonedev/memremap';
 
 /**
+ * The media errors of a disk's data area (`pmem->bb`, filled by
+ * `nvdimm_badblocks_populate()`), and the provider's way to clear them.
+ * Offsets and lengths are bytes of the data area.
+ * @public
+ */
+export interface PmemPoison {
+  /** `is_bad_pmem()`: a 512-byte sector the access touches is in the badblocks list. */
+  isBad(offset: number, length: number): boolean;
+  /** `pmem_clear_poison()`: clears what it can of the range; returns the bytes cleared (0 when the bus cannot clear errors). */
+  clear(offset: number, length: number): number;
+}
+
+/**
  * What `pmem_attach_disk()` decided for a disk.
  * @public
  */
@@ -55,6 +68,8 @@ export interface PmemDiskInit {
   readonly pgmap: DevPagemap | undefined;
   /** The disk is read-only (the region's `read_only`, `nvdimm_check_and_set_ro()`). */
   readonly readOnly: boolean;
+  /** The data area's badblocks; none: no media errors. */
+  readonly poison?: PmemPoison;
 }
 
 /**
@@ -72,6 +87,8 @@ export class PmemDisk {
   readonly dataOffset: number;
   /** `pmem->pfn_pad`. */
   readonly pfnPad: number;
+  /** `pmem->bb` and `pmem_clear_poison()`. */
+  readonly poison: PmemPoison | undefined;
   /** `pmem->pfn_flags`. */
   readonly pfnFlags: bigint;
   /** `pmem->pgmap`, when the range has struct pages. */
@@ -97,6 +114,7 @@ export class PmemDisk {
     this.pfnFlags = init.pfnFlags;
     this.pgmap = init.pgmap;
     this.readOnly = init.readOnly;
+    this.poison = init.poison;
     this.physmem = physmem;
     this.memremap = memremap;
     this.log = log;
@@ -141,7 +159,9 @@ export class PmemDisk {
     const cap = this.capacity;
     if (offset >= cap) return new Uint8Array(0);
     const n = Math.min(length, cap - offset);
-    // pmem_do_read(): pmem_off = sector * 512 + data_offset.
+    // pmem_do_read(): a poisoned sector fails the read before the media are touched.
+    this.checkPoison(offset, n);
+    // pmem_off = sector * 512 + data_offset.
     return this.physmem.read(this.physAddr + this.dataOffset + offset, n);
   }
 
@@ -156,6 +176,7 @@ export class PmemDisk {
     const cap = this.capacity;
     if (offset >= cap) return 0;
     const n = Math.min(dst.length, cap - offset);
+    this.checkPoison(offset, n);
     this.physmem.readInto(this.physAddr + this.dataOffset + offset, n === dst.length ? dst : dst.subarray(0, n));
     return n;
   }
@@ -176,9 +197,22 @@ export class PmemDisk {
     const cap = this.capacity;
     if (offset >= cap) throw new KernelError('ENOSPC', `blkdev_write_iter: ${this.name}: write at ${offset} past the end`);
     const n = Math.min(data.length, cap - offset);
-    // pmem_do_write(): write_pmem() of the bytes at data_offset + offset.
-    this.physmem.write(this.physAddr + this.dataOffset + offset, n === data.length ? data : data.subarray(0, n));
+    // pmem_do_write(): write_pmem() of the bytes at data_offset + offset; over a media error the
+    // poison is cleared and the bytes written again; a clear that falls short fails the write (EIO).
+    const bytes = n === data.length ? data : data.subarray(0, n);
+    const bad = this.poison?.isBad(offset, n) === true;
+    this.physmem.write(this.physAddr + this.dataOffset + offset, bytes);
+    if (bad) {
+      const cleared = this.poison!.clear(offset, n);
+      this.physmem.write(this.physAddr + this.dataOffset + offset, bytes);
+      if (cleared < n) throw new KernelError('EIO', `pmem_do_write: ${this.name}: could not clear the media error at ${offset}`);
+    }
     return n;
+  }
+
+  /** `is_bad_pmem()`: EIO for a read that touches a poisoned sector. */
+  private checkPoison(offset: number, n: number): void {
+    if (n > 0 && this.poison?.isBad(offset, n) === true) throw new KernelError('EIO', `pmem_do_read: ${this.name}: media error at ${offset}`);
   }
 
   /**
@@ -188,7 +222,8 @@ export class PmemDisk {
    * with the disk's `pfn_flags`) and how many of the `nrPages` asked for are
    * contiguous from there (all of them up to the end of the data). Throws
    * KernelError ENXIO once the disk is gone, EINVAL for a bad count, ERANGE
-   * for a page at or past the end ("no pages available").
+   * for a page at or past the end ("no pages available"), EIO when the
+   * pages asked for hold a media error.
    */
   daxDirectAccess(pgoff: number, nrPages: number): { readonly nrPages: number; readonly pfn: PfnT; readonly phys: number } {
     checkUnsigned('dax_direct_access', 'pgoff', pgoff);
@@ -199,6 +234,8 @@ export class PmemDisk {
     const avail = Math.floor((this.size - this.pfnPad - offset) / ps);
     if (!(avail > 0)) throw new KernelError('ERANGE', `dax_direct_access: ${this.name}: pgoff ${pgoff} beyond the device`);
     const phys = this.physAddr + offset;
+    // A poisoned page cannot be mapped (EIO); with any badblocks only the pages asked for are handed out.
+    if (this.poison?.isBad(pgoff * ps, nrPages * ps) === true) throw new KernelError('EIO', `dax_direct_access: ${this.name}: media error in page ${pgoff}`);
     return { nrPages: Math.min(avail, nrPages), pfn: physToPfnT(phys, this.pfnFlags, this.pageShift), phys };
   }
 

@@ -22,7 +22,7 @@
  * daxctl/lib/libdaxctl.c and util/json.c of ndctl v72.
  */
 import { strerror } from '@zonedev/kernel';
-import type { ShellCommand } from '../machine/machine.js';
+import type { ShellCommand } from '../shell/command.js';
 import type { VirtualFs } from '../shell/vfs.js';
 import { SysfsLibCtx } from './sysfs-lib.js';
 import { displayJsonArray, JsonHex, JsonObject, JsonSize, parseSize64, type JsonArray } from './ndctl-json.js';
@@ -554,8 +554,22 @@ const RECONFIG_OPTIONS: readonly NdctlOption[] = [
 ];
 const ONLINE_OPTIONS: readonly NdctlOption[] = [...BASE_OPTIONS, { long: 'no-movable', type: 'boolean', help: 'online memory in ZONE_NORMAL' }];
 const OFFLINE_OPTIONS: readonly NdctlOption[] = BASE_OPTIONS;
+const XBLE_OPTIONS: readonly NdctlOption[] = BASE_OPTIONS;
+const CREATE_OPTIONS: readonly NdctlOption[] = RECONFIG_OPTIONS;
+const DESTROY_OPTIONS: readonly NdctlOption[] = [...BASE_OPTIONS, { short: 'f', long: 'force', type: 'boolean', help: 'attempt to disable before destroying device' }];
 
-type Action = 'reconfig' | 'online' | 'offline';
+type Action = 'reconfig' | 'online' | 'offline' | 'disable' | 'enable' | 'destroy' | 'create';
+
+/** `parse_device_options()`'s "specify a device to %s" words. */
+const ACTION_WORDS: Readonly<Record<Action, string>> = {
+  reconfig: 'reconfigure',
+  online: 'online memory for',
+  offline: 'offline memory for',
+  disable: 'disable',
+  enable: 'enable',
+  destroy: 'destroy',
+  create: '<>',
+};
 
 /** `parse_device_options()`: the device and the parameters, or a usage exit (129). */
 function parseDeviceOptions(args: readonly string[], action: Action, options: readonly NdctlOption[], usage: string): DeviceParams {
@@ -563,13 +577,11 @@ function parseDeviceOptions(args: readonly string[], action: Action, options: re
   const v = (k: string): string | undefined => p.values.get(k) as string | undefined;
   const b = (k: string): boolean => p.values.get(k) === true;
   let msg = '';
-  if (p.operands.length === 0) {
-    const what = action === 'reconfig' ? 'reconfigure' : action === 'online' ? 'online memory for' : 'offline memory for';
-    msg += `specify a device to ${what}, or "all"\n`;
-  }
+  if (p.operands.length === 0 && action !== 'create') msg += `specify a device to ${ACTION_WORDS[action]}, or "all"\n`;
   for (const extra of p.operands.slice(1)) msg += `unknown extra parameter "${extra}"\n`;
   if (msg !== '') throw new NdctlUsageExit(msg + usageWithOptions([usage], options));
-  const device = p.operands[0]!.slice(p.operands[0]!.lastIndexOf('/') + 1);
+  const first = p.operands[0] ?? '';
+  const device = first.slice(first.lastIndexOf('/') + 1);
   let mode: DevMode | undefined;
   let size = -1;
   let align = -1;
@@ -587,6 +599,9 @@ function parseDeviceOptions(args: readonly string[], action: Action, options: re
         throw new NdctlUsageExit('--no-online is incompatible with --mode=devdax\n' + usageWithOptions([usage], options));
       }
     }
+  } else if (action === 'create') {
+    if (v('size') !== undefined) size = parseSize64(v('size')!)?.value ?? -1;
+    if (v('align') !== undefined) align = parseSize64(v('align')!)?.value ?? -1;
   }
   return {
     device,
@@ -765,6 +780,62 @@ function reconfigDevdax(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number {
   return dev.enable('devdax');
 }
 
+/**
+ * `do_xble()`: enable-device / disable-device of a device in devdax mode
+ * (`daxctl_dev_enable_devdax()` binds device_dax, `daxctl_dev_disable()`
+ * unbinds); a device kmem drives is refused (ENXIO).
+ */
+function doXble(io: DaxctlIo, dev: DaxctlDev, action: 'enable' | 'disable'): number {
+  if (dev.memory() !== undefined) {
+    io.err(`${dev.devname}: status operations are only applicable in devdax mode\n`);
+    return -6;
+  }
+  const rc = action === 'enable' ? dev.enable('devdax') : dev.disable();
+  if (rc !== 0) io.err(`${dev.devname}: ${action} failed: ${strerror(-rc)}\n`);
+  return rc;
+}
+
+/**
+ * `dev_destroy()`: an enabled device needs --force (ENXIO "is active");
+ * it is disabled, its size set to 0 (`daxctl_dev_set_size()`: ENXIO "failed
+ * to set size" where the kernel refuses, as on a pmem-backed static region
+ * whose `size` is read-only), then the region deletes it.
+ */
+function devDestroy(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number {
+  if (dev.isEnabled() && !p.force) {
+    io.err(`${dev.devname} is active, specify --force for deletion\n`);
+    return -6;
+  }
+  let rc = dev.disable();
+  if (rc !== 0) {
+    io.err(`${dev.devname}: disable failed: ${strerror(-rc)}\n`);
+    return rc;
+  }
+  if (dev.ctx.write(`${dev.path}/size`, '0x0', true) !== 0) {
+    dev.ctx.err('daxctl_dev_set_size', `${dev.devname}: failed to set size\n`);
+    return -6;
+  }
+  const region = dev.region.path;
+  rc = region === undefined ? -2 : dev.ctx.write(`${region}/dax_region/delete`, dev.devname, true);
+  return rc < 0 ? rc : 0;
+}
+
+/**
+ * `do_xaction_region()` + `do_create()`: `daxctl_region_create_dev()`
+ * writes each region's `dax_region/create`, which v5.13 shows only on
+ * dynamic (soft-reserved, hmem) regions (`dax_region_visible()`). Every
+ * region of the model is pmem-backed and static, so there is no such file:
+ * `do_create()` answers -ENOSPC for each region (-ENXIO without regions).
+ */
+function doCreate(ctx: DaxctlCtx, p: DeviceParams): { rc: number; processed: number } {
+  let rc = -6;
+  for (const region of ctx.regions()) {
+    if (!regionFilter(region, p.region)) continue;
+    rc = -28;
+  }
+  return { rc, processed: 0 };
+}
+
 /** `do_xaction_device()` for reconfigure, online and offline; prints the reconfigured devices' JSON. */
 function doXactionDevice(ctx: DaxctlCtx, io: DaxctlIo, action: Action, p: DeviceParams): { rc: number; processed: number } {
   let rc = -6;
@@ -774,7 +845,11 @@ function doXactionDevice(ctx: DaxctlCtx, io: DaxctlIo, action: Action, p: Device
     if (!regionFilter(region, p.region)) continue;
     for (const dev of region.devices) {
       if (!devFilter(dev, p.device)) continue;
-      if (action === 'reconfig' && (p.align > 0 || p.size >= 0)) {
+      if (action === 'enable' || action === 'disable') {
+        rc = doXble(io, dev, action);
+      } else if (action === 'destroy') {
+        rc = devDestroy(io, dev, p);
+      } else if (action === 'reconfig' && (p.align > 0 || p.size >= 0)) {
         // do_reconfig(): daxctl_dev_set_align(), then dev_resize() (a static region's files are read-only)
         rc = p.align > 0 ? dev.ctx.write(`${dev.path}/align`, String(p.align)) : 0;
         if (rc >= 0 && p.size >= 0) rc = dev.ctx.write(`${dev.path}/size`, String(p.size));
@@ -804,7 +879,9 @@ function doXactionDevice(ctx: DaxctlCtx, io: DaxctlIo, action: Action, p: Device
   return { rc, processed };
 }
 
-const COMMANDS = ['version', 'list', 'help', 'reconfigure-device', 'online-memory', 'offline-memory'];
+const COMMANDS = [
+  'version', 'list', 'help', 'create-device', 'destroy-device', 'reconfigure-device', 'online-memory', 'offline-memory', 'disable-device', 'enable-device',
+];
 const DAXCTL_USAGE = 'daxctl [--version] [--help] COMMAND [ARGS]';
 const DAXCTL_MORE_INFO = "See 'daxctl help COMMAND' for more information on a specific command.\n daxctl --list-cmds to see all available commands";
 
@@ -843,6 +920,36 @@ export function daxctl(args: readonly string[], io: DaxctlIo): number {
         const r = doXactionDevice(ctx, io, 'reconfig', p);
         if (r.rc < 0) io.err(`error reconfiguring devices: ${strerror(-r.rc)}\n`);
         io.err(`reconfigured ${plural(r.processed, 'device')}\n`);
+        rc = r.rc;
+        break;
+      }
+      case 'create-device': {
+        const p = parseDeviceOptions(rest, 'create', CREATE_OPTIONS, 'daxctl create-device [<options>]');
+        ctx.debug = p.verbose;
+        const r = doCreate(ctx, p);
+        if (r.rc < 0) io.err(`error creating devices: ${strerror(-r.rc)}\n`);
+        io.err(`created ${plural(r.processed, 'device')}\n`);
+        rc = r.rc;
+        break;
+      }
+      case 'destroy-device': {
+        const p = parseDeviceOptions(rest, 'destroy', DESTROY_OPTIONS, 'daxctl destroy-device <device> [<options>]');
+        ctx.debug = p.verbose;
+        const r = doXactionDevice(ctx, io, 'destroy', p);
+        if (r.rc < 0) io.err(`error destroying devices: ${strerror(-r.rc)}\n`);
+        io.err(`destroyed ${plural(r.processed, 'device')}\n`);
+        rc = r.rc;
+        break;
+      }
+      case 'disable-device':
+      case 'enable-device': {
+        const action = cmd === 'enable-device' ? 'enable' : 'disable';
+        // v72 parses enable-device's options as ACTION_DISABLE ("specify a device to disable").
+        const p = parseDeviceOptions(rest, 'disable', XBLE_OPTIONS, `daxctl ${cmd} <device>`);
+        ctx.debug = p.verbose;
+        const r = doXactionDevice(ctx, io, action, p);
+        if (r.rc < 0) io.err(`error ${action === 'enable' ? 'enabling' : 'disabling'} device: ${strerror(-r.rc)}\n`);
+        io.err(`${action}d ${plural(r.processed, 'device')}\n`);
         rc = r.rc;
         break;
       }
@@ -902,6 +1009,6 @@ export function daxHasActiveMemory(fs: VirtualFs, ndDaxPath: string): boolean {
 export const daxctlCommand: ShellCommand = {
   name: 'daxctl',
   synopsis: 'daxctl COMMAND [OPTIONS]',
-  summary: 'device-dax: list, reconfigure-device, online-memory, offline-memory (daxctl v72)',
+  summary: 'device-dax: list, reconfigure-/enable-/disable-/create-/destroy-device, online-/offline-memory (daxctl v72)',
   run: (ctx) => daxctl(ctx.args, { fs: ctx.fs, out: (t) => ctx.out(t), err: (t) => ctx.err(t) }),
 };

@@ -44,9 +44,9 @@ export class JsonSize {
 
 /** An int64 with ndctl's `display_hex` serializer attached when `human` (`util_json_object_hex()`). */
 export class JsonHex {
-  readonly value: number;
+  readonly value: number | bigint;
   readonly human: boolean;
-  constructor(value: number, human: boolean) {
+  constructor(value: number | bigint, human: boolean) {
     this.value = value;
     this.human = human;
   }
@@ -144,7 +144,10 @@ function serialize(v: JsonValue, level: number): string {
   if (typeof v === 'bigint') return String(BigInt.asIntN(64, v));
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v instanceof JsonSize) return v.human ? displaySize(v.value) : String(v.value);
-  if (v instanceof JsonHex) return v.human ? `"0x${v.value.toString(16)}"` : String(v.value);
+  if (v instanceof JsonHex) {
+    const x = typeof v.value === 'bigint' ? v.value : BigInt(Math.trunc(v.value));
+    return v.human ? `"0x${BigInt.asUintN(64, x).toString(16)}"` : String(BigInt.asIntN(64, x));
+  }
   if (Array.isArray(v)) {
     let out = '[\n';
     v.forEach((e, i) => {

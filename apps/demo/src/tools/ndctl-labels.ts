@@ -42,7 +42,7 @@ const INIT_OPTIONS: readonly NdctlOption[] = [
 ];
 
 /** A DIMM's label area reached through `/dev/nmemN` (see the file comment). */
-function configArea(io: NdctlIo, devname: string): NdMedia | undefined {
+export function configArea(io: NdctlIo, devname: string): NdMedia | undefined {
   const node = `/dev/${devname}`;
   const fs = io.fs;
   if (fs.pread === undefined || fs.pwrite === undefined || !fs.exists(node)) return undefined;
@@ -161,7 +161,7 @@ function selectDimms(ctx: NdctlCtx, operands: readonly string[], bus: string | u
 }
 
 /** `ndctl_dimm_is_active()`: an enabled region maps the DIMM. */
-function dimmIsActive(ctx: NdctlCtx, devname: string): boolean {
+export function dimmIsActive(ctx: NdctlCtx, devname: string): boolean {
   const root = '/sys/bus/nd/devices';
   for (const r of ctx.list(root).filter((n) => /^region\d+$/.test(n))) {
     const n = Number(ctx.read(`${root}/${r}/mappings`) ?? '0');

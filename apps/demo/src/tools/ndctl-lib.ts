@@ -248,10 +248,12 @@ export class NdRegion {
     return 'unknown';
   }
   /** The interleave-set cookie of a PMEM (labelled) region. */
-  isetCookie(): number | undefined {
+  isetCookie(): bigint | undefined {
     if (this.nstype() !== ND_DEVICE_NAMESPACE_PMEM) return undefined;
-    const t = this.attr('set_cookie');
-    return t === undefined ? undefined : num(t, 0);
+    const t = this.attr('set_cookie')?.trim();
+    if (t === undefined || !/^0x[0-9a-f]+$/i.test(t)) return undefined;
+    const v = BigInt(t);
+    return v === 0n ? undefined : v;
   }
   isEnabled(): boolean {
     return this.ctx.isEnabled(this.path);

@@ -23,12 +23,14 @@
  * open the man page).
  */
 import { strerror } from '@zonedev/kernel';
-import type { ShellCommand } from '../machine/machine.js';
+import { ndctlInitLabels } from '@zonedev/libnvdimm';
+import type { ShellCommand } from '../shell/command.js';
 import type { VirtualFs } from '../shell/vfs.js';
 import { displayJsonArray, JsonHex, JsonObject, JsonSize, parseSize64, toJsonString, type JsonArray } from './ndctl-json.js';
 import {
   NdctlCtx,
   ND_DEVICE_NAMESPACE_IO,
+  ND_DEVICE_NAMESPACE_PMEM,
   ND_DEVICE_REGION_BLK,
   ND_DEVICE_REGION_PMEM,
   ULLONG_MAX,
@@ -40,7 +42,8 @@ import {
   type PfnLoc,
 } from './ndctl-lib.js';
 import { ndctlError, NdctlUsageExit, parseNdctlOptions, usageWithOptions, type NdctlOption } from './ndctl-options.js';
-import { cmdInitLabels, cmdReadLabels } from './ndctl-labels.js';
+import { cmdInitLabels, cmdReadLabels, configArea, dimmIsActive } from './ndctl-labels.js';
+import { cmdInjectError } from './ndctl-inject.js';
 
 /** The ndctl release whose behaviour this reproduces (`ndctl --version`). */
 export const NDCTL_VERSION = '72';
@@ -1038,13 +1041,55 @@ function namespacePrepReconfig(run: Run, region: NdRegion, ns: NdNamespace, forc
 }
 
 /**
- * `enable_labels()`: a region without DIMM mappings (e820, of_pmem) has no
- * label storage, so it answers -ENODEV and the namespace stays label-less.
- * (Regions on DIMMs with a label area are initialised by the DIMM label
- * commands, which these providers do not have.)
+ * `enable_labels()`: a label-less region on DIMMs that all have the config
+ * commands gets labels. ndctl disables the region, writes v1.2 index
+ * blocks on each DIMM (`ndctl_dimm_init_labels()`, through `/dev/nmemN`),
+ * disables and enables each DIMM so that the kernel re-reads its labels
+ * (and marks it `NDD_LABELING`), then enables the region, which now probes
+ * as a PMEM region. ENODEV (nothing done) for a region without DIMMs or
+ * whose DIMMs cannot store labels; EBUSY "failed to initialize labels"
+ * when the region is still label-less afterwards.
  */
-function enableLabels(_region: NdRegion): number {
-  return -ENODEV;
+function enableLabels(run: Run, region: NdRegion): number {
+  const root = '/sys/bus/nd/devices';
+  const mappings = region.mappings();
+  if (mappings === 0) return -ENODEV;
+  const dimms: string[] = [];
+  for (let i = 0; i < mappings; i++) {
+    const d = (run.ctx.read(`${region.path}/mapping${i}`) ?? '').split(',')[0] ?? '';
+    const cmds = (run.ctx.read(`${root}/${d}/commands`) ?? '').split(/\s+/);
+    if (!['get_size', 'get_data', 'set_data'].every((c) => cmds.includes(c))) break;
+    dimms.push(d);
+  }
+  if (dimms.length !== mappings) return -ENODEV;
+  region.disableInvalidate();
+  let active = 0;
+  for (const d of dimms) {
+    if (dimmIsActive(run.ctx, d)) {
+      run.io.err(`Warning: ${d} is active in ${region.devname}, failing autolabel\n`);
+      active++;
+    }
+  }
+  if (active === 0) {
+    for (const d of dimms) {
+      const media = configArea(run.io, d);
+      if (media === undefined) continue;
+      try {
+        ndctlInitLabels(media, { labelVersion: '1.2', force: true });
+      } catch {
+        continue;
+      }
+      const path = `${root}/${d}`;
+      if (run.ctx.isEnabled(path)) run.ctx.write(`${path}/driver/unbind`, d);
+      run.ctx.write('/sys/bus/nd/drivers/nvdimm/bind', d);
+    }
+  }
+  region.enable();
+  if (region.nstype() !== ND_DEVICE_NAMESPACE_PMEM) {
+    run.err(`${region.devname}: failed to initialize labels\n`);
+    return -EBUSY;
+  }
+  return 0;
 }
 
 /** `namespace_reconfig()`. */
@@ -1053,8 +1098,17 @@ function namespaceReconfig(run: Run, param: NsParams, region: NdRegion, ns: NdNa
   if (v.rc !== 0) return v.rc;
   const rc = namespacePrepReconfig(run, region, ns, param.force);
   if (rc < 0) return rc;
-  if (region.nstype() === ND_DEVICE_NAMESPACE_IO && v.p.autolabel) enableLabels(region);
-  return setupNamespace(run, region, ns, v.p, param.force);
+  let target: NdNamespace | undefined = ns;
+  if (region.nstype() === ND_DEVICE_NAMESPACE_IO && v.p.autolabel) {
+    // If this fails, continue label-less; once the region was invalidated, the namespace is a new one.
+    const lrc = enableLabels(run, region);
+    if (lrc !== -ENODEV) target = regionGetNamespace(region);
+    if (target === undefined || (lrc !== -ENODEV && !target.isConfigurationIdle())) {
+      run.debug('namespace_reconfig', `${region.devname}: no ${target !== undefined ? 'idle' : 'available'} namespace seed\n`);
+      return -ENODEV;
+    }
+  }
+  return setupNamespace(run, region, target, v.p, param.force);
 }
 
 /** `region_get_namespace()`: namespace 0 if it is idle, else the seed. */
@@ -1276,7 +1330,7 @@ function cmdXableRegion(run: Run, args: readonly string[], action: 'enable' | 'd
 
 const COMMANDS: readonly string[] = [
   'version', 'list', 'create-namespace', 'destroy-namespace', 'disable-namespace', 'enable-namespace',
-  'disable-region', 'enable-region', 'read-labels', 'init-labels',
+  'disable-region', 'enable-region', 'read-labels', 'init-labels', 'inject-error',
 ];
 
 const NDCTL_USAGE = 'ndctl [--version] [--help] COMMAND [ARGS]';
@@ -1340,6 +1394,9 @@ export function ndctl(args: readonly string[], io: NdctlIo): number {
       case 'init-labels':
         rc = cmdInitLabels(io, rest);
         break;
+      case 'inject-error':
+        rc = cmdInjectError(io, rest);
+        break;
       default:
         io.err(`Unknown command: '${cmd}'\n`);
         return 1;
@@ -1364,7 +1421,7 @@ export function ndctlCommand(pageSize: number): ShellCommand {
   return {
     name: 'ndctl',
     synopsis: 'ndctl COMMAND [OPTIONS]',
-    summary: 'libnvdimm: list, create-/destroy-/enable-/disable-namespace, enable-/disable-region (ndctl v72)',
+    summary: 'libnvdimm: list, create-/destroy-/enable-/disable-namespace, enable-/disable-region, read-/init-labels, inject-error (ndctl v72)',
     run: (ctx) =>
       ndctl(ctx.args, {
         fs: ctx.fs,
