@@ -31,11 +31,11 @@
  * Deterministic: the same run prints the same bytes.
  */
 import { SZ_1G, SZ_2G, SZ_4G } from '@zonedev/kernel';
-import type { Output } from './machine/machine.js';
-import { bootMachine } from './machine/zonedev.js';
-import { DEFAULT_MACHINE, type MachineOptions } from './machine/options.js';
+import { DEFAULT_MACHINE, type MachineOptions } from '@zonedev/platform';
+import type { Output } from './shell/command.js';
 import { Shell } from './shell/shell.js';
-import { wrap } from './machine/util.js';
+import { bootShellMachine } from './commands/shell-machine.js';
+import { wrap } from './commands/text.js';
 
 const LAYERS: readonly (readonly [string, string])[] = [
   ['@zonedev/kernel', 'errno, resources and /proc/iomem, device core and sysfs, percpu_ref, notifiers, printk, tracing'],
@@ -294,7 +294,7 @@ export function tour(out: Output): number {
   for (const [name, what] of LAYERS) out.write(`  ${name.padEnd(24)} ${what}\n`);
   TOUR_STOPS.forEach((stop, i) => {
     out.write(`\n${'='.repeat(78)}\n${i + 1}/${TOUR_STOPS.length} ${stop.title}\n$ ${stop.invocation}\n${'='.repeat(78)}\n`);
-    const machine = bootMachine(stop.machine);
+    const machine = bootShellMachine(stop.machine);
     const shell = new Shell(machine, { stdout: out, stderr: out });
     for (const step of stop.steps) {
       for (const command of step.commands) {

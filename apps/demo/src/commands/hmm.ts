@@ -28,9 +28,9 @@ import { PAGE_SIZE, UserFaultSignal, isDevicePrivateEntry, isSwapPte, swpOffset,
 import type { Pte, SwpEntry } from '@zonedev/mm';
 import { DMIRROR_FAIL_MIGRATE_TO_RAM, DmirrorTask, HMM_DMIRROR_MIGRATE, runHmmTests } from '@zonedev/hmm';
 import { errorText } from '../shell/builtins.js';
-import type { CommandContext, ShellCommand } from '../machine/machine.js';
-import type { DemoMachine } from '../machine/demo-machine.js';
-import { LINUX_RELEASE } from '../machine/hmm.js';
+import type { CommandContext, ShellCommand } from '../shell/command.js';
+import type { Machine as DemoMachine } from '@zonedev/platform';
+import { LINUX_RELEASE } from '@zonedev/platform';
 
 const MODULE = 'test_hmm';
 

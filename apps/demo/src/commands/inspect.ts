@@ -14,6 +14,8 @@
  *   page PFN           drgn's pfn_to_page() + decode_page_flags() and more;
  *                      for a device-private page its pagemap type and the
  *                      swap entries (SWP_DEVICE_*) of the processes mapping it
+ *   page --json PFN    the same fields as one JSON object, under drgn's names
+ *   trace show --json  the function-graph trace as a call tree
  * ```
  */
 import { checkMmConfig, createMmConfig, formatPageFlags, pageHasType, pageTypeIs, PG_buddy, PG_offline, PG_table, PG_guard, renderPageFlagsLayout, zonesShiftFor } from '@zonedev/mmzone';
@@ -21,10 +23,10 @@ import type { MmConfig } from '@zonedev/mmzone';
 import { earlySection, onlineSection, presentSection, validSection } from '@zonedev/sparse-vmemmap';
 import type { MemmapPlacement } from '@zonedev/sparse-vmemmap';
 import { DevPagemap, MEMORY_DEVICE_PRIVATE, memoryTypeName, pgmapAltmap } from '@zonedev/memremap';
-import { formatTraceValue } from '@zonedev/kernel';
-import type { ShellCommand } from '../machine/machine.js';
-import type { DemoMachine } from '../machine/demo-machine.js';
-import { sizeText, wrap } from '../machine/util.js';
+import { formatTraceValue, type TraceEvent } from '@zonedev/kernel';
+import type { ShellCommand } from '../shell/command.js';
+import type { Machine as DemoMachine } from '@zonedev/platform';
+import { sizeText, wrap } from './text.js';
 import { swapEntryText } from './hmm.js';
 
 /** A field of `page->flags` as a number (the word is 64 bits: read as a bigint). */
@@ -112,109 +114,276 @@ function pageTypeNames(mapcount: number): string[] {
   return out;
 }
 
-/** `page PFN`. */
+/** Where the 64 bytes of some memmap are: the source of a vmemmap page or placement. */
+interface MemmapSourceJson {
+  readonly source: 'altmap' | 'boot' | 'ram';
+  readonly nid: number | null;
+  readonly altmap_base_pfn: number | null;
+}
+
+/**
+ * What `page PFN` finds out about one struct page, with drgn's names for
+ * the fields (`_refcount`, `_mapcount`, `pgmap`, ...): the text is rendered
+ * from it, and `page --json PFN` prints it as it is. Addresses and the flags
+ * word are hex strings (a 64-bit value does not fit a JSON number); pfns and
+ * physical addresses are numbers.
+ */
+interface PageReport {
+  readonly address: string;
+  readonly pfn: number;
+  readonly phys: number;
+  /** `initialized`, `poisoned`, `uninitialized` (section offline) or `altmap_reserve`. */
+  readonly state: 'initialized' | 'poisoned' | 'uninitialized' | 'altmap_reserve';
+  readonly flags?: {
+    readonly value: string;
+    readonly names: readonly string[];
+    readonly node: number;
+    readonly node_bits: readonly [number, number];
+    readonly zone: number;
+    readonly zone_name: string;
+    readonly zone_bits: readonly [number, number];
+    readonly last_cpupid?: number;
+  };
+  readonly _refcount?: number;
+  readonly _mapcount?: number;
+  readonly page_type?: readonly string[];
+  readonly private?: number;
+  readonly mapping?: { readonly kind: 'NULL' | 'anon' | 'object'; readonly text: string; readonly owner?: string };
+  readonly pgmap?: { readonly name: string; readonly type: string | null } | null;
+  readonly zone_device_data?: number;
+  readonly mapped_by?: readonly { readonly pid: number; readonly addr: number; readonly entry: string }[];
+  readonly zone?: { readonly name: string; readonly node: number; readonly start_pfn: number; readonly end_pfn: number; readonly pfn_to_online_page: boolean };
+  readonly section: { readonly nr: number; readonly flags: readonly string[]; readonly memory_block: string | null; readonly nid: number | null };
+  readonly vmemmap_page: ({ readonly size: number; readonly pfn: number; readonly last_pfn: number } & MemmapSourceJson) | null;
+  readonly section_memmap: readonly ({ readonly bytes: number; readonly page_size: number } & MemmapSourceJson)[];
+}
+
+/**
+ * Reads one struct page, as drgn's `pfn_to_page()` and
+ * `decode_page_flags()` would, with the zone, section and memmap around it.
+ * The caller has checked `pfn_valid()`.
+ */
+function pageReport(m: DemoMachine, pfn: number): PageReport {
+  const c = m.mm.config;
+  const mm = m.mm.memmap;
+  const nr = m.sparse.pfnToSectionNr(pfn);
+  const ms = m.sparse.nrToSection(nr);
+  // The memmap of hot-added memory is initialized when its block goes
+  // online (move_pfn_range_to_zone()); ZONE_DEVICE's by memremap_pages().
+  const entry = m.memremap.pgmapArrayEntries().find((e) => pfn >= e.firstPfn && pfn <= e.lastPfn);
+  const alt = entry === undefined ? undefined : pgmapAltmap(entry.pgmap);
+  // memmap_init_range() skips the altmap's reserve: those struct pages are never written.
+  const driverReserve = alt !== undefined && pfn >= alt.basePfn && pfn < alt.basePfn + alt.reserve;
+  const initialized = (onlineSection(ms) || earlySection(ms) || entry !== undefined) && !driverReserve;
+  const va = m.sparse.pfnToPage(pfn);
+  const sflags = [
+    presentSection(ms) ? 'present' : '',
+    validSection(ms) ? 'has memmap' : '',
+    onlineSection(ms) ? 'online' : 'offline',
+    earlySection(ms) ? 'early' : 'hot-added',
+  ].filter((f) => f !== '');
+  const block = m.hotplug.memory.findMemoryBlock(nr);
+  const section = { nr, flags: sflags, memory_block: block === undefined ? null : block.name!, nid: ms?.nid ?? null };
+  const source = (p: { source: string; nid?: number; altmap?: { basePfn: number } | undefined }): MemmapSourceJson => ({
+    source: p.source === 'altmap' ? 'altmap' : p.source === 'boot' ? 'boot' : 'ram',
+    nid: p.source === 'altmap' ? null : (p.nid ?? null),
+    altmap_base_pfn: p.source === 'altmap' ? (p.altmap?.basePfn ?? 0) : null,
+  });
+  const off = pfn * 64;
+  const vb = m.sparse.vmemmapBlocks().find((b) => off >= b.offset && off < b.offset + b.size);
+  const vmemmapPage = vb === undefined ? null : { size: vb.size, pfn: vb.pfn, last_pfn: vb.pfn + vb.size / c.pageSize - 1, ...source(vb) };
+  const sectionMemmap = m.sparse.memmapOfSection(nr).placements.map((p) => ({ bytes: p.bytes, page_size: p.pageSize, ...source(p) }));
+  const base = { address: `0x${va.toString(16)}`, pfn, phys: pfn * c.pageSize };
+  const tail = { section, vmemmap_page: vmemmapPage, section_memmap: sectionMemmap };
+  if (!initialized) return { ...base, state: driverReserve ? 'altmap_reserve' : 'uninitialized', ...tail };
+  // dump_page() (mm/debug.c): a poisoned struct page is not decoded.
+  if (mm.pagePoisoned(pfn)) return { ...base, state: 'poisoned', ...tail };
+  const sp = mm.readStructPage(pfn);
+  const word = BigInt(sp.flagsHi) * 2n ** 32n + BigInt(sp.flagsLo);
+  const l = c.layout;
+  const zid = field(word, l.ZONES_PGSHIFT, l.ZONES_WIDTH);
+  const names = formatPageFlags(sp.flagsLo, c.pageflags)
+    .split('|')
+    .filter((f) => f !== '')
+    .map((f) => `PG_${f}`);
+  const types = pageTypeNames(sp.mapcount);
+  const mapping = mm.pageMapping(pfn);
+  const owner = typeof mapping === 'object' && mapping !== null && 'owner' in mapping ? String((mapping as { owner: unknown }).owner) : undefined;
+  const pgmap = mm.pagePgmap(pfn);
+  const isPgmap = pgmap instanceof DevPagemap;
+  const data = isPgmap && pgmap.type === MEMORY_DEVICE_PRIVATE ? mm.pageZoneDeviceData(pfn) : undefined;
+  const zone = m.mm.pageZone(pfn);
+  return {
+    ...base,
+    state: 'initialized',
+    flags: {
+      value: `0x${word.toString(16).padStart(16, '0')}`,
+      names,
+      node: field(word, l.NODES_PGSHIFT, l.NODES_WIDTH),
+      node_bits: [l.NODES_PGSHIFT + l.NODES_WIDTH - 1, l.NODES_PGSHIFT],
+      zone: zid,
+      zone_name: c.zoneNames[zid] ?? '?',
+      zone_bits: [l.ZONES_PGSHIFT + l.ZONES_WIDTH - 1, l.ZONES_PGSHIFT],
+      ...(l.LAST_CPUPID_WIDTH > 0 ? { last_cpupid: field(word, l.LAST_CPUPID_PGSHIFT, l.LAST_CPUPID_WIDTH) } : {}),
+    },
+    _refcount: sp.refcount,
+    _mapcount: sp.mapcount,
+    page_type: types,
+    ...(types.includes('PG_buddy') ? { private: sp.private } : {}),
+    mapping:
+      mapping === undefined
+        ? { kind: 'NULL', text: 'NULL' }
+        : owner !== undefined
+          ? { kind: 'anon', text: `anon (memalloc ${owner})`, owner }
+          : { kind: 'object', text: formatTraceValue(mapping) },
+    pgmap: pgmap === undefined ? null : { name: formatTraceValue(pgmap), type: isPgmap ? memoryTypeName(pgmap.type) : null },
+    ...(typeof data === 'number' ? { zone_device_data: data } : {}),
+    ...(isPgmap && pgmap.type === MEMORY_DEVICE_PRIVATE ? { mapped_by: m.hmm.mappingsOf(pfn).map((mp) => ({ pid: mp.pid, addr: mp.addr, entry: swapEntryText(mp.entry) })) } : {}),
+    zone: {
+      name: zone.name,
+      node: zone.node,
+      start_pfn: zone.zoneStartPfn,
+      end_pfn: zone.zoneStartPfn + Math.max(zone.spannedPages, 1) - 1,
+      pfn_to_online_page: m.hotplug.pfnToOnlinePage(pfn) !== undefined,
+    },
+    ...tail,
+  };
+}
+
+/** `page PFN`'s text, from its report. */
+function pageText(r: PageReport): string {
+  const hex = (n: number): string => `0x${n.toString(16)}`;
+  const where = (p: MemmapSourceJson): string =>
+    p.source === 'altmap' ? `in the altmap at pfn ${hex(p.altmap_base_pfn ?? 0)}` : p.source === 'boot' ? `in boot memory (memblock) of node ${p.nid ?? 0}` : `in RAM of node ${p.nid ?? 0}`;
+  let out = `*(struct page *)${r.address}: pfn ${hex(r.pfn)}, phys ${hex(r.phys)}\n`;
+  if (r.state === 'poisoned') {
+    out += `  page:${r.address} is uninitialized and poisoned\n`;
+  } else if (r.state === 'altmap_reserve') {
+    out += "  (not initialized: the altmap's reserve, the driver's own pages; memmap_init_range() skips them)\n";
+  } else if (r.state === 'uninitialized') {
+    out += '  (not initialized yet: the section is offline; memmap_init_range() runs when its block goes online)\n';
+  } else {
+    const f = r.flags!;
+    out += `  flags      ${f.value}  ${f.names.length > 0 ? f.names.join('|') : '(no flags)'}\n`;
+    out += `             node ${f.node} (bits ${f.node_bits[0]}..${f.node_bits[1]}), zone ${f.zone} ${f.zone_name} (bits ${f.zone_bits[0]}..${f.zone_bits[1]})`;
+    if (f.last_cpupid !== undefined) out += `, last_cpupid 0x${f.last_cpupid.toString(16)}`;
+    out += '\n';
+    out += `  _refcount  ${r._refcount!}\n`;
+    out += `  _mapcount  ${r.page_type!.length > 0 ? `page_type ${r.page_type!.join('|')}` : String(r._mapcount!)}\n`;
+    if (r.private !== undefined) out += `  private    ${r.private} (buddy order)\n`;
+    out += `  mapping    ${r.mapping!.text}\n`;
+    out += `  pgmap      ${r.pgmap === null || r.pgmap === undefined ? 'NULL' : r.pgmap.name}\n`;
+    if (r.pgmap !== undefined && r.pgmap !== null && r.pgmap.type !== null) out += `             type ${r.pgmap.type}\n`;
+    if (r.zone_device_data !== undefined) out += `  zone_device_data  pfn ${hex(r.zone_device_data)} (the driver's copy of the data, in system RAM)\n`;
+    for (const mp of r.mapped_by ?? []) out += `  mapped by  pid ${mp.pid} at ${hex(mp.addr)}: ${mp.entry}\n`;
+    const z = r.zone!;
+    out += `zone:    ${z.name} of node ${z.node} [pfn ${hex(z.start_pfn)}-${hex(z.end_pfn)}], pfn_to_online_page: ${z.pfn_to_online_page ? 'the page' : 'NULL'}\n`;
+  }
+  const s = r.section;
+  out += `section: ${s.nr} (${s.flags.join(', ')}) of ${s.memory_block ?? 'no memory block'}, node ${s.nid ?? '?'}\n`;
+  const vb = r.vmemmap_page;
+  if (vb !== null) {
+    const from = vb.source === 'altmap' ? `the altmap at pfn ${hex(vb.altmap_base_pfn ?? 0)}` : vb.source === 'boot' ? `boot memory of node ${vb.nid ?? 0}` : `RAM of node ${vb.nid ?? 0}`;
+    out += `memmap:  this struct page is in a ${sizeText(vb.size)} vmemmap page at pfn ${hex(vb.pfn)}${vb.last_pfn > vb.pfn ? `-${hex(vb.last_pfn)}` : ''}, from ${from}\n`;
+  }
+  out += `         section ${s.nr}'s memmap: ${r.section_memmap.map((p) => `${sizeText(p.bytes)} ${where(p)}, mapped with ${sizeText(p.page_size)} pages`).join('; ')}\n`;
+  return out;
+}
+
+/** `page [--json] PFN`. */
 function pageCommand(m: DemoMachine): ShellCommand {
   return {
     name: 'page',
-    synopsis: 'page PFN',
+    synopsis: 'page [--json] PFN',
     summary: 'decode one struct page: flags, zone, node, refcount, pgmap, where its memmap lives',
     run(ctx): number {
-      if (ctx.args.length !== 1) {
+      const json = ctx.args[0] === '--json';
+      const args = json ? ctx.args.slice(1) : ctx.args;
+      if (args.length !== 1) {
         ctx.err('page: usage: page PFN\n');
         return 2;
       }
-      const big = parsePfn(ctx.args[0]!);
+      const big = parsePfn(args[0]!);
       if (big === undefined) {
-        ctx.err(`page: invalid pfn '${ctx.args[0]!}'\n`);
+        ctx.err(`page: invalid pfn '${args[0]!}'\n`);
         return 2;
       }
       if (big === 'ERANGE') {
-        ctx.err(`page: invalid pfn '${ctx.args[0]!}': Numerical result out of range\n`);
+        ctx.err(`page: invalid pfn '${args[0]!}': Numerical result out of range\n`);
         return 2;
       }
-      const c = m.mm.config;
-      const hex = (n: number): string => `0x${n.toString(16)}`;
       // A pfn past what a double holds exactly is past every section too
       // (pfn_valid() is false beyond NR_MEM_SECTIONS): it is never rounded.
       if (big > BigInt(Number.MAX_SAFE_INTEGER) || !m.sparse.pfnValid(Number(big))) {
         ctx.err(`page: pfn 0x${big.toString(16)}: pfn_valid() is false: no struct page\n`);
         return 1;
       }
-      const pfn = Number(big);
-      const mm = m.mm.memmap;
-      const nr = m.sparse.pfnToSectionNr(pfn);
-      const ms = m.sparse.nrToSection(nr);
-      // The memmap of hot-added memory is initialized when its block goes
-      // online (move_pfn_range_to_zone()); ZONE_DEVICE's by memremap_pages().
-      const entry = m.memremap.pgmapArrayEntries().find((e) => pfn >= e.firstPfn && pfn <= e.lastPfn);
-      const alt = entry === undefined ? undefined : pgmapAltmap(entry.pgmap);
-      // memmap_init_range() skips the altmap's reserve: those struct pages are never written.
-      const driverReserve = alt !== undefined && pfn >= alt.basePfn && pfn < alt.basePfn + alt.reserve;
-      const initialized = (onlineSection(ms) || earlySection(ms) || entry !== undefined) && !driverReserve;
-      const sp = mm.readStructPage(pfn);
-      const va = m.sparse.pfnToPage(pfn);
-      const word = BigInt(sp.flagsHi) * 2n ** 32n + BigInt(sp.flagsLo);
-      const l = c.layout;
-      const nid = field(word, l.NODES_PGSHIFT, l.NODES_WIDTH);
-      const zid = field(word, l.ZONES_PGSHIFT, l.ZONES_WIDTH);
-      const flags = formatPageFlags(sp.flagsLo, c.pageflags)
-        .split('|')
-        .filter((f) => f !== '')
-        .map((f) => `PG_${f}`);
-      const types = pageTypeNames(sp.mapcount);
-      let out = `*(struct page *)0x${va.toString(16)}: pfn ${hex(pfn)}, phys ${hex(pfn * c.pageSize)}\n`;
-      if (initialized && mm.pagePoisoned(pfn)) {
-        // dump_page() (mm/debug.c): a poisoned struct page is not decoded.
-        out += `  page:0x${va.toString(16)} is uninitialized and poisoned\n`;
-      } else if (!initialized) {
-        out += driverReserve
-          ? "  (not initialized: the altmap's reserve, the driver's own pages; memmap_init_range() skips them)\n"
-          : '  (not initialized yet: the section is offline; memmap_init_range() runs when its block goes online)\n';
-      } else {
-        out += `  flags      0x${word.toString(16).padStart(16, '0')}  ${flags.length > 0 ? flags.join('|') : '(no flags)'}\n`;
-        out += `             node ${nid} (bits ${l.NODES_PGSHIFT + l.NODES_WIDTH - 1}..${l.NODES_PGSHIFT}), zone ${zid} ${c.zoneNames[zid] ?? '?'} (bits ${l.ZONES_PGSHIFT + l.ZONES_WIDTH - 1}..${l.ZONES_PGSHIFT})`;
-        if (l.LAST_CPUPID_WIDTH > 0) out += `, last_cpupid 0x${field(word, l.LAST_CPUPID_PGSHIFT, l.LAST_CPUPID_WIDTH).toString(16)}`;
-        out += '\n';
-        out += `  _refcount  ${sp.refcount}\n`;
-        out += `  _mapcount  ${types.length > 0 ? `page_type ${types.join('|')}` : String(sp.mapcount)}\n`;
-        if (types.includes('PG_buddy')) out += `  private    ${sp.private} (buddy order)\n`;
-        const mapping = mm.pageMapping(pfn);
-        const owner = typeof mapping === 'object' && mapping !== null && 'owner' in mapping ? String((mapping as { owner: unknown }).owner) : undefined;
-        out += `  mapping    ${mapping === undefined ? 'NULL' : owner !== undefined ? `anon (memalloc ${owner})` : formatTraceValue(mapping)}\n`;
-        const pgmap = mm.pagePgmap(pfn);
-        out += `  pgmap      ${pgmap === undefined ? 'NULL' : formatTraceValue(pgmap)}\n`;
-        if (pgmap instanceof DevPagemap) {
-          out += `             type ${memoryTypeName(pgmap.type)}\n`;
-          if (pgmap.type === MEMORY_DEVICE_PRIVATE) {
-            const data = mm.pageZoneDeviceData(pfn);
-            if (typeof data === 'number') out += `  zone_device_data  pfn ${hex(data)} (the driver's copy of the data, in system RAM)\n`;
-            for (const mp of m.hmm.mappingsOf(pfn)) {
-              out += `  mapped by  pid ${mp.pid} at ${hex(mp.addr)}: ${swapEntryText(mp.entry)}\n`;
-            }
-          }
-        }
-        const zone = m.mm.pageZone(pfn);
-        const online = m.hotplug.pfnToOnlinePage(pfn) !== undefined;
-        out += `zone:    ${zone.name} of node ${zone.node} [pfn ${hex(zone.zoneStartPfn)}-${hex(zone.zoneStartPfn + Math.max(zone.spannedPages, 1) - 1)}], pfn_to_online_page: ${online ? 'the page' : 'NULL'}\n`;
+      const report = pageReport(m, Number(big));
+      ctx.out(json ? `${JSON.stringify(report, null, 2)}\n` : pageText(report));
+      return 0;
+    },
+  };
+}
+
+/** One call of the function-graph trace, as `trace show --json` prints it. */
+interface TraceCallJson {
+  readonly function: string;
+  /** The arguments as the trace formats them; null for a call whose entry left the ring. */
+  readonly args: readonly string[] | null;
+  /** The return value (null: void, or still running when the trace was read). */
+  readonly result: string | null;
+  readonly calls: TraceCallJson[];
+}
+
+/**
+ * The trace as a call tree: each call with its arguments, its result and the
+ * traced calls it made, in order — the structure `trace show` draws with
+ * indentation and braces.
+ */
+export function traceTree(events: readonly TraceEvent[]): TraceCallJson[] {
+  const top: TraceCallJson[] = [];
+  const open: { depth: number; node: { -readonly [K in keyof TraceCallJson]: TraceCallJson[K] } }[] = [];
+  for (const e of events) {
+    if (e.kind === 'entry') {
+      const node = { function: e.name, args: [...e.args], result: null, calls: [] };
+      (open.length > 0 ? open[open.length - 1]!.node.calls : top).push(node);
+      open.push({ depth: e.depth, node });
+      continue;
+    }
+    const at = open.findLastIndex((o) => o.node.function === e.name && o.depth === e.depth);
+    if (at < 0) {
+      // The entry was dropped from the ring: the return alone.
+      (open.length > 0 ? open[open.length - 1]!.node.calls : top).push({ function: e.name, args: null, result: e.result ?? null, calls: [] });
+      continue;
+    }
+    open[at]!.node.result = e.result ?? null;
+    open.length = at;
+  }
+  return top;
+}
+
+/**
+ * `trace on|off|show [--json]|clear`: the shell's `trace`, with `show
+ * --json` for the trace as a call tree (ftrace itself has only the text
+ * form; trace-cmd and perf give the same data structured).
+ */
+function traceCommand(m: DemoMachine): ShellCommand {
+  return {
+    name: 'trace',
+    synopsis: 'trace on|off|show [--json]|clear',
+    summary: 'record (on), stop (off), print (show; --json: as a call tree) or empty (clear) the function-graph trace',
+    run(ctx): number {
+      const t = m.kernel.tracer;
+      const [what, ...rest] = ctx.args;
+      const json = what === 'show' && rest.length === 1 && rest[0] === '--json';
+      if ((rest.length > 0 && !json) || what === undefined || !['on', 'off', 'show', 'clear'].includes(what)) {
+        ctx.err('trace: usage: trace on|off|show|clear\n');
+        return 2;
       }
-      const sflags = [
-        presentSection(ms) ? 'present' : '',
-        validSection(ms) ? 'has memmap' : '',
-        onlineSection(ms) ? 'online' : 'offline',
-        earlySection(ms) ? 'early' : 'hot-added',
-      ].filter((s) => s !== '');
-      const block = m.hotplug.memory.findMemoryBlock(nr);
-      out += `section: ${nr} (${sflags.join(', ')}) of ${block === undefined ? 'no memory block' : block.name!}, node ${ms?.nid ?? '?'}\n`;
-      const off = pfn * 64;
-      const vb = m.sparse.vmemmapBlocks().find((b) => off >= b.offset && off < b.offset + b.size);
-      if (vb !== undefined) {
-        const where = vb.source === 'altmap' ? `the altmap at pfn ${hex(vb.altmap?.basePfn ?? 0)}` : vb.source === 'boot' ? `boot memory of node ${vb.nid}` : `RAM of node ${vb.nid}`;
-        const frames = vb.size / c.pageSize;
-        out += `memmap:  this struct page is in a ${sizeText(vb.size)} vmemmap page at pfn ${hex(vb.pfn)}${frames > 1 ? `-${hex(vb.pfn + frames - 1)}` : ''}, from ${where}\n`;
-      }
-      const acct = m.sparse.memmapOfSection(nr);
-      out += `         section ${nr}'s memmap: ${acct.placements.map((p) => placementText(p, c.pageShift)).join('; ')}\n`;
-      ctx.out(out);
+      if (what === 'on') t.on();
+      else if (what === 'off') t.off();
+      else if (what === 'clear') t.clear();
+      else ctx.out(json ? `${JSON.stringify(traceTree(t.events), null, 2)}\n` : t.show());
       return 0;
     },
   };
@@ -222,5 +391,5 @@ function pageCommand(m: DemoMachine): ShellCommand {
 
 /** The inspection commands of machine `m`. */
 export function inspectCommands(m: DemoMachine): ShellCommand[] {
-  return [pageflagsCommand(m), pageCommand(m)];
+  return [pageflagsCommand(m), pageCommand(m), traceCommand(m)];
 }

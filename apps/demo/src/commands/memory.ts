@@ -20,9 +20,9 @@
  * for the first three; `devmem` is busybox's, little-endian.
  */
 import { errorText } from '../shell/builtins.js';
-import type { ShellCommand } from '../machine/machine.js';
-import type { NamedPage } from '../machine/user-memory.js';
-import type { DemoMachine } from '../machine/demo-machine.js';
+import type { ShellCommand } from '../shell/command.js';
+import type { NamedPage } from '@zonedev/platform';
+import type { Machine as DemoMachine } from '@zonedev/platform';
 
 function hex(n: number): string {
   return `0x${n.toString(16)}`;

@@ -18,11 +18,11 @@
  * sparse-vmemmap.
  */
 import { errorText } from '../shell/builtins.js';
-import type { ShellCommand } from '../machine/machine.js';
-import type { DemoMachine } from '../machine/demo-machine.js';
-import { parseQemuSize } from '../machine/options.js';
-import { PGMAP_TYPES, type DemoPagemap } from '../machine/pagemaps.js';
-import { sizeText } from '../machine/util.js';
+import type { ShellCommand } from '../shell/command.js';
+import type { Machine as DemoMachine } from '@zonedev/platform';
+import { parseQemuSize } from '@zonedev/platform';
+import { PGMAP_TYPES, type DevicePagemap } from '@zonedev/platform';
+import { sizeText } from './text.js';
 import { placementText } from './inspect.js';
 
 function hex(n: number): string {
@@ -35,7 +35,7 @@ function parseAddr(s: string): number | undefined {
   return parseQemuSize(s, 1);
 }
 
-function describe(m: DemoMachine, d: DemoPagemap): string {
+function describe(m: DemoMachine, d: DevicePagemap): string {
   const r = d.pgmap.range;
   const ps = m.mm.config.pageSize;
   const startPfn = r.start / ps;

@@ -11,7 +11,10 @@
  *   info                   the info subcommands, as `help info` lists them
  *   info memdev            the memory backends
  *   info memory-devices    the plugged DIMMs
+ *   info memory-devices --json
+ *                          the same as QMP's query-memory-devices returns it
  *   info numa              the NUMA nodes: CPUs, memory, hot-plugged memory
+ *   help info [SUBCOMMAND] the info subcommands, as `help info` lists them
  * ```
  *
  * QEMU's errors are printed as HMP prints them (`Error: ` and the text of
@@ -23,11 +26,11 @@
  * (`ACPI_DEVICE_OST`, `MEM_UNPLUG_ERROR`); the guest's full story is in its
  * dmesg.
  */
-import type { CommandContext, ShellCommand } from '../machine/machine.js';
-import { QemuError, type MonitorResult } from '../machine/qemu.js';
-import type { DemoMachine } from '../machine/demo-machine.js';
-import { PC_NUMA_MEM_ALIGN } from '../machine/x86-setup.js';
-import { numaSplit, SPAPR_NUMA_MEM_ALIGN } from '../platform/powerpc/fdt.js';
+import type { CommandContext, ShellCommand } from '../shell/command.js';
+import { QemuError, type MonitorResult } from '@zonedev/platform';
+import type { Machine as DemoMachine } from '@zonedev/platform';
+import { PC_NUMA_MEM_ALIGN } from '@zonedev/platform';
+import { numaSplit, SPAPR_NUMA_MEM_ALIGN } from '@zonedev/platform';
 
 /** One `info` subcommand: its entry in QEMU's hmp-commands-info.hx (name, params, help) and what it prints. */
 interface InfoCommand {
@@ -101,6 +104,33 @@ export function infoNuma(m: DemoMachine): string {
   return s;
 }
 
+/**
+ * QMP `query-memory-devices` (`qmp_query_memory_devices()`,
+ * hw/mem/memory-device.c, QEMU 6.0): one `MemoryDeviceInfo` per DIMM, in
+ * address order as HMP prints them, `{"type": "dimm", "data":
+ * PCDIMMDeviceInfo}` (qapi/machine.json; `id` absent for a DIMM without
+ * one), in the `{"return": ...}` of a QMP reply, indented as `qmp-shell -p`
+ * prints it.
+ */
+export function queryMemoryDevices(m: DemoMachine): string {
+  const list = [...m.qemu.dimms]
+    .sort((a, b) => a.addr - b.addr)
+    .map((d) => ({
+      type: 'dimm',
+      data: {
+        ...(d.id !== undefined ? { id: d.id } : {}),
+        addr: d.addr,
+        slot: d.slot,
+        node: d.node,
+        size: d.size,
+        memdev: `/objects/${d.memdev.id}`,
+        hotplugged: d.hotplugged,
+        hotpluggable: true,
+      },
+    }));
+  return `${JSON.stringify({ return: list }, null, 4)}\n`;
+}
+
 /** The `info` subcommands the model has, sorted by name as QEMU sorts `hmp_info_cmds` (`sortcmdlist()`). */
 export const INFO_COMMANDS: readonly InfoCommand[] = [
   { name: 'memdev', params: '', help: 'show memory backends', show: infoMemdev },
@@ -115,6 +145,20 @@ export const INFO_COMMANDS: readonly InfoCommand[] = [
  */
 export function infoHelp(): string {
   return INFO_COMMANDS.map((c) => `info ${c.name} ${c.params} -- ${c.help}\n`).join('');
+}
+
+/**
+ * HMP `help info [SUBCOMMAND]` (`help_cmd()` -> `help_cmd_dump()`,
+ * monitor/hmp.c): with no subcommand every `info` line, with one that line,
+ * and for an unknown one `unknown command: 'info NAME'` (QEMU prints it on
+ * the monitor, and the command succeeds). `args` are the words after `info`.
+ * The shell's `help` builtin prints this for `help info ...`.
+ */
+export function infoHelpFor(args: readonly string[]): string {
+  if (args.length === 0) return infoHelp();
+  const sub = INFO_COMMANDS.find((c) => c.name === args[0]);
+  if (sub === undefined) return `unknown command: 'info ${args[0]!}'\n`;
+  return `info ${sub.name} ${sub.params} -- ${sub.help}\n`;
 }
 
 /** Runs a monitor operation with HMP's error reporting. */
@@ -180,6 +224,10 @@ export function qemuMonitorCommands(m: DemoMachine): ShellCommand[] {
           return 0;
         }
         const sub = INFO_COMMANDS.find((c) => c.name === ctx.args[0]);
+        if (sub?.name === 'memory-devices' && ctx.args.length === 2 && ctx.args[1] === '--json') {
+          ctx.out(queryMemoryDevices(m));
+          return 0;
+        }
         if (sub === undefined || ctx.args.length > 1) {
           // monitor_parse_command(): an unknown subcommand, or arguments a
           // subcommand without parameters does not take.
