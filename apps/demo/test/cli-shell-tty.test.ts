@@ -1,6 +1,7 @@
 // `zonedev shell` on a terminal: Ctrl-C discards the line being typed (bash
-// prints `^C` and a fresh prompt; the line never runs), and the history is
-// kept in $HOME/.zonedev_history across sessions.
+// prints `^C` and a fresh prompt; the line never runs), also the lines of an
+// unfinished command at the `> ` prompt, and the history is kept in
+// $HOME/.zonedev_history across sessions.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,8 +11,8 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultHistoryFile, interactiveShell, loadHistory, PROMPT, saveHistory } from '../src/repl.js';
-import { bootMachine } from '../src/machine/zonedev.js';
-import { DEFAULT_MACHINE } from '../src/machine/options.js';
+import { bootShellMachine as bootMachine } from '../src/commands/shell-machine.js';
+import { DEFAULT_MACHINE } from '@zonedev/platform';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(repo, 'apps/demo/dist/cli.js');
@@ -89,6 +90,56 @@ describe('zonedev shell on a terminal (readline over streams)', () => {
     await s.type('\x04');
     await s.done;
     expect(printed(s.out())).toEqual(['def']);
+  });
+
+  it('an unfinished command gets the `> ` prompt; Ctrl-C there throws the whole command away', async () => {
+    const home = tempHome();
+    const s = session(join(home, '.zonedev_history'));
+    await s.type('for b in /sys/devices/system/memory/memory3*\r');
+    expect(screenText(s.out()).endsWith('\n> ')).toBe(true);
+    await s.type('do echo offline > $b/state\r');
+    await s.type('\x03');
+    expect(screenText(s.out()).endsWith(`> ^C\n${PROMPT}`)).toBe(true);
+    await s.type('done\r');
+    await s.type(`cat ${state3}\r`);
+    await s.type('for x in a b; do\r');
+    await s.type('echo $x; done\r');
+    await s.type('\x04');
+    expect(await s.done).toBe(0);
+    expect(printed(s.out()).filter((l) => !l.startsWith('> '))).toEqual(["zonedev: syntax error near unexpected token `done'", 'online', 'a', 'b']);
+  });
+
+  it('C-r searches the history backwards, as bash’s reverse-i-search', async () => {
+    const home = tempHome();
+    const file = join(home, '.zonedev_history');
+    writeFileSync(file, `cat ${state3}\necho one\necho two\n`);
+    const s = session(file);
+    await s.type('\x12');
+    expect(screenText(s.out()).endsWith("(reverse-i-search)`': ")).toBe(true);
+    await s.type('echo');
+    expect(screenText(s.out()).endsWith("(reverse-i-search)`echo': echo two")).toBe(true);
+    await s.type('\x12'); // the next older match
+    expect(screenText(s.out()).endsWith("(reverse-i-search)`echo': echo one")).toBe(true);
+    await s.type('\x12'); // none older
+    expect(screenText(s.out()).endsWith("(failed reverse-i-search)`echo': echo one")).toBe(true);
+    await s.type('\r'); // runs the match
+    await s.type('\x12sta'); // a query typed at once
+    await s.type('\x07'); // C-g: give up, the line is as it was (empty)
+    await s.type('\x12two\x7f\x7f\x7fcat\r'); // backspace shortens the query
+    await s.type('\x04');
+    expect(await s.done).toBe(0);
+    expect(printed(s.out()).filter((l) => !l.includes('reverse-i-search'))).toEqual(['one', 'online']);
+    expect(readFileSync(file, 'utf8')).toBe(`cat ${state3}\necho one\necho two\necho one\ncat ${state3}\n`);
+  });
+
+  it('Ctrl-D in the middle of an unfinished command is bash’s unexpected end of file', async () => {
+    const home = tempHome();
+    const s = session(join(home, '.zonedev_history'));
+    await s.type(`echo offline > ${state3} |\r`);
+    await s.type('\x04');
+    expect(await s.done).toBe(2);
+    // As bash does, the message follows the `> ` prompt, and the shell says exit.
+    expect(screenText(s.out()).endsWith('\n> zonedev: syntax error: unexpected end of file\nexit\n')).toBe(true);
   });
 
   it('loads the history at the start (oldest line first in the file) and appends the session at the end', async () => {

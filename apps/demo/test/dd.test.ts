@@ -3,10 +3,10 @@
 // block device, and dd's and head's messages for bad operands.
 import { describe, expect, it } from 'vitest';
 import { SZ_4G } from '@zonedev/kernel';
-import { bootMachine, type ZonedevMachine } from '../src/machine/zonedev.js';
-import { DEFAULT_MACHINE } from '../src/machine/options.js';
+import { bootShellMachine as bootMachine, type DemoShellMachine as ZonedevMachine } from '../src/commands/shell-machine.js';
+import { DEFAULT_MACHINE } from '@zonedev/platform';
 import { machineFs, run } from '../src/shell/shell.js';
-import { humanReadable, parseDdNumber } from '../src/tools/dd.js';
+import { humanReadable, parseDdNumber } from '../src/shell/coreutils/dd.js';
 
 function machine(cmdline = 'memmap=1G!4G'): ZonedevMachine {
   return bootMachine({ ...DEFAULT_MACHINE, ramSize: SZ_4G, maxmem: SZ_4G, cmdline });

@@ -14,7 +14,7 @@ import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseRunArgs } from '../src/args.js';
-import { bootMachine } from '../src/machine/zonedev.js';
+import { bootShellMachine as bootMachine } from '../src/commands/shell-machine.js';
 import { parseLine } from '../src/shell/parse.js';
 import { Shell } from '../src/shell/shell.js';
 import { tour } from '../src/tour.js';

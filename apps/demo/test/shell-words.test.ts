@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseLine } from '../src/shell/parse.js';
 import { run } from '../src/shell/shell.js';
-import { parseMmCmdline } from '../src/machine/cmdline.js';
+import { parseMmCmdline } from '@zonedev/platform';
 import { fakeMachine, fakeMemorySysfs, range } from './helpers.js';
 
 function machine(): ReturnType<typeof fakeMachine> {

@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { KernelError } from '@zonedev/kernel';
 import { Shell, run } from '../src/shell/shell.js';
-import type { ShellCommand } from '../src/machine/machine.js';
+import type { ShellCommand } from '../src/shell/command.js';
+import { chmemCommand, lsmemCommand } from '../src/tools/commands.js';
 import { fakeMachine, fakeMemorySysfs, range } from './helpers.js';
 
-/** 4 blocks of 128 MiB: 0-1 online, 2-3 offline; block 3 refuses to online (EBUSY). */
+/** 4 blocks of 128 MiB: 0-1 online, 2-3 offline; block 3 refuses to online (EBUSY). The machine brings lsmem and chmem, as a real one does. */
 function machine(commands: ShellCommand[] = []): ReturnType<typeof fakeMachine> {
   const { fs } = fakeMemorySysfs(0x8000000, [
     ...range(0, 2, 'online', { zones: 'Normal', node: 0 }),
     { index: 2, state: 'offline', zones: 'Normal Movable', node: 0 },
     { index: 3, state: 'offline', zones: 'Normal Movable', node: 0, fail: 'EBUSY' },
   ]);
-  return fakeMachine(fs, { '/proc/iomem': '00000000-1fffffff : System RAM\n', '/proc/cmdline': 'quiet\n' }, commands);
+  return fakeMachine(fs, { '/proc/iomem': '00000000-1fffffff : System RAM\n', '/proc/cmdline': 'quiet\n' }, [lsmemCommand, chmemCommand, ...commands]);
 }
 
 describe('the demo shell', () => {
@@ -98,7 +99,8 @@ cat: /sys: Is a directory
       stdout: 'after\n',
       stderr: 'zonedev: unexpected EOF while looking for matching `"\'\n',
     });
-    expect(run('cat /proc/iomem | head', machine(), { strict: true })).toMatchObject({ status: 1, stderr: expect.stringMatching(/^zonedev: \|: operator not supported/) });
+    expect(run('cat /proc/iomem | ', machine(), { strict: true })).toMatchObject({ status: 1, stderr: 'zonedev: syntax error: unexpected end of file\n' });
+    expect(run('cat /proc/iomem | | head\necho no', machine(), { strict: true })).toMatchObject({ status: 1, stdout: '', stderr: "zonedev: syntax error near unexpected token `|'\n" });
   });
 
   it('ends the script with exit N', () => {
@@ -120,7 +122,8 @@ cat: /sys: Is a directory
       '/proc/iomem\n\n/proc:\ncmdline\niomem\n\n/sys/devices/system/memory/memory0:\nnode0\nphys_index\nremovable\nstate\nvalid_zones\n',
     );
     expect(run('ls /nope /proc', m)).toMatchObject({ status: 2, stdout: '/proc:\ncmdline\niomem\n', stderr: "ls: cannot access '/nope': No such file or directory\n" });
-    expect(run('ls -l', m)).toMatchObject({ status: 2, stderr: 'ls: -l: option not supported by the demo shell\n' });
+    expect(run('ls -a', m)).toMatchObject({ status: 2, stderr: 'ls: -a: option not supported by the demo shell\n' });
+    expect(run('ls -l', m)).toMatchObject({ status: 2, stderr: 'ls: /: -l describes only /sys in the demo shell\n' });
   });
 
   it('resolves relative paths from /', () => {
@@ -144,7 +147,7 @@ cat: /sys: Is a directory
     expect(help).toContain('  hello NAME ');
     const names = help.split('\n').slice(1, -1).map((l) => l.trim().split(' ')[0]);
     expect(names).toEqual([...names].sort());
-    expect(names).toEqual(['cat', 'chmem', 'dmesg', 'echo', 'exit', 'false', 'hello', 'help', 'lsmem', 'ls', 'set', 'trace', 'true'].sort());
+    expect(names).toEqual(['cat', 'chmem', 'dmesg', 'echo', 'exit', 'false', 'head', 'hello', 'help', 'lsmem', 'ls', 'set', 'trace', 'true'].sort());
   });
 
   it('reports an exception thrown by a command, and a builtin’s in the shell’s name', () => {

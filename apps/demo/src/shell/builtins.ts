@@ -8,15 +8,13 @@
  * Only the options a student needs at a sysfs prompt are implemented; any
  * other option is refused with a message saying so, never silently ignored.
  */
-import { isKernelError } from '@zonedev/kernel';
-import type { CommandContext, ShellCommand } from '../machine/machine.js';
+import type { CommandContext, ShellCommand } from './command.js';
 import { byteOrder } from './vfs.js';
+import { shellContext, stdinOf } from './context.js';
+import { lsLong } from './coreutils/ls-long.js';
+import { errorText, quotef } from './error-text.js';
 
-/** The errno text of a thrown error (`No such file or directory`), or its message. */
-export function errorText(e: unknown): string {
-  if (isKernelError(e)) return e.strerror;
-  return e instanceof Error ? e.message : String(e);
-}
+export { errorText, quotef } from './error-text.js';
 
 function unsupported(ctx: CommandContext, opt: string): number {
   ctx.err(`${ctx.name}: ${opt}: option not supported by the demo shell\n`);
@@ -106,18 +104,8 @@ function interpretEscapes(s: string): { text: string; stop: boolean } {
   return { text: out, stop: false };
 }
 
-/**
- * A file name as coreutils' `quotef()` prints it in an error message
- * (gnulib quotearg.c, shell-escape style): as it is when it is made of
- * characters a shell reads literally, else in single quotes (`''` for the
- * empty name).
- */
-export function quotef(name: string): string {
-  if (/^[A-Za-z0-9%+,\-./=@_^][A-Za-z0-9%+,\-./=@_^#~]*$/.test(name)) return name;
-  return `'${name.split("'").join("'\\''")}'`;
-}
 
-/** coreutils `cat FILE...`. */
+/** coreutils `cat [FILE]...`: the files in turn; `-`, or no FILE, is standard input. */
 export const cat: ShellCommand = {
   name: 'cat',
   synopsis: 'cat FILE...',
@@ -127,7 +115,11 @@ export const cat: ShellCommand = {
     for (const a of ctx.args) {
       if (a.startsWith('-') && a !== '-') return unsupported(ctx, a);
     }
-    for (const a of ctx.args) {
+    for (const a of ctx.args.length === 0 ? ['-'] : ctx.args) {
+      if (a === '-') {
+        ctx.out(stdinOf(ctx));
+        continue;
+      }
       const p = ctx.path(a);
       try {
         if (ctx.fs.isDir(p)) {
@@ -146,7 +138,8 @@ export const cat: ShellCommand = {
 };
 
 /**
- * coreutils `ls [-1] [FILE]...` as it prints to a pipe: one name per line,
+ * coreutils `ls [-1] [-l] [FILE]...` as it prints to a pipe: one name per line
+ * (`-l`: the long format, for sysfs; see coreutils/ls-long.ts),
  * in byte order (`LC_ALL=C`); several arguments print files first, then
  * each directory under a `DIR:` heading. A missing argument is status 2.
  */
@@ -156,12 +149,18 @@ export const ls: ShellCommand = {
   summary: 'list a directory, one name per line',
   run(ctx) {
     const operands: string[] = [];
+    let long = false;
     for (const a of ctx.args) {
       if (a === '-1' || a === '--') continue;
+      if (a === '-l') {
+        long = true;
+        continue;
+      }
       if (a.startsWith('-') && a !== '-') return unsupported(ctx, a);
       operands.push(a);
     }
-    if (operands.length === 0) operands.push('/');
+    if (operands.length === 0) operands.push(shellContext(ctx)?.cwd() ?? '/');
+    if (long) return lsLong(ctx, operands);
     let status = 0;
     const files: string[] = [];
     const dirs: string[] = [];
@@ -301,9 +300,36 @@ export const exitCmd: ShellCommand = {
 };
 
 /**
+ * The standard shell builtins and coreutils that pipelines need (`grep`,
+ * `sort`, `cd`, ...): `help` with no argument lists the demo's own commands
+ * and leaves these to `help shell`, which lists them with the grammar.
+ */
+export const STANDARD_COMMANDS: ReadonlySet<string> = new Set([
+  '[', 'break', 'cd', 'continue', 'cut', 'export', 'grep', 'pwd', 'sort', 'tail', 'test', 'uniq', 'unset', 'wc', 'xargs',
+]);
+
+/** `help shell`: the grammar the shell reads. */
+const SHELL_HELP = `The shell reads bash's grammar over /sys, /proc and /dev:
+  LIST; LIST    A && B    A || B    A | B    ! A    for NAME in WORDS; do LIST; done
+  if LIST; then LIST; [elif LIST; then LIST;] [else LIST;] fi
+  NAME=value  export NAME[=value]  $NAME  \${NAME}  \${NAME:-word}  \${#NAME}  $?  $(LIST)
+  'single' and "double" quotes, \\x, # comments, globs * ? [...] (sorted; no match: the word stays)
+  > FILE  >> FILE  2> FILE  &> FILE  N>&M  N>&-  < FILE
+Standard commands:
+`;
+
+/** The table of `help`: each synopsis padded to the widest, then its summary. */
+function commandTable(cmds: readonly ShellCommand[]): string {
+  const sorted = [...cmds].sort((a, b) => byteOrder(a.name, b.name));
+  const w = Math.max(...sorted.map((c) => c.synopsis.length));
+  return sorted.map((c) => `  ${c.synopsis.padEnd(w)}  ${c.summary}\n`).join('');
+}
+
+/**
  * `help [COMMAND]...`: the command table, or the usage of each command named,
  * as bash's `help` prints a builtin's synopsis and summary (and refuses an
- * unknown topic with status 1).
+ * unknown topic with status 1). `help shell` describes the grammar and lists
+ * the standard commands.
  */
 export const help: ShellCommand = {
   name: 'help',
@@ -311,10 +337,15 @@ export const help: ShellCommand = {
   summary: 'list the commands, or show the usage of each COMMAND',
   builtin: true,
   run(ctx) {
+    const standard = (c: ShellCommand): boolean => STANDARD_COMMANDS.has(c.name);
     if (ctx.args.length > 0) {
       let status = 0;
       for (const name of ctx.args) {
         const c = ctx.commands().find((cmd) => cmd.name === name);
+        if (c === undefined && name === 'shell') {
+          ctx.out(SHELL_HELP + commandTable(ctx.commands().filter(standard)));
+          continue;
+        }
         if (c === undefined) {
           ctx.err(
             `zonedev: help: no help topics match \`${name}'.  Try \`help help' or \`man -k ${name}' or \`info ${name}'.\n`,
@@ -326,11 +357,7 @@ export const help: ShellCommand = {
       }
       return status;
     }
-    const cmds = [...ctx.commands()].sort((a, b) => byteOrder(a.name, b.name));
-    const w = Math.max(...cmds.map((c) => c.synopsis.length));
-    let text = 'Commands (one per line; quotes, # comments, > FILE, >> FILE and $? as in bash):\n';
-    for (const c of cmds) text += `  ${c.synopsis.padEnd(w)}  ${c.summary}\n`;
-    ctx.out(text);
+    ctx.out(`Commands (one per line; quotes, # comments, > FILE, >> FILE and $? as in bash):\n${commandTable(ctx.commands().filter((c) => !standard(c)))}`);
     return 0;
   },
 };

@@ -1,27 +1,17 @@
 /**
- * Splitting one line of a script into a command, the way bash would.
+ * One line of a script as a single command, the way the rest of the demo
+ * (a golden script's `# zonedev run OPTIONS` line, the tests) reads it.
  *
- * The demo's shell understands the part of bash a student types at a sysfs
- * prompt, and nothing more:
- *
- * - words separated by blanks; `'single'` quotes keep everything literally,
- *   `"double"` quotes keep everything but `\"`, `\\`, `\$`, `` \` `` and
- *   `$?`; a backslash outside quotes escapes the next character;
- * - `#` at the start of a word begins a comment;
- * - output redirections as bash's `redir.c` performs them, left to right:
- *   `[N]> FILE`, `[N]>| FILE`, `[N]>> FILE` (N defaults to 1), `&> FILE`,
- *   `&>> FILE` and `>& FILE` (stdout and stderr), `[N]>&M` (N becomes a
- *   copy of M) and `[N]>&-` (N is closed); what a command prints to a file
- *   is written in one `write(2)`, as `echo` does;
- * - `NAME=value` words before the command (assignments: there are no
- *   variables to assign, so they are accepted and have no effect);
- * - `$?`, the status of the previous command.
- *
- * There are no variables, globs, pipes, lists or subshells, and no input:
- * `|`, `&`, `;`, `<` (also `<<`, `<<<`, `<>`, `N<`), `(`, `)` and `` ` ``
- * outside quotes are reported as unsupported rather than silently misread.
- * A `$` not followed by `?` is an ordinary character.
+ * The shell itself parses with syntax.ts and expands each word when its
+ * command runs (expand.ts). {@link parseLine} does both at once for a line
+ * that is one simple command, with no variables set and no globbing (there
+ * is no file tree here): its words with quotes removed and `$?` expanded to
+ * `status`, its redirections, and its `NAME=value` assignments. A line with
+ * `;`, `&&`, `||`, `|`, a `for` loop or a `$(...)` is `compound`, with its
+ * tree.
  */
+import { expandString, expandWords, ExpansionError, type ExpansionEnv } from './expand.js';
+import { parseProgram, type List, type Word } from './syntax.js';
 
 /**
  * An output redirection of a command. `fd` is absent for file descriptor 1;
@@ -41,6 +31,8 @@ export interface Redirection {
   readonly dup?: number;
   /** `N>&-`. */
   readonly close?: true;
+  /** `< FILE`: standard input read from `path`. */
+  readonly input?: true;
 }
 
 /** One parsed line. */
@@ -53,161 +45,50 @@ export type ParsedLine =
       /** `NAME=value` words before the command (present only when there are some). */
       readonly assignments?: readonly string[];
     }
+  | { readonly kind: 'compound'; readonly list: List }
   | { readonly kind: 'error'; readonly message: string };
 
-/** A redirection operator read at `i`: what it redirects, and where its operand starts. */
-interface Operator {
-  readonly fd: number | undefined;
-  readonly both: boolean;
-  readonly append: boolean;
-  /** `>&`: the operand may be a descriptor, `-`, or (without a descriptor) a file. */
-  readonly dupable: boolean;
-  readonly next: number;
-}
-
-/** Reads `>`, `>|`, `>>`, `>&`, `&>`, `&>>` at `i` (after an optional descriptor number). */
-function readOperator(line: string, i: number, fd: number | undefined): Operator | undefined {
-  if (line[i] === '&' && line[i + 1] === '>' && fd === undefined) {
-    const append = line[i + 2] === '>';
-    return { fd: undefined, both: true, append, dupable: false, next: i + (append ? 3 : 2) };
-  }
-  if (line[i] !== '>') return undefined;
-  const d = line[i + 1];
-  if (d === '>') return { fd, both: false, append: true, dupable: false, next: i + 2 };
-  if (d === '|') return { fd, both: false, append: false, dupable: false, next: i + 2 };
-  if (d === '&') return { fd, both: false, append: false, dupable: true, next: i + 2 };
-  return { fd, both: false, append: false, dupable: false, next: i + 1 };
-}
-
-const BLANK = /[ \t]/;
-const UNSUPPORTED = new Set(['|', '&', ';', '<', '(', ')', '`']);
-
-/** A word read at `i`: its text, whether any of it was quoted, and where it ends. */
-type WordRead = { word: string; quoted: boolean; next: number } | { error: string };
-
-function readWord(line: string, i: number, status: number): WordRead {
-  const n = line.length;
-  let word = '';
-  let quoted = false;
-  while (i < n) {
-    const d = line[i]!;
-    if (BLANK.test(d) || d === '>' || UNSUPPORTED.has(d)) break;
-    if (d === '\\') {
-      if (i + 1 < n) word += line[i + 1]!;
-      i += 2;
-      quoted = true;
-      continue;
-    }
-    if (d === "'") {
-      const end = line.indexOf("'", i + 1);
-      if (end < 0) return { error: "unexpected EOF while looking for matching `''" };
-      word += line.slice(i + 1, end);
-      i = end + 1;
-      quoted = true;
-      continue;
-    }
-    if (d === '"') {
-      i++;
-      let closed = false;
-      while (i < n) {
-        const e = line[i]!;
-        if (e === '"') {
-          closed = true;
-          i++;
-          break;
-        }
-        if (e === '\\' && i + 1 < n && '"\\$`'.includes(line[i + 1]!)) {
-          word += line[i + 1]!;
-          i += 2;
-          continue;
-        }
-        if (e === '$' && line[i + 1] === '?') {
-          word += String(status);
-          i += 2;
-          continue;
-        }
-        word += e;
-        i++;
-      }
-      if (!closed) return { error: 'unexpected EOF while looking for matching `"\'' };
-      quoted = true;
-      continue;
-    }
-    if (d === '$' && line[i + 1] === '?') {
-      word += String(status);
-      i += 2;
-      continue;
-    }
-    word += d;
-    i++;
-  }
-  return { word, quoted, next: i };
-}
-
-const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
-
 /**
- * Parses one line. `status` is the value `$?` expands to.
+ * Parses one line. `status` is the value `$?` expands to; other parameters
+ * are unset. An unfinished line (`echo a |`) is bash's `unexpected end of
+ * file`.
  */
 export function parseLine(line: string, status: number = 0): ParsedLine {
-  const words: string[] = [];
-  const redirections: Redirection[] = [];
-  const assignments: string[] = [];
-  let i = 0;
-  const n = line.length;
-
-  while (i < n) {
-    const c = line[i]!;
-    if (BLANK.test(c)) {
-      i++;
-      continue;
-    }
-    if (c === '#') break;
-    // A redirection: an optional descriptor number directly before the operator.
-    const digits = /^[0-9]+/.exec(line.slice(i))?.[0];
-    const at = digits === undefined ? i : i + digits.length;
-    if (line[at] === '<' && (digits !== undefined || c === '<')) return unsupported('<');
-    const op = readOperator(line, at, digits === undefined ? undefined : Number(digits));
-    if (op !== undefined) {
-      let j = op.next;
-      while (j < n && BLANK.test(line[j]!)) j++;
-      if (j >= n || line[j] === '#') return syntaxError('newline');
-      if (line[j] === '>' || UNSUPPORTED.has(line[j]!)) {
-        const t = line[j] === '>' || line[j] === '<' ? /^[<>][>&|]?/.exec(line.slice(j))![0] : line[j]!;
-        return syntaxError(t);
-      }
-      const w = readWord(line, j, status);
-      if ('error' in w) return { kind: 'error', message: w.error };
-      i = w.next;
-      const fd = op.fd === undefined || op.fd === 1 ? {} : { fd: op.fd };
-      if (op.dupable && /^[0-9]+$/.test(w.word)) {
-        redirections.push({ path: '', append: false, ...fd, dup: Number(w.word) });
-      } else if (op.dupable && w.word === '-') {
-        redirections.push({ path: '', append: false, ...fd, close: true });
-      } else if (op.dupable && op.fd !== undefined) {
-        return { kind: 'error', message: `${w.word}: ambiguous redirect` };
-      } else if (op.both || op.dupable) {
-        redirections.push({ path: w.word, append: op.append, both: true });
-      } else {
-        redirections.push({ path: w.word, append: op.append, ...fd });
-      }
-      continue;
-    }
-    if (UNSUPPORTED.has(c)) return unsupported(c);
-    const w = readWord(line, i, status);
-    if ('error' in w) return { kind: 'error', message: w.error };
-    if (words.length === 0 && ASSIGNMENT.test(line.slice(i, w.next))) assignments.push(w.word);
-    else words.push(w.word);
-    i = w.next;
+  const r = parseProgram(line);
+  if (r.kind === 'incomplete') return { kind: 'error', message: 'syntax error: unexpected end of file' };
+  if (r.kind === 'error') return { kind: 'error', message: r.message };
+  if (r.list.length === 0) return { kind: 'empty' };
+  const ao = r.list[0]!;
+  const cmd = ao.first.commands[0]!;
+  const substitutes = (w: Word): boolean => w.parts.some((p) => p.kind === 'command' || (p.kind === 'param' && (p.arg ?? []).some((q) => q.kind === 'command')));
+  if (
+    r.list.length > 1 || ao.rest.length > 0 || ao.first.commands.length > 1 || ao.first.bang || cmd.type !== 'simple' ||
+    [...cmd.words, ...cmd.assignments.map((a) => a.value), ...cmd.redirections.map((n) => n.target)].some(substitutes)
+  ) {
+    return { kind: 'compound', list: r.list };
   }
-  if (words.length === 0 && redirections.length === 0 && assignments.length === 0) return { kind: 'empty' };
-  return assignments.length > 0 ? { kind: 'command', words, redirections, assignments } : { kind: 'command', words, redirections };
-}
-
-function unsupported(op: string): ParsedLine {
-  return { kind: 'error', message: `${op}: operator not supported (the demo shell runs one simple command per line)` };
-}
-
-function syntaxError(token: string): ParsedLine {
-  return { kind: 'error', message: `syntax error near unexpected token \`${token}'` };
+  const env: ExpansionEnv = { get: () => undefined, set: () => undefined, status, shellName: 'zonedev' };
+  try {
+    const words = expandWords(cmd.words, env);
+    const redirections: Redirection[] = [];
+    for (const node of cmd.redirections) {
+      const fields = expandWords([node.target], env);
+      if (fields.length !== 1) return { kind: 'error', message: `${node.target.raw}: ambiguous redirect` };
+      const word = fields[0]!;
+      const fd = node.fd === undefined || node.fd === 1 ? {} : { fd: node.fd };
+      if (node.op === '<') redirections.push({ path: word, append: false, input: true });
+      else if (node.op === '&>' || node.op === '&>>') redirections.push({ path: word, append: node.op === '&>>', both: true });
+      else if (node.op === '>&' && /^[0-9]+$/.test(word)) redirections.push({ path: '', append: false, ...fd, dup: Number(word) });
+      else if (node.op === '>&' && word === '-') redirections.push({ path: '', append: false, ...fd, close: true });
+      else if (node.op === '>&' && node.fd !== undefined) return { kind: 'error', message: `${word}: ambiguous redirect` };
+      else if (node.op === '>&') redirections.push({ path: word, append: false, both: true });
+      else redirections.push({ path: word, append: node.op === '>>', ...fd });
+    }
+    const assignments = cmd.assignments.map((a) => `${a.name}=${expandString(a.value, env)}`);
+    if (words.length === 0 && redirections.length === 0 && assignments.length === 0) return { kind: 'empty' };
+    return assignments.length > 0 ? { kind: 'command', words, redirections, assignments } : { kind: 'command', words, redirections };
+  } catch (e) {
+    if (e instanceof ExpansionError) return { kind: 'error', message: e.message };
+    throw e;
+  }
 }

@@ -2,10 +2,20 @@
  * The demo's shell: runs shell-like lines against a machine's `/sys` and
  * `/proc`, printing what bash and the real programs print.
  *
- * A script is read one line at a time (see parse.ts for what a line may
- * contain). Each line runs one command from the shell's table: the base
- * commands of builtins.ts, util-linux's `lsmem`/`chmem`, and whatever the
- * machine adds (`Machine.commands`). Output goes to stdout, errors to stderr,
+ * A script is read one line at a time, and each line is parsed into bash's
+ * tree of lists, pipelines, `for` loops, `if` commands and simple commands
+ * (syntax.ts); a line that leaves a command unfinished (`for b in ...; do`, `a |`) waits
+ * for the next. The tree is run as bash's execute_cmd.c runs it: each word
+ * expanded when its command runs (expand.ts: variables, splitting, globs
+ * over the virtual tree), `;` in order, `&&`/`||` by status, a pipeline's
+ * commands one after the other in subshells (a copy of the variables and
+ * the working directory), each reading what the previous one printed.
+ *
+ * A simple command comes from the shell's table: the base commands of
+ * builtins.ts and state-builtins.ts (`cd`, `export`, `break`, ...), the
+ * coreutils of coreutils/ (`grep`, `sort`, `uniq`, `xargs`, ...),
+ * util-linux's `lsmem`/`chmem`, and whatever the machine adds
+ * (`ShellMachine.commands`). Output goes to stdout, errors to stderr,
  * in the words bash uses, with the shell's name `zonedev` where bash says
  * `bash` (as an interactive bash or `bash -c` prints them, without line
  * numbers):
@@ -20,8 +30,10 @@
  *
  * A failed command does not stop the script, unless `set -e` is in effect
  * (or the shell was started strict, `zonedev run --strict`): then the script
- * stops at the first command whose status is not 0, and its exit status is
- * 1. Otherwise the script's status is that of its last command, as bash's.
+ * stops at the first command whose status is not 0 — except one before
+ * `&&` or `||` and one negated by `!`, as bash exempts them — and its exit
+ * status is 1. Otherwise the script's status is that of its last command,
+ * as bash's.
  * A line that cannot be parsed is a failed command of status 2 (bash would
  * abandon the whole script).
  *
@@ -35,15 +47,28 @@
  * M, `N>&-` closes N: a write to a closed descriptor is `write error: Bad
  * file descriptor`.
  */
-import type { CommandContext, Machine, Output, ShellCommand } from '../machine/machine.js';
+import type { ShellMachine as Machine, Output, ShellCommand } from './command.js';
 import { BUILTINS, errorText } from './builtins.js';
-import { parseLine } from './parse.js';
-import { ProcFs, RootFs, type VirtualFs } from './vfs.js';
-import { chmemCommand, lsmemCommand } from '../tools/commands.js';
+import { parseProgram, type AndOr, type Command, type ForCommand, type IfCommand, type List, type Pipeline, type RedirectionNode, type SimpleCommand } from './syntax.js';
+import type { Redirection } from './parse.js';
+import { expandString, expandWord, expandWords, ExpansionError, type ExpansionEnv } from './expand.js';
+import type { ShellContext, ShellVariables } from './context.js';
+import { STATE_BUILTINS } from './state-builtins.js';
+import { COREUTILS } from './coreutils/index.js';
+import { KernelError } from '@zonedev/kernel';
+import { byteOrder, ProcFs, RootFs, type VirtualFs } from './vfs.js';
 
 /** Where a file descriptor of a command leads. */
 type FileSink = { kind: 'file'; path: string; data: string };
-type Sink = { kind: 'terminal'; output: Output } | { kind: 'input' } | FileSink;
+/** The write end of a pipe: what the next command of the pipeline reads. */
+type PipeSink = { kind: 'pipe'; data: string };
+type Sink = { kind: 'terminal'; output: Output } | { kind: 'input' } | FileSink | PipeSink;
+
+/** The descriptors a command starts with, and what its standard input holds. */
+interface Io {
+  readonly stdin: string;
+  readonly fds: ReadonlyMap<number, Sink>;
+}
 
 /** The highest descriptor a redirection may name (the default `ulimit -n` is 1024). */
 const MAX_FD = 1023;
@@ -81,8 +106,8 @@ export interface RunResult {
 
 const DISCARD: Output = { write: () => undefined };
 
-/** The commands every shell has, whatever the machine: the builtins and util-linux. */
-export const BASE_COMMANDS: readonly ShellCommand[] = [...BUILTINS, lsmemCommand, chmemCommand];
+/** The commands every shell has, whatever the machine: the builtins and the coreutils a student pipes into. */
+export const BASE_COMMANDS: readonly ShellCommand[] = [...BUILTINS, ...STATE_BUILTINS, ...COREUTILS];
 
 /** The whole tree a machine shows: its sysfs at `/sys`, its providers at `/proc`. */
 export function machineFs(machine: Machine): VirtualFs {
@@ -90,6 +115,62 @@ export function machineFs(machine: Machine): VirtualFs {
     { at: '/proc', fs: new ProcFs(machine.procfs) },
     { at: '/sys', fs: machine.sysfs },
   ]);
+}
+
+/**
+ * The state a subshell copies (bash forks for each command of a pipeline):
+ * variables, the working directory, and a pending `exit`.
+ */
+interface ExecState {
+  readonly vars: Map<string, string | undefined>;
+  readonly exported: Set<string>;
+  cwd: string;
+  /** Loops entered (`for` nesting), for `break`/`continue`. */
+  loops: number;
+  /** `exit N` ran: the status the (sub)shell ends with. */
+  exit: number | undefined;
+  /** `break`/`continue` ran. */
+  loop: LoopSignal | undefined;
+  /** Conditions of `if` being run (exempt from `set -e`). */
+  conditions: number;
+}
+
+/** Unwinds to the end of the (sub)shell: `exit`, or `set -e` after a failure. */
+class ExitSignal {
+  constructor(
+    readonly status: number,
+    readonly errexit: boolean,
+  ) {}
+}
+
+/** Unwinds to an enclosing loop: `break N` / `continue N`. */
+class LoopSignal {
+  constructor(
+    readonly kind: 'break' | 'continue',
+    public levels: number,
+  ) {}
+}
+
+/**
+ * The environment `init` gives its first process (`envp_init[]` in
+ * init/main.c: HOME=/ and TERM=linux), plus what bash sets itself on start
+ * (PWD, OLDPWD, SHLVL) and the default IFS.
+ */
+function initialState(): ExecState {
+  const vars = new Map<string, string | undefined>([
+    ['HOME', '/'],
+    ['IFS', ' \t\n'],
+    ['OLDPWD', undefined],
+    ['PWD', '/'],
+    ['SHLVL', '1'],
+    ['TERM', 'linux'],
+  ]);
+  return { vars, exported: new Set(['HOME', 'OLDPWD', 'PWD', 'SHLVL', 'TERM']), cwd: '/', loops: 0, exit: undefined, loop: undefined, conditions: 0 };
+}
+
+/** A copy of `st` for a subshell. */
+function subshellState(st: ExecState): ExecState {
+  return { vars: new Map(st.vars), exported: new Set(st.exported), cwd: st.cwd, loops: st.loops, exit: undefined, loop: undefined, conditions: st.conditions };
 }
 
 /** A shell session on one machine. */
@@ -105,6 +186,9 @@ export class Shell {
   private readonly table: Map<string, ShellCommand> = new Map();
   private readonly stdout: Output;
   private readonly stderr: Output;
+  private readonly state: ExecState = initialState();
+  /** The lines of a command still being typed (`for ... do` without its `done`, `a |`). */
+  private pending = '';
 
   constructor(machine: Machine, options: ShellOptions = {}) {
     this.machine = machine;
@@ -120,35 +204,291 @@ export class Shell {
     return [...this.table.values()];
   }
 
-  /** An argument as an absolute path: the working directory is `/`. */
+  /** The working directory (`$PWD`). */
+  cwd(): string {
+    return this.state.cwd;
+  }
+
+  /** An argument as an absolute path, from the working directory. */
   path(arg: string): string {
+    return this.pathFrom(this.state.cwd, arg);
+  }
+
+  private pathFrom(cwd: string, arg: string): string {
     // An empty name stays empty: open("") fails with ENOENT.
-    return arg === '' || arg.startsWith('/') ? arg : `/${arg}`;
+    if (arg === '' || arg.startsWith('/')) return arg;
+    return cwd === '/' ? `/${arg}` : `${cwd}/${arg}`;
+  }
+
+  /** Whether the shell is in the middle of a command that goes on on the next line (bash's `> ` prompt). */
+  get continuing(): boolean {
+    return this.pending !== '';
   }
 
   /**
    * Runs one line. Returns whether a command ran (not a blank or comment
-   * line) and the status it left in `$?`.
+   * line, nor the first lines of an unfinished command) and the status it
+   * left in `$?`. `exit`, or `set -e` after a failure, sets
+   * {@link Shell.exitStatus}.
    */
   execLine(line: string): { ran: boolean; status: number } {
-    const parsed = parseLine(line, this.status);
-    if (parsed.kind === 'empty') return { ran: false, status: this.status };
+    const text = this.pending === '' ? line : `${this.pending}\n${line}`;
+    const parsed = parseProgram(text);
+    if (parsed.kind === 'incomplete') {
+      this.pending = text;
+      return { ran: false, status: this.status };
+    }
+    this.pending = '';
     if (parsed.kind === 'error') {
       this.stderr.write(`${SHELL_NAME}: ${parsed.message}\n`);
-      return this.done(2);
+      if (this.options.errexit) this.exitStatus = 1;
+      return this.done(parsed.status ?? 2);
     }
-    // The descriptor table of the command, built left to right (redir.c's do_redirections()).
-    const terminalOut: Sink = { kind: 'terminal', output: this.stdout };
-    const terminalErr: Sink = { kind: 'terminal', output: this.stderr };
-    const fds = new Map<number, Sink>([
-      [0, { kind: 'input' }],
-      [1, terminalOut],
-      [2, terminalErr],
-    ]);
+    if (parsed.list.length === 0) return { ran: false, status: this.status };
+    const io: Io = {
+      stdin: '',
+      fds: new Map<number, Sink>([
+        [0, { kind: 'input' }],
+        [1, { kind: 'terminal', output: this.stdout }],
+        [2, { kind: 'terminal', output: this.stderr }],
+      ]),
+    };
+    let status: number;
+    try {
+      status = this.execList(parsed.list, io, this.state);
+    } catch (e) {
+      if (!(e instanceof ExitSignal)) throw e;
+      this.exitStatus = e.errexit ? 1 : e.status;
+      status = e.status;
+    }
+    return this.done(status);
+  }
+
+  /** Ctrl-C: the lines of an unfinished command are thrown away. */
+  cancel(): void {
+    this.pending = '';
+  }
+
+  /**
+   * The end of the input: an unfinished command is bash's `syntax error:
+   * unexpected end of file` (status 2). Returns whether there was one.
+   */
+  endOfInput(): boolean {
+    if (this.pending === '') return false;
+    this.pending = '';
+    this.stderr.write(`${SHELL_NAME}: syntax error: unexpected end of file\n`);
+    if (this.options.errexit) this.exitStatus = 1;
+    this.done(2);
+    return true;
+  }
+
+  private done(status: number): { ran: boolean; status: number } {
+    this.status = status;
+    return { ran: true, status };
+  }
+
+  /** Commands one after the other (execute_cmd.c's `execute_connection()` for `;`). */
+  private execList(list: List, io: Io, st: ExecState): number {
+    let s = this.status;
+    for (const ao of list) s = this.execAndOr(ao, io, st);
+    return s;
+  }
+
+  /**
+   * `a && b || c`: each pipeline after an operator runs only when the
+   * status so far allows it. `set -e` ends the shell when the last pipeline
+   * run is the last of the list and failed (not one before `&&`/`||`, nor
+   * one negated by `!`), as bash's `exit_immediately_on_error` does.
+   */
+  private execAndOr(ao: AndOr, io: Io, st: ExecState): number {
+    let s = this.execPipeline(ao.first, io, st);
+    let last: Pipeline = ao.first;
+    let ranLast = ao.rest.length === 0;
+    ao.rest.forEach((r, i) => {
+      if ((r.op === '&&') !== (s === 0)) return;
+      s = this.execPipeline(r.pipeline, io, st);
+      last = r.pipeline;
+      ranLast = i === ao.rest.length - 1;
+    });
+    if (s !== 0 && this.options.errexit && st.conditions === 0 && ranLast && !last.bang) throw new ExitSignal(s, true);
+    return s;
+  }
+
+  /**
+   * `a | b | c`: each command's standard output is the next one's standard
+   * input. With more than one command each runs in a subshell (a copy of
+   * the variables and the working directory, as bash forks), one after the
+   * other; the status is the last command's, inverted by `!`.
+   */
+  private execPipeline(p: Pipeline, io: Io, st: ExecState): number {
+    let s: number;
+    if (p.commands.length === 1) {
+      s = this.execCommand(p.commands[0]!, io, st);
+    } else {
+      let input = io.stdin;
+      s = 0;
+      p.commands.forEach((cmd, i) => {
+        const last = i === p.commands.length - 1;
+        const pipe: PipeSink = { kind: 'pipe', data: '' };
+        const fds = new Map(io.fds);
+        const out = last ? io.fds.get(1) : pipe;
+        if (out === undefined) fds.delete(1);
+        else fds.set(1, out);
+        const sub = subshellState(st);
+        try {
+          s = this.execCommand(cmd, { stdin: input, fds }, sub);
+        } catch (e) {
+          if (e instanceof ExitSignal) s = e.status;
+          else if (e instanceof LoopSignal) s = 0;
+          else throw e;
+        }
+        input = pipe.data;
+      });
+    }
+    if (p.bang) s = s === 0 ? 1 : 0;
+    this.status = s;
+    return s;
+  }
+
+  private execCommand(cmd: Command, io: Io, st: ExecState): number {
+    if (cmd.type === 'for') return this.execFor(cmd, io, st);
+    if (cmd.type === 'if') return this.execIf(cmd, io, st);
+    return this.execSimple(cmd, io, st);
+  }
+
+  /**
+   * `if` (execute_cmd.c's `execute_if_command()`): the first condition
+   * whose status is 0 runs its list; none, the `else` list. A condition is
+   * exempt from `set -e`. The status is the list's that ran, 0 when none did.
+   */
+  private execIf(cmd: IfCommand, io: Io, st: ExecState): number {
+    for (const b of cmd.branches) {
+      st.conditions++;
+      let s: number;
+      try {
+        s = this.execList(b.condition, io, st);
+      } finally {
+        st.conditions--;
+      }
+      if (s === 0) return this.execList(b.body, io, st);
+    }
+    return cmd.otherwise === undefined ? 0 : this.execList(cmd.otherwise, io, st);
+  }
+
+  /**
+   * The variables, `$?` and command substitution as expansion sees them. A
+   * `$(LIST)` runs LIST in a subshell with standard output to a pipe and
+   * the command's standard error (subst.c's `command_substitute()`); its
+   * status becomes `$?`, and `onSubstitution` hears it.
+   */
+  private env(st: ExecState, io: Io, onSubstitution?: (status: number) => void): ExpansionEnv {
+    const status = (): number => this.status;
+    return {
+      get: (name) => st.vars.get(name),
+      set: (name, value) => void st.vars.set(name, value),
+      get status(): number {
+        return status();
+      },
+      shellName: SHELL_NAME,
+      substitute: (list: List): string => {
+        const pipe: PipeSink = { kind: 'pipe', data: '' };
+        const fds = new Map(io.fds);
+        fds.set(1, pipe);
+        let s: number;
+        try {
+          s = this.execList(list, { stdin: io.stdin, fds }, subshellState(st));
+        } catch (e) {
+          if (e instanceof ExitSignal) s = e.status;
+          else if (e instanceof LoopSignal) s = 0;
+          else throw e;
+        }
+        this.status = s;
+        onSubstitution?.(s);
+        return pipe.data;
+      },
+    };
+  }
+
+  /**
+   * `for NAME in WORDS; do BODY; done` (execute_cmd.c's
+   * `execute_for_command()`): the words are expanded once, then NAME takes
+   * each value in turn. The status is the body's last, 0 when it never ran.
+   */
+  private execFor(cmd: ForCommand, io: Io, st: ExecState): number {
+    let words: string[];
+    try {
+      words = cmd.words === undefined ? [] : expandWords(cmd.words, this.env(st, io), { fs: this.fs, cwd: st.cwd });
+    } catch (e) {
+      if (!(e instanceof ExpansionError)) throw e;
+      writeSink(io.fds.get(2), `${SHELL_NAME}: ${e.message}\n`);
+      return 1;
+    }
+    let s = 0;
+    st.loops++;
+    try {
+      for (const w of words) {
+        st.vars.set(cmd.name, w);
+        try {
+          s = this.execList(cmd.body, io, st);
+        } catch (e) {
+          if (!(e instanceof LoopSignal)) throw e;
+          s = 0;
+          if (e.levels > 1) {
+            e.levels--;
+            throw e;
+          }
+          if (e.kind === 'break') break;
+        }
+      }
+    } finally {
+      st.loops--;
+    }
+    return s;
+  }
+
+  /** The redirection a node asks for, its target expanded; a message when it cannot be made. */
+  private redirection(node: RedirectionNode, st: ExecState, env: ExpansionEnv): Redirection | { stdinFile: string } | { error: string } {
+    const fields = expandWord(node.target, env, { fs: this.fs, cwd: st.cwd });
+    if (fields.length !== 1) return { error: `${node.target.raw}: ambiguous redirect` };
+    const word = fields[0]!;
+    if (node.op === '<') return { stdinFile: word };
+    const fd = node.fd === undefined || node.fd === 1 ? {} : { fd: node.fd };
+    if (node.op === '&>' || node.op === '&>>') return { path: word, append: node.op === '&>>', both: true };
+    if (node.op === '>&') {
+      if (/^[0-9]+$/.test(word)) return { path: '', append: false, ...fd, dup: Number(word) };
+      if (word === '-') return { path: '', append: false, ...fd, close: true };
+      if (node.fd !== undefined) return { error: `${word}: ambiguous redirect` };
+      return { path: word, append: false, both: true };
+    }
+    return { path: word, append: node.op === '>>', ...fd };
+  }
+
+  /**
+   * One simple command (execute_cmd.c's `execute_simple_command()`): its
+   * words expanded and globbed, its redirections made left to right (the
+   * command does not run if one fails), assignments made (for the command
+   * only, when there is one), the command run, and what it printed to files
+   * written, each file in one `write(2)`.
+   */
+  private execSimple(cmd: SimpleCommand, io: Io, st: ExecState): number {
+    // A command of assignments alone has the status of its last command substitution.
+    let substituted: number | undefined;
+    const env = this.env(st, io, (s) => (substituted = s));
+    const fds = new Map<number, Sink>(io.fds);
     const files: FileSink[] = [];
-    const [name, ...args] = parsed.words;
-    const prefix = name !== undefined && this.table.get(name)?.builtin !== true ? '' : `${SHELL_NAME}: `;
     const toErr = (t: string): void => void writeSink(fds.get(2), t);
+    let words: string[];
+    let assignments: [string, string][];
+    try {
+      words = expandWords(cmd.words, env, { fs: this.fs, cwd: st.cwd });
+      assignments = cmd.assignments.map((a) => [a.name, expandString(a.value, env)]);
+    } catch (e) {
+      if (!(e instanceof ExpansionError)) throw e;
+      toErr(`${SHELL_NAME}: ${e.message}\n`);
+      return 1;
+    }
+    const [name, ...args] = words;
+    const prefix = name !== undefined && this.table.get(name)?.builtin !== true ? '' : `${SHELL_NAME}: `;
     const flush = (): boolean => {
       // stdout's file first: a failed write of it is reported on stderr.
       let ok = true;
@@ -159,7 +499,7 @@ export class Shell {
         const data = f.data;
         f.data = '';
         try {
-          this.fs.write(this.path(f.path), data);
+          this.fs.write(this.pathFrom(st.cwd, f.path), data);
         } catch (e) {
           // Only the command's own output failing is reported (by the
           // command, on stderr); a failed write of error messages is lost.
@@ -170,12 +510,32 @@ export class Shell {
       }
       return ok;
     };
-    for (const r of parsed.redirections) {
+    let stdin = io.stdin;
+    for (const node of cmd.redirections) {
+      const r = this.redirection(node, st, env);
+      if ('error' in r) {
+        toErr(`${SHELL_NAME}: ${r.error}\n`);
+        flush();
+        return 1;
+      }
+      if ('stdinFile' in r) {
+        const p = this.pathFrom(st.cwd, r.stdinFile);
+        try {
+          if (this.fs.isDir(p)) throw new KernelError('EISDIR');
+          stdin = this.fs.read(p);
+        } catch (e) {
+          toErr(`${SHELL_NAME}: ${r.stdinFile}: ${errorText(e)}\n`);
+          flush();
+          return 1;
+        }
+        fds.set(0, { kind: 'input' });
+        continue;
+      }
       const fd = r.fd ?? 1;
       if (fd > MAX_FD) {
         toErr(`${SHELL_NAME}: redirection error: cannot duplicate fd: Bad file descriptor\n`);
         flush();
-        return this.done(1);
+        return 1;
       }
       if (r.close === true) {
         fds.delete(fd);
@@ -186,17 +546,17 @@ export class Shell {
         if (src === undefined) {
           toErr(`${SHELL_NAME}: ${r.dup}: Bad file descriptor\n`);
           flush();
-          return this.done(1);
+          return 1;
         }
         fds.set(fd, src);
         continue;
       }
       try {
-        this.fs.openWrite(this.path(r.path));
+        this.fs.openWrite(this.pathFrom(st.cwd, r.path));
       } catch (e) {
         toErr(`${SHELL_NAME}: ${r.path}: ${errorText(e)}\n`);
         flush();
-        return this.done(1);
+        return 1;
       }
       const sink: FileSink = { kind: 'file', path: r.path, data: '' };
       files.push(sink);
@@ -204,51 +564,105 @@ export class Shell {
       if (r.both === true) fds.set(2, sink);
     }
     if (name === undefined) {
+      for (const [n, v] of assignments) st.vars.set(n, v);
       flush();
-      return this.done(0);
+      return substituted ?? 0;
     }
-    const cmd = this.table.get(name);
+    const command = this.table.get(name);
     this.machine.tick?.();
-    if (cmd === undefined) {
+    if (command === undefined) {
       toErr(`${SHELL_NAME}: ${name}: command not found\n`);
       flush();
-      return this.done(127);
+      return 127;
     }
+    // Assignments before a command hold for that command only.
+    const saved = assignments.map(([n]) => [n, st.vars.has(n), st.vars.get(n)] as const);
+    for (const [n, v] of assignments) st.vars.set(n, v);
     let outFailed = false;
-    const ctx: CommandContext = {
-      name,
-      args,
-      fs: this.fs,
-      machine: this.machine,
-      options: this.options,
-      out: (t: string): void => {
-        if (!writeSink(fds.get(1), t) && t !== '') outFailed = true;
-      },
-      err: toErr,
-      path: (a: string): string => this.path(a),
-      commands: (): readonly ShellCommand[] => this.commands(),
-      exit: (s?: number): void => {
-        this.exitStatus = s ?? this.status;
-      },
+    const out = (t: string): void => {
+      if (!writeSink(fds.get(1), t) && t !== '') outFailed = true;
     };
+    const ctx = this.context(name, args, st, stdin, out, toErr);
     let status: number;
     try {
-      status = cmd.run(ctx);
+      status = command.run(ctx);
     } catch (e) {
       toErr(`${prefix}${name}: ${errorText(e)}\n`);
       status = 1;
+    } finally {
+      for (const [n, had, v] of saved) {
+        if (had) st.vars.set(n, v);
+        else st.vars.delete(n);
+      }
     }
     if (outFailed) {
       toErr(`${prefix}${name}: write error: Bad file descriptor\n`);
       status = 1;
     }
     if (!flush()) status = 1;
-    return this.done(status);
+    if (st.exit !== undefined) throw new ExitSignal(st.exit, false);
+    if (st.loop !== undefined) {
+      const l = st.loop;
+      st.loop = undefined;
+      this.status = status;
+      throw l;
+    }
+    return status;
   }
 
-  private done(status: number): { ran: boolean; status: number } {
-    this.status = status;
-    return { ran: true, status };
+  /** What a command of the table sees when this shell runs it. */
+  private context(name: string, args: readonly string[], st: ExecState, stdin: string, out: (t: string) => void, err: (t: string) => void): ShellContext {
+    const vars: ShellVariables = {
+      get: (n) => st.vars.get(n),
+      set: (n, v) => void st.vars.set(n, v),
+      unset: (n) => {
+        st.vars.delete(n);
+        st.exported.delete(n);
+      },
+      export: (n) => {
+        st.exported.add(n);
+        if (!st.vars.has(n)) st.vars.set(n, undefined);
+      },
+      exported: () => [...st.exported].sort(byteOrder).map((n) => [n, st.vars.get(n)] as const),
+    };
+    return {
+      name,
+      args,
+      fs: this.fs,
+      machine: this.machine,
+      options: this.options,
+      out,
+      err,
+      path: (a: string): string => this.pathFrom(st.cwd, a),
+      commands: (): readonly ShellCommand[] => this.commands(),
+      exit: (s?: number): void => {
+        st.exit = s ?? this.status;
+      },
+      stdin,
+      vars,
+      cwd: () => st.cwd,
+      chdir: (dir: string): void => {
+        st.vars.set('OLDPWD', st.cwd);
+        st.cwd = dir;
+        st.vars.set('PWD', dir);
+      },
+      execute: (words: readonly string[]): number => {
+        const [n, ...a] = words;
+        const c = n === undefined ? undefined : this.table.get(n);
+        if (c === undefined || n === undefined) return 127;
+        try {
+          return c.run(this.context(n, a, subshellState(st), '', out, err));
+        } catch (e) {
+          err(`${c.builtin === true ? `${SHELL_NAME}: ` : ''}${n}: ${errorText(e)}\n`);
+          return 1;
+        }
+      },
+      loopControl: (kind, levels): boolean => {
+        if (st.loops === 0) return false;
+        st.loop = new LoopSignal(kind, Math.min(levels, st.loops));
+        return true;
+      },
+    };
   }
 
   /**
@@ -265,10 +679,11 @@ export class Shell {
         for (const ch of line) if (ch === '\0') this.stderr.write(`${SHELL_NAME}: warning: ignored null byte in input\n`);
         line = line.split('\0').join('');
       }
-      const r = this.execLine(line);
+      this.execLine(line);
       if (this.exitStatus !== undefined) return this.exitStatus;
-      if (r.ran && r.status !== 0 && this.options.errexit) return 1;
     }
+    this.endOfInput();
+    if (this.exitStatus !== undefined) return this.exitStatus;
     return this.status;
   }
 }

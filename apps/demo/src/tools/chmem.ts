@@ -26,7 +26,7 @@
  * check compares only the first 6 characters, `online`/`offlin`).
  */
 import { errorText } from '../shell/builtins.js';
-import { getoptLong, type LongOption } from './getopt.js';
+import { getoptLong, type LongOption } from '../shell/getopt.js';
 import { isDigitString, parseSize, sizeToHumanString, strtou64, versionCompare } from './strutils.js';
 import { Program, UTIL_LINUX_VERSION, checkExclusive, type ToolIo } from './tool.js';
 

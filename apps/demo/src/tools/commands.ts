@@ -7,11 +7,11 @@
  * The machine adds the programs that need its devices: ndctl (which reads
  * and writes `/sys/bus/nd`), and coreutils `dd` and `head` for `/dev`.
  */
-import type { ShellCommand } from '../machine/machine.js';
+import type { ShellCommand } from '../shell/command.js';
 import { chmem } from './chmem.js';
 import { lsmem } from './lsmem.js';
 
-export { ddCommand, headCommand } from './dd.js';
+export { ddCommand, headCommand } from '../shell/coreutils/dd.js';
 export { ndctlCommand } from './ndctl.js';
 export { daxctlCommand } from './daxctl.js';
 

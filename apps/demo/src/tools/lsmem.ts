@@ -33,7 +33,7 @@
  * --output-all -P -r -S -s --summary -h -V`), its messages and exit
  * statuses; the table comes from smartcols.ts.
  */
-import { getoptLong, type LongOption } from './getopt.js';
+import { getoptLong, type LongOption } from '../shell/getopt.js';
 import { printTable, type Column, type TableFormat } from './smartcols.js';
 import { isDigitString, sizeToHumanString, versionCompare } from './strutils.js';
 import { Program, UTIL_LINUX_VERSION, checkExclusive, type ToolIo } from './tool.js';

@@ -15,8 +15,8 @@
  */
 import { ERRNO, isKernelError, strerror, type ErrnoName } from '@zonedev/kernel';
 import { parseRunArgs } from '../../src/args.js';
-import { bootMachine } from '../../src/machine/zonedev.js';
-import type { Machine, ShellCommand } from '../../src/machine/machine.js';
+import { bootShellMachine as bootMachine } from '../../src/commands/shell-machine.js';
+import type { ShellMachine as Machine, ShellCommand } from '../../src/shell/command.js';
 import { BASE_COMMANDS, Shell } from '../../src/shell/shell.js';
 import type { VirtualFs } from '../../src/shell/vfs.js';
 import { CommandGenerator, MODELLED_COMMANDS } from './generate.js';

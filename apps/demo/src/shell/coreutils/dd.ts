@@ -25,9 +25,9 @@
  * Text goes to the terminal as UTF-8: the bytes a command prints are
  * decoded, and the shell's text written to a device is encoded.
  */
-import type { CommandContext, ShellCommand } from '../machine/machine.js';
-import { errorText } from '../shell/builtins.js';
-import type { VirtualFs } from '../shell/vfs.js';
+import type { CommandContext, ShellCommand } from '../command.js';
+import { errorText } from '../error-text.js';
+import type { VirtualFs } from '../vfs.js';
 
 /** The largest count, skip or block size accepted (coreutils' limit is the C type; ours is exact integers). */
 const MAX_NUMBER = Number.MAX_SAFE_INTEGER;
