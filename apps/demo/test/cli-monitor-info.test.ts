@@ -3,8 +3,8 @@
 // `info memdev`, `info numa` and `info memory-devices` print QEMU 6.0's text
 // for the machine's backends and DIMMs.
 import { describe, expect, it } from 'vitest';
-import { bootMachine } from '../src/machine/zonedev.js';
-import { DEFAULT_MACHINE, type MachineOptions } from '../src/machine/options.js';
+import { bootShellMachine as bootMachine } from '../src/commands/shell-machine.js';
+import { DEFAULT_MACHINE, type MachineOptions } from '@zonedev/platform';
 import { run } from '../src/shell/shell.js';
 import { infoHelp, INFO_COMMANDS } from '../src/commands/qemu-monitor.js';
 

@@ -5,9 +5,9 @@
 // hot-added blocks.
 import { describe, expect, it } from 'vitest';
 import { SZ_4G } from '@zonedev/kernel';
-import { bootMachine, type ZonedevMachine } from '../src/machine/zonedev.js';
-import { DEFAULT_MACHINE } from '../src/machine/options.js';
-import type { Machine } from '../src/machine/machine.js';
+import { bootShellMachine as bootMachine, type DemoShellMachine as ZonedevMachine } from '../src/commands/shell-machine.js';
+import { DEFAULT_MACHINE } from '@zonedev/platform';
+import type { ShellMachine as Machine } from '../src/shell/command.js';
 import { machineFs, run } from '../src/shell/shell.js';
 import { daxctlCommand } from '../src/tools/commands.js';
 import { daxHasActiveMemory } from '../src/tools/daxctl.js';

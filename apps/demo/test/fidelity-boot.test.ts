@@ -1,11 +1,9 @@
 // Boot fidelity against QEMU 6.0 and Linux v5.13: the SRAT QEMU builds, the
 // e820 end-of-RAM walks, powerpc's System RAM resources and radix direct map.
 import { describe, expect, it } from 'vitest';
-import { bootMachine } from '../src/machine/zonedev.js';
-import { DEFAULT_MACHINE } from '../src/machine/options.js';
-import { qemuSrat } from '../src/machine/x86-setup.js';
-import { radixCreatePhysicalMapping } from '../src/machine/powerpc-setup.js';
-import { pcMemoryLayout } from '../src/platform/x86/qemu-pc.js';
+import { bootShellMachine as bootMachine } from '../src/commands/shell-machine.js';
+import { DEFAULT_MACHINE } from '@zonedev/platform';
+import { qemuSrat, radixCreatePhysicalMapping, pcMemoryLayout } from '@zonedev/platform';
 import { Kernel } from '@zonedev/kernel';
 import {
   e820EndOfLowRamPfn,
@@ -14,7 +12,7 @@ import {
   E820_TYPE_PRAM,
   E820_TYPE_RAM,
   E820_TYPE_RESERVED,
-} from '../src/platform/x86/e820.js';
+} from '@zonedev/platform';
 import { run } from '../src/shell/shell.js';
 
 const G = 2 ** 30;

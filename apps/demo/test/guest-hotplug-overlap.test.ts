@@ -4,7 +4,7 @@
 // stay readable where they were written.
 import { describe, expect, it } from 'vitest';
 import { parseRunArgs } from '../src/args.js';
-import { bootMachine } from '../src/machine/zonedev.js';
+import { bootShellMachine as bootMachine } from '../src/commands/shell-machine.js';
 import { Shell } from '../src/shell/shell.js';
 import { fuzzRun } from './fuzz/run.js';
 

@@ -4,7 +4,7 @@
  */
 import { Kernel, KernelError, type ErrnoName } from '@zonedev/kernel';
 import { MemFs } from '../src/shell/vfs.js';
-import type { Machine, ShellCommand } from '../src/machine/machine.js';
+import type { ShellMachine as Machine, ShellCommand } from '../src/shell/command.js';
 
 export interface FakeBlock {
   /** Block number (memoryN). */

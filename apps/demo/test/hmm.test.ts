@@ -7,7 +7,7 @@ import { SWP_DEVICE_WRITE } from '@zonedev/mm';
 import { DmirrorTask, HMM_DMIRROR_MIGRATE } from '@zonedev/hmm';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '@zonedev/mm';
 import { parseRunArgs } from '../src/args.js';
-import { bootMachine, type ZonedevMachine } from '../src/machine/zonedev.js';
+import { bootShellMachine as bootMachine, type DemoShellMachine as ZonedevMachine } from '../src/commands/shell-machine.js';
 import { Shell } from '../src/shell/shell.js';
 
 interface Rig {

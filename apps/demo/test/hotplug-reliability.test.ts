@@ -3,7 +3,7 @@
 // with the kernel's words, and nothing the other owner holds changes.
 import { describe, expect, it } from 'vitest';
 import { parseRunArgs } from '../src/args.js';
-import { bootMachine } from '../src/machine/zonedev.js';
+import { bootShellMachine as bootMachine } from '../src/commands/shell-machine.js';
 import { Shell } from '../src/shell/shell.js';
 
 const MiB = 2 ** 20;

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { bootMachine, LINUX_BANNER } from '../src/machine/zonedev.js';
-import { BootError } from '../src/machine/util.js';
-import { DEFAULT_MACHINE } from '../src/machine/options.js';
-import { parseMemoryOption, parseQemuSize } from '../src/machine/options.js';
+import { bootShellMachine as bootMachine } from '../src/commands/shell-machine.js';
+import { BootError, LINUX_BANNER } from '@zonedev/platform';
+import { DEFAULT_MACHINE } from '@zonedev/platform';
 import { run } from '../src/shell/shell.js';
-import { meminfoShow } from '../src/machine/procfs.js';
+import { meminfoShow } from '@zonedev/platform';
 
 const G = 2 ** 30;
 const M = 2 ** 20;
@@ -97,11 +96,11 @@ Total offline memory:      0B
     for (const p of m.mm.onlinePgdats()) {
       expect(p.nodeZones.reduce((s, z) => s + z.presentPages, 0)).toBe(p.nodePresentPages);
     }
-    const info = meminfoShow(m);
+    const info = meminfoShow(m.machine);
     expect(info).toContain(`MemTotal:       ${String(m.mm.totalramPages * 4).padStart(8)} kB\n`);
     expect(info).toContain(`MemFree:        ${String(m.mm.nrFreePages() * 4).padStart(8)} kB\n`);
     expect(info.split('\n')[0]).toMatch(/^MemTotal: +[0-9]+ kB$/);
-    expect(m.memoryLine()).toMatch(/^Memory: [0-9]+K\/[0-9]+K available \(14345K kernel code, 2398K rwdata, 5028K rodata, 1432K init, 4372K bss, [0-9]+K reserved, 0K cma-reserved\)$/);
+    expect(m.machine.memoryLine()).toMatch(/^Memory: [0-9]+K\/[0-9]+K available \(14345K kernel code, 2398K rwdata, 5028K rodata, 1432K init, 4372K bss, [0-9]+K reserved, 0K cma-reserved\)$/);
   });
 
   it('panics on an invalid user map, and refuses settings QEMU refuses', () => {
@@ -178,23 +177,5 @@ describe('the powerpc machine', () => {
     expect(run('cat /sys/module/memory_hotplug/parameters/memmap_on_memory', m).status).toBe(1);
     expect(m.hotplug.arch.mhpMemmapOnMemory).toBe(false);
     expect(m.hotplug.arch.addPagesUpdatesMaxPfn).toBe(false);
-  });
-});
-
-describe("QEMU's -m syntax", () => {
-  it('reads sizes with optional suffixes, MiB by default', () => {
-    expect(parseQemuSize('512')).toBe(512 * 2 ** 20);
-    expect(parseQemuSize('4G')).toBe(4 * G);
-    expect(parseQemuSize('1.5g')).toBe(1.5 * G);
-    expect(parseQemuSize('64k')).toBe(65536);
-    expect(parseQemuSize('4X')).toBeUndefined();
-  });
-  it('reads size=, slots= and maxmem=', () => {
-    expect(parseMemoryOption('4G,slots=4,maxmem=32G')).toEqual({ ramSize: 4 * G, slots: 4, maxmem: 32 * G });
-    expect(parseMemoryOption('size=2G')).toEqual({ ramSize: 2 * G, slots: 0, maxmem: 2 * G });
-    expect(parseMemoryOption('1k')).toEqual({ ramSize: 8192, slots: 0, maxmem: 8192 });
-    expect(parseMemoryOption('4G,foo=1')).toEqual({ error: "-m 4G,foo=1: unknown parameter 'foo'" });
-    expect(parseMemoryOption('0')).toEqual({ error: "-m 0: invalid size '0'" });
-    expect(parseMemoryOption('slots=2')).toEqual({ error: "-m slots=2: missing size" });
   });
 });

@@ -5,8 +5,8 @@
 // /proc/iomem and the pmem's bytes as they were.
 import { describe, expect, it } from 'vitest';
 import { SZ_1G, SZ_4G } from '@zonedev/kernel';
-import { bootMachine, type ZonedevMachine } from '../src/machine/zonedev.js';
-import { DEFAULT_MACHINE } from '../src/machine/options.js';
+import { bootShellMachine as bootMachine, type DemoShellMachine as ZonedevMachine } from '../src/commands/shell-machine.js';
+import { DEFAULT_MACHINE } from '@zonedev/platform';
 import { machineFs, run } from '../src/shell/shell.js';
 import { displaySize, JsonObject, JsonSize, toJsonString } from '../src/tools/ndctl-json.js';
 import { parseSize64 } from '../src/tools/ndctl-json.js';

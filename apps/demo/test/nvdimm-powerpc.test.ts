@@ -2,8 +2,8 @@
 // the info block reserve of __nvdimm_setup_pfn() is one page there.
 import { describe, expect, it } from 'vitest';
 import { SZ_1G, SZ_2G } from '@zonedev/kernel';
-import { bootMachine, type ZonedevMachine } from '../src/machine/zonedev.js';
-import { DEFAULT_MACHINE } from '../src/machine/options.js';
+import { bootShellMachine as bootMachine, type DemoShellMachine as ZonedevMachine } from '../src/commands/shell-machine.js';
+import { DEFAULT_MACHINE } from '@zonedev/platform';
 import { run } from '../src/shell/shell.js';
 
 function ppc(mmu: 'hash' | 'radix'): ZonedevMachine {

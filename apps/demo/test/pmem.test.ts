@@ -4,8 +4,8 @@
 // (map=dev: in the pmem; map=mem: in RAM).
 import { describe, expect, it } from 'vitest';
 import { SZ_1G, SZ_2G, SZ_4G } from '@zonedev/kernel';
-import { bootMachine, type ZonedevMachine } from '../src/machine/zonedev.js';
-import { DEFAULT_MACHINE } from '../src/machine/options.js';
+import { bootShellMachine as bootMachine, type DemoShellMachine as ZonedevMachine } from '../src/commands/shell-machine.js';
+import { DEFAULT_MACHINE } from '@zonedev/platform';
 import { machineFs, run } from '../src/shell/shell.js';
 
 function x86(cmdline = 'memmap=1G!4G'): ZonedevMachine {
