@@ -6,8 +6,17 @@
  *               [--numa N] [--cmdline "..."] [--seed N] [--strict]
  *               [--pmem-region START,SIZE[,volatile]]...
  *               [-M pc,nvdimm=on] [--object memory-backend-file,id=ID,mem-path=FILE,size=SIZE[,share=on]]...
- *               [--device nvdimm,memdev=ID[,id=ID][,label-size=SIZE][,unarmed=on]]... [SCRIPT|-]
+ *               [--device nvdimm,memdev=ID[,id=ID][,label-size=SIZE][,unarmed=on]]...
+ *               [--record FILE] [--export DIR] [SCRIPT|-]
  * ```
+ *
+ * A script may name its machine on its first line, `# zonedev run OPTIONS`
+ * (see {@link scriptHeader}): `zonedev run SCRIPT` then boots with those
+ * OPTIONS, followed by the command line's own (which so override a scalar
+ * option of the header and add to its repeatable ones). `--record FILE`
+ * (run only) writes such a script: the options of the run on that first
+ * line, then the commands, so that `zonedev run FILE` replays the run — the
+ * model is deterministic, so it prints the same and ends in the same state.
  *
  * `-M`/`--machine`, `--object` and `--device` are QEMU's `-machine`,
  * `-object` and `-device` for NVDIMMs on x86_64 (see machine/nvdimm.ts),
@@ -24,18 +33,22 @@
  * usage error, which `zonedev` reports with status 2.
  */
 import { memparse } from '@zonedev/kernel';
-import { DEFAULT_MACHINE, parseMemoryOption, type MachineOptions, type PmemRegionOption } from './machine/options.js';
-import type { Platform } from './machine/machine.js';
-import { MMU_MODES, type MmuMode } from './platform/profile.js';
 import {
+  DEFAULT_MACHINE,
+  MMU_MODES,
   checkNvdimmOptions,
   parseDeviceOption,
   parseMachineOption,
+  parseMemoryOption,
   parseObjectOption,
+  type MachineOptions,
   type MemoryBackendFileOption,
+  type MmuMode,
   type NvdimmDeviceOption,
   type NvdimmOptions,
-} from './machine/nvdimm.js';
+  type Platform,
+  type PmemRegionOption,
+} from '@zonedev/platform';
 
 /** Parsed `run`/`shell` arguments. */
 export interface RunArgs {
@@ -44,6 +57,10 @@ export interface RunArgs {
   readonly strict: boolean;
   /** The script operand (`-` for standard input), if any. */
   readonly script: string | undefined;
+  /** `--record FILE` (run only): where to write the replayable script. */
+  readonly record?: string;
+  /** `--export DIR` (run only): where to write the machine's sysfs and procfs after the script. */
+  readonly exportDir?: string;
   /**
    * `--help` was given: print the command's usage and exit 0. As with GNU
    * getopt_long, it wins over any operand and over the options after it; the
@@ -52,8 +69,13 @@ export interface RunArgs {
   readonly help?: true;
 }
 
-/** Parses the arguments after `run` or `shell`; returns them or a usage message. */
-export function parseRunArgs(command: string, argv: readonly string[]): RunArgs | { error: string } {
+/**
+ * Parses the arguments after `run` or `shell`; returns them or a usage
+ * message. `optionWords`, if given, receives the option words as they were
+ * given (`--seed`, `3`, ...), without `--record FILE` and the operand: what
+ * a recording puts on its first line.
+ */
+export function parseRunArgs(command: string, argv: readonly string[], optionWords?: string[]): RunArgs | { error: string } {
   let platform: Platform = DEFAULT_MACHINE.platform;
   let memory = { ramSize: DEFAULT_MACHINE.ramSize, slots: DEFAULT_MACHINE.slots, maxmem: DEFAULT_MACHINE.maxmem };
   let numa = DEFAULT_MACHINE.numa;
@@ -66,6 +88,9 @@ export function parseRunArgs(command: string, argv: readonly string[]): RunArgs 
   const backends: MemoryBackendFileOption[] = [];
   const nvdimms: NvdimmDeviceOption[] = [];
   const operands: string[] = [];
+  const options: string[] = optionWords ?? [];
+  let record: string | undefined;
+  let exportDir: string | undefined;
   const fail = (msg: string): { error: string } => ({ error: `${command}: ${msg}` });
   const result = (help: boolean): RunArgs => ({
     machine: {
@@ -82,6 +107,8 @@ export function parseRunArgs(command: string, argv: readonly string[]): RunArgs 
     },
     strict,
     script: operands[0],
+    ...(record !== undefined ? { record } : {}),
+    ...(exportDir !== undefined ? { exportDir } : {}),
     ...(help ? { help: true as const } : {}),
   });
 
@@ -112,20 +139,33 @@ export function parseRunArgs(command: string, argv: readonly string[]): RunArgs 
     }
     const takesValue = ['--platform', '--mmu', '-m', '--memory', '--numa', '--cmdline', '--seed', '--pmem-region', '--machine', '--object', '--device'].includes(
       name,
-    );
+    ) || ((name === '--record' || name === '--export') && command === 'run');
     if (!takesValue) {
       if (name === '--strict' && value === undefined) {
         strict = true;
+        options.push(a);
         continue;
       }
       if (name === '--help' && value === undefined) return result(true);
       if (name === '--strict' || name === '--help') return fail(`option '${name}' doesn't allow an argument`);
       return fail(`unrecognized option '${a}'`);
     }
+    const start = i;
     if (value === undefined) {
       if (i + 1 >= argv.length) return fail(`option '${name}' requires an argument`);
       value = argv[++i]!;
     }
+    if (name === '--record') {
+      if (value === '') return fail("option '--record' requires a file name");
+      record = value;
+      continue;
+    }
+    if (name === '--export') {
+      if (value === '') return fail("option '--export' requires a directory name");
+      exportDir = value;
+      continue;
+    }
+    options.push(...argv.slice(start, i + 1));
     switch (name) {
       case '--platform':
         if (value !== 'x86_64' && value !== 'powerpc') return fail(`invalid platform '${value}' (x86_64 or powerpc)`);
@@ -212,4 +252,79 @@ function parsePmemRegion(value: string): PmemRegionOption | undefined {
   const size = whole(parts[1]!);
   if (start === undefined || size === undefined || size === 0) return undefined;
   return { start, size, ...(parts.length === 3 ? { volatile: true } : {}) };
+}
+
+/** The first line of a script that names its machine. */
+const HEADER = /^#\s*zonedev run(?:\s+(.*))?$/;
+
+/**
+ * Splits the rest of a `# zonedev run OPTIONS` line into words as a POSIX
+ * shell does for the cases a header needs: blanks separate words, `'...'`
+ * keeps everything, `"..."` keeps all but `\\`-escaped `"`, `\\`, `$` and
+ * `` ` ``, and an unquoted `\\` keeps the next character. Undefined for an
+ * unterminated quote.
+ */
+export function splitHeaderWords(text: string): string[] | undefined {
+  const words: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === ' ' || ch === '\t') {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+      continue;
+    }
+    word ??= '';
+    if (ch === "'") {
+      const end = text.indexOf("'", i + 1);
+      if (end < 0) return undefined;
+      word += text.slice(i + 1, end);
+      i = end;
+    } else if (ch === '"') {
+      let j = i + 1;
+      for (; j < text.length && text[j] !== '"'; j++) {
+        if (text[j] === '\\' && j + 1 < text.length && '"\\$`'.includes(text[j + 1]!)) j++;
+        word += text[j]!;
+      }
+      if (j >= text.length) return undefined;
+      i = j;
+    } else if (ch === '\\' && i + 1 < text.length) {
+      word += text[++i]!;
+    } else {
+      word += ch;
+    }
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+/** A word as a POSIX shell reads it back: bare if it is safe, else in single quotes. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.split("'").join("'\\''")}'`;
+}
+
+/**
+ * The options of a script's first line, `# zonedev run OPTIONS` (the line
+ * the demo's golden scripts and `--record` start with); undefined when the
+ * first line is not such a line, `{ error }` when its quotes do not close.
+ */
+export function scriptHeader(script: string): { options: string[] } | { error: string } | undefined {
+  const first = script.split('\n', 1)[0]!.replace(/\r$/, '');
+  const m = HEADER.exec(first);
+  if (m === null) return undefined;
+  const words = splitHeaderWords(m[1] ?? '');
+  if (words === undefined) return { error: "run: the script's '# zonedev run' line has an unterminated quote" };
+  return { options: words };
+}
+
+/**
+ * The script `--record` writes: `# zonedev run OPTIONS` with the options
+ * the run booted with (`options`: the header's, if `script` had one, then
+ * the command line's), then the commands of `script` without its old header.
+ */
+export function recordedScript(options: readonly string[], script: string): string {
+  const body = scriptHeader(script) === undefined ? script : script.slice(script.indexOf('\n') + 1 || script.length);
+  const header = ['# zonedev run', ...options.map(shellQuote)].join(' ');
+  return `${header}\n${body}${body === '' || body.endsWith('\n') ? '' : '\n'}`;
 }

@@ -2,7 +2,7 @@
 /**
  * `zonedev` — the demo's command line (see main.ts for the commands).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { main } from './main.js';
 
 async function readStdin(): Promise<string> {
@@ -25,6 +25,7 @@ process.exitCode = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   readFile: (path) => readFileSync(path, 'utf8'),
+  writeFile: (path, text) => writeFileSync(path, text),
   readStdin,
   input: { stream: process.stdin, terminal: process.stdin.isTTY ? process.stdout : undefined },
 });

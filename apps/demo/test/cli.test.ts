@@ -4,8 +4,8 @@ import { main, USAGE, type Io } from '../src/main.js';
 import { parseRunArgs } from '../src/args.js';
 import { complete } from '../src/repl.js';
 import { Shell } from '../src/shell/shell.js';
-import { bootMachine } from '../src/machine/zonedev.js';
-import { DEFAULT_MACHINE } from '../src/machine/options.js';
+import { bootShellMachine as bootMachine } from '../src/commands/shell-machine.js';
+import { DEFAULT_MACHINE } from '@zonedev/platform';
 
 interface Result {
   code: number;

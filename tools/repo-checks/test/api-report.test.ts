@@ -19,7 +19,8 @@ describe('api-extractor gate', () => {
     // committed one; this test checks that the gate notices a difference).
     expect(runBin('tsc', ['-b'], pkg).output).toBe('');
     expect(runBin('api-extractor', ['run', '--local'], pkg).status).toBe(0);
-  });
+    // A build and an extraction: longer than vitest's 10 s hook default on a busy machine.
+  }, 120_000);
   afterAll(() => removeScratch(dir));
 
   const extract = (): ReturnType<typeof runBin> => {

@@ -1,6 +1,8 @@
 // docs/KERNEL-INDEX.md is generated from the doc comments of packages/*/src
 // by tools/repo-checks/scripts/kernel-index.mjs: it must be what the script
-// produces from the sources as they are now.
+// produces from the sources as they are now. So must the demo's copy of the
+// entries (apps/demo/src/explain/kernel-symbols.generated.ts), which its
+// `where` and `explain` commands read.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,27 +11,41 @@ import { ROOT } from './helpers.js';
 
 const SCRIPT = join(ROOT, 'tools/repo-checks/scripts/kernel-index.mjs');
 
-function generate(): string {
-  const r = spawnSync(process.execPath, [SCRIPT, '--stdout'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+function generate(mode: '--stdout' | '--module' = '--stdout'): string {
+  const r = spawnSync(process.execPath, [SCRIPT, mode], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   if (r.status !== 0) throw new Error(`kernel-index.mjs failed (${r.status}): ${r.stderr}`);
   return r.stdout;
+}
+
+/** Fails with the first differing line when `path` is not `fresh`. */
+function expectFresh(path: string, fresh: string): void {
+  const committed = readFileSync(join(ROOT, path), 'utf8');
+  if (committed !== fresh) {
+    const a = committed.split('\n');
+    const b = fresh.split('\n');
+    let i = 0;
+    while (i < Math.max(a.length, b.length) && a[i] === b[i]) i++;
+    expect.fail(
+      `${path} is stale: run \`pnpm docs:index\` and commit the result.\n` +
+        `first difference at line ${i + 1}:\n  committed: ${a[i] ?? '(end of file)'}\n  generated: ${b[i] ?? '(end of file)'}`,
+    );
+  }
 }
 
 describe('docs/KERNEL-INDEX.md', () => {
   const fresh = generate();
 
   it('is up to date with the sources (regenerate with `pnpm docs:index`)', () => {
-    const committed = readFileSync(join(ROOT, 'docs/KERNEL-INDEX.md'), 'utf8');
-    if (committed !== fresh) {
-      const a = committed.split('\n');
-      const b = fresh.split('\n');
-      let i = 0;
-      while (i < Math.max(a.length, b.length) && a[i] === b[i]) i++;
-      expect.fail(
-        `docs/KERNEL-INDEX.md is stale: run \`pnpm docs:index\` and commit the result.\n` +
-          `first difference at line ${i + 1}:\n  committed: ${a[i] ?? '(end of file)'}\n  generated: ${b[i] ?? '(end of file)'}`,
-      );
-    }
+    expectFresh('docs/KERNEL-INDEX.md', fresh);
+  });
+
+  it("has the demo's copy of its entries up to date too (the module `where` and `explain` read)", () => {
+    const module = generate('--module');
+    expectFresh('apps/demo/src/explain/kernel-symbols.generated.ts', module);
+    // The same entries as the Markdown: one row per table row.
+    const rows = module.split('\n').filter((l) => l.startsWith('  [')).length;
+    expect(rows).toBe(fresh.split('\n').filter((l) => l.startsWith('| [`')).length);
+    expect(module).toMatch(/\n {2}\['__add_pages','f','mm\/memory_hotplug\.c',1,'@zonedev\/memory-hotplug','MemoryHotplug\.__addPages','MemoryHotplug\.__addPages','packages\/memory-hotplug\/src\/memory-hotplug\.ts',[0-9]+\],\n/);
   });
 
   it('indexes what the doc comments say: the kernel file, package, export and model line of a mirrored function', () => {
