@@ -16,17 +16,20 @@
  * panics); 2 for a usage error or an unreadable script. Only the commands'
  * output goes to stdout.
  */
-import { readFileSync } from 'node:fs';
-import { parseRunArgs, type RunArgs } from './args.js';
-import { bootMachine } from './machine/zonedev.js';
-import { BootError } from './machine/util.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { parseRunArgs, recordedScript, scriptHeader, type RunArgs } from './args.js';
+import { BootError } from '@zonedev/platform';
 import { isKernelError } from '@zonedev/kernel';
-import type { Machine, Output } from './machine/machine.js';
+import type { Output } from './shell/command.js';
+import { bootShellMachine, type DemoShellMachine } from './commands/shell-machine.js';
+import { nodeBackingStore } from './node/file-backing.js';
+import { exportSysroot } from './node/sysroot.js';
+import { webCommand, WEB_USAGE } from './web-cli.js';
 import { Shell } from './shell/shell.js';
 import { tour } from './tour.js';
 import { interactiveShell, type LineInput } from './repl.js';
 
-export type { Output } from './machine/machine.js';
+export type { Output } from './shell/command.js';
 
 /** What `zonedev` needs from its process; tests pass in-memory ones. */
 export interface Io {
@@ -36,6 +39,8 @@ export interface Io {
   readFile(path: string): string;
   /** Reads all of standard input. */
   readStdin(): Promise<string>;
+  /** Writes a file (`run --record`; throws a Node error with `code` on failure). Absent: recording is refused. */
+  writeFile?(path: string, text: string): void;
   /** Standard input as lines, for `zonedev shell`. */
   readonly input: LineInput;
 }
@@ -67,6 +72,8 @@ commands:
                             (from SCRIPT, or standard input if - or absent)
   shell [options]           boot a machine and type the same commands interactively
   tour                      the guided tour (pnpm demo)
+  web [--port N | --out DIR]  the memory map and a shell in a browser, served on
+                            localhost (or written to DIR as static files)
   help [COMMAND]            this text, or the usage of COMMAND
 
 options of run and shell:
@@ -81,9 +88,16 @@ export const COMMAND_USAGE: Readonly<Record<string, string>> = {
 
 Boot a machine and run a script of shell commands, from SCRIPT, or from
 standard input if SCRIPT is - or absent. The exit status is the script's.
+A script whose first line is '# zonedev run OPTIONS' boots with those
+OPTIONS, then the command line's.
 
 options:
-${MACHINE_OPTIONS}  --help                           print this text and exit
+${MACHINE_OPTIONS}  --record FILE                    write the options and the commands to FILE, a script
+                                   that 'zonedev run FILE' replays exactly
+  --export DIR                     after the script, write the machine's /sys/devices/system/
+                                   {memory,node} and /proc/{meminfo,iomem,zoneinfo,buddyinfo}
+                                   under DIR (new or empty), for 'lsmem --sysroot DIR'
+  --help                           print this text and exit
 `,
   shell: `usage: zonedev shell [options]
 
@@ -101,9 +115,10 @@ and ZONE_DEVICE, printing each command and its output.
 options:
   --help  print this text and exit
 `,
+  web: WEB_USAGE,
   help: `usage: zonedev help [COMMAND]
 
-Print the usage of zonedev, or of COMMAND (run, shell, tour, help).
+Print the usage of zonedev, or of COMMAND (run, shell, tour, web, help).
 `,
 };
 
@@ -130,9 +145,9 @@ function printUsage(io: Io, command: string): number {
 }
 
 /** Boots the machine of `args`, or reports why it cannot (status 1). */
-function boot(io: Io, args: RunArgs): Machine | number {
+function boot(io: Io, args: RunArgs): DemoShellMachine | number {
   try {
-    return bootMachine(args.machine);
+    return bootShellMachine({ ...args.machine, backingStore: nodeBackingStore });
   } catch (e) {
     if (e instanceof BootError || isKernelError(e)) {
       io.stderr.write(`zonedev: boot failed: ${e.message}\n`);
@@ -143,8 +158,25 @@ function boot(io: Io, args: RunArgs): Machine | number {
   }
 }
 
+/** A Node error's `code` in the words of strerror(). */
+function ioErrorText(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  return code === 'ENOENT'
+    ? 'No such file or directory'
+    : code === 'EISDIR'
+      ? 'Is a directory'
+      : code === 'EACCES'
+        ? 'Permission denied'
+        : code === 'ENOTEMPTY'
+          ? 'Directory not empty'
+          : code === 'ENOTDIR'
+            ? 'Not a directory'
+            : String(e);
+}
+
 async function runCommand(argv: readonly string[], io: Io): Promise<number> {
-  const args = parseRunArgs('run', argv);
+  const words: string[] = [];
+  let args = parseRunArgs('run', argv, words);
   if ('error' in args) return usageError(io, args.error);
   if (args.help === true) return printUsage(io, 'run');
   let script: string;
@@ -159,10 +191,39 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
       return usageError(io, `run: cannot read '${args.script}': ${why}`);
     }
   }
+  // A script that names its machine (`# zonedev run OPTIONS`) boots it; the command line's options come after.
+  const header = scriptHeader(script);
+  if (header !== undefined) {
+    if ('error' in header) return usageError(io, header.error);
+    words.length = 0;
+    const replay = parseRunArgs('run', [...header.options, ...argv], words);
+    if ('error' in replay) return usageError(io, replay.error);
+    args = replay;
+  }
+  if (args.record !== undefined) {
+    try {
+      if (io.writeFile === undefined) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      io.writeFile(args.record, recordedScript(words, script));
+    } catch (e) {
+      return usageError(io, `run: cannot write '${args.record}': ${ioErrorText(e)}`);
+    }
+  }
   const machine = boot(io, args);
   if (typeof machine === 'number') return machine;
   const shell = new Shell(machine, { strict: args.strict, stdout: io.stdout, stderr: io.stderr });
-  return shell.runScript(script);
+  const status = shell.runScript(script);
+  if (args.exportDir !== undefined) {
+    try {
+      if (existsSync(args.exportDir) && readdirSync(args.exportDir).length > 0) {
+        throw Object.assign(new Error('ENOTEMPTY'), { code: 'ENOTEMPTY' });
+      }
+      exportSysroot(machine.machine, args.exportDir);
+    } catch (e) {
+      io.stderr.write(`zonedev: run: cannot export to '${args.exportDir}': ${ioErrorText(e)}\n`);
+      return 1;
+    }
+  }
+  return status;
 }
 
 async function shellCommand(argv: readonly string[], io: Io): Promise<number> {
@@ -183,6 +244,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return runCommand(rest, io);
     case 'shell':
       return shellCommand(rest, io);
+    case 'web':
+      return webCommand(rest, io);
     case 'tour':
       if (rest[0] === '--help') return printUsage(io, 'tour');
       if (rest.length > 0) {
