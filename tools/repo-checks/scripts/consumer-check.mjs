@@ -11,7 +11,10 @@
 //  4. type-check a small TypeScript consumer against the installed packages;
 //  5. require() every package from a CommonJS project (what `npm init -y`
 //     makes), which Node 20.19+ allows through the `default` export condition;
-//  6. `publint --strict` on every package, and no build info in a tarball.
+//  6. `publint --strict` on every package, and no build info in a tarball;
+//  7. pack the `zonedev` app too, install it with the packages' tarballs, and
+//     run its bin on a two-line script from standard input, as `npx zonedev
+//     run -` would for someone who never cloned the repository.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +24,9 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const pkgDirs = readdirSync(join(root, 'packages')).map((d) => join(root, 'packages', d));
 const manifests = pkgDirs.map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }));
+
+const appDir = join(root, 'apps', 'demo');
+const appPkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'));
 
 const run = (cmd, args, opts = {}) =>
   execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
@@ -87,8 +93,27 @@ try {
     if (listing.includes('.tsbuildinfo')) throw new Error(`${f} ships a .tsbuildinfo`);
   }
 
+  // The app: packed like the packages, installed beside their tarballs.
+  const appTarballs = join(scratch, 'app-tarball');
+  mkdirSync(appTarballs);
+  run('pnpm', ['pack', '--pack-destination', appTarballs], { cwd: appDir });
+  const appTarball = readdirSync(appTarballs).map((f) => join(appTarballs, f))[0];
+  if (appTarball === undefined) throw new Error(`pnpm pack wrote no tarball for ${appPkg.name}`);
+  if (run('tar', ['-tzf', appTarball]).includes('.tsbuildinfo')) throw new Error(`${appTarball} ships a .tsbuildinfo`);
+  const cli = join(scratch, 'cli');
+  mkdirSync(cli);
+  writeFileSync(join(cli, 'package.json'), JSON.stringify({ name: 'cli-user', private: true }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', appTarball, ...files], { cwd: cli });
+  const bin = join(cli, 'node_modules', '.bin', 'zonedev');
+  const script = 'cat /sys/devices/system/memory/block_size_bytes\ncat /proc/iomem\n';
+  const out = run(bin, ['run', '-'], { cwd: cli, input: script, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (!/(^|\n)8000000\n/.test(out) || !out.includes('System RAM')) {
+    throw new Error(`${appPkg.name} run - printed an unexpected transcript:\n${out}`);
+  }
+  console.log(`ran the installed ${appPkg.name} bin on a two-line script (${out.split('\n').length - 1} lines of output)`);
+
   const publint = join(root, 'node_modules', 'publint', 'src', 'cli.js');
-  for (const { dir, pkg } of manifests) {
+  for (const { dir, pkg } of [...manifests, { dir: appDir, pkg: appPkg }]) {
     const out = run('node', [publint, '--strict', '--pack', 'pnpm', dir], { cwd: dir });
     console.log(`publint ${pkg.name}: ${out.trim().split('\n').pop()}`);
   }

@@ -1,7 +1,7 @@
 // The layer graph gate (dependency-cruiser) and the import rules (ESLint)
 // reject what docs/ARCHITECTURE.md forbids. Each case writes a violating file
 // into a scratch copy of the sources and runs the real checker on it.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, copyIntoScratch, makeScratch, removeScratch, runBin } from './helpers.js';
@@ -19,6 +19,8 @@ describe('dependency-cruiser enforces the layer graph', () => {
       ...PACKAGES.flatMap((p) => [`packages/${p}/src`, `packages/${p}/package.json`]),
       'apps/demo/src',
     ]);
+    // The app's third-party imports (the web app's terminal) resolve as in the tree.
+    symlinkSync(join(ROOT, 'apps/demo/node_modules'), join(dir, 'apps/demo/node_modules'));
   });
   afterAll(() => removeScratch(dir));
 

@@ -14,6 +14,7 @@ const LAYERS: Record<string, string[]> = {
   memremap: ['kernel', 'mmzone', 'sparse-vmemmap', 'mm', 'memory-hotplug'],
   libnvdimm: ['kernel', 'mmzone', 'sparse-vmemmap', 'mm', 'memory-hotplug', 'memremap'],
   hmm: ['kernel', 'mmzone', 'sparse-vmemmap', 'mm', 'memory-hotplug', 'memremap'],
+  platform: ['kernel', 'mmzone', 'sparse-vmemmap', 'mm', 'memory-hotplug', 'memremap', 'libnvdimm', 'hmm'],
 };
 
 const json = (path: string): Record<string, unknown> => JSON.parse(readFileSync(join(ROOT, path), 'utf8'));
@@ -50,11 +51,13 @@ describe('package manifests', () => {
     });
   }
 
-  it('the demo app is private and not versioned by changesets', () => {
+  it('the demo app is published as zonedev, its bin the built CLI', () => {
     const demo = json('apps/demo/package.json');
-    expect(demo.private).toBe(true);
-    const cs = json('.changeset/config.json') as { privatePackages: { version: boolean } };
-    expect(cs.privatePackages.version).toBe(false);
+    expect(demo.name).toBe('zonedev');
+    expect(demo.private).toBeUndefined();
+    expect(demo.type).toBe('module');
+    expect(demo.bin).toEqual({ zonedev: './dist/cli.js' });
+    expect(demo.files).toContain('dist');
   });
 
   it('pins pnpm in packageManager', () => {
