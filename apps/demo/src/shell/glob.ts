@@ -37,7 +37,8 @@ export function unescapePattern(pattern: string): string {
   return pattern.replace(/\\(.)/gs, '$1');
 }
 
-const CLASSES: Record<string, string> = {
+/** The POSIX character classes of a bracket expression in the C locale, as JavaScript character-class ranges (globs and grep's regexes share them). */
+export const CLASSES: Readonly<Record<string, string>> = {
   alnum: 'A-Za-z0-9',
   alpha: 'A-Za-z',
   blank: ' \\t',

@@ -17,23 +17,10 @@
  * Matching is in the C locale: bytes, `[[:alpha:]]` is ASCII letters.
  */
 
+import { CLASSES } from '../glob.js';
+
 /** A pattern GNU grep rejects: the message (without `grep: `). */
 export class RegexError extends Error {}
-
-const CLASSES: Record<string, string> = {
-  alnum: 'A-Za-z0-9',
-  alpha: 'A-Za-z',
-  blank: ' \\t',
-  cntrl: '\\x00-\\x1f\\x7f',
-  digit: '0-9',
-  graph: '\\x21-\\x7e',
-  lower: 'a-z',
-  print: '\\x20-\\x7e',
-  punct: '!-\\/:-@\\[-`{-~',
-  space: ' \\t\\n\\r\\f\\v',
-  upper: 'A-Z',
-  xdigit: '0-9A-Fa-f',
-};
 
 const UNMATCHED_BRACKET = 'Unmatched [, [^, [:, [., or [=';
 
