@@ -253,6 +253,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const HI_VALID = 2 ** 31;
 const HI_WRITE = 2 ** 30;
 const TWO32 = 2 ** 32;
+const WORD = 2n ** 32n;
+/** From how many equal entries on one 64-bit fill (one BigInt) beats two 32-bit stores per entry. */
+const FILL_RUN = 8;
 
 /**
  * `hmm_vma_handle_pte()` for a PTE table when no entry can ask for a fault
@@ -276,7 +279,8 @@ function snapshotPtes(w: Walk, addr: number, end: number): void {
   const zeroPfn = sys.zeroPfn;
   const first = (addr % pgd.geometry.pmdSize) / w.ps;
   // Runs of PTEs are often one shared entry (the zero page) or share their
-  // flags: the words of the last present entry are reused while they apply.
+  // flags: the words of the last present entry are reused while they apply,
+  // and a long run of one entry is stored with one native 64-bit fill.
   let last: Pte | undefined;
   let lastError = false;
   let wordLo = 0;
@@ -311,12 +315,20 @@ function snapshotPtes(w: Walk, addr: number, end: number): void {
       wordLo = pfn - pfnHi * TWO32;
       wordHi = pfnHi + hiFlags;
     }
+    // the run of this same entry from k on (entries are shared values: the zero page's, for one)
+    let runEnd = k + 1;
+    while (runEnd < count && table[first + runEnd] === pte) runEnd++;
     if (lastError) {
-      r.hmmPfns[i] = HMM_PFN_ERROR;
-      continue;
+      r.hmmPfns.fill(HMM_PFN_ERROR, i, base + runEnd);
+    } else if (runEnd - k >= FILL_RUN) {
+      r.hmmPfns.fill(BigInt(wordHi) * WORD + BigInt(wordLo), i, base + runEnd);
+    } else {
+      for (let j = i; j < base + runEnd; j++) {
+        words[2 * j + lo] = wordLo;
+        words[2 * j + hi] = wordHi;
+      }
     }
-    words[2 * i + lo] = wordLo;
-    words[2 * i + hi] = wordHi;
+    k = runEnd - 1;
   }
 }
 

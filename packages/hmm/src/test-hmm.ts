@@ -41,7 +41,7 @@
  */
 import type { Kernel, Resource } from '@zonedev/kernel';
 import { KernelBug, KernelError, SZ_256M, checkUnsigned, hasBits, isKernelError } from '@zonedev/kernel';
-import type { MmSystem, MmuIntervalNotifierOps, MmuNotifierRange, VmFault, VmFaultT } from '@zonedev/mm';
+import type { MmSystem, MmuIntervalNotifierOps, MmuNotifierRange, PresentPte, VmFault, VmFaultT } from '@zonedev/mm';
 import {
   MMU_NOTIFY_MIGRATE,
   MmStruct,
@@ -57,6 +57,8 @@ import {
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
   mmuNotifierRangeBlockable,
+  pmdHuge,
+  userFault,
   userRead,
   userWrite,
 } from '@zonedev/mm';
@@ -574,7 +576,7 @@ export class Dmirror {
    * `dmirror_interval_invalidate()` (lib/test_hmm.c): skips the device's
    * own migration (`MMU_NOTIFY_MIGRATE` with this device as owner, no
    * `set_seq`); otherwise refuses (false) a non-blockable range, or bumps
-   * the sequence and erases the mirror entries of `[start >> 12, end >> 12]`
+   * the sequence and erases the mirror entries of `[start >> PAGE_SHIFT, end >> PAGE_SHIFT]`
    * — an inclusive end, so one page beyond the range goes too.
    */
   invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean {
@@ -606,7 +608,7 @@ export class Dmirror {
    * in the kernel's order: a released file (`!private_data`) is -EINVAL, a
    * field that is not a `__u64` -EFAULT (what `copy_from_user` of a bad
    * struct gives), `addr` not page aligned -EINVAL, `addr >= addr +
-   * (npages << 12)` (npages 0, or a range that wraps) -EINVAL, an unknown
+   * (npages << PAGE_SHIFT)` (npages 0, or a range that wraps) -EINVAL, an unknown
    * command -EINVAL. Returns the range `[start, end)` (cut at 2^53, above
    * any user address).
    */
@@ -861,10 +863,59 @@ export class Dmirror {
       addr = next;
     }
     const b = this.#bounceInit(start, end - start);
+    if (this.#copyMirrorToUser(start, end, ptr, out)) return;
     const ok = this.#doRead(start, end, b);
     out.cpages = b.cpages;
     if (!ok) throw new KernelError('ENOENT', 'dmirror: a page was not migrated to this device');
     this.#copyToUser(ptr, this.#bounceBytes(b));
+  }
+
+  /**
+   * `dmirror_do_read()` into the bounce buffer followed by `copy_to_user()`
+   * of it, done page to page when nothing can tell the difference: a
+   * page-aligned user buffer that does not overlap `[start, end)` cannot
+   * alias a mirrored page, so each mirrored page is copied straight into
+   * the user page that would have received its bytes, with no host buffer
+   * of the whole range. The mirror entries are all looked up first (-ENOENT
+   * at the first missing one, `cpages` counting those before it, as
+   * `dmirror_do_read()` does), then the user pages are written in order
+   * (-EFAULT at the first that cannot be, the pages before it written, as
+   * `copy_to_user()` leaves them). Returns false, having done nothing, when
+   * the buffer does not qualify.
+   */
+  #copyMirrorToUser(start: number, end: number, ptr: bigint, out: { cpages: number; faults: number }): boolean {
+    const ps = this.#ps;
+    const size = end - start;
+    if (size === 0 || ptr % BigInt(ps) !== 0n || ptr + BigInt(size) > BigInt(ADDR_LIMIT)) return false;
+    const uaddr = Number(ptr);
+    if (uaddr < end && start < uaddr + size) return false;
+    const n = size / ps;
+    const first = start / ps;
+    const pages = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const e = this.pt.get(first + i);
+      if (e === undefined) {
+        out.cpages = i;
+        throw new KernelError('ENOENT', 'dmirror: a page was not migrated to this device');
+      }
+      pages[i] = e.page;
+    }
+    out.cpages = n;
+    const physmem = this.#module.parts.mm.core.physmem;
+    for (let i = 0; i < n; i++) {
+      const at = uaddr + i * ps;
+      let pte: PresentPte;
+      try {
+        pte = userFault(this.mm, at, 'write');
+      } catch (e) {
+        if (e instanceof UserFaultSignal || isKernelError(e)) throw new KernelError('EFAULT', 'dmirror: copy_to_user failed');
+        throw e;
+      }
+      const pmdSize = this.mm.pgd!.geometry.pmdSize;
+      const to = pmdHuge(pte) ? pte.pfn + Math.floor((at % pmdSize) / ps) : pte.pfn;
+      physmem.copy(to * ps, pages[i]! * ps, ps);
+    }
+    return true;
   }
 
   /** `dmirror_migrate_alloc_and_copy()`: a device page per collected entry, its backing page a copy (or cleared). */

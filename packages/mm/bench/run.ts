@@ -11,13 +11,15 @@
 // 3. A page-table walk over 1 GiB mapped (256 Ki PTEs) against a read of a
 //    Float64Array of 256 Ki entries: reported.
 //
-// Case 2 times migrate_pages() alone: the machine, its mapped pages and their
-// isolation are prepared, untimed, before each run. Every timed run starts
+// Case 2 times migrate_pages() alone: the machine and its mapped pages are
+// prepared once, and the isolation of the pages before each run, untimed;
+// each run moves the pages the previous one left, so the copies go to host
+// memory that earlier runs already touched, as the baseline's copy does. Every timed run starts
 // after a full garbage collection (node --expose-gc) and is measured in the
 // process's own CPU time (user + system), so that other processes on a shared
 // machine do not count. Every case is first run untimed MM_BENCH_WARMUP times
 // (default 2), so that the rounds time compiled code. MM_BENCH_PAGES scales
-// cases 1 and 2 (default 65536), MM_BENCH_ROUNDS sets the rounds (default 7,
+// cases 1 and 2 (default 65536), MM_BENCH_ROUNDS sets the rounds (default 5,
 // one run of each side per round, alternating which goes first); the median
 // ratio is printed with the range of the rounds' ratios.
 import { GFP_HIGHUSER_MOVABLE } from '@zonedev/mmzone';
@@ -34,17 +36,19 @@ interface RatioCase {
   readonly subject: () => unknown;
   /** Untimed preparation before each subject run. */
   readonly setup?: () => void;
+  /** Runs of each side per timed measurement, their mean taken (a case without setup only). */
+  readonly reps?: number;
   readonly target: number;
 }
 
-/** One run of `fn`: this process's CPU time (user + system) and the wall time, in ms. */
-function timeRun(fn: () => unknown): { cpu: number; wall: number } {
+/** The mean of `reps` runs of `fn`: this process's CPU time (user + system) and the wall time, in ms. */
+function timeRun(fn: () => unknown, reps: number = 1): { cpu: number; wall: number } {
   const c = process.cpuUsage();
   const t = performance.now();
-  fn();
+  for (let i = 0; i < reps; i++) fn();
   const wall = performance.now() - t;
   const d = process.cpuUsage(c);
-  return { cpu: (d.user + d.system) / 1000, wall };
+  return { cpu: (d.user + d.system) / 1000 / reps, wall: wall / reps };
 }
 
 /**
@@ -70,14 +74,14 @@ function runRatios(title: string, cases: readonly RatioCase[], o: { rounds: numb
     }
     const timeBaseline = (): void => {
       gc();
-      const t = timeRun(c.baseline);
+      const t = timeRun(c.baseline, c.reps);
       base.push(t.cpu);
       baseWall.push(t.wall);
     };
     const timeSubject = (): void => {
       c.setup?.();
       gc();
-      const t = timeRun(c.subject);
+      const t = timeRun(c.subject, c.setup ? 1 : c.reps);
       subj.push(t.cpu);
       subjWall.push(t.wall);
     };
@@ -103,7 +107,7 @@ function runRatios(title: string, cases: readonly RatioCase[], o: { rounds: numb
 }
 
 const N = Number(process.env['MM_BENCH_PAGES'] ?? 64 * 1024);
-const ROUNDS = Number(process.env['MM_BENCH_ROUNDS'] ?? 7);
+const ROUNDS = Number(process.env['MM_BENCH_ROUNDS'] ?? 5);
 const WARMUP = Number(process.env['MM_BENCH_WARMUP'] ?? 2);
 const RW = PROT_READ + PROT_WRITE;
 const ANON = MAP_PRIVATE + MAP_ANONYMOUS;
@@ -127,6 +131,12 @@ const f64 = new Float64Array(256 * 1024);
 // the fault case's machine is booted once; each run maps, faults in and unmaps 256 MiB
 const faultM = bootMachine({ memory: 2 * N * 4096 + 64 * MiB });
 const faultMm = newMm(faultM);
+
+// the migration's machine is booted once: each round moves the same 256 MiB of mapped pages to new pages
+const migM = bootMachine({ memory: 3 * N * 4096 + 256 * MiB });
+const migMm = newMm(migM);
+const migAddr = migMm.mmap({ length: N * 4096, prot: RW, flags: ANON });
+userWrite(migMm, migAddr, src);
 
 // the walk's machine is built once: 1 GiB mapped
 const walkM = bootMachine({ memory: 2 * GiB });
@@ -155,28 +165,27 @@ runRatios(
         dst.set(src);
       },
       setup: () => {
-        migration = undefined;
-        const m = bootMachine({ memory: 3 * N * 4096 + 256 * MiB });
-        const mm = newMm(m);
-        const a = mm.mmap({ length: N * 4096, prot: RW, flags: ANON });
-        userWrite(mm, a, src);
+        // the pages mapped now (where the previous round moved them), isolated as migrate_pages() wants them
         const from: number[] = [];
-        mm.pgd!.walk(a, a + N * 4096, ({ pte }) => {
+        migMm.pgd!.walk(migAddr, migAddr + N * 4096, ({ pte }) => {
           if (pte.kind === 'present') from.push(pte.pfn);
         });
-        for (const p of from) isolateLruPage(m.sys, p);
-        migration = { m, from };
+        for (const p of from) isolateLruPage(migM.sys, p);
+        migration = { m: migM, from };
       },
       subject: () => {
         const { m, from } = migration!;
         const r = migratePages(m.sys, from, () => m.core.allocPages(GFP_HIGHUSER_MOVABLE, 0), undefined, MIGRATE_SYNC, MR_SYSCALL);
         if (r.nrSucceeded !== N) throw new Error(`migrate_pages moved ${r.nrSucceeded} of ${N}`);
+        migration = undefined;
         sink += r.nrSucceeded;
       },
     },
     {
       name: 'page-table walk of 1 GiB mapped / Float64Array read of 256 Ki entries',
       target: Infinity,
+      // a walk takes milliseconds and the read a fraction of one: each measurement is the mean of 20 runs
+      reps: 20,
       baseline: () => {
         let s = 0;
         for (let i = 0; i < f64.length; i++) s += f64[i]!;

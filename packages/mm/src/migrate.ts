@@ -14,17 +14,18 @@
  * entry into a PTE for the new page (or, after a failure, back to the old
  * one). `migrate_pages()` retries -EAGAIN up to ten passes.
  */
-import { KernelError, checkUnsigned, hasBits } from '@zonedev/kernel';
+import { KernelError, checkUnsigned, clearBits, hasBits, orBits } from '@zonedev/kernel';
 import { PG_dirty, PG_locked, PG_lru, PG_referenced } from '@zonedev/mmzone';
 import { MMU_NOTIFY_CLEAR, mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart, mmuNotifierRangeInit } from './mmu-notifier.js';
 import type { MmSystem } from './memory.js';
-import { isSwapPte, pfnPte, ptePresent, pteDirty, pteMkold, pteMkwrite, pteWrite, swpEntryToPte, vmGetPageProt } from './pgtable.js';
-import { pageAddAnonRmap, pageRemoveRmap, rmapWalkAnon } from './rmap.js';
+import { _PAGE_ACCESSED, _PAGE_RW, pfnPte, pteDirty, pteWrite, swpEntryToPte, vmGetPageProt } from './pgtable.js';
+import { pageAddAnonRmap, pageRemoveRmap, rmapWalkAnonWith } from './rmap.js';
 import {
   devicePrivateEntryToPfn, isDevicePrivateEntry, isMigrationEntry, isWriteDevicePrivateEntry, isWriteMigrationEntry,
   makeDevicePrivateEntry, makeMigrationEntry, migrationEntryToPfn,
 } from './swapops.js';
 import { VM_WRITE } from './vma.js';
+import type { Vma } from './vma.js';
 
 /** `TTU_MIGRATION` (include/linux/rmap.h): install migration entries. @public */ export const TTU_MIGRATION = 0x1;
 /** `TTU_IGNORE_MLOCK`. @public */ export const TTU_IGNORE_MLOCK = 0x8;
@@ -62,33 +63,52 @@ export function tryToUnmap(sys: MmSystem, pfn: number, flags: number): boolean {
 
 function tryToUnmapImpl(sys: MmSystem, pfn: number, flags: number): boolean {
   const store = sys.core.memmap;
-  const migration = hasBits(flags, TTU_MIGRATION);
-  rmapWalkAnon(store, pfn, sys.pageSize, (vma, addr) => {
-    const mm = vma.vmMm;
-    const pgd = mm?.pgd;
-    if (!mm || !pgd) return;
-    const pte = pgd.get(addr);
-    let write: boolean;
-    if (ptePresent(pte) && pte.pfn === pfn) write = pteWrite(pte);
-    else if (isSwapPte(pte) && isDevicePrivateEntry(pte.entry) && devicePrivateEntryToPfn(pte.entry) === pfn) {
-      write = isWriteDevicePrivateEntry(pte.entry);
-    } else return;
-    const range = mm.notifierSubscriptions ? mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, mm, addr, addr + sys.pageSize) : null;
-    if (range) mmuNotifierInvalidateRangeStart(range);
-    try {
-      if (ptePresent(pte) && pteDirty(pte)) store.setPageFlag(pfn, PG_dirty);
-      if (migration) pgd.set(addr, swpEntryToPte(makeMigrationEntry(pfn, write)));
-      else {
-        pgd.clear(addr);
-        mm.addRss(sys.mmCounter(pfn), -1);
-      }
-      pageRemoveRmap(store, pfn);
-      sys.putPage(pfn);
-    } finally {
-      if (range) mmuNotifierInvalidateRangeEnd(range);
+  rmapWalkAnonWith(store, pfn, sys.pageSize, { sys, pfn, migration: hasBits(flags, TTU_MIGRATION) }, tryToUnmapOne);
+  return store.pageMapcount(pfn) === 0;
+}
+
+/** What {@link tryToUnmapOne} needs besides the VMA and address (one object per page, no closure). */
+interface UnmapWalk {
+  readonly sys: MmSystem;
+  readonly pfn: number;
+  readonly migration: boolean;
+}
+
+/**
+ * `try_to_unmap_one()` (mm/rmap.c) for one VMA of the page's rmap: the PTE
+ * at `addr` if it maps the page (present, or the page's device-private
+ * entry) becomes a migration entry or none, under an `MMU_NOTIFY_CLEAR`
+ * notification when the mm has subscribers.
+ */
+function tryToUnmapOne(w: UnmapWalk, vma: Vma, addr: number): void {
+  const mm = vma.vmMm;
+  const pgd = mm?.pgd;
+  if (!mm || !pgd) return;
+  const { sys, pfn } = w;
+  const pte = pgd.get(addr);
+  if (pte === undefined) return;
+  let write: boolean;
+  if (pte.kind === 'present') {
+    if (pte.pfn !== pfn) return;
+    write = pteWrite(pte);
+  } else if (isDevicePrivateEntry(pte.entry) && devicePrivateEntryToPfn(pte.entry) === pfn) {
+    write = isWriteDevicePrivateEntry(pte.entry);
+  } else return;
+  const store = sys.core.memmap;
+  const range = mm.notifierSubscriptions ? mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, 0, mm, addr, addr + sys.pageSize) : null;
+  if (range) mmuNotifierInvalidateRangeStart(range);
+  try {
+    if (pte.kind === 'present' && pteDirty(pte)) store.setPageFlag(pfn, PG_dirty);
+    if (w.migration) pgd.set(addr, swpEntryToPte(makeMigrationEntry(pfn, write)));
+    else {
+      pgd.clear(addr);
+      mm.addRss(sys.mmCounter(pfn), -1);
     }
-  });
-  return sys.pageMapcount(pfn) === 0;
+    pageRemoveRmap(store, pfn);
+    sys.putPage(pfn);
+  } finally {
+    if (range) mmuNotifierInvalidateRangeEnd(range);
+  }
 }
 
 /**
@@ -110,19 +130,36 @@ export function removeMigrationPtes(sys: MmSystem, old: number, newPfn: number):
 
 function removeMigrationPtesImpl(sys: MmSystem, old: number, newPfn: number): void {
   const store = sys.core.memmap;
-  const devPrivate = sys.isDevicePrivatePage(newPfn);
-  rmapWalkAnon(store, newPfn, sys.pageSize, (vma, addr) => {
-    const pgd = vma.vmMm?.pgd;
-    if (!pgd) return;
-    const pte = pgd.get(addr);
-    if (!isSwapPte(pte) || !isMigrationEntry(pte.entry) || migrationEntryToPfn(pte.entry) !== old) return;
-    sys.getPage(newPfn);
-    let entry = pteMkold(pfnPte(newPfn, vmGetPageProt(vma.vmFlags)));
-    if (isWriteMigrationEntry(pte.entry) && hasBits(vma.vmFlags, VM_WRITE)) entry = pteMkwrite(entry);
-    if (devPrivate) pgd.set(addr, swpEntryToPte(makeDevicePrivateEntry(newPfn, pteWrite(entry))));
-    else pgd.set(addr, entry);
-    pageAddAnonRmap(store, newPfn, vma, addr, sys.pageSize);
-  });
+  rmapWalkAnonWith(store, newPfn, sys.pageSize, { sys, old, newPfn, devPrivate: sys.isDevicePrivatePage(newPfn) }, removeMigrationPte);
+}
+
+/** What {@link removeMigrationPte} needs besides the VMA and address. */
+interface RemoveWalk {
+  readonly sys: MmSystem;
+  readonly old: number;
+  readonly newPfn: number;
+  readonly devPrivate: boolean;
+}
+
+/**
+ * `remove_migration_pte()` (mm/migrate.c) for one VMA: a migration entry
+ * for `old` at `addr` becomes `pte_mkold(mk_pte(new, vm_page_prot))`, made
+ * writable for a write entry in a writable VMA (one entry value built from
+ * the final bits), or a device-private entry for a device-private page.
+ */
+function removeMigrationPte(w: RemoveWalk, vma: Vma, addr: number): void {
+  const pgd = vma.vmMm?.pgd;
+  if (!pgd) return;
+  const pte = pgd.get(addr);
+  if (pte === undefined || pte.kind !== 'swap' || !isMigrationEntry(pte.entry) || migrationEntryToPfn(pte.entry) !== w.old) return;
+  const { sys, newPfn } = w;
+  sys.getPage(newPfn);
+  let prot = clearBits(vmGetPageProt(vma.vmFlags), _PAGE_ACCESSED);
+  if (isWriteMigrationEntry(pte.entry) && hasBits(vma.vmFlags, VM_WRITE)) prot = orBits(prot, _PAGE_RW);
+  const entry = pfnPte(newPfn, prot);
+  if (w.devPrivate) pgd.set(addr, swpEntryToPte(makeDevicePrivateEntry(newPfn, pteWrite(entry))));
+  else pgd.set(addr, entry);
+  pageAddAnonRmap(sys.core.memmap, newPfn, vma, addr, sys.pageSize);
 }
 
 /**
@@ -197,9 +234,18 @@ function unmapAndMove(
   store.setPageFlag(pfn, PG_locked);
   let rc = -11;
   const wasMapped = store.pageMapcount(pfn) > 0;
-  if (wasMapped) tryToUnmap(sys, pfn, TTU_MIGRATION + TTU_IGNORE_MLOCK);
+  // (the traced entry points when tracing is on; their checked arguments are known good here)
+  const traced = sys.core.kernel.tracer.enabled;
+  if (wasMapped) {
+    if (traced) tryToUnmap(sys, pfn, TTU_MIGRATION + TTU_IGNORE_MLOCK);
+    else tryToUnmapImpl(sys, pfn, TTU_MIGRATION + TTU_IGNORE_MLOCK);
+  }
   if (store.pageMapcount(pfn) === 0) rc = migratePage(sys, newPfn, pfn, mode);
-  if (wasMapped) removeMigrationPtes(sys, pfn, rc === MIGRATEPAGE_SUCCESS ? newPfn : pfn);
+  if (wasMapped) {
+    const to = rc === MIGRATEPAGE_SUCCESS ? newPfn : pfn;
+    if (traced) removeMigrationPtes(sys, pfn, to);
+    else removeMigrationPtesImpl(sys, pfn, to);
+  }
   store.clearPageFlag(pfn, PG_locked);
   if (rc === MIGRATEPAGE_SUCCESS) {
     // the old page goes with its isolation reference; the new one is put back on the LRU

@@ -169,6 +169,20 @@ export function pageMapcount(store: MemmapStore, pfn: number): number {
  * @public
  */
 export function rmapWalkAnon(store: MemmapStore, pfn: number, pageSize: number, fn: (vma: Vma, address: number) => void): void {
+  rmapWalkAnonWith(store, pfn, pageSize, fn, callWalkFn);
+}
+
+function callWalkFn(fn: (vma: Vma, address: number) => void, vma: Vma, address: number): void {
+  fn(vma, address);
+}
+
+/**
+ * {@link rmapWalkAnon} with the `rmap_walk_control` argument (`rwc->arg`)
+ * passed to a plain function, so that the per-page callers (migration
+ * unmapping and remapping every page of a list) create no closure per page.
+ * Internal to the package.
+ */
+export function rmapWalkAnonWith<C>(store: MemmapStore, pfn: number, pageSize: number, arg: C, fn: (arg: C, vma: Vma, address: number) => void): void {
   const av = store.pageMapping(pfn);
   if (!isAnonMapping(av)) return;
   const index = store.pageIndex(pfn);
@@ -177,12 +191,12 @@ export function rmapWalkAnon(store: MemmapStore, pfn: number, pageSize: number, 
     // the common case, an anon_vma of one VMA: no snapshot of the set needed
     for (const vma of vmas) {
       const addr = vmaAddress(vma, index, pageSize);
-      if (addr >= 0) fn(vma, addr);
+      if (addr >= 0) fn(arg, vma, addr);
       return;
     }
   }
   for (const vma of [...vmas]) {
     const addr = vmaAddress(vma, index, pageSize);
-    if (addr >= 0) fn(vma, addr);
+    if (addr >= 0) fn(arg, vma, addr);
   }
 }
