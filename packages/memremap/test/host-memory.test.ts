@@ -50,10 +50,10 @@ describe('memremap_pages() past the host-memory mark', () => {
 });
 
 describe('a small host heap (--max-old-space-size=96)', () => {
-  it('memremap of 64 TiB with its memmap in the altmap fails with -ENOMEM, the machine as it was, instead of a V8 abort', () => {
+  it('memremap of 2 PiB with its memmap in the altmap fits: uniform sections are one record, so the host heap never sees 2^39 struct pages', () => {
     const script = fileURLToPath(new URL('./fixtures/small-heap.ts', import.meta.url));
     const register = new URL('./fixtures/register-sources.mjs', import.meta.url).href;
-    const r = spawnSync(process.execPath, ['--max-old-space-size=96', '--expose-gc', '--import', 'tsx', '--import', register, script, String(64 * TiB)], {
+    const r = spawnSync(process.execPath, ['--max-old-space-size=96', '--expose-gc', '--import', 'tsx', '--import', register, script, String(2048 * TiB)], {
       encoding: 'utf8',
       timeout: 50_000,
     });
@@ -61,11 +61,8 @@ describe('a small host heap (--max-old-space-size=96)', () => {
     expect(r.signal).toBeNull();
     // the child's stderr in the report if it exits with an error
     expect({ status: r.status, stderr: r.status === 0 ? '' : r.stderr.slice(-2000) }).toEqual({ status: 0, stderr: '' });
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { errno: string; message: string; unchanged: boolean; usable: boolean};
-    expect(out.errno).toBe('ENOMEM');
-    expect(out.message).toMatch(/^sparse_add_section: out of host memory for pfn 0x[0-9a-f]+ \+ 32768$/);
-    expect(out.unchanged).toBe(true);
-    expect(out.usable).toBe(true);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { errno: string; message: string; live: boolean; unchanged: boolean; usable: boolean };
+    expect(out).toEqual({ errno: 'ok', message: '', live: true, unchanged: true, usable: true });
   });
 });
 

@@ -47,8 +47,18 @@
  * ({@link MemmapStore.initSinglePage}): the result is the same, at the cost
  * of a comparison per call.
  *
+ * Sections that are all template, with one pageblock migratetype, are not
+ * stored one by one: a run of adjacent such sections with the same template
+ * and migratetype is one record ({@link SectionRun}), found by a binary
+ * search over the sorted runs. Writing a page of a run takes its section
+ * out of the run (the run splits around it); a bulk operation over whole
+ * sections of a run changes the run's template in O(1), splitting it at the
+ * range's ends; a section whose pages all equal its template again goes
+ * back into a run, and adjacent runs that agree merge. So a petabyte of
+ * uniform device memory is a handful of records.
+ *
  * Pageblock migratetypes (`pageblock_flags`, kept by the kernel in each
- * section's usemap) are stored here too, per section.
+ * section's usemap) are stored here too, per section (per run while uniform).
  *
  * Every accessor takes a pfn and mirrors an inline function of
  * include/linux/mm.h, page_ref.h or page-flags.h. Inline kernel functions
@@ -293,6 +303,23 @@ class Section implements SlotList {
   }
 }
 
+/**
+ * Sections `[first, end)`, each with a memmap whose pages all equal `tpl`
+ * and whose pageblocks all have migratetype `pbAll`: one record for all.
+ */
+class SectionRun {
+  first: number;
+  end: number;
+  tpl: StructPage;
+  pbAll: number;
+  constructor(first: number, end: number, tpl: StructPage, pbAll: number) {
+    this.first = first;
+    this.end = end;
+    this.tpl = tpl;
+    this.pbAll = pbAll;
+  }
+}
+
 interface Compiled {
   readonly set: readonly number[];
   readonly clear: readonly number[];
@@ -348,6 +375,12 @@ export class MemmapStore {
   private cacheBase = 1;
   private cacheEnd = 0;
   private cacheSec: Section | undefined = undefined;
+  /** Whether `cacheSec` is a read-only view of a run (writes must take the section out of it first). */
+  private cacheView = false;
+  /** The uniform runs of sections, sorted and disjoint; a section is in a run or in `sections`, never both. */
+  private readonly runs: SectionRun[] = [];
+  /** Sections held in runs. */
+  private runSections = 0;
   private w: PageArrays | undefined = undefined;
   /** The diverged pages of every overlay section. */
   private readonly pool = new OverlayPool();
@@ -434,9 +467,210 @@ export class MemmapStore {
       throw new KernelError('EINVAL', `invalid section number ${sectionNr}`);
     }
     if (this.runEnd >= 0) this.flushRun();
-    if (this.sections.has(sectionNr)) throw new KernelError('EEXIST', `section ${sectionNr} already has a memmap`);
-    this.sections.set(sectionNr, new Section(sectionNr * this.pagesPerSection, template, migratetype));
+    if (this.hasSection(sectionNr)) throw new KernelError('EEXIST', `section ${sectionNr} already has a memmap`);
+    this.insertRun(new SectionRun(sectionNr, sectionNr + 1, template, migratetype));
     this.registered += this.pagesPerSection;
+  }
+
+  /**
+   * {@link MemmapStore.initSection} with the defaults for each of the
+   * `count` sections from `firstSectionNr`, as one record: O(log runs).
+   * -EEXIST, changing nothing, if any of them already has a memmap.
+   */
+  initSections(firstSectionNr: number, count: number): void {
+    if (!Number.isSafeInteger(firstSectionNr) || firstSectionNr < 0 || !Number.isSafeInteger(count) || count < 0) {
+      throw new KernelError('EINVAL', `invalid section range ${firstSectionNr} + ${count}`);
+    }
+    if (this.runEnd >= 0) this.flushRun();
+    if (count === 0) return;
+    const end = firstSectionNr + count;
+    const taken = this.firstTaken(firstSectionNr, end);
+    if (taken >= 0) throw new KernelError('EEXIST', `section ${taken} already has a memmap`);
+    this.insertRun(new SectionRun(firstSectionNr, end, ZERO_STRUCT_PAGE, 0));
+    this.registered += count * this.pagesPerSection;
+  }
+
+  /**
+   * {@link MemmapStore.dropSection} for each of the `count` sections from
+   * `firstSectionNr`: O(records in the range). -EINVAL, changing nothing,
+   * if any of them has no memmap.
+   */
+  dropSections(firstSectionNr: number, count: number): void {
+    if (!Number.isSafeInteger(firstSectionNr) || firstSectionNr < 0 || !Number.isSafeInteger(count) || count < 0) {
+      throw new KernelError('EINVAL', `invalid section range ${firstSectionNr} + ${count}`);
+    }
+    if (this.runEnd >= 0) this.flushRun();
+    const end = firstSectionNr + count;
+    for (let nr = firstSectionNr; nr < end; ) {
+      if (this.sections.has(nr)) {
+        nr++;
+        continue;
+      }
+      const r = this.runAt(nr);
+      if (r === undefined) throw new KernelError('EINVAL', `section ${nr} has no memmap`);
+      nr = r.end;
+    }
+    for (let nr = firstSectionNr; nr < end; ) {
+      const s = this.sections.get(nr);
+      if (s !== undefined) {
+        this.dropSection(nr);
+        nr++;
+        continue;
+      }
+      const i = this.runIndex(nr);
+      const r = this.runs[i]!;
+      const b = Math.min(r.end, end);
+      this.cutRun(i, nr, b);
+      this.registered -= (b - nr) * this.pagesPerSection;
+      this.forgetNodes(nr, b);
+      nr = b;
+    }
+  }
+
+  /** `sectionToNode` loses sections `[a, b)`. */
+  private forgetNodes(a: number, b: number): void {
+    const m = this.sectionToNode;
+    if (m.size === 0) return;
+    if (m.size < b - a) {
+      for (const nr of [...m.keys()]) if (nr >= a && nr < b) m.delete(nr);
+    } else for (let nr = a; nr < b; nr++) m.delete(nr);
+  }
+
+  /** The lowest section of `[a, b)` that has a memmap, or -1. */
+  private firstTaken(a: number, b: number): number {
+    let best = -1;
+    const i = this.runSearch(a);
+    // the run containing a, or the first one after it
+    for (const j of [i, i + 1]) {
+      const r = this.runs[j];
+      if (r !== undefined && r.end > a && r.first < b) {
+        best = Math.max(a, r.first);
+        break;
+      }
+    }
+    const m = this.sections;
+    if (m.size === 0) return best;
+    const lim = best >= 0 ? best : b;
+    if (m.size < lim - a) {
+      for (const nr of m.keys()) if (nr >= a && nr < lim && (best < 0 || nr < best)) best = nr;
+    } else {
+      for (let nr = a; nr < lim; nr++) {
+        if (m.has(nr)) return nr;
+      }
+    }
+    return best;
+  }
+
+  // ------------------------------------------------------------------ runs
+
+  /** Index of the last run whose first section is <= `nr`, or -1. */
+  private runSearch(nr: number): number {
+    const runs = this.runs;
+    let lo = 0;
+    let hi = runs.length - 1;
+    let ans = -1;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (runs[mid]!.first <= nr) {
+        ans = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  /** Index of the run holding section `nr`, or -1. */
+  private runIndex(nr: number): number {
+    const i = this.runSearch(nr);
+    return i >= 0 && nr < this.runs[i]!.end ? i : -1;
+  }
+
+  private runAt(nr: number): SectionRun | undefined {
+    const i = this.runIndex(nr);
+    return i >= 0 ? this.runs[i] : undefined;
+  }
+
+  /** A run's record changed: a cached read-only view of a run is stale. */
+  private runsChanged(): void {
+    if (this.cacheView) this.setCache(undefined);
+  }
+
+  /** Adds a run (its sections in no record yet), merging it with neighbours that agree. */
+  private insertRun(r: SectionRun): void {
+    const i = this.runSearch(r.first) + 1;
+    this.runs.splice(i, 0, r);
+    this.runSections += r.end - r.first;
+    this.mergeAround(i);
+  }
+
+  /** Merges run `i` with its neighbours when they are adjacent and agree; returns its new index. */
+  private mergeAround(i: number): number {
+    const runs = this.runs;
+    const r = runs[i]!;
+    const next = runs[i + 1];
+    if (next !== undefined && next.first === r.end && next.tpl === r.tpl && next.pbAll === r.pbAll) {
+      r.end = next.end;
+      runs.splice(i + 1, 1);
+    }
+    const prev = runs[i - 1];
+    if (prev !== undefined && prev.end === r.first && prev.tpl === r.tpl && prev.pbAll === r.pbAll) {
+      prev.end = r.end;
+      runs.splice(i, 1);
+      i--;
+    }
+    this.runsChanged();
+    return i;
+  }
+
+  /** Removes sections `[a, b)` (within it) from run `i`. */
+  private cutRun(i: number, a: number, b: number): void {
+    const runs = this.runs;
+    const r = runs[i]!;
+    this.runSections -= b - a;
+    if (a === r.first && b === r.end) runs.splice(i, 1);
+    else if (a === r.first) r.first = b;
+    else if (b === r.end) r.end = a;
+    else {
+      runs.splice(i + 1, 0, new SectionRun(b, r.end, r.tpl, r.pbAll));
+      r.end = a;
+    }
+    this.runsChanged();
+  }
+
+  /** Makes sections `[a, b)` of run `i` a run of their own; returns its index. */
+  private isolate(i: number, a: number, b: number): number {
+    const runs = this.runs;
+    let r = runs[i]!;
+    if (a > r.first) {
+      runs.splice(i + 1, 0, new SectionRun(a, r.end, r.tpl, r.pbAll));
+      r.end = a;
+      i++;
+      r = runs[i]!;
+    }
+    if (b < r.end) {
+      runs.splice(i + 1, 0, new SectionRun(b, r.end, r.tpl, r.pbAll));
+      r.end = b;
+    }
+    this.runsChanged();
+    return i;
+  }
+
+  /** Takes section `nr` out of run `i` as a section record of its own (about to diverge). */
+  private unrun(i: number, nr: number): Section {
+    const r = this.runs[i]!;
+    const s = new Section(nr * this.pagesPerSection, r.tpl, r.pbAll);
+    this.cutRun(i, nr, nr + 1);
+    this.sections.set(nr, s);
+    return s;
+  }
+
+  /** Puts a section whose pages all equal its template back into a run. */
+  private foldBack(nr: number, s: Section): void {
+    if (s.cols !== undefined || s.ovCount > 0 || s.ext !== undefined || s.pb !== undefined) return;
+    if (this.sections.get(nr) !== s) return;
+    this.sections.delete(nr);
+    if (this.cacheSec === s) this.setCache(undefined);
+    this.insertRun(new SectionRun(nr, nr + 1, s.tpl, s.pbAll));
   }
 
   /**
@@ -446,7 +680,14 @@ export class MemmapStore {
   dropSection(sectionNr: number): void {
     if (this.runEnd >= 0) this.flushRun();
     const s = this.sections.get(sectionNr);
-    if (s === undefined) throw new KernelError('EINVAL', `section ${sectionNr} has no memmap`);
+    if (s === undefined) {
+      const i = Number.isSafeInteger(sectionNr) ? this.runIndex(sectionNr) : -1;
+      if (i < 0) throw new KernelError('EINVAL', `section ${sectionNr} has no memmap`);
+      this.cutRun(i, sectionNr, sectionNr + 1);
+      this.sectionToNode.delete(sectionNr);
+      this.registered -= this.pagesPerSection;
+      return;
+    }
     this.pool.release(s, this.owners);
     this.sections.delete(sectionNr);
     this.sectionToNode.delete(sectionNr);
@@ -456,32 +697,34 @@ export class MemmapStore {
 
   /** Whether section `sectionNr` has a memmap. */
   hasSection(sectionNr: number): boolean {
-    return this.sections.has(sectionNr);
+    return this.sections.has(sectionNr) || this.runIndex(sectionNr) >= 0;
   }
 
   /** Whether `pfn` has a struct page (its section has a memmap). */
   hasMemmap(pfn: Pfn | number): boolean {
     if (pfn >= this.cacheBase && pfn < this.cacheEnd) return true;
-    return this.sections.has(Math.floor(pfn * this.invPps));
+    return this.hasSection(Math.floor(pfn * this.invPps));
   }
 
   /** The numbers of the sections with a memmap, ascending. */
   sectionNumbers(): number[] {
-    return [...this.sections.keys()].sort((a, b) => a - b);
+    const out = [...this.sections.keys()];
+    for (const r of this.runs) for (let nr = r.first; nr < r.end; nr++) out.push(nr);
+    return out.sort((a, b) => a - b);
   }
 
   /** How a section's memmap is stored, or undefined if it has none. */
   sectionState(sectionNr: number): SectionMemmapState | undefined {
     if (this.runEnd >= 0) this.flushRun();
     const s = this.sections.get(sectionNr);
-    if (s === undefined) return undefined;
+    if (s === undefined) return this.runAt(sectionNr) !== undefined ? 'template' : undefined;
     return s.cols !== undefined ? 'columns' : s.ovCount > 0 ? 'overlay' : 'template';
   }
 
   /** The template of a section (what its non-diverged pages look like). */
   sectionTemplate(sectionNr: number): StructPage | undefined {
     if (this.runEnd >= 0) this.flushRun();
-    return this.sections.get(sectionNr)?.tpl;
+    return this.sections.get(sectionNr)?.tpl ?? this.runAt(sectionNr)?.tpl;
   }
 
   /** Struct pages registered in all. */
@@ -491,7 +734,7 @@ export class MemmapStore {
 
   /** Sections with a memmap. */
   get nrSections(): number {
-    return this.sections.size;
+    return this.sections.size + this.runSections;
   }
 
   /** Host-memory statistics (an estimate of the bytes the store holds). */
@@ -518,9 +761,10 @@ export class MemmapStore {
       }
       if (s.pb !== undefined) bytes += s.pb.length;
     }
-    bytes += this.pool.bytes;
+    bytes += this.pool.bytes + this.runs.length * 64;
+    templateSections += this.runSections;
     return {
-      sections: this.sections.size,
+      sections: this.sections.size + this.runSections,
       pages: this.registered,
       templateSections,
       overlaySections,
@@ -531,37 +775,66 @@ export class MemmapStore {
     };
   }
 
+  /** The section record of `pfn`, to write (a section in a run is taken out of it). */
   private sec(pfn: number): Section {
     if (this.runEnd >= 0) this.flushRun();
-    if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec!;
+    if (pfn >= this.cacheBase && pfn < this.cacheEnd && !this.cacheView) return this.cacheSec!;
     const nr = Math.floor(pfn * this.invPps);
-    const s = this.sections.get(nr);
+    let s = this.sections.get(nr);
     if (s === undefined) {
       if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `invalid pfn ${String(pfn)}`);
-      throw new KernelBug(`BUG: unable to handle page fault: no struct page for pfn ${hex(pfn)} (section ${nr} has no memmap)`);
+      const i = this.runIndex(nr);
+      if (i < 0) throw new KernelBug(`BUG: unable to handle page fault: no struct page for pfn ${hex(pfn)} (section ${nr} has no memmap)`);
+      s = this.unrun(i, nr);
     }
     this.setCache(s);
     return s;
   }
 
-  private setCache(s: Section | undefined): void {
+  /**
+   * The section record of `pfn`, to read: for a section in a run, a
+   * read-only view of the whole run (template pages, no overlay), valid
+   * until the runs change.
+   */
+  private secR(pfn: number): Section {
+    if (this.runEnd >= 0) this.flushRun();
+    if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec!;
+    const s = this.secOrUndefined(pfn);
+    if (s === undefined) return this.sec(pfn);
+    return s;
+  }
+
+  private setCache(s: Section | undefined, run?: SectionRun): void {
     this.cacheSec = s;
+    this.cacheView = run !== undefined;
     if (s === undefined) {
       this.cacheBase = 1;
       this.cacheEnd = 0;
+    } else if (run !== undefined) {
+      this.cacheBase = run.first * this.pagesPerSection;
+      this.cacheEnd = run.end * this.pagesPerSection;
     } else {
       this.cacheBase = s.base;
       this.cacheEnd = s.base + this.pagesPerSection;
     }
   }
 
-  /** The section of `pfn`, or undefined if it has no memmap (no throw). */
+  /** The section of `pfn` to read (a run's view, see {@link MemmapStore.secR}), or undefined if it has no memmap (no throw). */
   private secOrUndefined(pfn: number): Section | undefined {
     if (this.runEnd >= 0) this.flushRun();
     if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec;
-    const s = this.sections.get(Math.floor(pfn * this.invPps));
-    if (s !== undefined) this.setCache(s);
-    return s;
+    const nr = Math.floor(pfn * this.invPps);
+    const s = this.sections.get(nr);
+    if (s !== undefined) {
+      this.setCache(s);
+      return s;
+    }
+    if (!Number.isSafeInteger(nr)) return undefined;
+    const r = this.runAt(nr);
+    if (r === undefined) return undefined;
+    const v = new Section(r.first * this.pagesPerSection, r.tpl, r.pbAll);
+    this.setCache(v, r);
+    return v;
   }
 
   /**
@@ -628,7 +901,11 @@ export class MemmapStore {
   materialize(startPfn: Pfn | number, nrPages: number): void {
     if (this.runEnd >= 0) this.flushRun();
     for (let nr = this.pfnToSectionNr(startPfn); nr <= this.pfnToSectionNr(startPfn + nrPages - 1); nr++) {
-      const s = this.sections.get(nr);
+      let s = this.sections.get(nr);
+      if (s === undefined) {
+        const i = this.runIndex(nr);
+        if (i >= 0) s = this.unrun(i, nr);
+      }
       if (s !== undefined && s.cols === undefined) this.promote(s);
     }
   }
@@ -637,7 +914,7 @@ export class MemmapStore {
 
   /** One struct page as a value (a snapshot; for inspection and tests). */
   readStructPage(pfn: Pfn | number): StructPage {
-    const s = this.sec(pfn);
+    const s = this.secR(pfn);
     const i = pfn - s.base;
     const t = s.tpl;
     const p = this.rpos(s, i);
@@ -766,16 +1043,23 @@ export class MemmapStore {
    */
   initRange(startPfn: Pfn | number, nrPages: number, template: StructPage): void {
     this.checkRange(startPfn, nrPages);
-    this.forSections(startPfn, nrPages, (s, a, b) => {
-      if (a === 0 && b === this.pagesPerSection) {
-        s.tpl = template;
-        s.cols = undefined;
-        this.dropOverlay(s);
-        s.ext = undefined;
-        return;
-      }
-      this.assignPartial(s, a, b, template);
-    });
+    this.forSections(
+      startPfn,
+      nrPages,
+      (s, a, b) => {
+        if (a === 0 && b === this.pagesPerSection) {
+          s.tpl = template;
+          s.cols = undefined;
+          this.dropOverlay(s);
+          s.ext = undefined;
+          return;
+        }
+        this.assignPartial(s, a, b, template);
+      },
+      (r) => {
+        r.tpl = template;
+      },
+    );
   }
 
   /**
@@ -898,6 +1182,13 @@ export class MemmapStore {
           if (update.index !== undefined) this.setIndex(s, i, update.index);
         }
       }
+    }, (r) => {
+      let nt = derived.get(r.tpl);
+      if (nt === undefined) {
+        nt = applyUpdate(r.tpl, c);
+        derived.set(r.tpl, nt);
+      }
+      r.tpl = nt;
     });
   }
 
@@ -953,25 +1244,53 @@ export class MemmapStore {
     }
     if (nrPages === 0) return;
     const last = this.pfnToSectionNr(startPfn + nrPages - 1);
-    for (let nr = this.pfnToSectionNr(startPfn); nr <= last; nr++) {
-      if (!this.sections.has(nr)) {
+    for (let nr = this.pfnToSectionNr(startPfn); nr <= last; ) {
+      if (this.sections.has(nr)) {
+        nr++;
+        continue;
+      }
+      const r = this.runAt(nr);
+      if (r === undefined) {
         throw new KernelBug(
           `BUG: no memmap for pfn range ${hex(startPfn)}-${hex(startPfn + nrPages - 1)} (section ${nr})`,
         );
       }
+      nr = r.end;
     }
   }
 
-  private forSections(startPfn: number, nrPages: number, fn: (s: Section, a: number, b: number) => void): void {
+  /**
+   * Calls `fn` for each section of a range (every one has a memmap) with the
+   * pages [a, b) of it in the range. Whole sections of a run are given to
+   * `onRun` instead, as one run of their own (split off at the range's
+   * ends, merged back afterwards) when it is given; other sections of runs
+   * are taken out of them first, and go back when they are uniform again.
+   */
+  private forSections(startPfn: number, nrPages: number, fn: (s: Section, a: number, b: number) => void, onRun?: (r: SectionRun) => void): void {
     const pps = this.pagesPerSection;
     let pfn = startPfn;
     const end = startPfn + nrPages;
+    const fullEnd = Math.floor(end * this.invPps);
     while (pfn < end) {
       const nr = this.pfnToSectionNr(pfn);
       const base = nr * pps;
       const a = pfn - base;
       const b = Math.min(pps, end - base);
-      fn(this.sections.get(nr)!, a, b);
+      let s = this.sections.get(nr);
+      if (s === undefined) {
+        const i = this.runIndex(nr);
+        if (onRun !== undefined && a === 0 && b === pps) {
+          const e = Math.min(this.runs[i]!.end, fullEnd);
+          const j = this.isolate(i, nr, e);
+          onRun(this.runs[j]!);
+          this.mergeAround(j);
+          pfn = e * pps;
+          continue;
+        }
+        s = this.unrun(i, nr);
+      }
+      fn(s, a, b);
+      this.foldBack(nr, s);
       pfn = base + b;
     }
   }
@@ -997,6 +1316,14 @@ export class MemmapStore {
       if (s !== undefined) {
         const hit = this.findInSection(s, a, b, pred);
         if (hit >= 0) return base + hit;
+      } else {
+        const r = this.runs.length > 0 ? this.runAt(nr) : undefined;
+        if (r !== undefined) {
+          const t = r.tpl;
+          if (pred(t.flagsLo, t.mapcount, t.refcount)) return pfn;
+          pfn = Math.min(r.end * pps, endPfn);
+          continue;
+        }
       }
       pfn = base + b;
     }
@@ -1036,14 +1363,14 @@ export class MemmapStore {
 
   /** `page->flags` bits 0..31. */
   pageFlagsLo(pfn: Pfn | number): number {
-    const s = this.sec(pfn);
+    const s = this.secR(pfn);
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.flagsLo : this.w!.lo[p]!;
   }
 
   /** `page->flags` bits 32..63. */
   pageFlagsHi(pfn: Pfn | number): number {
-    const s = this.sec(pfn);
+    const s = this.secR(pfn);
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.flagsHi : this.hiAt(s, p);
   }
@@ -1240,7 +1567,7 @@ export class MemmapStore {
 
   /** `atomic_read(&page->_mapcount)`: the raw word (-1 when unmapped). */
   pageMapcountRaw(pfn: Pfn | number): number {
-    const s = this.sec(pfn);
+    const s = this.secR(pfn);
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.mapcount : this.w!.mc[p]!;
   }
@@ -1306,7 +1633,7 @@ export class MemmapStore {
 
   /** `page_private()`. */
   pagePrivate(pfn: Pfn | number): number {
-    const s = this.sec(pfn);
+    const s = this.secR(pfn);
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.private : this.privAt(s, p);
   }
@@ -1368,7 +1695,7 @@ export class MemmapStore {
    * of the flag bits of `lowMask` (a mask of the low flags half) set.
    */
   pageExpectedState(pfn: Pfn | number, lowMask: number): boolean {
-    const s = this.sec(pfn);
+    const s = this.secR(pfn);
     const i = pfn - s.base;
     const p = this.rpos(s, i);
     const t = s.tpl;
@@ -1396,7 +1723,7 @@ export class MemmapStore {
 
   /** `page_ref_count()`. */
   pageRefCount(pfn: Pfn | number): number {
-    const s = this.sec(pfn);
+    const s = this.secR(pfn);
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.refcount : this.w!.ref[p]!;
   }
@@ -1520,7 +1847,7 @@ export class MemmapStore {
 
   /** `page->pgmap`. */
   pagePgmap(pfn: Pfn | number): unknown {
-    const s = this.sec(pfn);
+    const s = this.secR(pfn);
     return this.extra(s, pfn - s.base, 'pgmap', s.tpl.pgmap);
   }
 
@@ -1545,7 +1872,12 @@ export class MemmapStore {
   /** `page->mapping`. */
   pageMapping(pfn: Pfn | number): unknown {
     const s = this.sec(pfn);
-    return this.extra(s, pfn - s.base, 'mapping', s.tpl.mapping);
+    // (extra() without the field-name lookup: anonymous memory reads this for every page it maps)
+    const m = s.ext?.mapping;
+    if (m === undefined) return s.tpl.mapping;
+    const v = m.get(pfn - s.base);
+    if (v === undefined) return s.tpl.mapping;
+    return v === NONE ? undefined : v;
   }
 
   /** Sets `page->mapping`. */
@@ -1557,7 +1889,10 @@ export class MemmapStore {
   /** `page->index`. */
   pageIndex(pfn: Pfn | number): number {
     const s = this.sec(pfn);
-    return this.indexOf(s, pfn - s.base);
+    const m = s.ext?.index;
+    if (m === undefined) return s.tpl.index;
+    const v = m.get(pfn - s.base);
+    return v === undefined ? s.tpl.index : v;
   }
 
   /** Sets `page->index`. */
@@ -1676,7 +2011,7 @@ export class MemmapStore {
 
   /** `get_pageblock_migratetype()` / `get_pfnblock_migratetype()`. */
   getPageblockMigratetype(pfn: Pfn | number): number {
-    const s = this.sec(pfn);
+    const s = this.secR(pfn);
     if (s.pb === undefined) return s.pbAll;
     return s.pb[Math.floor((pfn - s.base) / this.config.pageblockNrPages)]!;
   }
@@ -1699,13 +2034,20 @@ export class MemmapStore {
   setPageblockMigratetypeRange(startPfn: Pfn | number, nrPages: number, migratetype: number): void {
     this.checkRange(startPfn, nrPages);
     const nb = this.config.pageblockNrPages;
-    this.forSections(startPfn, nrPages, (s, a, b) => {
-      if (a === 0 && b === this.pagesPerSection) {
-        s.pb = undefined;
-        s.pbAll = migratetype;
-        return;
-      }
-      for (let i = a - (a % nb); i < b; i += nb) this.setPageblockMigratetype(s.base + i, migratetype);
-    });
+    this.forSections(
+      startPfn,
+      nrPages,
+      (s, a, b) => {
+        if (a === 0 && b === this.pagesPerSection) {
+          s.pb = undefined;
+          s.pbAll = migratetype;
+          return;
+        }
+        for (let i = a - (a % nb); i < b; i += nb) this.setPageblockMigratetype(s.base + i, migratetype);
+      },
+      (r) => {
+        r.pbAll = migratetype;
+      },
+    );
   }
 }
