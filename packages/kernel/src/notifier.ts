@@ -63,6 +63,7 @@ export const NOTIFY_STOP = 0x8001;
  * @public
  */
 export function notifierFromErrno(err: number): number {
+  if (!Number.isSafeInteger(err) || err > 0 || err < -4095) throw new KernelError('EINVAL', `notifier_from_errno: invalid errno ${String(err)}`);
   if (err !== 0) return NOTIFY_STOP_MASK | (NOTIFY_OK - err);
   return NOTIFY_OK;
 }
@@ -75,6 +76,7 @@ export function notifierFromErrno(err: number): number {
  * @public
  */
 export function notifierToErrno(ret: number): number {
+  if (!Number.isSafeInteger(ret) || ret < 0 || ret > 0xffffffff) throw new KernelError('EINVAL', `notifier_to_errno: invalid ret ${String(ret)}`);
   const r = ret & ~NOTIFY_STOP_MASK;
   return r > NOTIFY_OK ? NOTIFY_OK - r : 0;
 }

@@ -8,6 +8,7 @@
  * {@link SimClock} that only moves when the model advances it, so the same
  * run prints the same bytes.
  */
+import { KernelError } from './errno.js';
 
 /**
  * The console log levels of include/linux/kern_levels.h.
@@ -65,6 +66,8 @@ export interface LogRecord {
  * @public
  */
 export function formatLogTime(ns: number): string {
+  // A clock reading: any finite time from 0 (the simulated clock may advance by fractions of a ns).
+  if (typeof ns !== 'number' || !(ns >= 0 && ns <= Number.MAX_SAFE_INTEGER)) throw new KernelError('EINVAL', `print_time: invalid time ${String(ns)} ns`);
   const usec = Math.floor(ns / 1000);
   const sec = Math.floor(usec / 1e6);
   const frac = usec - sec * 1e6;

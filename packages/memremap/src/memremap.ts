@@ -64,8 +64,11 @@
  * mm/swap.c (`put_page()`, `put_devmap_managed_page()`, `__put_page()`), and
  * `memmap_init_zone_device()` of mm/page_alloc.c, all as of Linux v5.13.
  */
-import type { Device, Devres, Kernel, Printk, Tracer } from '@zonedev/kernel';
+import type { Devres, Kernel, Printk, Tracer } from '@zonedev/kernel';
 import {
+  Device,
+  checkPhysRange,
+  checkUnsigned,
   devToNode,
   IORES_DESC_NONE,
   IORESOURCE_SYSTEM_RAM,
@@ -100,7 +103,7 @@ import {
 } from './pagemap.js';
 import { PgmapArray } from './pgmap-array.js';
 import type { PfnT } from './pfn-t.js';
-import { pfnTHasPage, pfnTToPhys } from './pfn-t.js';
+import { checkPfnT, pfnTHasPage, pfnTToPhys } from './pfn-t.js';
 
 /**
  * Options of a {@link Memremap}: the machine's layers below, the
@@ -153,6 +156,23 @@ function hexAlt(n: number): string {
 /** Refuses (EINVAL) a `pgmap` argument that is not a {@link DevPagemap}. */
 function checkPgmap(fn: string, pgmap: unknown): asserts pgmap is DevPagemap {
   if (!(pgmap instanceof DevPagemap)) throw new KernelError('EINVAL', `${fn}: invalid pgmap ${String(pgmap)}`);
+}
+
+/** Refuses (EINVAL) a `pfn` argument that is not an unsigned integer below 2^53. */
+function checkPfn(fn: string, pfn: unknown): asserts pfn is number {
+  checkUnsigned(fn, 'pfn', pfn);
+}
+
+/** Refuses (EINVAL) an altmap argument that is not a `vmem_altmap` with unsigned integer fields. */
+function checkAltmap(fn: string, altmap: unknown): asserts altmap is VmemAltmap {
+  const a = altmap as Record<string, unknown> | null;
+  const ok = typeof a === 'object' && a !== null && ['basePfn', 'endPfn', 'reserve', 'free', 'align', 'alloc'].every((k) => Number.isSafeInteger(a[k]) && (a[k] as number) >= 0);
+  if (!ok) throw new KernelError('EINVAL', `${fn}: invalid altmap ${String(altmap)}`);
+}
+
+/** Refuses (EINVAL) a `dev` argument that is not a {@link Device}. */
+function checkDevice(fn: string, dev: unknown): asserts dev is Device {
+  if (!(dev instanceof Device)) throw new KernelError('EINVAL', `${fn}: invalid device ${String(dev)}`);
 }
 
 function isThenable(v: unknown): v is Promise<void> {
@@ -316,6 +336,7 @@ export class Memremap {
   }
 
   private vmemAltmapOffsetImpl(altmap: VmemAltmap | undefined): number {
+    if (altmap !== undefined) checkAltmap('vmem_altmap_offset', altmap);
     if (!this.zoneDevice || altmap === undefined) return 0;
     return sparseVmemAltmapOffset(altmap);
   }
@@ -326,6 +347,8 @@ export class Memremap {
    * `CONFIG_ZONE_DEVICE`. Mirrors mm/memremap.c.
    */
   vmemAltmapFree(altmap: VmemAltmap, nrPfns: number): void {
+    checkAltmap('vmem_altmap_free', altmap);
+    checkUnsigned('vmem_altmap_free', 'nr_pfns', nrPfns);
     if (!this.zoneDevice) return;
     sparseVmemAltmapFree(altmap, nrPfns);
   }
@@ -375,6 +398,7 @@ export class Memremap {
 
   /** Where `pgmap` is in its life, or `undefined` when it is not mapped. */
   pagemapPhase(pgmap: DevPagemap): PagemapPhase | undefined {
+    checkPgmap('pagemap_phase', pgmap);
     return this.maps.get(pgmap)?.phase;
   }
 
@@ -384,6 +408,7 @@ export class Memremap {
    * devres when its driver was unbound); `undefined` when none is pending.
    */
   memunmapCompletion(pgmap: DevPagemap): Promise<void> | undefined {
+    checkPgmap('memunmap_completion', pgmap);
     return this.maps.get(pgmap)?.teardown;
   }
 
@@ -531,8 +556,13 @@ export class Memremap {
     if (!Number.isInteger(nrRange) || nrRange < 0 || nrRange > pgmap.ranges.length) {
       throw new KernelError('EINVAL', `memremap_pages: nr_range ${nrRange} but ${pgmap.ranges.length} ranges`);
     }
+    if (!Number.isSafeInteger(pgmap.flags) || pgmap.flags < 0) {
+      throw new KernelError('EINVAL', `memremap_pages: invalid flags ${String(pgmap.flags)}`);
+    }
+    if (pgmapAltmap(pgmap) !== undefined) checkAltmap('memremap_pages', pgmap.altmap);
     for (let i = 0; i < nrRange; i++) {
       const r = pgmap.ranges[i]!;
+      if (typeof r !== 'object' || r === null) throw new KernelError('EINVAL', `memremap_pages: invalid range ${String(r)}`);
       if (!Number.isSafeInteger(r.start) || !Number.isSafeInteger(r.end) || r.start < 0 || r.end < r.start) {
         throw new KernelError('EINVAL', `memremap_pages: invalid range ${r.start}-${r.end}`);
       }
@@ -695,7 +725,7 @@ export class Memremap {
     const wait = this.teardownBegin(pgmap);
     if (wait !== undefined) {
       if (pgmap.ref === pgmap.internalRef && pgmap.internalRef !== undefined) {
-        throw new Error('BUG: memremap_pages: pages referenced while still being mapped');
+        throw new KernelBug('memremap_pages: pages referenced while still being mapped');
       }
       // A caller's cleanup still waits for references of its own; no page of
       // this pagemap can be among them, so the unmapping goes on now.
@@ -820,6 +850,8 @@ export class Memremap {
   }
 
   private devmMemremapPagesImpl(dev: Device, pgmap: DevPagemap): bigint {
+    checkDevice('devm_memremap_pages', dev);
+    checkPgmap('devm_memremap_pages', pgmap);
     if (!this.zoneDevice) {
       this.warnOnce('devm_memremap_pages', 'WARNING: devm_memremap_pages: CONFIG_ZONE_DEVICE is not set');
       throw new KernelError('ENXIO', 'devm_memremap_pages: CONFIG_ZONE_DEVICE is not set');
@@ -849,6 +881,8 @@ export class Memremap {
   }
 
   private devmMemunmapPagesImpl(dev: Device, pgmap: DevPagemap): Promise<void> {
+    checkDevice('devm_memunmap_pages', dev);
+    checkPgmap('devm_memunmap_pages', pgmap);
     if (!this.zoneDevice) return Promise.resolve();
     const st = this.maps.get(pgmap);
     const dr = st?.devres;
@@ -880,6 +914,8 @@ export class Memremap {
   }
 
   private getDevPagemapImpl(pfn: number, cached: DevPagemap | undefined): DevPagemap | undefined {
+    checkPfn('get_dev_pagemap', pfn);
+    if (cached !== undefined) checkPgmap('get_dev_pagemap', cached);
     if (!this.zoneDevice) return undefined;
     if (cached !== undefined) {
       const phys = pfn * this.pageSize;
@@ -901,8 +937,9 @@ export class Memremap {
    */
   putDevPagemap(pgmap: DevPagemap | undefined): void {
     if (pgmap === undefined) return;
+    checkPgmap('put_dev_pagemap', pgmap);
     const ref = pgmap.ref;
-    if (ref === undefined) throw new Error(`BUG: put_dev_pagemap: ${pgmap.traceName} has no ref`);
+    if (ref === undefined) throw new KernelBug(`put_dev_pagemap: ${pgmap.traceName} has no ref`);
     ref.put();
   }
 
@@ -918,6 +955,8 @@ export class Memremap {
   }
 
   private pgmapPfnValidImpl(pgmap: DevPagemap, pfn: number): boolean {
+    checkPgmap('pgmap_pfn_valid', pgmap);
+    checkPfn('pgmap_pfn_valid', pfn);
     if (!this.zoneDevice) return false;
     for (let i = 0; i < pgmap.nrRange; i++) {
       const r = pgmap.ranges[i];
@@ -952,6 +991,10 @@ export class Memremap {
   }
 
   private memmapInitZoneDeviceImpl(zone: Zone, startPfnIn: number, nrPagesIn: number, pgmap: DevPagemap | undefined): void {
+    const fn = 'memmap_init_zone_device';
+    if (typeof zone !== 'object' || zone === null || typeof zone.zoneIdx !== 'number') throw new KernelError('EINVAL', `${fn}: invalid zone ${String(zone)}`);
+    checkPhysRange(fn, startPfnIn, nrPagesIn);
+    if (pgmap !== undefined) checkPgmap(fn, pgmap);
     if (pgmap === undefined || zone.zoneIdx !== this.zoneDeviceIdx) {
       this.warnOnce('memmap_init_zone_device', 'WARNING: memmap_init_zone_device: !pgmap || zone_idx(zone) != ZONE_DEVICE');
       return;
@@ -1006,6 +1049,7 @@ export class Memremap {
 
   /** The pagemap a ZONE_DEVICE page points to (`page->pgmap`), or `undefined`. */
   pagePgmap(pfn: number): DevPagemap | undefined {
+    checkPfn('page_pgmap', pfn);
     if (!this.isZoneDevicePage(pfn)) return undefined;
     const p = this.memmap.pagePgmap(pfn);
     return p instanceof DevPagemap ? p : undefined;
@@ -1017,6 +1061,7 @@ export class Memremap {
    * Inline in include/linux/mm.h.
    */
   isZoneDevicePage(pfn: number): boolean {
+    checkPfn('is_zone_device_page', pfn);
     return this.zoneDevice && this.memmap.hasMemmap(pfn) && this.memmap.pageZonenum(pfn) === this.zoneDeviceIdx;
   }
 
@@ -1030,11 +1075,13 @@ export class Memremap {
    * pagemap (needs `CONFIG_DEV_PAGEMAP_OPS` and `CONFIG_DEVICE_PRIVATE`).
    */
   isDevicePrivatePage(pfn: number): boolean {
+    checkPfn('is_device_private_page', pfn);
     return this.devPagemapOps && this.devicePrivate && this.isZoneDevicePage(pfn) && this.pageType(pfn) === MEMORY_DEVICE_PRIVATE;
   }
 
   /** `is_pci_p2pdma_page(page)`: a ZONE_DEVICE page of a P2PDMA pagemap (needs `CONFIG_PCI_P2PDMA`). */
   isPciP2pdmaPage(pfn: number): boolean {
+    checkPfn('is_pci_p2pdma_page', pfn);
     return this.pciP2pdma && this.isZoneDevicePage(pfn) && this.pageType(pfn) === MEMORY_DEVICE_PCI_P2PDMA;
   }
 
@@ -1044,6 +1091,7 @@ export class Memremap {
    * refcount the driver manages (free at 1).
    */
   pageIsDevmapManaged(pfn: number): boolean {
+    checkPfn('page_is_devmap_managed', pfn);
     if (!this.devPagemapOps || this.managedKey === 0) return false;
     if (!this.isZoneDevicePage(pfn)) return false;
     const t = this.pageType(pfn);
@@ -1052,6 +1100,7 @@ export class Memremap {
 
   /** `get_page(page)`: takes a reference (BUG on a page whose count is 0). */
   getPage(pfn: number): void {
+    checkPfn('get_page', pfn);
     this.memmap.getPage(pfn);
   }
 
@@ -1063,6 +1112,7 @@ export class Memremap {
    * allocator. Any other page goes to the mm core's `put_page()`.
    */
   putPage(pfn: number): void {
+    checkPfn('put_page', pfn);
     if (!this.isZoneDevicePage(pfn)) {
       this.mm.putPage(pfn as Pfn);
       return;
@@ -1081,7 +1131,7 @@ export class Memremap {
   /** `__put_page()` of a ZONE_DEVICE page: `put_dev_pagemap(page->pgmap)`, nothing returns to the allocator. */
   private putZoneDevicePageFinal(pfn: number): void {
     const pgmap = this.memmap.pagePgmap(pfn);
-    if (!(pgmap instanceof DevPagemap)) throw new Error(`BUG: __put_page: ZONE_DEVICE pfn 0x${pfn.toString(16)} has no pgmap`);
+    if (!(pgmap instanceof DevPagemap)) throw new KernelBug(`__put_page: ZONE_DEVICE pfn 0x${pfn.toString(16)} has no pgmap`);
     this.putDevPagemap(pgmap);
   }
 
@@ -1102,12 +1152,13 @@ export class Memremap {
   }
 
   private putDevmapManagedPageImpl(pfn: number): void {
+    checkPfn('put_devmap_managed_page', pfn);
     if (!this.pageIsDevmapManaged(pfn)) {
       this.warnOnce('put_devmap_managed_page', 'WARNING: put_devmap_managed_page: !page_is_devmap_managed(page)');
       return;
     }
     if (this.memmap.pageRefCount(pfn) <= 0) {
-      throw new Error(`BUG: put_page: ZONE_DEVICE pfn 0x${pfn.toString(16)} refcount ${this.memmap.pageRefCount(pfn)}`);
+      throw new KernelBug(`put_page: ZONE_DEVICE pfn 0x${pfn.toString(16)} refcount ${this.memmap.pageRefCount(pfn)}`);
     }
     const count = this.memmap.pageRefDecReturn(pfn);
     // devmap page refcounts are 1-based: at 1 the page is free.
@@ -1131,6 +1182,7 @@ export class Memremap {
   }
 
   private freeDevmapManagedPageImpl(pfn: number): void {
+    checkPfn('free_devmap_managed_page', pfn);
     if (!this.isDevicePrivatePage(pfn)) {
       this.wakeUpVar(pfn);
       return;
@@ -1165,6 +1217,7 @@ export class Memremap {
    * `wake_up_var()` of {@link Memremap.freeDevmapManagedPage}.
    */
   waitPageIdle(pfn: number): Promise<void> {
+    checkPfn('wait_page_idle', pfn);
     if (this.memmap.pageRefCount(pfn) === 1) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const w = this.varWaiters.get(pfn);
@@ -1182,6 +1235,7 @@ export class Memremap {
    * is not device-private (the CPU cannot address those), else `undefined`.
    */
   pfnTToVirt(p: PfnT): bigint | undefined {
+    checkPfnT('pfn_t_to_virt', p);
     if (pfnTHasPage(p) && !this.isDevicePrivatePage(p.pfn)) return this.va(pfnTToPhys(p, this.pageShift));
     return undefined;
   }

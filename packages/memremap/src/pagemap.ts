@@ -56,7 +56,7 @@
  */
 import type { PercpuRef } from '@zonedev/kernel';
 import type { VmFault, VmFaultT } from '@zonedev/mm';
-import { testBit } from '@zonedev/kernel';
+import { KernelError, testBit } from '@zonedev/kernel';
 import type { PhysRange } from '@zonedev/memory-hotplug';
 import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
 import { vmemAltmap } from '@zonedev/sparse-vmemmap';
@@ -229,5 +229,6 @@ export class DevPagemap {
  * @public
  */
 export function pgmapAltmap(pgmap: DevPagemap): VmemAltmap | undefined {
+  if (!(pgmap instanceof DevPagemap)) throw new KernelError('EINVAL', `pgmap_altmap: invalid pgmap ${String(pgmap)}`);
   return testBit(pgmap.flags, 0) ? pgmap.altmap : undefined;
 }

@@ -44,6 +44,7 @@
  * `__HAVE_ARCH_PTE_SPECIAL`, so {@link pfnTDevmap} and {@link pfnTSpecial}
  * are the real tests rather than the `false` stubs.
  */
+import { KernelError } from '@zonedev/kernel';
 
 /** `BITS_PER_LONG_LONG`. */
 const BITS = 64n;
@@ -106,8 +107,25 @@ export interface PfnT {
 }
 
 function checkPageShift(pageShift: number): void {
-  if (!Number.isInteger(pageShift) || pageShift < 1 || pageShift > 32) {
-    throw new RangeError(`PAGE_SHIFT must be an integer in 1..32, got ${pageShift}`);
+  if (typeof pageShift !== 'number' || !Number.isInteger(pageShift) || pageShift < 1 || pageShift > 32) {
+    throw new KernelError('EINVAL', `PAGE_SHIFT must be an integer in 1..32, got ${String(pageShift)}`);
+  }
+}
+
+function checkFlags(fn: string, flags: unknown): asserts flags is bigint {
+  if (typeof flags !== 'bigint') throw new KernelError('EINVAL', `${fn}: invalid flags ${String(flags)}`);
+}
+
+/**
+ * Refuses (KernelError EINVAL, naming `fn`) a value that is not a {@link PfnT}:
+ * an object whose `pfn` is an unsigned integer below 2^53 and whose `flags`
+ * is a bigint. A C `pfn_t` is always a well-formed u64; this is the model's
+ * boundary check for the JavaScript values that are not.
+ */
+export function checkPfnT(fn: string, p: unknown): asserts p is PfnT {
+  const o = p as { pfn?: unknown; flags?: unknown } | null;
+  if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.pfn) || (o.pfn as number) < 0 || typeof o.flags !== 'bigint') {
+    throw new KernelError('EINVAL', `${fn}: invalid pfn_t ${String(p)}`);
   }
 }
 
@@ -130,14 +148,15 @@ function has(flags: bigint, bit: bigint): boolean {
 /**
  * `__pfn_to_pfn_t(pfn, flags)`: a pfn_t of `pfn` with the bits of `flags`
  * that lie in `PFN_FLAGS_MASK` (others are dropped, as the kernel's `&`
- * drops them). Throws a RangeError for a pfn that is not an integer in
- * `[0, 2^(64 - PAGE_SHIFT))` or beyond 2^53.
+ * drops them). Throws KernelError EINVAL for a pfn that is not an integer in
+ * `[0, 2^(64 - PAGE_SHIFT))` or beyond 2^53, flags that are not a bigint, or a PAGE_SHIFT outside 1..32.
  * @public
  */
 export function __pfnToPfnT(pfn: number, flags: bigint, pageShift: number): PfnT {
   checkPageShift(pageShift);
+  checkFlags('__pfn_to_pfn_t', flags);
   if (!Number.isSafeInteger(pfn) || pfn < 0 || BigInt(pfn) >= 2n ** (BITS - BigInt(pageShift))) {
-    throw new RangeError(`not a page frame number: ${pfn}`);
+    throw new KernelError('EINVAL', `not a page frame number: ${String(pfn)}`);
   }
   const word = ((flags % 2n ** BITS) + 2n ** BITS) % 2n ** BITS;
   const low = 2n ** (BITS - BigInt(pageShift));
@@ -150,7 +169,7 @@ export function __pfnToPfnT(pfn: number, flags: bigint, pageShift: number): PfnT
  * @public
  */
 export function pfnToPfnT(pfn: number): PfnT {
-  if (!Number.isSafeInteger(pfn) || pfn < 0) throw new RangeError(`not a page frame number: ${pfn}`);
+  if (!Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `not a page frame number: ${String(pfn)}`);
   return Object.freeze({ pfn, flags: 0n });
 }
 
@@ -161,7 +180,8 @@ export function pfnToPfnT(pfn: number): PfnT {
  */
 export function physToPfnT(addr: number, flags: bigint, pageShift: number): PfnT {
   checkPageShift(pageShift);
-  if (!Number.isSafeInteger(addr) || addr < 0) throw new RangeError(`not a physical address: ${addr}`);
+  checkFlags('phys_to_pfn_t', flags);
+  if (!Number.isSafeInteger(addr) || addr < 0) throw new KernelError('EINVAL', `not a physical address: ${String(addr)}`);
   return __pfnToPfnT(Math.floor(addr / 2 ** pageShift), flags, pageShift);
 }
 
@@ -171,6 +191,7 @@ export function physToPfnT(addr: number, flags: bigint, pageShift: number): PfnT
  * @public
  */
 export function pfnTVal(p: PfnT): bigint {
+  checkPfnT('pfn_t_val', p);
   return p.flags + BigInt(p.pfn);
 }
 
@@ -180,6 +201,7 @@ export function pfnTVal(p: PfnT): bigint {
  * @public
  */
 export function pfnTHasPage(p: PfnT): boolean {
+  checkPfnT('pfn_t_has_page', p);
   return has(p.flags, PFN_MAP) || !has(p.flags, PFN_DEV);
 }
 
@@ -188,6 +210,7 @@ export function pfnTHasPage(p: PfnT): boolean {
  * @public
  */
 export function pfnTToPfn(p: PfnT): number {
+  checkPfnT('pfn_t_to_pfn', p);
   return p.pfn;
 }
 
@@ -199,6 +222,7 @@ export function pfnTToPfn(p: PfnT): number {
  * @public
  */
 export function pfnTToPage(p: PfnT): number | undefined {
+  checkPfnT('pfn_t_to_page', p);
   return pfnTHasPage(p) ? p.pfn : undefined;
 }
 
@@ -207,6 +231,7 @@ export function pfnTToPage(p: PfnT): number | undefined {
  * @public
  */
 export function pfnTToPhys(p: PfnT, pageShift: number): number {
+  checkPfnT('pfn_t_to_phys', p);
   checkPageShift(pageShift);
   return p.pfn * 2 ** pageShift;
 }
@@ -225,6 +250,7 @@ export function pageToPfnT(page: number): PfnT {
  * @public
  */
 export function pfnTDevmap(p: PfnT): boolean {
+  checkPfnT('pfn_t_devmap', p);
   return has(p.flags, PFN_DEV) && has(p.flags, PFN_MAP);
 }
 
@@ -233,6 +259,7 @@ export function pfnTDevmap(p: PfnT): boolean {
  * @public
  */
 export function pfnTSpecial(p: PfnT): boolean {
+  checkPfnT('pfn_t_special', p);
   return has(p.flags, PFN_SPECIAL);
 }
 
@@ -242,6 +269,7 @@ export function pfnTSpecial(p: PfnT): boolean {
  * @public
  */
 export function formatPfnT(p: PfnT): string {
+  checkPfnT('format_pfn_t', p);
   const names = PFN_FLAGS_TRACE.filter(([bit]) => has(p.flags, bit)).map(([, name]) => name);
   return names.length === 0 ? `0x${p.pfn.toString(16)}` : `0x${p.pfn.toString(16)} ${names.join('|')}`;
 }

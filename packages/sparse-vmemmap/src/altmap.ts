@@ -28,7 +28,7 @@
  * storage is `base_pfn + vmem_altmap_offset()` = `base_pfn + reserve + free`:
  * the first page memremap_pages() hands to the driver.
  */
-import { KernelError, align as alignUp } from '@zonedev/kernel';
+import { KernelError, align as alignUp, checkUnsigned } from '@zonedev/kernel';
 
 /**
  * `struct vmem_altmap` (include/linux/memremap.h, v5.13), field for
@@ -78,6 +78,7 @@ export interface VmemAltmapInit {
  * @public
  */
 export function vmemAltmap(init: VmemAltmapInit): VmemAltmap {
+  if (typeof init !== 'object' || init === null) throw new KernelError('EINVAL', `vmem_altmap: invalid init ${String(init)}`);
   const a: VmemAltmap = {
     basePfn: init.basePfn,
     endPfn: init.endPfn ?? 0,
@@ -100,12 +101,20 @@ export function traceAltmap(altmap: VmemAltmap | undefined): string | undefined 
   return altmap === undefined ? undefined : `vmem_altmap(base_pfn=0x${altmap.basePfn.toString(16)})`;
 }
 
+/** Refuses (KernelError EINVAL) an altmap argument that is not an object with unsigned integer fields. */
+function checkAltmapArg(fn: string, altmap: unknown): asserts altmap is VmemAltmap {
+  const a = altmap as Record<string, unknown> | null;
+  const ok = typeof a === 'object' && a !== null && ['basePfn', 'endPfn', 'reserve', 'free', 'align', 'alloc'].every((k) => Number.isSafeInteger(a[k]) && (a[k] as number) >= 0);
+  if (!ok) throw new KernelError('EINVAL', `${fn}: invalid altmap ${String(altmap)}`);
+}
+
 /**
  * `vmem_altmap_offset()` (mm/memremap.c): the pages at the start of the
  * range that are not data pages, `reserve + free`.
  * @public
  */
 export function vmemAltmapOffset(altmap: VmemAltmap): number {
+  checkAltmapArg('vmem_altmap_offset', altmap);
   return altmap.reserve + altmap.free;
 }
 
@@ -115,6 +124,7 @@ export function vmemAltmapOffset(altmap: VmemAltmap): number {
  * @public
  */
 export function vmemAltmapNextPfn(altmap: VmemAltmap): number {
+  checkAltmapArg('vmem_altmap_next_pfn', altmap);
   return altmap.basePfn + altmap.reserve + altmap.alloc + altmap.align;
 }
 
@@ -124,6 +134,7 @@ export function vmemAltmapNextPfn(altmap: VmemAltmap): number {
  * @public
  */
 export function vmemAltmapNrFree(altmap: VmemAltmap): number {
+  checkAltmapArg('vmem_altmap_nr_free', altmap);
   const allocated = altmap.alloc + altmap.align;
   return altmap.free > allocated ? altmap.free - allocated : 0;
 }
@@ -154,6 +165,9 @@ export interface AltmapAllocation {
  * @public
  */
 export function altmapAllocBlockBuf(size: number, altmap: VmemAltmap, pageShift: number): AltmapAllocation | undefined {
+  checkUnsigned('altmap_alloc_block_buf', 'size', size);
+  checkAltmapArg('altmap_alloc_block_buf', altmap);
+  checkUnsigned('altmap_alloc_block_buf', 'page_shift', pageShift, 52);
   const pageSize = 2 ** pageShift;
   if (!(size > 0) || size % pageSize !== 0) return undefined;
   const pfn = vmemAltmapNextPfn(altmap);
@@ -177,6 +191,7 @@ export function altmapAllocBlockBuf(size: number, altmap: VmemAltmap, pageShift:
  * @public
  */
 export function vmemAltmapFree(altmap: VmemAltmap, nrPfns: number): void {
+  checkAltmapArg('vmem_altmap_free', altmap);
   if (!Number.isSafeInteger(nrPfns) || nrPfns < 0 || nrPfns > altmap.alloc) {
     throw new KernelError('EINVAL', `vmem_altmap_free: freeing ${nrPfns} pfns of ${altmap.alloc} allocated`);
   }

@@ -78,6 +78,7 @@ export class HostMemoryGuard {
   private countdown = 0;
 
   constructor(options: HostMemoryGuardOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new KernelError('EINVAL', `HostMemoryGuard: invalid options ${String(options)}`);
     const reserve = options.reserve ?? 0.25;
     const interval = options.interval ?? 64;
     if (!(reserve >= 0 && reserve < 1)) throw new KernelError('EINVAL', `HostMemoryGuard: reserve ${reserve} is not in [0, 1)`);
@@ -111,6 +112,7 @@ export class HostMemoryGuard {
 
   /** Throws -ENOMEM with `message` when {@link HostMemoryGuard.refuse} says so. */
   check(message: string): void {
+    if (typeof message !== 'string') throw new KernelError('EINVAL', `HostMemoryGuard: invalid message ${String(message)}`);
     if (this.refuse()) throw new KernelError('ENOMEM', message);
   }
 }

@@ -36,7 +36,7 @@
  * {@link SparseArch} the platform supplies, the way `arch/` headers define
  * them for `mm/`.
  */
-import { isPowerOf2 } from '@zonedev/kernel';
+import { KernelError, isPowerOf2 } from '@zonedev/kernel';
 
 /**
  * `SUBSECTION_SHIFT` (include/linux/mmzone.h): subsections are 2 MiB on every
@@ -169,6 +169,7 @@ export interface SparseLayout {
  * @public
  */
 export function sparseLayout(arch: SparseArch): SparseLayout {
+  if (typeof arch !== 'object' || arch === null) throw new KernelError('EINVAL', `sparse_layout: invalid arch ${String(arch)}`);
   const { pageShift, sectionSizeBits, maxPhysmemBits, pmdSize, vmemmapPageSize } = arch;
   for (const [name, v] of [
     ['pageShift', pageShift],

@@ -35,6 +35,7 @@
    never an address, pfn or size. */
 import type { SubsectionBitmap } from './bitmap.js';
 import { Bitmap } from './bitmap.js';
+import { KernelError } from '@zonedev/kernel';
 
 /** `SECTION_MARKED_PRESENT`. @public */
 export const SECTION_MARKED_PRESENT = 0x1;
@@ -139,6 +140,7 @@ function hasFlag(ms: MemSection | undefined, f: number): boolean {
  * @public
  */
 export function presentSection(ms: MemSection | undefined): boolean {
+  if (ms !== undefined && (typeof ms !== 'object' || ms === null || !Number.isSafeInteger(ms.sectionMemMap))) throw new KernelError('EINVAL', `present_section: invalid mem_section ${String(ms)}`);
   return hasFlag(ms, SECTION_MARKED_PRESENT);
 }
 
@@ -147,6 +149,7 @@ export function presentSection(ms: MemSection | undefined): boolean {
  * @public
  */
 export function validSection(ms: MemSection | undefined): boolean {
+  if (ms !== undefined && (typeof ms !== 'object' || ms === null || !Number.isSafeInteger(ms.sectionMemMap))) throw new KernelError('EINVAL', `valid_section: invalid mem_section ${String(ms)}`);
   return hasFlag(ms, SECTION_HAS_MEM_MAP);
 }
 
@@ -155,6 +158,7 @@ export function validSection(ms: MemSection | undefined): boolean {
  * @public
  */
 export function earlySection(ms: MemSection | undefined): boolean {
+  if (ms !== undefined && (typeof ms !== 'object' || ms === null || !Number.isSafeInteger(ms.sectionMemMap))) throw new KernelError('EINVAL', `early_section: invalid mem_section ${String(ms)}`);
   return hasFlag(ms, SECTION_IS_EARLY);
 }
 
@@ -163,6 +167,7 @@ export function earlySection(ms: MemSection | undefined): boolean {
  * @public
  */
 export function onlineSection(ms: MemSection | undefined): boolean {
+  if (ms !== undefined && (typeof ms !== 'object' || ms === null || !Number.isSafeInteger(ms.sectionMemMap))) throw new KernelError('EINVAL', `online_section: invalid mem_section ${String(ms)}`);
   return hasFlag(ms, SECTION_IS_ONLINE);
 }
 
@@ -172,5 +177,6 @@ export function onlineSection(ms: MemSection | undefined): boolean {
  * @public
  */
 export function onlineDeviceSection(ms: MemSection | undefined): boolean {
+  if (ms !== undefined && (typeof ms !== 'object' || ms === null || !Number.isSafeInteger(ms.sectionMemMap))) throw new KernelError('EINVAL', `online_device_section: invalid mem_section ${String(ms)}`);
   return hasFlag(ms, SECTION_IS_ONLINE) && hasFlag(ms, SECTION_TAINT_ZONE_DEVICE);
 }

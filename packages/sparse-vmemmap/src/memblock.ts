@@ -14,7 +14,7 @@
  * allocator (`memblock_free_all()`): the machine reads {@link BootMemblock.reservedRanges}
  * for that.
  */
-import { KernelError, alignDown } from '@zonedev/kernel';
+import { KernelError, alignDown, checkPhysRange, checkUnsigned } from '@zonedev/kernel';
 import type { MemPfnRange, SparseMemblock } from './interfaces.js';
 
 /**
@@ -48,6 +48,7 @@ export class BootMemblock implements SparseMemblock {
 
   /** @param pageShift - PAGE_SHIFT, for {@link BootMemblock.memPfnRanges}. */
   constructor(pageShift: number) {
+    checkUnsigned('memblock', 'page_shift', pageShift, 52);
     this.pageShift = pageShift;
   }
 
@@ -56,6 +57,8 @@ export class BootMemblock implements SparseMemblock {
    * an existing region is -EINVAL (the model keeps regions disjoint).
    */
   addMemory(base: number, size: number, nid: number): void {
+    checkPhysRange('memblock_add_node', base, size);
+    checkUnsigned('memblock_add_node', 'nid', nid);
     const end = base + size;
     if (!(size > 0) || !Number.isSafeInteger(base) || !Number.isSafeInteger(end)) {
       throw new KernelError('EINVAL', `memblock_add_node: bad range ${base}+${size}`);
@@ -69,12 +72,14 @@ export class BootMemblock implements SparseMemblock {
 
   /** `memblock_reserve(base, size)`: marks a range as taken. */
   reserve(base: number, size: number): void {
+    checkPhysRange('memblock_reserve', base, size);
     if (size <= 0) return;
     insertMerged(this.reserved, base, base + size);
   }
 
   /** `memblock_free(base, size)` / `memblock_free_early()`: releases a reservation. */
   free(base: number, size: number): void {
+    checkPhysRange('memblock_free', base, size);
     if (size <= 0) return;
     removeRange(this.reserved, base, base + size);
   }
@@ -100,11 +105,13 @@ export class BootMemblock implements SparseMemblock {
 
   /** `memblock_is_reserved(addr)`. */
   isReserved(addr: number): boolean {
+    checkUnsigned('memblock_is_reserved', 'addr', addr);
     return this.reserved.some((r) => addr >= r.base && addr < r.end);
   }
 
   /** The node of the memory region containing `addr`, or -1 (`early_pfn_to_nid()`). */
   nidOf(addr: number): number {
+    checkUnsigned('early_pfn_to_nid', 'addr', addr);
     return this.memory.find((r) => addr >= r.base && addr < r.end)?.nid ?? -1;
   }
 
@@ -124,6 +131,11 @@ export class BootMemblock implements SparseMemblock {
    * limit; then (unless `exactNid`) on any node. The range is reserved.
    */
   allocRaw(size: number, align: number, minAddr: number, nid: number, exactNid: boolean): number | undefined {
+    checkUnsigned('memblock_alloc_try_nid_raw', 'size', size);
+    checkUnsigned('memblock_alloc_try_nid_raw', 'align', align);
+    checkUnsigned('memblock_alloc_try_nid_raw', 'min_addr', minAddr);
+    if (nid !== -1) checkUnsigned('memblock_alloc_try_nid_raw', 'nid', nid);
+    if (typeof exactNid !== 'boolean') throw new KernelError('EINVAL', `memblock_alloc_try_nid_raw: invalid exact_nid ${String(exactNid)}`);
     const tries: [number, number][] = [[minAddr, nid]];
     if (minAddr > 0) tries.push([0, nid]);
     let found: number | undefined;

@@ -36,7 +36,7 @@
  * are one record, however many there are.
  */
 import type { Kernel, Printk, Tracer } from '@zonedev/kernel';
-import { KernelError, isAligned } from '@zonedev/kernel';
+import { KernelError, checkPhysRange, checkUnsigned, isAligned } from '@zonedev/kernel';
 import type { VmemAltmap } from './altmap.js';
 import { traceAltmap, vmemAltmapOffset } from './altmap.js';
 import { Bitmap } from './bitmap.js';
@@ -175,6 +175,7 @@ export class SparseMemory {
   private readonly fullEarlyUsage: Usage;
 
   constructor(options: SparseMemoryOptions) {
+    if (typeof options !== 'object' || options === null || typeof options.kernel !== 'object' || typeof options.arch !== 'object') throw new KernelError('EINVAL', `sparse: invalid options ${String(options)}`);
     this.arch = options.arch;
     this.layout = sparseLayout(options.arch);
     this.tracer = options.kernel.tracer;
@@ -208,36 +209,43 @@ export class SparseMemory {
 
   /** `pfn_to_section_nr(pfn)`. */
   pfnToSectionNr(pfn: number): number {
+    checkUnsigned('pfn_to_section_nr', 'pfn', pfn);
     return Math.floor(pfn / this.pps);
   }
 
   /** `section_nr_to_pfn(nr)`: the first pfn of a section. */
   sectionNrToPfn(sectionNr: number): number {
+    checkUnsigned('section_nr_to_pfn', 'section_nr', sectionNr);
     return sectionNr * this.pps;
   }
 
   /** `SECTION_ALIGN_UP(pfn)`. */
   sectionAlignUp(pfn: number): number {
+    checkUnsigned('SECTION_ALIGN_UP', 'pfn', pfn);
     return Math.ceil(pfn / this.pps) * this.pps;
   }
 
   /** `SECTION_ALIGN_DOWN(pfn)`. */
   sectionAlignDown(pfn: number): number {
+    checkUnsigned('SECTION_ALIGN_DOWN', 'pfn', pfn);
     return Math.floor(pfn / this.pps) * this.pps;
   }
 
   /** `subsection_map_index(pfn)`: which subsection of its section a pfn is in. */
   subsectionMapIndex(pfn: number): number {
+    checkUnsigned('subsection_map_index', 'pfn', pfn);
     return Math.floor((pfn % this.pps) / this.ppss);
   }
 
   /** `pfn_to_page(pfn)`: the struct page's virtual address, `VMEMMAP_START + pfn * 64` (no validity check, as in the kernel). */
   pfnToPage(pfn: number): bigint {
+    checkUnsigned('pfn_to_page', 'pfn', pfn);
     return this.layout.VMEMMAP_START + BigInt(pfn) * 64n;
   }
 
   /** `page_to_pfn(page)`: the inverse of {@link SparseMemory.pfnToPage}. Throws a RangeError for an address that is not a struct page's. */
   pageToPfn(page: bigint): number {
+    if (typeof page !== 'bigint') throw new KernelError('EINVAL', `page_to_pfn: invalid page ${String(page)}`);
     const off = page - this.layout.VMEMMAP_START;
     if (off < 0n || off % 64n !== 0n) throw new RangeError(`0x${page.toString(16)} is not a struct page address`);
     return Number(off / 64n);
@@ -288,28 +296,33 @@ export class SparseMemory {
    * of the call (sections are kept as runs, not one object each).
    */
   nrToSection(sectionNr: number): MemSection | undefined {
+    checkUnsigned('__nr_to_section', 'section_nr', sectionNr);
     return this.slot(sectionNr);
   }
 
   /** `__pfn_to_section(pfn)`. */
   pfnToSection(pfn: number): MemSection | undefined {
+    checkUnsigned('__pfn_to_section', 'pfn', pfn);
     return this.slot(Math.floor(pfn / this.pps));
   }
 
   /** `present_section_nr(nr)`. */
   presentSectionNr(sectionNr: number): boolean {
+    checkUnsigned('present_section_nr', 'section_nr', sectionNr);
     const r = this.table.find(sectionNr);
     return r !== undefined && testFlags(r.flags, SECTION_MARKED_PRESENT);
   }
 
   /** `valid_section_nr(nr)`. */
   validSectionNr(sectionNr: number): boolean {
+    checkUnsigned('valid_section_nr', 'section_nr', sectionNr);
     const r = this.table.find(sectionNr);
     return r !== undefined && testFlags(r.flags, SECTION_HAS_MEM_MAP);
   }
 
   /** `online_section_nr(nr)`. */
   onlineSectionNr(sectionNr: number): boolean {
+    checkUnsigned('online_section_nr', 'section_nr', sectionNr);
     const r = this.table.find(sectionNr);
     return r !== undefined && testFlags(r.flags, SECTION_IS_ONLINE);
   }
@@ -320,6 +333,8 @@ export class SparseMemory {
    * range's sections answers. True for an empty range.
    */
   validSectionsCover(startPfn: number, endPfn: number): boolean {
+    checkUnsigned('valid_sections_cover', 'start_pfn', startPfn);
+    checkUnsigned('valid_sections_cover', 'end_pfn', endPfn);
     if (!(endPfn > startPfn)) return true;
     const first = this.pfnToSectionNr(startPfn);
     const last = this.pfnToSectionNr(endPfn - 1);
@@ -333,6 +348,7 @@ export class SparseMemory {
 
   /** `pfn_in_present_section(pfn)`. */
   pfnInPresentSection(pfn: number): boolean {
+    checkUnsigned('pfn_in_present_section', 'pfn', pfn);
     const nr = Math.floor(pfn / this.pps);
     if (!(nr >= 0 && nr < this.layout.NR_MEM_SECTIONS)) return false;
     return this.presentSectionNr(nr);
@@ -340,6 +356,8 @@ export class SparseMemory {
 
   /** `pfn_section_valid(ms, pfn)`: the pfn's subsection is set in the section's subsection map. */
   pfnSectionValid(ms: MemSection, pfn: number): boolean {
+    if (typeof ms !== 'object' || ms === null) throw new KernelError('EINVAL', `pfn_section_valid: invalid mem_section ${String(ms)}`);
+    checkUnsigned('pfn_section_valid', 'pfn', pfn);
     return ms.usage?.subsectionMap.test(this.subsectionMapIndex(pfn)) ?? false;
   }
 
@@ -349,6 +367,7 @@ export class SparseMemory {
    * subsection is present.
    */
   pfnValid(pfn: number): boolean {
+    checkUnsigned('pfn_valid', 'pfn', pfn);
     const nr = Math.floor(pfn / this.pps);
     if (!(nr >= 0 && nr < this.nrMemSections)) return false;
     const r = this.table.find(nr);
@@ -393,6 +412,7 @@ export class SparseMemory {
 
   /** `for_each_present_section_nr(start, nr)`: present section numbers from `start`, ascending. */
   *presentSectionNrs(start: number = 0): Generator<number> {
+    checkUnsigned('for_each_present_section_nr', 'start', start);
     for (const r of this.table.runsIn(start, Infinity)) {
       if (!testFlags(r.flags, SECTION_MARKED_PRESENT)) continue;
       for (let nr = Math.max(start, r.start); nr < r.end; nr++) yield nr;
@@ -454,6 +474,9 @@ export class SparseMemory {
    * are ignored (`mminit_validate_memmodel_limits()`).
    */
   memoryPresent(nid: number, startPfn: number, endPfn: number): void {
+    checkUnsigned('memory_present', 'nid', nid);
+    checkUnsigned('memory_present', 'start', startPfn);
+    checkUnsigned('memory_present', 'end', endPfn);
     if (this.tracer.enabled) return this.tracer.invoke('memory_present', this, this.memoryPresentImpl, nid, startPfn, endPfn);
     return this.memoryPresentImpl(nid, startPfn, endPfn);
   }
@@ -479,6 +502,7 @@ export class SparseMemory {
 
   /** `memblocks_present()`: `memory_present()` for every memblock range. */
   memblocksPresent(memblock: SparseMemblock): void {
+    if (typeof memblock !== 'object' || memblock === null || typeof memblock.memPfnRanges !== 'function') throw new KernelError('EINVAL', `memblocks_present: invalid memblock ${String(memblock)}`);
     for (const r of memblock.memPfnRanges()) this.memoryPresent(r.nid, r.startPfn, r.endPfn);
   }
 
@@ -497,6 +521,7 @@ export class SparseMemory {
    * frames the boot memmap occupies.
    */
   sparseInit(memblock: SparseMemblock): void {
+    if (typeof memblock !== 'object' || memblock === null || typeof memblock.memPfnRanges !== 'function') throw new KernelError('EINVAL', `sparse_init: invalid memblock ${String(memblock)}`);
     if (this.tracer.enabled) return this.tracer.invoke('sparse_init', this, this.sparseInitImpl, memblock);
     return this.sparseInitImpl(memblock);
   }
@@ -597,6 +622,8 @@ export class SparseMemory {
    * {@link SparseMemory.sparseInit}; sections without a usage are skipped).
    */
   subsectionMapInit(pfn: number, nrPages: number): void {
+    checkUnsigned('subsection_map_init', 'pfn', pfn);
+    checkUnsigned('subsection_map_init', 'nr_pages', nrPages);
     if (this.tracer.enabled) return this.tracer.invoke('subsection_map_init', this, this.subsectionMapInitImpl, pfn, nrPages);
     return this.subsectionMapInitImpl(pfn, nrPages);
   }
@@ -653,6 +680,8 @@ export class SparseMemory {
    * callers never pass one).
    */
   sparseAddSection(nid: number, startPfn: number, nrPages: number, altmap?: VmemAltmap): void {
+    checkUnsigned('sparse_add_section', 'nid', nid);
+    if (altmap !== undefined && (typeof altmap !== 'object' || altmap === null)) throw new KernelError('EINVAL', `sparse_add_section: invalid altmap ${String(altmap)}`);
     if (this.tracer.enabled) return this.sparseAddSectionTraced(nid, startPfn, nrPages, altmap);
     return this.sparseAddSectionImpl(nid, startPfn, nrPages, altmap);
   }
@@ -710,6 +739,10 @@ export class SparseMemory {
    * section number of sections 0..k-1.
    */
   sparseAddSections(nid: number, startPfn: number, nrPages: number, altmap: VmemAltmap | undefined): boolean {
+    checkUnsigned('sparse_add_section', 'nid', nid);
+    checkUnsigned('sparse_add_section', 'start_pfn', startPfn);
+    checkUnsigned('sparse_add_section', 'nr_pages', nrPages);
+    if (altmap !== undefined && (typeof altmap !== 'object' || altmap === null)) throw new KernelError('EINVAL', `sparse_add_section: invalid altmap ${String(altmap)}`);
     if (altmap === undefined || this.tracer.enabled) return false;
     if (!Number.isSafeInteger(startPfn) || startPfn < 0 || !Number.isSafeInteger(nrPages) || nrPages < 2 * this.pps) return false;
     if (startPfn % this.pps !== 0 || nrPages % this.pps !== 0) return false;
@@ -757,6 +790,9 @@ export class SparseMemory {
    * the range does not qualify (the caller then loops). Untraced calls only.
    */
   sparseRemoveSections(pfn: number, nrPages: number, altmap: VmemAltmap | undefined): boolean {
+    checkUnsigned('sparse_remove_section', 'pfn', pfn);
+    checkUnsigned('sparse_remove_section', 'nr_pages', nrPages);
+    if (altmap !== undefined && (typeof altmap !== 'object' || altmap === null)) throw new KernelError('EINVAL', `sparse_remove_section: invalid altmap ${String(altmap)}`);
     if (this.tracer.enabled) return false;
     if (!Number.isSafeInteger(pfn) || pfn < 0 || !Number.isSafeInteger(nrPages) || nrPages < 2 * this.pps) return false;
     if (pfn % this.pps !== 0 || nrPages % this.pps !== 0) return false;
@@ -879,6 +915,8 @@ export class SparseMemory {
    * given.
    */
   sparseRemoveSection(pfn: number, nrPages: number, mapOffset: number = 0, altmap?: VmemAltmap): void {
+    checkUnsigned('sparse_remove_section', 'map_offset', mapOffset);
+    if (altmap !== undefined && (typeof altmap !== 'object' || altmap === null)) throw new KernelError('EINVAL', `sparse_remove_section: invalid altmap ${String(altmap)}`);
     if (this.tracer.enabled) return this.sparseRemoveSectionTraced(pfn, nrPages, mapOffset, altmap);
     return this.sparseRemoveSectionImpl(pfn, nrPages, mapOffset, altmap);
   }
@@ -984,6 +1022,8 @@ export class SparseMemory {
    * range online. Invalid sections are skipped (the kernel warns).
    */
   onlineMemSections(startPfn: number, endPfn: number): void {
+    checkUnsigned('online_mem_sections', 'start_pfn', startPfn);
+    checkUnsigned('online_mem_sections', 'end_pfn', endPfn);
     if (this.tracer.enabled) return this.tracer.invoke('online_mem_sections', this, this.onlineSectionsImpl, startPfn, endPfn);
     return this.markSections(startPfn, endPfn, true);
   }
@@ -994,6 +1034,8 @@ export class SparseMemory {
 
   /** `offline_mem_sections(start_pfn, end_pfn)`: clears the online mark. */
   offlineMemSections(startPfn: number, endPfn: number): void {
+    checkUnsigned('offline_mem_sections', 'start_pfn', startPfn);
+    checkUnsigned('offline_mem_sections', 'end_pfn', endPfn);
     if (this.tracer.enabled) return this.tracer.invoke('offline_mem_sections', this, this.offlineSectionsImpl, startPfn, endPfn);
     return this.markSections(startPfn, endPfn, false);
   }
@@ -1024,6 +1066,7 @@ export class SparseMemory {
    * section that does not exist.
    */
   sectionTaintZoneDevice(pfn: number): void {
+    checkUnsigned('section_taint_zone_device', 'pfn', pfn);
     const ms = this.slot(this.pfnToSectionNr(pfn));
     if (ms === undefined) return;
     ms.setFlags(SECTION_TAINT_ZONE_DEVICE);
@@ -1039,6 +1082,9 @@ export class SparseMemory {
    * 0x... end: #..." — v5.13 prints the end with a stray `#`) otherwise.
    */
   checkPfnSpan(pfn: number, nrPages: number, reason: string): void {
+    checkUnsigned('check_pfn_span', 'pfn', pfn);
+    checkUnsigned('check_pfn_span', 'nr_pages', nrPages);
+    if (typeof reason !== 'string') throw new KernelError('EINVAL', `check_pfn_span: invalid reason ${String(reason)}`);
     if (!isAligned(pfn, this.ppss) || !isAligned(nrPages, this.ppss)) {
       throw new KernelError(
         'EINVAL',
@@ -1055,6 +1101,9 @@ export class SparseMemory {
    * `altmap.alloc = 0`.
    */
   checkAddPagesAltmap(pfn: number, nrPages: number, altmap: VmemAltmap): void {
+    checkUnsigned('__add_pages', 'pfn', pfn);
+    checkUnsigned('__add_pages', 'nr_pages', nrPages);
+    if (typeof altmap !== 'object' || altmap === null) throw new KernelError('EINVAL', `__add_pages: invalid altmap ${String(altmap)}`);
     if (altmap.basePfn !== pfn || vmemAltmapOffset(altmap) > nrPages) {
       throw new KernelError('EINVAL', 'memory add fail, invalid altmap');
     }
@@ -1064,11 +1113,13 @@ export class SparseMemory {
 
   /** The memmap of a section: bytes backed, where, at which page size (e.g. 2 MiB in one x86 PMD from node 0's RAM). */
   memmapOfSection(sectionNr: number): MemmapAccount {
+    checkUnsigned('memmap_of_section', 'section_nr', sectionNr);
     return this.memmapOfRange(this.sectionNrToPfn(sectionNr), this.pps);
   }
 
   /** The memmap of any pfn range, summed over the vmemmap blocks that back it. */
   memmapOfRange(startPfn: number, nrPages: number): MemmapAccount {
+    checkPhysRange('memmap_of_range', startPfn, nrPages);
     const { bytes, placements } = this.vmemmap.placements(startPfn, nrPages);
     return { startPfn, nrPages, bytes, placements };
   }
