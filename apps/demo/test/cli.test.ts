@@ -81,7 +81,7 @@ fffc0000-ffffffff : Reserved
   });
 
   it('exits 1 when the machine cannot boot', async () => {
-    expect(await zonedev(['run', '-m', '4G,slots=2', '-'], {}, 'true\n')).toEqual({
+    expect(await zonedev(['run', '-m', '4G,slots=2,maxmem=4G', '-'], {}, 'true\n')).toEqual({
       code: 1,
       out: '',
       err: 'zonedev: qemu: invalid value of -m option maxmem: memory slots were specified but maximum memory size (0x100000000) is equal to the initial memory size (0x100000000)\n',

@@ -168,8 +168,7 @@ describe('bootMachine(): options that are not what their types say (EINVAL, noth
 describe("bootMachine(): settings QEMU refuses (QEMU's text)", () => {
   const cases: [string, Partial<BootOptions>, string][] = [
     ['maxmem below the RAM', { ramSize: 4 * G, maxmem: 2 * G, slots: 2 }, 'invalid value of -m option maxmem: maximum memory size (0x80000000) must be at least the initial memory size (0x100000000)'],
-    ['maxmem without slots', { maxmem: 4 * G }, 'invalid value of -m option: maxmem was specified, but no hotplug slots were specified'],
-    ['slots without maxmem', { slots: 2 }, 'invalid value of -m option maxmem: memory slots were specified but maximum memory size (0x80000000) is equal to the initial memory size (0x80000000)'],
+    ['slots with maxmem equal to the RAM', { slots: 2 }, 'invalid value of -m option maxmem: memory slots were specified but maximum memory size (0x80000000) is equal to the initial memory size (0x80000000)'],
     ['more slots than ACPI has', { slots: 300, maxmem: 8 * G }, 'unsupported amount of memory slots: 300'],
     ['a maxmem not page aligned', { slots: 2, maxmem: 4 * G + 1 }, 'maximum memory size must by aligned to multiple of 4096 bytes'],
   ];
@@ -178,6 +177,17 @@ describe("bootMachine(): settings QEMU refuses (QEMU's text)", () => {
       expect(thrown(() => bootMachine({ ...DEFAULT_MACHINE, ...o }))).toEqual({ type: 'QemuError', message });
     });
   }
+
+  it('boots maxmem without slots, as QEMU 6.0 does, and refuses the DIMM for want of a slot', () => {
+    for (const platform of ['x86_64', 'powerpc'] as const) {
+      const m = bootMachine({ ...DEFAULT_MACHINE, platform, ramSize: 3 * G, maxmem: 5 * G });
+      m.objectAdd('memory-backend-ram,id=mem1,size=256M');
+      expect(thrown(() => m.deviceAdd('pc-dimm,id=dimm1,memdev=mem1'))).toEqual({
+        type: 'QemuError',
+        message: "no slots where allocated, please specify the 'slots' option",
+      });
+    }
+  });
 
   it('makes the -m checks for pseries too', () => {
     expect(thrown(() => bootMachine({ ...DEFAULT_MACHINE, platform: 'powerpc', slots: 2 }))).toEqual({

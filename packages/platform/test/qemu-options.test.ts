@@ -24,6 +24,12 @@ describe("QEMU's -m syntax", () => {
     expect(parseMemoryOption('0')).toEqual({ error: "-m 0: invalid size '0'" });
     expect(parseMemoryOption('slots=2')).toEqual({ error: "-m slots=2: missing size" });
   });
+
+  it("refuses slots= without maxmem= with QEMU 6.0's text, even slots=0", () => {
+    expect(parseMemoryOption('3G,slots=4')).toEqual({ error: "-m 3G,slots=4: invalid -m option value: missing 'maxmem' option" });
+    expect(parseMemoryOption('1G,slots=0')).toEqual({ error: "-m 1G,slots=0: invalid -m option value: missing 'maxmem' option" });
+    expect(parseMemoryOption('1G,maxmem=2G')).toEqual({ ramSize: G, slots: 0, maxmem: 2 * G });
+  });
 });
 
 describe('QemuOpts / keyval parsing', () => {

@@ -93,13 +93,19 @@ export function parseQemuSize(text: string, defaultUnit: number = SZ_1M): number
 
 /**
  * Parses QEMU's `-m [size=]SIZE[,slots=N][,maxmem=SIZE]`. Returns the
- * values, or a message naming what is wrong.
+ * values, or a message naming what is wrong; the refusals of QEMU 6.0
+ * itself carry its text after the option, as its `error_report()` prints
+ * them. Without `maxmem=` the maximum is the RAM size, as QEMU's
+ * `maxram_size` is.
+ *
+ * Mirrors the parsing half of `set_memory_options()` in QEMU 6.0's softmmu/vl.c.
   *
   * @public
  */
 export function parseMemoryOption(text: string): { ramSize: number; slots: number; maxmem: number } | { error: string } {
   let ramSize: number | undefined;
   let slots = 0;
+  let slotsGiven = false;
   let maxmem: number | undefined;
   const parts = text.split(',');
   for (let i = 0; i < parts.length; i++) {
@@ -115,6 +121,7 @@ export function parseMemoryOption(text: string): { ramSize: number; slots: numbe
     } else if (key === 'slots') {
       if (!/^[0-9]+$/.test(value)) return { error: `-m ${text}: invalid slots '${value}'` };
       slots = Number(value);
+      slotsGiven = true;
     } else if (key === 'maxmem') {
       maxmem = parseQemuSize(value);
       if (maxmem === undefined) return { error: `-m ${text}: invalid maxmem '${value}'` };
@@ -123,5 +130,7 @@ export function parseMemoryOption(text: string): { ramSize: number; slots: numbe
     }
   }
   if (ramSize === undefined) return { error: `-m ${text}: missing size` };
+  // QEMU 5.2/6.0 refuse `slots=` (even `slots=0`) without `maxmem=`, naming the option.
+  if (slotsGiven && maxmem === undefined) return { error: `-m ${text}: invalid -m option value: missing 'maxmem' option` };
   return { ramSize, slots, maxmem: maxmem ?? ramSize };
 }

@@ -129,9 +129,6 @@ export function pcMemoryLayout(options: PcMemoryOptions): PcMemoryLayout {
       `invalid value of -m option maxmem: memory slots were specified but maximum memory size (${hex(maxmem)}) is equal to the initial memory size (${hex(ram)})`,
     );
   }
-  if (slots === 0 && maxmem > ram) {
-    throw new QemuError('invalid value of -m option: maxmem was specified, but no hotplug slots were specified');
-  }
 
   let lowmem = maxBelow;
   if (ram >= maxBelow && (options.gigabyteAlign ?? true) && lowmem > 0xc0000000) lowmem = 0xc0000000;
