@@ -29,7 +29,7 @@
  * unload() says what rmmod would wait for (EAGAIN) and leaves the module
  * loaded.
  */
-import { KernelError } from '@zonedev/kernel';
+import { KernelError, checkUnsigned } from '@zonedev/kernel';
 import type { Kernel } from '@zonedev/kernel';
 import type { Memremap } from '@zonedev/memremap';
 import { MmSystem, devicePrivateEntryToPfn, isDevicePrivateEntry, isSwapPte } from '@zonedev/mm';
@@ -227,6 +227,7 @@ export class MachineHmm {
 
   /** A process by pid. */
   process(pid: number): HmmProcess | undefined {
+    checkUnsigned('find_task_by_vpid', 'pid', pid);
     return this.#procs.get(pid);
   }
 
@@ -241,6 +242,7 @@ export class MachineHmm {
    * already did.
    */
   closeDevice(pid: number): void {
+    checkUnsigned('dmirror_fops_release', 'pid', pid);
     const p = this.#procs.get(pid);
     if (p === undefined) throw new KernelError('ESRCH', `no process ${pid}`);
     if (p.closed) throw new KernelError('EBADF', `fd ${p.fd} is not open`);
@@ -250,6 +252,7 @@ export class MachineHmm {
 
   /** The process ends (exit or a fatal signal): its files are closed and its address space goes. */
   exitProcess(pid: number): void {
+    checkUnsigned('do_exit', 'pid', pid);
     const p = this.#procs.get(pid);
     if (p === undefined) return;
     p.task.exit();
@@ -258,6 +261,7 @@ export class MachineHmm {
 
   /** Every PTE of the recorded processes that maps device page `pfn` (a device-private swap entry). */
   mappingsOf(pfn: number): DevicePrivateMapping[] {
+    checkUnsigned('rmap_walk', 'pfn', pfn);
     const out: DevicePrivateMapping[] = [];
     if (this.#procs.size === 0) return out;
     const ps = this.pageSize;

@@ -113,6 +113,7 @@ export class DevicePagemaps {
    * left behind on failure.
    */
   map(typeName: string, start: number | undefined, size: number, withAltmap: boolean, nid: number): DevicePagemap {
+    if (typeof withAltmap !== 'boolean') throw new KernelError('EINVAL', `memremap: invalid altmap flag ${String(withAltmap)}`);
     const type = PGMAP_TYPES[typeName];
     if (type === undefined) throw new KernelError('EINVAL', `unknown memory type ${typeName}`);
     const m = this.m;
@@ -170,6 +171,7 @@ export class DevicePagemaps {
 
   /** The pagemap whose range starts at `start` or is named `name`. */
   find(key: string | number): DevicePagemap | undefined {
+    if (typeof key !== 'string' && (typeof key !== 'number' || !Number.isSafeInteger(key) || key < 0)) throw new KernelError('EINVAL', `memremap: invalid pagemap ${String(key)}`);
     return this.maps.find((d) => (typeof key === 'number' ? d.res.start === key : d.name === key));
   }
 
@@ -178,6 +180,7 @@ export class DevicePagemaps {
    * teardown finished (no page of the pagemap was still referenced).
    */
   unmap(d: DevicePagemap): boolean {
+    if (typeof d !== 'object' || d === null || !('pgmap' in d)) throw new KernelError('EINVAL', `memunmap: invalid pagemap ${String(d)}`);
     let done = false;
     void this.m.memremap.memunmapPages(d.pgmap).then(() => {
       done = true;

@@ -17,7 +17,7 @@
  * Mirrors arch/powerpc/kernel/prom.c, arch/powerpc/mm/numa.c and
  * arch/powerpc/mm/mem.c of Linux v5.13.
  */
-import { IORESOURCE_BUSY, IORESOURCE_SYSTEM_RAM, Resource, memparse, orBits } from '@zonedev/kernel';
+import { IORESOURCE_BUSY, IORESOURCE_SYSTEM_RAM, KernelError, Resource, checkUnsigned, memparse, orBits } from '@zonedev/kernel';
 import type { Kernel } from '@zonedev/kernel';
 import type { BootMemblock } from '@zonedev/sparse-vmemmap';
 import {
@@ -125,6 +125,11 @@ export function radixCreatePhysicalMapping(
   initBegin: number,
   acc: { k4: number; k64: number; m2: number; g1: number },
 ): void {
+  for (const [what, v] of [['start', start], ['end', end], ['max_mapping_size', maxMappingSize], ['init_begin', initBegin]] as const) {
+    checkUnsigned('radix__create_physical_mapping', what, v);
+  }
+  if (maxMappingSize < 1) throw new KernelError('EINVAL', 'radix__create_physical_mapping: max_mapping_size 0');
+  if (typeof acc !== 'object' || acc === null) throw new KernelError('EINVAL', `radix__create_physical_mapping: invalid acc ${String(acc)}`);
   const PAGE = 65536;
   const PMD = 2 ** 21;
   const PUD = 2 ** 30;

@@ -94,6 +94,7 @@ function vmallocTotalKb(m: Machine): number {
   * @public
  */
 export function meminfoShow(m: Machine): string {
+  if (typeof m !== 'object' || m === null || typeof m.mm !== 'object') throw new KernelError('EINVAL', `meminfo_proc_show: invalid machine ${String(m)}`);
   const mm = m.mm;
   const pk = mm.config.pageSize / 1024;
   const K = (pages: number): number => pages * pk;
@@ -216,11 +217,13 @@ export class Procfs {
 
   /** Whether `/proc` has the file `path` now. */
   has(path: string): boolean {
+    if (typeof path !== 'string') throw new KernelError('EINVAL', `procfs: invalid path ${String(path)}`);
     return this.#files().has(path);
   }
 
   /** The whole text of the file `path`. Throws KernelError ENOENT (`PATH: No such file or directory`) for a file there is not. */
   read(path: string): string {
+    if (typeof path !== 'string') throw new KernelError('EINVAL', `procfs: invalid path ${String(path)}`);
     const f = this.#files().get(path);
     if (f === undefined) throw new KernelError('ENOENT', `${path}: No such file or directory`);
     return f();

@@ -217,6 +217,7 @@ export class QemuMachine {
 
   /** The DIMM with QEMU id `id`. */
   dimm(id: string): PcDimm | undefined {
+    if (typeof id !== 'string') throw new QemuError(`dimm: invalid id ${String(id)}`);
     return this.dimms.find((d) => d.id === id);
   }
 
@@ -224,6 +225,7 @@ export class QemuMachine {
 
   /** HMP `object_add TYPE,id=ID,size=SIZE` (`user_creatable_add_from_str()`). Throws a {@link QemuError}. */
   objectAdd(text: string): void {
+    if (typeof text !== 'string') throw new QemuError(`object_add: invalid text ${String(text)}`);
     const { opts } = parseQemuOpts(text, 'qom-type');
     const type = opts.get('qom-type');
     if (type === undefined) throw new QemuError("Parameter 'qom-type' is missing");
@@ -250,6 +252,7 @@ export class QemuMachine {
 
   /** HMP `object_del ID` (`user_creatable_del()`). */
   objectDel(id: string): void {
+    if (typeof id !== 'string') throw new QemuError(`object_del: invalid id ${String(id)}`);
     const b = this.backends.get(id);
     if (b === undefined) throw new QemuError(`object '${id}' not found`);
     if (b.mapped) throw new QemuError(`object '${id}' is in use, can not be deleted`);
@@ -266,6 +269,7 @@ export class QemuMachine {
    * outcome.
    */
   deviceAdd(text: string): MonitorResult {
+    if (typeof text !== 'string') throw new QemuError(`device_add: invalid text ${String(text)}`);
     const { opts } = parseQemuOpts(text, 'driver');
     const driver = opts.get('driver');
     if (driver === undefined) throw new QemuError("Parameter 'driver' is missing");
@@ -330,6 +334,7 @@ export class QemuMachine {
    * unknown id.
    */
   deviceDel(id: string): MonitorResult {
+    if (typeof id !== 'string') throw new QemuError(`device_del: invalid id ${String(id)}`);
     const dimm = this.dimm(id);
     if (dimm === undefined) throw new QemuError(`Device '${id}' not found`);
     const mark = this.m.kernel.log.lines.length;

@@ -74,6 +74,7 @@ export class UserMemory {
 
   /** The page named `name`, if any. */
   get(name: string): NamedPage | undefined {
+    if (typeof name !== 'string') throw new KernelError('EINVAL', `user page: invalid name ${String(name)}`);
     return this.pages.get(name);
   }
 
@@ -83,6 +84,9 @@ export class UserMemory {
    * allocator has nothing (nothing changes then).
    */
   alloc(name: string, kernel: boolean, nid: number | undefined, pinned: boolean = false): NamedPage {
+    if (typeof name !== 'string') throw new KernelError('EINVAL', `user page: invalid name ${String(name)}`);
+    if (typeof kernel !== 'boolean' || typeof pinned !== 'boolean') throw new KernelError('EINVAL', `${name}: kernel and pinned are booleans`);
+    if (nid !== undefined && (!Number.isSafeInteger(nid) || nid < -1)) throw new KernelError('EINVAL', `${name}: invalid nid ${String(nid)}`);
     if (this.pages.has(name)) throw new KernelError('EEXIST', `${name} exists`);
     const mm = this.m.mm;
     let gfp = kernel ? GFP_KERNEL : GFP_HIGHUSER_MOVABLE;
@@ -111,6 +115,8 @@ export class UserMemory {
 
   /** Writes `text` (UTF-8, NUL-terminated, at most one page) at the start of the page. */
   write(page: NamedPage, text: string): void {
+    if (typeof page !== 'object' || page === null || !Number.isSafeInteger(page.pfn)) throw new KernelError('EINVAL', `user page write: invalid page ${String(page)}`);
+    if (typeof text !== 'string') throw new KernelError('EINVAL', `user page write: invalid text ${String(text)}`);
     const bytes = new TextEncoder().encode(text);
     const ps = this.m.mm.config.pageSize;
     if (bytes.length >= ps) throw new KernelError('EFBIG', `${bytes.length} bytes do not fit in a page`);
@@ -121,6 +127,7 @@ export class UserMemory {
 
   /** The text at the start of the page (up to the first NUL). */
   read(page: NamedPage): string {
+    if (typeof page !== 'object' || page === null || !Number.isSafeInteger(page.pfn)) throw new KernelError('EINVAL', `user page read: invalid page ${String(page)}`);
     const ps = this.m.mm.config.pageSize;
     const data = this.m.mm.physmem.read(page.pfn * ps, ps);
     const end = data.indexOf(0);
@@ -129,6 +136,7 @@ export class UserMemory {
 
   /** Frees the page (`put_page()` of its last reference). -ENOENT for an unknown name. */
   free(name: string): void {
+    if (typeof name !== 'string') throw new KernelError('EINVAL', `user page: invalid name ${String(name)}`);
     const page = this.pages.get(name);
     if (page === undefined) throw new KernelError('ENOENT', `${name}: no such page`);
     const mm = this.m.mm;

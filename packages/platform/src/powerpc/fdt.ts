@@ -41,7 +41,7 @@
  * scans it the way the kernel does, and prints it as `dtc -I dtb -O dts`
  * prints a blob (types guessed from the bytes, as dtc's treesource.c does).
  */
-import { SZ_1G, SZ_256M, align } from '@zonedev/kernel';
+import { KernelError, SZ_1G, SZ_256M, align, checkUnsigned } from '@zonedev/kernel';
 
 /**
  * A property: a name and its bytes.
@@ -389,6 +389,7 @@ export const SPAPR_LMB_FLAGS_RESERVED = 0x80;
  * @public
  */
 export function spaprLmbDrcIndex(lmb: number): number {
+  checkUnsigned('spapr_lmb_drc_index', 'lmb', lmb, 0x7fffffff);
   return 0x80000000 + lmb;
 }
 
@@ -422,6 +423,10 @@ export const SPAPR_NUMA_MEM_ALIGN: number = SZ_256M;
   * @public
  */
 export function numaSplit(size: number, nodes: number, alignment: number): number[] {
+  checkUnsigned('numa_split', 'size', size);
+  checkUnsigned('numa_split', 'nodes', nodes, 1024);
+  checkUnsigned('numa_split', 'alignment', alignment);
+  if (nodes < 1 || alignment < 1) throw new KernelError('EINVAL', `numa_split: ${nodes} nodes, alignment ${alignment}`);
   const out: number[] = [];
   let used = 0;
   for (let i = 0; i < nodes - 1; i++) {

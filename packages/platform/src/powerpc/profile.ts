@@ -28,7 +28,7 @@
  * the MMU. The powernv rule (256 MiB hash, 1 GiB radix, because radix maps
  * the linear map with 1 GiB pages) is {@link pnvMemoryBlockSize}.
  */
-import { SZ_16M, SZ_1G, SZ_256M, SZ_2M } from '@zonedev/kernel';
+import { KernelError, SZ_16M, SZ_1G, SZ_256M, SZ_2M, checkUnsigned } from '@zonedev/kernel';
 import type { HotplugArch } from '@zonedev/memory-hotplug';
 import type { MmArchConfig } from '@zonedev/mmzone';
 import type { SparseArch } from '@zonedev/sparse-vmemmap';
@@ -82,6 +82,8 @@ export function pnvMemoryBlockSize(mmu: 'hash' | 'radix'): number {
   * @public
  */
 export function pseriesMemoryBlockSize(lmbSize: number | undefined, memoryNodes: readonly { base: number; size: number }[]): number {
+  if (lmbSize !== undefined) checkUnsigned('pseries_memory_block_size', 'lmb_size', lmbSize);
+  if (!Array.isArray(memoryNodes)) throw new KernelError('EINVAL', `pseries_memory_block_size: invalid memory nodes ${String(memoryNodes)}`);
   if (lmbSize !== undefined) return lmbSize;
   const mem0 = memoryNodes.find((m) => m.base === 0);
   if (mem0 !== undefined && mem0.size !== 0) {

@@ -29,6 +29,8 @@
  * `trim_bios_range()` and `e820__end_of_ram_pfn()`).
  */
 import {
+  KernelError,
+  checkUnsigned,
   IORESOURCE_BUSY,
   IORESOURCE_MEM,
   IORESOURCE_SYSTEM_RAM,
@@ -142,6 +144,7 @@ function hexPad(v: bigint | number, width: number): string {
   * @public
  */
 export function e820TypeName(type: number): string {
+  checkUnsigned('e820_print_type', 'type', type, 0xffffffff);
   switch (type) {
     case E820_TYPE_RAM:
     case E820_TYPE_RESERVED_KERN:
@@ -597,6 +600,8 @@ export function e820EndPfn(table: E820Table, limitPfn: number, maxArchPfn: numbe
  * @public
  */
 export function e820EndOfRamPfn(table: E820Table, maxArchPfn: number = MAX_ARCH_PFN_X86_64): { pfn: number; log: string } {
+  if (!Array.isArray(table)) throw new KernelError('EINVAL', `e820__end_of_ram_pfn: invalid e820 table ${String(table)}`);
+  checkUnsigned('e820__end_of_ram_pfn', 'max_arch_pfn', maxArchPfn);
   return e820EndPfn(table, maxArchPfn, maxArchPfn);
 }
 
@@ -615,6 +620,8 @@ export const PFN_4G: number = 2 ** 20;
   * @public
  */
 export function e820EndOfLowRamPfn(table: E820Table, maxArchPfn: number = MAX_ARCH_PFN_X86_64): { pfn: number; log: string } {
+  if (!Array.isArray(table)) throw new KernelError('EINVAL', `e820__end_of_low_ram_pfn: invalid e820 table ${String(table)}`);
+  checkUnsigned('e820__end_of_low_ram_pfn', 'max_arch_pfn', maxArchPfn);
   return e820EndPfn(table, PFN_4G, maxArchPfn);
 }
 
@@ -624,6 +631,7 @@ export function e820EndOfLowRamPfn(table: E820Table, maxArchPfn: number = MAX_AR
  * @public
  */
 export function e820TypeToString(type: number): string {
+  checkUnsigned('e820_type_to_string', 'type', type, 0xffffffff);
   switch (type) {
     case E820_TYPE_RESERVED_KERN:
     case E820_TYPE_RAM:

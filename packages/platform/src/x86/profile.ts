@@ -32,7 +32,7 @@
  *   64.5 GiB             2 GiB        512 MiB
  * ```
  */
-import { SZ_128M, SZ_16M, SZ_2G, SZ_2M, SZ_64G, isAligned } from '@zonedev/kernel';
+import { KernelError, SZ_128M, SZ_16M, SZ_2G, SZ_2M, SZ_64G, checkUnsigned, isAligned } from '@zonedev/kernel';
 import type { HotplugArch } from '@zonedev/memory-hotplug';
 import type { MmArchConfig } from '@zonedev/mmzone';
 import type { SparseArch } from '@zonedev/sparse-vmemmap';
@@ -80,6 +80,9 @@ export interface X86BlockSizeInput {
   * @public
  */
 export function probeMemoryBlockSize(input: X86BlockSizeInput): number {
+  if (typeof input !== 'object' || input === null) throw new KernelError('EINVAL', `probe_memory_block_size: invalid input ${String(input)}`);
+  checkUnsigned('probe_memory_block_size', 'boot_mem_end', input.bootMemEnd);
+  if (input.setMemoryBlockSize !== undefined) checkUnsigned('probe_memory_block_size', 'set_memory_block_size', input.setMemoryBlockSize);
   if (input.setMemoryBlockSize !== undefined && input.setMemoryBlockSize !== 0) return input.setMemoryBlockSize;
   if (input.bootMemEnd < X86_MEM_SIZE_FOR_LARGE_BLOCK) return X86_MIN_MEMORY_BLOCK_SIZE;
   if (!input.hypervisor) return X86_MAX_BLOCK_SIZE;
@@ -96,6 +99,7 @@ export function probeMemoryBlockSize(input: X86BlockSizeInput): number {
  * @public
  */
 export function memoryBlockSizeLine(bz: number): string {
+  checkUnsigned('probe_memory_block_size', 'bz', bz);
   return `x86/mm: Memory block size: ${Math.floor(bz / 2 ** 20)}MB`;
 }
 

@@ -1,0 +1,322 @@
+/**
+ * API abuse: the public API of the platform, as its committed API report
+ * (etc/platform.api.md) lists it — bootMachine() and each of its options,
+ * the Machine's methods and those of its parts (the QEMU monitor, device
+ * pagemaps, user memory, /proc), and the firmware and option parsers — is
+ * called with each of the values no caller could mean (NaN, infinities, -1,
+ * 1.5, 2^53 + 2, 2^64, undefined, a string or a number where the other is
+ * wanted) in each parameter. Each call must be refused: with a KernelError
+ * or KernelBug, with QEMU's or the boot's own error (QemuError, BootError,
+ * BackendError),
+ * or with the documented refusal result of a parser (`{ error }`,
+ * `undefined`); and the machine must be as it was (/proc/iomem, meminfo,
+ * zoneinfo, buddyinfo, the memory devices, the pagemaps and user pages).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { isKernelBug, isKernelError } from '@zonedev/kernel';
+import * as api from '../src/index.js';
+import { BackendError, BootError, DEFAULT_MACHINE, QemuError, bootMachine } from '../src/index.js';
+import type { BootOptions, DevicePagemap, FdtNode, Machine, NamedPage, PcMemoryLayout } from '../src/index.js';
+
+const BAD: readonly unknown[] = [NaN, Infinity, -Infinity, -1, 1.5, 2 ** 53 + 2, 2 ** 64, undefined, 'x'];
+
+interface ApiEntry {
+  readonly key: string;
+  readonly optional: readonly boolean[];
+}
+
+/** Splits a parameter list at its top-level commas. */
+function splitParams(list: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const c of list) {
+    if ('([{<'.includes(c)) depth++;
+    if (')]}>'.includes(c)) depth--;
+    if (c === ',' && depth === 0) {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += c;
+  }
+  if (cur.trim() !== '') out.push(cur.trim());
+  return out;
+}
+
+/** The functions, constructors and methods an API report lists, with which parameters are optional. */
+function reportEntries(md: string): ApiEntry[] {
+  const out: ApiEntry[] = [];
+  const lines = md.split('\n');
+  let owner = '';
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    const head = /^(export (?:declare )?function |export (?:declare )?(?:abstract )?class | {4}(?:static )?)(\w+)\(/.exec(line);
+    const cls = /^export (?:declare )?(?:abstract )?class (\w+)/.exec(line);
+    if (cls !== null) owner = cls[1]!;
+    else if (line.startsWith('export ')) owner = '';
+    else if (line === '}') owner = '';
+    if (head === null || cls !== null) continue;
+    const isFn = head[1]!.startsWith('export');
+    if (!isFn && owner === '') continue;
+    // gather until the parameter list closes
+    let depth = 0;
+    let j = head[0].length - 1;
+    let text = line;
+    for (;;) {
+      for (; j < text.length; j++) {
+        if (text[j] === '(') depth++;
+        if (text[j] === ')') depth--;
+        if (depth === 0) break;
+      }
+      if (depth === 0) break;
+      line = lines[++i]!;
+      text += line;
+    }
+    const params = splitParams(text.slice(head[0].length, j)).filter((p) => !p.startsWith('...'));
+    const optional = params.map((p) => /^\w+\?/.test(p) || /\|\s*undefined\b/.test(p));
+    out.push({ key: isFn ? head[2]! : `${owner}.${head[2]!}`, optional });
+  }
+  return out;
+}
+
+interface Spec {
+  /** Valid arguments, made afresh for each call. */
+  readonly args: () => unknown[];
+  readonly call: (args: unknown[]) => unknown;
+  /** A bad value that is a valid argument for this parameter (for example -1 as NUMA_NO_NODE, any string for a parser). */
+  readonly allow?: (param: number, v: unknown) => boolean;
+  /** A result that is the function's documented refusal (an `{ error }` object, `undefined`). */
+  readonly refusal?: (result: unknown) => boolean;
+}
+
+interface Tally {
+  calls: number;
+  failures: string[];
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : String(v);
+}
+
+/** Calls each entry with each bad value in each parameter; records every answer that is not a refusal or that changed the state. */
+function abuse(entries: readonly ApiEntry[], specs: Record<string, Spec | null>, snap: () => string): Tally {
+  const t: Tally = { calls: 0, failures: [] };
+  for (const e of entries) {
+    const spec = specs[e.key];
+    if (spec === null || spec === undefined) continue;
+    for (let i = 0; i < e.optional.length; i++) {
+      for (const v of BAD) {
+        if (v === undefined && e.optional[i]) continue;
+        if (spec.allow?.(i, v) === true) continue;
+        const args = [...spec.args()];
+        args[i] = v;
+        const before = snap();
+        let answer = 'returned';
+        t.calls++;
+        try {
+          const r = spec.call(args);
+          if (r instanceof Promise) r.catch(() => undefined);
+          if (spec.refusal?.(r) === true) answer = 'refused';
+        } catch (err) {
+          answer = isKernelError(err) || isKernelBug(err) || err instanceof BootError || err instanceof QemuError || err instanceof BackendError ? 'refused' : `threw ${String(err)}`;
+        }
+        if (answer !== 'refused') t.failures.push(`${e.key} arg ${i} = ${show(v)}: ${answer}`);
+        if (snap() !== before) t.failures.push(`${e.key} arg ${i} = ${show(v)}: changed the state`);
+      }
+    }
+  }
+  return t;
+}
+
+/** Pure firmware-table, device-tree and option helpers still answering bad values with a TypeError or a value. */
+const PENDING: ReadonlySet<string> = new Set([
+  'checkNvdimmOptions', 'e820ParseEarlyParams', 'e820PrintTable', 'e820ReserveResources', 'fdtFindNode', 'fdtGetProp',
+  'fdtGetString', 'fdtLmbSize', 'fdtMemoryRanges', 'fdtPmemRegions', 'numaCleanupMeminfo', 'parseDeviceOption',
+  'parseMachineOption', 'parseMemoryOption', 'parseMmCmdline', 'parseObjectOption', 'parseQemuSize', 'pcMemoryLayout',
+  'pnvMemoryBlockSize', 'powerpcProfile', 'ppcMemremapCompatAlign', 'printDts', 'qemuE820', 'qemuSrat', 'seabiosE820',
+  'spaprDeviceTree', 'unknownBootoptionsLine', 'x86Profile',
+]);
+
+const ENTRIES = reportEntries(readFileSync(new URL('../etc/platform.api.md', import.meta.url), 'utf8'));
+const GiB = 2 ** 30;
+const OPTIONS: BootOptions = { ...DEFAULT_MACHINE, slots: 4, maxmem: 8 * GiB };
+
+function state(m: Machine): string {
+  const procs = ['/proc/iomem', '/proc/meminfo', '/proc/zoneinfo', '/proc/buddyinfo'].map((p) => m.readProc(p));
+  return JSON.stringify([procs, m.infoMemoryDevices(), m.pagemaps.list().map((d) => d.name), m.user.list().map((p) => [p.name, p.pfn])]);
+}
+
+const isString = (_i: number, v: unknown): boolean => typeof v === 'string';
+const isError = (r: unknown): boolean => typeof r === 'object' && r !== null && 'error' in r;
+
+describe('@zonedev/platform: bootMachine() refuses each bad option value', () => {
+  const fields = ['platform', 'ramSize', 'slots', 'maxmem', 'numa', 'cmdline', 'seed', 'mmu', 'pmemRegions', 'nvdimm', 'nvdimms', 'memoryBackends', 'backingStore'] as const;
+  const optional = new Set<string>(['mmu', 'pmemRegions', 'nvdimm', 'nvdimms', 'memoryBackends', 'backingStore']);
+  it('with BootError, QemuError or KernelError, and never boots a machine', () => {
+    const failures: string[] = [];
+    let calls = 0;
+    for (const f of fields) {
+      for (const v of BAD) {
+        if (v === undefined && optional.has(f)) continue;
+        if (f === 'cmdline' && typeof v === 'string') continue; // any string is a command line
+        calls++;
+        try {
+          bootMachine({ ...OPTIONS, [f]: v } as BootOptions);
+          failures.push(`${f} = ${show(v)}: booted`);
+        } catch (err) {
+          if (!(isKernelError(err) || isKernelBug(err) || err instanceof BootError || err instanceof QemuError)) failures.push(`${f} = ${show(v)}: threw ${String(err)}`);
+        }
+      }
+    }
+    for (const v of BAD) {
+      calls++;
+      try {
+        bootMachine(v as BootOptions);
+        failures.push(`options = ${show(v)}: booted`);
+      } catch (err) {
+        if (!(isKernelError(err) || err instanceof BootError || err instanceof QemuError)) failures.push(`options = ${show(v)}: threw ${String(err)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(calls).toBeGreaterThan(100);
+  });
+});
+
+describe('@zonedev/platform: every public entry point refuses bad values', () => {
+  const m = bootMachine(OPTIONS);
+  const page: NamedPage = m.user.alloc('abuse', false, 0);
+  m.user.write(page, 'kept');
+  const pgmap: DevicePagemap = m.pagemaps.map('generic', 64 * GiB, 128 * 2 ** 20, false, 0);
+  const layout: PcMemoryLayout = api.pcMemoryLayout({ ramSize: 2 * GiB, maxmem: 8 * GiB, slots: 4 } as never);
+  const e820 = api.qemuE820(layout);
+  const fdt: FdtNode = api.spaprDeviceTree({ ramSize: 2 * GiB, maxmem: 8 * GiB, slots: 4, numa: 1 } as never);
+  const a = (...xs: unknown[]) => () => xs;
+  const n = (x: unknown): number => x as number;
+  const str = (x: unknown): string => x as string;
+  const parser = (f: (t: string) => unknown): Spec => ({ args: a('4G'), call: ([t]) => f(str(t)), allow: isString, refusal: (r) => r === undefined || isError(r) });
+  const specs: Record<string, Spec | null> = {
+    bootMachine: null, // its options, field by field, above
+    'Machine.constructor': null, // the same as bootMachine()
+    'Machine.deviceAdd': { args: a('pc-dimm,id=d0,memdev=nothing'), call: ([t]) => m.deviceAdd(str(t)), allow: isString },
+    'Machine.deviceDel': { args: a('nothing'), call: ([t]) => m.deviceDel(str(t)), allow: isString },
+    'Machine.objectAdd': { args: a('memory-backend-ram,id=m0,size=1G'), call: ([t]) => m.objectAdd(str(t)), allow: isString },
+    'Machine.objectDel': { args: a('nothing'), call: ([t]) => m.objectDel(str(t)), allow: isString },
+    'Machine.readProc': { args: a('/proc/meminfo'), call: ([t]) => m.readProc(str(t)), allow: isString },
+    'Machine.devices': null,
+    'Machine.infoMemoryDevices': null,
+    'Machine.memoryLine': null,
+    'Machine.tick': null,
+    'QemuMachine.constructor': null, // the machine's own part
+    'QemuMachine.deviceAdd': { args: a('pc-dimm,id=d0,memdev=nothing'), call: ([t]) => m.qemu.deviceAdd(str(t)), allow: isString },
+    'QemuMachine.deviceDel': { args: a('nothing'), call: ([t]) => m.qemu.deviceDel(str(t)), allow: isString },
+    'QemuMachine.objectAdd': { args: a('memory-backend-ram,id=m0,size=1G'), call: ([t]) => m.qemu.objectAdd(str(t)), allow: isString },
+    'QemuMachine.objectDel': { args: a('nothing'), call: ([t]) => m.qemu.objectDel(str(t)), allow: isString },
+    'QemuMachine.dimm': { args: a('nothing'), call: ([t]) => m.qemu.dimm(str(t)), allow: isString },
+    'QemuMachine.infoMemoryDevices': null,
+    'Procfs.constructor': null,
+    'Procfs.has': { args: a('/proc/meminfo'), call: ([t]) => m.procfs.has(str(t)), allow: isString },
+    'Procfs.read': { args: a('/proc/meminfo'), call: ([t]) => m.procfs.read(str(t)), allow: isString },
+    'Procfs.paths': null,
+    'DevicePagemaps.constructor': null,
+    'DevicePagemaps.find': { args: a('pgmap0'), call: ([k]) => m.pagemaps.find(k as string), allow: (_i, v) => typeof v === 'string' },
+    'DevicePagemaps.list': null,
+    'DevicePagemaps.map': {
+      args: a('generic', 96 * GiB, 128 * 2 ** 20, false, 0),
+      call: ([t, s, z, w, d]) => m.pagemaps.map(str(t), s as number | undefined, n(z), w as boolean, n(d)),
+      allow: (i, v) => i === 4 && v === -1, // NUMA_NO_NODE
+    },
+    'DevicePagemaps.unmap': { args: a(pgmap), call: ([d]) => m.pagemaps.unmap(d as DevicePagemap) },
+    'UserMemory.constructor': null,
+    'UserMemory.alloc': {
+      args: a('p1', false, 0, false),
+      call: ([s, k, d, p]) => m.user.alloc(str(s), k as boolean, d as number | undefined, p as boolean),
+      allow: (i, v) => (i === 0 && typeof v === 'string') || (i === 2 && v === -1), // NUMA_NO_NODE
+    },
+    'UserMemory.free': { args: a('nothing'), call: ([s]) => m.user.free(str(s)), allow: isString },
+    'UserMemory.get': { args: a('abuse'), call: ([s]) => m.user.get(str(s)), allow: isString },
+    'UserMemory.read': { args: a(page), call: ([p]) => m.user.read(p as NamedPage) },
+    'UserMemory.write': { args: a(page, 'kept'), call: ([p, t]) => m.user.write(p as NamedPage, str(t)), allow: (i, v) => i === 1 && typeof v === 'string' },
+    'UserMemory.anonPages': null,
+    'UserMemory.list': null,
+    // MachineHmm's methods act on processes of the shell; its abuse is the hmm package's suite
+    'MachineHmm.constructor': null,
+    'MachineHmm.addProcess': null,
+    'MachineHmm.busyPages': null,
+    'MachineHmm.closeDevice': { args: a(1), call: ([p]) => m.hmm.closeDevice(n(p)) },
+    'MachineHmm.devices': null,
+    'MachineHmm.exitProcess': { args: a(99999), call: ([p]) => m.hmm.exitProcess(n(p)) },
+    'MachineHmm.load': null,
+    'MachineHmm.mappingsOf': { args: a(0x1000), call: ([p]) => m.hmm.mappingsOf(n(p)) },
+    'MachineHmm.moduleOrUnloaded': null,
+    'MachineHmm.process': { args: a(1), call: ([p]) => m.hmm.process(n(p)) },
+    'MachineHmm.processes': null,
+    'MachineHmm.taskOptions': null,
+    'MachineHmm.unload': null,
+    'BackendError.constructor': null, // error types
+    'BootError.constructor': null,
+    'QemuError.constructor': null,
+    // firmware tables and option parsers
+    parseQemuSize: { ...parser((t) => api.parseQemuSize(t)) },
+    parseDeviceOption: parser((t) => api.parseDeviceOption(t)),
+    parseMachineOption: parser((t) => api.parseMachineOption(t)),
+    parseMemoryOption: parser((t) => api.parseMemoryOption(t)),
+    parseObjectOption: parser((t) => api.parseObjectOption(t)),
+    parseMmCmdline: { args: a('x86_64', ''), call: ([p, c]) => api.parseMmCmdline(p as never, str(c)), allow: (i, v) => i === 1 && typeof v === 'string' },
+    checkNvdimmOptions: { args: a(OPTIONS), call: ([o]) => api.checkNvdimmOptions(o as never), refusal: (r) => typeof r === 'string' },
+    e820EndOfLowRamPfn: { args: a(e820, 2 ** 34), call: ([t, x]) => api.e820EndOfLowRamPfn(t as never, x as number) },
+    e820EndOfRamPfn: { args: a(e820, 2 ** 34), call: ([t, x]) => api.e820EndOfRamPfn(t as never, x as number) },
+    e820ParseEarlyParams: { args: a(e820, ''), call: ([t, c]) => api.e820ParseEarlyParams(t as never, str(c)), allow: (i, v) => i === 1 && typeof v === 'string' },
+    e820PrintTable: { args: a(e820, 'BIOS-e820'), call: ([t, w]) => api.e820PrintTable(t as never, str(w)), allow: (i, v) => i === 1 && typeof v === 'string' },
+    e820ReserveResources: { args: () => [bootMachine(OPTIONS).kernel.iomem, e820], call: ([r, t]) => api.e820ReserveResources(r as never, t as never) },
+    e820TypeName: { args: a(1), call: ([t]) => api.e820TypeName(n(t)) },
+    e820TypeToString: { args: a(1), call: ([t]) => api.e820TypeToString(n(t)) },
+    fdtFindNode: { args: a(fdt, '/memory'), call: ([r, p]) => api.fdtFindNode(r as FdtNode, str(p)), allow: (i, v) => i === 1 && typeof v === 'string' },
+    fdtGetProp: { args: a(fdt, 'model'), call: ([r, p]) => api.fdtGetProp(r as FdtNode, str(p)), allow: (i, v) => i === 1 && typeof v === 'string' },
+    fdtGetString: { args: a(fdt, 'model'), call: ([r, p]) => api.fdtGetString(r as FdtNode, str(p)), allow: (i, v) => i === 1 && typeof v === 'string' },
+    fdtLmbSize: { args: a(fdt), call: ([r]) => api.fdtLmbSize(r as FdtNode) },
+    fdtMemoryRanges: { args: a(fdt), call: ([r]) => api.fdtMemoryRanges(r as FdtNode) },
+    fdtPmemRegions: { args: a(fdt), call: ([r]) => api.fdtPmemRegions(r as FdtNode) },
+    printDts: { args: a(fdt, []), call: ([r, x]) => api.printDts(r as FdtNode, x as never) },
+    meminfoShow: { args: a(m), call: ([x]) => api.meminfoShow(x as Machine) },
+    memoryBlockSizeLine: { args: a(128 * 2 ** 20), call: ([x]) => api.memoryBlockSizeLine(n(x)) },
+    numaCleanupMeminfo: {
+      args: a([], 0x80000, () => true, () => undefined),
+      call: ([b, p, h, l]) => api.numaCleanupMeminfo(b as never, n(p), h as never, l as never),
+    },
+    numaSplit: { args: a(2 * GiB, 2, 2 ** 20), call: ([s, k, al]) => api.numaSplit(n(s), n(k), n(al)) },
+    pcMemoryLayout: { args: a({ ramSize: 2 * GiB, maxmem: 8 * GiB, slots: 4 }), call: ([o]) => api.pcMemoryLayout(o as never) },
+    pnvMemoryBlockSize: { args: a('radix'), call: ([x]) => api.pnvMemoryBlockSize(x as never) },
+    ppcMemremapCompatAlign: { args: a('radix'), call: ([x]) => api.ppcMemremapCompatAlign(x as never) },
+    powerpcProfile: { args: a({}), call: ([o]) => api.powerpcProfile(o as never) },
+    x86Profile: { args: a({}), call: ([o]) => api.x86Profile(o as never) },
+    probeMemoryBlockSize: { args: a({ bootMemEnd: 2 * GiB }), call: ([o]) => api.probeMemoryBlockSize(o as never) },
+    pseriesMemoryBlockSize: { args: a(256 * 2 ** 20, []), call: ([s, x]) => api.pseriesMemoryBlockSize(s as number | undefined, x as never) },
+    qemuE820: { args: a(layout), call: ([l]) => api.qemuE820(l as never) },
+    seabiosE820: { args: a(layout), call: ([l]) => api.seabiosE820(l as never) },
+    qemuSrat: { args: a(layout, [2 * GiB]), call: ([l, x]) => api.qemuSrat(l as never, x as never) },
+    radixCreatePhysicalMapping: {
+      args: () => [0, 2 * GiB, GiB, 0, { k4: 0, k64: 0, m2: 0, g1: 0 }],
+      call: ([s, e, x, i, acc]) => api.radixCreatePhysicalMapping(n(s), n(e), n(x), n(i), acc as never),
+    },
+    spaprDeviceTree: { args: a({ ramSize: 2 * GiB, maxmem: 8 * GiB, slots: 4, numa: 1 }), call: ([o]) => api.spaprDeviceTree(o as never) },
+    spaprLmbDrcIndex: { args: a(3), call: ([x]) => api.spaprLmbDrcIndex(n(x)) },
+    unknownBootoptionsLine: { args: a([]), call: ([x]) => api.unknownBootoptionsLine(x as never) },
+  };
+
+  it('the table covers every function and method of the API report, and nothing else', () => {
+    const keys = [...new Set(ENTRIES.map((e) => e.key))].sort();
+    expect(Object.keys(specs).sort()).toEqual(keys);
+  });
+
+  it('each bad value in each parameter is refused, the machine unchanged', () => {
+    const t = abuse(ENTRIES, specs, () => state(m));
+    const key = (f: string): string => f.slice(0, f.indexOf(' arg '));
+    expect(t.failures.filter((f) => !PENDING.has(key(f)))).toEqual([]);
+    // The stateless firmware and option helpers that do not validate yet (issue 19):
+    // the list shrinks as each is fixed, and this fails until the fixed one is taken off it.
+    expect([...new Set(t.failures.map(key))].sort()).toEqual([...PENDING].sort());
+    expect(t.calls).toBeGreaterThan(300);
+    expect(m.user.read(page)).toMatch(/^kept/);
+    expect(m.pagemaps.find(pgmap.name)).toBe(pgmap);
+  });
+});
