@@ -14,7 +14,7 @@
  *
  * A mapping of `/dev/daxR.N` must be shared and aligned to the device's
  * `align`; faults insert devmap entries of that size (a PTE for 4 KiB, a
- * PMD for 2 MiB). Once the device is killed (its driver unbinds) every
+ * PMD for 2 MiB, a PUD for 1 GiB). Once the device is killed (its driver unbinds) every
  * mapping is zapped and new faults end in SIGBUS.
  *
  * Mirrors drivers/dax/bus.c, drivers/dax/device.c, drivers/dax/super.c
@@ -52,6 +52,7 @@ import {
   linearPageIndex,
   vmfInsertMixed,
   vmfInsertPfnPmd,
+  vmfInsertPfnPud,
   zapPageRange,
 } from '@zonedev/mm';
 import type { MmapFile, Vma, VmFault, VmFaultT, VmOperations } from '@zonedev/mm';
@@ -469,6 +470,7 @@ export class DaxBus {
       ino: 1000 + minor,
       readable: true,
       writable: true,
+      dax: true,
       mmap: (vma: Vma): number => this.daxMmap(dev, vma, comm),
     };
   }
@@ -539,9 +541,9 @@ export class DaxBus {
   /**
    * `dev_dax_huge_fault()`: `__dev_dax_pte_fault()` for PE_SIZE_PTE (the
    * device's align must be PAGE_SIZE), `__dev_dax_pmd_fault()` for
-   * PE_SIZE_PMD (VM_FAULT_FALLBACK when the align is smaller, SIGBUS when
-   * larger), PE_SIZE_PUD falls back (no PUD insertion in the model). The
-   * pfns are `PFN_DEV|PFN_MAP`, so the entries are devmap.
+   * PE_SIZE_PMD and `__dev_dax_pud_fault()` for PE_SIZE_PUD (each
+   * VM_FAULT_FALLBACK when the align is smaller than its fault size, SIGBUS
+   * when larger). The pfns are `PFN_DEV|PFN_MAP`, so the entries are devmap.
    */
   private devDaxHugeFault(vmf: VmFault, peSize: number): VmFaultT {
     const dev = this.devDaxOf(vmf.vma);
@@ -549,8 +551,37 @@ export class DaxBus {
     const write = vmf.flags % (2 * FAULT_FLAG_WRITE) >= FAULT_FLAG_WRITE;
     if (peSize === PE_SIZE_PTE) return this.pteFault(dev, vmf);
     if (peSize === PE_SIZE_PMD) return this.pmdFault(dev, vmf, write);
-    if (peSize === PE_SIZE_PUD) return VM_FAULT_FALLBACK;
+    if (peSize === PE_SIZE_PUD) return this.pudFault(dev, vmf, write);
     return VM_FAULT_SIGBUS;
+  }
+
+  /**
+   * `__dev_dax_pud_fault()` (drivers/dax/device.c, with
+   * `CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD`): check_vma (SIGBUS), an
+   * align above `PUD_SIZE` SIGBUS, below it VM_FAULT_FALLBACK, the
+   * `PUD_SIZE` range at `address & PUD_MASK` outside the VMA SIGBUS, its
+   * pgoff without a whole `PUD_SIZE` of device behind it SIGBUS
+   * ("pgoff_to_phys(%#lx) failed"), else `vmf_insert_pfn_pud()`. `PUD_SIZE`
+   * is the faulting address space's.
+   */
+  private pudFault(dev: DevDax, vmf: VmFault, write: boolean): VmFaultT {
+    const pudSize = vmf.vma.vmMm?.system?.geometry.pudSize;
+    if (pudSize === undefined) return VM_FAULT_FALLBACK;
+    const pudAddr = vmf.address - (vmf.address % pudSize);
+    if (this.checkVma(dev, vmf.vma, '__dev_dax_pud_fault') !== 0) return VM_FAULT_SIGBUS;
+    if (dev.align > pudSize) {
+      devDbg(dev, `alignment (${hex(dev.align)}) > fault size (${hex(pudSize)})`);
+      return VM_FAULT_SIGBUS;
+    }
+    if (pudSize > dev.align) return VM_FAULT_FALLBACK;
+    if (pudAddr < vmf.vma.vmStart || pudAddr + pudSize > vmf.vma.vmEnd) return VM_FAULT_SIGBUS;
+    const pgoff = linearPageIndex(vmf.vma, pudAddr, this.pageSize);
+    const phys = this.daxPgoffToPhys(dev, pgoff, pudSize);
+    if (phys === -1) {
+      devDbg(dev, `pgoff_to_phys(${hex(pgoff)}) failed`);
+      return VM_FAULT_SIGBUS;
+    }
+    return vmfInsertPfnPud(vmf, { pfn: phys / this.pageSize, flags: PFN_DEV + PFN_MAP }, write);
   }
 
   private pteFault(dev: DevDax, vmf: VmFault): VmFaultT {

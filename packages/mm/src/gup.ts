@@ -33,7 +33,8 @@ import {
 } from './memory.js';
 import type { MmSystem, ZoneDevicePagemap } from './memory.js';
 import type { MmStruct } from './mm.js';
-import { pmdHuge, pteDevmap, pteDirty, pteMkdirty, pteMkyoung, ptePresent, pteWrite } from './pgtable.js';
+import { pmdHuge, pteDevmap, pteDirty, pteMkdirty, pteMkyoung, ptePresent, pteWrite, pudDevmap } from './pgtable.js';
+import type { Pte } from './pgtable.js';
 import { VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_WRITE } from './vma.js';
 import type { Vma } from './vma.js';
 
@@ -101,6 +102,11 @@ interface FollowCtx {
 function followPageMask(sys: MmSystem, vma: Vma, address: number, gupFlags: number, ctx: FollowCtx): number | null {
   const pgd = vma.vmMm!.pgd!;
   const { pmdSize, pageSize } = sys.geometry;
+  if (pgd.nrPudLeaves > 0) {
+    // follow_pud_mask(): a devmap PUD leaf through follow_devmap_pud(); any other leaf is pud_bad (no_page_table)
+    const pud = pgd.getPud(address);
+    if (pud !== undefined) return followDevmapPud(sys, vma, address, pud, gupFlags, ctx);
+  }
   const huge = pgd.getPmd(address);
   if (huge !== undefined) {
     // follow_devmap_pmd() / follow_trans_huge_pmd()
@@ -137,6 +143,31 @@ function followPageMask(sys: MmSystem, vma: Vma, address: number, gupFlags: numb
     if (touched !== pte) pgd.set(address, touched);
   }
   return page;
+}
+
+/**
+ * `follow_devmap_pud(vma, addr, pud, flags, pgmap)` (mm/huge_memory.c,
+ * v5.13): `null` (fault it) for a write to a read-only leaf or a leaf that
+ * is not present and devmap; touched young (and dirty for a write) with
+ * FOLL_TOUCH; -EEXIST without FOLL_GET/FOLL_PIN; then the base page at
+ * `addr` in the leaf (`pfn + ((addr & ~PUD_MASK) >> PAGE_SHIFT)`) with its
+ * pagemap held (`get_dev_pagemap`, -EFAULT once the pagemap is dying) and a
+ * reference taken (`try_grab_page`).
+ */
+function followDevmapPud(sys: MmSystem, vma: Vma, address: number, pud: Pte, gupFlags: number, ctx: FollowCtx): number | null {
+  const pgd = vma.vmMm!.pgd!;
+  if (!ptePresent(pud)) return null;
+  if (hasBits(gupFlags, FOLL_WRITE) && !pteWrite(pud)) return null;
+  if (!pudDevmap(pud)) return null;
+  const { pudSize, pageSize } = sys.geometry;
+  const haddr = address - (address % pudSize);
+  if (hasBits(gupFlags, FOLL_TOUCH)) pgd.setPud(haddr, hasBits(gupFlags, FOLL_WRITE) ? pteMkdirty(pteMkyoung(pud)) : pteMkyoung(pud));
+  if (!anyBits(gupFlags, FOLL_GET + FOLL_PIN)) return -17;
+  const pfn = pud.pfn + Math.floor((address - haddr) / pageSize);
+  ctx.pgmap = sys.devPagemaps?.getDevPagemap(pfn, ctx.pgmap);
+  if (!ctx.pgmap) return -14;
+  tryGrabPage(sys, pfn, gupFlags);
+  return pfn;
 }
 
 /** Drops what {@link tryGrabPage} took. */

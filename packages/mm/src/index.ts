@@ -64,6 +64,7 @@ export {
   PageTable, pagingGeometry, pfnPte, pteNone, ptePresent, isSwapPte, pteToSwpEntry, swpEntryToPte,
   ptePfn, pteWrite, pteDirty, pteYoung, pteSpecial, pteDevmap, pmdHuge,
   pteMkwrite, pteWrprotect, pteMkdirty, pteMkclean, pteMkyoung, pteMkold, pteMkspecial, pteMkdevmap, pmdMkhuge,
+  pfnPud, pudMkhuge, pudMkdevmap, pudTransHuge, pudDevmap,
   vmGetPageProt, pteValX86, formatPte,
 } from './pgtable.js';
 export type { PagingArch, PagingGeometry, Pte, PresentPte, SwapPte, PageWalkEntry } from './pgtable.js';
@@ -78,7 +79,7 @@ export {
   PE_SIZE_PTE, PE_SIZE_PMD, PE_SIZE_PUD, MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES,
   GUP_PIN_COUNTING_BIAS,
   MmSystem, UserFaultSignal,
-  handleMmFault, vmfInsertPfn, vmfInsertMixed, vmfInsertMixedMkwrite, vmfInsertPfnPmd,
+  handleMmFault, vmfInsertPfn, vmfInsertMixed, vmfInsertMixedMkwrite, vmfInsertPfnPmd, vmfInsertPfnPud,
   zapPageRange, copyPageRange, isCowMapping, pageMaybeDmaPinned, userFault, userRead, userWrite,
 } from './memory.js';
 export type {

@@ -41,8 +41,13 @@ import {
   isSwapPte,
   pagingGeometry,
   pfnPte,
+  pfnPud,
   pmdHuge,
   pmdMkhuge,
+  pudDevmap,
+  pudMkdevmap,
+  pudMkhuge,
+  pudTransHuge,
   pteDirty,
   pteMkclean,
   pteMkdevmap,
@@ -58,7 +63,7 @@ import {
   swpEntryToPte,
   vmGetPageProt,
 } from './pgtable.js';
-import type { PagingArch, PagingGeometry, PresentPte, Pte } from './pgtable.js';
+import type { PageWalkEntry, PagingArch, PagingGeometry, PresentPte, Pte } from './pgtable.js';
 import {
   anonVmaPrepare,
   isAnonMapping,
@@ -81,7 +86,9 @@ import {
   nonSwapEntry,
 } from './swapops.js';
 import type { SwpEntry } from './swapops.js';
-import { VM_EXEC, VM_MAYWRITE, VM_MIXEDMAP, VM_PFNMAP, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE } from './vma.js';
+import {
+  VM_EXEC, VM_HUGEPAGE, VM_MAYWRITE, VM_MIXEDMAP, VM_NOHUGEPAGE, VM_PFNMAP, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE,
+} from './vma.js';
 import type { MmapFile, Vma, VmOperations } from './vma.js';
 import type { MmStruct } from './mm.js';
 
@@ -618,11 +625,80 @@ export function handleMmFault(vma: Vma, address: number, flags: number): VmFault
   return handleMmFaultImpl(vma, address, flags);
 }
 
+/**
+ * `__transparent_hugepage_enabled(vma)` (include/linux/huge_mm.h, v5.13):
+ * not with `VM_NOHUGEPAGE`; always for a DAX file (`vma_is_dax`); otherwise
+ * as `transparent_hugepage/enabled` says (`madvise`: with `VM_HUGEPAGE`).
+ */
+function hugepageEnabled(sys: MmSystem, vma: Vma): boolean {
+  if (hasBits(vma.vmFlags, VM_NOHUGEPAGE)) return false;
+  if (sys.thp === 'always') return true;
+  if (vma.vmFile?.fsdax === true || vma.vmFile?.dax === true) return true;
+  return sys.thp === 'madvise' && hasBits(vma.vmFlags, VM_HUGEPAGE);
+}
+
+/**
+ * `__split_huge_pud(vma, pud, address)` (mm/huge_memory.c, v5.13): between
+ * `MMU_NOTIFY_CLEAR` notifications over the `PUD_SIZE` range, the huge PUD
+ * leaf covering `address` is cleared (`__split_huge_pud_locked`); there are
+ * only pfn and devmap PUDs, with no page references or counters to drop, and
+ * the next access faults at a lower level. Nothing happens without a leaf.
+ * Internal to the package.
+ */
+export function splitHugePud(vma: Vma, address: number): void {
+  const { mm, sys, pgd } = systemOf(vma);
+  const pud = pgd.getPud(address);
+  if (pud === undefined || !ptePresent(pud) || !(pudTransHuge(pud) || pudDevmap(pud))) return;
+  const { pudSize } = sys.geometry;
+  const haddr = address - (address % pudSize);
+  notify(mm, MMU_NOTIFY_CLEAR, haddr, haddr + pudSize, () => {
+    pgd.clearPud(haddr);
+  });
+}
+
+/**
+ * The PUD level of `__handle_mm_fault()` (mm/memory.c, v5.13). With
+ * `pud_none` and transparent hugepages enabled for the VMA,
+ * `create_huge_pud()`: an anonymous VMA falls back (no anonymous PUD
+ * pages), a driver's `huge_fault(vmf, PE_SIZE_PUD)` may map a PUD leaf. On a
+ * huge leaf, a write to a read-only one is `wp_huge_pud()` (the driver's
+ * `huge_fault` again, else the leaf is split and the fault goes on below),
+ * anything else `huge_pud_set_accessed()`. Returns the fault's result, or
+ * `undefined` to go on at the PMD level.
+ */
+function pudFault(sys: MmSystem, pgd: PageTable, vma: Vma, address: number, flags: number, write: boolean): VmFaultT | undefined {
+  const { pudSize, pageSize } = sys.geometry;
+  if (pgd.pudNone(address)) {
+    if (!hugepageEnabled(sys, vma) || vma.isAnonymous() || !vma.vmOps?.hugeFault) return undefined;
+    const ret = vma.vmOps.hugeFault(newVmf(vma, address, flags, undefined, pageSize), PE_SIZE_PUD);
+    return hasBit(ret, VM_FAULT_FALLBACK) ? undefined : ret;
+  }
+  const pud = pgd.getPud(address);
+  if (pud === undefined || !ptePresent(pud) || !(pudTransHuge(pud) || pudDevmap(pud))) return undefined;
+  if (write && !pteWrite(pud)) {
+    if (!vma.isAnonymous() && vma.vmOps?.hugeFault) {
+      const ret = vma.vmOps.hugeFault(newVmf(vma, address, flags, pud, pageSize), PE_SIZE_PUD);
+      if (!hasBit(ret, VM_FAULT_FALLBACK)) return ret;
+    }
+    // COW or write-notify is not handled at the PUD level: split it
+    splitHugePud(vma, address);
+    return undefined;
+  }
+  const haddr = address - (address % pudSize);
+  pgd.setPud(haddr, write ? pteMkdirty(pteMkyoung(pud)) : pteMkyoung(pud));
+  return 0;
+}
+
 function handleMmFaultImpl(vma: Vma, address: number, flags: number): VmFaultT {
   const { sys, pgd } = systemOf(vma);
   const write = hasBit(flags, FAULT_FLAG_WRITE);
   const { pmdSize, pageSize } = sys.geometry;
-  // __handle_mm_fault(): the PMD level first
+  // __handle_mm_fault(): the PUD level (only drivers' mappings have anything there)
+  if (vma.vmOps?.hugeFault || pgd.nrPudLeaves > 0) {
+    const ret = pudFault(sys, pgd, vma, address, flags, write);
+    if (ret !== undefined) return ret;
+  }
+  // then the PMD level
   const huge = pgd.getPmd(address);
   if (huge === undefined && !pgd.hasPteTable(address) && vma.vmOps?.hugeFault) {
     const haddr = address - (address % pmdSize);
@@ -936,6 +1012,58 @@ export function vmfInsertPfnPmd(vmf: VmFault, pfn: PfnTView, write: boolean): Vm
   return VM_FAULT_NOPAGE;
 }
 
+/**
+ * `vmf_insert_pfn_pud(vmf, pfn, write)` (include/linux/huge_mm.h) and
+ * `vmf_insert_pfn_pud_prot()` with `insert_pfn_pud()` (mm/huge_memory.c,
+ * v5.13): a huge PUD leaf (`pud_mkhuge(pfn_t_pud())`) for a `PUD_SIZE`
+ * aligned pfn at `vmf.address & PUD_MASK`, devmap (`pud_mkdevmap`) for a
+ * devmap pfn, young, dirty and (in a `VM_WRITE` VMA) writable with `write`.
+ * The kernel BUGs for a VMA that is neither VM_PFNMAP nor VM_MIXEDMAP with
+ * a pfn that is not devmap, for one that is both, and for a VM_PFNMAP COW
+ * mapping: KernelError EINVAL here, as for a pfn that is not PUD aligned
+ * (which the hardware would misread). `VM_FAULT_SIGBUS` when the aligned
+ * address is outside the VMA. An entry already there is left alone, or for
+ * a write refreshed young, dirty and writable when it maps the same pfn (a
+ * different pfn is the kernel's `WARN_ON_ONCE`, and is left too). Returns
+ * `VM_FAULT_NOPAGE`.
+ * @public
+ */
+export function vmfInsertPfnPud(vmf: VmFault, pfn: PfnTView, write: boolean): VmFaultT {
+  const vma = vmf.vma;
+  const { sys, pgd } = systemOf(vma);
+  checkUnsigned('vmf_insert_pfn_pud', 'pfn', pfn.pfn);
+  checkUnsigned('vmf_insert_pfn_pud', 'address', vmf.address);
+  const devmap = pfnTDevmap(pfn);
+  if (!anyBits(vma.vmFlags, VM_PFNMAP + VM_MIXEDMAP) && !devmap) {
+    throw new KernelError('EINVAL', 'vmf_insert_pfn_pud: not a VM_PFNMAP/VM_MIXEDMAP VMA nor a devmap pfn');
+  }
+  if (hasBits(vma.vmFlags, VM_PFNMAP + VM_MIXEDMAP)) throw new KernelError('EINVAL', 'vmf_insert_pfn_pud: VMA has both VM_PFNMAP and VM_MIXEDMAP');
+  if (hasBits(vma.vmFlags, VM_PFNMAP) && isCowMapping(vma.vmFlags)) throw new KernelError('EINVAL', 'vmf_insert_pfn_pud: a VM_PFNMAP mapping may not be COW');
+  const { pudSize, pageSize } = sys.geometry;
+  if ((pfn.pfn * pageSize) % pudSize !== 0) throw new KernelError('EINVAL', 'vmf_insert_pfn_pud: pfn is not PUD aligned');
+  const addr = vmf.address - (vmf.address % pudSize);
+  if (addr < vma.vmStart || addr >= vma.vmEnd) return VM_FAULT_SIGBUS;
+  const tracer = sys.core.kernel.tracer;
+  if (tracer.enabled) return tracer.invoke('insert_pfn_pud', null, insertPfnPud, pgd, vma, addr, pfn, write);
+  return insertPfnPud(pgd, vma, addr, pfn, write);
+}
+
+/** `insert_pfn_pud()` (mm/huge_memory.c): see {@link vmfInsertPfnPud}. */
+function insertPfnPud(pgd: PageTable, vma: Vma, addr: number, pfn: PfnTView, write: boolean): VmFaultT {
+  if (!pgd.pudNone(addr)) {
+    const cur = pgd.getPud(addr);
+    if (write && cur !== undefined && ptePresent(cur) && cur.pfn === pfn.pfn) {
+      pgd.setPud(addr, maybeMkwrite(pteMkdirty(pteMkyoung(cur)), vma));
+    }
+    return VM_FAULT_NOPAGE;
+  }
+  let entry = pudMkhuge(pfnPud(pfn.pfn, vmGetPageProt(vma.vmFlags)));
+  if (pfnTDevmap(pfn)) entry = pudMkdevmap(entry);
+  if (write) entry = maybeMkwrite(pteMkdirty(pteMkyoung(entry)), vma);
+  pgd.setPud(addr, entry);
+  return VM_FAULT_NOPAGE;
+}
+
 // ------------------------------------------------------------- zap
 
 /**
@@ -953,9 +1081,16 @@ export function zapPageRange(vma: Vma, start: number, end: number): void {
   const s = Math.max(start, vma.vmStart);
   const e = Math.min(end, vma.vmEnd);
   if (e <= s) return;
-  const entries: { addr: number; pte: Pte; level: 'pte' | 'pmd' }[] = [];
+  const entries: PageWalkEntry[] = [];
   pgd.walk(s, e, (x) => entries.push(x));
   for (const { addr, pte, level } of entries) {
+    if (level === 'pud') {
+      // zap_huge_pud() (whole, or split_huge_pud() when partly in the range: both clear it). Only pfn and
+      // devmap PUDs exist (vma_is_special_huge): no page reference, no counter. An anonymous one is the kernel's BUG.
+      if (vma.isAnonymous()) throw new Error(`BUG: zap_huge_pud: anonymous VMA 0x${vma.vmStart.toString(16)} has a huge PUD`);
+      pgd.clearPud(addr);
+      continue;
+    }
     if (level === 'pmd') {
       // zap_huge_pmd(): a devmap/pfn leaf has no counted page; one partly in the range is split away whole
       if (addr < s || addr + pmdSize > e) {
@@ -1011,7 +1146,7 @@ export function copyPageRange(dst: Vma, src: Vma): number {
   if (hasBits(src.vmFlags, VM_WIPEONFORK)) return 0;
   if (!anyBits(src.vmFlags, VM_PFNMAP + VM_MIXEDMAP) && !src.anonVma) return 0;
   const cow = isCowMapping(src.vmFlags);
-  const entries: { addr: number; pte: Pte; level: 'pte' | 'pmd' }[] = [];
+  const entries: PageWalkEntry[] = [];
   s.pgd.walk(src.vmStart, src.vmEnd, (x) => entries.push(x));
   // copy_present_page() needs new pages up front, so that an allocation failure changes nothing
   const copies = new Map<number, number>();
@@ -1030,6 +1165,10 @@ export function copyPageRange(dst: Vma, src: Vma): number {
   }
   const run = (): void => {
     for (const { addr, pte, level } of entries) {
+      if (level === 'pud') {
+        copyHugePud(s.mm, d.pgd, s.pgd, addr, pte, src);
+        continue;
+      }
       // copy_huge_pmd(): a leaf of a VMA that is not anonymous (devmap, pfn) is refilled by a fault in the child
       if (level === 'pmd') continue;
       if (isSwapPte(pte)) {
@@ -1083,6 +1222,25 @@ export function copyPageRange(dst: Vma, src: Vma): number {
   if (cow) notify(s.mm, MMU_NOTIFY_PROTECTION_PAGE, src.vmStart, src.vmEnd, run);
   else run();
   return 0;
+}
+
+/**
+ * `copy_huge_pud()` (mm/huge_memory.c, v5.13): the source leaf is
+ * write-protected and the child gets it old and write-protected (a devmap
+ * or pfn PUD holds no page reference to take); in a COW mapping of a
+ * process that pinned, a possibly pinned page is not shared: the source
+ * leaf is split (cleared) and the child gets nothing, both fault again.
+ */
+function copyHugePud(srcMm: MmStruct, dst: PageTable, src: PageTable, addr: number, pud: Pte, vma: Vma): void {
+  if (!ptePresent(pud) || !(pudTransHuge(pud) || pudDevmap(pud))) return;
+  const sys = srcMm.system!;
+  if (isCowMapping(vma.vmFlags) && srcMm.hasPinned && sys.pfnValid(pud.pfn) && pageMaybeDmaPinned(sys, pud.pfn)) {
+    splitHugePud(vma, addr);
+    return;
+  }
+  const wp = pteWrprotect(pud);
+  src.setPud(addr, wp);
+  dst.setPud(addr, pteMkold(wp));
 }
 
 /** `GUP_PIN_COUNTING_BIAS` (include/linux/mm.h): what one FOLL_PIN adds to a page's refcount. @public */
@@ -1159,7 +1317,9 @@ function basePfnAt(mm: MmStruct, pte: PresentPte, address: number): number {
   const pgd = mm.pgd;
   if (!pgd) return pte.pfn;
   const g = pgd.geometry;
-  return pte.pfn + Math.floor((address % g.pmdSize) / g.pageSize);
+  // a huge PUD leaf (`(addr & ~PUD_MASK) >> PAGE_SHIFT`) or a huge PMD leaf
+  const span = pgd.nrPudLeaves > 0 && pgd.getPud(address) === pte ? g.pudSize : g.pmdSize;
+  return pte.pfn + Math.floor((address % span) / g.pageSize);
 }
 
 /**

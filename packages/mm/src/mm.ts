@@ -103,29 +103,28 @@ const SZ_128M = 0x8000000;
 /** `_STK_LIM` (include/uapi/linux/resource.h): the default RLIMIT_STACK, 8 MiB. */
 const STK_LIM = 0x800000;
 /** `stack_guard_gap` (mm/mmap.c): 256 pages. */
-const STACK_GUARD_GAP = 256 * PAGE_SIZE;
+const STACK_GUARD_GAP_PAGES = 256;
 
 /**
- * `mmap_base()` (arch/x86/mm/mmap.c) without randomization: the stack
- * rlimit plus the guard gap, clamped to at least 128 MiB and at most 5/6 of
- * the task size, below `TASK_SIZE`.
+ * `mmap_base()` (arch/x86/mm/mmap.c, and the same rule in
+ * arch/powerpc/mm/mmap.c) without randomization: the stack rlimit plus the
+ * guard gap (`stack_guard_gap`, 256 pages of `pageSize`), clamped to at
+ * least 128 MiB and at most 5/6 of the task size, below `TASK_SIZE`, page
+ * aligned.
  * @public
  */
-export function x86MmapBase(taskSize: number, stackRlimit: number = STK_LIM): number {
+export function x86MmapBase(taskSize: number, stackRlimit: number = STK_LIM, pageSize: number = PAGE_SIZE): number {
   const gapMin = SZ_128M;
   const gapMax = Math.floor(taskSize / 6) * 5;
-  let gap = stackRlimit + STACK_GUARD_GAP;
+  let gap = stackRlimit + STACK_GUARD_GAP_PAGES * pageSize;
   if (gap < gapMin) gap = gapMin;
   else if (gap > gapMax) gap = gapMax;
-  return pageAlign(taskSize - gap);
+  return pageAlign(taskSize - gap, pageSize);
 }
 
-function pageAlign(x: number): number {
-  return Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
-}
-
-function offsetInPage(x: number): boolean {
-  return x % PAGE_SIZE !== 0;
+/** `PAGE_ALIGN(x)` for pages of `ps` bytes. */
+function pageAlign(x: number, ps: number): number {
+  return Math.ceil(x / ps) * ps;
 }
 
 function fail(errno: ErrnoName, message: string): never {
@@ -148,6 +147,11 @@ export interface MmStructOptions {
   firstShmemIno?: number;
   /** The machine's mm/ (page tables, faults); without it the address space has VMAs only. */
   system?: MmSystem;
+  /**
+   * `PAGE_SIZE` of an address space without a system (default 4096); with
+   * one it is the architecture's, and a different value here is EINVAL.
+   */
+  pageSize?: number;
 }
 
 /** Arguments of {@link MmStruct.mmap}. @public */
@@ -200,9 +204,6 @@ function recOf(v: Vma): Rec {
   };
 }
 
-function pages(r: Rec): number {
-  return (r.end - r.start) / PAGE_SIZE;
-}
 
 /** is_mergeable_vma() and is_mergeable_anon_vma() (mm/mmap.c). */
 function isMergeable(r: Rec, file: MmapFile | null, flags: number, anon: AnonVma | null): boolean {
@@ -222,6 +223,8 @@ function isMergeable(r: Rec, file: MmapFile | null, flags: number, anon: AnonVma
 export class MmStruct implements MmuNotifierMm {
   /** The pid of the process owning it (/proc/PID). */
   readonly pid: number;
+  /** `this.pageSize` of this address space: the architecture's (4 KiB on x86_64, 64 KiB on powerpc with 64K pages). */
+  readonly pageSize: number;
   /** `mm_users`: tasks sharing this address space. */
   mmUsers = 1;
   /** `task_size`. */
@@ -257,16 +260,21 @@ export class MmStruct implements MmuNotifierMm {
     this.taskSize = options.taskSize ?? TASK_SIZE_4LEVEL;
     this.mmapMinAddr = options.mmapMinAddr ?? DEFAULT_MMAP_MIN_ADDR;
     this.maxMapCount = options.maxMapCount ?? DEFAULT_MAX_MAP_COUNT;
-    this.mmapBase = x86MmapBase(this.taskSize);
-    this.mmapLegacyBase = pageAlign(Math.floor(this.taskSize / 3));
+    this.system = options.system ?? null;
+    const ps = this.system ? this.system.pageSize : (options.pageSize ?? PAGE_SIZE);
+    if (!Number.isSafeInteger(ps) || ps < 4096 || ps > 2 ** 30 || 2 ** Math.round(Math.log2(ps)) !== ps) {
+      throw new KernelError('EINVAL', `mm_alloc: page size ${String(ps)} is not a power of two from 4096`);
+    }
+    if (options.pageSize !== undefined && options.pageSize !== ps) {
+      throw new KernelError('EINVAL', `mm_alloc: page size ${options.pageSize} differs from the architecture's ${ps}`);
+    }
+    this.pageSize = ps;
+    this.mmapBase = x86MmapBase(this.taskSize, STK_LIM, ps);
+    this.mmapLegacyBase = pageAlign(Math.floor(this.taskSize / 3), ps);
     this.#nextShmemIno = options.firstShmemIno ?? 1;
     this.#options = options;
-    this.system = options.system ?? null;
     this.pgd = this.system ? this.system.newPageTable() : null;
     if (this.system) {
-      if (this.system.pageSize !== PAGE_SIZE) {
-        throw new KernelError('EINVAL', `mm_alloc: address spaces use ${PAGE_SIZE}-byte pages, the architecture ${this.system.pageSize}`);
-      }
       if (this.taskSize > 2 ** this.system.geometry.vaBits) {
         throw new KernelError('EINVAL', `mm_alloc: TASK_SIZE 0x${this.taskSize.toString(16)} exceeds the ${this.system.geometry.vaBits}-bit page tables`);
       }
@@ -295,7 +303,7 @@ export class MmStruct implements MmuNotifierMm {
 
   /** `mm->total_vm`: mapped pages. */
   get totalVm(): number {
-    return this.#vmas.reduce((a, v) => a + (v.vmEnd - v.vmStart) / PAGE_SIZE, 0);
+    return this.#vmas.reduce((a, v) => a + (v.vmEnd - v.vmStart) / this.pageSize, 0);
   }
 
   /** `update_hiwater_rss()` and `update_hiwater_vm()`. */
@@ -322,6 +330,21 @@ export class MmStruct implements MmuNotifierMm {
     }
     fn();
     this.pgd?.freePgtables(start, end);
+  }
+
+  /** `PAGE_ALIGN(x)`. */
+  #pageAlign(x: number): number {
+    return pageAlign(x, this.pageSize);
+  }
+
+  /** `offset_in_page(x) != 0`. */
+  #offsetInPage(x: number): boolean {
+    return x % this.pageSize !== 0;
+  }
+
+  /** `vma_pages()` of a planned piece. */
+  #pages(r: Rec): number {
+    return (r.end - r.start) / this.pageSize;
   }
 
   /** How the function-graph tracer prints an mm argument. */
@@ -407,14 +430,14 @@ export class MmStruct implements MmuNotifierMm {
     } else {
       result = null;
       if (addr) {
-        const hint = addr - (addr % PAGE_SIZE);
+        const hint = addr - (addr % this.pageSize);
         if (taskSize - len >= hint && this.#fits(this.#ranges(), hint, len)) result = hint;
       }
-      if (result === null) result = this.#unmappedAreaTopdown(len, PAGE_SIZE, this.mmapBase);
+      if (result === null) result = this.#unmappedAreaTopdown(len, this.pageSize, this.mmapBase);
       if (result === null) {
         // arch_get_unmapped_area(): the hint again, then bottom-up from mmap_legacy_base
         if (addr) {
-          const hint = pageAlign(addr);
+          const hint = this.#pageAlign(addr);
           if (taskSize - len >= hint && this.#fits(this.#ranges(), hint, len)) result = hint;
         }
         if (result === null) result = this.#unmappedArea(len, this.mmapLegacyBase, taskSize);
@@ -422,7 +445,7 @@ export class MmStruct implements MmuNotifierMm {
       if (result === null) fail('ENOMEM', `no room for 0x${len.toString(16)} bytes in the address space`);
     }
     if (result > taskSize - len) fail('ENOMEM', `0x${result.toString(16)}+0x${len.toString(16)} is beyond TASK_SIZE`);
-    if (offsetInPage(result)) fail('EINVAL', `address 0x${result.toString(16)} is not page aligned`);
+    if (this.#offsetInPage(result)) fail('EINVAL', `address 0x${result.toString(16)} is not page aligned`);
     if (result < this.mmapMinAddr) fail('EPERM', `address 0x${result.toString(16)} is below mmap_min_addr`);
     return result;
   }
@@ -444,7 +467,7 @@ export class MmStruct implements MmuNotifierMm {
       const err = r.ops.maySplit(r.orig ?? r.from!, addr);
       if (err !== 0) fail(errnoName(err) ?? 'EINVAL', `vm_ops->may_split refused a split at 0x${addr.toString(16)}`);
     }
-    const lowPages = (addr - r.start) / PAGE_SIZE;
+    const lowPages = (addr - r.start) / this.pageSize;
     const low: Rec = { ...r, end: addr };
     const high: Rec = { ...r, start: addr, pgoff: r.pgoff + lowPages };
     const keeper = r.orig ?? null;
@@ -482,13 +505,13 @@ export class MmStruct implements MmuNotifierMm {
     anon: AnonVma | null = null,
   ): number {
     if (isSpecial(flags)) return -1;
-    const pglen = (end - addr) / PAGE_SIZE;
+    const pglen = (end - addr) / this.pageSize;
     const prev = prevIdx >= 0 ? list[prevIdx]! : null;
     let nextIdx = prevIdx + 1;
     const area = list[nextIdx];
     if (area && area.end === end) nextIdx++;
     const next = list[nextIdx] ?? null;
-    const canAfter = (r: Rec): boolean => isMergeable(r, file, flags, anon) && r.pgoff + pages(r) === pgoff;
+    const canAfter = (r: Rec): boolean => isMergeable(r, file, flags, anon) && r.pgoff + this.#pages(r) === pgoff;
     const canBefore = (r: Rec): boolean => isMergeable(r, file, flags, anon) && r.pgoff === pgoff + pglen;
     /** The merged VMA takes whichever anon_vma exists (__vma_adjust's importer). */
     const adopt = (into: Rec, other: Rec | null): void => {
@@ -516,7 +539,7 @@ export class MmStruct implements MmuNotifierMm {
         if (a && a.start < end) {
           if (a.end <= end) list.splice(prevIdx + 1, 1);
           else {
-            a.pgoff += (end - a.start) / PAGE_SIZE;
+            a.pgoff += (end - a.start) / this.pageSize;
             a.start = end;
           }
         }
@@ -618,19 +641,19 @@ export class MmStruct implements MmuNotifierMm {
     for (const [what, x] of [['addr', addr], ['length', length], ['prot', prot], ['flags', flags], ['offset', offset]] as const) {
       checkUnsigned('do_mmap', what, x);
     }
-    if (offsetInPage(offset)) fail('EINVAL', `offset 0x${offset.toString(16)} is not page aligned`);
+    if (this.#offsetInPage(offset)) fail('EINVAL', `offset 0x${offset.toString(16)} is not page aligned`);
     if (!hasBits(flags, MAP_ANONYMOUS) && !args.file) fail('EBADF', 'mmap of a file needs a file');
-    let pgoff = offset / PAGE_SIZE;
+    let pgoff = offset / this.pageSize;
     if (!length) fail('EINVAL', 'mmap of length 0');
     if (hasBits(flags, MAP_FIXED_NOREPLACE)) flags = orBits(flags, MAP_FIXED);
     const fixed = hasBits(flags, MAP_FIXED);
     if (!fixed) {
       // round_hint_to_min()
-      addr -= addr % PAGE_SIZE;
-      if (addr && addr < this.mmapMinAddr) addr = pageAlign(this.mmapMinAddr);
+      addr -= addr % this.pageSize;
+      if (addr && addr < this.mmapMinAddr) addr = this.#pageAlign(this.mmapMinAddr);
     }
-    const len = pageAlign(length);
-    if (len > Number.MAX_SAFE_INTEGER - PAGE_SIZE) fail('ENOMEM', 'length too large');
+    const len = this.#pageAlign(length);
+    if (len > Number.MAX_SAFE_INTEGER - this.pageSize) fail('ENOMEM', 'length too large');
     if (this.mapCount > this.maxMapCount) fail('ENOMEM', `map_count ${this.mapCount} exceeds vm.max_map_count`);
 
     const mapType = flags % (MAP_TYPE + 1);
@@ -653,7 +676,7 @@ export class MmStruct implements MmuNotifierMm {
       pgoff = 0;
       vmFlags = orBits(vmFlags, VM_SHARED + VM_MAYSHARE);
     } else {
-      pgoff = addrFound / PAGE_SIZE;
+      pgoff = addrFound / this.pageSize;
     }
     if (hasBits(flags, MAP_NORESERVE)) vmFlags = orBits(vmFlags, VM_NORESERVE);
     return this.#mmapRegion(file, addrFound, len, vmFlags, pgoff);
@@ -713,10 +736,10 @@ export class MmStruct implements MmuNotifierMm {
   munmap(start: number, length: number): void {
     checkUnsigned('__do_munmap', 'addr', start);
     checkUnsigned('__do_munmap', 'length', length);
-    if (offsetInPage(start) || start > this.taskSize || length > this.taskSize - start) {
+    if (this.#offsetInPage(start) || start > this.taskSize || length > this.taskSize - start) {
       fail('EINVAL', `munmap(0x${start.toString(16)}, 0x${length.toString(16)}): bad range`);
     }
-    const len = pageAlign(length);
+    const len = this.#pageAlign(length);
     if (len === 0) fail('EINVAL', 'munmap of length 0');
     const end = start + len;
     const list = this.#vmas.map(recOf);
@@ -754,7 +777,7 @@ export class MmStruct implements MmuNotifierMm {
         continue;
       }
       changed.push({ start: at, end: pieceEnd, flags });
-      const pgoff = r.pgoff + (at - r.start) / PAGE_SIZE;
+      const pgoff = r.pgoff + (at - r.start) / this.pageSize;
       const m = this.#vmaMerge(list, prevIdx, at, pieceEnd, flags, r.file, pgoff, r.anon);
       if (m >= 0) {
         // do_mprotect_pkey(): go on after the merged VMA
@@ -789,7 +812,7 @@ export class MmStruct implements MmuNotifierMm {
   #changeProtection(start: number, end: number, flags: number): void {
     const pgd = this.pgd;
     if (!pgd) return;
-    const entries: { addr: number; pte: Pte; level: 'pte' | 'pmd' }[] = [];
+    const entries: { addr: number; pte: Pte; level: 'pte' | 'pmd' | 'pud' }[] = [];
     pgd.walk(start, end, (e) => entries.push(e));
     if (entries.length === 0) return;
     let prot = vmGetPageProt(flags);
@@ -800,6 +823,12 @@ export class MmStruct implements MmuNotifierMm {
     if (range) mmuNotifierInvalidateRangeStart(range);
     try {
       for (const { addr, pte, level } of entries) {
+        if (level === 'pud') {
+          // v5.13's change_pud_range() has no huge-PUD case: pud_none_or_clear_bad() finds a leaf "bad" and
+          // clears it (pud_clear_bad), so the next access faults it in again with the new protection
+          pgd.clearPud(addr);
+          continue;
+        }
         if (ptePresent(pte)) {
           const modified: Pte = { kind: 'present', pfn: pte.pfn, flags: orBits(clearBits(pte.flags, CHG), prot) };
           // change_huge_pmd() for a huge leaf, pte_modify() for a PTE
@@ -826,9 +855,9 @@ export class MmStruct implements MmuNotifierMm {
     checkUnsigned('do_mprotect_pkey', 'addr', start);
     checkUnsigned('do_mprotect_pkey', 'length', length);
     checkUnsigned('do_mprotect_pkey', 'prot', prot);
-    if (offsetInPage(start)) fail('EINVAL', `mprotect: 0x${start.toString(16)} is not page aligned`);
+    if (this.#offsetInPage(start)) fail('EINVAL', `mprotect: 0x${start.toString(16)} is not page aligned`);
     if (!length) return;
-    const len = pageAlign(length);
+    const len = this.#pageAlign(length);
     const end = start + len;
     if (end <= start || end > Number.MAX_SAFE_INTEGER) fail('ENOMEM', 'mprotect: range wraps');
     if (clearBits(prot, PROT_READ + PROT_WRITE + PROT_EXEC + PROT_SEM) !== 0) {
@@ -871,8 +900,8 @@ export class MmStruct implements MmuNotifierMm {
     if (behavior !== MADV_HUGEPAGE && behavior !== MADV_NOHUGEPAGE) {
       fail('EINVAL', `madvise: advice ${behavior} is not modelled`);
     }
-    if (offsetInPage(start)) fail('EINVAL', `madvise: 0x${start.toString(16)} is not page aligned`);
-    const len = pageAlign(length);
+    if (this.#offsetInPage(start)) fail('EINVAL', `madvise: 0x${start.toString(16)} is not page aligned`);
+    const len = this.#pageAlign(length);
     if (length && !len) fail('EINVAL', 'madvise: length overflows');
     const end = start + len;
     if (end < start) fail('EINVAL', 'madvise: range wraps');

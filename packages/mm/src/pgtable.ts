@@ -23,9 +23,11 @@
  *
  * The lowest level (a PTE table, `PTRS_PER_PTE` entries) is kept for real,
  * one array per populated PMD slot; a PMD slot may instead hold a huge leaf
- * (`pmd_trans_huge`/`pmd_devmap`, a {@link PMD_SIZE}-sized mapping). The
- * upper levels (PUD, P4D, PGD tables) are implied by which PMD slots are
- * populated: they are counted (for `VmPTE` and `mm_pgtables_bytes()`) but not
+ * (`pmd_trans_huge`/`pmd_devmap`, a `PMD_SIZE`-sized mapping), and a PUD
+ * entry may hold a huge leaf of `PUD_SIZE` (`pud_trans_huge`/`pud_devmap`,
+ * 1 GiB on x86_64: device-dax with a 1 GiB align) with no PMD slot below
+ * it. The upper levels (PUD, P4D, PGD tables) are implied by which PMD
+ * slots and PUD leaves are populated: they are counted (for `VmPTE` and `mm_pgtables_bytes()`) but not
  * stored as objects. The kernel allocates page-table pages from the buddy
  * allocator; the model keeps them in host memory and does not charge zones.
  *
@@ -249,6 +251,34 @@ export function pteMkdevmap(pte: PresentPte): PresentPte {
 /** `pmd_mkhuge(pmd)`. @public */ export function pmdMkhuge(pte: PresentPte): PresentPte { return withFlag(pte, _PAGE_PSE, true); }
 
 /**
+ * `pfn_pud(pfn, prot)` (arch/x86/include/asm/pgtable.h): a present PUD
+ * entry for `pfn`; make it a leaf with {@link pudMkhuge}. KernelError EINVAL
+ * as {@link pfnPte}.
+ * @public
+ */
+export function pfnPud(pfn: number, prot: number): PresentPte {
+  checkUnsigned('pfn_pud', 'pfn', pfn);
+  if (!hasBits(prot, _PAGE_PRESENT)) throw new KernelError('EINVAL', `pfn_pud: prot 0x${prot.toString(16)} is not present`);
+  return pfnPte(pfn, prot);
+}
+/** `pud_mkhuge(pud)`: a 1 GiB (`PUD_SIZE`) leaf, `_PAGE_PSE`. @public */
+export function pudMkhuge(pud: PresentPte): PresentPte { return withFlag(pud, _PAGE_PSE, true); }
+/**
+ * `pud_mkdevmap(pud)` (arch/x86/include/asm/pgtable.h): `_PAGE_DEVMAP`
+ * only; unlike `pte_mkdevmap()` x86 sets no `_PAGE_SPECIAL` at this level.
+ * @public
+ */
+export function pudMkdevmap(pud: PresentPte): PresentPte { return withFlag(pud, _PAGE_DEVMAP, true); }
+/**
+ * `pud_trans_huge(pud)` (arch/x86/include/asm/pgtable.h): a huge leaf that
+ * is not devmap (`_PAGE_PSE` without `_PAGE_DEVMAP`).
+ * @public
+ */
+export function pudTransHuge(pud: PresentPte): boolean { return flag(pud, _PAGE_PSE) && !flag(pud, _PAGE_DEVMAP); }
+/** `pud_devmap(pud)`: a devmap leaf. @public */
+export function pudDevmap(pud: PresentPte): boolean { return flag(pud, _PAGE_DEVMAP); }
+
+/**
  * `vm_get_page_prot(vm_flags)` (mm/mmap.c, x86's `protection_map`): private
  * writable memory maps read-only (`PAGE_COPY`) so that the first write
  * faults (copy-on-write); shared writable memory maps `PAGE_SHARED`. Returns
@@ -342,8 +372,8 @@ export interface PageWalkEntry {
   readonly addr: number;
   /** The entry. */
   readonly pte: Pte;
-  /** `'pte'` for a PTE, `'pmd'` for a huge PMD leaf. */
-  readonly level: 'pte' | 'pmd';
+  /** `'pte'` for a PTE, `'pmd'` for a huge PMD leaf, `'pud'` for a huge PUD leaf. */
+  readonly level: 'pte' | 'pmd' | 'pud';
 }
 
 /**
@@ -365,6 +395,10 @@ export class PageTable {
   #lastIndex = -1;
   #lastSlot: PmdSlot | undefined = undefined;
   #nrPresentLeaves = 0;
+  /** Huge PUD leaves (`pud_trans_huge`/`pud_devmap`), by PUD index. */
+  readonly #puds = new Map<number, Pte>();
+  /** How many PMD slots each PUD index holds: a PUD with any is not `pud_none`. */
+  readonly #pmdSlotsPerPud = new Map<number, number>();
 
   constructor(arch: PagingArch) {
     this.arch = arch;
@@ -381,6 +415,33 @@ export class PageTable {
 
   #slotIndex(addr: number): number {
     return Math.floor(addr / this.geometry.pmdSize);
+  }
+
+  #pudIndex(addr: number): number {
+    return Math.floor(addr / this.geometry.pudSize);
+  }
+
+  /** Adds PMD slot `i` (not yet present) to the map and to its PUD's count. */
+  #addSlot(i: number, slot: PmdSlot): void {
+    if (!this.#slots.has(i)) {
+      const u = Math.floor((i * this.geometry.pmdSize) / this.geometry.pudSize);
+      this.#pmdSlotsPerPud.set(u, (this.#pmdSlotsPerPud.get(u) ?? 0) + 1);
+    }
+    this.#slots.set(i, slot);
+  }
+
+  /** Removes PMD slot `i` and its count. */
+  #deleteSlot(i: number): void {
+    if (!this.#slots.delete(i)) return;
+    const u = Math.floor((i * this.geometry.pmdSize) / this.geometry.pudSize);
+    const n = (this.#pmdSlotsPerPud.get(u) ?? 1) - 1;
+    if (n > 0) this.#pmdSlotsPerPud.set(u, n);
+    else this.#pmdSlotsPerPud.delete(u);
+  }
+
+  /** Whether a huge PUD leaf covers `addr`. */
+  #underPud(addr: number): boolean {
+    return this.#puds.size > 0 && this.#puds.has(this.#pudIndex(addr));
   }
 
   /** `this.#slots.get(i)`, through the one-entry cache. */
@@ -410,6 +471,10 @@ export class PageTable {
    */
   get(addr: number): Pte | undefined {
     this.#check('pte_offset_map', addr);
+    if (this.#puds.size > 0) {
+      const pud = this.#puds.get(this.#pudIndex(addr));
+      if (pud !== undefined) return pud;
+    }
     const slot = this.#slot(this.#slotIndex(addr));
     if (slot === undefined) return undefined;
     if (slot.kind === 'huge') return slot.pmd;
@@ -453,8 +518,9 @@ export class PageTable {
     let slot = this.#slot(i);
     if (slot?.kind === 'huge') throw new KernelError('EEXIST', `set_pte_at: 0x${addr.toString(16)} is mapped by a huge pmd`);
     if (slot === undefined) {
+      if (this.#underPud(addr)) throw new KernelError('EEXIST', `set_pte_at: 0x${addr.toString(16)} is mapped by a huge pud`);
       slot = { kind: 'table', entries: new Array<Pte | undefined>(this.geometry.ptrsPerPte), used: 0 };
-      this.#slots.set(i, slot);
+      this.#addSlot(i, slot);
     }
     const j = this.#pteIndex(addr);
     const old = slot.entries[j];
@@ -488,9 +554,10 @@ export class PageTable {
     const i = this.#slotIndex(addr);
     const slot = this.#slots.get(i);
     if (slot?.kind === 'table' && slot.used > 0) throw new KernelError('EEXIST', `set_pmd_at: 0x${addr.toString(16)} has a PTE table`);
+    if (this.#underPud(addr)) throw new KernelError('EEXIST', `set_pmd_at: 0x${addr.toString(16)} is mapped by a huge pud`);
     if (slot?.kind === 'huge' && slot.pmd.kind === 'present') this.#nrPresentLeaves--;
     if (pmd.kind === 'present') this.#nrPresentLeaves++;
-    this.#slots.set(i, { kind: 'huge', pmd });
+    this.#addSlot(i, { kind: 'huge', pmd });
     this.#forget();
   }
 
@@ -500,24 +567,83 @@ export class PageTable {
     const i = this.#slotIndex(addr);
     const slot = this.#slots.get(i);
     if (slot?.kind !== 'huge') return undefined;
-    this.#slots.delete(i);
+    this.#deleteSlot(i);
     this.#forget();
     if (slot.pmd.kind === 'present') this.#nrPresentLeaves--;
     return slot.pmd;
   }
 
+  /** The huge PUD leaf covering `addr` (`pud_offset` + read of a leaf), or `undefined`. */
+  getPud(addr: number): Pte | undefined {
+    this.#check('pud_offset', addr);
+    return this.#puds.size > 0 ? this.#puds.get(this.#pudIndex(addr)) : undefined;
+  }
+
+  /**
+   * `pud_none(*pud)`: nothing below `addr`'s PUD entry, neither a huge PUD
+   * leaf nor any PMD slot (a PTE table or a huge PMD) in its `PUD_SIZE`
+   * range.
+   */
+  pudNone(addr: number): boolean {
+    this.#check('pud_offset', addr);
+    const u = this.#pudIndex(addr);
+    return !this.#puds.has(u) && !this.#pmdSlotsPerPud.has(u);
+  }
+
+  /** The number of huge PUD leaves. */
+  get nrPudLeaves(): number {
+    return this.#puds.size;
+  }
+
+  /**
+   * `set_pud_at(mm, addr, pudp, pud)` of a huge leaf (replacing a leaf
+   * already there); `addr` must be `PUD_SIZE` aligned (KernelError EINVAL)
+   * and no PMD slot of its range populated (KernelError EEXIST).
+   */
+  setPud(addr: number, pud: Pte): void {
+    this.#check('set_pud_at', addr);
+    if (addr % this.geometry.pudSize !== 0) throw new KernelError('EINVAL', `set_pud_at: 0x${addr.toString(16)} is not PUD aligned`);
+    const u = this.#pudIndex(addr);
+    if (this.#pmdSlotsPerPud.has(u)) throw new KernelError('EEXIST', `set_pud_at: 0x${addr.toString(16)} has a PMD table`);
+    const old = this.#puds.get(u);
+    if (old?.kind === 'present') this.#nrPresentLeaves--;
+    if (pud.kind === 'present') this.#nrPresentLeaves++;
+    this.#puds.set(u, pud);
+  }
+
+  /** `pudp_huge_get_and_clear()`: clears the huge PUD leaf covering `addr` and returns it. */
+  clearPud(addr: number): Pte | undefined {
+    this.#check('pudp_huge_get_and_clear', addr);
+    const u = this.#pudIndex(addr);
+    const old = this.#puds.get(u);
+    if (old === undefined) return undefined;
+    this.#puds.delete(u);
+    if (old.kind === 'present') this.#nrPresentLeaves--;
+    return old;
+  }
+
   /**
    * `walk_page_range(mm, start, end, ops)` (mm/pagewalk.c), for the entries
-   * that are not none, in address order: PTEs and huge PMD leaves that
-   * overlap `[start, end)`.
+   * that are not none, in address order: PTEs, huge PMD leaves and huge PUD
+   * leaves that overlap `[start, end)`.
    */
   walk(start: number, end: number, fn: (e: PageWalkEntry) => void): void {
     this.#check('walk_page_range', start);
     checkUnsigned('walk_page_range', 'end', end);
     if (end <= start) return;
-    const { pmdSize, pageSize } = this.geometry;
+    const { pmdSize, pageSize, pudSize } = this.geometry;
     const first = this.#slotIndex(start);
     const last = Math.floor((Math.min(end, this.maxAddr + 1) - 1) / pmdSize);
+    // huge PUD leaves overlapping the range, in address order, reported between the PMD slots around them
+    const pudKeys = this.#puds.size === 0 ? [] : [...this.#puds.keys()]
+      .filter((u) => u * pudSize < end && (u + 1) * pudSize > start).sort((a, b) => a - b);
+    let nextPud = 0;
+    const emitPudsBelow = (base: number): void => {
+      while (nextPud < pudKeys.length && pudKeys[nextPud]! * pudSize < base) {
+        const u = pudKeys[nextPud++]!;
+        fn({ addr: u * pudSize, pte: this.#puds.get(u)!, level: 'pud' });
+      }
+    };
     let keys: number[];
     if (last - first + 1 <= this.#slots.size) {
       keys = [];
@@ -529,6 +655,7 @@ export class PageTable {
       const slot = this.#slots.get(k);
       if (slot === undefined) continue;
       const base = k * pmdSize;
+      if (pudKeys.length > 0) emitPudsBelow(base);
       if (slot.kind === 'huge') {
         fn({ addr: base, pte: slot.pmd, level: 'pmd' });
         continue;
@@ -541,6 +668,7 @@ export class PageTable {
         if (pte !== undefined) fn({ addr: base + j * pageSize, pte, level: 'pte' });
       }
     }
+    if (pudKeys.length > 0) emitPudsBelow(Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -551,17 +679,17 @@ export class PageTable {
     const { pmdSize } = this.geometry;
     for (const [k, slot] of [...this.#slots]) {
       const base = k * pmdSize;
-      if (slot.kind === 'table' && slot.used === 0 && base + pmdSize > start && base < end) this.#slots.delete(k);
+      if (slot.kind === 'table' && slot.used === 0 && base + pmdSize > start && base < end) this.#deleteSlot(k);
     }
     this.#forget();
   }
 
-  /** The number of present leaf entries (PTEs and huge PMDs). */
+  /** The number of present leaf entries (PTEs, huge PMDs and huge PUDs). */
   get nrPresent(): number {
     return this.#nrPresentLeaves;
   }
 
-  /** `mm->pgtables_bytes` (`mm_pgtables_bytes()`): PTE, PMD and PUD tables, one page each. */
+  /** `mm->pgtables_bytes` (`mm_pgtables_bytes()`): PTE, PMD and PUD tables, one page each (a huge PUD leaf needs no PMD table). */
   pgtablesBytes(): number {
     const { pmdSize, pudSize, pudTableSpan, pageSize, levels } = this.geometry;
     const ptes = [...this.#slots.values()].filter((s) => s.kind === 'table').length;
@@ -571,12 +699,13 @@ export class PageTable {
       pmds.add(Math.floor((k * pmdSize) / pudSize));
       puds.add(Math.floor((k * pmdSize) / pudTableSpan));
     }
+    for (const u of this.#puds.keys()) puds.add(Math.floor((u * pudSize) / pudTableSpan));
     // with 3 levels the PUD is folded into the PGD
     return (ptes + pmds.size + (levels > 3 ? puds.size : 0)) * pageSize;
   }
 
-  /** Whether nothing at all is mapped (every PMD slot empty). */
+  /** Whether nothing at all is mapped (every PMD slot and PUD entry empty). */
   get empty(): boolean {
-    return this.#slots.size === 0;
+    return this.#slots.size === 0 && this.#puds.size === 0;
   }
 }

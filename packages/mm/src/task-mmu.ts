@@ -10,11 +10,14 @@
  * (`page_count == 1`) is private; otherwise its mapcount decides, and Pss
  * divides it among its mappers in 12-bit fixed point (`PSS_SHIFT`). A
  * devmap PMD is accounted with its head page only: ZONE_DEVICE pages are
- * not compound in v5.13, so a 2 MiB device-dax mapping adds 4 kB.
+ * not compound in v5.13, so a 2 MiB device-dax mapping adds 4 kB. A huge
+ * PUD leaf (1 GiB device-dax) is split by the walk itself, as v5.13's
+ * `walk_pud_range()` does for a walker without `pud_entry`: reading smaps
+ * unmaps it, and the mapping counts nothing until it faults again.
  */
 import { hasBits } from '@zonedev/kernel';
 import { PG_dirty, PG_referenced } from '@zonedev/mmzone';
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from './memory.js';
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, splitHugePud } from './memory.js';
 import type { MmSystem } from './memory.js';
 import type { MmStruct } from './mm.js';
 import { ptePresent, pteDirty, pteYoung, pmdHuge, pteDevmap } from './pgtable.js';
@@ -90,6 +93,15 @@ function gatherStats(vma: Vma): MemSizeStats {
   const sys = mm?.system;
   const pgd = mm?.pgd;
   if (!sys || !pgd) return mss;
+  if (pgd.nrPudLeaves > 0) {
+    // walk_pud_range() (mm/pagewalk.c, v5.13): smaps has no pud_entry, so the walk splits every huge PUD leaf
+    // of the VMA (split_huge_pud, which for a pfn or devmap PUD clears it) and finds nothing below it
+    const puds: number[] = [];
+    pgd.walk(vma.vmStart, vma.vmEnd, ({ addr, level }) => {
+      if (level === 'pud') puds.push(addr);
+    });
+    for (const addr of puds) splitHugePud(vma, Math.max(addr, vma.vmStart));
+  }
   pgd.walk(vma.vmStart, vma.vmEnd, ({ pte, level }) => {
     if (level === 'pmd') {
       // smaps_pmd_entry(): follow_trans_huge_pmd(FOLL_DUMP)
@@ -160,7 +172,7 @@ function thpEligible(vma: Vma): number {
  */
 export function showSmap(vma: Vma): string {
   const mss = gatherStats(vma);
-  const pageSize = vma.vmMm?.system?.pageSize ?? 4096;
+  const pageSize = vma.vmMm?.pageSize ?? PAGE_SIZE;
   const kps = vma.vmOps?.pagesize ? vma.vmOps.pagesize(vma) : pageSize;
   let out = showMapVma(vma);
   out += dec('Size:           ', vma.vmEnd - vma.vmStart);
@@ -201,7 +213,8 @@ export function showSmap(vma: Vma): string {
  * @public
  */
 export function taskMem(mm: MmStruct): string {
-  const kb = (pages: number): number => pages * 4;
+  const ps = mm.pageSize;
+  const kb = (pages: number): number => (pages * ps) / 1024;
   const anon = mm.getMmCounter(MM_ANONPAGES);
   const file = mm.getMmCounter(MM_FILEPAGES);
   const shmem = mm.getMmCounter(MM_SHMEMPAGES);
@@ -214,7 +227,7 @@ export function taskMem(mm: MmStruct): string {
   let stackVm = 0;
   let execVm = 0;
   for (const v of mm.vmas()) {
-    const pages = (v.vmEnd - v.vmStart) / 4096;
+    const pages = (v.vmEnd - v.vmStart) / ps;
     const f = v.vmFlags;
     // is_exec_mapping, is_stack_mapping, is_data_mapping (mm/internal.h)
     if (hasBits(f, VM_EXEC) && !hasBits(f, VM_WRITE) && !hasBits(f, VM_GROWSDOWN)) execVm += pages;
@@ -256,7 +269,7 @@ function hex(x: number, width: number): string {
 export function showMapVma(v: Vma): string {
   const f = v.vmFlags;
   const file = v.vmFile;
-  const pgoff = file ? v.vmPgoff * PAGE_SIZE : 0;
+  const pgoff = file ? v.vmPgoff * (v.vmMm?.pageSize ?? PAGE_SIZE) : 0;
   const prefix =
     `${hex(v.vmStart, 8)}-${hex(v.vmEnd, 8)} ` +
     (hasBits(f, 0x1) ? 'r' : '-') +

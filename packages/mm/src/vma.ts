@@ -70,6 +70,13 @@ export interface MmapFile {
   /** `vma_is_fsdax()`: a file-system DAX file (GUP refuses FOLL_LONGTERM pins on it). */
   readonly fsdax?: boolean;
   /**
+   * `IS_DAX(inode)` of a device-dax character device (`S_DAX`, set by
+   * `dax_open()`): with {@link MmapFile.fsdax}, what `vma_is_dax()` tests,
+   * so that huge faults are tried whatever `transparent_hugepage/enabled`
+   * says.
+   */
+  readonly dax?: boolean;
+  /**
    * `file->f_op->mmap(file, vma)`: the driver sets `vmOps`, `vmPrivateData`
    * and flags; returns 0 or a negative errno. Absent: the file cannot be
    * mapped (-ENODEV).
@@ -92,9 +99,10 @@ export interface VmOperations {
    */
   fault?(vmf: VmFault): VmFaultT;
   /**
-   * `huge_fault(vmf, pe_size)`: a fault that may be served with a PMD
-   * (`PE_SIZE_PMD`, `vmf_insert_pfn_pmd`); `VM_FAULT_FALLBACK` to fall back
-   * to PTEs.
+   * `huge_fault(vmf, pe_size)`: a fault that may be served with a PUD leaf
+   * (`PE_SIZE_PUD`, `vmf_insert_pfn_pud`) or a PMD leaf (`PE_SIZE_PMD`,
+   * `vmf_insert_pfn_pmd`); `VM_FAULT_FALLBACK` to fall back to the next
+   * smaller size.
    */
   hugeFault?(vmf: VmFault, peSize: number): VmFaultT;
   /** `pagesize(vma)`: the page size the mapping uses (smaps' KernelPageSize); default `PAGE_SIZE`. */

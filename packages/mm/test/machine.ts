@@ -71,6 +71,48 @@ export function bootMachine(o: { memory?: number; arch?: PagingArch; thp?: ThpMo
   return { kernel, core, sys };
 }
 
+/**
+ * Boots `memory` bytes of RAM at 0 (default 1 GiB) on a powerpc64-like
+ * machine with 64 KiB pages (16 MiB sections, radix vmemmap in 2 MiB pages)
+ * and an MmSystem on the radix 64K page-table geometry.
+ */
+export function bootMachine64K(o: { memory?: number; thp?: ThpMode } = {}): Machine {
+  const size = o.memory ?? GiB;
+  const kernel = new Kernel({ resources: { physAddrBits: 51, maxPhysmemBits: 51, paSectionShift: 24, pageShift: 16 } });
+  const core = new MmCore({
+    kernel,
+    config: {
+      name: 'powerpc64', pageShift: 16, nodesShift: 2, maxOrder: 9, pageblockOrder: 5, sectionSizeBits: 24,
+      maxPhysmemBits: 51, zoneDma: false, zoneDma32: false, zoneDevice: true,
+    },
+    nodes: [0],
+  });
+  const memblock = new BootMemblock(16);
+  memblock.addMemory(0, size, 0);
+  memblock.reserve(0, 32 * MiB);
+  const sparse = new SparseMemory({
+    kernel,
+    arch: {
+      pageShift: 16,
+      sectionSizeBits: 24,
+      maxPhysmemBits: 51,
+      vmemmapStart: 0xc00c000000000000n,
+      pmdSize: SZ_2M,
+      vmemmapPageSize: SZ_2M,
+      vmemmapPopulate: 'powerpc',
+      maxDmaAddress: 0,
+    },
+    allocator: core,
+    memmap: core.memmap,
+  });
+  sparse.sparseInit(memblock);
+  const ranges = [...memblock.memPfnRanges()];
+  for (const r of ranges) sparse.subsectionMapInit(r.startPfn, r.endPfn - r.startPfn);
+  core.bootMemory(ranges, memblock.reservedPfnRanges());
+  const sys = new MmSystem({ core, arch: POWERPC_RADIX_64K, ...(o.thp ? { thp: o.thp } : {}) });
+  return { kernel, core, sys };
+}
+
 /** A process address space on `m`. */
 export function newMm(m: Machine, pid = 100): MmStruct {
   return new MmStruct(pid, { system: m.sys });
