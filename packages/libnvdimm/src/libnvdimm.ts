@@ -107,6 +107,7 @@ import { BttDisk } from './pmem-btt.js';
 import { Btt, ndBttProbe } from './btt.js';
 import type { BttLogLevel } from './btt.js';
 import type { NdMedia } from './btt-media.js';
+import { Badblocks, addBadblockRange, isBadPmem } from './badblocks.js';
 import { DaxBus } from './dax-bus.js';
 import { daxPmemProbe } from './dax-pmem.js';
 
@@ -240,6 +241,10 @@ export class Libnvdimm {
   private readonly nsIdas = new WeakMap<NdRegion, Ida>();
   /** Each bus's known media errors (`nvdimm_bus->badrange`): physical byte ranges. */
   private readonly badrange = new Map<NvdimmBus, { start: number; length: number }[]>();
+  /** Each enabled namespace's `nsio->bb` (filled by `devm_nsio_enable()`). */
+  private readonly nsioBb = new WeakMap<NdNamespaceIo, Badblocks>();
+  /** Each pmem disk's `pmem->bb` (`disk->bb`) and the physical range it covers (`bb_range`). */
+  private readonly diskBb = new Map<PmemDisk, { bb: Badblocks; start: number; size: number; bus: NvdimmBus }>();
   private draining = false;
 
   constructor(options: LibnvdimmOptions) {
@@ -810,7 +815,40 @@ export class Libnvdimm {
       else list.push({ start: addr, length });
       list.sort((a, b) => a.start - b.start);
       this.badrange.set(region.nvdimmBus, list);
+      this.revalidatePoison(region.nvdimmBus);
     });
+  }
+
+  /**
+   * `nvdimm_region_notify(NVDIMM_REVALIDATE_POISON)` → `nd_pmem_notify()`:
+   * every pmem disk on the bus (raw and fsdax) fills `pmem->bb` again from
+   * the badrange, every BTT its namespace's `nsio->bb`. Sectors cleared
+   * from a table but still in the badrange come back.
+   */
+  private revalidatePoison(bus: NvdimmBus): void {
+    for (const [dev, b] of this.bindings) {
+      if (b.disk instanceof PmemDisk) {
+        const d = this.diskBb.get(b.disk);
+        if (d !== undefined && d.bus === bus) this.badblocksPopulate(bus, d.bb, d.start, d.size);
+      } else if (dev instanceof NdBtt && dev.ndns !== undefined && dev.ndns.region.nvdimmBus === bus) {
+        const bb = this.nsioBb.get(dev.ndns);
+        if (bb !== undefined) this.badblocksPopulate(bus, bb, dev.ndns.res.start, dev.ndns.size);
+      }
+    }
+  }
+
+  /**
+   * `nvdimm_badblocks_populate()` → `badblocks_populate()` (drivers/nvdimm/badrange.c):
+   * adds the bus's media errors that overlap `[start, start + size)` to
+   * `bb`, as sectors relative to `start` (a partial sector counts whole).
+   */
+  private badblocksPopulate(bus: NvdimmBus, bb: Badblocks, start: number, size: number): void {
+    for (const b of this.badrange.get(bus) ?? []) {
+      const s = Math.max(b.start, start);
+      const e = Math.min(b.start + b.length, start + size);
+      if (e <= s) continue;
+      addBadblockRange(bb, s - start, e - s);
+    }
   }
 
   /** `badrange_forget()`: `[start, start + len)` is no longer poisoned (entries are trimmed or split). */
@@ -864,17 +902,13 @@ export class Libnvdimm {
     return out;
   }
 
-  /** Whether any sector of `[offset, offset + len)` of `[start, start + size)` is poisoned (`is_bad_pmem()`). */
-  private isBadPmem(bus: NvdimmBus, start: number, size: number, offset: number, len: number): boolean {
-    const qs = Math.floor(offset / 512);
-    const qe = Math.ceil((offset + len) / 512);
-    return this.badSectors(bus, start, size).some((r) => r.sector < qe && qs < r.sector + r.count);
-  }
-
   /**
    * `nvdimm_clear_poison()` (drivers/nvdimm/bus.c): asks the provider to
-   * clear `[phys, phys + len)`; -ENXIO when it cannot (no `ND_CMD_CLEAR_ERROR`:
-   * e820, of_pmem, QEMU) or the range is not in whole clear-error units.
+   * clear `[phys, phys + len)`. A provider without an `ndctl` callback (e820,
+   * of_pmem) is PMEM_LEGACY: the whole length counts as cleared and nothing
+   * else happens. On an NFIT bus without ARS commands (QEMU) `acpi_nfit_ctl()`
+   * refuses `ND_CMD_ARS_CAP` with -ENOTTY; -ENXIO when the range is not in
+   * whole clear-error units.
    * What is cleared leaves the bus's badrange (`nvdimm_account_cleared_poison()`).
    * Returns the bytes cleared or the negative errno.
    */
@@ -882,8 +916,12 @@ export class Libnvdimm {
     return this.traced('nvdimm_clear_poison', [dev, phys, len], () => {
       const bus = this.walkToBus(dev);
       if (bus === undefined) return -6;
+      // Only the ACPI NFIT provider has an nd_desc->ndctl; for e820 and of_pmem (PMEM_LEGACY)
+      // the kernel pretends the poison is handled and leaves the badrange alone.
+      if (bus.desc.providerName !== 'ACPI.NFIT') return len;
       const unit = bus.desc.clearErrUnit;
-      if (unit === undefined) return -6;
+      // acpi_nfit_ctl(): ND_CMD_ARS_CAP is not in the bus's cmd_mask (QEMU: no root _DSM functions).
+      if (unit === undefined) return -25;
       if (phys % unit !== 0 || len % unit !== 0) return -6;
       this.badrangeForget(bus, phys, len);
       return len;
@@ -891,19 +929,25 @@ export class Libnvdimm {
   }
 
   /** The data area's poison for a disk (`pmem->bb` over `bb_range`, and `pmem_clear_poison()`). */
-  private diskPoison(dev: Device, ns: NdNamespaceIo, dataStart: number, dataSize: number): PmemPoison {
+  private diskPoison(dev: Device, ns: NdNamespaceIo, dataStart: number, dataSize: number): { poison: PmemPoison; bb: Badblocks } {
     const bus = ns.region.nvdimmBus;
-    return {
-      isBad: (offset, length) => this.isBadPmem(bus, dataStart, dataSize, offset, length),
+    // devm_init_badblocks() + nvdimm_badblocks_populate() over bb_range.
+    const bb = new Badblocks();
+    this.badblocksPopulate(bus, bb, dataStart, dataSize);
+    const poison: PmemPoison = {
+      isBad: (offset, length) => isBadPmem(bb, offset, length),
+      // pmem_clear_poison(): what the provider cleared leaves pmem->bb.
       clear: (offset, length) => {
         const cleared = this.nvdimmClearPoison(dev, dataStart + offset, length);
         if (cleared >= 512) {
           const n = Math.floor(cleared / 512);
           devDbg(dev, `${hex(Math.floor(offset / 512))} clear ${n} sector${n > 1 ? 's' : ''}`);
+          bb.clear(BigInt(Math.floor(offset / 512)), BigInt(n));
         }
         return Math.max(0, cleared);
       },
     };
+    return { poison, bb };
   }
 
   /** `nvdimm_bus_unregister()`: its regions (and everything below them), then the bus. */
@@ -1652,7 +1696,12 @@ export class Libnvdimm {
       devWarn(dev, `could not reserve region ${formatResource(ns.res)}`);
       throw new KernelError('EBUSY', `could not reserve region ${formatResource(ns.res)}`);
     }
-    return devmAddActionOrReset(dev, () => this.kernel.iomem.releaseMemRegion(ns.res.start, ns.size), 'devm_region_release');
+    const entry = devmAddActionOrReset(dev, () => this.kernel.iomem.releaseMemRegion(ns.res.start, ns.size), 'devm_region_release');
+    // devm_init_badblocks(&nsio->bb) and nvdimm_badblocks_populate() over the namespace.
+    const bb = new Badblocks();
+    this.badblocksPopulate(ns.region.nvdimmBus, bb, ns.res.start, ns.size);
+    this.nsioBb.set(ns, bb);
+    return entry;
   }
 
   /** `nvdimm_read_bytes()` through `nsio_rw_bytes()`: -EFAULT "request out of range". */
@@ -1970,7 +2019,7 @@ export class Libnvdimm {
       size: ns.size,
       read: (offset: number, dst: Uint8Array): void => {
         if (offset + dst.length > ns.size) throw new KernelError('EFAULT', `${devName(ns)}: request out of range`);
-        if (this.isBadPmem(ns.region.nvdimmBus, ns.res.start, ns.size, offset, dst.length)) throw new KernelError('EIO', `${devName(ns)}: media error`);
+        if (isBadPmem(this.nsioBb.get(ns), offset, dst.length)) throw new KernelError('EIO', `${devName(ns)}: media error`);
         this.physmem.readInto(ns.res.start + offset, dst);
       },
       // nsio_rw_bytes() write: over a media error a sector-aligned write clears the poison first
@@ -1978,15 +2027,18 @@ export class Libnvdimm {
       write: (offset: number, src: Uint8Array): void => {
         if (offset + src.length > ns.size) throw new KernelError('EFAULT', `${devName(ns)}: request out of range`);
         let rc = 0;
-        if (this.isBadPmem(ns.region.nvdimmBus, ns.res.start, ns.size, offset, src.length)) {
+        const bb = this.nsioBb.get(ns);
+        if (isBadPmem(bb, offset, src.length)) {
           if (offset % 512 === 0 && src.length % 512 === 0) {
-            if (this.nvdimmClearPoison(ns, ns.res.start + offset, src.length) < src.length) rc = -5;
+            const cleared = this.nvdimmClearPoison(ns, ns.res.start + offset, src.length);
+            if (cleared < src.length) rc = -5;
+            if (cleared >= 512) bb!.clear(BigInt(offset / 512), BigInt(Math.floor(cleared / 512)));
           } else rc = -5;
         }
         this.physmem.write(ns.res.start + offset, src);
         if (rc !== 0) throw new KernelError('EIO', `${devName(ns)}: media error`);
       },
-      isPoisoned: (offset: number, len: number): boolean => this.isBadPmem(ns.region.nvdimmBus, ns.res.start, ns.size, offset, len),
+      isPoisoned: (offset: number, len: number): boolean => isBadPmem(this.nsioBb.get(ns), offset, len),
     };
   }
 
@@ -2103,7 +2155,7 @@ export class Libnvdimm {
     const name = this.diskName(ns);
     // bb_range: the data area, [res.start + start_pad + data_offset, res.end - end_trunc].
     const dataStart = ns.res.start + dataOffset;
-    const poison = this.diskPoison(dev, ns, dataStart, ns.size - dataOffset - pfnPad);
+    const { poison, bb } = this.diskPoison(dev, ns, dataStart, ns.size - dataOffset - pfnPad);
     const disk = new PmemDisk(
       { name, physAddr: ns.res.start, size: ns.size, dataOffset, pfnPad, pfnFlags, pgmap, readOnly: region.ro, poison },
       this.physmem,
@@ -2112,17 +2164,39 @@ export class Libnvdimm {
       this.pageShift,
     );
     this.addDisk(dev, disk);
+    this.diskBb.set(disk, { bb, start: dataStart, size: ns.size - dataOffset - pfnPad, bus: region.nvdimmBus });
     this.bindings.set(dev, { disk, pgmap });
-    devmAddActionOrReset(dev, () => this.bindings.delete(dev), 'pmem_release_binding');
+    // pmem->bb lives in devres memory (devm_init_badblocks()): it goes with the binding
+    devmAddActionOrReset(
+      dev,
+      () => {
+        this.bindings.delete(dev);
+        this.diskBb.delete(disk);
+      },
+      'pmem_release_binding',
+    );
     if (region.ro) devInfo(dev, `${devName(region)} read-only, marking ${name} read-only`);
   }
 
-  /** `disk->bb` as `badblocks_show()` prints it: the data area's media errors (a btt disk reports none of its own). */
-  private diskBadblocks(dev: Device, disk: PmemDisk | BttDisk): string {
-    if (!(disk instanceof PmemDisk)) return '';
-    const ns = dev instanceof NdPfn ? dev.ndns : dev instanceof NdNamespaceIo ? dev : undefined;
-    if (ns === undefined) return '';
-    return this.badblocksShow(this.badSectors(ns.region.nvdimmBus, disk.physAddr + disk.dataOffset, disk.capacity));
+  /**
+   * `disk_badblocks_show()` (block/genhd.c): `pmem->bb` as `badblocks_show()`
+   * prints it; a btt disk has no `disk->bb` and shows an empty line.
+   */
+  private diskBadblocks(disk: PmemDisk | BttDisk): string {
+    const d = disk instanceof PmemDisk ? this.diskBb.get(disk) : undefined;
+    return d === undefined ? '\n' : d.bb.show();
+  }
+
+  /**
+   * `disk_badblocks_store()` (block/genhd.c) → `badblocks_store()`: "sector
+   * length" marks sectors of the disk bad. ENXIO for a disk without
+   * `disk->bb` (btt), EINVAL for text that is not two numbers with a length
+   * of at least 1, ENOSPC when the table is full.
+   */
+  private diskBadblocksStore(disk: PmemDisk | BttDisk, value: string): void {
+    const d = disk instanceof PmemDisk ? this.diskBb.get(disk) : undefined;
+    if (d === undefined) throw new KernelError('ENXIO', `disk_badblocks_store: ${disk.name}: No such device or address`);
+    d.bb.store(value);
   }
 
   /** `nvdimm_namespace_disk_name()` without the btt suffix: "pmem<region>", or "pmem<region>.<id>" for a label namespace with id > 0. */
@@ -2146,8 +2220,8 @@ export class Libnvdimm {
     sysfs.createFile(`${dir}/badblocks`, {
       name: 'badblocks',
       mode: 0o644,
-      show: () => this.diskBadblocks(dev, disk),
-      store: () => undefined,
+      show: () => this.diskBadblocks(disk),
+      store: (v: string) => this.diskBadblocksStore(disk, v),
     });
     sysfs.createFile(`${dir}/queue/logical_block_size`, ro(() => `${disk.logicalBlockSize}\n`));
     sysfs.createFile(`${dir}/queue/physical_block_size`, ro(() => `${disk instanceof PmemDisk ? disk.physicalBlockSize : disk.logicalBlockSize}\n`));
