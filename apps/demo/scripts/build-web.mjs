@@ -2,23 +2,29 @@
 /**
  * Builds the web app (`zonedev web`) into dist/web/: src/web/main.ts and
  * everything it imports (the machine, the shell, every @zonedev package,
- * xterm.js) bundled by esbuild for the browser into one script, with
- * web/index.html, web/style.css and xterm's stylesheet beside it. Nothing is
- * fetched at run time.
+ * xterm.js) bundled and minified by esbuild for the browser into app.js,
+ * with web/index.html, web/style.css and xterm's stylesheet beside it.
+ * What the page imports dynamically goes to chunks/ and is loaded from the
+ * same place when needed: the kernel-symbol table (right after the page
+ * runs) and the tour (when it starts). Nothing is fetched from elsewhere.
  *
  * The @zonedev packages are bundled from their TypeScript sources (as the
  * tests run them), so the bundle needs no build of the packages first.
  * No `node:` module may reach the bundle (esbuild fails the build if one
  * does): in the browser, a `memory-backend-file` is @zonedev/platform's
- * in-memory store, as the platform package defaults to. The page embeds docs/KERNEL-INDEX.md, parsed, as
- * the trace panel's map from kernel functions to kernel and model files.
+ * in-memory store, as the platform package defaults to.
  *
- * Usage: node scripts/build-web.mjs [--outdir DIR] [--sourcemap]
+ * It prints each JS file with its size, raw and gzipped, and the gzipped
+ * total of the JS loaded before the page runs; `--metafile FILE` writes
+ * esbuild's metafile (which input went where) to FILE.
+ *
+ * Usage: node scripts/build-web.mjs [--outdir DIR] [--sourcemap] [--metafile FILE]
  */
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const app = fileURLToPath(new URL('..', import.meta.url));
@@ -27,6 +33,8 @@ const args = process.argv.slice(2);
 const at = args.indexOf('--outdir');
 const outdir = at >= 0 && args[at + 1] !== undefined ? args[at + 1] : join(app, 'dist', 'web');
 const sourcemap = args.includes('--sourcemap');
+const mf = args.indexOf('--metafile');
+const metafileOut = mf >= 0 ? args[mf + 1] : undefined;
 
 const packages = readdirSync(join(repo, 'packages'), { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(join(repo, 'packages', d.name, 'src', 'index.ts')))
@@ -44,33 +52,36 @@ const workspace = {
   },
 };
 
-/** docs/KERNEL-INDEX.md as `{ name: [kernel file, model file, line] }` (see src/web/trace-view.ts). */
-function kernelIndex() {
-  const file = join(repo, 'docs', 'KERNEL-INDEX.md');
-  if (!existsSync(file)) return {};
-  const out = {};
-  const traced = new Set();
-  let kfile;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const h = /^## (\S+)$/.exec(line);
-    if (h !== null) {
-      kfile = h[1];
-      continue;
-    }
-    if (kfile === undefined || !line.startsWith('| [`')) continue;
-    const sym = /^\| \[`([A-Za-z0-9_]+)(?:\(\))?`\]\([^)]*\)( ⏱)?/.exec(line);
-    const model = /\[((?:packages|apps)\/[^\]:]+):([0-9]+)\]/.exec(line);
-    if (sym === null || model === null) continue;
-    const name = sym[1];
-    const isTraced = sym[2] !== undefined;
-    if (Object.hasOwn(out, name) && (traced.has(name) || !isTraced)) continue;
-    out[name] = [kfile, model[1], Number(model[2])];
-    if (isTraced) traced.add(name);
-  }
-  return out;
+/**
+ * The shell's kernel-symbol index (src/explain/kernel-index.ts) imports the
+ * generated table statically; in the page that import is src/web/kernel-symbols.ts,
+ * which holds the table once its lazily loaded chunk is in.
+ */
+const lazySymbols = {
+  name: 'zonedev-lazy-kernel-symbols',
+  setup(b) {
+    b.onResolve({ filter: /\/kernel-symbols\.generated\.js$/ }, (a) => {
+      if (!a.importer.endsWith(join('src', 'explain', 'kernel-index.ts'))) return undefined;
+      return { path: join(app, 'src', 'web', 'kernel-symbols.ts') };
+    });
+  },
+};
+
+/** The JS files the page loads before it runs: the entry and, transitively, what it imports statically. */
+function initialFiles(metafile, entry) {
+  const seen = new Set();
+  const walk = (f) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const i of metafile.outputs[f]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) walk(i.path);
+  };
+  walk(entry);
+  return [...seen];
 }
 
 mkdirSync(outdir, { recursive: true });
+// Chunk names carry a content hash: a new build must not leave the old ones beside it.
+rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
 const result = await build({
   entryPoints: [join(app, 'src', 'web', 'main.ts')],
   bundle: true,
@@ -79,16 +90,38 @@ const result = await build({
   target: 'es2022',
   minify: true,
   sourcemap,
-  outfile: join(outdir, 'app.js'),
-  plugins: [workspace],
+  outdir,
+  entryNames: 'app',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
+  plugins: [workspace, lazySymbols],
   logLevel: 'warning',
   metafile: true,
+  absWorkingDir: app,
 });
 const require = createRequire(join(app, 'package.json'));
 copyFileSync(join(dirname(require.resolve('@xterm/xterm/package.json')), 'css', 'xterm.css'), join(outdir, 'xterm.css'));
 copyFileSync(join(app, 'web', 'style.css'), join(outdir, 'style.css'));
-const index = JSON.stringify(kernelIndex()).replace(/</g, '\\u003c');
-const html = readFileSync(join(app, 'web', 'index.html'), 'utf8').replace('{"kernel-index":"here"}', index);
+if (metafileOut !== undefined) writeFileSync(metafileOut, JSON.stringify(result.metafile));
+const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
+const entry = outputs.find((f) => result.metafile.outputs[f].entryPoint !== undefined);
+const initial = new Set(initialFiles(result.metafile, entry));
+// The chunks app.js imports statically are announced in the page, so that the
+// browser fetches them beside app.js instead of after it. The trace panel's
+// index comes with the kernel-symbol chunk: the page embeds none.
+const preload = [...initial]
+  .filter((f) => f !== entry)
+  .map((f) => `<link rel="modulepreload" href="${relative(outdir, join(app, f)).split(sep).join('/')}">\n`)
+  .join('');
+const html = readFileSync(join(app, 'web', 'index.html'), 'utf8')
+  .replace('<script type="module" src="app.js"></script>', `${preload}<script type="module" src="app.js"></script>`);
 writeFileSync(join(outdir, 'index.html'), html);
-const bytes = Object.values(result.metafile.outputs).reduce((t, o) => t + o.bytes, 0);
-console.log(`web app: ${outdir} (${Math.round(bytes / 1024)} KiB${sourcemap ? ' with its source map' : ''})`);
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+let first = 0;
+const rows = outputs.map((f) => {
+  const text = readFileSync(join(app, f));
+  const gz = gzipSync(text, { level: 9 }).length;
+  if (initial.has(f)) first += gz;
+  return `  ${relative(outdir, join(app, f)).padEnd(44)} ${kib(text.length).padStart(11)} ${kib(gz).padStart(10)} gzipped${initial.has(f) ? '' : ', loaded later'}`;
+});
+console.log(`web app: ${outdir} (${kib(first)} of JS gzipped before the page runs)\n${rows.join('\n')}`);

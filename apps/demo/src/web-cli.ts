@@ -8,9 +8,10 @@
  * ```
  *
  * The files are those scripts/build-web.mjs builds (`pnpm build` runs it):
- * index.html, one bundled script with every package in it, and two
- * stylesheets. The page needs nothing else at run time: no CDN, no server
- * beyond one that hands out files.
+ * index.html, the bundled script with every package in it (app.js), the
+ * chunks it loads later (chunks/: the kernel-symbol table, the tour) and
+ * two stylesheets. The page needs nothing else at run time: no CDN, no
+ * server beyond one that hands out files.
  */
 import { createServer, type Server } from 'node:http';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -120,8 +121,8 @@ export function staticServer(root: string): Server {
   });
 }
 
-/** The files of the web app: the page, its script (and source map) and its stylesheets. */
-export const WEB_FILES: readonly string[] = ['index.html', 'app.js', 'app.js.map', 'style.css', 'xterm.css'];
+/** The files of the web app: the page, its script (and source map), the directory of its later chunks, and its stylesheets. */
+export const WEB_FILES: readonly string[] = ['index.html', 'app.js', 'app.js.map', 'chunks', 'style.css', 'xterm.css'];
 
 /**
  * Runs `zonedev web ARGS`: with `--out`, copies the files and returns 0;
@@ -146,7 +147,7 @@ export async function webCommand(argv: readonly string[], io: WebIo, root: strin
   if (args.out !== undefined) {
     mkdirSync(args.out, { recursive: true });
     for (const f of WEB_FILES) {
-      if (existsSync(join(root, f))) cpSync(join(root, f), join(args.out, f));
+      if (existsSync(join(root, f))) cpSync(join(root, f), join(args.out, f), { recursive: true });
     }
     io.stdout.write(`zonedev: web app written to ${args.out}\n`);
     return 0;

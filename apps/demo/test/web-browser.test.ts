@@ -13,6 +13,10 @@
  *   arrives as two LMBs that the guest onlines on node 1.
  * - the picker refuses a bad `-m` with the CLI's message; the tour: its
  *   steps run in the terminal and the map follows.
+ * - the terminal prompts as `zonedev shell` does: `> ` inside an unfinished
+ *   command; Ctrl-C throws away the line and the unfinished command; Ctrl-D
+ *   ends an unfinished command with bash's syntax error and, on an empty
+ *   line at the prompt, leaves the machine running.
  *
  * A screenshot per profile goes to apps/demo/test-artifacts/ (kept by CI,
  * not compared). Without /usr/bin/chromium the tests are skipped, saying so.
@@ -27,7 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { staticServer } from '../src/web-cli.js';
 import { TOUR_STOPS } from '../src/tour.js';
-import { decodeFragment } from '../src/web/url-state.js';
+import { decodeFragment, encodeFragment } from '../src/web/url-state.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -84,6 +88,33 @@ describe.skipIf(!HAVE_CHROMIUM)('the web app in chromium', () => {
     if (redraw) await page.waitForFunction((g) => Number(document.getElementById('map')!.dataset['generation']) > g, before);
     expect(await page.getAttribute('#terminal', 'data-last-status')).toBe('0');
   }
+
+  /** The terminal's screen (xterm.js's DOM rows), one string per row, right-trimmed. */
+  const screen = async (page: Page): Promise<string[]> =>
+    page.$$eval('#terminal .xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).filter((r) => r !== ''));
+
+  /** Waits until the terminal's screen shows `text` on a row, and the prompt after it; returns the rows up to it. */
+  async function onScreen(page: Page, text: string): Promise<string[]> {
+    await page.waitForFunction(
+      (t) => {
+        const rows = Array.from(document.querySelectorAll('#terminal .xterm-rows > div'), (r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).filter((r) => r !== '');
+        const at = rows.lastIndexOf(t);
+        return at >= 0 && at === rows.length - 2 && rows[at + 1] === (document.getElementById('terminal')!.dataset['prompt'] ?? '').trimEnd();
+      },
+      text,
+    );
+    return (await screen(page)).slice(0, -1);
+  }
+
+  /** Types a line in the terminal and waits until the shell took it (a finished command or one more line of an unfinished one). */
+  async function enter(page: Page, line: string): Promise<void> {
+    const ran = Number(await page.getAttribute('#terminal', 'data-commands'));
+    await page.keyboard.type(line);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((n) => Number(document.getElementById('terminal')!.dataset['commands']) > n, ran);
+  }
+
+  const prompt = async (page: Page): Promise<string | null> => page.getAttribute('#terminal', 'data-prompt');
 
   const blocks = async (page: Page): Promise<string[]> =>
     page.$$eval('#map g.block', (gs) => gs.map((g) => `${(g as SVGGElement).dataset['block']}:${(g as SVGGElement).dataset['state']}:${(g as SVGGElement).dataset['zone']}:${(g as SVGGElement).dataset['nid']}`));
@@ -196,6 +227,68 @@ describe.skipIf(!HAVE_CHROMIUM)('the web app in chromium', () => {
     expect(await page.textContent('#tour-say')).toBe(TOUR_STOPS[0]!.steps[4]!.say);
     expect(decodeFragment(new URL(page.url()).hash)?.tour).toBe(1);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('the terminal prompts as `zonedev shell`: `> ` inside a command, Ctrl-C drops it, Ctrl-D does no harm', async () => {
+    const { page, errors } = await open('#platform=x86_64&m=2G,slots=2,maxmem=4G&numa=1&seed=1');
+    await page.waitForSelector('#terminal[data-prompt]');
+    expect(await prompt(page)).toBe('zonedev# ');
+    await page.click('#terminal');
+
+    // An unfinished command: `> ` until `done`, then it runs.
+    await enter(page, 'for i in 1 2');
+    expect(await prompt(page)).toBe('> ');
+    await enter(page, 'do echo loop$i');
+    expect(await prompt(page)).toBe('> ');
+    await enter(page, 'done');
+    expect(await prompt(page)).toBe('zonedev# ');
+    expect(await page.getAttribute('#terminal', 'data-last-status')).toBe('0');
+    expect((await onScreen(page, 'loop2')).slice(-5)).toEqual(['zonedev# for i in 1 2', '> do echo loop$i', '> done', 'loop1', 'loop2']);
+
+    // Ctrl-C at `> `: the line and the unfinished command are gone; the next line is a command of its own.
+    await enter(page, 'echo piped |');
+    expect(await prompt(page)).toBe('> ');
+    await page.keyboard.type('tr a-z A-Z');
+    await page.keyboard.press('Control+C');
+    await page.waitForSelector('#terminal[data-prompt="zonedev# "]');
+    await enter(page, 'echo after');
+    expect((await onScreen(page, 'after')).slice(-4)).toEqual(['zonedev# echo piped |', '> tr a-z A-Z^C', 'zonedev# echo after', 'after']);
+    expect(decodeFragment(new URL(page.url()).hash)?.commands).toEqual(['for i in 1 2', 'do echo loop$i', 'done', 'echo after']);
+
+    // Ctrl-D inside a command: bash's unexpected end of file, status 2.
+    await enter(page, 'echo eof |');
+    await page.keyboard.press('Control+D');
+    expect((await onScreen(page, '> zonedev: syntax error: unexpected end of file')).slice(-2)).toEqual([
+      'zonedev# echo eof |',
+      '> zonedev: syntax error: unexpected end of file',
+    ]);
+    expect(await prompt(page)).toBe('zonedev# ');
+    expect(await page.getAttribute('#terminal', 'data-last-status')).toBe('2');
+    // Ctrl-D on an empty line at the prompt: a hint, and the machine goes on.
+    await page.keyboard.press('Control+D');
+    await onScreen(page, 'zonedev# Use "exit" to leave the shell.');
+    await enter(page, 'echo alive');
+    expect((await onScreen(page, 'alive')).slice(-5)).toEqual([
+      'zonedev# echo eof |',
+      '> zonedev: syntax error: unexpected end of file',
+      'zonedev# Use "exit" to leave the shell.',
+      'zonedev# echo alive',
+      'alive',
+    ]);
+    expect(await page.getAttribute('#terminal', 'data-last-status')).toBe('0');
+    expect(errors).toEqual([]);
+
+    // A link whose commands end inside an unfinished command opens at `> `, and the next line finishes it.
+    const config = { platform: 'x86_64', mmu: '', memory: '2G,slots=2,maxmem=4G', numa: '1', cmdline: '', seed: '1' };
+    const again = await open(`#${encodeFragment({ config, commands: ['echo linked |'] })}`);
+    await again.page.waitForSelector('#terminal[data-prompt="> "]');
+    await again.page.click('#terminal');
+    await enter(again.page, 'cat');
+    expect((await onScreen(again.page, 'linked')).slice(-3)).toEqual(['zonedev# echo linked |', '> cat', 'linked']);
+    expect(await again.page.getAttribute('#terminal', 'data-last-status')).toBe('0');
+    expect(again.errors).toEqual([]);
+    await again.page.close();
     await page.close();
   });
 });

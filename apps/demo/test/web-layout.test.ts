@@ -2,7 +2,7 @@
  * The web app without a browser: the facts a booted machine gives the map
  * (where each section's memmap lives, block states and zones, the device
  * side), the map's geometry and colours, its SVG, the URL fragment, the
- * trace panel's lines and the terminal's line editing.
+ * trace panel's lines, and the terminal's line editing and prompts.
  *
  * The machines are the tour's (`zonedev tour`): the x86_64 one with
  * `memmap=1G!4G memory_hotplug.memmap_on_memory=1`, whose first 128 MiB DIMM
@@ -10,7 +10,6 @@
  * memory block) and whose 256 MiB DIMM does not (two blocks), and the
  * powerpc one with two NUMA nodes.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   ALTMAP_COLOUR,
@@ -33,10 +32,13 @@ import {
   type MapFacts,
 } from '../src/web/layout.js';
 import { renderSvg } from '../src/web/svg.js';
-import { MachineSession, tourStops } from '../src/web/machine-session.js';
+import { MachineSession } from '../src/web/machine-session.js';
+import { tourStops } from '../src/web/tour-stops.js';
 import { DEFAULT_CONFIG, configArgv, decodeFragment, encodeFragment } from '../src/web/url-state.js';
-import { parseKernelIndex, traceLines } from '../src/web/trace-view.js';
-import { LineEditor, WEB_PROMPT } from '../src/web/line-editor.js';
+import { traceIndex, traceLines } from '../src/web/trace-view.js';
+import { LineEditor, WEB_CONTINUATION_PROMPT, WEB_PROMPT } from '../src/web/line-editor.js';
+import { KERNEL_SYMBOL_ROWS } from '../src/explain/kernel-symbols.generated.js';
+import { CONTINUATION_PROMPT, PROMPT } from '../src/repl.js';
 
 const MEM = '/sys/devices/system/memory';
 
@@ -150,6 +152,54 @@ describe('machine facts', () => {
 });
 
 describe('the session', () => {
+  it('an unfinished command prompts `> `, and runs when it is complete', () => {
+    const s = tourSession(0);
+    const out: string[] = [];
+    for (const [line, prompt] of [
+      ['for i in 1 2', '> '],
+      ['do echo $i', '> '],
+      ['', '> '],
+      ['done', 'zonedev# '],
+      ['echo z |', '> '],
+      ['cat', 'zonedev# '],
+      ['true &&', '> '],
+      ['echo and', 'zonedev# '],
+    ] as const) {
+      out.push(s.exec(line).output);
+      expect([line, s.prompt]).toEqual([line, prompt]);
+    }
+    expect(out).toEqual(['', '', '', '1\n2\n', '', 'z\n', '', 'and\n']);
+    expect(s.history.length).toBe(8);
+  });
+
+  it('Ctrl-C drops an unfinished command and its lines from the history; a finished one stays', () => {
+    const s = tourSession(0);
+    run(s, 'echo kept');
+    expect(s.exec('for i in 1 2').output).toBe('');
+    s.exec('do echo $i');
+    expect(s.continuing).toBe(true);
+    s.interrupt();
+    expect(s.continuing).toBe(false);
+    expect(s.prompt).toBe(WEB_PROMPT);
+    expect(s.history).toEqual(['echo kept']);
+    // The next line is a command of its own, not the end of the dropped one.
+    expect(s.exec('echo after').output).toBe('after\n');
+    s.interrupt();
+    expect(s.history).toEqual(['echo kept', 'echo after']);
+  });
+
+  it("Ctrl-D: inside a command, bash's unexpected end of file; at the prompt, nothing but a hint", () => {
+    const s = tourSession(0);
+    run(s, 'echo kept');
+    s.exec('echo open |');
+    expect(s.endOfInput()).toEqual({ status: 2, output: 'zonedev: syntax error: unexpected end of file\n' });
+    expect(s.continuing).toBe(false);
+    expect(s.history).toEqual(['echo kept']);
+    expect(s.endOfInput()).toEqual({ status: 2, output: 'Use "exit" to leave the shell.\n' });
+    expect(s.shell.exitStatus).toBeUndefined();
+    expect(s.exec('echo $?').output).toBe('2\n');
+  });
+
   it('borrows the tracer for a command and leaves it as it found it', () => {
     const s = tourSession(0);
     run(s, 'object_add memory-backend-ram,id=mem1,size=128M');
@@ -368,25 +418,71 @@ describe('trace panel', () => {
     ]);
   });
 
-  it('reads docs/KERNEL-INDEX.md: memremap_pages() is in mm/memremap.c', () => {
-    const md = readFileSync(new URL('../../../docs/KERNEL-INDEX.md', import.meta.url), 'utf8');
-    const index = parseKernelIndex(md);
+  it('indexes the kernel-symbol table: memremap_pages() is in mm/memremap.c, a trace point wins', () => {
+    const index = traceIndex(KERNEL_SYMBOL_ROWS);
     expect(index['memremap_pages']?.[0]).toBe('mm/memremap.c');
     expect(index['memremap_pages']?.[1]).toBe('packages/memremap/src/memremap.ts');
     expect(index['__add_memory']?.[0]).toBe('mm/memory_hotplug.c');
+    const rows = [
+      ['f1', 'f', 'mm/a.c', 0, '@zonedev/mm', '', 'first', 'packages/mm/src/a.ts', 1],
+      ['f1', 'f', 'mm/a.c', 1, '@zonedev/mm', '', 'traced', 'packages/mm/src/a.ts', 2],
+      ['f1', 'f', 'mm/a.c', 0, '@zonedev/mm', '', 'later', 'packages/mm/src/a.ts', 3],
+      ['s1', 's', 'mm/a.c', 0, '@zonedev/mm', '', 'struct', 'packages/mm/src/a.ts', 4],
+      ['f2', 'f', '', 0, '@zonedev/mm', '', 'unnamed', 'packages/mm/src/a.ts', 5],
+    ] as const;
+    expect(traceIndex(rows)).toEqual({ f1: ['mm/a.c', 'packages/mm/src/a.ts', 2] });
   });
 });
 
 describe('line editor', () => {
   it('echoes, erases, submits, recalls history and cancels with ^C', () => {
     const e = new LineEditor();
-    expect(e.feed('lsmx')).toEqual({ echo: 'lsmx', lines: [], clear: false });
-    expect(e.feed('\x7fem\r')).toEqual({ echo: '\b \bem\r\n', lines: ['lsmem'], clear: false });
+    expect(e.feed('lsmx')).toEqual({ actions: [{ kind: 'echo', text: 'lsmx' }], echo: 'lsmx', lines: [], clear: false });
+    expect(e.feed('\x7fem\r')).toEqual({
+      actions: [
+        { kind: 'echo', text: '\b \bem\r\n' },
+        { kind: 'line', text: 'lsmem' },
+      ],
+      echo: '\b \bem\r\n',
+      lines: ['lsmem'],
+      clear: false,
+    });
     expect(e.feed('\x1b[A').echo).toBe('lsmem');
     expect(e.line).toBe('lsmem');
-    expect(e.feed('\x03')).toEqual({ echo: `^C\r\n${WEB_PROMPT}`, lines: [], clear: false });
+    // ^C: the line is gone; the prompt is the page's to print (it depends on the shell).
+    expect(e.feed('\x03').actions).toEqual([{ kind: 'echo', text: '^C\r\n' }, { kind: 'interrupt' }]);
     expect(e.line).toBe('');
     expect(e.feed('a\r\nb\r').lines).toEqual(['a', 'b']);
+  });
+
+  it('keeps the order of what a chunk did: a pasted line runs before the next one is echoed', () => {
+    const e = new LineEditor();
+    expect(e.feed('a\rb\x03c\x0c').actions).toEqual([
+      { kind: 'echo', text: 'a\r\n' },
+      { kind: 'line', text: 'a' },
+      { kind: 'echo', text: 'b^C\r\n' },
+      { kind: 'interrupt' },
+      { kind: 'echo', text: 'c' },
+      { kind: 'clear' },
+    ]);
+  });
+
+  it('Ctrl-D is the end of input on an empty line only; on a line with text it deletes nothing', () => {
+    const e = new LineEditor();
+    expect(e.feed('\x04').actions).toEqual([{ kind: 'eof' }]);
+    expect(e.feed('ls\x04').actions).toEqual([{ kind: 'echo', text: 'ls' }]);
+    expect(e.line).toBe('ls');
+  });
+
+  it("prints the list of completions under the prompt it is at (PS2 inside a command)", () => {
+    const e = new LineEditor((line) => [['device_add ', 'device_del '].filter((c) => c.startsWith(line)), line]);
+    e.prompt = WEB_CONTINUATION_PROMPT;
+    expect(e.feed('device_\t').echo).toBe('device_\r\ndevice_add   device_del \r\n> device_');
+  });
+
+  it('prompts as `zonedev shell` does', () => {
+    expect(WEB_PROMPT).toBe(PROMPT);
+    expect(WEB_CONTINUATION_PROMPT).toBe(CONTINUATION_PROMPT);
   });
 
   it('completes a unique prefix through its completer', () => {

@@ -3,23 +3,50 @@
  * on a TTY, for a terminal emulator that hands over raw keystrokes (xterm.js
  * `onData`). Printable text is inserted at the end of the line and echoed;
  * Backspace deletes; Enter submits; Up and Down walk the history; Ctrl-C
- * throws the line away with `^C`, as bash does; Ctrl-L clears the screen;
- * Tab completes through a callback (the repl's `complete()` rule: command
- * names first, then paths).
+ * throws the line away with `^C`, as bash does (the page then drops the
+ * lines of an unfinished command too); Ctrl-D on an empty line is the end
+ * of input (on a line with text, readline deletes the character under the
+ * cursor, and the cursor is always at the end: nothing); Ctrl-L clears the
+ * screen; Tab completes through a callback (the repl's `complete()` rule:
+ * command names first, then paths).
  *
- * Pure: {@link LineEditor.feed} returns what to echo and the lines entered.
+ * Pure: {@link LineEditor.feed} returns what happened, in order: text to
+ * echo, lines entered, interrupts, end of input, clears. The page acts on
+ * them one after the other, so a pasted `a\rb\r` runs `a` before `b` is
+ * echoed.
  */
 
 /** The prompt: a root shell's `#`, as `zonedev shell` prints it. */
 export const WEB_PROMPT = 'zonedev# ';
 
+/**
+ * The prompt of the next line of an unfinished command (bash's PS2), as
+ * `zonedev shell` prints it.
+ */
+export const WEB_CONTINUATION_PROMPT = '> ';
+
+/** One thing a chunk of input did. */
+export type EditorAction =
+  /** Text to write to the terminal (echo, erasures, `^C`). */
+  | { readonly kind: 'echo'; readonly text: string }
+  /** Enter: a complete line. */
+  | { readonly kind: 'line'; readonly text: string }
+  /** Ctrl-C: the line was thrown away (`^C` and a newline are echoed); the prompt is the page's to print. */
+  | { readonly kind: 'interrupt' }
+  /** Ctrl-D on an empty line. */
+  | { readonly kind: 'eof' }
+  /** Ctrl-L: clear the screen. */
+  | { readonly kind: 'clear' };
+
 /** What one chunk of input did. */
 export interface FeedResult {
-  /** Text to write to the terminal (echo, erasures, `^C`). */
+  /** Everything, in order. */
+  readonly actions: readonly EditorAction[];
+  /** All the echoed text, joined. */
   readonly echo: string;
-  /** Complete lines, in order. */
+  /** The complete lines, in order. */
   readonly lines: readonly string[];
-  /** Ctrl-L: clear the screen. */
+  /** Whether Ctrl-L was typed. */
   readonly clear: boolean;
 }
 
@@ -29,6 +56,8 @@ export type Completer = (line: string) => [string[], string];
 /** A line being typed, with history. */
 export class LineEditor {
   line = '';
+  /** The prompt on screen, printed again after a list of completions. */
+  prompt: string = WEB_PROMPT;
   private readonly history: string[] = [];
   private pos = -1;
   private readonly completer: Completer | undefined;
@@ -50,9 +79,12 @@ export class LineEditor {
 
   /** Feeds keystrokes. */
   feed(data: string): FeedResult {
+    const actions: EditorAction[] = [];
     let echo = '';
-    const lines: string[] = [];
-    let clear = false;
+    const flush = (): void => {
+      if (echo !== '') actions.push({ kind: 'echo', text: echo });
+      echo = '';
+    };
     let i = 0;
     while (i < data.length) {
       const rest = data.slice(i);
@@ -86,7 +118,8 @@ export class LineEditor {
       if (ch === '\r' || ch === '\n') {
         if (ch === '\n' && data[i - 2] === '\r') continue;
         echo += '\r\n';
-        lines.push(this.line);
+        flush();
+        actions.push({ kind: 'line', text: this.line });
         this.remember(this.line);
         this.line = '';
         this.pos = -1;
@@ -98,11 +131,20 @@ export class LineEditor {
           echo += '\b \b';
         }
       } else if (ch === '\x03') {
-        echo += `^C\r\n${WEB_PROMPT}`;
+        echo += '^C\r\n';
+        flush();
+        actions.push({ kind: 'interrupt' });
         this.line = '';
         this.pos = -1;
+      } else if (ch === '\x04') {
+        if (this.line === '') {
+          flush();
+          actions.push({ kind: 'eof' });
+          this.pos = -1;
+        }
       } else if (ch === '\x0c') {
-        clear = true;
+        flush();
+        actions.push({ kind: 'clear' });
       } else if (ch === '\t') {
         if (this.completer !== undefined) {
           const [candidates, word] = this.completer(this.line);
@@ -118,7 +160,7 @@ export class LineEditor {
               this.line += add;
               echo += add;
             } else {
-              echo += `\r\n${candidates.join('  ')}\r\n${WEB_PROMPT}${this.line}`;
+              echo += `\r\n${candidates.join('  ')}\r\n${this.prompt}${this.line}`;
             }
           }
         }
@@ -127,6 +169,12 @@ export class LineEditor {
         echo += ch;
       }
     }
-    return { echo, lines, clear };
+    flush();
+    return {
+      actions,
+      echo: actions.map((a) => (a.kind === 'echo' ? a.text : '')).join(''),
+      lines: actions.flatMap((a) => (a.kind === 'line' ? [a.text] : [])),
+      clear: actions.some((a) => a.kind === 'clear'),
+    };
   }
 }

@@ -28,14 +28,14 @@ import { isKernelError, type TraceEvent } from '@zonedev/kernel';
 import { MEM_STATE_GOING_OFFLINE, MEM_STATE_ONLINE } from '@zonedev/memory-hotplug';
 import { memoryTypeName, pgmapAltmap } from '@zonedev/memremap';
 import { earlySection, onlineSection, presentSection, type VmemmapBlock } from '@zonedev/sparse-vmemmap';
-import { BootError, type BootOptions, type Machine, type MachineOptions } from '@zonedev/platform';
+import { BootError, type BootOptions, type Machine } from '@zonedev/platform';
 import { parseRunArgs } from '../args.js';
 import { bootShellMachine } from '../commands/shell-machine.js';
 import type { CommandContext, ShellCommand } from '../shell/command.js';
 import { Shell } from '../shell/shell.js';
-import { TOUR_STOPS } from '../tour.js';
 import type { BlockFact, MapFacts, RegionFact, ResourceFact, SectionRun, ZoneFact } from './layout.js';
 import { configArgv, type WebConfig } from './url-state.js';
+import { WEB_CONTINUATION_PROMPT, WEB_PROMPT } from './line-editor.js';
 
 /** What one command did. */
 export interface CommandResult {
@@ -55,8 +55,13 @@ export class MachineSession {
   /** The booted machine (`@zonedev/platform`). */
   readonly machine: Machine;
   readonly shell: Shell;
-  /** Every line run, in order (what the URL fragment records). */
+  /**
+   * Every line run, in order (what the URL fragment records). The lines of
+   * a command given up with Ctrl-C or Ctrl-D never ran and are not kept.
+   */
   readonly history: string[] = [];
+  /** Where in {@link MachineSession.history} the unfinished command starts. */
+  private pendingFrom = 0;
   private sink: (text: string) => void = () => undefined;
 
   private constructor(config: WebConfig, options: BootOptions) {
@@ -93,8 +98,46 @@ export class MachineSession {
     return `zonedev shell: ${this.machine.description}\nType 'help' for the commands, 'exit' or Ctrl-D to leave.\n`;
   }
 
+  /** Whether the shell waits for the rest of a command (the `> ` prompt). */
+  get continuing(): boolean {
+    return this.shell.continuing;
+  }
+
+  /** The prompt for the next line: `zonedev# `, or `> ` inside an unfinished command. */
+  get prompt(): string {
+    return this.shell.continuing ? WEB_CONTINUATION_PROMPT : WEB_PROMPT;
+  }
+
+  /** Ctrl-C: the lines of an unfinished command are thrown away (readline's SIGINT in `zonedev shell`). */
+  interrupt(): void {
+    if (!this.shell.continuing) return;
+    this.shell.cancel();
+    this.history.length = this.pendingFrom;
+  }
+
+  /**
+   * Ctrl-D on an empty line. Inside an unfinished command it is the end of
+   * its input: bash's `syntax error: unexpected end of file` (status 2) and
+   * the command's lines are dropped. At the `zonedev# ` prompt the page
+   * stays, as bash does with `IGNOREEOF` set: a browser tab has no parent
+   * shell to return to, so only `exit` halts the machine.
+   */
+  endOfInput(): { readonly status: number; readonly output: string } {
+    if (!this.shell.continuing) return { status: this.shell.status, output: 'Use "exit" to leave the shell.\n' };
+    let output = '';
+    this.sink = (t) => void (output += t);
+    try {
+      this.shell.endOfInput();
+    } finally {
+      this.sink = () => undefined;
+    }
+    this.history.length = this.pendingFrom;
+    return { status: this.shell.status, output };
+  }
+
   /** Runs one line in the shell; records it in the history. */
   exec(line: string): CommandResult {
+    if (!this.shell.continuing) this.pendingFrom = this.history.length;
     this.history.push(line);
     const tracer = this.machine.kernel.tracer;
     const isTrace = /^\s*trace(\s|$)/.test(line);
@@ -307,37 +350,4 @@ export function machineFacts(m: Machine): MapFacts {
     resources,
     regions,
   };
-}
-
-/** One stop of the tour (`zonedev tour`), as the web app walks it. */
-export interface WebTourStop {
-  readonly title: string;
-  readonly invocation: string;
-  readonly machine: MachineOptions;
-  readonly config: WebConfig;
-  readonly steps: readonly { readonly commands: readonly string[]; readonly say: string }[];
-}
-
-/** `-m` text for a machine's RAM, slots and maxmem. */
-function memoryText(o: MachineOptions): string {
-  const mib = (b: number): string => (b % 2 ** 30 === 0 ? `${b / 2 ** 30}G` : `${b / 2 ** 20}M`);
-  return o.slots > 0 || o.maxmem > o.ramSize ? `${mib(o.ramSize)},slots=${o.slots},maxmem=${mib(o.maxmem)}` : mib(o.ramSize);
-}
-
-/** The tour's stops (the same machines and steps as `zonedev tour`). */
-export function tourStops(): WebTourStop[] {
-  return TOUR_STOPS.map((s) => ({
-    title: s.title,
-    invocation: s.invocation,
-    machine: s.machine,
-    config: {
-      platform: s.machine.platform,
-      mmu: s.machine.mmu ?? '',
-      memory: memoryText(s.machine),
-      numa: String(s.machine.numa),
-      cmdline: s.machine.cmdline,
-      seed: String(s.machine.seed),
-    },
-    steps: s.steps,
-  }));
 }

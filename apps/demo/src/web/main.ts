@@ -14,15 +14,29 @@
  *        block for its /sys/devices/system/memory facts
  * ```
  *
+ * The terminal runs what `zonedev shell` runs, prompts included: `> `
+ * inside an unfinished command (an open quote, `for` without `done`, a
+ * trailing `\` or `|`), Ctrl-C throws away the line and the unfinished
+ * command, Ctrl-D on an empty line ends an unfinished command (bash's
+ * syntax error) and otherwise only says to use `exit`.
+ *
+ * Two pieces come as chunks loaded after the page: the kernel-symbol table
+ * (the trace panel's links, the shell's `where` and `explain`), which is
+ * fetched at once and which every command waits for, and the tour, fetched
+ * when it starts. Input is handled in order through one queue, so a key
+ * typed while a chunk loads waits its turn.
+ *
  * The page keeps no state outside the {@link App} object it builds.
  */
 import { Terminal } from '@xterm/xterm';
 import { layoutMap, wholeView, xToAddr, LABEL_WIDTH, type MapFacts, type MapLayout, type MapView } from './layout.js';
 import { renderSvg } from './svg.js';
-import { MachineSession, tourStops, type WebTourStop } from './machine-session.js';
+import { MachineSession } from './machine-session.js';
+import type { WebTourStop } from './tour-stops.js';
 import { DEFAULT_CONFIG, decodeFragment, encodeFragment, type WebConfig } from './url-state.js';
-import { traceLines, type KernelIndex } from './trace-view.js';
-import { LineEditor, WEB_PROMPT } from './line-editor.js';
+import { traceIndex, traceLines, type KernelIndex } from './trace-view.js';
+import { LineEditor, WEB_PROMPT, type EditorAction } from './line-editor.js';
+import { loadKernelSymbols } from './kernel-symbols.js';
 
 /** The terminal wants CRLF. */
 function crlf(text: string): string {
@@ -49,46 +63,67 @@ class App {
   private generation = 0;
   private tourIndex: number | undefined;
   private tourStep = 0;
-  private readonly stops: WebTourStop[] = tourStops();
+  private stops: readonly WebTourStop[] = [];
   private readonly term: Terminal;
   private readonly editor: LineEditor;
-  private readonly index: KernelIndex;
+  private index: KernelIndex = {};
+  /** Everything that touches the session runs here, in order. */
+  private queue: Promise<void>;
 
   constructor() {
-    const indexText = document.getElementById('kernel-index')?.textContent ?? '{}';
-    this.index = JSON.parse(indexText === '' ? '{}' : indexText) as KernelIndex;
+    this.queue = loadKernelSymbols().then((rows) => {
+      this.index = traceIndex(rows);
+    });
     this.term = new Terminal({ convertEol: false, fontSize: 13, rows: 24, cols: 96, scrollback: 5000, theme: { background: '#1e1e1e' } });
     this.term.open(byId('terminal'));
     this.editor = new LineEditor((line) => this.complete(line));
-    this.term.onData((data) => this.onData(data));
+    this.term.onData((data) => this.enqueue(() => this.onData(data)));
     byId<HTMLFormElement>('picker').addEventListener('submit', (e) => {
       e.preventDefault();
-      this.tourIndex = undefined;
-      this.start(this.readPicker(), [], undefined);
+      const config = this.readPicker();
+      this.enqueue(() => {
+        this.tourIndex = undefined;
+        this.start(config, [], undefined);
+      });
     });
     byId<HTMLSelectElement>('platform').addEventListener('change', () => this.fillMmu());
     byId('zoom-whole').addEventListener('click', () => this.setView(undefined));
     byId('zoom-out').addEventListener('click', () => this.zoomOut());
-    byId('tour-start').addEventListener('click', () => this.startTour(0));
-    byId('tour-next').addEventListener('click', () => this.tourNext());
+    byId('tour-start').addEventListener('click', () => this.enqueue(async () => this.startTour(0, await this.loadTour())));
+    byId('tour-next').addEventListener('click', () => this.enqueue(() => this.tourNext()));
     const map = byId('map');
     map.addEventListener('click', (e) => this.onMapClick(e));
     map.addEventListener('mousemove', (e) => this.onMapHover(e));
     map.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
-    window.addEventListener('hashchange', () => this.fromFragment());
+    window.addEventListener('hashchange', () => this.enqueue(() => this.fromFragment()));
     window.addEventListener('resize', () => this.draw());
-    this.fromFragment();
+    this.enqueue(() => this.fromFragment());
+  }
+
+  /** Runs `job` after everything queued before it; an error in it is the page's error, as if thrown by an event handler. */
+  private enqueue(job: () => void | Promise<void>): void {
+    this.queue = this.queue.then(job).catch((e: unknown) => {
+      setTimeout(() => {
+        throw e;
+      });
+    });
+  }
+
+  /** The tour's stops, from their chunk. */
+  private async loadTour(): Promise<readonly WebTourStop[]> {
+    if (this.stops.length === 0) this.stops = (await import('./tour-stops.js')).tourStops();
+    return this.stops;
   }
 
   /** Boots what the fragment says, or the picker's defaults. */
-  private fromFragment(): void {
+  private async fromFragment(): Promise<void> {
     if (this.session !== undefined && location.hash.slice(1) === this.fragment()) return;
     const state = decodeFragment(location.hash);
     if (state === undefined) {
       this.start(DEFAULT_CONFIG, [], undefined);
       return;
     }
-    if (state.tour !== undefined && state.tour <= this.stops.length) {
+    if (state.tour !== undefined && state.tour <= (await this.loadTour()).length) {
       this.tourIndex = state.tour - 1;
       this.tourStep = 0;
     } else this.tourIndex = undefined;
@@ -142,17 +177,22 @@ class App {
     this.facts = undefined;
     this.factsKey = '';
     let last: ReturnType<MachineSession['exec']> | undefined;
+    let lastLine: string | undefined;
     for (const line of commands) {
-      this.term.write(`${WEB_PROMPT}${crlf(line)}\r\n`);
-      last = booted.exec(line);
-      this.term.write(crlf(last.output));
+      this.term.write(`${booted.prompt}${crlf(line)}\r\n`);
+      const r = booted.exec(line);
+      this.term.write(crlf(r.output));
+      if (!booted.continuing) {
+        last = r;
+        lastLine = line;
+      }
       this.editor.remember(line);
     }
     if (stop !== undefined) this.tourStep = this.stepsDone(stop, commands.length);
     this.showTour();
-    this.showTrace(last?.trace ?? [], commands[commands.length - 1]);
+    this.showTrace(last?.trace ?? [], lastLine);
     this.redraw(true);
-    this.term.write(WEB_PROMPT);
+    this.prompt();
     byId('terminal').dataset['commands'] = String(booted.history.length);
     this.updateFragment();
     this.term.focus();
@@ -199,18 +239,52 @@ class App {
     }
   }
 
+  /** Writes the prompt the shell is at (`> ` inside an unfinished command) and tells the editor. */
+  private prompt(): void {
+    const p = this.session?.prompt ?? WEB_PROMPT;
+    this.editor.prompt = p;
+    const t = byId('terminal');
+    t.dataset['prompt'] = p;
+    this.term.write(p);
+  }
+
   private onData(data: string): void {
-    const r = this.editor.feed(data);
-    if (r.clear) this.term.clear();
-    if (r.echo !== '') this.term.write(r.echo);
-    for (const line of r.lines) this.runLine(line);
+    for (const a of this.editor.feed(data).actions) this.act(a);
+  }
+
+  private act(a: EditorAction): void {
+    switch (a.kind) {
+      case 'echo':
+        this.term.write(a.text);
+        return;
+      case 'clear':
+        this.term.clear();
+        return;
+      case 'line':
+        this.runLine(a.text);
+        return;
+      case 'interrupt':
+        this.session?.interrupt();
+        this.afterCommand(undefined);
+        this.prompt();
+        return;
+      case 'eof': {
+        const s = this.session;
+        if (s === undefined) return;
+        const r = s.endOfInput();
+        this.term.write(crlf(r.output));
+        this.afterCommand(r.status);
+        this.prompt();
+        return;
+      }
+    }
   }
 
   /** Runs a typed line (or a tour command) and updates everything it touches. */
   private runLine(line: string): void {
     const s = this.session;
-    if (s === undefined || line.trim() === '') {
-      this.term.write(WEB_PROMPT);
+    if (s === undefined || (line.trim() === '' && !s.continuing)) {
+      this.prompt();
       return;
     }
     const r = s.exec(line);
@@ -220,13 +294,22 @@ class App {
       this.session = undefined;
       return;
     }
-    this.showTrace(r.trace, line);
-    this.redraw(false);
+    if (!s.continuing) {
+      this.showTrace(r.trace, line);
+      this.redraw(false);
+      this.afterCommand(r.status);
+    } else this.afterCommand(undefined);
+    this.prompt();
+  }
+
+  /** The fragment and the terminal's data attributes after a line: the history and the last status (when a command finished). */
+  private afterCommand(status: number | undefined): void {
+    const s = this.session;
+    if (s === undefined) return;
     this.updateFragment();
     const t = byId('terminal');
-    t.dataset['lastStatus'] = String(r.status);
+    if (status !== undefined) t.dataset['lastStatus'] = String(status);
     t.dataset['commands'] = String(s.history.length);
-    this.term.write(WEB_PROMPT);
   }
 
   // ---------------------------------------------------------------- the map
@@ -370,24 +453,27 @@ class App {
 
   // --------------------------------------------------------------- the tour
 
-  private startTour(i: number): void {
-    const stop = this.stops[i];
+  private startTour(i: number, stops: readonly WebTourStop[]): void {
+    const stop = stops[i];
     if (stop === undefined) return;
     this.tourIndex = i;
     this.tourStep = 0;
     this.start(stop.config, [], undefined);
   }
 
-  private tourNext(): void {
-    if (this.tourIndex === undefined) return this.startTour(0);
-    const stop = this.stops[this.tourIndex]!;
+  private async tourNext(): Promise<void> {
+    const stops = await this.loadTour();
+    if (this.tourIndex === undefined) return this.startTour(0, stops);
+    const stop = stops[this.tourIndex]!;
     const step = stop.steps[this.tourStep];
     if (step === undefined) {
-      if (this.tourIndex + 1 < this.stops.length) this.startTour(this.tourIndex + 1);
+      if (this.tourIndex + 1 < stops.length) this.startTour(this.tourIndex + 1, stops);
       return;
     }
     this.term.write('\b \b'.repeat(this.editor.line.length));
     this.editor.line = '';
+    // A step starts from the `zonedev# ` prompt, as in `zonedev tour`.
+    this.session?.interrupt();
     for (const c of step.commands) {
       this.term.write(crlf(`${c}\n`));
       this.editor.remember(c);

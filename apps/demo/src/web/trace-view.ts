@@ -5,13 +5,15 @@
  * elixir.bootlin.com and to the model's source that mirrors it.
  *
  * Which kernel file and which model file a function belongs to comes from
- * docs/KERNEL-INDEX.md (generated from the model's doc comments); the build
- * embeds it in the page as {@link KernelIndex}. A function the index does
- * not list links to elixir's identifier search instead.
+ * the kernel-symbol table (generated from the model's doc comments, the
+ * same entries as docs/KERNEL-INDEX.md), made into a {@link KernelIndex} by
+ * {@link traceIndex}. A function the index does not list links to elixir's
+ * identifier search instead.
  *
  * Pure: events in, lines out.
  */
 import type { TraceEvent } from '@zonedev/kernel';
+import type { KernelSymbolRow } from '../explain/kernel-index.js';
 
 /** Kernel function name -> `[kernel file, model file, model line]`. */
 export type KernelIndex = Readonly<Record<string, readonly [string, string, number]>>;
@@ -79,30 +81,20 @@ export function traceLines(events: readonly TraceEvent[], index: KernelIndex): T
 }
 
 /**
- * Parses docs/KERNEL-INDEX.md into a {@link KernelIndex}: under each
- * `## kernel/file.c` heading, the table rows name a kernel symbol and the
- * model line (`[packages/x/src/y.ts:123](...)`). A traced entry (marked ⏱)
- * wins over an untraced one of the same name.
+ * The panel's {@link KernelIndex} from the rows of the kernel-symbol table
+ * (explain/kernel-symbols.generated.ts, the entries of docs/KERNEL-INDEX.md):
+ * for each kernel function whose kernel file is named, the declaration that
+ * records it in the trace, else its first declaration (the rule of
+ * `KernelIndex.tracePoint()` in explain/kernel-index.ts).
  */
-export function parseKernelIndex(markdown: string): Record<string, [string, string, number]> {
+export function traceIndex(rows: readonly KernelSymbolRow[]): Record<string, [string, string, number]> {
   const out: Record<string, [string, string, number]> = {};
   const traced = new Set<string>();
-  let file: string | undefined;
-  for (const line of markdown.split('\n')) {
-    const h = /^## (\S+)$/.exec(line);
-    if (h !== null) {
-      file = h[1];
-      continue;
-    }
-    if (file === undefined || !line.startsWith('| [`')) continue;
-    const sym = /^\| \[`([A-Za-z0-9_]+)(?:\(\))?`\]\([^)]*\)( ⏱)?/.exec(line);
-    const model = /\[((?:packages|apps)\/[^\]:]+):([0-9]+)\]/.exec(line);
-    if (sym === null || model === null) continue;
-    const name = sym[1]!;
-    const isTraced = sym[2] !== undefined;
-    if (Object.hasOwn(out, name) && (traced.has(name) || !isTraced)) continue;
-    out[name] = [file, model[1]!, Number(model[2])];
-    if (isTraced) traced.add(name);
+  for (const [symbol, kind, kernelFile, isTraced, , , , path, line] of rows) {
+    if (kind !== 'f' || kernelFile === '') continue;
+    if (Object.hasOwn(out, symbol) && (traced.has(symbol) || isTraced === 0)) continue;
+    out[symbol] = [kernelFile, path, line];
+    if (isTraced === 1) traced.add(symbol);
   }
   return out;
 }
