@@ -148,3 +148,49 @@ describe('explainSupport().around', () => {
     expect(err).toBe('');
   });
 });
+
+describe('explain on: a command whose effect is the write of its redirection', () => {
+  const TS = /\[ *[0-9]+\.[0-9]{6}\] /;
+  const hotplug = { ...DEFAULT_MACHINE, slots: 2, maxmem: 4 * 2 ** 30 };
+
+  it('echo offline > memoryN/state: the dmesg lines and device_offline(), after the write error when it failed', () => {
+    const m = bootShellMachine(hotplug);
+    const ok = run('explain on\necho offline > /sys/devices/system/memory/memory3/state', m);
+    expect(ok.status).toBe(0);
+    expect(ok.stderr.replace(TS, '[T] ')).toBe(
+      'explain: dmesg:\n  [T] Offlined Pages 32768\nexplain: kernel functions called:\n' + fn('  ', 'device_offline(memory3) = 0', 'device_offline'),
+    );
+    expect(m.sysfs.read('/sys/devices/system/memory/memory3/state')).toBe('offline\n');
+    const bad = run('explain on\necho offline > /sys/devices/system/memory/memory0/state', m);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.replace(TS, '[T] ')).toBe(
+      'zonedev: echo: write error: Invalid argument\n' +
+        'explain: dmesg:\n  [T] memory offlining [mem 0x00000000-0x07ffffff] failed due to memory holes\n' +
+        'explain: -EINVAL came from (outermost first):\n' +
+        fn('  ', 'device_offline(memory0) = -EINVAL', 'device_offline') +
+        fn('    ', 'memory_block_offline(memory0) = -EINVAL', 'memory_block_offline') +
+        fn('      ', 'offline_pages(0, 0x8000) = -EINVAL', 'offline_pages') +
+        '        which decided after:\n' +
+        fn('          ', 'walk_system_ram_range(0, 0x8000) = 0', 'walk_system_ram_range'),
+    );
+  });
+
+  it('echo ADDR > probe: __add_memory(), reported on the shell\'s stderr even when the command redirects its own', () => {
+    const m = bootShellMachine(hotplug);
+    const r = run('explain on\necho 0x140000000 > /sys/devices/system/memory/probe 2>&1', m);
+    expect(r).toMatchObject({ status: 0, stdout: '' });
+    expect(r.stderr).toBe('explain: kernel functions called:\n' + fn('  ', '__add_memory(0, 0x140000000, 0x8000000, 0)', '__add_memory'));
+    expect(m.sysfs.read('/sys/devices/system/memory/memory40/state')).toBe('offline\n');
+  });
+
+  it('explains each command of a pipeline and of a loop once; nothing while off', () => {
+    const m = bootShellMachine(hotplug);
+    const off = run('for b in 3 4; do echo offline > /sys/devices/system/memory/memory$b/state; done', m);
+    expect(off).toMatchObject({ status: 0, stderr: '' });
+    const r = run('explain on\nfor b in 3 4; do echo online > /sys/devices/system/memory/memory$b/state; done | cat', m);
+    expect(r.status).toBe(0);
+    expect(r.stderr.match(/^explain: kernel functions called:$/gm)).toHaveLength(2);
+    expect(r.stderr).toContain(fn('  ', 'device_online(memory3) = 0', 'device_online'));
+    expect(r.stderr).toContain(fn('  ', 'device_online(memory4) = 0', 'device_online'));
+  });
+});

@@ -71,3 +71,28 @@ describe('info (QEMU monitor)', () => {
     );
   });
 });
+
+describe('help info (the shell\'s help, for the QEMU monitor)', () => {
+  // QEMU 6.0 hmp-commands-info.hx: .name "memdev" .help "show memory backends",
+  // "memory-devices" "show memory devices", "numa" "show NUMA information", all
+  // with empty .params; help_cmd_dump_one() prints "info NAME PARAMS -- HELP".
+  const list = 'info memdev  -- show memory backends\ninfo memory-devices  -- show memory devices\ninfo numa  -- show NUMA information\n';
+
+  it('help info lists every info subcommand, as a bare info does', () => {
+    const m = bootMachine(DEFAULT_MACHINE);
+    expect(run('help info', m)).toMatchObject({ status: 0, stdout: list, stderr: '' });
+    expect(run('info', m).stdout).toBe(run('help info', m).stdout);
+  });
+
+  it('help info SUBCOMMAND prints its line; an unknown one is reported on the monitor, status 0', () => {
+    const m = bootMachine(DEFAULT_MACHINE);
+    expect(run('help info numa', m)).toMatchObject({ status: 0, stdout: 'info numa  -- show NUMA information\n', stderr: '' });
+    expect(run('help info memory-devices', m)).toMatchObject({ status: 0, stdout: 'info memory-devices  -- show memory devices\n', stderr: '' });
+    expect(run('help info bogus', m)).toMatchObject({ status: 0, stdout: "unknown command: 'info bogus'\n", stderr: '' });
+  });
+
+  it('help of a command without topics is still its synopsis, for each name', () => {
+    const m = bootMachine(DEFAULT_MACHINE);
+    expect(run('help device_del info', m).stdout).toBe(`device_del: device_del ID\n    QEMU monitor: unplug a DIMM (the guest offlines and removes it)\n${list}`);
+  });
+});

@@ -34,10 +34,10 @@ describe('parseLine', () => {
     expect(parseLine('echo "abc')).toEqual({ kind: 'error', message: 'unexpected EOF while looking for matching `"\'' });
   });
   it('reads lists, pipelines and for loops as compound lines, and refuses what the shell does not have', () => {
-    for (const l of ['cat a | b', 'a; b', 'a && b', 'a || b', '! a', 'for x in a; do echo $x; done', 'echo $(cat a)', 'if a; then b; fi']) {
+    for (const l of ['cat a | b', 'a; b', 'a && b', 'a || b', '! a', 'for x in a; do echo $x; done', 'echo $(cat a)', 'if a; then b; fi', 'while a; do b; done', 'until a; do b; done', 'case a in a) b;; esac', 'f() { a; }']) {
       expect(parseLine(l)).toMatchObject({ kind: 'compound' });
     }
-    for (const [l, op] of [['cat a & b', '&'], ['(a)', '('], ['a )', ')'], ['echo `a`', '`'], ['echo $((1+2))', '$(('], ['until x', 'until'], ['while x', 'while']]) {
+    for (const [l, op] of [['cat a & b', '&'], ['(a)', '('], ['a )', ')'], ['echo `a`', '`']]) {
       expect(parseLine(l!)).toEqual({ kind: 'error', message: `${op!}: not supported by the demo shell` });
     }
     expect(parseLine(`echo '|;&'`)).toMatchObject({ kind: 'command', words: ['echo', '|;&'] });

@@ -24,23 +24,27 @@ describe('help [COMMAND]...', () => {
     expect(r.stderr).toBe("zonedev: help: no help topics match `nosuch'.  Try `help help' or `man -k nosuch' or `info nosuch'.\n");
     expect(r.stdout).toBe('cat: cat FILE...\n    print files (sysfs attributes, /proc files)\n');
   });
-  it('help shell describes the grammar and lists the standard commands, which bare help leaves out', () => {
+  it('help shell describes the grammar and lists the standard commands, which bare help lists too', () => {
     const r = run('help shell', machine());
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n')[0]).toBe("The shell reads bash's grammar over /sys, /proc and /dev:");
     const listed = r.stdout.split('Standard commands:\n')[1]!.split('\n').filter((l) => l !== '').map((l) => l.trim().split(' ')[0]);
     expect(listed).toEqual(['[', 'break', 'cd', 'continue', 'cut', 'export', 'grep', 'pwd', 'sort', 'tail', 'test', 'uniq', 'unset', 'wc', 'xargs']);
     const bare = run('help', machine()).stdout;
-    for (const name of listed) expect(bare.split('\n').some((l) => l.startsWith(`  ${name} `))).toBe(false);
+    for (const name of listed) expect(bare.split('\n').some((l) => l.startsWith(`  ${name} `)), name).toBe(true);
     expect(run('help grep uniq', machine()).stdout).toBe(
       'grep: grep [-EFivwxcLlnhHoqs] [-m NUM] [-e] PATTERNS [FILE]...\n    print the lines that match PATTERNS (GNU grep; FILE: - or none for standard input)\n' +
         'uniq: uniq [-cdui] [INPUT]\n    merge adjacent repeated lines (coreutils; -c: prefix the counts, -d: only repeated, -u: only unique)\n',
     );
   });
-  it('with no argument still lists every command', () => {
+  it('with no argument lists every command of the table, builtins and coreutils included, sorted by name', () => {
     const r = run('help', machine());
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^Commands \(one per line/);
     expect(r.stdout).toContain('  help [COMMAND]...');
+    const names = r.stdout.split('\n').slice(1, -1).map((l) => l.trim().split(' ')[0]!);
+    for (const n of ['cat', 'cd', 'cut', 'echo', 'export', 'grep', 'head', 'pwd', 'sort', 'tail', 'test', 'uniq', 'unset', 'wc', 'xargs']) expect(names, n).toContain(n);
+    expect(names).toEqual([...names].sort());
+    expect(new Set(names).size).toBe(names.length);
   });
 });

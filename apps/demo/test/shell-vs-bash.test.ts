@@ -236,7 +236,85 @@ const LINES: readonly string[] = [
   `cat < proc/cmdline`,
   `cat < nope; echo $?`,
   `cat nope 2>&1 | wc -l`,
+  // while and until
+  `i=0; while [ $i -lt 3 ]; do echo $i; i=$((i+1)); done; echo $?`,
+  `i=0; until [ $i -ge 2 ]; do echo $i; i=$((i+1)); done; echo $?`,
+  `while false; do echo no; done; echo $?; until true; do echo no; done; echo $?`,
+  `i=0; while true; do i=$((i+1)); [ $i -eq 2 ] && continue; [ $i -gt 4 ] && break; echo $i; done`,
+  `ls ${M} | grep memory1 | while read_not_a_command; do :; done; echo $?`,
+  `for x in a b; do i=0; while :; do i=$((i+1)); [ $i -gt 1 ] && continue 2; echo $x$i; done; done`,
+  // case
+  `for b in ${M}/memory1*; do case $(cat $b/state) in online) echo \${b##*/} on;; offline) echo \${b##*/} off;; esac; done`,
+  `case abc in a*) echo A;; *) echo B;; esac; case xyz in a*) echo A;; *) echo B;; esac`,
+  `case x in (x|y) echo 1 ;& z) echo 2;; *) echo 3;; esac`,
+  `case x in x) echo 1 ;;& y) echo 2;; x) echo 3;; esac; case q in a) ;; esac; echo $?`,
+  `p='a*'; case abc in "$p") echo quoted;; $p) echo pattern;; esac; case 'a*' in "$p") echo literal;; esac`,
+  `case memory12 in memory[0-9]) echo one;; memory[0-9][0-9]) echo two;; esac`,
+  `case a in a) false;; esac; echo $?`,
+  // functions
+  `f() { echo "$#:$1:$2:$*"; return 3; echo no; }; f a "b c"; echo $?`,
+  `f() { echo "$@"; for a in "$@"; do echo "<$a>"; done; }; f 1 "2 3" ""; f`,
+  `f() { local x=2; echo $x; x=3; }; x=1; f; echo $x`,
+  `f() { local x; echo "[$x]"; }; x=1; f; echo $x`,
+  `g() { return; }; false; g; echo $?; h() { false; }; h; echo $?`,
+  `f() { return 300; }; f; echo $?; f() { return -1; }; f; echo $?`,
+  `return 1; echo $?; local x=1; echo $?`,
+  `f() { echo $1; shift; echo $1 $#; shift 5; echo $?; }; f a b`,
+  `blocks() { for b in "$@"; do echo \${b##*/}; done | wc -l; }; blocks ${M}/memory1*`,
+  `f() { echo in f; }; f | wc -l; f 2>&1 | grep -c f`,
+  `function g { echo g $1; }; g x; function h() { echo h; }; h`,
+  `f() { if [ $1 -gt 0 ]; then echo $1; f $(($1-1)); fi; }; f 3`,
+  `f() { echo a; }; unset x; echo $(f)b`,
+  `{ echo a; echo b; } | wc -l; { false; }; echo $?`,
+  // arithmetic
+  `x=3; echo $((x*2+1)) $((x<4)) $((-7/2)) $((-7%2)) $((x==3)) $(( x += 2 )) $x`,
+  `echo $((0x1F + 010)) $((2**10)) $((1<<3)) $((7&3)) $((6^3)) $((4|1)) $((~0)) $((!0)) $((-(-3))) $((2#101)) $((36#z))`,
+  `echo $((y)); y=abc; echo $((y)); y=' 4 '; echo $((y*2)); z=y+1; echo $((z))`,
+  `echo $(( (1+2)*3 )) $((1 ? 2 : 3)) $((0 ? 2 : 3)) $((3 > 2 && 0)) $((0 || 5)) $((1, 2))`,
+  `echo $((9223372036854775807+1)) $((-9223372036854775807-1)) $((10/3*3)) $((-2**2))`,
+  `x=5; echo $((++x)) $((x++)) $x $((x--)) $((--x)) $x`,
+  `echo $(()) "$((1+1))" '$((1+1))'`,
+  `echo $((0 && 1/0)) $((1 || 1/0)) $((0 ? 1/0 : 4))`,
+  `echo $((1/0)); echo after`,
+  `echo $((5%0)); echo after`,
+  `echo $(( 1 + )); echo after`,
+  `echo $((1 +* 2)); echo after`,
+  `echo $((a b)); echo after`,
+  `echo $((1 2 3))`,
+  `echo $((x=))`,
+  `echo $(( (1/0)+2 ))`,
+  `echo $((08))`,
+  `echo $((2**-1))`,
+  `y="1+"; echo $((y))`,
+  `echo $((1)) | cat; echo $((1/0)) | cat; echo next`,
+  `echo $(echo $((1/0)); echo inner) outer`,
+  `i=0; for x in a b c; do i=$((i+1)); done; echo $i`,
 ];
+
+/** Lines bash refuses to parse: its first line of message (without the `bash: -c: line N: ` and the echo of the line that follows). */
+const SYNTAX_ERRORS: readonly string[] = [
+  `while`,
+  `while true; do`,
+  `until done`,
+  `while true; done`,
+  `case a in`,
+  `esac`,
+  `case a b in a) ;; esac`,
+  `case a in a) echo x;; b echo y;; esac`,
+  `f() echo hi`,
+  `echo $((1+2)`,
+  `echo a;; echo b`,
+];
+
+describe.skipIf(!hostHasGnu)('the demo shell refuses what bash refuses to parse, with its message and status 2', () => {
+  for (const line of SYNTAX_ERRORS) {
+    it(line, () => {
+      const b = bash(line);
+      const first = b.stderr.replace(/^bash: -c: line [0-9]+: /gm, 'zonedev: ').split('\n')[0]!;
+      expect(demo(line)).toEqual({ status: b.status, stdout: b.stdout, stderr: `${first}\n` });
+    });
+  }
+});
 
 describe.skipIf(!hostHasGnu)('the demo shell prints what bash 5 and GNU coreutils print over the same tree', () => {
   for (const line of LINES) {

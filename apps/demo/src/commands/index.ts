@@ -10,10 +10,13 @@ import { memoryCommands } from './memory.js';
 import { memremapCommands } from './memremap.js';
 import { qemuMonitorCommands } from './qemu-monitor.js';
 import { hmmCommands } from './hmm.js';
-import { explainSupport } from '../explain/explain.js';
+import { explainSupport, type ExplainSupport } from '../explain/explain.js';
 
-/** Every command of machine `m`. */
-export function machineCommands(m: DemoMachine): ShellCommand[] {
-  const explain = explainSupport(m.kernel);
-  return explain.wrap([...qemuMonitorCommands(m), ...inspectCommands(m), ...memoryCommands(m), ...memremapCommands(m), ...hmmCommands(m), ...explain.commands]);
+/**
+ * Every command of machine `m`, with `explain` and `where` of `explain`
+ * (the machine's explain support: the shell calls its `around()` for each
+ * command, so the commands themselves are not wrapped).
+ */
+export function machineCommands(m: DemoMachine, explain: ExplainSupport = explainSupport(m.kernel)): ShellCommand[] {
+  return [...qemuMonitorCommands(m), ...inspectCommands(m), ...memoryCommands(m), ...memremapCommands(m), ...hmmCommands(m), ...explain.commands];
 }

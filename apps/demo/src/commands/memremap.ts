@@ -38,8 +38,9 @@ function parseAddr(s: string): number | undefined {
 function describe(m: DemoMachine, d: DevicePagemap): string {
   const r = d.pgmap.range;
   const ps = m.mm.config.pageSize;
-  const startPfn = r.start / ps;
-  const nr = (r.end + 1 - r.start) / ps;
+  // PHYS_PFN() of the start and of range_len(), as pagemap_range() takes them
+  const startPfn = Math.floor(r.start / ps);
+  const nr = Math.floor((r.end + 1 - r.start) / ps);
   const acct = m.sparse.memmapOfRange(startPfn, nr);
   const alt = d.pgmap.altmap;
   let s = `${d.name}: [mem ${hex(r.start)}-${hex(r.end)}] ${d.typeName}, node ${d.nid}, ${sizeText(r.end + 1 - r.start)}: va 0x${d.va.toString(16)}\n`;

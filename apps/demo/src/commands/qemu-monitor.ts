@@ -217,6 +217,7 @@ export function qemuMonitorCommands(m: DemoMachine): ShellCommand[] {
       name: 'info',
       synopsis: 'info [memdev|memory-devices|numa]',
       summary: 'QEMU monitor: show memory backends, memory devices or NUMA nodes (none: list them)',
+      topicHelp: infoHelpFor,
       run: (ctx): number => {
         const what = ctx.args.join(' ');
         if (what === '') {

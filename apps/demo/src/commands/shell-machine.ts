@@ -10,6 +10,7 @@
  *     sysfs (the kernel's Sysfs)   ->      sysfs: SysfsFs, with /dev (DevFs over devices())
  *     procfs.read(path)            ->      procfs: path -> () => text, as it is now
  *     tick()                       ->      tick()
+ *                                          around(): explain on|off, around each command
  *                                          commands: the demo's, built over the machine
  * ```
  */
@@ -18,6 +19,7 @@ import type { ShellCommand, ShellMachine } from '../shell/command.js';
 import { DevFs, SysfsFs, type ProcProvider } from '../shell/vfs.js';
 import { chmemCommand, daxctlCommand, ddCommand, lsmemCommand, ndctlCommand } from '../tools/commands.js';
 import { machineCommands } from './index.js';
+import { explainSupport } from '../explain/explain.js';
 
 /** The subsystems and the state of a platform machine that the demo's code reads directly. */
 export type MachineParts = Pick<
@@ -55,8 +57,9 @@ function procProviders(m: Machine): ReadonlyMap<string, ProcProvider> {
 
 /** The shell's view of `machine`: its file systems and the demo's commands over it. */
 export function shellMachine(machine: Machine): DemoShellMachine {
+  const explain = explainSupport(machine.kernel);
   const commands: readonly ShellCommand[] = [
-    ...machineCommands(machine),
+    ...machineCommands(machine, explain),
     ndctlCommand(2 ** machine.profile.mm.pageShift),
     daxctlCommand,
     ddCommand,
@@ -88,6 +91,7 @@ export function shellMachine(machine: Machine): DemoShellMachine {
     procfs: procProviders(machine),
     commands,
     tick: () => machine.tick(),
+    around: (f, err) => explain.around(f, err),
   };
 }
 

@@ -301,8 +301,8 @@ export const exitCmd: ShellCommand = {
 
 /**
  * The standard shell builtins and coreutils that pipelines need (`grep`,
- * `sort`, `cd`, ...): `help` with no argument lists the demo's own commands
- * and leaves these to `help shell`, which lists them with the grammar.
+ * `sort`, `cd`, ...): `help shell` lists them with the grammar; `help` with
+ * no argument lists them among all the others.
  */
 export const STANDARD_COMMANDS: ReadonlySet<string> = new Set([
   '[', 'break', 'cd', 'continue', 'cut', 'export', 'grep', 'pwd', 'sort', 'tail', 'test', 'uniq', 'unset', 'wc', 'xargs',
@@ -340,6 +340,12 @@ export const help: ShellCommand = {
     const standard = (c: ShellCommand): boolean => STANDARD_COMMANDS.has(c.name);
     if (ctx.args.length > 0) {
       let status = 0;
+      const first = ctx.commands().find((cmd) => cmd.name === ctx.args[0]);
+      if (first?.topicHelp !== undefined && ctx.args.length > 1) {
+        // `help info memdev`: the words after the command are its topics.
+        ctx.out(first.topicHelp(ctx.args.slice(1)));
+        return 0;
+      }
       for (const name of ctx.args) {
         const c = ctx.commands().find((cmd) => cmd.name === name);
         if (c === undefined && name === 'shell') {
@@ -353,11 +359,11 @@ export const help: ShellCommand = {
           status = 1;
           continue;
         }
-        ctx.out(`${c.name}: ${c.synopsis}\n    ${c.summary}\n`);
+        ctx.out(c.topicHelp === undefined ? `${c.name}: ${c.synopsis}\n    ${c.summary}\n` : c.topicHelp([]));
       }
       return status;
     }
-    ctx.out(`Commands (one per line; quotes, # comments, > FILE, >> FILE and $? as in bash):\n${commandTable(ctx.commands().filter((c) => !standard(c)))}`);
+    ctx.out(`Commands (one per line; quotes, # comments, > FILE, >> FILE and $? as in bash):\n${commandTable(ctx.commands())}`);
     return 0;
   },
 };

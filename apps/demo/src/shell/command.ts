@@ -46,6 +46,15 @@ export interface ShellMachine {
    * simulated time pass (the dmesg timestamps of what the command causes).
    */
   tick?(): void;
+  /**
+   * Called by the shell around each simple command it runs, with `f` doing
+   * all of it: the command and the writes of its redirections (`echo
+   * offline > .../state` reaches `store()` in that write). A machine may
+   * look at what `f` caused and report it on `err`, the shell's own
+   * standard error (where bash's `set -x` traces go, whatever the command
+   * redirects): `explain on` does. Returns what `f` returns.
+   */
+  around?<T>(f: () => T, err: (text: string) => void): T;
 }
 
 /** Anything text can be written to (a stream, a collector). */
@@ -91,6 +100,13 @@ export interface ShellCommand {
    * itself (`cat: write error: ...`).
    */
   readonly builtin?: boolean;
+  /**
+   * What `help NAME WORD...` prints for a command whose help has topics of
+   * its own (the QEMU monitor's `help info [SUBCOMMAND]`); `words` are the
+   * words after NAME, possibly none. Without it `help NAME` prints the
+   * synopsis and summary.
+   */
+  topicHelp?(words: readonly string[]): string;
   /** Runs the command; returns its exit status (0 success). */
   run(ctx: CommandContext): number;
 }

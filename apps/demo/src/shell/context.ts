@@ -35,6 +35,18 @@ export interface ShellContext extends CommandContext {
   execute(words: readonly string[]): number;
   /** `break N` / `continue N` (bash's `breaking`/`continuing`); false outside a loop. */
   loopControl(kind: 'break' | 'continue', levels: number): boolean;
+  /** `return N`: the function being run ends after this command with `status`; false outside a function. */
+  returnFromFunction(status: number): boolean;
+  /** `local NAME[=VALUE]`: NAME is the function's own until it returns (undefined: no value); false outside a function. */
+  makeLocal(name: string, value: string | undefined): boolean;
+  /** Whether a shell function is being run. */
+  inFunction(): boolean;
+  /** `$?`: the status of the last command. */
+  lastStatus(): number;
+  /** The arguments of the function being run (`$1`...; none at the top level). */
+  positional(): readonly string[];
+  /** Replaces them (`shift`). */
+  setPositional(args: readonly string[]): void;
 }
 
 /** The context as a {@link ShellContext}, when the shell made it. */

@@ -14,15 +14,19 @@
  * An unquoted expansion that produces nothing produces no field (`echo $nope
  * x` has one argument); `""` and `"$nope"` are an empty field. Splitting uses
  * the characters of `$IFS` (default blank, tab, newline), each as a blank.
- * Parameters: variables, `$?`, `$#` (0), `$0` (the shell's name), `$1`..`$9`
- * and `$@`/`$*` (empty: a script has no arguments), with `${NAME}`,
+ * Parameters: variables, `$?`, `$#`, `$0` (the shell's name), `$1`..`$9`
+ * and `$@`/`$*` (a function's arguments; none at the top level: a script
+ * has no arguments; `"$@"` is one field per argument), with `${NAME}`,
  * `${#NAME}`, `${NAME-word}`, `${NAME:-word}`, `${NAME+word}`,
  * `${NAME:+word}`, `${NAME=word}`, `${NAME:=word}`, `${NAME#pattern}`,
  * `${NAME##pattern}`, `${NAME%pattern}`, `${NAME%%pattern}`; and `$(LIST)`, what
  * LIST prints without its trailing newlines, split and globbed like a
- * parameter when unquoted.
+ * parameter when unquoted; and `$((EXPRESSION))`, the expression expanded
+ * then evaluated (arith.ts). An arithmetic error abandons the rest of the
+ * command line, as bash's does.
  */
 import { glob, hasGlob, patternRegExp } from './glob.js';
+import { ArithError, evalArith } from './arith.js';
 import type { VirtualFs } from './vfs.js';
 import type { List, Word, WordPart } from './syntax.js';
 
@@ -38,6 +42,8 @@ export interface ExpansionEnv {
   readonly substitute?: (list: List) => string;
   /** `$0`. */
   readonly shellName: string;
+  /** `$1`, `$2`, ...: the arguments of the function being run (none at the top level). */
+  readonly positional?: readonly string[];
 }
 
 /** Where globs are matched: the tree and the working directory. */
@@ -46,8 +52,19 @@ export interface GlobRoot {
   readonly cwd: string;
 }
 
-/** An expansion that bash refuses (`${1a}: bad substitution`). */
-export class ExpansionError extends Error {}
+/**
+ * An expansion that bash refuses (`${1a}: bad substitution`). `abort`: bash
+ * abandons the rest of the command line too (an arithmetic error: its
+ * `jump_to_top_level()`), not only the command.
+ */
+export class ExpansionError extends Error {
+  constructor(
+    message: string,
+    readonly abort: boolean = false,
+  ) {
+    super(message);
+  }
+}
 
 /** A field being built: its characters and which of them were quoted. */
 class Field {
@@ -73,11 +90,13 @@ class Field {
 }
 
 function paramValue(name: string, env: ExpansionEnv): string | undefined {
+  const args = env.positional ?? [];
   if (name === '?') return String(env.status);
-  if (name === '#') return '0';
+  if (name === '#') return String(args.length);
   if (name === '0') return env.shellName;
-  if (name === '@' || name === '*') return '';
-  if (/^[1-9]$/.test(name)) return undefined;
+  // "$*" joins with the first character of IFS (subst.c's string_list_dollar_star()).
+  if (name === '@' || name === '*') return args.join((env.get('IFS') ?? ' ').slice(0, 1));
+  if (/^[1-9]$/.test(name)) return args[Number(name) - 1];
   return env.get(name);
 }
 
@@ -143,8 +162,32 @@ function expandParts(parts: readonly WordPart[], env: ExpansionEnv, split: boole
         continue;
       }
       if (p.kind === 'bad') throw new ExpansionError(`${p.text}: bad substitution`);
+      // "$@": each positional parameter is a field of its own.
+      if (p.kind === 'param' && p.name === '@' && p.quoted && p.op === undefined && p.length !== true) {
+        (env.positional ?? []).forEach((a, i) => {
+          if (i > 0) {
+            cur.hadQuotes = true;
+            push();
+          }
+          if (pendingBreak) {
+            push();
+            pendingBreak = false;
+          }
+          cur.hadQuotes = true;
+          add(a, true);
+        });
+        continue;
+      }
       let value: string | undefined;
-      if (p.kind === 'command') {
+      if (p.kind === 'arith') {
+        const text = expandString({ parts: p.parts, raw: '' }, env);
+        try {
+          value = evalArith(text, env);
+        } catch (e) {
+          if (e instanceof ArithError) throw new ExpansionError(e.message, true);
+          throw e;
+        }
+      } else if (p.kind === 'command') {
         if (env.substitute === undefined) throw new ExpansionError('command substitution: no commands to run here');
         // The output without its trailing newlines (subst.c's command_substitute()).
         value = env.substitute(p.list).replace(/\n+$/, '');
@@ -223,5 +266,16 @@ export function expandWords(words: readonly Word[], env: ExpansionEnv, root?: Gl
 export function expandString(word: Word, env: ExpansionEnv): string {
   return expandParts(word.parts, env, false)
     .map((f) => f.text)
+    .join('');
+}
+
+/**
+ * A word as a pattern, without splitting or globbing: its quoted pattern
+ * characters escaped, so that they match themselves (a `case` pattern,
+ * execute_cmd.c's `execute_case_command()`).
+ */
+export function expandPattern(word: Word, env: ExpansionEnv): string {
+  return expandParts(word.parts, env, false)
+    .map((f) => f.pattern())
     .join('');
 }

@@ -49,9 +49,23 @@
  */
 import type { ShellMachine as Machine, Output, ShellCommand } from './command.js';
 import { BUILTINS, errorText } from './builtins.js';
-import { parseProgram, type AndOr, type Command, type ForCommand, type IfCommand, type List, type Pipeline, type RedirectionNode, type SimpleCommand } from './syntax.js';
+import {
+  parseProgram,
+  type AndOr,
+  type CaseCommand,
+  type Command,
+  type ForCommand,
+  type FunctionDefinition,
+  type IfCommand,
+  type List,
+  type Pipeline,
+  type RedirectionNode,
+  type SimpleCommand,
+  type WhileCommand,
+} from './syntax.js';
+import { patternRegExp } from './glob.js';
 import type { Redirection } from './parse.js';
-import { expandString, expandWord, expandWords, ExpansionError, type ExpansionEnv } from './expand.js';
+import { expandPattern, expandString, expandWord, expandWords, ExpansionError, type ExpansionEnv } from './expand.js';
 import type { ShellContext, ShellVariables } from './context.js';
 import { STATE_BUILTINS } from './state-builtins.js';
 import { COREUTILS } from './coreutils/index.js';
@@ -72,6 +86,21 @@ interface Io {
 
 /** The highest descriptor a redirection may name (the default `ulimit -n` is 1024). */
 const MAX_FD = 1023;
+
+/**
+ * The deepest nesting of function calls. bash has no limit unless `FUNCNEST`
+ * is set (then it is that), and overflows its C stack; the demo shell stops
+ * with bash's FUNCNEST message at this depth instead.
+ */
+const MAX_FUNCTION_NESTING = 1000;
+
+/**
+ * The most passes a `while` or `until` loop makes. bash has no limit, but
+ * its loops can be interrupted; the demo shell runs a line to its end
+ * without yielding, so a loop that never ends stops here with a message
+ * (a documented extension).
+ */
+export const MAX_LOOP_PASSES = 100_000;
 
 /** Writes to a descriptor; false when it is not open for writing (EBADF). */
 function writeSink(sink: Sink | undefined, text: string): boolean {
@@ -131,8 +160,16 @@ interface ExecState {
   exit: number | undefined;
   /** `break`/`continue` ran. */
   loop: LoopSignal | undefined;
-  /** Conditions of `if` being run (exempt from `set -e`). */
+  /** Conditions of `if`, `while` and `until` being run (exempt from `set -e`). */
   conditions: number;
+  /** The shell functions defined (`NAME() { ...; }`). */
+  readonly functions: Map<string, FunctionDefinition>;
+  /** `$1`, `$2`, ...: the arguments of the function being run. */
+  positional: readonly string[];
+  /** One frame per function being run: the variables its `local` shadowed, and what they held. */
+  readonly frames: Map<string, { readonly had: boolean; readonly value: string | undefined }>[];
+  /** `return N` ran: the status the function returns. */
+  ret: number | undefined;
 }
 
 /** Unwinds to the end of the (sub)shell: `exit`, or `set -e` after a failure. */
@@ -142,6 +179,18 @@ class ExitSignal {
     readonly errexit: boolean,
   ) {}
 }
+
+/** Unwinds to the end of the function being run: `return N`. */
+class ReturnSignal {
+  constructor(readonly status: number) {}
+}
+
+/**
+ * Unwinds to the end of the command line (or of the subshell running it):
+ * an arithmetic error, or too deep a nesting of functions, after which bash
+ * abandons what is left of the line (`jump_to_top_level()`), status 1.
+ */
+class AbortSignal {}
 
 /** Unwinds to an enclosing loop: `break N` / `continue N`. */
 class LoopSignal {
@@ -165,12 +214,44 @@ function initialState(): ExecState {
     ['SHLVL', '1'],
     ['TERM', 'linux'],
   ]);
-  return { vars, exported: new Set(['HOME', 'OLDPWD', 'PWD', 'SHLVL', 'TERM']), cwd: '/', loops: 0, exit: undefined, loop: undefined, conditions: 0 };
+  return {
+    vars,
+    exported: new Set(['HOME', 'OLDPWD', 'PWD', 'SHLVL', 'TERM']),
+    cwd: '/',
+    loops: 0,
+    exit: undefined,
+    loop: undefined,
+    conditions: 0,
+    functions: new Map(),
+    positional: [],
+    frames: [],
+    ret: undefined,
+  };
 }
 
 /** A copy of `st` for a subshell. */
 function subshellState(st: ExecState): ExecState {
-  return { vars: new Map(st.vars), exported: new Set(st.exported), cwd: st.cwd, loops: st.loops, exit: undefined, loop: undefined, conditions: st.conditions };
+  return {
+    vars: new Map(st.vars),
+    exported: new Set(st.exported),
+    cwd: st.cwd,
+    loops: st.loops,
+    exit: undefined,
+    loop: undefined,
+    conditions: st.conditions,
+    functions: new Map(st.functions),
+    positional: st.positional,
+    frames: st.frames.map((f) => new Map(f)),
+    ret: undefined,
+  };
+}
+
+/** The status a subshell ends with when `e` unwinds out of it; `e` rethrown when it is not the shell's. */
+function subshellStatus(e: unknown): number {
+  if (e instanceof ExitSignal || e instanceof ReturnSignal) return e.status;
+  if (e instanceof LoopSignal) return 0;
+  if (e instanceof AbortSignal) return 1;
+  throw e;
 }
 
 /** A shell session on one machine. */
@@ -257,9 +338,13 @@ export class Shell {
     try {
       status = this.execList(parsed.list, io, this.state);
     } catch (e) {
-      if (!(e instanceof ExitSignal)) throw e;
-      this.exitStatus = e.errexit ? 1 : e.status;
-      status = e.status;
+      if (e instanceof AbortSignal) {
+        status = 1;
+      } else {
+        if (!(e instanceof ExitSignal)) throw e;
+        this.exitStatus = e.errexit ? 1 : e.status;
+        status = e.status;
+      }
     }
     return this.done(status);
   }
@@ -338,9 +423,7 @@ export class Shell {
         try {
           s = this.execCommand(cmd, { stdin: input, fds }, sub);
         } catch (e) {
-          if (e instanceof ExitSignal) s = e.status;
-          else if (e instanceof LoopSignal) s = 0;
-          else throw e;
+          s = subshellStatus(e);
         }
         input = pipe.data;
       });
@@ -351,9 +434,158 @@ export class Shell {
   }
 
   private execCommand(cmd: Command, io: Io, st: ExecState): number {
-    if (cmd.type === 'for') return this.execFor(cmd, io, st);
-    if (cmd.type === 'if') return this.execIf(cmd, io, st);
-    return this.execSimple(cmd, io, st);
+    switch (cmd.type) {
+      case 'for':
+        return this.execFor(cmd, io, st);
+      case 'if':
+        return this.execIf(cmd, io, st);
+      case 'while':
+        return this.execWhile(cmd, io, st);
+      case 'case':
+        return this.execCase(cmd, io, st);
+      case 'group':
+        return this.execList(cmd.body, io, st);
+      case 'function':
+        // execute_cmd.c's execute_intern_function(): the definition is the command.
+        st.functions.set(cmd.name, cmd);
+        return 0;
+      default:
+        return this.execSimple(cmd, io, st);
+    }
+  }
+
+  /**
+   * An expansion bash refused: its message on the command's standard
+   * error, status 1 — and the rest of the line abandoned when bash
+   * abandons it (an arithmetic error).
+   */
+  private expansionFailed(e: unknown, io: { readonly fds: ReadonlyMap<number, Sink> }): number {
+    if (!(e instanceof ExpansionError)) throw e;
+    writeSink(io.fds.get(2), `${SHELL_NAME}: ${e.message}\n`);
+    if (e.abort) throw new AbortSignal();
+    return 1;
+  }
+
+  /**
+   * Runs a loop body once: `break`/`continue` of this loop end it (true:
+   * break), those of an outer loop go on unwinding.
+   */
+  private loopBody(body: List, io: Io, st: ExecState): { status: number; broke: boolean } {
+    try {
+      return { status: this.execList(body, io, st), broke: false };
+    } catch (e) {
+      if (!(e instanceof LoopSignal)) throw e;
+      if (e.levels > 1) {
+        e.levels--;
+        throw e;
+      }
+      return { status: 0, broke: e.kind === 'break' };
+    }
+  }
+
+  /**
+   * `while LIST; do BODY; done` and `until` (execute_cmd.c's
+   * `execute_while_or_until()`): BODY runs while LIST's status is 0 (for
+   * `until`, is not 0). LIST is exempt from `set -e`. The status is BODY's
+   * last, 0 when it never ran. At most {@link MAX_LOOP_PASSES} passes.
+   */
+  private execWhile(cmd: WhileCommand, io: Io, st: ExecState): number {
+    let s = 0;
+    st.loops++;
+    try {
+      for (let pass = 0; ; pass++) {
+        if (pass === MAX_LOOP_PASSES) {
+          writeSink(io.fds.get(2), `${SHELL_NAME}: ${cmd.until ? 'until' : 'while'}: loop stopped after ${MAX_LOOP_PASSES} passes\n`);
+          return 1;
+        }
+        st.conditions++;
+        let c: number;
+        let broke = false;
+        try {
+          const r = this.loopBody(cmd.condition, io, st);
+          c = r.status;
+          broke = r.broke;
+        } finally {
+          st.conditions--;
+        }
+        if (broke || (c === 0) === cmd.until) break;
+        const r = this.loopBody(cmd.body, io, st);
+        s = r.status;
+        if (r.broke) break;
+      }
+    } finally {
+      st.loops--;
+    }
+    return s;
+  }
+
+  /**
+   * `case WORD in PATTERN) LIST ;; ... esac` (execute_cmd.c's
+   * `execute_case_command()`): WORD expanded without splitting or globbing,
+   * each clause's patterns in turn; the first that matches runs its LIST.
+   * `;;` ends the command, `;&` runs the next clause's LIST too, `;;&` goes
+   * on testing the clauses after it. The status is the last LIST's, 0 when
+   * none ran.
+   */
+  private execCase(cmd: CaseCommand, io: Io, st: ExecState): number {
+    const env = this.env(st, io);
+    let word: string;
+    try {
+      word = expandString(cmd.word, env);
+    } catch (e) {
+      return this.expansionFailed(e, io);
+    }
+    let s = 0;
+    let fallthrough = false;
+    for (const clause of cmd.clauses) {
+      if (!fallthrough) {
+        let matched = false;
+        try {
+          matched = clause.patterns.some((p) => patternRegExp(expandPattern(p, env)).test(word));
+        } catch (e) {
+          return this.expansionFailed(e, io);
+        }
+        if (!matched) continue;
+      }
+      s = this.execList(clause.body, io, st);
+      if (clause.end === ';;') return s;
+      fallthrough = clause.end === ';&';
+    }
+    return s;
+  }
+
+  /**
+   * A call of shell function `fn` (execute_cmd.c's `execute_function()`):
+   * its arguments are `$1`..., its body runs in the current shell with the
+   * call's descriptors, `local` variables are restored when it ends, and
+   * `return N` ends it with N (else the status is its body's). Loops of the
+   * caller are not the function's: `break` in it is an error.
+   */
+  private callFunction(fn: FunctionDefinition, args: readonly string[], io: Io, st: ExecState): number {
+    if (st.frames.length >= MAX_FUNCTION_NESTING) {
+      writeSink(io.fds.get(2), `${SHELL_NAME}: ${fn.name}: maximum function nesting level exceeded (${MAX_FUNCTION_NESTING})\n`);
+      throw new AbortSignal();
+    }
+    const positional = st.positional;
+    const loops = st.loops;
+    const frame = new Map<string, { readonly had: boolean; readonly value: string | undefined }>();
+    st.positional = args;
+    st.loops = 0;
+    st.frames.push(frame);
+    try {
+      return this.execCommand(fn.body, io, st);
+    } catch (e) {
+      if (!(e instanceof ReturnSignal)) throw e;
+      return e.status;
+    } finally {
+      st.frames.pop();
+      for (const [n, { had, value }] of frame) {
+        if (had) st.vars.set(n, value);
+        else st.vars.delete(n);
+      }
+      st.positional = positional;
+      st.loops = loops;
+    }
   }
 
   /**
@@ -390,6 +622,9 @@ export class Shell {
         return status();
       },
       shellName: SHELL_NAME,
+      get positional(): readonly string[] {
+        return st.positional;
+      },
       substitute: (list: List): string => {
         const pipe: PipeSink = { kind: 'pipe', data: '' };
         const fds = new Map(io.fds);
@@ -398,9 +633,7 @@ export class Shell {
         try {
           s = this.execList(list, { stdin: io.stdin, fds }, subshellState(st));
         } catch (e) {
-          if (e instanceof ExitSignal) s = e.status;
-          else if (e instanceof LoopSignal) s = 0;
-          else throw e;
+          s = subshellStatus(e);
         }
         this.status = s;
         onSubstitution?.(s);
@@ -419,26 +652,16 @@ export class Shell {
     try {
       words = cmd.words === undefined ? [] : expandWords(cmd.words, this.env(st, io), { fs: this.fs, cwd: st.cwd });
     } catch (e) {
-      if (!(e instanceof ExpansionError)) throw e;
-      writeSink(io.fds.get(2), `${SHELL_NAME}: ${e.message}\n`);
-      return 1;
+      return this.expansionFailed(e, io);
     }
     let s = 0;
     st.loops++;
     try {
       for (const w of words) {
         st.vars.set(cmd.name, w);
-        try {
-          s = this.execList(cmd.body, io, st);
-        } catch (e) {
-          if (!(e instanceof LoopSignal)) throw e;
-          s = 0;
-          if (e.levels > 1) {
-            e.levels--;
-            throw e;
-          }
-          if (e.kind === 'break') break;
-        }
+        const r = this.loopBody(cmd.body, io, st);
+        s = r.status;
+        if (r.broke) break;
       }
     } finally {
       st.loops--;
@@ -483,9 +706,7 @@ export class Shell {
       words = expandWords(cmd.words, env, { fs: this.fs, cwd: st.cwd });
       assignments = cmd.assignments.map((a) => [a.name, expandString(a.value, env)]);
     } catch (e) {
-      if (!(e instanceof ExpansionError)) throw e;
-      toErr(`${SHELL_NAME}: ${e.message}\n`);
-      return 1;
+      return this.expansionFailed(e, { fds });
     }
     const [name, ...args] = words;
     const prefix = name !== undefined && this.table.get(name)?.builtin !== true ? '' : `${SHELL_NAME}: `;
@@ -512,7 +733,13 @@ export class Shell {
     };
     let stdin = io.stdin;
     for (const node of cmd.redirections) {
-      const r = this.redirection(node, st, env);
+      let r: ReturnType<Shell['redirection']>;
+      try {
+        r = this.redirection(node, st, env);
+      } catch (e) {
+        flush();
+        return this.expansionFailed(e, { fds });
+      }
       if ('error' in r) {
         toErr(`${SHELL_NAME}: ${r.error}\n`);
         flush();
@@ -568,6 +795,23 @@ export class Shell {
       flush();
       return substituted ?? 0;
     }
+    const fn = st.functions.get(name);
+    if (fn !== undefined) {
+      // Assignments before a function call hold for the call only.
+      const before = assignments.map(([n]) => [n, st.vars.has(n), st.vars.get(n)] as const);
+      for (const [n, v] of assignments) st.vars.set(n, v);
+      let status: number;
+      try {
+        status = this.callFunction(fn, args, { stdin, fds }, st);
+      } finally {
+        for (const [n, had, v] of before) {
+          if (had) st.vars.set(n, v);
+          else st.vars.delete(n);
+        }
+        if (!flush()) status = 1;
+      }
+      return status;
+    }
     const command = this.table.get(name);
     this.machine.tick?.();
     if (command === undefined) {
@@ -583,24 +827,35 @@ export class Shell {
       if (!writeSink(fds.get(1), t) && t !== '') outFailed = true;
     };
     const ctx = this.context(name, args, st, stdin, out, toErr);
-    let status: number;
-    try {
-      status = command.run(ctx);
-    } catch (e) {
-      toErr(`${prefix}${name}: ${errorText(e)}\n`);
-      status = 1;
-    } finally {
-      for (const [n, had, v] of saved) {
-        if (had) st.vars.set(n, v);
-        else st.vars.delete(n);
+    // The command and the writes of its files, as one unit the machine may explain.
+    const runAndWrite = (): number => {
+      let status: number;
+      try {
+        status = command.run(ctx);
+      } catch (e) {
+        toErr(`${prefix}${name}: ${errorText(e)}\n`);
+        status = 1;
+      } finally {
+        for (const [n, had, v] of saved) {
+          if (had) st.vars.set(n, v);
+          else st.vars.delete(n);
+        }
       }
-    }
-    if (outFailed) {
-      toErr(`${prefix}${name}: write error: Bad file descriptor\n`);
-      status = 1;
-    }
-    if (!flush()) status = 1;
+      if (outFailed) {
+        toErr(`${prefix}${name}: write error: Bad file descriptor\n`);
+        status = 1;
+      }
+      if (!flush()) status = 1;
+      return status;
+    };
+    const status = this.machine.around === undefined ? runAndWrite() : this.machine.around(runAndWrite, (t: string) => void this.stderr.write(t));
     if (st.exit !== undefined) throw new ExitSignal(st.exit, false);
+    if (st.ret !== undefined) {
+      const r = st.ret;
+      st.ret = undefined;
+      this.status = r;
+      throw new ReturnSignal(r);
+    }
     if (st.loop !== undefined) {
       const l = st.loop;
       st.loop = undefined;
@@ -656,6 +911,24 @@ export class Shell {
           err(`${c.builtin === true ? `${SHELL_NAME}: ` : ''}${n}: ${errorText(e)}\n`);
           return 1;
         }
+      },
+      returnFromFunction: (status: number): boolean => {
+        if (st.frames.length === 0) return false;
+        st.ret = status;
+        return true;
+      },
+      inFunction: (): boolean => st.frames.length > 0,
+      lastStatus: (): number => this.status,
+      positional: (): readonly string[] => st.positional,
+      setPositional: (a: readonly string[]): void => {
+        st.positional = [...a];
+      },
+      makeLocal: (n: string, value: string | undefined): boolean => {
+        const frame = st.frames[st.frames.length - 1];
+        if (frame === undefined) return false;
+        if (!frame.has(n)) frame.set(n, { had: st.vars.has(n), value: st.vars.get(n) });
+        st.vars.set(n, value);
+        return true;
       },
       loopControl: (kind, levels): boolean => {
         if (st.loops === 0) return false;

@@ -221,9 +221,129 @@ function loopBuiltin(kind: 'break' | 'continue', summary: string): ShellCommand 
 }
 
 /** `break [N]`. */
-export const breakCmd = loopBuiltin('break', 'leave the N-th enclosing for loop (default 1)');
+export const breakCmd = loopBuiltin('break', 'leave the N-th enclosing for, while or until loop (default 1)');
 /** `continue [N]`. */
-export const continueCmd = loopBuiltin('continue', 'go on with the next pass of the N-th enclosing for loop');
+export const continueCmd = loopBuiltin('continue', 'go on with the next pass of the N-th enclosing for, while or until loop');
+
+/**
+ * A number bash's `legal_number()` accepts (blanks, sign, decimal digits,
+ * within `intmax_t`), as a bigint; undefined otherwise.
+ */
+function legalNumber(arg: string): bigint | undefined {
+  const m = /^[ \t\n]*([-+]?[0-9]+)[ \t\n]*$/.exec(arg);
+  const v = m === null ? undefined : BigInt(m[1]!);
+  return v === undefined || v > 2n ** 63n - 1n || v < -(2n ** 63n) ? undefined : v;
+}
+
+/**
+ * bash's `return [N]` (builtins/return.def): ends the function being run
+ * with status N modulo 256 (default: the last command's). Outside a
+ * function, `can only `return' from a function or sourced script`, status
+ * 2; a non-number is "numeric argument required" and returns 2.
+ */
+export const returnCmd: ShellCommand = {
+  name: 'return',
+  synopsis: 'return [N]',
+  summary: 'end the shell function being run with status N (default: the last status)',
+  builtin: true,
+  run(ctx) {
+    const sh = needShell(ctx);
+    if (sh === undefined) return 1;
+    const arg = ctx.args[0];
+    let status: number;
+    if (arg === undefined) {
+      status = sh.lastStatus();
+    } else {
+      const v = legalNumber(arg);
+      if (v === undefined) {
+        ctx.err(`zonedev: return: ${arg}: numeric argument required\n`);
+        status = 2;
+      } else if (ctx.args.length > 1) {
+        ctx.err('zonedev: return: too many arguments\n');
+        return 1;
+      } else {
+        status = Number(((v % 256n) + 256n) % 256n);
+      }
+    }
+    if (!sh.returnFromFunction(status)) {
+      ctx.err("zonedev: return: can only `return' from a function or sourced script\n");
+      return 2;
+    }
+    return status;
+  },
+};
+
+/**
+ * bash's `local [NAME[=VALUE]]...` (builtins/declare.def): each NAME is the
+ * function's own until it returns (the caller's value comes back then).
+ * Outside a function, "can only be used in a function", status 1; a bad
+ * name is "not a valid identifier", status 1, the others still made local.
+ */
+export const local: ShellCommand = {
+  name: 'local',
+  synopsis: 'local [NAME[=VALUE]]...',
+  summary: 'make variables local to the shell function being run',
+  builtin: true,
+  run(ctx) {
+    const sh = needShell(ctx);
+    if (sh === undefined) return 1;
+    if (!sh.inFunction()) {
+      ctx.err('zonedev: local: can only be used in a function\n');
+      return 1;
+    }
+    let status = 0;
+    for (const a of ctx.args) {
+      const eq = a.indexOf('=');
+      const name = eq < 0 ? a : a.slice(0, eq);
+      if (!NAME.test(name)) {
+        ctx.err(`zonedev: local: \`${a}': not a valid identifier\n`);
+        status = 1;
+        continue;
+      }
+      sh.makeLocal(name, eq < 0 ? undefined : a.slice(eq + 1));
+    }
+    return status;
+  },
+};
+
+/**
+ * bash's `shift [N]` (builtins/shift.def): drops the first N (default 1)
+ * positional parameters; N greater than their number changes nothing and
+ * fails (status 1, silently, as without `shift_verbose`).
+ */
+export const shift: ShellCommand = {
+  name: 'shift',
+  synopsis: 'shift [N]',
+  summary: 'drop the first N (default 1) arguments of the shell function being run',
+  builtin: true,
+  run(ctx) {
+    const sh = needShell(ctx);
+    if (sh === undefined) return 1;
+    const arg = ctx.args[0];
+    const v = arg === undefined ? 1n : legalNumber(arg);
+    if (v === undefined) {
+      ctx.err(`zonedev: shift: ${arg!}: numeric argument required\n`);
+      return 1;
+    }
+    if (v < 0n) {
+      ctx.err(`zonedev: shift: ${arg!}: shift count out of range\n`);
+      return 1;
+    }
+    const args = sh.positional();
+    if (v > BigInt(args.length)) return 1;
+    sh.setPositional(args.slice(Number(v)));
+    return 0;
+  },
+};
 
 /** The builtins of this file, and `test`/`[` (test-builtin.ts), in the shell's table. */
-export const STATE_BUILTINS: readonly ShellCommand[] = [cd, pwd, exportCmd, unset, breakCmd, continueCmd, testCmd, bracketCmd];
+/** bash's `:` (builtins/colon.def): does nothing, successfully; its arguments are expanded. */
+export const colon: ShellCommand = {
+  name: ':',
+  synopsis: ': [ARG]...',
+  summary: 'do nothing, successfully (the arguments are expanded)',
+  builtin: true,
+  run: () => 0,
+};
+
+export const STATE_BUILTINS: readonly ShellCommand[] = [cd, pwd, exportCmd, unset, breakCmd, continueCmd, returnCmd, local, shift, colon, testCmd, bracketCmd];

@@ -17,6 +17,10 @@
  *   pipeline   ['!'] command ( '|' newline* command )*
  *   command    simple | 'for' NAME [ 'in' WORD* ] (';' | newline) 'do' list 'done'
  *            | 'if' list 'then' list ( 'elif' list 'then' list )* [ 'else' list ] 'fi'
+ *            | ('while' | 'until') list 'do' list 'done'
+ *            | 'case' WORD 'in' ( ['('] WORD ('|' WORD)* ')' [list] (';;' | ';&' | ';;&') )* 'esac'
+ *            | '{' list '}'
+ *            | NAME '(' ')' compound | 'function' NAME ['(' ')'] compound
  *   simple     ( NAME=value | redirection )* [ WORD ( WORD | redirection )* ]
  * ```
  *
@@ -27,16 +31,16 @@
  * A word is kept as parts (literal text, quoted or not, and parameter
  * expansions `$NAME`, `${NAME}`, `${NAME:-word}`, `${NAME##pattern}`,
  * `${#NAME}`, `$?`, `$#`,
- * `$0`..`$9`, `$@`, `$*`) and command substitutions `$(LIST)`, because
+ * `$0`..`$9`, `$@`, `$*`), command substitutions `$(LIST)` and arithmetic
+ * `$((EXPRESSION))`, because
  * what is quoted decides word splitting and globbing later (see expand.ts).
  *
  * Output redirections are those of bash's `redir.c` (`[N]>`, `[N]>|`,
  * `[N]>>`, `&>`, `&>>`, `>&`, `[N]>&M`, `[N]>&-`), and `[0]< FILE` reads a
  * file as standard input. What the demo shell does not have is refused with
- * a message rather than misread: background jobs (`&`), subshells and
- * groups (`(`, `)`, `{`), backquotes and arithmetic (`` ` ``, `$((`), here
- * documents (`<<`, `<<<`), `<>`, `<&`, `$'...'`, and the compound commands
- * `while`, `until`, `case`, `select` and functions.
+ * a message rather than misread: background jobs (`&`), subshells (`(`,
+ * `)`), backquotes (`` ` ``), here documents (`<<`, `<<<`), `<>`, `<&`,
+ * `$'...'`, `select` and `[[`, and redirections of compound commands.
  *
  * A line may be incomplete — `echo a |`, `for x in a b; do`, `a &&` — as an
  * interactive bash sees it before printing its `> ` prompt: the parser says
@@ -81,8 +85,17 @@ export interface CommandPart {
   readonly quoted: boolean;
 }
 
+/** `$((EXPRESSION))`: arithmetic expansion (arith.ts), the expression's own `$` expansions done first. */
+export interface ArithPart {
+  readonly kind: 'arith';
+  /** The expression as parts: its text, with parameter and command substitutions. */
+  readonly parts: readonly WordPart[];
+  /** Inside double quotes. */
+  readonly quoted: boolean;
+}
+
 /** One piece of a word. */
-export type WordPart = LiteralPart | ParamPart | BadPart | CommandPart;
+export type WordPart = LiteralPart | ParamPart | BadPart | CommandPart | ArithPart;
 
 /** A word as written, before expansion. */
 export interface Word {
@@ -125,8 +138,43 @@ export interface IfCommand {
   readonly otherwise: List | undefined;
 }
 
+/** `while LIST; do BODY; done`, or `until` (`until` set): BODY while LIST's status is 0 (not 0). */
+export interface WhileCommand {
+  readonly type: 'while';
+  readonly until: boolean;
+  readonly condition: List;
+  readonly body: List;
+}
+
+/** One `PATTERN | PATTERN ) LIST ;;` of a `case`; `end` is its terminator (`;;`, `;&` or `;;&`). */
+export interface CaseClause {
+  readonly patterns: readonly Word[];
+  readonly body: List;
+  readonly end: ';;' | ';&' | ';;&';
+}
+
+/** `case WORD in CLAUSES esac`. */
+export interface CaseCommand {
+  readonly type: 'case';
+  readonly word: Word;
+  readonly clauses: readonly CaseClause[];
+}
+
+/** `{ LIST; }`: a group, run in the current shell. */
+export interface GroupCommand {
+  readonly type: 'group';
+  readonly body: List;
+}
+
+/** `NAME() COMPOUND` or `function NAME [()] COMPOUND`: defines a shell function. */
+export interface FunctionDefinition {
+  readonly type: 'function';
+  readonly name: string;
+  readonly body: Command;
+}
+
 /** A command of a pipeline. */
-export type Command = SimpleCommand | ForCommand | IfCommand;
+export type Command = SimpleCommand | ForCommand | IfCommand | WhileCommand | CaseCommand | GroupCommand | FunctionDefinition;
 
 /** `[!] command | command ...`. */
 export interface Pipeline {
@@ -221,14 +269,17 @@ class Lexer {
       this.i += 2;
       return { t: 'op', op: two, at };
     }
-    if (two === ';;') throw new SyntaxError_("syntax error near unexpected token `;;'");
+    if (s.startsWith(';;&', this.i) || two === ';;' || two === ';&') {
+      const op = s.startsWith(';;&', this.i) ? ';;&' : two;
+      this.i += op.length;
+      return { t: 'op', op, at };
+    }
     const digits = /^[0-9]+/.exec(s.slice(this.i))?.[0];
     const opAt = this.i + (digits?.length ?? 0);
     const redir = this.redirection(opAt, digits === undefined ? undefined : Number(digits));
     if (redir !== undefined) return { ...redir, at };
     if (c === '&') throw unsupported('&');
-    if (c === '(' || c === ')') throw unsupported(c);
-    if (c === '|' || c === ';') {
+    if (c === '|' || c === ';' || c === '(' || c === ')') {
       this.i++;
       return { t: 'op', op: c, at };
     }
@@ -305,7 +356,8 @@ class Lexer {
         let text = '';
         let closed = false;
         const flush = (): void => {
-          lit(text, true);
+          // Only text: an empty quoted part would make `"$@"` a field when there are no arguments.
+          if (text !== '') lit(text, true);
           text = '';
         };
         while (this.i < s.length) {
@@ -334,7 +386,8 @@ class Lexer {
         }
         if (!closed) throw new SyntaxError_('unexpected EOF while looking for matching `"\'');
         // `""` is a quoted empty word; text already collected keeps the word quoted.
-        if (text !== '' || !parts.some((p) => p.kind !== 'literal' || p.quoted)) flush();
+        if (text !== '' || !parts.some((p) => p.kind !== 'literal' || p.quoted)) lit(text, true);
+        text = '';
         continue;
       }
       if (c === '`') throw unsupported('`');
@@ -374,9 +427,12 @@ class Lexer {
    * nested parentheses skipped, as bash's `parse_comsub()` finds it), parsed
    * as a list of its own.
    */
-  private substitution(quoted: boolean): CommandPart {
+  private substitution(quoted: boolean): CommandPart | ArithPart {
     const s = this.s;
-    if (s[this.i + 2] === '(') throw unsupported('$((');
+    if (s[this.i + 2] === '(') {
+      const arith = this.arithmetic(quoted);
+      if (arith !== undefined) return arith;
+    }
     let depth = 1;
     let j = this.i + 2;
     for (; j < s.length; j++) {
@@ -404,6 +460,70 @@ class Lexer {
     if (inner.kind === 'error') throw new SyntaxError_(inner.message, inner.status);
     this.i = j + 1;
     return { kind: 'command', list: inner.list, quoted };
+  }
+
+  /**
+   * `$((...))` at the cursor: the text up to the `))` that closes it
+   * (parentheses inside counted), as parts: its `$` expansions, the rest
+   * literal. Undefined when no `))` closes it, so that it is read as `$(`
+   * and a subshell, as bash falls back to.
+   */
+  private arithmetic(quoted: boolean): ArithPart | undefined {
+    const s = this.s;
+    let depth = 0;
+    let j = this.i + 3;
+    for (; j < s.length; j++) {
+      const c = s[j]!;
+      if (c === '(') depth++;
+      else if (c === ')') {
+        if (depth === 0) break;
+        depth--;
+      }
+    }
+    if (j >= s.length || s[j + 1] !== ')') {
+      if (j >= s.length) throw new SyntaxError_("unexpected EOF while looking for matching `)'");
+      return undefined;
+    }
+    const inner = new Lexer(s.slice(this.i + 3, j));
+    const parts = inner.expressionParts();
+    this.i = j + 2;
+    return { kind: 'arith', parts, quoted };
+  }
+
+  /** The whole text as an arithmetic expression's parts: `$` expansions, quotes removed, the rest literal. */
+  private expressionParts(): WordPart[] {
+    const s = this.s;
+    const parts: WordPart[] = [];
+    let text = '';
+    const flush = (): void => {
+      if (text !== '') parts.push({ kind: 'literal', text, quoted: true });
+      text = '';
+    };
+    while (this.i < s.length) {
+      const c = s[this.i]!;
+      if (c === '$') {
+        const p = this.dollar(true);
+        if (p !== undefined) {
+          flush();
+          parts.push(p);
+          continue;
+        }
+      }
+      if (c === '`') throw unsupported('`');
+      if (c === '"') {
+        this.i++;
+        continue;
+      }
+      if (c === '\\' && this.i + 1 < s.length) {
+        text += s[this.i + 1]!;
+        this.i += 2;
+        continue;
+      }
+      text += c;
+      this.i++;
+    }
+    flush();
+    return parts;
   }
 
   /** `${...}` at the cursor. */
@@ -440,7 +560,11 @@ class Lexer {
 // ---------------------------------------------------------------------------
 // parser
 
-const RESERVED_UNSUPPORTED = new Set(['while', 'until', 'case', 'select', 'function', '{', '[[']);
+const RESERVED_UNSUPPORTED = new Set(['select', '[[']);
+/** The terminators of a `case` clause. */
+const CASE_ENDS = new Set([';;', ';&', ';;&']);
+/** A word bash accepts as a function's name (not a number, no quotes or expansions, no `=`). */
+const FUNCTION_NAME = /^[^\s'"\\$`=|&;<>()]+$/;
 const RESERVED_STRAY = new Set(['do', 'done', 'then', 'else', 'elif', 'fi', 'esac', '}']);
 
 /** The unquoted text of a word, when it has no quotes and no expansions (a reserved word candidate). */
@@ -467,6 +591,8 @@ class Parser {
 
   /** bash's message for an unexpected token. */
   private unexpected(tok: Token): SyntaxError_ {
+    // A subshell `( ... )` is what the demo shell does not have.
+    if (tok.t === 'op' && (tok.op === '(' || tok.op === ')')) return unsupported(tok.op);
     return new SyntaxError_(`syntax error near unexpected token \`${this.tokenText(tok)}'`);
   }
 
@@ -506,6 +632,7 @@ class Parser {
       this.skipNewlines();
       if (this.peek().t === 'eof') break;
       if (this.tok.t === 'word' && stop.has(plain(this.tok.word) ?? '')) break;
+      if (this.tok.t === 'op' && (CASE_ENDS.has(this.tok.op) || this.tok.op === ')')) break;
     }
     return out;
   }
@@ -548,6 +675,12 @@ class Parser {
       const w = plain(t.word);
       if (w === 'for') return this.forCommand();
       if (w === 'if') return this.ifCommand();
+      if (w === 'while' || w === 'until') return this.whileCommand(w === 'until');
+      if (w === 'case') return this.caseCommand();
+      if (w === '{') return this.group();
+      if (w === 'function') return this.functionKeyword();
+      const after = this.toks[this.k + 1]!;
+      if (w !== undefined && after.t === 'op' && after.op === '(' && !RESERVED_STRAY.has(w)) return this.functionDefinition();
       if (w !== undefined && RESERVED_UNSUPPORTED.has(w)) throw unsupported(w);
       if (w !== undefined && RESERVED_STRAY.has(w)) throw this.unexpected(t);
     }
@@ -591,6 +724,137 @@ class Parser {
     this.k++;
     if (this.tok.t === 'redir') throw unsupported('a redirection of a for loop');
     return { type: 'for', name, words, body };
+  }
+
+  /** A redirection after a compound command is not supported. */
+  private noRedirection(what: string): void {
+    if (this.peek().t === 'redir') throw unsupported(`a redirection of ${what}`);
+  }
+
+  /** `while LIST; do LIST; done` (or `until`). */
+  private whileCommand(until: boolean): WhileCommand {
+    this.k++;
+    const condition = this.guardedList(new Set(['do']));
+    this.k++; // do
+    const body = this.guardedList(new Set(['done']));
+    this.k++; // done
+    this.noRedirection(`${until ? 'an until' : 'a while'} loop`);
+    return { type: 'while', until, condition, body };
+  }
+
+  /** `case WORD in [(]PATTERN[|PATTERN]...) LIST ;; ... esac`. */
+  private caseCommand(): CaseCommand {
+    this.k++;
+    const wordTok = this.tok;
+    if (wordTok.t === 'eof') throw new Incomplete();
+    if (wordTok.t !== 'word') throw this.unexpected(wordTok);
+    this.k++;
+    this.skipNewlines();
+    if (this.peek().t === 'eof') throw new Incomplete();
+    if (!this.isWord('in')) throw this.unexpected(this.tok);
+    this.k++;
+    const clauses: CaseClause[] = [];
+    for (;;) {
+      this.skipNewlines();
+      const t = this.peek();
+      if (t.t === 'eof') throw new Incomplete();
+      if (this.isWord('esac')) {
+        this.k++;
+        break;
+      }
+      if (t.t === 'op' && t.op === '(') this.k++;
+      const patterns: Word[] = [];
+      for (;;) {
+        const p = this.tok;
+        if (p.t === 'eof') throw new Incomplete();
+        if (p.t !== 'word') throw new SyntaxError_(`syntax error near unexpected token \`${this.tokenText(p)}'`);
+        patterns.push(p.word);
+        this.k++;
+        const sep = this.tok;
+        if (sep.t === 'eof') throw new Incomplete();
+        if (sep.t === 'op' && sep.op === '|') {
+          this.k++;
+          continue;
+        }
+        if (sep.t === 'op' && sep.op === ')') {
+          this.k++;
+          break;
+        }
+        throw new SyntaxError_(`syntax error near unexpected token \`${this.tokenText(sep)}'`);
+      }
+      this.skipNewlines();
+      let body: List = [];
+      const first = this.peek();
+      if (first.t === 'eof') throw new Incomplete();
+      if (!(first.t === 'op' && CASE_ENDS.has(first.op)) && !this.isWord('esac')) body = this.list(new Set(['esac']));
+      const end = this.peek();
+      if (end.t === 'eof') throw new Incomplete();
+      if (end.t === 'op' && CASE_ENDS.has(end.op)) {
+        this.k++;
+        clauses.push({ patterns, body, end: end.op as CaseClause['end'] });
+        continue;
+      }
+      if (this.isWord('esac')) {
+        this.k++;
+        clauses.push({ patterns, body, end: ';;' });
+        break;
+      }
+      throw new SyntaxError_(`syntax error near unexpected token \`${this.tokenText(end)}'`);
+    }
+    this.noRedirection('a case command');
+    return { type: 'case', word: wordTok.word, clauses };
+  }
+
+  /** `{ LIST; }`. */
+  private group(): GroupCommand {
+    this.k++;
+    const body = this.guardedList(new Set(['}']));
+    this.k++; // }
+    this.noRedirection('a group');
+    return { type: 'group', body };
+  }
+
+  /** `function NAME [()] COMPOUND`. */
+  private functionKeyword(): FunctionDefinition {
+    this.k++;
+    const t = this.tok;
+    if (t.t === 'eof') throw new Incomplete();
+    if (t.t !== 'word') throw this.unexpected(t);
+    const name = plain(t.word);
+    if (name === undefined || !FUNCTION_NAME.test(name)) throw new SyntaxError_(`\`${t.word.raw}': not a valid identifier`, 1);
+    this.k++;
+    const open = this.tok;
+    if (open.t === 'op' && open.op === '(') {
+      this.k++;
+      const close = this.tok;
+      if (close.t === 'eof') throw new Incomplete();
+      if (!(close.t === 'op' && close.op === ')')) throw new SyntaxError_(`syntax error near unexpected token \`${this.tokenText(close)}'`);
+      this.k++;
+    }
+    return { type: 'function', name, body: this.functionBody() };
+  }
+
+  /** `NAME () COMPOUND`. */
+  private functionDefinition(): FunctionDefinition {
+    const t = this.tok as Extract<Token, { t: 'word' }>;
+    const name = plain(t.word)!;
+    this.k += 2; // NAME (
+    const close = this.tok;
+    if (close.t === 'eof') throw new Incomplete();
+    if (!(close.t === 'op' && close.op === ')')) throw new SyntaxError_(`syntax error near unexpected token \`${this.tokenText(close)}'`);
+    if (!FUNCTION_NAME.test(name) || /^[0-9]+$/.test(name)) throw new SyntaxError_(`\`${name}': not a valid identifier`, 1);
+    this.k++;
+    return { type: 'function', name, body: this.functionBody() };
+  }
+
+  /** The compound command a function's body must be. */
+  private functionBody(): Command {
+    this.skipNewlines();
+    const t = this.tok;
+    if (t.t === 'eof') throw new Incomplete();
+    const w = t.t === 'word' ? plain(t.word) : undefined;
+    if (w === '{' || w === 'for' || w === 'if' || w === 'while' || w === 'until' || w === 'case') return this.command();
+    throw new SyntaxError_(`syntax error near unexpected token \`${this.tokenText(t)}'`);
   }
 
   /** A list that must be followed by one of `stop`; a missing one at the end of the text is incomplete. */
