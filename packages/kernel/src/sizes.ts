@@ -77,17 +77,37 @@ function checkShift(fn: string, n: unknown): void {
   checkUnsigned(fn, 'shift', n, 52);
 }
 
+/**
+ * An operand of the bit helpers must be an integer `0 <= x < 2^53` (KernelError
+ * EINVAL). The test is inline-sized (the helpers run in the hottest loops);
+ * the message is built only on a refusal.
+ */
+function checkWord(fn: string, x: number): void {
+  if (!(Number.isSafeInteger(x) && x >= 0)) checkUnsigned(fn, 'value', x);
+}
+
+/** A bit number or shift of the bit helpers: an integer `0 <= n <= 52` (KernelError EINVAL). */
+function checkBitNr(fn: string, n: number): void {
+  if (!(Number.isSafeInteger(n) && n >= 0 && n <= 52)) checkShift(fn, n);
+}
+
 /** An exact result must stay below 2^53 (KernelError ERANGE otherwise). */
 function exact(fn: string, v: number): number {
   if (!Number.isSafeInteger(v)) throw new KernelError('ERANGE', `${fn}: result ${v} is not exact below 2^53`);
   return v;
 }
 
+// The shift and bit helpers below take unsigned integers below 2^53 and bit
+// numbers 0..52, as the kernel's unsigned long operands are: anything else (a
+// NaN, a fraction, a negative, a string) is a KernelError EINVAL, and a result
+// that would not be exact (shl, setBit past 2^53) is ERANGE.
+
 /**
  * `2^n` for `0 <= n <= 52`: the value of bit `n`. Mirrors `BIT(n)`.
  * @public
  */
 export function bit(n: number): number {
+  checkBitNr('bit', n);
   return 2 ** n;
 }
 
@@ -96,7 +116,10 @@ export function bit(n: number): number {
  * @public
  */
 export function shl(x: number, n: number): number {
-  return x * 2 ** n;
+  checkWord('shl', x);
+  checkBitNr('shl', n);
+  const v = x * 2 ** n;
+  return v <= Number.MAX_SAFE_INTEGER ? v : exact('shl', v);
 }
 
 /**
@@ -105,6 +128,8 @@ export function shl(x: number, n: number): number {
  * @public
  */
 export function shr(x: number, n: number): number {
+  checkWord('shr', x);
+  checkBitNr('shr', n);
   return Math.floor(x / 2 ** n);
 }
 
@@ -113,6 +138,8 @@ export function shr(x: number, n: number): number {
  * @public
  */
 export function testBit(x: number, n: number): boolean {
+  checkWord('testBit', x);
+  checkBitNr('testBit', n);
   return Math.floor(x / 2 ** n) % 2 === 1;
 }
 
@@ -121,7 +148,10 @@ export function testBit(x: number, n: number): boolean {
  * @public
  */
 export function setBit(x: number, n: number): number {
-  return testBit(x, n) ? x : x + 2 ** n;
+  checkWord('setBit', x);
+  checkBitNr('setBit', n);
+  if (Math.floor(x / 2 ** n) % 2 === 1) return x;
+  return exact('setBit', x + 2 ** n);
 }
 
 /**
@@ -129,7 +159,9 @@ export function setBit(x: number, n: number): number {
  * @public
  */
 export function clearBit(x: number, n: number): number {
-  return testBit(x, n) ? x - 2 ** n : x;
+  checkWord('clearBit', x);
+  checkBitNr('clearBit', n);
+  return Math.floor(x / 2 ** n) % 2 === 1 ? x - 2 ** n : x;
 }
 
 // The mask helpers below split each value into two 32-bit halves, which
@@ -145,6 +177,8 @@ const TWO32 = 2 ** 32;
  * @public
  */
 export function hasBits(x: number, mask: number): boolean {
+  checkWord('hasBits', x);
+  checkWord('hasBits', mask);
   const ml = mask % TWO32;
   const mh = (mask - ml) / TWO32;
   const xl = x % TWO32;
@@ -158,6 +192,8 @@ export function hasBits(x: number, mask: number): boolean {
  * @public
  */
 export function anyBits(x: number, mask: number): boolean {
+  checkWord('anyBits', x);
+  checkWord('anyBits', mask);
   const ml = mask % TWO32;
   const xl = x % TWO32;
   return (xl & ml) !== 0 || (((x - xl) / TWO32) & ((mask - ml) / TWO32)) !== 0;
@@ -168,6 +204,8 @@ export function anyBits(x: number, mask: number): boolean {
  * @public
  */
 export function orBits(x: number, mask: number): number {
+  checkWord('orBits', x);
+  checkWord('orBits', mask);
   const ml = mask % TWO32;
   const xl = x % TWO32;
   return ((((x - xl) / TWO32) | ((mask - ml) / TWO32)) >>> 0) * TWO32 + ((xl | ml) >>> 0);
@@ -178,6 +216,8 @@ export function orBits(x: number, mask: number): number {
  * @public
  */
 export function clearBits(x: number, mask: number): number {
+  checkWord('clearBits', x);
+  checkWord('clearBits', mask);
   const ml = mask % TWO32;
   const xl = x % TWO32;
   return ((((x - xl) / TWO32) & ~((mask - ml) / TWO32)) >>> 0) * TWO32 + ((xl & ~ml) >>> 0);
