@@ -23,6 +23,7 @@
 import { kstrtobool } from '@zonedev/kernel';
 import type { Platform } from '../profile.js';
 import { splitCmdline } from '../x86/e820.js';
+import { argArray, argOneOf, argString } from '../args.js';
 
 /**
  * What the mm side takes from the command line.
@@ -56,6 +57,8 @@ const EARLY: Readonly<Record<Platform, readonly string[]>> = {
   * @public
  */
 export function parseMmCmdline(platform: Platform, cmdline: string): MmCmdline {
+  argOneOf('parseMmCmdline', 'platform', platform, ['x86_64', 'powerpc']);
+  argString('parseMmCmdline', 'cmdline', cmdline);
   let memhpDefaultState: string | undefined;
   let memmapOnMemory = false;
   let movableNode = false;
@@ -104,6 +107,8 @@ export function parseMmCmdline(platform: Platform, cmdline: string): MmCmdline {
  * @public
  */
 export function unknownBootoptionsLine(unknown: readonly string[]): string | undefined {
+  argArray('unknownBootoptionsLine', 'unknown', unknown);
+  for (const w of unknown) argString('unknownBootoptionsLine', 'word', w);
   if (unknown.length === 0) return undefined;
   return `Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`;
 }

@@ -44,6 +44,7 @@ import type { Memremap } from '@zonedev/memremap';
 import type { MmCore } from '@zonedev/mmzone';
 import type { DeviceFile, DeviceFiles } from './devices.js';
 import type { MachineOptions } from './options.js';
+import { argObject, argString } from '../args.js';
 
 /**
  * QEMU's `-object memory-backend-file,id=ID,mem-path=FILE,size=SIZE[,share=on]`.
@@ -127,6 +128,7 @@ function qemuBool(v: string): boolean | undefined {
  * @public
  */
 export function parseMachineOption(text: string): { nvdimm: boolean } | { error: string } {
+  argString('parseMachineOption', 'text', text);
   const p = qemuProps(text);
   if ('error' in p) return p;
   if (p.type !== 'pc' && p.type !== 'q35') return { error: `-M ${text}: unsupported machine type '${p.type}' (pc or q35)` };
@@ -146,6 +148,7 @@ export function parseMachineOption(text: string): { nvdimm: boolean } | { error:
  * @public
  */
 export function parseObjectOption(text: string): MemoryBackendFileOption | { error: string } {
+  argString('parseObjectOption', 'text', text);
   const p = qemuProps(text);
   const prefix = `-object ${text}`;
   if ('error' in p) return { error: `-object ${p.error}` };
@@ -179,6 +182,7 @@ export function parseObjectOption(text: string): MemoryBackendFileOption | { err
  * @public
  */
 export function parseDeviceOption(text: string): NvdimmDeviceOption | { error: string } {
+  argString('parseDeviceOption', 'text', text);
   const p = qemuProps(text);
   const prefix = `-device ${text}`;
   if ('error' in p) return { error: `-device ${p.error}` };
@@ -216,6 +220,7 @@ export function parseDeviceOption(text: string): NvdimmDeviceOption | { error: s
   * @public
  */
 export function checkNvdimmOptions(o: MachineOptions & NvdimmOptions): string | undefined {
+  argObject('checkNvdimmOptions', 'options', o);
   const backends = o.memoryBackends ?? [];
   const ids = new Set<string>();
   for (const b of backends) {

@@ -11,6 +11,7 @@
 import { SZ_1M, SZ_2G } from '@zonedev/kernel';
 import type { Platform } from '../profile.js';
 import type { MmuMode } from '../profile.js';
+import { argString, argUnsigned } from '../args.js';
 
 /**
  * Everything that decides what a booted machine looks like.
@@ -82,6 +83,8 @@ export const DEFAULT_MACHINE: MachineOptions = Object.freeze({
   * @public
  */
 export function parseQemuSize(text: string, defaultUnit: number = SZ_1M): number | undefined {
+  argString('parseQemuSize', 'text', text);
+  argUnsigned('parseQemuSize', 'defaultUnit', defaultUnit, 1);
   const m = /^([0-9]+(?:\.[0-9]+)?)([bBkKmMgGtTpPeE]?)$/.exec(text);
   if (m === null) return undefined;
   const shifts: Record<string, number> = { b: 0, k: 10, m: 20, g: 30, t: 40, p: 50, e: 60 };
@@ -103,6 +106,7 @@ export function parseQemuSize(text: string, defaultUnit: number = SZ_1M): number
   * @public
  */
 export function parseMemoryOption(text: string): { ramSize: number; slots: number; maxmem: number } | { error: string } {
+  argString('parseMemoryOption', 'text', text);
   let ramSize: number | undefined;
   let slots = 0;
   let slotsGiven = false;

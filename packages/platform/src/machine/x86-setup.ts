@@ -49,6 +49,7 @@ import { pcMemoryLayout, seabiosE820, type PcMemoryLayout } from '../x86/qemu-pc
 import { numaSplit } from '../powerpc/fdt.js';
 import type { MachineOptions } from './options.js';
 import { BootError, hex10, hex18, type KernelSizes } from './util.js';
+import { argArray, argFunction, argLayout, argObjects, argUnsigned } from '../args.js';
 
 /**
  * `numa_mem_align_shift` of QEMU's pc machines: nodes split on 8 MiB boundaries.
@@ -186,6 +187,9 @@ export interface X86BootInfo {
   * @public
  */
 export function qemuSrat(layout: PcMemoryLayout, nodeMem: readonly number[]): SratMemory[] {
+  argLayout('qemuSrat', layout);
+  argArray('qemuSrat', 'nodeMem', nodeMem);
+  for (const b of nodeMem) argUnsigned('qemuSrat', 'nodeMem entry', b);
   const HOLE_640K_START = 640 * 1024;
   const HOLE_640K_END = SZ_1M;
   const out: SratMemory[] = [];
@@ -233,6 +237,10 @@ export function numaCleanupMeminfo(
   hasMemory: (start: number, end: number) => boolean,
   log: (line: string) => void,
 ): { meminfo: NumaMemblk[]; reserved: NumaMemblk[] } {
+  argObjects('numaCleanupMeminfo', 'blocks', blocks);
+  argUnsigned('numaCleanupMeminfo', 'maxPfn', maxPfn);
+  argFunction('numaCleanupMeminfo', 'hasMemory', hasMemory);
+  argFunction('numaCleanupMeminfo', 'log', log);
   const mi: NumaMemblk[] = [];
   const reserved: NumaMemblk[] = [];
   const high = maxPfn * PAGE;

@@ -42,6 +42,7 @@
  * prints a blob (types guessed from the bytes, as dtc's treesource.c does).
  */
 import { KernelError, SZ_1G, SZ_256M, align, checkUnsigned } from '@zonedev/kernel';
+import { argNode, argObject, argObjects, argString } from '../args.js';
 
 /**
  * A property: a name and its bytes.
@@ -142,6 +143,8 @@ function readCells(value: Uint8Array, at: number, n: number): number {
  * @public
  */
 export function fdtFindNode(root: FdtNode, path: string): FdtNode | undefined {
+  argNode('fdtFindNode', root);
+  argString('fdtFindNode', 'path', path);
   let node: FdtNode | undefined = root;
   for (const part of path.split('/').filter((p) => p !== '')) {
     node = node?.children.find((c) => c.name === part);
@@ -155,6 +158,8 @@ export function fdtFindNode(root: FdtNode, path: string): FdtNode | undefined {
  * @public
  */
 export function fdtGetProp(node: FdtNode, name: string): Uint8Array | undefined {
+  argNode('fdtGetProp', node);
+  argString('fdtGetProp', 'name', name);
   return node.props.find((p) => p.name === name)?.value;
 }
 
@@ -170,6 +175,8 @@ function cellProp(node: FdtNode, name: string, fallback: number): number {
  * @public
  */
 export function fdtGetString(node: FdtNode, name: string): string | undefined {
+  argNode('fdtGetString', node);
+  argString('fdtGetString', 'name', name);
   const v = fdtGetProp(node, name);
   if (v === undefined) return undefined;
   let s = '';
@@ -202,6 +209,7 @@ export interface FdtMemoryRange {
   * @public
  */
 export function fdtMemoryRanges(root: FdtNode): FdtMemoryRange[] {
+  argNode('fdtMemoryRanges', root);
   const ac = cellProp(root, '#address-cells', 1);
   const sc = cellProp(root, '#size-cells', 1);
   const out: FdtMemoryRange[] = [];
@@ -226,6 +234,7 @@ export function fdtMemoryRanges(root: FdtNode): FdtMemoryRange[] {
  * @public
  */
 export function fdtLmbSize(root: FdtNode): number | undefined {
+  argNode('fdtLmbSize', root);
   const drconf = fdtFindNode(root, '/ibm,dynamic-reconfiguration-memory');
   const v = drconf === undefined ? undefined : fdtGetProp(drconf, 'ibm,lmb-size');
   return v === undefined ? undefined : readCells(v, 0, v.length / 4);
@@ -253,6 +262,7 @@ export interface FdtPmemRegion {
  * @public
  */
 export function fdtPmemRegions(root: FdtNode): FdtPmemRegion[] {
+  argNode('fdtPmemRegions', root);
   const ac = cellProp(root, '#address-cells', 1);
   const sc = cellProp(root, '#size-cells', 1);
   const out: FdtPmemRegion[] = [];
@@ -343,6 +353,8 @@ function printNode(node: FdtNode, level: number): string {
   * @public
  */
 export function printDts(root: FdtNode, memreserve: readonly { address: number; size: number }[] = []): string {
+  argNode('printDts', root);
+  argObjects('printDts', 'memreserve', memreserve);
   let s = '/dts-v1/;\n\n';
   for (const r of memreserve) {
     s += `/memreserve/\t0x${r.address.toString(16).padStart(16, '0')} 0x${r.size.toString(16).padStart(16, '0')};\n`;
@@ -468,6 +480,7 @@ function ctz(v: number): number {
   * @public
  */
 export function spaprDeviceTree(options: SpaprOptions): FdtNode {
+  argObject('spaprDeviceTree', 'options', options);
   const ram = options.ramSize;
   const maxmem = options.maxmem ?? ram;
   const nodes = numaSplit(ram, Math.max(1, options.numaNodes ?? 1), SPAPR_NUMA_MEM_ALIGN);

@@ -33,6 +33,7 @@ import type { HotplugArch } from '@zonedev/memory-hotplug';
 import type { MmArchConfig } from '@zonedev/mmzone';
 import type { SparseArch } from '@zonedev/sparse-vmemmap';
 import type { HotplugBootFacts, PlatformProfile } from '../profile.js';
+import { argObject, argOneOf } from '../args.js';
 
 /**
  * `MIN_MEMORY_BLOCK_SIZE` on powerpc: one 16 MiB section.
@@ -69,6 +70,7 @@ export const PPC_MAX_PHYSMEM_BITS = 51;
   * @public
  */
 export function pnvMemoryBlockSize(mmu: 'hash' | 'radix'): number {
+  argOneOf('pnvMemoryBlockSize', 'mmu', mmu, ['hash', 'radix']);
   return mmu === 'radix' ? SZ_1G : SZ_256M;
 }
 
@@ -101,6 +103,7 @@ export function pseriesMemoryBlockSize(lmbSize: number | undefined, memoryNodes:
   * @public
  */
 export function ppcMemremapCompatAlign(mmu: 'hash' | 'radix'): number {
+  argOneOf('ppcMemremapCompatAlign', 'mmu', mmu, ['hash', 'radix']);
   return mmu === 'hash' ? Math.max(SUBSECTION_SIZE, SZ_16M) : SUBSECTION_SIZE;
 }
 
@@ -120,6 +123,8 @@ export interface PowerpcProfileOptions {
  * @public
  */
 export function powerpcProfile(options: PowerpcProfileOptions = {}): PlatformProfile {
+  argObject('powerpcProfile', 'options', options);
+  if (options.mmu !== undefined) argOneOf('powerpcProfile', 'mmu', options.mmu, ['hash', 'radix']);
   const mmu = options.mmu ?? 'hash';
   const hash = mmu === 'hash';
   const mm: MmArchConfig = {

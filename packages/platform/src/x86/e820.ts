@@ -46,6 +46,7 @@ import {
   memparse,
   type ResourceTree,
 } from '@zonedev/kernel';
+import { argFunction, argObject, argObjects, argString } from '../args.js';
 
 /**
  * `E820_TYPE_RAM`: usable memory.
@@ -174,6 +175,8 @@ export function e820TypeName(type: number): string {
   * @public
  */
 export function e820PrintTable(table: E820Table, who: string): string[] {
+  argObjects('e820PrintTable', 'table', table);
+  argString('e820PrintTable', 'who', who);
   return table.map(
     (e) => `${who}: [mem ${hexPad(e.addr, 18)}-${hexPad(BigInt(e.addr) + BigInt(e.size) - 1n, 18)}] ${e820TypeName(e.type)}`,
   );
@@ -476,6 +479,8 @@ export function parseMemOpt(table: E820Table, p: string): { table: E820Table; us
   * @public
  */
 export function e820ParseEarlyParams(table: E820Table, cmdline: string): E820Params {
+  argObjects('e820ParseEarlyParams', 'table', table);
+  argString('e820ParseEarlyParams', 'cmdline', cmdline);
   let t = table;
   let userdef = false;
   let maxMemSize: number | undefined;
@@ -722,6 +727,9 @@ export function e820DoMarkBusy(type: number, start: number): boolean {
   * @public
  */
 export function e820ReserveResources(iomem: ResourceTree, table: E820Table): Resource[] {
+  argObject('e820ReserveResources', 'iomem', iomem);
+  argFunction('e820ReserveResources', 'iomem.insertResourceConflict', (iomem as { insertResourceConflict?: unknown }).insertResourceConflict);
+  argObjects('e820ReserveResources', 'table', table);
   const out: Resource[] = [];
   const late: Resource[] = [];
   for (const e of table) {

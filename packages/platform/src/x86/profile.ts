@@ -37,6 +37,7 @@ import type { HotplugArch } from '@zonedev/memory-hotplug';
 import type { MmArchConfig } from '@zonedev/mmzone';
 import type { SparseArch } from '@zonedev/sparse-vmemmap';
 import type { HotplugBootFacts, PlatformProfile } from '../profile.js';
+import { argObject, argOneOf } from '../args.js';
 
 /**
  * `MIN_MEMORY_BLOCK_SIZE`: one section (128 MiB).
@@ -146,6 +147,9 @@ export const X86_PAGE_OFFSET_L5 = 0xff11000000000000n;
  * @public
  */
 export function x86Profile(options: X86ProfileOptions = {}): PlatformProfile {
+  argObject('x86Profile', 'options', options);
+  if (options.mmu !== undefined) argOneOf('x86Profile', 'mmu', options.mmu, ['4level', '5level']);
+  if (options.hypervisor !== undefined && typeof options.hypervisor !== 'boolean') argOneOf('x86Profile', 'hypervisor', options.hypervisor, ['true', 'false']);
   const mmu = options.mmu ?? '4level';
   const hypervisor = options.hypervisor ?? true;
   const bits = mmu === '5level' ? 52 : 46;

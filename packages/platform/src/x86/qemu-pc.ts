@@ -47,6 +47,7 @@
 import { SZ_1G, SZ_4G, SZ_128K, SZ_256K, SZ_1M, align, isAligned } from '@zonedev/kernel';
 import { QemuError } from '../qemu-error.js';
 import { E820_TYPE_RAM, E820_TYPE_RESERVED, e820UpdateTable, type E820Table } from './e820.js';
+import { argLayout, argObject, argUnsigned } from '../args.js';
 
 /**
  * The `-m` and `-machine` settings that shape the memory map.
@@ -114,6 +115,11 @@ export const KVM_IDENTITY_BASE = 0xfeffc000;
   * @public
  */
 export function pcMemoryLayout(options: PcMemoryOptions): PcMemoryLayout {
+  argObject('pcMemoryLayout', 'options', options);
+  argUnsigned('pcMemoryLayout', 'ramSize', options.ramSize, 1);
+  if (options.slots !== undefined) argUnsigned('pcMemoryLayout', 'slots', options.slots);
+  if (options.maxmem !== undefined) argUnsigned('pcMemoryLayout', 'maxmem', options.maxmem, 1);
+  if (options.maxRamBelow4g !== undefined) argUnsigned('pcMemoryLayout', 'maxRamBelow4g', options.maxRamBelow4g);
   const ram = options.ramSize;
   const slots = options.slots ?? 0;
   const maxmem = options.maxmem ?? ram;
@@ -153,6 +159,7 @@ export function pcMemoryLayout(options: PcMemoryOptions): PcMemoryLayout {
  * @public
  */
 export function qemuE820(layout: PcMemoryLayout): E820Table {
+  argLayout('qemuE820', layout);
   const t: { addr: number; size: number; type: number }[] = [{ addr: 0, size: layout.belowFourG, type: E820_TYPE_RAM }];
   if (layout.aboveFourG > 0) t.push({ addr: SZ_4G, size: layout.aboveFourG, type: E820_TYPE_RAM });
   if (layout.kvm) t.push({ addr: KVM_IDENTITY_BASE, size: 0x4000, type: E820_TYPE_RESERVED });
@@ -191,6 +198,7 @@ export const SEABIOS_HIGH_TABLES: number = SZ_128K;
   * @public
  */
 export function seabiosE820(layout: PcMemoryLayout): E820Table {
+  argLayout('seabiosE820', layout);
   if (layout.belowFourG < 2 * SZ_1M) throw new QemuError('the guest needs at least 2 MiB of RAM');
   const top = layout.belowFourG;
   const entries = [
