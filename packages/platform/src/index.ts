@@ -106,3 +106,5 @@ export { DevicePagemaps, PGMAP_TYPES } from './machine/pagemaps.js';
 export type { DevicePagemap } from './machine/pagemaps.js';
 export { MachineHmm, LINUX_RELEASE } from './machine/hmm.js';
 export type { HmmProcess, DevicePrivateMapping, HmmParts } from './machine/hmm.js';
+export { MachineProcesses } from './machine/processes.js';
+export type { MachineProcess, ProcessMapping, ProcessPin } from './machine/processes.js';

@@ -30,7 +30,8 @@ const OPTIONS: BootOptions = { ...DEFAULT_MACHINE, slots: 4, maxmem: 8 * GiB };
 
 function state(m: Machine): string {
   const procs = ['/proc/iomem', '/proc/meminfo', '/proc/zoneinfo', '/proc/buddyinfo'].map((p) => m.readProc(p));
-  return JSON.stringify([procs, m.infoMemoryDevices(), m.pagemaps.list().map((d) => d.name), m.user.list().map((p) => [p.name, p.pfn])]);
+  const processes = m.processes.processes().map((p) => [p.mm.procMaps(), p.mm.getMmRss(), p.pins.length]);
+  return JSON.stringify([procs, m.infoMemoryDevices(), m.pagemaps.list().map((d) => d.name), m.user.list().map((p) => [p.name, p.pfn]), processes]);
 }
 
 const isString = (_i: number, v: unknown): boolean => typeof v === 'string';
@@ -72,6 +73,10 @@ describe('@zonedev/platform: bootMachine() refuses each bad option value', () =>
 describe('@zonedev/platform: every public entry point refuses bad values', () => {
   const m = bootMachine(OPTIONS);
   const page: NamedPage = m.user.alloc('abuse', false, 0);
+  // a process with two pages mapped, the first one written
+  const pid = m.processes.start().mm.pid;
+  const va = m.processes.mmap(pid, 8192);
+  m.processes.write(pid, va, 'kept');
   m.user.write(page, 'kept');
   const pgmap: DevicePagemap = m.pagemaps.map('generic', 64 * GiB, 128 * 2 ** 20, false, 0);
   const layout: PcMemoryLayout = api.pcMemoryLayout({ ramSize: 2 * GiB, maxmem: 8 * GiB, slots: 4 } as never);
@@ -127,6 +132,21 @@ describe('@zonedev/platform: every public entry point refuses bad values', () =>
     'UserMemory.list': null,
     // MachineHmm's methods act on processes of the shell; its abuse is the hmm package's suite
     'MachineHmm.constructor': null,
+    'MachineHmm.nextPid': null,
+    // the processes: each call on the live process, with one bad argument
+    'MachineProcesses.constructor': null,
+    'MachineProcesses.process': { args: a(pid), call: ([p]) => m.processes.process(n(p)) },
+    'MachineProcesses.processes': null,
+    'MachineProcesses.start': null,
+    'MachineProcesses.mmap': { args: a(pid, 4096, 'private'), call: ([p, l, h]) => m.processes.mmap(n(p), n(l), h as never), allow: (i, v) => i === 2 && v === undefined },
+    'MachineProcesses.munmap': { args: a(pid, va + 4096, 4096), call: ([p, x, l]) => m.processes.munmap(n(p), n(x), n(l)) },
+    'MachineProcesses.mprotect': { args: a(pid, va, 4096, 3), call: ([p, x, l, pr]) => m.processes.mprotect(n(p), n(x), n(l), n(pr)) },
+    'MachineProcesses.write': { args: a(pid, va, 'kept'), call: ([p, x, t]) => m.processes.write(n(p), n(x), t as string), allow: (i, v) => i === 2 && typeof v === 'string' },
+    'MachineProcesses.read': { args: a(pid, va, 4), call: ([p, x, l]) => m.processes.read(n(p), n(x), n(l)) },
+    'MachineProcesses.fork': { args: a(pid), call: ([p]) => m.processes.fork(n(p)) },
+    'MachineProcesses.pin': { args: a(pid, va, 4096, false), call: ([p, x, l, lt]) => m.processes.pin(n(p), n(x), n(l), lt as boolean) },
+    'MachineProcesses.unpin': { args: a(pid), call: ([p]) => m.processes.unpin(n(p)) },
+    'MachineProcesses.exit': { args: a(pid), call: ([p]) => m.processes.exit(n(p)) },
     'MachineHmm.addProcess': null,
     'MachineHmm.busyPages': null,
     'MachineHmm.closeDevice': { args: a(1), call: ([p]) => m.hmm.closeDevice(n(p)) },

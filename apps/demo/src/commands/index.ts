@@ -10,6 +10,7 @@ import { memoryCommands } from './memory.js';
 import { memremapCommands } from './memremap.js';
 import { qemuMonitorCommands } from './qemu-monitor.js';
 import { hmmCommands } from './hmm.js';
+import { processCommand } from './process.js';
 import { explainSupport, type ExplainSupport } from '../explain/explain.js';
 
 /**
@@ -18,5 +19,5 @@ import { explainSupport, type ExplainSupport } from '../explain/explain.js';
  * command, so the commands themselves are not wrapped).
  */
 export function machineCommands(m: DemoMachine, explain: ExplainSupport = explainSupport(m.kernel)): ShellCommand[] {
-  return [...qemuMonitorCommands(m), ...inspectCommands(m), ...memoryCommands(m), ...memremapCommands(m), ...hmmCommands(m), ...explain.commands];
+  return [...qemuMonitorCommands(m), ...inspectCommands(m), ...memoryCommands(m), ...memremapCommands(m), ...hmmCommands(m), processCommand(m), ...explain.commands];
 }

@@ -107,6 +107,8 @@ export interface HmmParts {
   readonly memremap: Memremap;
   /** The paging geometry of the profile (levels, page size). */
   readonly paging: PagingArch;
+  /** Told once, when the first process needs it, of the MmSystem made (the machine hands it to memory hot-remove). */
+  readonly onSystem?: (system: MmSystem) => void;
 }
 
 /**
@@ -132,7 +134,10 @@ export class MachineHmm {
    * that never runs a process keeps every page of its boot).
    */
   get system(): MmSystem {
-    this.#system ??= new MmSystem({ core: this.#parts.mm, arch: this.#parts.paging, devPagemaps: this.#parts.memremap });
+    if (this.#system === undefined) {
+      this.#system = new MmSystem({ core: this.#parts.mm, arch: this.#parts.paging, devPagemaps: this.#parts.memremap });
+      this.#parts.onSystem?.(this.#system);
+    }
     return this.#system;
   }
 
@@ -217,7 +222,12 @@ export class MachineHmm {
 
   /** The options a new process (or the selftest's processes) is made with. */
   taskOptions(): DmirrorTaskOptions {
-    return { testHmm: this.moduleOrUnloaded(), system: this.system, nextPid: () => this.#nextPid++ };
+    return { testHmm: this.moduleOrUnloaded(), system: this.system, nextPid: () => this.nextPid() };
+  }
+
+  /** The pid the next process of the machine gets (`alloc_pid()`): one sequence for every kind of process. */
+  nextPid(): number {
+    return this.#nextPid++;
   }
 
   /** Records a process started on the machine. */

@@ -67,6 +67,7 @@ import { machineDevtmpfs, type DeviceFile, type DeviceFiles } from './devices.js
 import { pmemBlockDevices, setupNvdimm, type NvdimmOptions } from './nvdimm.js';
 import { memoryBackingStore, type BackingStoreFactory } from './backing.js';
 import { MachineHmm, pagingArch } from './hmm.js';
+import { MachineProcesses } from './processes.js';
 
 /**
  * `linux_banner` of the model: the first line of every machine's dmesg.
@@ -168,6 +169,8 @@ export class Machine implements MachineCore {
   readonly pagemaps: DevicePagemaps;
   /** @zonedev/mm's processes and @zonedev/hmm's test_hmm module. */
   readonly hmm: MachineHmm;
+  /** User processes (`process start`, `mmap`, `fork`, `pin`, `exit`) on the same mm as hmm's. */
+  readonly processes: MachineProcesses;
   /** `/proc`, by path: `procfs.read('/proc/iomem')`. */
   readonly procfs: Procfs;
   readonly #devices: DeviceFiles;
@@ -255,7 +258,15 @@ export class Machine implements MachineCore {
     const radix = options.platform === 'powerpc' && options.mmu === 'radix' && !this.cmdline.disableRadix;
     this.nvdimm = setupNvdimm({ kernel, mm, memremap: this.memremap, options, radix, backingStore }, physaddrToNid);
 
-    this.hmm = new MachineHmm({ kernel, mm, memremap: this.memremap, paging: pagingArch(options.platform, profile.mmu, profile.mm.pageShift) });
+    // The processes' mm is made with the first process (it takes the zero
+    // page); memory hot-remove migrates their pages through it from then on.
+    this.hmm = new MachineHmm({
+      kernel, mm, memremap: this.memremap, paging: pagingArch(options.platform, profile.mmu, profile.mm.pageShift),
+      onSystem: (system) => {
+        this.hotplug.userMm = system;
+      },
+    });
+    this.processes = new MachineProcesses(() => this.hmm.system, () => this.hmm.nextPid());
 
     this.qemu = new QemuMachine(this);
     this.user = new UserMemory(this);

@@ -202,10 +202,11 @@ export class Procfs {
 
   #files(): Map<string, ProcFile> {
     const files = new Map(this.#fixed);
-    for (const p of this.#m.hmm.processes()) {
-      const mm = p.task.mm;
+    const mms = [...this.#m.hmm.processes().map((p) => p.task.mm), ...this.#m.processes.processes().map((p) => p.mm)];
+    for (const mm of mms.sort((a, b) => a.pid - b.pid)) {
       files.set(`/proc/${mm.pid}/maps`, () => mm.procMaps());
       files.set(`/proc/${mm.pid}/smaps`, () => mm.procSmaps());
+      files.set(`/proc/${mm.pid}/status`, () => mm.procStatusMem());
     }
     return files;
   }
