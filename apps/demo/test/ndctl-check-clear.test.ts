@@ -131,3 +131,26 @@ describe('ndctl clear-errors', () => {
     expect(fs.pread!('/dev/pmem1', 8192, 512)).toEqual(new Uint8Array(512));
   });
 });
+
+describe('ndctl start-scrub / wait-scrub', () => {
+  it('a bus with ARS: the scrub count grows, each bus is printed with its scrub state', () => {
+    const m = withArsBus();
+    const json = '[\n  {\n    "provider":"ACPI.NFIT",\n    "dev":"ndbus1",\n    "scrub_state":"idle"\n  }\n]\n';
+    expect(run('ndctl start-scrub ndbus1', m)).toMatchObject({ status: 0, stdout: json, stderr: '' });
+    expect(machineFs(m).read(`${ND}/ndbus1/nfit/scrub`)).toBe('2\n');
+    expect(run('ndctl wait-scrub ACPI.NFIT -p 1', m)).toMatchObject({ status: 0, stdout: json });
+    // all buses: the e820 bus has no scrub, but one bus succeeded
+    expect(run('ndctl start-scrub', m)).toMatchObject({ status: 0, stdout: json });
+    expect(machineFs(m).read(`${ND}/ndbus1/nfit/scrub`)).toBe('3\n');
+  });
+
+  it('a bus without scrub: the open fails (-ENOENT exits 254); no such bus is -ENXIO; --poll wants a number', () => {
+    const m = e820();
+    expect(run('ndctl start-scrub', m)).toMatchObject({ status: 254, stdout: '', stderr: 'error starting scrub: No such file or directory\n' });
+    expect(run('ndctl wait-scrub ndbus0', m)).toMatchObject({ status: 254, stderr: 'error waiting for scrub completion: No such file or directory\n' });
+    expect(run('ndctl wait-scrub ndbus9', m)).toMatchObject({ status: 250, stderr: 'error waiting for scrub completion: No such device or address\n' });
+    const p = run('ndctl wait-scrub --poll=x', m);
+    expect(p.status).toBe(129);
+    expect(p.stderr.startsWith("  Error: option `poll' expects a numerical value\n")).toBe(true);
+  });
+});

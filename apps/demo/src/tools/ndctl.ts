@@ -11,6 +11,7 @@
  *   ndctl disable-region|enable-region REGION|all [-b BUS] [-t TYPE]
  *   ndctl check-namespace NAMESPACE|all [-R] [-f] [-r REGION] [-b BUS] [-v]
  *   ndctl clear-errors NAMESPACE|all [-s] [-r REGION] [-b BUS] [-v]
+ *   ndctl start-scrub|wait-scrub [BUS...|all] [-p SECONDS] [-v]
  *   ndctl read-labels|init-labels NMEM|all ...   (ndctl-labels.ts)
  * ```
  *
@@ -1439,12 +1440,11 @@ function namespaceWaitScrub(run: Run, ns: NdNamespace, doScrub: boolean): number
       return rc;
     }
   }
-  // ndctl_bus_wait_for_scrub_completion(): the kernel's scrub file no longer ends in "+".
-  // The model's scrub finishes within the write that starts it, so the first read answers.
-  const state = bus.scrubStateRc();
-  if (state < 0) {
-    run.error(`${ns.devname}: Error waiting for scrub: ${strerror(EOPNOTSUPP)}\n`);
-    return -EOPNOTSUPP;
+  // ndctl_bus_wait_for_scrub_completion()
+  const rc = pollScrubCompletion(run, bus);
+  if (rc !== 0) {
+    run.error(`${ns.devname}: Error waiting for scrub: ${strerror(-rc)}\n`);
+    return rc;
   }
   return 0;
 }
@@ -1598,11 +1598,76 @@ function cmdXableRegion(run: Run, args: readonly string[], action: 'enable' | 'd
 }
 
 // ---------------------------------------------------------------------------
+// ndctl/bus.c: start-scrub, wait-scrub
+
+const BUS_OPTIONS: readonly NdctlOption[] = [{ short: 'v', long: 'verbose', type: 'boolean', help: 'turn on debug' }];
+const WAIT_OPTIONS: readonly NdctlOption[] = [...BUS_OPTIONS, { short: 'p', long: 'poll', type: 'string', argh: 'n', help: 'poll interval (seconds)' }];
+
+/**
+ * `ndctl_bus_poll_scrub_completion()`: opens `nfit/scrub` (its errno when
+ * the bus has none), then reads it until it no longer ends in "+". The
+ * model's scrub completes within the write that starts it, so the first
+ * read is the last.
+ */
+function pollScrubCompletion(run: Run, bus: NdBus): number {
+  const path = `${bus.path}/nfit/scrub`;
+  if (!run.io.fs.exists(path)) return -ENOENT;
+  const state = bus.scrubStateRc();
+  if (state < 0) return -EOPNOTSUPP;
+  run.ctx.dbg('ndctl_bus_poll_scrub_completion', `${bus.provider()}: scrub complete, status: '${run.ctx.read(path) ?? ''}'\n`);
+  return 0;
+}
+
+/**
+ * `bus_action()` for `start-scrub` / `wait-scrub`: each bus the operands
+ * name (all without one) starts a scrub or is waited for; the buses that
+ * succeeded are printed as `util_bus_to_json()` gives them.
+ */
+function cmdScrub(run: Run, args: readonly string[], action: 'start' | 'wait'): number {
+  const usage = `ndctl ${action}-scrub [<bus-id> <bus-id2> ... <bus-idN>] [<options>]`;
+  const options = action === 'start' ? BUS_OPTIONS : WAIT_OPTIONS;
+  const o = parseNdctlOptions(args, options, [usage]);
+  const poll = o.values.get('poll') as string | undefined;
+  if (poll !== undefined && poll !== '' && !/^\s*[+-]?\d+$/.test(poll)) {
+    const short = args.some((a) => /^-[^-]*p/.test(a));
+    throw new NdctlUsageExit(ndctlError(short ? "switch `p' expects a numerical value" : "option `poll' expects a numerical value") + usageWithOptions([usage], options));
+  }
+  const verbose = o.values.get('verbose') === true;
+  run.ctx.debug = verbose;
+  let argv = o.operands;
+  if (argv.length === 0 || argv.includes('all')) argv = ['all'];
+  const jbuses: JsonArray = [];
+  let success = 0;
+  let fail = 0;
+  for (const ident of argv) {
+    let found = 0;
+    for (const bus of run.ctx.buses()) {
+      if (!busFilter(bus, ident)) continue;
+      found++;
+      const rc = action === 'wait' ? pollScrubCompletion(run, bus) : bus.startScrub();
+      if (rc === 0) {
+        success++;
+        jbuses.push(busToJson(bus));
+      } else if (fail === 0) fail = rc;
+    }
+    if (found === 0 && verbose) run.io.err(`no bus matches id: ${ident}\n`);
+  }
+  if (success > 0) {
+    run.io.out(displayJsonArray(jbuses, false));
+    return 0;
+  }
+  const rc = fail !== 0 ? fail : -ENXIO;
+  run.io.err(`error ${action === 'start' ? 'starting scrub' : 'waiting for scrub completion'}: ${strerror(-rc)}\n`);
+  return rc;
+}
+
+// ---------------------------------------------------------------------------
 // ndctl/ndctl.c
 
 const COMMANDS: readonly string[] = [
   'version', 'list', 'create-namespace', 'destroy-namespace', 'disable-namespace', 'enable-namespace',
   'check-namespace', 'clear-errors', 'disable-region', 'enable-region', 'read-labels', 'init-labels', 'inject-error',
+  'start-scrub', 'wait-scrub',
 ];
 
 const NDCTL_USAGE = 'ndctl [--version] [--help] COMMAND [ARGS]';
@@ -1675,6 +1740,12 @@ export function ndctl(args: readonly string[], io: NdctlIo): number {
       case 'clear-errors':
         rc = cmdCheckOrClear(run, rest, 'clear');
         break;
+      case 'start-scrub':
+        rc = cmdScrub(run, rest, 'start');
+        break;
+      case 'wait-scrub':
+        rc = cmdScrub(run, rest, 'wait');
+        break;
       default:
         io.err(`Unknown command: '${cmd}'\n`);
         return 1;
@@ -1699,7 +1770,7 @@ export function ndctlCommand(pageSize: number, busCommand?: (bus: string, comman
   return {
     name: 'ndctl',
     synopsis: 'ndctl COMMAND [OPTIONS]',
-    summary: 'libnvdimm: list, create-/destroy-/enable-/disable-/check-namespace, clear-errors, enable-/disable-region, read-/init-labels, inject-error (ndctl v72)',
+    summary: 'libnvdimm: list, create-/destroy-/enable-/disable-/check-namespace, clear-errors, start-/wait-scrub, enable-/disable-region, read-/init-labels, inject-error (ndctl v72)',
     run: (ctx) =>
       ndctl(ctx.args, {
         fs: ctx.fs,
