@@ -116,32 +116,48 @@ describe('ndctl clear-errors', () => {
     const m = withArsBus();
     const fs = machineFs(m);
     expect(fs.read(`${ND}/ndbus1/commands`)).toBe('ars_cap ars_start ars_status clear_error \n');
-    expect(fs.read(`${ND}/ndbus1/nfit/scrub`)).toBe('1\n');
+    // the scrub the bus started at registration: 1 GiB at 256 MiB/s
+    expect(fs.read(`${ND}/ndbus1/nfit/scrub`)).toBe('0+\n');
     m.nvdimm.addBadrange(8 * GiB + 8192, 1024);
     expect(fs.read(`${ND}/region1/badblocks`)).toBe('16 2\n');
-    expect(run('ndctl list -B -b ndbus1', m).stdout).toContain('"scrub_state":"idle"');
+    expect(run('ndctl list -B -b ndbus1', m).stdout).toContain('"scrub_state":"active"');
+    // --scrub: one is running already, so clear-errors waits for it and starts none
+    const t0 = m.kernel.clock.now();
     const r = run('ndctl clear-errors namespace1.0 --scrub', m);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('cleared 1 namespace\n');
     expect(JSON.parse(r.stdout)).toMatchObject({ dev: 'namespace1.0', mode: 'raw', size: GiB });
     expect(JSON.parse(r.stdout)).not.toHaveProperty('badblock_count');
     expect(fs.read(`${ND}/region1/badblocks`)).toBe('');
+    expect(fs.read(`${ND}/ndbus1/nfit/scrub`)).toBe('1\n');
+    expect(m.kernel.clock.now() - t0).toBeLessThan(4e9);
+    // now idle: --scrub starts one and waits for all four seconds of it
+    const t1 = m.kernel.clock.now();
+    expect(run('ndctl clear-errors namespace1.0 -s', m)).toMatchObject({ status: 0, stderr: 'cleared 1 namespace\n' });
     expect(fs.read(`${ND}/ndbus1/nfit/scrub`)).toBe('2\n');
+    expect(m.kernel.clock.now() - t1).toBeGreaterThanOrEqual(4e9);
     expect(fs.read('/sys/block/pmem1/badblocks')).toBe('');
     expect(fs.pread!('/dev/pmem1', 8192, 512)).toEqual(new Uint8Array(512));
   });
 });
 
 describe('ndctl start-scrub / wait-scrub', () => {
-  it('a bus with ARS: the scrub count grows, each bus is printed with its scrub state', () => {
+  it('a bus with ARS: busy while the boot scrub runs, then the count grows; each bus is printed with its scrub state', () => {
     const m = withArsBus();
-    const json = '[\n  {\n    "provider":"ACPI.NFIT",\n    "dev":"ndbus1",\n    "scrub_state":"idle"\n  }\n]\n';
-    expect(run('ndctl start-scrub ndbus1', m)).toMatchObject({ status: 0, stdout: json, stderr: '' });
-    expect(machineFs(m).read(`${ND}/ndbus1/nfit/scrub`)).toBe('2\n');
-    expect(run('ndctl wait-scrub ACPI.NFIT -p 1', m)).toMatchObject({ status: 0, stdout: json });
-    // all buses: the e820 bus has no scrub, but one bus succeeded
-    expect(run('ndctl start-scrub', m)).toMatchObject({ status: 0, stdout: json });
-    expect(machineFs(m).read(`${ND}/ndbus1/nfit/scrub`)).toBe('3\n');
+    const fs = machineFs(m);
+    // the boot scrub (4 s) outlasts start-scrub's one poll cycle of retry
+    expect(run('ndctl start-scrub ndbus1', m)).toMatchObject({ status: 240, stdout: '', stderr: 'error starting scrub: Device or resource busy\n' });
+    const idle = '[\n  {\n    "provider":"ACPI.NFIT",\n    "dev":"ndbus1",\n    "scrub_state":"idle"\n  }\n]\n';
+    const active = idle.replace('idle', 'active');
+    expect(run('ndctl wait-scrub ACPI.NFIT -p 1', m)).toMatchObject({ status: 0, stdout: idle, stderr: '' });
+    expect(fs.read(`${ND}/ndbus1/nfit/scrub`)).toBe('1\n');
+    expect(run('ndctl start-scrub ndbus1', m)).toMatchObject({ status: 0, stdout: active, stderr: '' });
+    expect(run('cat /sys/bus/nd/devices/ndbus1/nfit/scrub', m).stdout).toBe('1+\n');
+    expect(run('ndctl wait-scrub', m)).toMatchObject({ status: 0, stdout: idle });
+    expect(fs.read(`${ND}/ndbus1/nfit/scrub`)).toBe('2\n');
+    // all buses: the e820 bus has no scrub, but one bus started
+    expect(run('ndctl start-scrub', m)).toMatchObject({ status: 0, stdout: active });
+    expect(run('echo 1 > /sys/bus/nd/devices/ndbus1/nfit/scrub', m).status).toBe(1);
   });
 
   it('a bus without scrub: the open fails (-ENOENT exits 254); no such bus is -ENXIO; --poll wants a number', () => {

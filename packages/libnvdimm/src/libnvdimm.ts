@@ -242,8 +242,12 @@ export class Libnvdimm {
   /** Each bound DIMM's allocated DPA extents (`ndd->dpa`), sorted by start. */
   private readonly dpa = new Map<NvdimmDimm, DpaResource[]>();
   private readonly nsIdas = new WeakMap<NdRegion, Ida>();
-  /** Completed scrubs of each bus whose firmware has ARS (`acpi_desc->scrub_count`). */
-  private readonly scrubCount = new Map<NvdimmBus, number>();
+  /**
+   * The scrub state of each bus whose firmware has ARS: `acpi_desc->scrub_count`
+   * (completed scrubs), when the running one ends on the machine's clock
+   * (`scrub_busy`), and how long a scrub of all its ranges takes.
+   */
+  private readonly ars = new Map<NvdimmBus, { count: number; busyUntil: number | undefined; ns: number }>();
   /** Each bus's known media errors (`nvdimm_bus->badrange`): physical byte ranges. */
   private readonly badrange = new Map<NvdimmBus, { start: number; length: number }[]>();
   /** Each enabled namespace's `nsio->bb` (filled by `devm_nsio_enable()`). */
@@ -689,7 +693,11 @@ export class Libnvdimm {
     }
     this.ndSynchronize();
     // acpi_nfit_register_regions() → sched_ars(): the scrub at boot.
-    if (busHasArs(bus)) this.acpiNfitArsRescan(bus);
+    if (busHasArs(bus)) {
+      const total = desc.spaRanges.reduce((n, r) => n + r.size, 0);
+      this.ars.set(bus, { count: 0, busyUntil: undefined, ns: Math.ceil((total / (desc.arsBytesPerSecond ?? ARS_DEFAULT_RATE)) * 1e9) });
+      this.acpiNfitArsRescan(bus);
+    }
     return bus;
   }
 
@@ -787,7 +795,6 @@ export class Libnvdimm {
     const bus = new NvdimmBus(id, parent, desc);
     bus.bus = this.ndBusType;
     bus.groups = busHasArs(bus) ? [this.busAttrs(), this.nfitBusAttrs()] : [this.busAttrs()];
-    if (busHasArs(bus)) this.scrubCount.set(bus, 0);
     try {
       this.kernel.devices.deviceRegister(bus);
     } catch (e) {
@@ -937,23 +944,37 @@ export class Libnvdimm {
   }
 
   /**
-   * `acpi_nfit_ars_rescan(acpi_desc, ARS_REQ_LONG)` and the scrub work it
-   * schedules (`acpi_nfit_scrub()` → `ars_start()` / `ars_status()` over
-   * every SPA range, `ars_status_process_records()` adding each record to
-   * the badrange, then `notify_ars_done()`: `scrub_count` + 1). The model's
-   * firmware knows no media errors beyond those already reported to the
-   * badrange, and its scrub completes within the store, so `scrub` never
-   * reads with the "+" of a running scrub.
+   * `acpi_nfit_ars_rescan(acpi_desc, ARS_REQ_LONG)`: schedules the scrub work
+   * (`acpi_nfit_scrub()` → `ars_start()` over every SPA range), which runs on
+   * the machine's clock for the bus's scrub time; -EBUSY while one runs.
    */
   private acpiNfitArsRescan(bus: NvdimmBus): void {
     this.traced('acpi_nfit_ars_rescan', [bus], () => {
-      for (const region of this.regions().filter((r) => r.nvdimmBus === bus)) {
-        this.traced('ars_start', [region.ndrStart, region.ndrSize], () => 0);
-        this.traced('ars_status', [region.ndrStart, region.ndrSize], () => 0);
-      }
-      this.revalidatePoison(bus);
-      this.scrubCount.set(bus, (this.scrubCount.get(bus) ?? 0) + 1);
+      const st = this.arsSettle(bus);
+      if (st === undefined) throw new KernelError('ENOTTY', `${devName(bus)}: no address range scrub`);
+      if (st.busyUntil !== undefined) throw new KernelError('EBUSY', `${devName(bus)}: a scrub is in progress`);
+      for (const region of this.regions().filter((r) => r.nvdimmBus === bus)) this.traced('ars_start', [region.ndrStart, region.ndrSize], () => 0);
+      st.busyUntil = this.kernel.clock.now() + st.ns;
     });
+  }
+
+  /**
+   * The scrub work's completion, once the clock has passed its end:
+   * `ars_status()` and `ars_status_process_records()` (each record into the
+   * badrange, the disks' badblocks revalidated), then `notify_ars_done()`
+   * (`scrub_count` + 1, `scrub_busy` cleared). The model's firmware knows no
+   * media errors beyond those already reported to the badrange.
+   */
+  private arsSettle(bus: NvdimmBus): { count: number; busyUntil: number | undefined; ns: number } | undefined {
+    const st = this.ars.get(bus);
+    if (st?.busyUntil === undefined || this.kernel.clock.now() < st.busyUntil) return st;
+    this.traced('notify_ars_done', [bus], () => {
+      for (const region of this.regions().filter((r) => r.nvdimmBus === bus)) this.traced('ars_status', [region.ndrStart, region.ndrSize], () => 0);
+      this.revalidatePoison(bus);
+      st.busyUntil = undefined;
+      st.count++;
+    });
+    return st;
   }
 
   /**
@@ -1034,7 +1055,7 @@ export class Libnvdimm {
     for (const q of this.queue.filter((d) => d.parent === bus)) this.ndDeviceUnregister(q);
     this.kernel.devices.deviceUnregister(bus);
     this.badrange.delete(bus);
-    this.scrubCount.delete(bus);
+    this.ars.delete(bus);
     this.busIda.remove(bus.busId);
     this.buses.splice(this.buses.indexOf(bus), 1);
   }
@@ -2395,7 +2416,11 @@ export class Libnvdimm {
         {
           name: 'scrub',
           mode: 0o644,
-          show: (d) => `${this.scrubCount.get(d as NvdimmBus) ?? 0}\n`,
+          show: (d) => {
+            // scrub_show(): the count, and "+" while the scrub work runs
+            const st = this.arsSettle(d as NvdimmBus);
+            return `${st?.count ?? 0}${st?.busyUntil !== undefined ? '+' : ''}\n`;
+          },
           store: (d, buf) => {
             // kstrtol(buf, 0, &val); only 1 starts a scrub.
             const neg = buf.startsWith('-');
@@ -2773,6 +2798,8 @@ export class Libnvdimm {
 }
 
 
+/** The modelled firmware's scrub rate when the NFIT does not give one: 256 MiB per second. */
+const ARS_DEFAULT_RATE = 256 * 2 ** 20;
 /** `ND_ARS_PERSISTENT` (include/uapi/linux/ndctl.h): the scrub type of persistent memory. */
 const ND_ARS_PERSISTENT = 2;
 /** The modelled firmware's `max_ars_out`: an `nd_cmd_ars_status` header and 166 records of 24 bytes. */

@@ -60,14 +60,31 @@ describe('bus commands', () => {
     expect(tryRead(m, `${ND}/region0/badblocks`)).toBe('');
   });
 
-  it('nfit/scrub counts completed scrubs (one at boot); only 1 starts one', () => {
+  it('nfit/scrub counts completed scrubs, "+" while one runs on the clock (one from boot); only 1 starts one', () => {
     const m = nfit(512);
     const S = `${ND}/ndbus0/nfit/scrub`;
+    // 1 GiB at the default 256 MiB/s: four seconds
+    expect(tryRead(m, S)).toBe('0+\n');
+    expect(errno(() => m.kernel.sysfs.write(S, '1\n'))).toBe('EBUSY');
+    m.kernel.clock.advance(3.9e9);
+    expect(tryRead(m, S)).toBe('0+\n');
+    m.kernel.clock.advance(0.1e9);
     expect(tryRead(m, S)).toBe('1\n');
     m.kernel.sysfs.write(S, '1\n');
+    expect(tryRead(m, S)).toBe('1+\n');
+    m.kernel.clock.advance(4e9);
     expect(tryRead(m, S)).toBe('2\n');
     for (const bad of ['0\n', '2\n', '-1\n', 'x\n', '']) expect(errno(() => m.kernel.sysfs.write(S, bad))).toBe('EINVAL');
     expect(errno(() => m.kernel.sysfs.write(S, '9223372036854775808\n'))).toBe('ERANGE');
     expect(tryRead(m, S)).toBe('2\n');
+  });
+
+  it('the firmware\'s scrub rate is a positive integer', () => {
+    const m = bootMachine({ pmem: [], noE820: true, media: new Map([[PMEM, new SparseBacking(GiB)]]) });
+    const desc = { spaRanges: [{ start: PMEM, size: GiB }], dimms: [{ handle: 1, physId: 0, spaRange: 0 }], arsClearErrUnit: 256 };
+    for (const r of [0, -1, 1.5, Number.NaN]) expect(errno(() => m.nd.registerNfit({ ...desc, arsBytesPerSecond: r }))).toBe('EINVAL');
+    m.nd.registerNfit({ ...desc, arsBytesPerSecond: GiB });
+    m.kernel.clock.advance(1e9);
+    expect(tryRead(m, `${ND}/ndbus0/nfit/scrub`)).toBe('1\n');
   });
 });

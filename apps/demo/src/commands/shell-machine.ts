@@ -66,7 +66,7 @@ export function shellMachine(machine: Machine): DemoShellMachine {
       const b = machine.nvdimm.nvdimmBuses().find((x) => x.name === bus);
       if (b === undefined) throw new KernelError('ENOENT', `/dev/${bus.replace('ndbus', 'ndctl')}: ${new KernelError('ENOENT').strerror}`);
       return machine.nvdimm.ndBusCommand(b, command);
-    }),
+    }, (ns) => machine.kernel.clock.advance(ns)),
     daxctlCommand,
     ddCommand,
     lsmemCommand,

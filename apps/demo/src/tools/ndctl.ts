@@ -67,6 +67,8 @@ export interface NdctlIo {
    * can be sent.
    */
   busCommand?(bus: string, command: NdBusCommand): NdBusCommandResult;
+  /** Sleeps `ns` nanoseconds of the machine's clock (`poll()` with a timeout). Without it ndctl cannot wait. */
+  sleep?(ns: number): void;
 }
 
 const SZ_16M = 16 * 2 ** 20;
@@ -83,6 +85,7 @@ const EINVAL = 22;
 const ENOSPC = 28;
 const ENOTTY = 25;
 const EOPNOTSUPP = 95;
+const ETIMEDOUT = 110;
 
 /** `util_nsmode()`: the mode a `-m` word names. */
 function utilNsmode(mode: string | undefined): NsMode {
@@ -1434,7 +1437,7 @@ function namespaceWaitScrub(run: Run, ns: NdNamespace, doScrub: boolean): number
     return inProgress;
   }
   if (doScrub && inProgress === 0) {
-    const rc = bus.startScrub();
+    const rc = startScrub(run, bus);
     if (rc !== 0) {
       run.error(`${ns.devname}: Unable to start scrub: ${strerror(-rc)}\n`);
       return rc;
@@ -1603,19 +1606,40 @@ function cmdXableRegion(run: Run, args: readonly string[], action: 'enable' | 'd
 const BUS_OPTIONS: readonly NdctlOption[] = [{ short: 'v', long: 'verbose', type: 'boolean', help: 'turn on debug' }];
 const WAIT_OPTIONS: readonly NdctlOption[] = [...BUS_OPTIONS, { short: 'p', long: 'poll', type: 'string', argh: 'n', help: 'poll interval (seconds)' }];
 
+/** How long the demo's ndctl sleeps between reads of `nfit/scrub` when it has no poll interval (it has no sysfs_notify() to wake it). */
+const SCRUB_POLL_NS = 100e6;
+
 /**
  * `ndctl_bus_poll_scrub_completion()`: opens `nfit/scrub` (its errno when
- * the bus has none), then reads it until it no longer ends in "+". The
- * model's scrub completes within the write that starts it, so the first
- * read is the last.
+ * the bus has none), then reads it until it no longer ends in "+",
+ * sleeping `pollInterval` seconds between reads (see {@link SCRUB_POLL_NS}
+ * without one); -ETIMEDOUT after `timeout` seconds (0: no limit).
  */
-function pollScrubCompletion(run: Run, bus: NdBus): number {
+function pollScrubCompletion(run: Run, bus: NdBus, pollInterval = 0, timeout = 0): number {
   const path = `${bus.path}/nfit/scrub`;
   if (!run.io.fs.exists(path)) return -ENOENT;
-  const state = bus.scrubStateRc();
-  if (state < 0) return -EOPNOTSUPP;
+  const step = pollInterval > 0 ? pollInterval * 1e9 : SCRUB_POLL_NS;
+  let waited = 0;
+  for (;;) {
+    const state = bus.scrubStateRc();
+    if (state < 0) return -EOPNOTSUPP;
+    if (state === 0) break;
+    if (run.io.sleep === undefined || (timeout > 0 && waited >= timeout * 1e9)) return -ETIMEDOUT;
+    run.io.sleep(step);
+    waited += step;
+  }
   run.ctx.dbg('ndctl_bus_poll_scrub_completion', `${bus.provider()}: scrub complete, status: '${run.ctx.read(path) ?? ''}'\n`);
   return 0;
+}
+
+/**
+ * `ndctl_bus_start_scrub()`: writes 1 to `nfit/scrub`; when the kernel is
+ * busy, waits one poll cycle (1 s) for the running scrub and tries again.
+ */
+function startScrub(run: Run, bus: NdBus): number {
+  const rc = bus.startScrub();
+  if (rc === -EBUSY && pollScrubCompletion(run, bus, 1, 1) === 0) return bus.startScrub();
+  return rc;
 }
 
 /**
@@ -1632,6 +1656,7 @@ function cmdScrub(run: Run, args: readonly string[], action: 'start' | 'wait'): 
     const short = args.some((a) => /^-[^-]*p/.test(a));
     throw new NdctlUsageExit(ndctlError(short ? "switch `p' expects a numerical value" : "option `poll' expects a numerical value") + usageWithOptions([usage], options));
   }
+  const pollSeconds = poll === undefined || poll === '' ? 0 : Math.max(0, Number.parseInt(poll, 10));
   const verbose = o.values.get('verbose') === true;
   run.ctx.debug = verbose;
   let argv = o.operands;
@@ -1644,7 +1669,7 @@ function cmdScrub(run: Run, args: readonly string[], action: 'start' | 'wait'): 
     for (const bus of run.ctx.buses()) {
       if (!busFilter(bus, ident)) continue;
       found++;
-      const rc = action === 'wait' ? pollScrubCompletion(run, bus) : bus.startScrub();
+      const rc = action === 'wait' ? pollScrubCompletion(run, bus, pollSeconds) : startScrub(run, bus);
       if (rc === 0) {
         success++;
         jbuses.push(busToJson(bus));
@@ -1766,7 +1791,11 @@ export function ndctl(args: readonly string[], io: NdctlIo): number {
  * the machine's `/dev/urandom` (a seeded generator: the same run prints the
  * same uuids); the page size is the machine's.
  */
-export function ndctlCommand(pageSize: number, busCommand?: (bus: string, command: NdBusCommand) => NdBusCommandResult): ShellCommand {
+export function ndctlCommand(
+  pageSize: number,
+  busCommand?: (bus: string, command: NdBusCommand) => NdBusCommandResult,
+  sleep?: (ns: number) => void,
+): ShellCommand {
   return {
     name: 'ndctl',
     synopsis: 'ndctl COMMAND [OPTIONS]',
@@ -1778,6 +1807,7 @@ export function ndctlCommand(pageSize: number, busCommand?: (bus: string, comman
         err: (t) => ctx.err(t),
         pageSize,
         ...(busCommand !== undefined ? { busCommand } : {}),
+        ...(sleep !== undefined ? { sleep } : {}),
         random: (n) => {
           const fs = ctx.fs;
           const bytes = fs.pread !== undefined && fs.exists('/dev/urandom') ? fs.pread('/dev/urandom', 0, n) : new Uint8Array(n);
