@@ -139,6 +139,22 @@ describe('ndctl clear-errors', () => {
     expect(fs.read('/sys/block/pmem1/badblocks')).toBe('');
     expect(fs.pread!('/dev/pmem1', 8192, 512)).toEqual(new Uint8Array(512));
   });
+  it('fsdax: only badblocks wholly inside the pfn data area are cleared; "all" goes on past a bus without scrub', () => {
+    const m = withArsBus();
+    const fs = machineFs(m);
+    expect(run('ndctl create-namespace -f -e namespace1.0 -m fsdax -M dev', m).status).toBe(0);
+    // one error in the info block / memmap reserve, one in the data area
+    m.nvdimm.addBadrange(8 * GiB + 4096, 512);
+    m.nvdimm.addBadrange(8 * GiB + 64 * 2 ** 20, 4096);
+    expect(fs.read(`${ND}/region1/badblocks`)).toBe('8 1\n131072 8\n');
+    const r = run('ndctl clear-errors all', m);
+    // namespace0.0 (e820) cannot tell its scrub state; namespace1.0, processed last, sets the status
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('  Error: namespace0.0: Unable to determine scrub state: Operation not supported\n\ncleared 1 namespace\n');
+    expect(JSON.parse(r.stdout)).toMatchObject({ dev: 'namespace1.0', mode: 'fsdax', map: 'dev', blockdev: 'pmem1' });
+    expect(fs.read(`${ND}/region1/badblocks`)).toBe('8 1\n');
+    expect(run('ndctl list -N -M -r 1', m).stdout).not.toContain('badblock');
+  });
 });
 
 describe('ndctl start-scrub / wait-scrub', () => {
