@@ -76,6 +76,41 @@ export class MemoryMedia implements NdMedia {
     this.poison = new Set();
   }
 
+  /**
+   * The last two pages looked up (page number, and the page or undefined for
+   * an unwritten one): a BTT write touches its log page twice and its map
+   * page twice, a BTT read its map page twice, between data pages, so those
+   * accesses skip the table.
+   */
+  private c0 = -1;
+  private c0p: Uint8Array | undefined;
+  private c1 = -1;
+  private c1p: Uint8Array | undefined;
+
+  private page(pg: number): Uint8Array | undefined {
+    if (pg === this.c0) return this.c0p;
+    if (pg === this.c1) {
+      const p = this.c1p;
+      this.c1 = this.c0;
+      this.c1p = this.c0p;
+      this.c0 = pg;
+      this.c0p = p;
+      return p;
+    }
+    const p = this.pages.get(pg);
+    this.c1 = this.c0;
+    this.c1p = this.c0p;
+    this.c0 = pg;
+    this.c0p = p;
+    return p;
+  }
+
+  private setPage(pg: number, page: Uint8Array): void {
+    this.pages.set(pg, page);
+    if (pg === this.c0) this.c0p = page;
+    else if (pg === this.c1) this.c1p = page;
+  }
+
   /** A copy-on-write snapshot of the whole image, poison included. */
   clone(): MemoryMedia {
     const m = new MemoryMedia(this.size);
@@ -99,7 +134,7 @@ export class MemoryMedia implements NdMedia {
     const at = offset - first * PAGE;
     if (at + dst.length <= PAGE) {
       // the common case: within one page
-      const page = this.pages.get(first);
+      const page = this.page(first);
       if (page === undefined) dst.fill(0);
       else if (dst.length <= 16) for (let i = 0; i < dst.length; i++) dst[i] = page[at + i] as number;
       else dst.set(at === 0 && dst.length === PAGE ? page : page.subarray(at, at + dst.length));
@@ -111,7 +146,7 @@ export class MemoryMedia implements NdMedia {
       const pg = Math.floor(pos / PAGE);
       const inPage = pos - pg * PAGE;
       const n = Math.min(PAGE - inPage, dst.length - done);
-      const page = this.pages.get(pg);
+      const page = this.page(pg);
       if (page === undefined) dst.fill(0, done, done + n);
       else dst.set(page.subarray(inPage, inPage + n), done);
       done += n;
@@ -126,16 +161,16 @@ export class MemoryMedia implements NdMedia {
     const at = offset - first * PAGE;
     if (at + src.length <= PAGE && src.length <= 16 && this.poison.size === 0) {
       // small in-page store (log halves, map entries)
-      let page = this.pages.get(first);
+      let page = this.page(first);
       if (page !== undefined && !this.owned.has(first)) {
         page = page.slice();
-        this.pages.set(first, page);
+        this.setPage(first, page);
         this.owned.add(first);
       }
       if (page === undefined) {
         if (isZero(src)) return;
         page = new Uint8Array(PAGE);
-        this.pages.set(first, page);
+        this.setPage(first, page);
         this.owned.add(first);
       }
       for (let i = 0; i < src.length; i++) page[at + i] = src[i] as number;
@@ -148,18 +183,18 @@ export class MemoryMedia implements NdMedia {
       const inPage = pos - pg * PAGE;
       const n = Math.min(PAGE - inPage, src.length - done);
       const chunk = src.subarray(done, done + n);
-      let page = this.pages.get(pg);
+      let page = this.page(pg);
       if (page === undefined) {
         if (!isZero(chunk)) {
           page = new Uint8Array(PAGE);
           page.set(chunk, inPage);
-          this.pages.set(pg, page);
+          this.setPage(pg, page);
           this.owned.add(pg);
         }
       } else {
         if (!this.owned.has(pg)) {
           page = page.slice();
-          this.pages.set(pg, page);
+          this.setPage(pg, page);
           this.owned.add(pg);
         }
         page.set(chunk, inPage);

@@ -49,7 +49,7 @@
  * injected between any two of them.
  */
 
-import { ERRNO, KernelError, checkUnsigned, testBit, roundUp } from '@zonedev/kernel';
+import { ERRNO, KernelError, checkUnsigned, roundUp } from '@zonedev/kernel';
 import type { Tracer } from '@zonedev/kernel';
 import { ndSbChecksum } from './fletcher.js';
 import type { NdMedia } from './btt-media.js';
@@ -118,11 +118,13 @@ export function entLba(ent: number): number {
 }
 /** `ent_e_flag()`. @public */
 export function entEFlag(ent: number): boolean {
-  return testBit(ent, MAP_ERR_SHIFT);
+  // bit MAP_ERR_SHIFT (30) of a u32
+  return ent % (2 * MAP_ERR_MASK) >= MAP_ERR_MASK;
 }
 /** `ent_z_flag()`. @public */
 export function entZFlag(ent: number): boolean {
-  return testBit(ent, MAP_TRIM_SHIFT);
+  // bit MAP_TRIM_SHIFT (31) of a u32
+  return ent % (2 * MAP_TRIM_MASK) >= MAP_TRIM_MASK;
 }
 /** `ent_normal()`: both Z and E set. @public */
 export function entNormal(ent: number): boolean {

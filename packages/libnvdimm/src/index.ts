@@ -107,3 +107,7 @@ export type { BttSb, BttLog, BttLogLevel, FreeEntry, LogEntry, BttOptions, BttIn
 // --- ndctl v72 ndctl/check.c (ndctl check-namespace, the userspace btt-check)
 export { ndctlCheckNamespace } from './btt-check.js';
 export type { CheckLogLine, CheckResult, CheckOptions } from './btt-check.js';
+
+// --- include/uapi/linux/ndctl.h, drivers/nvdimm/bus.c __nd_ioctl() (bus commands)
+export { ND_CMD_ARS_CAP, ND_CMD_ARS_START, ND_CMD_ARS_STATUS, ND_CMD_CLEAR_ERROR, nvdimmBusCmdName } from './bus-cmd.js';
+export type { NdBusCommand, NdBusCommandResult } from './bus-cmd.js';

@@ -60,6 +60,7 @@ import {
   isPowerOf2,
   kstrtobool,
   kstrtoull,
+  kstrtoullBig,
   sysfsStreq,
 } from '@zonedev/kernel';
 import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Devres, Kernel } from '@zonedev/kernel';
@@ -108,6 +109,8 @@ import { Btt, ndBttProbe } from './btt.js';
 import type { BttLogLevel } from './btt.js';
 import type { NdMedia } from './btt-media.js';
 import { Badblocks, addBadblockRange, isBadPmem } from './badblocks.js';
+import { ND_CMD_ARS_CAP, ND_CMD_ARS_START, ND_CMD_ARS_STATUS, ND_CMD_CLEAR_ERROR, nvdimmBusCmdName } from './bus-cmd.js';
+import type { NdBusCommand, NdBusCommandResult } from './bus-cmd.js';
 import { DaxBus } from './dax-bus.js';
 import { daxPmemProbe } from './dax-pmem.js';
 
@@ -239,6 +242,12 @@ export class Libnvdimm {
   /** Each bound DIMM's allocated DPA extents (`ndd->dpa`), sorted by start. */
   private readonly dpa = new Map<NvdimmDimm, DpaResource[]>();
   private readonly nsIdas = new WeakMap<NdRegion, Ida>();
+  /**
+   * The scrub state of each bus whose firmware has ARS: `acpi_desc->scrub_count`
+   * (completed scrubs), when the running one ends on the machine's clock
+   * (`scrub_busy`), and how long a scrub of all its ranges takes.
+   */
+  private readonly ars = new Map<NvdimmBus, { count: number; busyUntil: number | undefined; ns: number }>();
   /** Each bus's known media errors (`nvdimm_bus->badrange`): physical byte ranges. */
   private readonly badrange = new Map<NvdimmBus, { start: number; length: number }[]>();
   /** Each enabled namespace's `nsio->bb` (filled by `devm_nsio_enable()`). */
@@ -683,6 +692,12 @@ export class Libnvdimm {
       }
     }
     this.ndSynchronize();
+    // acpi_nfit_register_regions() → sched_ars(): the scrub at boot.
+    if (busHasArs(bus)) {
+      const total = desc.spaRanges.reduce((n, r) => n + r.size, 0);
+      this.ars.set(bus, { count: 0, busyUntil: undefined, ns: Math.ceil((total / (desc.arsBytesPerSecond ?? ARS_DEFAULT_RATE)) * 1e9) });
+      this.acpiNfitArsRescan(bus);
+    }
     return bus;
   }
 
@@ -779,7 +794,7 @@ export class Libnvdimm {
     const id = this.busIda.get();
     const bus = new NvdimmBus(id, parent, desc);
     bus.bus = this.ndBusType;
-    bus.groups = [this.busAttrs()];
+    bus.groups = busHasArs(bus) ? [this.busAttrs(), this.nfitBusAttrs()] : [this.busAttrs()];
     try {
       this.kernel.devices.deviceRegister(bus);
     } catch (e) {
@@ -928,6 +943,90 @@ export class Libnvdimm {
     });
   }
 
+  /**
+   * `acpi_nfit_ars_rescan(acpi_desc, ARS_REQ_LONG)`: schedules the scrub work
+   * (`acpi_nfit_scrub()` → `ars_start()` over every SPA range), which runs on
+   * the machine's clock for the bus's scrub time; -EBUSY while one runs.
+   */
+  private acpiNfitArsRescan(bus: NvdimmBus): void {
+    this.traced('acpi_nfit_ars_rescan', [bus], () => {
+      const st = this.arsSettle(bus);
+      if (st === undefined) throw new KernelError('ENOTTY', `${devName(bus)}: no address range scrub`);
+      if (st.busyUntil !== undefined) throw new KernelError('EBUSY', `${devName(bus)}: a scrub is in progress`);
+      for (const region of this.regions().filter((r) => r.nvdimmBus === bus)) this.traced('ars_start', [region.ndrStart, region.ndrSize], () => 0);
+      st.busyUntil = this.kernel.clock.now() + st.ns;
+    });
+  }
+
+  /**
+   * The scrub work's completion, once the clock has passed its end:
+   * `ars_status()` and `ars_status_process_records()` (each record into the
+   * badrange, the disks' badblocks revalidated), then `notify_ars_done()`
+   * (`scrub_count` + 1, `scrub_busy` cleared). The model's firmware knows no
+   * media errors beyond those already reported to the badrange.
+   */
+  private arsSettle(bus: NvdimmBus): { count: number; busyUntil: number | undefined; ns: number } | undefined {
+    const st = this.ars.get(bus);
+    if (st?.busyUntil === undefined || this.kernel.clock.now() < st.busyUntil) return st;
+    this.traced('notify_ars_done', [bus], () => {
+      for (const region of this.regions().filter((r) => r.nvdimmBus === bus)) this.traced('ars_status', [region.ndrStart, region.ndrSize], () => 0);
+      this.revalidatePoison(bus);
+      st.busyUntil = undefined;
+      st.count++;
+    });
+    return st;
+  }
+
+  /**
+   * A bus command sent to `/dev/ndctlN` (`__nd_ioctl()`, drivers/nvdimm/bus.c,
+   * with `acpi_nfit_ctl()` and `xlat_bus_status()` of drivers/acpi/nfit/core.c
+   * answering for the firmware). `ND_CMD_ARS_CAP` reports the clear-error
+   * unit; `ND_CMD_CLEAR_ERROR` clears whole units of poison and forgets them
+   * from the badrange and the regions' badblocks (`nvdimm_account_cleared_poison()`).
+   * Throws KernelError EINVAL for a malformed command or range, ENXIO for a bus
+   * that is not registered, ENOTTY for a command not in the bus's `cmd_mask`
+   * (every bus without ARS: e820, of_pmem, QEMU's NFIT), EBUSY when the range
+   * covers the whole of an enabled namespace (`nd_pmem_forget_poison_check()`),
+   * EIO when the firmware refuses (a range outside persistent memory, or not
+   * in whole clear-error units). Nothing changes on failure.
+   */
+  ndBusCommand(bus: NvdimmBus, command: NdBusCommand): NdBusCommandResult {
+    if (!(bus instanceof NvdimmBus)) throw new KernelError('EINVAL', 'nd_ioctl: not an nvdimm bus');
+    if (!this.buses.includes(bus)) throw new KernelError('ENXIO', `nd_ioctl: ${devName(bus)} is not registered`);
+    if (typeof command !== 'object' || command === null) throw new KernelError('EINVAL', 'nd_ioctl: no command');
+    const { cmd, address, length } = command;
+    return this.traced('__nd_ioctl', [bus, cmd, address, length], () => {
+      if (!Number.isSafeInteger(cmd)) throw new KernelError('EINVAL', `nd_ioctl: bad command ${String(cmd)}`);
+      if (!busCmdMask(bus).includes(cmd)) throw new KernelError('ENOTTY', `${devName(bus)}: '${nvdimmBusCmdName(cmd)}' not supported`);
+      if (cmd !== ND_CMD_ARS_CAP && cmd !== ND_CMD_CLEAR_ERROR) throw new KernelError('EINVAL', `nd_ioctl: ${nvdimmBusCmdName(cmd)}: use nfit/scrub`);
+      checkPhysRange('nd_ioctl', address, length);
+      const unit = bus.desc.clearErrUnit!;
+      const region = this.regions().find((r) => r.nvdimmBus === bus && address >= r.ndrStart && address + length <= r.ndrStart + r.ndrSize);
+      // acpi_nfit_ctl(): a range outside the bus's persistent memory is invalid input to the firmware.
+      if (region === undefined || length === 0) throw new KernelError('EIO', `${devName(bus)}: ${nvdimmBusCmdName(cmd)}: firmware status: invalid input`);
+      if (cmd === ND_CMD_ARS_CAP) {
+        // Status: success, the persistent scrub type supported (ND_ARS_PERSISTENT in the high half).
+        return { status: ND_ARS_PERSISTENT * 0x10000, maxArsOut: ARS_MAX_OUT, clearErrUnit: unit, flags: 0 };
+      }
+      // nd_cmd_clear_to_send() → nd_ns_forget_poison_check(): not behind an enabled namespace's back.
+      for (const r of this.regions().filter((x) => x.nvdimmBus === bus)) {
+        for (const child of this.kernel.devices.deviceChildren(r)) {
+          if (child.driver === undefined || !(child instanceof NdNamespaceIo || child instanceof NdPfn || child instanceof NdBtt)) continue;
+          if (child instanceof NdPfn && child.kind === 'dax') continue;
+          const ndns = child instanceof NdNamespaceIo ? child : child.ndns;
+          if (ndns === undefined) continue;
+          if (ndns.res.start >= address && ndns.res.end <= address + length - 1) {
+            throw new KernelError('EBUSY', `${devName(bus)}: clear_error: ${devName(child)} is enabled over the range`);
+          }
+        }
+      }
+      // The firmware clears whole units only: anything else is invalid input and nothing is cleared.
+      if (address % unit !== 0 || length % unit !== 0) throw new KernelError('EIO', `${devName(bus)}: clear_error: firmware status: invalid input`);
+      this.traced('nvdimm_account_cleared_poison', [bus, address, length], () => this.badrangeForget(bus, address, length));
+      return { status: 0, cleared: length };
+    });
+  }
+
   /** The data area's poison for a disk (`pmem->bb` over `bb_range`, and `pmem_clear_poison()`). */
   private diskPoison(dev: Device, ns: NdNamespaceIo, dataStart: number, dataSize: number): { poison: PmemPoison; bb: Badblocks } {
     const bus = ns.region.nvdimmBus;
@@ -956,6 +1055,7 @@ export class Libnvdimm {
     for (const q of this.queue.filter((d) => d.parent === bus)) this.ndDeviceUnregister(q);
     this.kernel.devices.deviceUnregister(bus);
     this.badrange.delete(bus);
+    this.ars.delete(bus);
     this.busIda.remove(bus.busId);
     this.buses.splice(this.buses.indexOf(bus), 1);
   }
@@ -2284,7 +2384,12 @@ export class Libnvdimm {
   private busAttrs(): AttributeGroup {
     return {
       attrs: [
-        { name: 'commands', mode: 0o444, show: () => '\n' },
+        {
+          // commands_show(): the names of the commands in nd_desc->cmd_mask, each followed by a space.
+          name: 'commands',
+          mode: 0o444,
+          show: (d) => `${busCmdMask(d as NvdimmBus).map((c) => `${nvdimmBusCmdName(c)} `).join('')}\n`,
+        },
         { name: 'provider', mode: 0o444, show: (d) => `${(d as NvdimmBus).desc.providerName}\n` },
         {
           name: 'wait_probe',
@@ -2292,6 +2397,37 @@ export class Libnvdimm {
           show: () => {
             this.ndSynchronize();
             return '1\n';
+          },
+        },
+      ],
+    };
+  }
+
+  /**
+   * The NFIT bus group `nfit/` (drivers/acpi/nfit/core.c `acpi_nfit_attribute_group`),
+   * given to a bus whose firmware implements ARS; of its attributes the model has
+   * `scrub` (`scrub_show()` / `scrub_store()`): the number of completed scrubs,
+   * with a "+" while one runs; writing 1 starts one.
+   */
+  private nfitBusAttrs(): AttributeGroup {
+    return {
+      name: 'nfit',
+      attrs: [
+        {
+          name: 'scrub',
+          mode: 0o644,
+          show: (d) => {
+            // scrub_show(): the count, and "+" while the scrub work runs
+            const st = this.arsSettle(d as NvdimmBus);
+            return `${st?.count ?? 0}${st?.busyUntil !== undefined ? '+' : ''}\n`;
+          },
+          store: (d, buf) => {
+            // kstrtol(buf, 0, &val); only 1 starts a scrub.
+            const neg = buf.startsWith('-');
+            const val = kstrtoullBig(neg ? buf.slice(1) : buf);
+            if (val > (neg ? 2n ** 63n : 2n ** 63n - 1n)) throw new KernelError('ERANGE', `scrub: ${strim(buf)}: out of range`);
+            if (neg || val !== 1n) throw new KernelError('EINVAL', `scrub: ${strim(buf)}: only 1 starts a scrub`);
+            this.acpiNfitArsRescan(d as NvdimmBus);
           },
         },
       ],
@@ -2661,3 +2797,20 @@ export class Libnvdimm {
   }
 }
 
+
+/** The modelled firmware's scrub rate when the NFIT does not give one: 256 MiB per second. */
+const ARS_DEFAULT_RATE = 256 * 2 ** 20;
+/** `ND_ARS_PERSISTENT` (include/uapi/linux/ndctl.h): the scrub type of persistent memory. */
+const ND_ARS_PERSISTENT = 2;
+/** The modelled firmware's `max_ars_out`: an `nd_cmd_ars_status` header and 166 records of 24 bytes. */
+const ARS_MAX_OUT = 48 + 166 * 24;
+
+/** Whether a bus's firmware implements ARS (an ACPI NFIT with a clear-error unit). */
+function busHasArs(bus: NvdimmBus): boolean {
+  return bus.desc.providerName === 'ACPI.NFIT' && bus.desc.clearErrUnit !== undefined;
+}
+
+/** `nd_desc->cmd_mask` of a bus, in bit order: the ARS commands and clear_error on a bus with ARS, none otherwise. */
+function busCmdMask(bus: NvdimmBus): number[] {
+  return busHasArs(bus) ? [ND_CMD_ARS_CAP, ND_CMD_ARS_START, ND_CMD_ARS_STATUS, ND_CMD_CLEAR_ERROR] : [];
+}

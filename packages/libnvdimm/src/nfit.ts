@@ -102,6 +102,12 @@ export interface NfitDescriptor {
    * `ARS_CAP` reports (a power of two). QEMU's NFIT has no ARS (none).
    */
   readonly arsClearErrUnit?: number;
+  /**
+   * How fast that firmware scrubs, in bytes per (simulated) second: an
+   * address range scrub of every SPA range takes their total size at this
+   * rate. Default 256 MiB/s.
+   */
+  readonly arsBytesPerSecond?: number;
 }
 
 /** `swab16()`: what `be16_to_cpu()` makes of a little-endian u16 on x86. */
@@ -271,6 +277,9 @@ export function checkNfitDescriptor(desc: NfitDescriptor, maxPhys: (start: numbe
   }
   if (desc.arsClearErrUnit !== undefined && (!Number.isSafeInteger(desc.arsClearErrUnit) || desc.arsClearErrUnit <= 0 || 2 ** Math.round(Math.log2(desc.arsClearErrUnit)) !== desc.arsClearErrUnit)) {
     throw new KernelError('EINVAL', 'acpi_nfit_init: invalid ARS clear-error unit');
+  }
+  if (desc.arsBytesPerSecond !== undefined && (!Number.isSafeInteger(desc.arsBytesPerSecond) || desc.arsBytesPerSecond <= 0)) {
+    throw new KernelError('EINVAL', 'acpi_nfit_init: invalid ARS rate');
   }
   const handles = new Set<number>();
   for (const d of desc.dimms) {

@@ -39,6 +39,34 @@ describe('MemoryMedia', () => {
     expect([...rb]).toEqual([1, 3, 1, 1]);
   });
 
+  it('clone after reads: the pages the original just looked up are still copied before it writes them', () => {
+    const a = new MemoryMedia(3 * 4096);
+    a.write(0, Uint8Array.of(1, 1));
+    a.write(4096, Uint8Array.of(2, 2));
+    const r = new Uint8Array(2);
+    a.read(0, r);
+    a.read(4096, r);
+    const b = a.clone();
+    // the original's last two pages, small and page-sized writes
+    a.write(4096, Uint8Array.of(9));
+    a.write(0, new Uint8Array(4096).fill(8));
+    // an unwritten page looked up, then written in the clone only
+    a.read(8192, r);
+    b.write(8192, Uint8Array.of(7));
+    b.read(0, r);
+    expect([...r]).toEqual([1, 1]);
+    b.read(4096, r);
+    expect([...r]).toEqual([2, 2]);
+    a.read(4096, r);
+    expect([...r]).toEqual([9, 2]);
+    a.read(0, r);
+    expect([...r]).toEqual([8, 8]);
+    a.read(8192, r);
+    expect([...r]).toEqual([0, 0]);
+    b.read(8192, r);
+    expect([...r]).toEqual([7, 0]);
+  });
+
   it('refuses accesses beyond its size with ENXIO and bad offsets with EINVAL, unchanged', () => {
     const m = new MemoryMedia(4096);
     expect(errno(() => m.write(4090, new Uint8Array(8).fill(1)))).toBe('ENXIO');

@@ -15,6 +15,7 @@
  * ```
  */
 import { bootMachine, type BootOptions, type Machine } from '@zonedev/platform';
+import { KernelError } from '@zonedev/kernel';
 import type { ShellCommand, ShellMachine } from '../shell/command.js';
 import { DevFs, SysfsFs, type ProcProvider } from '../shell/vfs.js';
 import { chmemCommand, daxctlCommand, ddCommand, lsmemCommand, ndctlCommand } from '../tools/commands.js';
@@ -60,7 +61,12 @@ export function shellMachine(machine: Machine): DemoShellMachine {
   const explain = explainSupport(machine.kernel);
   const commands: readonly ShellCommand[] = [
     ...machineCommands(machine, explain),
-    ndctlCommand(2 ** machine.profile.mm.pageShift),
+    ndctlCommand(2 ** machine.profile.mm.pageShift, (bus, command) => {
+      // /dev/ndctlN: the bus's ioctl
+      const b = machine.nvdimm.nvdimmBuses().find((x) => x.name === bus);
+      if (b === undefined) throw new KernelError('ENOENT', `/dev/${bus.replace('ndbus', 'ndctl')}: ${new KernelError('ENOENT').strerror}`);
+      return machine.nvdimm.ndBusCommand(b, command);
+    }, (ns) => machine.kernel.clock.advance(ns)),
     daxctlCommand,
     ddCommand,
     lsmemCommand,

@@ -155,6 +155,30 @@ export class NdBus {
     return t.endsWith('+');
   }
 
+  /**
+   * `__ndctl_bus_get_scrub_state()`: 1 while a scrub runs ("N+"), 0 when
+   * idle ("N"), -EOPNOTSUPP when the bus has no readable `nfit/scrub`,
+   * -ENXIO when its text is not a count.
+   */
+  scrubStateRc(): number {
+    const t = this.ctx.read(`${this.path}/nfit/scrub`);
+    if (t === undefined) return -95;
+    const m = /^\s*\+?(\d+)([\s\S])?/.exec(t);
+    if (m === null) return -6;
+    if (m[2] === undefined) return 0;
+    return m[2] === '+' ? 1 : -6;
+  }
+
+  /** `ndctl_bus_start_scrub()`: writes 1 to `nfit/scrub`; 0 or the negative errno. */
+  startScrub(): number {
+    return this.ctx.write(`${this.path}/nfit/scrub`, '1\n');
+  }
+
+  /** `ndctl_bus_is_cmd_supported()`: whether `commands` names the bus command. */
+  isCmdSupported(name: string): boolean {
+    return (this.ctx.read(`${this.path}/commands`) ?? '').split(/\s+/).includes(name);
+  }
+
   /** `ndctl_region_foreach()`: the regions below the bus device, by id. */
   regions(): NdRegion[] {
     return byId(this.ctx.list(this.path), /^region(\d+)$/).map(([name, id]) => new NdRegion(this, name, id));
@@ -439,6 +463,11 @@ export class NdNamespace {
   setEnforceMode(mode: NsMode): number {
     const name = mode === 'memory' ? 'pfn' : mode === 'safe' ? 'btt' : mode === 'dax' ? 'dax' : mode === 'raw' ? '' : '<unknown>';
     return this.ctx.write(`${this.path}/holder_class`, name);
+  }
+
+  /** `ndctl_namespace_get_raw_mode()`: `force_raw` reads 1. */
+  rawMode(): boolean {
+    return this.attr('force_raw') === '1';
   }
 
   /** `ndctl_namespace_set_raw_mode()`: `force_raw`. */

@@ -9,6 +9,9 @@
  *   ndctl create-namespace [-e NAMESPACE -f] [-m fsdax|devdax|sector|raw] [-M mem|dev] [-a ALIGN] [-s SIZE] [-r REGION] ...
  *   ndctl destroy-namespace|disable-namespace|enable-namespace NAMESPACE|all [-r REGION] [-b BUS] [-v]
  *   ndctl disable-region|enable-region REGION|all [-b BUS] [-t TYPE]
+ *   ndctl check-namespace NAMESPACE|all [-R] [-f] [-r REGION] [-b BUS] [-v]
+ *   ndctl clear-errors NAMESPACE|all [-s] [-r REGION] [-b BUS] [-v]
+ *   ndctl start-scrub|wait-scrub [BUS...|all] [-p SECONDS] [-v]
  *   ndctl read-labels|init-labels NMEM|all ...   (ndctl-labels.ts)
  * ```
  *
@@ -22,8 +25,9 @@
  * human units. `ndctl COMMAND --help` shows the option summary (ndctl would
  * open the man page).
  */
-import { strerror } from '@zonedev/kernel';
-import { ndctlInitLabels } from '@zonedev/libnvdimm';
+import { KernelError, isKernelError, strerror } from '@zonedev/kernel';
+import { ND_CMD_ARS_CAP, ND_CMD_CLEAR_ERROR, ndctlCheckNamespace, ndctlInitLabels } from '@zonedev/libnvdimm';
+import type { NdBusCommand, NdBusCommandResult, NdMedia } from '@zonedev/libnvdimm';
 import type { ShellCommand } from '../shell/command.js';
 import type { VirtualFs } from '../shell/vfs.js';
 import { displayJsonArray, JsonHex, JsonObject, JsonSize, parseSize64, toJsonString, type JsonArray } from './ndctl-json.js';
@@ -57,6 +61,14 @@ export interface NdctlIo {
   random(n: number): Uint8Array;
   /** `sysconf(_SC_PAGE_SIZE)`. */
   readonly pageSize: number;
+  /**
+   * An ioctl on `/dev/ndctlN` of the bus `ndbusN` (ARS_CAP, CLEAR_ERROR):
+   * its output, or the KernelError of the ioctl. Without it no bus command
+   * can be sent.
+   */
+  busCommand?(bus: string, command: NdBusCommand): NdBusCommandResult;
+  /** Sleeps `ns` nanoseconds of the machine's clock (`poll()` with a timeout). Without it ndctl cannot wait. */
+  sleep?(ns: number): void;
 }
 
 const SZ_16M = 16 * 2 ** 20;
@@ -64,12 +76,16 @@ const SZ_2M = 2 * 2 ** 20;
 const UINT_MAX = 2 ** 32 - 1;
 
 /** errno numbers ndctl returns. */
+const ENOENT = 2;
 const ENXIO = 6;
 const EAGAIN = 11;
 const EBUSY = 16;
 const ENODEV = 19;
 const EINVAL = 22;
 const ENOSPC = 28;
+const ENOTTY = 25;
+const EOPNOTSUPP = 95;
+const ETIMEDOUT = 110;
 
 /** `util_nsmode()`: the mode a `-m` word names. */
 function utilNsmode(mode: string | undefined): NsMode {
@@ -587,7 +603,7 @@ function cmdList(run: Run, args: readonly string[]): number {
 // ---------------------------------------------------------------------------
 // ndctl/namespace.c
 
-type Action = 'create' | 'destroy' | 'enable' | 'disable';
+type Action = 'create' | 'destroy' | 'enable' | 'disable' | 'check' | 'clear';
 
 const BASE_OPTIONS: readonly NdctlOption[] = [
   { short: 'b', long: 'bus', type: 'string', argh: 'bus-id', help: 'limit namespace to a bus with an id or provider of <bus-id>' },
@@ -598,6 +614,17 @@ const BASE_OPTIONS: readonly NdctlOption[] = [
 const DESTROY_OPTIONS: readonly NdctlOption[] = [
   ...BASE_OPTIONS,
   { short: 'f', long: 'force', type: 'boolean', help: 'destroy namespace even if currently active' },
+];
+
+const CHECK_OPTIONS: readonly NdctlOption[] = [
+  ...BASE_OPTIONS,
+  { short: 'R', long: 'repair', type: 'boolean', help: 'perform metadata repairs' },
+  { short: 'f', long: 'force', type: 'boolean', help: 'check namespace even if currently active' },
+];
+
+const CLEAR_OPTIONS: readonly NdctlOption[] = [
+  ...BASE_OPTIONS,
+  { short: 's', long: 'scrub', type: 'boolean', help: 'run a scrub to find latent errors' },
 ];
 
 const CREATE_OPTIONS: readonly NdctlOption[] = [
@@ -626,6 +653,10 @@ interface NsParams {
   autorecover: boolean;
   force: boolean;
   verbose: boolean;
+  /** check-namespace `--repair`. */
+  repair: boolean;
+  /** clear-errors `--scrub`. */
+  scrub: boolean;
   bus: string | undefined;
   map: string | undefined;
   type: string | undefined;
@@ -1155,9 +1186,11 @@ function doXactionNamespace(run: Run, param: NsParams, namespace: string | undef
   if (namespace === undefined && action !== 'create') return { rc, processed };
   if (namespace === 'all') rc = 0;
   run.ctx.debug = param.verbose;
-  run.cmdName = `${action} namespace`;
+  run.cmdName = action === 'clear' ? 'clear errors namespace' : `${action} namespace`;
   for (const bus of run.ctx.buses()) {
     if (!busFilter(bus, param.bus)) continue;
+    // only one scrub is requested per bus
+    let doScrub = param.scrub;
     for (const region of bus.regions()) {
       if (!regionFilter(region, param.region)) continue;
       if (param.type !== undefined) {
@@ -1197,6 +1230,15 @@ function doXactionNamespace(run: Run, param: NsParams, namespace: string | undef
             if (rc === 0) processed++;
             if (rc > 0) rc = 0;
             break;
+          case 'check':
+            rc = namespaceCheck(run, ns, param);
+            if (rc === 0) processed++;
+            break;
+          case 'clear':
+            rc = namespaceClearBb(run, ns, doScrub);
+            doScrub = false;
+            if (rc === 0) processed++;
+            break;
           case 'create':
             rc = namespaceReconfig(run, param, region, ns);
             if (rc === 0) processed = 1;
@@ -1221,6 +1263,8 @@ function nsParams(values: Map<string, string | boolean | number | undefined>, ar
     autorecover: b('autorecover', true),
     force: b('force', false),
     verbose: b('verbose', false),
+    repair: b('repair', false),
+    scrub: b('scrub', false),
     bus: s('bus'), map: s('map'), type: s('type'), uuid: s('uuid'), name: s('name'), size: s('size'), mode: s('mode'),
     region: s('region'), reconfig: s('reconfig'), sectorSize: s('sector-size'), align: s('align'),
   };
@@ -1233,7 +1277,7 @@ function parseNamespaceOptions(run: Run, args: readonly string[], action: Action
   let rc = setDefaults(run, param, action);
   const argv = o.operands;
   if (argv.length === 0 && action !== 'create') {
-    run.error(`specify a namespace to ${action}, or "all"\n`);
+    run.error(`specify a namespace to ${action === 'clear' ? 'clear errors for' : action}, or "all"\n`);
     rc = -EINVAL;
   }
   for (let i = action === 'create' ? 0 : 1; i < argv.length; i++) {
@@ -1252,6 +1296,16 @@ function cmdXableNamespace(run: Run, args: readonly string[], action: 'enable' |
   const ing = action === 'enable' ? 'enabling' : action === 'disable' ? 'disabling' : 'destroying';
   if (rc < 0 && run.errCount === 0) run.io.err(`error ${ing} namespaces: ${strerror(-rc)}\n`);
   run.io.err(`${past} ${processed} namespace${processed === 1 ? '' : 's'}\n`);
+  return rc;
+}
+
+/** `cmd_check_namespace()` / `cmd_clear_errors()`. */
+function cmdCheckOrClear(run: Run, args: readonly string[], action: 'check' | 'clear'): number {
+  const usage = action === 'check' ? 'ndctl check-namespace <namespace> [<options>]' : 'ndctl clear_errors <namespace> [<options>]';
+  const { param, namespace } = parseNamespaceOptions(run, args, action, action === 'check' ? CHECK_OPTIONS : CLEAR_OPTIONS, usage);
+  const { rc, processed } = doXactionNamespace(run, param, namespace, action);
+  if (rc < 0 && run.errCount === 0) run.io.err(`error ${action === 'check' ? 'checking' : 'clearing'} namespaces: ${strerror(-rc)}\n`);
+  run.io.err(`${action === 'check' ? 'checked' : 'cleared'} ${processed} namespace${processed === 1 ? '' : 's'}\n`);
   return rc;
 }
 
@@ -1277,6 +1331,227 @@ function cmdCreateNamespace(run: Run, args: readonly string[]): number {
     if (namespace === undefined) rc = -ENODEV;
   }
   return rc;
+}
+
+// ---------------------------------------------------------------------------
+// ndctl/check.c namespace_check(): the namespace in raw mode, read through /dev
+
+/** `struct btt_chk`'s view of `/dev/pmemN`: pread/pwrite of the raw namespace. */
+function rawDisk(io: NdctlIo, path: string, size: number, writable: boolean): NdMedia {
+  const fs = io.fs;
+  return {
+    size,
+    read: (offset, dst) => {
+      const got = fs.pread!(path, offset, dst.length);
+      dst.set(got);
+      if (got.length < dst.length) dst.fill(0, got.length);
+    },
+    write: (offset, src) => {
+      if (!writable) throw new KernelError('EBADF', `${path}: opened read-only`);
+      fs.pwrite!(path, offset, src);
+    },
+  };
+}
+
+/** `uuid_parse()` of the namespace's uuid, or undefined (a label-less namespace has none). */
+function uuidBytes(uuid: string | undefined): Uint8Array | undefined {
+  if (uuid === undefined || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid)) return undefined;
+  const hex = uuid.replace(/-/g, '');
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/**
+ * `namespace_check()` (ndctl v72 ndctl/check.c): refuses an active
+ * namespace without `--force` (-EBUSY, "check aborted, namespace online"),
+ * else disables it, puts it in raw mode (`force_raw`), enables it, checks
+ * the BTT through `/dev/pmemN` ({@link ndctlCheckNamespace}), then restores
+ * the raw-mode flag, disables the raw namespace and, when it was active,
+ * enables it again (the kernel finds the BTT again: "enabled via btt").
+ */
+function namespaceCheck(run: Run, ns: NdNamespace, param: NsParams): number {
+  const devname = ns.devname;
+  const log = (priority: 'err' | 'info', fn: string, msg: string): void => {
+    if (priority === 'err' || param.verbose) run.io.err(`${devname}: ${fn}: ${msg}`);
+  };
+  const fs = run.io.fs;
+  log('info', 'namespace_check', `checking ${devname}\n`);
+  let disabled = false;
+  let rc: number;
+  if (ns.isActive()) {
+    if (!param.force) {
+      log('err', 'namespace_check', `${devname}: check aborted, namespace online\n`);
+      return -EBUSY;
+    }
+    rc = ns.disableSafe((b) => run.exclusiveOpen(b));
+    if (rc !== 0) return rc;
+    disabled = true;
+  }
+  const rawMode = ns.rawMode();
+  rc = ns.setRawMode(true);
+  if (rc < 0) {
+    log('err', 'namespace_check', `${devname}: failed to set the raw mode flag: ${strerror(-rc)} (${rc})\n`);
+  } else {
+    rc = ns.enable();
+    if (rc !== 0) {
+      log('err', 'namespace_check', `${devname}: failed to enable in raw mode: ${strerror(Math.abs(rc))} (${rc})\n`);
+    } else {
+      const path = `/dev/${ns.blockDevice()}`;
+      const size = fs.deviceSize?.(path);
+      if (fs.pread === undefined || fs.pwrite === undefined || size === undefined || !fs.exists(path)) {
+        log('err', 'namespace_check', `unable to open ${path}: ${strerror(ENOENT)}\n`);
+        rc = -ENOENT;
+      } else {
+        // ndctl_namespace_get_uuid(): only a labelled (PMEM) namespace has one
+        const uuid = ns.type() === ND_DEVICE_NAMESPACE_PMEM ? uuidBytes(ns.uuid()) : undefined;
+        const r = ndctlCheckNamespace(rawDisk(run.io, path, size, param.repair), {
+          devname,
+          repair: param.repair,
+          verbose: param.verbose,
+          ...(uuid !== undefined ? { parentUuid: uuid } : {}),
+        });
+        // The checker's own "checking" line was printed above, before the online check.
+        for (const l of r.log.slice(1)) log(l.priority, l.fn, `${l.message}\n`);
+        for (const t of r.stdout) run.io.out(t);
+        rc = r.rc;
+      }
+    }
+  }
+  // out_ns:
+  ns.setRawMode(rawMode);
+  ns.disableInvalidate();
+  if (disabled && ns.enable() < 0) log('err', 'namespace_check', `${devname}: failed to re-enable namespace\n`);
+  return rc;
+}
+
+// ---------------------------------------------------------------------------
+// ndctl/namespace.c: clear-errors
+
+/** `namespace_wait_scrub()`: the bus's scrub state, a scrub started if asked, then waiting for it. */
+function namespaceWaitScrub(run: Run, ns: NdNamespace, doScrub: boolean): number {
+  const bus = ns.region.bus;
+  const inProgress = bus.scrubStateRc();
+  if (inProgress < 0) {
+    run.error(`${ns.devname}: Unable to determine scrub state: ${strerror(-inProgress)}\n`);
+    return inProgress;
+  }
+  if (doScrub && inProgress === 0) {
+    const rc = startScrub(run, bus);
+    if (rc !== 0) {
+      run.error(`${ns.devname}: Unable to start scrub: ${strerror(-rc)}\n`);
+      return rc;
+    }
+  }
+  // ndctl_bus_wait_for_scrub_completion()
+  const rc = pollScrubCompletion(run, bus);
+  if (rc !== 0) {
+    run.error(`${ns.devname}: Error waiting for scrub: ${strerror(-rc)}\n`);
+    return rc;
+  }
+  return 0;
+}
+
+/**
+ * `bus_send_clear()`: `ND_CMD_ARS_CAP` for the range, then `ND_CMD_CLEAR_ERROR`
+ * for the range it reports, sent to the bus's `/dev/ndctlN`.
+ */
+function busSendClear(run: Run, bus: NdBus, start: number, size: number): number {
+  const busname = bus.provider();
+  const send = run.io.busCommand;
+  if (!bus.isCmdSupported('ars_cap') || send === undefined) {
+    run.err(`bus: ${busname} failed to create cmd\n`);
+    return -ENOTTY;
+  }
+  let cap: NdBusCommandResult;
+  try {
+    cap = send(bus.devname, { cmd: ND_CMD_ARS_CAP, address: start, length: size });
+  } catch (e) {
+    if (!isKernelError(e)) throw e;
+    run.err(`bus: ${busname} failed to submit cmd: ${e.negative}\n`);
+    return e.negative;
+  }
+  // ndctl_bus_cmd_new_clear_error(): ARS_STATUS supported, a power-of-two unit, an aligned request.
+  const unit = cap.clearErrUnit ?? 0;
+  if (!bus.isCmdSupported('ars_status') || !isPowerOf2(unit) || start % unit !== 0 || size % unit !== 0) {
+    run.err(`bus: ${busname} failed to create cmd\n`);
+    return -ENOTTY;
+  }
+  let cleared: number;
+  try {
+    cleared = send(bus.devname, { cmd: ND_CMD_CLEAR_ERROR, address: start, length: size }).cleared ?? 0;
+  } catch (e) {
+    if (!isKernelError(e)) throw e;
+    run.err(`bus: ${busname} failed to submit cmd: ${e.negative}\n`);
+    return e.negative;
+  }
+  if (cleared !== size) {
+    run.err(`bus: ${busname} expected to clear: ${size} actual: ${cleared}\n`);
+    return -ENXIO;
+  }
+  return 0;
+}
+
+/**
+ * `nstype_clear_badblocks()`: each of the region's badblocks that lies
+ * wholly inside `[devBegin, devBegin + devSize)` is cleared through the
+ * bus, then the namespace is enabled again. As in ndctl, a failed clear
+ * stops the walk but the result is the enable's.
+ */
+function nstypeClearBadblocks(run: Run, ns: NdNamespace, devname: string, devBegin: number, devSize: number): number {
+  const region = ns.region;
+  const regionBegin = region.resource();
+  if (regionBegin === ULLONG_MAX) {
+    if (ns.enable() < 0) run.error(`${devname}: failed to reenable namespace\n`);
+    return -ENXIO;
+  }
+  const devEnd = devBegin + devSize - 1;
+  let cleared = 0;
+  for (const line of region.badblocks()) {
+    const [offset, len] = line.split(/\s+/).map(Number) as [number, number];
+    const bbBegin = regionBegin + offset * 512;
+    const bbLen = len * 512;
+    if (bbBegin < devBegin || bbBegin + bbLen - 1 > devEnd) continue;
+    if (busSendClear(run, region.bus, bbBegin, bbLen) !== 0) {
+      run.error(`${devname}: failed to clear badblock at {${offset}, ${len}}\n`);
+      break;
+    }
+    cleared += len;
+  }
+  run.debug('nstype_clear_badblocks:1403', `${devname}: cleared ${cleared} badblocks\n`);
+  const rc = ns.enable();
+  return rc < 0 ? rc : 0;
+}
+
+/**
+ * `namespace_clear_bb()`: a btt namespace is skipped (1); else the bus's
+ * scrub is waited for (started with `--scrub`), the namespace disabled,
+ * its data area's badblocks cleared through the bus, and the namespace
+ * printed with its remaining media errors.
+ */
+function namespaceClearBb(run: Run, ns: NdNamespace, doScrub: boolean): number {
+  const btt = ns.btt();
+  if (btt !== undefined) {
+    run.debug('namespace_clear_bb:1529', `${btt.devname}: skip error clearing for btt\n`);
+    return 1;
+  }
+  let rc = namespaceWaitScrub(run, ns, doScrub);
+  if (rc !== 0) return rc;
+  const claim = ns.dax() ?? ns.pfn();
+  const devname = claim?.devname ?? ns.devname;
+  const begin = claim !== undefined ? claim.resource() : ns.resource();
+  const size = claim !== undefined ? claim.size() : ns.size();
+  if (begin === ULLONG_MAX || size === ULLONG_MAX) return -ENXIO;
+  rc = ns.disableSafe((b) => run.exclusiveOpen(b));
+  if (rc < 0) {
+    run.error(`${devname}: unable to disable namespace: ${strerror(-rc)}\n`);
+    return rc;
+  }
+  rc = nstypeClearBadblocks(run, ns, devname, begin, size);
+  if (rc !== 0) return rc;
+  const j = namespaceToJson(ns, { human: false, verbose: false, dax: false, mediaErrors: true });
+  if (j !== undefined) run.io.out(`${toJsonString(j)}\n`);
+  return 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -1326,11 +1601,98 @@ function cmdXableRegion(run: Run, args: readonly string[], action: 'enable' | 'd
 }
 
 // ---------------------------------------------------------------------------
+// ndctl/bus.c: start-scrub, wait-scrub
+
+const BUS_OPTIONS: readonly NdctlOption[] = [{ short: 'v', long: 'verbose', type: 'boolean', help: 'turn on debug' }];
+const WAIT_OPTIONS: readonly NdctlOption[] = [...BUS_OPTIONS, { short: 'p', long: 'poll', type: 'string', argh: 'n', help: 'poll interval (seconds)' }];
+
+/** How long the demo's ndctl sleeps between reads of `nfit/scrub` when it has no poll interval (it has no sysfs_notify() to wake it). */
+const SCRUB_POLL_NS = 100e6;
+
+/**
+ * `ndctl_bus_poll_scrub_completion()`: opens `nfit/scrub` (its errno when
+ * the bus has none), then reads it until it no longer ends in "+",
+ * sleeping `pollInterval` seconds between reads (see {@link SCRUB_POLL_NS}
+ * without one); -ETIMEDOUT after `timeout` seconds (0: no limit).
+ */
+function pollScrubCompletion(run: Run, bus: NdBus, pollInterval = 0, timeout = 0): number {
+  const path = `${bus.path}/nfit/scrub`;
+  if (!run.io.fs.exists(path)) return -ENOENT;
+  const step = pollInterval > 0 ? pollInterval * 1e9 : SCRUB_POLL_NS;
+  let waited = 0;
+  for (;;) {
+    const state = bus.scrubStateRc();
+    if (state < 0) return -EOPNOTSUPP;
+    if (state === 0) break;
+    if (run.io.sleep === undefined || (timeout > 0 && waited >= timeout * 1e9)) return -ETIMEDOUT;
+    run.io.sleep(step);
+    waited += step;
+  }
+  run.ctx.dbg('ndctl_bus_poll_scrub_completion', `${bus.provider()}: scrub complete, status: '${run.ctx.read(path) ?? ''}'\n`);
+  return 0;
+}
+
+/**
+ * `ndctl_bus_start_scrub()`: writes 1 to `nfit/scrub`; when the kernel is
+ * busy, waits one poll cycle (1 s) for the running scrub and tries again.
+ */
+function startScrub(run: Run, bus: NdBus): number {
+  const rc = bus.startScrub();
+  if (rc === -EBUSY && pollScrubCompletion(run, bus, 1, 1) === 0) return bus.startScrub();
+  return rc;
+}
+
+/**
+ * `bus_action()` for `start-scrub` / `wait-scrub`: each bus the operands
+ * name (all without one) starts a scrub or is waited for; the buses that
+ * succeeded are printed as `util_bus_to_json()` gives them.
+ */
+function cmdScrub(run: Run, args: readonly string[], action: 'start' | 'wait'): number {
+  const usage = `ndctl ${action}-scrub [<bus-id> <bus-id2> ... <bus-idN>] [<options>]`;
+  const options = action === 'start' ? BUS_OPTIONS : WAIT_OPTIONS;
+  const o = parseNdctlOptions(args, options, [usage]);
+  const poll = o.values.get('poll') as string | undefined;
+  if (poll !== undefined && poll !== '' && !/^\s*[+-]?\d+$/.test(poll)) {
+    const short = args.some((a) => /^-[^-]*p/.test(a));
+    throw new NdctlUsageExit(ndctlError(short ? "switch `p' expects a numerical value" : "option `poll' expects a numerical value") + usageWithOptions([usage], options));
+  }
+  const pollSeconds = poll === undefined || poll === '' ? 0 : Math.max(0, Number.parseInt(poll, 10));
+  const verbose = o.values.get('verbose') === true;
+  run.ctx.debug = verbose;
+  let argv = o.operands;
+  if (argv.length === 0 || argv.includes('all')) argv = ['all'];
+  const jbuses: JsonArray = [];
+  let success = 0;
+  let fail = 0;
+  for (const ident of argv) {
+    let found = 0;
+    for (const bus of run.ctx.buses()) {
+      if (!busFilter(bus, ident)) continue;
+      found++;
+      const rc = action === 'wait' ? pollScrubCompletion(run, bus, pollSeconds) : startScrub(run, bus);
+      if (rc === 0) {
+        success++;
+        jbuses.push(busToJson(bus));
+      } else if (fail === 0) fail = rc;
+    }
+    if (found === 0 && verbose) run.io.err(`no bus matches id: ${ident}\n`);
+  }
+  if (success > 0) {
+    run.io.out(displayJsonArray(jbuses, false));
+    return 0;
+  }
+  const rc = fail !== 0 ? fail : -ENXIO;
+  run.io.err(`error ${action === 'start' ? 'starting scrub' : 'waiting for scrub completion'}: ${strerror(-rc)}\n`);
+  return rc;
+}
+
+// ---------------------------------------------------------------------------
 // ndctl/ndctl.c
 
 const COMMANDS: readonly string[] = [
   'version', 'list', 'create-namespace', 'destroy-namespace', 'disable-namespace', 'enable-namespace',
-  'disable-region', 'enable-region', 'read-labels', 'init-labels', 'inject-error',
+  'check-namespace', 'clear-errors', 'disable-region', 'enable-region', 'read-labels', 'init-labels', 'inject-error',
+  'start-scrub', 'wait-scrub',
 ];
 
 const NDCTL_USAGE = 'ndctl [--version] [--help] COMMAND [ARGS]';
@@ -1397,6 +1759,18 @@ export function ndctl(args: readonly string[], io: NdctlIo): number {
       case 'inject-error':
         rc = cmdInjectError(io, rest);
         break;
+      case 'check-namespace':
+        rc = cmdCheckOrClear(run, rest, 'check');
+        break;
+      case 'clear-errors':
+        rc = cmdCheckOrClear(run, rest, 'clear');
+        break;
+      case 'start-scrub':
+        rc = cmdScrub(run, rest, 'start');
+        break;
+      case 'wait-scrub':
+        rc = cmdScrub(run, rest, 'wait');
+        break;
       default:
         io.err(`Unknown command: '${cmd}'\n`);
         return 1;
@@ -1417,17 +1791,23 @@ export function ndctl(args: readonly string[], io: NdctlIo): number {
  * the machine's `/dev/urandom` (a seeded generator: the same run prints the
  * same uuids); the page size is the machine's.
  */
-export function ndctlCommand(pageSize: number): ShellCommand {
+export function ndctlCommand(
+  pageSize: number,
+  busCommand?: (bus: string, command: NdBusCommand) => NdBusCommandResult,
+  sleep?: (ns: number) => void,
+): ShellCommand {
   return {
     name: 'ndctl',
     synopsis: 'ndctl COMMAND [OPTIONS]',
-    summary: 'libnvdimm: list, create-/destroy-/enable-/disable-namespace, enable-/disable-region, read-/init-labels, inject-error (ndctl v72)',
+    summary: 'libnvdimm: list, create-/destroy-/enable-/disable-/check-namespace, clear-errors, start-/wait-scrub, enable-/disable-region, read-/init-labels, inject-error (ndctl v72)',
     run: (ctx) =>
       ndctl(ctx.args, {
         fs: ctx.fs,
         out: (t) => ctx.out(t),
         err: (t) => ctx.err(t),
         pageSize,
+        ...(busCommand !== undefined ? { busCommand } : {}),
+        ...(sleep !== undefined ? { sleep } : {}),
         random: (n) => {
           const fs = ctx.fs;
           const bytes = fs.pread !== undefined && fs.exists('/dev/urandom') ? fs.pread('/dev/urandom', 0, n) : new Uint8Array(n);
