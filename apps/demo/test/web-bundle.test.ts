@@ -6,9 +6,10 @@
  *
  * The budget is of the gzipped JS the page needs before it runs: app.js and
  * the chunks it imports statically, as esbuild's metafile lists them. It is
- * set a little above what the build reaches (326 KiB for xterm.js, the
+ * set a little above what the build reaches (331 KiB for xterm.js, the
  * machine and the shell; ndctl check-namespace brings the userspace BTT
- * checker along), so that growing it is a decision.
+ * checker along, and the process commands mm's user side), so that growing
+ * it is a decision.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { webCommand } from '../src/web-cli.js';
 
 const APP = fileURLToPath(new URL('..', import.meta.url));
 /** Gzipped bytes of JS loaded before the page runs. */
-const INITIAL_JS_BUDGET = 330 * 1024;
+const INITIAL_JS_BUDGET = 340 * 1024;
 
 interface Metafile {
   readonly outputs: Readonly<
