@@ -125,16 +125,23 @@ export const TOUR_STOPS: readonly Stop[] = [
           'not yet initialized, and their 2 MiB live in RAM of node 0.',
       },
       {
-        commands: ["memalloc hello 'Hello from the hot-plugged DIMM'", 'memread'],
+        commands: [
+          'process start',
+          'process mmap 100 4096',
+          "process write 100 0x7ffff7ffe000 'Hello from the hot-plugged DIMM'",
+          'process pte 100 0x7ffff7ffe000',
+          'cat /proc/100/maps',
+        ],
         say:
-          'A user page (GFP_HIGHUSER_MOVABLE) prefers ZONE_MOVABLE, and the only movable memory is dimm1, right ' +
-          'after its memmap.',
+          "A process maps a page of anonymous memory and writes to it: the fault allocates a user page " +
+          '(GFP_HIGHUSER_MOVABLE), which prefers ZONE_MOVABLE, and the only movable memory is dimm1, right after its memmap.',
       },
       {
-        commands: [`echo offline > ${MEM}/memory40/state`, 'memread', 'device_del dimm1', 'info memory-devices'],
+        commands: [`echo offline > ${MEM}/memory40/state`, 'process pte 100 0x7ffff7ffe000', 'process read 100 0x7ffff7ffe000 31', 'device_del dimm1', 'info memory-devices'],
         say:
-          'offline_pages() isolated the block, migrated the page to DMA32 (the same text, at a new address), and took ' +
-          'the block out of the allocator. Now the guest can let go of dimm1: ACPI eject, __remove_memory().',
+          "offline_pages() isolated the block and migrated the page to DMA32: migrate_pages() unmapped it through the " +
+          "rmap, copied it, and pointed the process's PTE at the new page, so the same virtual address reads the same " +
+          'bytes. With the block out of the allocator the guest can let go of dimm1: ACPI eject, __remove_memory().',
       },
       {
         commands: [
