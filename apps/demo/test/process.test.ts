@@ -135,6 +135,21 @@ describe('process: a user address space in the shell', () => {
     expect(r.sh('cat /proc/100/maps').out).toBe(maps);
   });
 
+  it('maps /dev/dax0.0: an aligned shared mapping whose stores land in the namespace; a sub-align length is EINVAL', () => {
+    const r = boot('-m', '4G', '--cmdline', 'memmap=1G!4G');
+    expect(r.sh('ndctl create-namespace -m devdax -f -e namespace0.0').status).toBe(0);
+    r.sh('process start');
+    const mmap = r.sh('process mmap 100 4M /dev/dax0.0');
+    expect(mmap.out).toMatch(/^pid 100: mmap\(NULL, 4194304, PROT_READ\|PROT_WRITE, MAP_SHARED, \/dev\/dax0\.0, 0\) = 0x[0-9a-f]+\n$/);
+    const addr = Number(/= (0x[0-9a-f]+)$/m.exec(mmap.out)![1]);
+    expect(addr % (2 * 2 ** 20)).toBe(0); // dax_get_unmapped_area()
+    expect(r.sh('cat /proc/100/maps').out).toMatch(/ rw-s 00000000 00:06 \d+ +\/dev\/dax0\.0\n$/);
+    r.sh(`process write 100 0x${addr.toString(16)} on pmem`);
+    const data = Number.parseInt(r.sh('cat /sys/bus/dax/devices/dax0.0/resource').out.trim(), 16);
+    expect(new TextDecoder().decode(r.m.mm.physmem.read(data, 7))).toBe('on pmem');
+    expect(r.sh('process mmap 100 4096 /dev/dax0.0')).toEqual({ out: '', err: 'process: mmap: Invalid argument\n', status: 1 });
+  });
+
   it('works on powerpc: 64 KiB pages', () => {
     const r = boot('--platform', 'powerpc', '-m', '2G');
     r.sh('process start');

@@ -24,6 +24,7 @@ import {
   Device,
   IORESOURCE_MEM,
   KernelError,
+  isKernelError,
   Resource,
   checkPhysRange,
   checkUnsigned,
@@ -472,7 +473,36 @@ export class DaxBus {
       writable: true,
       dax: true,
       mmap: (vma: Vma): number => this.daxMmap(dev, vma, comm),
+      getUnmappedArea: (mmArea, addr, len, pgoff) => this.daxGetUnmappedArea(dev, mmArea, addr, len, pgoff),
     };
+  }
+
+  /**
+   * `dax_get_unmapped_area()` (drivers/dax/device.c): without a hint, and
+   * when the mapping covers at least one whole `align` unit of the device,
+   * asks the mm for `len + align` bytes and returns the address inside them
+   * that is congruent with the file offset modulo the device's align (so
+   * that PMD and PUD faults can map whole units); otherwise the mm's own
+   * answer for `len`.
+   */
+  private daxGetUnmappedArea(dev: DevDax, mmArea: (addr: number, len: number) => number, addr: number, len: number, pgoff: number): number {
+    const align = dev.align;
+    const ps = this.pageSize;
+    if (addr !== 0) return mmArea(addr, len);
+    const off = pgoff * ps;
+    const offEnd = off + len;
+    const offAlign = Math.ceil(off / align) * align;
+    if (offEnd <= offAlign || offEnd - offAlign < align) return mmArea(addr, len);
+    let area: number;
+    try {
+      area = mmArea(addr, len + align);
+    } catch (e) {
+      if (!isKernelError(e)) throw e;
+      return mmArea(addr, len);
+    }
+    // addr_align += (off - addr_align) & (align - 1)
+    const delta = (((off - area) % align) + align) % align;
+    return area + delta;
   }
 
   private devDaxOf(vma: Vma): DevDax {

@@ -417,7 +417,20 @@ export class MmStruct implements MmuNotifierMm {
   }
 
   /**
-   * get_unmapped_area() (mm/mmap.c) with arch_get_unmapped_area_topdown()
+   * get_unmapped_area() (mm/mmap.c): the file's `get_unmapped_area` when it
+   * has one and the mapping is not fixed, else the mm's own.
+   */
+  #getUnmappedAreaFor(file: MmapFile | null, addr: number, len: number, pgoff: number, fixed: boolean): number {
+    if (fixed || !file?.getUnmappedArea) return this.#getUnmappedArea(addr, len, fixed);
+    const result = file.getUnmappedArea((a, l) => this.#getUnmappedArea(a, l, false), addr, len, pgoff);
+    checkUnsigned('get_unmapped_area', 'address', result);
+    if (result > this.taskSize - len) fail('ENOMEM', `0x${result.toString(16)}+0x${len.toString(16)} is beyond TASK_SIZE`);
+    if (this.#offsetInPage(result)) fail('EINVAL', `address 0x${result.toString(16)} is not page aligned`);
+    return result;
+  }
+
+  /**
+   * The mm's own `get_unmapped_area`: arch_get_unmapped_area_topdown()
    * and its bottom-up fallback arch_get_unmapped_area()
    * (arch/x86/kernel/sys_x86_64.c).
    */
@@ -658,7 +671,7 @@ export class MmStruct implements MmuNotifierMm {
 
     const mapType = flags % (MAP_TYPE + 1);
     if (mapType !== MAP_SHARED && mapType !== MAP_PRIVATE) fail('EINVAL', `mapping type 0x${mapType.toString(16)} is neither MAP_SHARED nor MAP_PRIVATE`);
-    const addrFound = this.#getUnmappedArea(addr, len, fixed);
+    const addrFound = this.#getUnmappedAreaFor(file, addr, len, pgoff, fixed);
     if (hasBits(flags, MAP_FIXED_NOREPLACE) && this.findVmaIntersection(addrFound, addrFound + len)) {
       fail('EEXIST', `0x${addrFound.toString(16)}-0x${(addrFound + len).toString(16)} is already mapped`);
     }

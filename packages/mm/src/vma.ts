@@ -82,6 +82,16 @@ export interface MmapFile {
    * mapped (-ENODEV).
    */
   mmap?(vma: Vma): number;
+  /**
+   * `file->f_op->get_unmapped_area(file, addr, len, pgoff, flags)`: where a
+   * mapping of `len` bytes at page offset `pgoff` goes when the caller gave
+   * no fixed address. `mmArea(addr, len)` is the mm's own
+   * (`current->mm->get_unmapped_area`); a driver that wants its mappings
+   * aligned asks it for more room and picks the aligned address inside
+   * (device-dax's `dax_get_unmapped_area()`). Returns the address, or throws
+   * the mm's error. Absent: the mm's own search.
+   */
+  getUnmappedArea?(mmArea: (addr: number, len: number) => number, addr: number, len: number, pgoff: number): number;
 }
 
 /**
