@@ -34,7 +34,7 @@ async function zonedev(argv: string[], files: Record<string, string> = {}, stdin
 describe('zonedev run: exit statuses (golden)', () => {
   it('runs a script file and exits with its last status', async () => {
     const r = await zonedev(['run', 's.sh'], { 's.sh': 'cat /proc/cmdline\nls /proc\n' });
-    expect(r).toEqual({ code: 0, out: '\nbuddyinfo\ncmdline\niomem\nmeminfo\npagetypeinfo\nzoneinfo\n', err: '' });
+    expect(r).toEqual({ code: 0, out: '\nbuddyinfo\ncmdline\ndevices\niomem\nmeminfo\npagetypeinfo\nzoneinfo\n', err: '' });
   });
 
   it('reads the script from standard input with - or no operand', async () => {

@@ -143,7 +143,10 @@ describe('process: a user address space in the shell', () => {
     expect(mmap.out).toMatch(/^pid 100: mmap\(NULL, 4194304, PROT_READ\|PROT_WRITE, MAP_SHARED, \/dev\/dax0\.0, 0\) = 0x[0-9a-f]+\n$/);
     const addr = Number(/= (0x[0-9a-f]+)$/m.exec(mmap.out)![1]);
     expect(addr % (2 * 2 ** 20)).toBe(0); // dax_get_unmapped_area()
-    expect(r.sh('cat /proc/100/maps').out).toMatch(/ rw-s 00000000 00:06 \d+ +\/dev\/dax0\.0\n$/);
+    // the file is devtmpfs's node (s_dev 00:05); the device is the dax major's minor 0, which pmem0's dax_device gave back
+    expect(r.sh('cat /sys/bus/dax/devices/dax0.0/dev').out).toBe('252:0\n');
+    expect(r.sh('grep dax /proc/devices').out).toBe('252 dax\n');
+    expect(r.sh('cat /proc/100/maps').out).toMatch(/ rw-s 00000000 00:05 \d+ +\/dev\/dax0\.0\n$/);
     r.sh(`process write 100 0x${addr.toString(16)} on pmem`);
     const data = Number.parseInt(r.sh('cat /sys/bus/dax/devices/dax0.0/resource').out.trim(), 16);
     expect(new TextDecoder().decode(r.m.mm.physmem.read(data, 7))).toBe('on pmem');

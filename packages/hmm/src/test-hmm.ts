@@ -1055,6 +1055,7 @@ export class TestHmm {
   onCondResched: (() => void) | undefined = undefined;
   readonly #files = new Set<Dmirror>();
   #loaded = false;
+  #devt = 0;
 
   constructor(options: TestHmmOptions) {
     this.parts = options;
@@ -1083,6 +1084,8 @@ export class TestHmm {
    */
   load(): void {
     if (this.#loaded) throw new KernelError('EEXIST', 'test_hmm is already loaded');
+    // alloc_chrdev_region(): the major test_hmm.sh reads from /proc/devices for its mknod
+    this.#devt = this.parts.kernel.devt.allocChrdevRegion(0, DMIRROR_NDEVICES, HMM_DMIRROR_CHRDEV_NAME);
     for (let id = 0; id < DMIRROR_NDEVICES; id++) this.devices.push(new DmirrorDevice(this, id));
     for (const d of this.devices) d.allocateChunk(false);
     this.#loaded = true;
@@ -1101,6 +1104,13 @@ export class TestHmm {
     this.#loaded = false;
     for (const d of this.devices) await d.removeChunks();
     this.devices.length = 0;
+    this.parts.kernel.devt.unregisterChrdevRegion(this.#devt, DMIRROR_NDEVICES);
+    this.#devt = 0;
+  }
+
+  /** The first device number of the module's region (`MKDEV(major, 0)`), 0 while it is not loaded. */
+  get devt(): number {
+    return this.#devt;
   }
 
   /**

@@ -58,6 +58,9 @@ import type { Printk } from './printk.js';
 import type { Tracer } from './trace.js';
 import type { FaultInjection } from './fault-inject.js';
 import { KernelError, isKernelError } from './errno.js';
+import { checkUnsigned } from './validate.js';
+import { formatDevt, major, minor } from './devt.js';
+import type { Devtmpfs } from './devt.js';
 import { kstrtobool } from './kstrtox.js';
 import { BlockingNotifierHead } from './notifier.js';
 import type { NotifierBlock } from './notifier.js';
@@ -192,6 +195,12 @@ export interface DeviceOptions {
   readonly offline?: boolean;
   /** `dev->offline_disabled`: the device may never go offline and gets no `online` file (default false). */
   readonly offlineDisabled?: boolean;
+  /**
+   * `dev->devt`: a character device number (`MKDEV()`); default 0, none.
+   * A device with one gets a `dev` file, `/sys/dev/char/MAJ:MIN` and a
+   * devtmpfs node when added.
+   */
+  readonly devt?: number;
 }
 
 /** A bus event (`BUS_NOTIFY_ADD_DEVICE`, include/linux/device/bus.h). @public */
@@ -232,6 +241,8 @@ interface DevicePrivate {
   /** Overrides the directory the device is created in (subsys roots). */
   kobjParent: KernfsDir | undefined;
   added: boolean;
+  /** The `devt` the device was added with (0: none). */
+  devt: number;
   refcount: number;
   driver: DeviceDriver | undefined;
   readonly devres: Devres[];
@@ -290,6 +301,8 @@ export class Device {
    * `online` file is created (read when the device is added).
    */
   offlineDisabled: boolean;
+  /** `dev->devt`: the character device number, or 0 (read when the device is added). */
+  devt: number;
 
   constructor(options: DeviceOptions = {}) {
     this.name = options.name;
@@ -303,11 +316,13 @@ export class Device {
     this.numaNode = options.numaNode ?? NUMA_NO_NODE;
     this.offline = options.offline ?? false;
     this.offlineDisabled = options.offlineDisabled ?? false;
+    this.devt = options.devt ?? 0;
     PRIVATE.set(this, {
       core: undefined,
       kobj: undefined,
       kobjParent: undefined,
       added: false,
+      devt: 0,
       refcount: 1,
       driver: undefined,
       devres: [],
@@ -524,6 +539,8 @@ export interface DeviceCoreOptions {
   readonly tracer?: Tracer;
   /** Fault points: `failslab` makes devres allocations fail. */
   readonly faults?: FaultInjection;
+  /** The devtmpfs that gets a node for every device added with a `devt`. */
+  readonly devtmpfs?: Devtmpfs;
 }
 
 const UEVENT_ACTIONS = ['add', 'remove', 'change', 'move', 'online', 'offline', 'bind', 'unbind'];
@@ -574,7 +591,10 @@ export class DeviceCore {
   readonly tracer: Tracer | undefined;
   /** The machine's fault points (`failslab` fails devres allocations). */
   readonly faults: FaultInjection | undefined;
+  /** The machine's devtmpfs (`/dev`), if it has one. */
+  readonly devtmpfs: Devtmpfs | undefined;
   private readonly devicesDir: KernfsDir;
+  private readonly sysDevChar: KernfsDir;
   private readonly systemDir: KernfsDir;
   private readonly busDir: KernfsDir;
   private readonly buses: Map<BusType, BusPrivate> = new Map();
@@ -584,6 +604,7 @@ export class DeviceCore {
     this.log = options.log;
     this.tracer = options.tracer;
     this.faults = options.faults;
+    this.devtmpfs = options.devtmpfs;
     this.sysfs = new Sysfs();
     const root = sysfsRoot(this.sysfs);
     for (const d of ['block', 'bus', 'class', 'dev', 'devices', 'firmware', 'fs', 'kernel', 'module', 'power']) {
@@ -593,6 +614,8 @@ export class DeviceCore {
     this.systemDir = kernfsMkdirP(root, ['devices', 'system']);
     kernfsMkdirP(root, ['devices', 'virtual']);
     this.busDir = kernfsMkdirP(root, ['bus']);
+    kernfsMkdirP(root, ['dev', 'block']);
+    this.sysDevChar = kernfsMkdirP(root, ['dev', 'char']);
   }
 
   private traced<R>(name: string, args: readonly unknown[], fn: () => R): R {
@@ -838,7 +861,15 @@ export class DeviceCore {
     // `online` file; bus_add_device(): the bus's groups and the subsystem link.
     const online = supportsOffline(dev) && !dev.offlineDisabled ? [{ attrs: [this.devAttrOnline] }] : [];
     const groups = [...(dev.type?.groups ?? []), ...dev.groups, ...online, ...(dev.bus?.devGroups ?? [])];
-    const plan = this.planGroups(dev, groups, ['uevent', ...(bp !== undefined ? ['subsystem'] : [])], `${kernfsPath(parentDir)}/${name}`);
+    const devt = dev.devt;
+    if (devt !== 0) {
+      checkUnsigned('device_add', 'devt', devt);
+      if (major(devt) === 0) throw new KernelError('EINVAL', `device_add: ${name}: devt ${formatDevt(devt)} has major 0`);
+      if (this.sysDevChar.children.has(formatDevt(devt))) throw this.dupWarn(this.sysDevChar, formatDevt(devt));
+      if (this.devtmpfs?.lookup(name) !== undefined) throw new KernelError('EEXIST', `devtmpfs: /dev/${name} exists`);
+    }
+    const builtin = ['uevent', ...(bp !== undefined ? ['subsystem'] : []), ...(devt !== 0 ? ['dev'] : [])];
+    const plan = this.planGroups(dev, groups, builtin, `${kernfsPath(parentDir)}/${name}`);
 
     // Commit: nothing below can fail.
     dev.name = name;
@@ -847,6 +878,13 @@ export class DeviceCore {
     p.kobj = kobj;
     kernfsAdd(kobj, new KernfsFile('uevent', kobj, 0o644, this.ueventOps(dev), undefined));
     this.createGroups(dev, kobj, plan);
+    if (devt !== 0) {
+      // device_create_file(dev_attr_dev), device_create_sys_dev_entry(), devtmpfs_create_node()
+      kernfsAdd(kobj, new KernfsFile('dev', kobj, 0o444, { show: () => `${formatDevt(devt)}\n` }, undefined));
+      kernfsAdd(this.sysDevChar, new KernfsLink(formatDevt(devt), this.sysDevChar, kobj));
+      this.devtmpfs?.createNode(name, 'char', devt);
+      p.devt = devt;
+    }
     if (bp !== undefined) {
       kernfsAdd(kobj, new KernfsLink('subsystem', kobj, bp.dir));
       kernfsAdd(bp.devicesDir, new KernfsLink(name, bp.devicesDir, kobj));
@@ -936,6 +974,9 @@ export class DeviceCore {
         // dev_uevent_filter(): only devices on a bus (or of a class) have events.
         if (dev.bus === undefined) return '';
         const lines: string[] = [];
+        // dev_uevent(): the device node's numbers and name come first.
+        const devt = priv(dev).devt;
+        if (devt !== 0) lines.push(`MAJOR=${major(devt)}`, `MINOR=${minor(devt)}`, `DEVNAME=${devName(dev)}`);
         if (dev.type?.name !== undefined) lines.push(`DEVTYPE=${dev.type.name}`);
         if (dev.driver !== undefined) lines.push(`DRIVER=${dev.driver.name}`);
         lines.push(...(dev.bus.uevent?.(dev) ?? []));
@@ -977,6 +1018,13 @@ export class DeviceCore {
       if (l !== undefined) kernfsRemove(l);
       const i = bp.devices.indexOf(dev);
       if (i >= 0) bp.devices.splice(i, 1);
+    }
+    if (p.devt !== 0) {
+      // devtmpfs_delete_node(), device_remove_sys_dev_entry()
+      this.devtmpfs?.deleteNode(devName(dev));
+      const l = this.sysDevChar.children.get(formatDevt(p.devt));
+      if (l !== undefined) kernfsRemove(l);
+      p.devt = 0;
     }
     kernfsRemove(p.kobj!);
     p.kobj = undefined;

@@ -72,6 +72,13 @@ export type {
   DeviceAttribute, AttributeGroup, BusType, DeviceDriver, DeviceType, DeviceOptions, Devres, DeviceCoreOptions,
 } from './device.js';
 export { Sysfs, sysfsStreq } from './sysfs.js';
+
+// --- include/linux/kdev_t.h, fs/char_dev.c, block/genhd.c (majors), drivers/base/devtmpfs.c
+export {
+  MINORBITS, MINORMASK, CHRDEV_MAJOR_MAX, CHRDEV_MAJOR_DYN_END, CHRDEV_MAJOR_DYN_EXT_START, CHRDEV_MAJOR_DYN_EXT_END,
+  BLKDEV_MAJOR_MAX, MEM_MAJOR, BLOCK_EXT_MAJOR, mkdev, major, minor, formatDevt, DevNumbers, Devtmpfs,
+} from './devt.js';
+export type { ChrdevRegion, DevtmpfsNode } from './devt.js';
 export type { Attribute, SysfsStat } from './sysfs.js';
 
 // --- lib/percpu-refcount.c

@@ -13,6 +13,7 @@ import { Tracer } from './trace.js';
 import { ResourceTree } from './resource.js';
 import type { ResourceTreeOptions } from './resource.js';
 import { DeviceCore } from './device.js';
+import { BLOCK_EXT_MAJOR, DevNumbers, Devtmpfs, MEM_MAJOR, mkdev } from './devt.js';
 import type { Sysfs } from './sysfs.js';
 
 /**
@@ -52,6 +53,10 @@ export class Kernel {
   readonly devices: DeviceCore;
   /** `/sys`, built from {@link Kernel.devices} (same as `devices.sysfs`). */
   readonly sysfs: Sysfs;
+  /** The character and block major tables of fs/char_dev.c and block/genhd.c (`/proc/devices`). */
+  readonly devt: DevNumbers;
+  /** devtmpfs: `/dev`'s nodes and their inode numbers. */
+  readonly devtmpfs: Devtmpfs;
 
   constructor(options: KernelOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -60,7 +65,15 @@ export class Kernel {
     this.tracer = new Tracer();
     this.faults = new FaultInjection(this.seed);
     this.iomem = new ResourceTree({ ...options.resources, tracer: this.tracer, log: this.log, faults: this.faults });
-    this.devices = new DeviceCore({ tracer: this.tracer, log: this.log, faults: this.faults });
+    this.devt = new DevNumbers();
+    this.devtmpfs = new Devtmpfs();
+    this.devices = new DeviceCore({ tracer: this.tracer, log: this.log, faults: this.faults, devtmpfs: this.devtmpfs });
     this.sysfs = this.devices.sysfs;
+    // genhd_device_init(): the blkext major of disks without one of their own.
+    this.devt.registerBlkdev(BLOCK_EXT_MAJOR, 'blkext');
+    // chr_dev_init() (drivers/char/mem.c): the mem major and the nodes of the
+    // memory devices the machine serves (devlist: null 1:3, zero 1:5, urandom 1:9).
+    this.devt.registerChrdev(MEM_MAJOR, 'mem');
+    for (const [name, mi] of [['null', 3], ['zero', 5], ['urandom', 9]] as const) this.devtmpfs.createNode(name, 'char', mkdev(MEM_MAJOR, mi));
   }
 }

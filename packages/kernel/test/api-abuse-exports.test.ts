@@ -33,6 +33,7 @@ const VALID: Record<string, readonly number[]> = {
   bit: [3], setBit: [0, 3], clearBit: [8, 3], testBit: [8, 3], shl: [1, 12], shr: [4096, 12],
   ilog2: [4096], isPowerOf2: [4096], roundupPowOfTwo: [4097],
   pfnPhys: [1, 12], physPfn: [4096, 12], pfnUp: [4097, 12], pfnDown: [4097, 12],
+  mkdev: [252, 0], major: [264241152], minor: [264241152], formatDevt: [1048579],
   errnoName: [22], notifierFromErrno: [-22], notifierToErrno: [0x8016], formatLogTime: [1e9],
 };
 

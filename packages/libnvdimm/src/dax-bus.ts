@@ -36,6 +36,10 @@ import {
   devmAddActionOrReset,
   isAligned,
   isPowerOf2,
+  MINORMASK,
+  mkdev,
+  major as majorOf,
+  minor as minorOf,
 } from '@zonedev/kernel';
 import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Kernel } from '@zonedev/kernel';
 import type { DevPagemap, Memremap } from '@zonedev/memremap';
@@ -199,7 +203,10 @@ export class DaxBus {
   private readonly devs: DevDax[] = [];
   private readonly comms = new WeakMap<Vma, string>();
   private readonly vmOps: VmOperations;
-  private nextMinor = 0;
+  /** `dax_devt`: the first number of the `dax` character region (`alloc_chrdev_region()` in `dax_core_init()`). */
+  readonly daxDevt: number;
+  /** `dax_minor_ida`: minors of `dax_device`s, device-dax and pmem ones alike. */
+  private readonly daxMinors = new Set<number>();
   private readonly minors = new Map<DevDax, number>();
 
   constructor(options: DaxBusOptions) {
@@ -220,6 +227,8 @@ export class DaxBus {
       remove: (dev: Device): void => this.drivers.get(dev.driver!)!.remove?.(dev as DevDax),
       uevent: (): readonly string[] => ['MODALIAS=dax:t0*'],
     };
+    // dax_core_init(): all the minors of one dynamic major; then dax_bus_init()
+    this.daxDevt = this.kernel.devt.allocChrdevRegion(0, MINORMASK + 1, 'dax');
     this.kernel.devices.busRegister(this.busType);
     this.vmOps = {
       fault: (vmf) => this.devDaxHugeFault(vmf, PE_SIZE_PTE),
@@ -292,6 +301,26 @@ export class DaxBus {
     return this.devs.find((d) => d.registered && devName(d) === name);
   }
 
+  /**
+   * `alloc_dax()`'s minor (drivers/dax/super.c): the lowest free one of
+   * `dax_minor_ida`. ENOSPC when all {@link MINORMASK} + 1 are in use.
+   */
+  allocDaxMinor(): number {
+    for (let m = 0; m <= MINORMASK; m++) {
+      if (!this.daxMinors.has(m)) {
+        this.daxMinors.add(m);
+        return m;
+      }
+    }
+    throw new KernelError('ENOSPC', 'alloc_dax: no free dax minor');
+  }
+
+  /** `dax_free_inode()`: gives a minor back to `dax_minor_ida`. */
+  freeDaxMinor(m: number): void {
+    checkUnsigned('dax_free_inode', 'minor', m);
+    this.daxMinors.delete(m);
+  }
+
   /** The char device minor of `dev` (`MINOR(dev->devt)`), allocated at creation. */
   minor(dev: DevDax): number | undefined {
     return this.minors.get(dev);
@@ -354,7 +383,9 @@ export class DaxBus {
     dev.ranges.push({ pgoff: 0, range: { start, end: start + size - 1 } });
     dev.bus = this.busType;
     dev.type = { name: 'dev_dax', groups: [this.devDaxAttrs()] };
-    const minor = this.nextMinor++;
+    // alloc_dax(): the device's dax_device and its inode give dev->devt
+    const minor = this.allocDaxMinor();
+    dev.devt = mkdev(majorOf(this.daxDevt), minor);
     this.minors.set(dev, minor);
     this.devs.push(dev);
     try {
@@ -362,6 +393,7 @@ export class DaxBus {
     } catch (e) {
       this.devs.splice(this.devs.indexOf(dev), 1);
       this.minors.delete(dev);
+      this.freeDaxMinor(minor);
       this.kernel.iomem.releaseResource(alloc);
       throw e;
     }
@@ -374,6 +406,7 @@ export class DaxBus {
         this.kernel.iomem.releaseResource(alloc);
         this.devs.splice(this.devs.indexOf(dev), 1);
         this.minors.delete(dev);
+        this.freeDaxMinor(minor);
       },
       'unregister_dev_dax',
     );
@@ -462,13 +495,15 @@ export class DaxBus {
     if (!(dev instanceof DevDax) || !dev.registered || dev.driver !== this.deviceDax) {
       throw new KernelError('ENXIO', `${dev instanceof Device ? devName(dev) : String(dev)}: no such device`);
     }
-    const minor = this.minors.get(dev)!;
+    // The file is devtmpfs's node: /proc/PID/maps shows its superblock and inode.
+    const node = this.kernel.devtmpfs.lookup(devName(dev));
+    const sDev = this.kernel.devtmpfs.sDev;
     devDbg(dev, 'trace');
     return {
       path: `/dev/${devName(dev)}`,
-      devMajor: 0,
-      devMinor: 6,
-      ino: 1000 + minor,
+      devMajor: majorOf(sDev),
+      devMinor: minorOf(sDev),
+      ino: node?.ino ?? 0,
       readable: true,
       writable: true,
       dax: true,

@@ -62,6 +62,9 @@ import {
   kstrtoull,
   kstrtoullBig,
   sysfsStreq,
+  BLOCK_EXT_MAJOR,
+  formatDevt,
+  mkdev,
 } from '@zonedev/kernel';
 import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Devres, Kernel } from '@zonedev/kernel';
 import type { PhysMem } from '@zonedev/mmzone';
@@ -236,6 +239,10 @@ export class Libnvdimm {
   private readonly regionIdas = new WeakMap<NdRegion, { pfn: Ida; dax: Ida; btt: Ida }>();
   private probeDepth = 0;
   private readonly dimmIda = new Ida();
+  /** `nvdimm_bus_major`: the `ndctl` character major (`/dev/ndctlN`). */
+  readonly ndctlMajor: number;
+  /** `nvdimm_major`: the `dimmctl` character major of `/dev/nmemN`. */
+  readonly dimmctlMajor: number;
   private readonly labels = new Map<NvdimmDimm, NvdimmDrvdata>();
   /** DIMMs whose probe found valid labels (`NDD_LABELING` in `nvdimm->flags`; never cleared). */
   private readonly labeling = new Set<NvdimmDimm>();
@@ -280,8 +287,11 @@ export class Libnvdimm {
       remove: (dev: Device): void => this.busRemove(dev),
       uevent: (dev: Device): readonly string[] => [`MODALIAS=nd:t${this.ndDeviceType(dev)}`],
     };
-    // nvdimm_bus_init(): the bus, then nd_bus_driver; the drivers of region.c and pmem.c register at their module_init.
+    // nvdimm_bus_init(): the bus, the `ndctl` and `dimmctl` character majors,
+    // then nd_bus_driver; the drivers of region.c and pmem.c register at their module_init.
     this.kernel.devices.busRegister(this.ndBusType);
+    this.ndctlMajor = this.kernel.devt.registerChrdev(0, 'ndctl');
+    this.dimmctlMajor = this.kernel.devt.registerChrdev(0, 'dimmctl');
     // The end of a probe (bound or not) is where the asynchronous registrations it queued run.
     this.kernel.devices.busRegisterNotifier(this.ndBusType, {
       notifierCall: (_nb, event: number): number => {
@@ -657,6 +667,8 @@ export class Libnvdimm {
     for (const d of [...desc.dimms].sort((a, b) => a.handle - b.handle)) {
       const id = this.dimmIda.get();
       const nvdimm = new NvdimmDimm(id, bus, d);
+      // __nvdimm_create(): the DIMM's own char device, /dev/nmemN
+      nvdimm.devt = mkdev(this.dimmctlMajor, id);
       nvdimm.bus = this.ndBusType;
       nvdimm.type = { name: 'nvdimm', groups: [this.dimmAttrs(), nfitDimmAttrs(), this.deviceAttrs()] };
       nvdimm.release = () => this.dimmIda.remove(id);
@@ -2305,13 +2317,24 @@ export class Libnvdimm {
     return id !== 0 ? `pmem${ns.region.regionId}.${id}` : `pmem${ns.region.regionId}`;
   }
 
-  /** `device_add_disk()`: `<dev>/block/<disk>` with its attributes, `/sys/block/<disk>`, and the devres undo. */
+  /**
+   * `device_add_disk()`: `<dev>/block/<disk>` with its attributes, `/sys/block/<disk>`, and the devres undo.
+   * The disk asks for no major of its own (`alloc_disk(0)` with
+   * `GENHD_FL_EXT_DEVT`), so `blk_alloc_devt()` gives it 259:N, the lowest
+   * free blkext minor: its `dev` file, `/sys/dev/block/259:N` and the
+   * devtmpfs node `/dev/<disk>`. A pmem disk first takes a dax minor for its
+   * `dax_device` (`alloc_dax()` in `pmem_attach_disk()`), as device-dax
+   * devices do: the two share one minor space.
+   */
   private addDisk(dev: Device, disk: PmemDisk | BttDisk): void {
     const sysfs = this.kernel.sysfs;
     const dir = `${this.kernel.devices.devicePath(dev)}/block/${disk.name}`;
-    if (this.diskByName.has(disk.name) || sysfs.exists(`/sys/block/${disk.name}`)) {
+    if (this.diskByName.has(disk.name) || sysfs.exists(`/sys/block/${disk.name}`) || this.kernel.devtmpfs.lookup(disk.name) !== undefined) {
       throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '/block/${disk.name}'`);
     }
+    const daxMinor = disk instanceof PmemDisk ? this.dax.allocDaxMinor() : undefined;
+    const extMinor = this.kernel.devt.blkAllocExtMinor();
+    const devt = mkdev(BLOCK_EXT_MAJOR, extMinor);
     const ro = (v: () => string): { name: string; mode: number; show: () => string } => ({ name: '', mode: 0o444, show: v });
     sysfs.createDir(dir);
     sysfs.createFile(`${dir}/size`, ro(() => `${disk.sectors}\n`));
@@ -2327,15 +2350,22 @@ export class Libnvdimm {
     sysfs.createFile(`${dir}/queue/physical_block_size`, ro(() => `${disk instanceof PmemDisk ? disk.physicalBlockSize : disk.logicalBlockSize}\n`));
     sysfs.createFile(`${dir}/queue/dax`, ro(() => `${disk instanceof PmemDisk && disk.pfnFlags !== PFN_DEV ? 1 : 0}\n`));
     sysfs.createFile(`${dir}/queue/rotational`, ro(() => '0\n'));
+    sysfs.createFile(`${dir}/dev`, ro(() => `${formatDevt(devt)}\n`));
     sysfs.createLink(`/sys/block/${disk.name}`, dir);
+    sysfs.createLink(`/sys/dev/block/${formatDevt(devt)}`, dir);
+    this.kernel.devtmpfs.createNode(disk.name, 'block', devt);
     this.diskByName.set(disk.name, disk);
     devmAddActionOrReset(
       dev,
       () => {
         disk.kill();
         this.diskByName.delete(disk.name);
+        this.kernel.devtmpfs.deleteNode(disk.name);
+        sysfs.remove(`/sys/dev/block/${formatDevt(devt)}`);
         sysfs.remove(`/sys/block/${disk.name}`);
         sysfs.remove(`${this.kernel.devices.devicePath(dev)}/block`);
+        this.kernel.devt.blkFreeExtMinor(extMinor);
+        if (daxMinor !== undefined) this.dax.freeDaxMinor(daxMinor);
       },
       'pmem_release_disk',
     );

@@ -79,7 +79,7 @@ describe('bootMachine(): the machine it returns', () => {
 
   it('reads /proc by path and refuses a file it does not have with ENOENT', () => {
     const m = bootMachine({ ...DEFAULT_MACHINE, cmdline: 'movable_node' });
-    expect(m.procfs.paths()).toEqual(['/proc/buddyinfo', '/proc/cmdline', '/proc/iomem', '/proc/meminfo', '/proc/pagetypeinfo', '/proc/zoneinfo']);
+    expect(m.procfs.paths()).toEqual(['/proc/buddyinfo', '/proc/cmdline', '/proc/devices', '/proc/iomem', '/proc/meminfo', '/proc/pagetypeinfo', '/proc/zoneinfo']);
     expect(m.procfs.read('/proc/cmdline')).toBe('movable_node\n');
     expect(m.readProc('/proc/cmdline')).toBe('movable_node\n');
     expect(m.procfs.has('/proc/kcore')).toBe(false);

@@ -9,6 +9,7 @@
  *   /proc/buddyinfo     mm/vmstat.c                @zonedev/mmzone
  *   /proc/pagetypeinfo  mm/vmstat.c                @zonedev/mmzone
  *   /proc/cmdline       fs/proc/cmdline.c          the kernel command line
+ *   /proc/devices       fs/proc/devices.c          the character and block majors
  * ```
  *
  * `/proc/meminfo` has the lines and the format of v5.13's
@@ -193,6 +194,7 @@ export class Procfs {
     this.#fixed = new Map<string, ProcFile>([
       ['/proc/buddyinfo', (): string => m.mm.buddyinfo()],
       ['/proc/cmdline', (): string => `${m.options.cmdline}\n`],
+      ['/proc/devices', (): string => m.kernel.devt.procDevices()],
       ['/proc/iomem', (): string => m.kernel.iomem.procIomem()],
       ['/proc/meminfo', (): string => meminfoShow(m)],
       ['/proc/pagetypeinfo', (): string => m.mm.pagetypeinfo()],
