@@ -1,7 +1,7 @@
 // lib/test_hmm.c at v5.13: module load and unload, device memory chunks,
 // the free list, device page allocation and page_free, open/release with the
 // interval notifier, the mirror's invalidate rule and the ioctl checks.
-import { isKernelError } from '@zonedev/kernel';
+import { isKernelError, major, minor } from '@zonedev/kernel';
 import {
   MAP_ANONYMOUS,
   userRead,
@@ -91,6 +91,22 @@ describe('modprobe test_hmm / rmmod test_hmm', () => {
     expect(m.mm.nrFreePages()).toBe(free0 - 2 * 1024);
     expect([d0!.capacity, d0!.nrFreePages, d0!.calloc, d0!.cfree]).toEqual([16, 65536, 0, 0]);
     expect(errnoOf(() => m.testHmm.load())).toBe('EEXIST');
+  });
+
+  it('registers HMM_DMIRROR with a dynamic major and two minors, the one test_hmm.sh reads from /proc/devices, and gives it back on rmmod', async () => {
+    const m = bootMachine();
+    m.testHmm.load();
+    const devt = m.testHmm.devt;
+    const line = m.kernel.devt.procDevices().split('\n').find((l) => l.endsWith(' HMM_DMIRROR'));
+    expect(line).toBe(`${String(major(devt)).padStart(3)} HMM_DMIRROR`);
+    expect(minor(devt)).toBe(0);
+    expect(m.kernel.devt.chrdevRegions().find((r) => r.name === 'HMM_DMIRROR')?.minorct).toBe(2);
+    await m.testHmm.unload();
+    expect(m.testHmm.devt).toBe(0);
+    expect(m.kernel.devt.procDevices()).not.toContain('HMM_DMIRROR');
+    // reloading finds the same major free again
+    m.testHmm.load();
+    expect(m.testHmm.devt).toBe(devt);
   });
 
   it('the free list is LIFO: the highest pfn first, a freed page goes back on top', () => {
