@@ -69,6 +69,8 @@ export interface MachineOptions {
   readonly mm?: Partial<MmArchConfig>;
   /** Skip register_e820_pmem() (the test calls it). */
   readonly noE820?: boolean;
+  /** Bytes of RAM at 4 GiB (ZONE_NORMAL) besides the first GiB (default none): the memmap of a large hot-add comes from it. */
+  readonly highRam?: number;
 }
 
 /** Boots a 1 GiB x86_64 machine with legacy pmem and libnvdimm. */
@@ -77,6 +79,7 @@ export function bootMachine(o: MachineOptions = {}): Machine {
   const memory = [
     { start: 0x1000, size: 0x9e000, nid: 0 },
     { start: MiB, size: GiB - MiB, nid: 0 },
+    ...(o.highRam !== undefined ? [{ start: 4 * GiB, size: o.highRam, nid: 0 }] : []),
   ];
   const kernel = new Kernel({ resources: { physAddrBits: 46, maxPhysmemBits: 46, paSectionShift: 27, pageShift: 12 } });
   const mm = new MmCore({ kernel, config: arch, nodes: [0] });
