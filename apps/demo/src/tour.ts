@@ -147,7 +147,7 @@ export const TOUR_STOPS: readonly Stop[] = [
         commands: [
           `echo online_kernel > ${MEM}/memory41/state`,
           `echo online_kernel > ${MEM}/memory42/state`,
-          'memalloc -k pinned',
+          'memalloc pinned',
           'dmesg -C',
           'device_del dimm2',
           'dmesg',
@@ -260,13 +260,23 @@ export const TOUR_STOPS: readonly Stop[] = [
           'holding the struct pages of 16 GiB: the one allocated at boot already covers the new LMBs.',
       },
       {
-        commands: ['chmem -d 0x80000000-0x9fffffff', 'chmem -e -z Movable 0x80000000-0x9fffffff', "memalloc -n 1 hello 'Hello from node 1'", 'memread'],
-        say: "util-linux's chmem moves both blocks to ZONE_MOVABLE; a page allocated on node 1 now prefers it.",
+        commands: [
+          'chmem -d 0x80000000-0x9fffffff',
+          'chmem -e -z Movable 0x80000000-0x9fffffff',
+          'process start --membind 1',
+          'process mmap 100 64K',
+          'process write 100 0x7ffff7ff0000 Hello from node 1',
+          'process pte 100 0x7ffff7ff0000',
+        ],
+        say:
+          "util-linux's chmem moves both blocks to ZONE_MOVABLE. A process bound to node 1 (numactl --membind=1: " +
+          'MPOL_BIND) faults in a 64 KiB page there, and a user page (GFP_HIGHUSER_MOVABLE) prefers ZONE_MOVABLE.',
       },
       {
-        commands: ['chmem -d -b 8-9', 'memread', 'device_del dimm1', 'dmesg'],
+        commands: ['chmem -d -b 8-9', 'process pte 100 0x7ffff7ff0000', 'process read 100 0x7ffff7ff0000 17', 'device_del dimm1', 'dmesg'],
         say:
-          'Offlining migrates the page to another node first (node 0), as do_migrate_range() prefers; then ' +
+          'Offlining migrates the page to another node (node 0), as do_migrate_range() does whatever the task\'s ' +
+          'policy: the PTE points at the new page and the bytes are the same. Then ' +
           'dlpar_memory_remove_by_ic() finds the LMBs offline and removes them.',
       },
       {
@@ -288,8 +298,7 @@ export const TOUR_STOPS: readonly Stop[] = [
         commands: ['modprobe test_hmm', 'cat /proc/iomem', 'page 0x7ffffd000'],
         say:
           "test_hmm on powerpc: its two 256 MiB chunks lie below the pagemap memremap made, at the top of the " +
-          'physical address space, and their struct pages are ZONE_DEVICE pages of 64 KiB. (The model\'s processes ' +
-          'have 4 KiB pages, so the process demo and hmm-tests run on x86_64.)',
+          'physical address space, and their struct pages are ZONE_DEVICE pages of 64 KiB.',
       },
     ],
   },

@@ -157,7 +157,7 @@ describe('zonedev run on a machine with DIMM slots', () => {
   });
 
   it('exits 1 when the last command is a refused unplug; --strict stops at it', async () => {
-    const busy = `${plug}echo online_kernel > /sys/devices/system/memory/memory32/state\nmemalloc -k k\ndevice_del d1\n`;
+    const busy = `${plug}echo online_kernel > /sys/devices/system/memory/memory32/state\nmemalloc k\ndevice_del d1\n`;
     const r = await zonedev([...opts, '-'], {}, busy);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^\{"timestamp": \{"seconds": 5, "microseconds": 250000\}, "event": "ACPI_DEVICE_OST", "data": \{"info": \{"device": "d1", "slot": "0", "slot-type": "DIMM", "source": 259, "status": 130\}\}\}\n$/);

@@ -82,14 +82,17 @@ describe('x86_64: a block probed inside a DIMM the guest refused', () => {
     expect(sh('devmem 0x140000000 64')).toBe('0x1122334455667788\n');
   });
 
-  it('a user page in the probed block survives the eject', () => {
+  it("a process's page in the probed block survives the eject", () => {
     const commands = [
       'object_add memory-backend-ram,id=mem1,size=100M',
       'device_add pc-dimm,id=dimm1,memdev=mem1',
       'echo 0x140000000 > /sys/devices/system/memory/probe',
       'echo online_movable > /sys/devices/system/memory/memory40/state',
-      'memalloc page1 hello',
+      'process start',
+      'process mmap 100 4K',
+      'process write 100 0x7ffff7ffe000 hello',
       'device_del dimm1',
+      'process read 100 0x7ffff7ffe000 5',
     ];
     const r = fuzzRun(1, 0, { machine: 0, commands });
     expect(r.finding).toBeUndefined();

@@ -48,7 +48,7 @@ describe('refused requests change nothing', () => {
     const m = bootMachine({ ...DEFAULT_MACHINE, ramSize: 2 * G, slots: 2, maxmem: 4 * G });
     m.qemu.objectAdd('memory-backend-ram,id=m1,size=512M');
     m.qemu.deviceAdd('pc-dimm,id=d1,memdev=m1');
-    run('chmem -e -z Normal 0x100000000-0x11fffffff\nmemalloc -k k', m);
+    run('chmem -e -z Normal 0x100000000-0x11fffffff\nmemalloc k', m);
     const before = snapshot(m);
     const r = m.qemu.deviceDel('d1');
     expect(r.guestFailed).toBe(true);
@@ -66,11 +66,11 @@ describe('refused requests change nothing', () => {
     m.qemu.objectAdd('memory-backend-ram,id=m1,size=512M');
     m.qemu.deviceAdd('pc-dimm,id=d1,memdev=m1,node=1');
     expect([...m.qemu.lmbAssigned]).toEqual([8, 9]);
-    run('chmem -d -b 8-9\nchmem -e -z Movable -b 8-9\nmemalloc -p -n 1 p pinned', m);
+    run('chmem -d -b 8-9\nchmem -e -z Movable -b 8-9\nprocess start --membind 1\nprocess mmap 100 64K\nprocess write 100 0x7ffff7ff0000 pinned\nprocess pin 100 0x7ffff7ff0000 64K', m);
     const before = snapshot(m);
     const r = m.qemu.deviceDel('d1');
     expect(r.guestFailed).toBe(true);
-    expect(r.console).toEqual(['[    7.250000] pseries-hotplug-mem: Memory indexed-count-remove failed, adding any removed LMBs']);
+    expect(r.console).toEqual(['[   10.250000] pseries-hotplug-mem: Memory indexed-count-remove failed, adding any removed LMBs']);
     expect(r.events[0]).toContain('"msg": "Memory hotunplug rejected by the guest for device d1"');
     expect(snapshot(m)).toEqual(before);
     expect(() => m.qemu.deviceAdd('pc-dimm,id=d2,memdev=m1')).toThrow("can't use already busy memdev: m1");

@@ -319,7 +319,7 @@ function collectPage(args: MigrateVma, sys: MmSystem, pgd: PageTable, addr: numb
     mpfn += MIGRATE_PFN_LOCKED;
     pgd.clear(addr);
     pgd.set(addr, swpEntryToPte(makeMigrationEntry(page, mpfnHas(mpfn, MIGRATE_PFN_WRITE))));
-    pageRemoveRmap(store, page);
+    pageRemoveRmap(sys.core, page);
     sys.putPage(page);
   }
   return mpfn;
@@ -474,7 +474,7 @@ function insertPage(c: Ctx, addr: number, page: number, i: number): void {
   const cur = pgd.get(addr);
   if (cur !== undefined && !(cur.kind === 'present' && sys.isZeroPfn(cur.pfn))) return abort();
   mm.addRss(MM_ANONPAGES, 1);
-  pageAddNewAnonRmap(sys.core.memmap, page, vma, addr, ps);
+  pageAddNewAnonRmap(sys.core, page, vma, addr, ps);
   sys.getPage(page);
   if (cur !== undefined) pgd.clear(addr);
   pgd.set(addr, entry);

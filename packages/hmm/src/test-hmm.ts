@@ -488,7 +488,7 @@ export class DmirrorDevice {
     const spage = migratePfnToPage(args.src![0]!);
     if (spage !== undefined && migratePfnHas(args.src![0]!, MIGRATE_PFN_MIGRATE)) {
       const backing = store.pageZoneDeviceData(spage);
-      const dpage = mm.allocUserPage(false);
+      const dpage = mm.allocUserPage(false, vmf.vma.vmMm ?? undefined);
       if (dpage !== undefined && typeof backing === 'number') {
         lockPage(mm, dpage);
         if (dmirror instanceof Dmirror) dmirror.pt.delete(vmf.address / this.#module.pageSize);

@@ -24,7 +24,7 @@
  */
 import { KernelError, anyBits, checkUnsigned, hasBits, orBits } from '@zonedev/kernel';
 import type { MmCore } from '@zonedev/mmzone';
-import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PG_dirty, PG_lru, PG_reserved } from '@zonedev/mmzone';
+import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PG_dirty, PG_lru, PG_reserved, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
 import {
   MMU_NOTIFY_CLEAR,
   MMU_NOTIFY_PROTECTION_PAGE,
@@ -303,7 +303,7 @@ export class MmSystem {
       }
       let pfn = cache.pages.get(vmf.pgoff);
       if (pfn === undefined) {
-        pfn = this.allocUserPage(true);
+        pfn = this.allocUserPage(true, vmf.vma.vmMm ?? undefined);
         if (pfn === undefined) return VM_FAULT_OOM;
         const store = this.core.memmap;
         store.setPageFlag(pfn, 19 /* PG_swapbacked */);
@@ -510,9 +510,16 @@ export class MmSystem {
     return pte.pfn;
   }
 
-  /** Allocates a user page (`alloc_page_vma(GFP_HIGHUSER_MOVABLE)`), cleared when `zero`. */
-  allocUserPage(zero: boolean): number | undefined {
-    const pfn = this.core.allocPages(GFP_HIGHUSER_MOVABLE, 0);
+  /**
+   * Allocates a user page for `mm` (`alloc_page_vma(GFP_HIGHUSER_MOVABLE)`),
+   * cleared when `zero`: from the local node and its fallbacks, or under an
+   * `MPOL_BIND` policy ({@link MmStruct.membind}) from that node only
+   * (`__alloc_pages_nodemask()` with a one-node mask walks only that node's
+   * zones, which `__GFP_THISNODE` on the node's zonelist does too).
+   */
+  allocUserPage(zero: boolean, mm?: MmStruct): number | undefined {
+    const nid = mm?.membind;
+    const pfn = nid === undefined ? this.core.allocPages(GFP_HIGHUSER_MOVABLE, 0) : this.core.allocPagesNode(nid, gfpOr(GFP_HIGHUSER_MOVABLE, __GFP_THISNODE), 0);
     if (pfn === undefined) return undefined;
     if (zero) this.core.physmem.clearPage(pfn);
     return pfn;
@@ -758,14 +765,14 @@ function doAnonymousPage(sys: MmSystem, pgd: PageTable, vmf: VmFault): VmFaultT 
     pgd.set(vmf.address, sys.zeroPagePte(vmGetPageProt(vma.vmFlags)));
     return 0;
   }
-  const pfn = sys.allocUserPage(true);
+  const pfn = sys.allocUserPage(true, mm);
   if (pfn === undefined) return VM_FAULT_OOM;
   anonVmaPrepare(vma);
   const prot = vmGetPageProt(vma.vmFlags);
   // mk_pte(), then pte_mkwrite(pte_mkdirty()) for a writable VMA, built at once
   const entry = pfnPte(pfn, hasBit(vma.vmFlags, VM_WRITE) ? orBits(prot, _PAGE_RW + _PAGE_DIRTY) : prot);
   mm.addRss(MM_ANONPAGES, 1);
-  pageAddNewAnonRmap(sys.core.memmap, pfn, vma, vmf.address, sys.pageSize);
+  pageAddNewAnonRmap(sys.core, pfn, vma, vmf.address, sys.pageSize);
   sys.lruCacheAdd(pfn);
   pgd.set(vmf.address, entry);
   return 0;
@@ -815,7 +822,7 @@ function wpPageCopy(sys: MmSystem, pgd: PageTable, vmf: VmFault, pte: PresentPte
   const vma = vmf.vma;
   const mm = vma.vmMm!;
   const isZero = sys.isZeroPfn(pte.pfn);
-  const newPage = sys.allocUserPage(isZero);
+  const newPage = sys.allocUserPage(isZero, mm);
   if (newPage === undefined) return VM_FAULT_OOM;
   if (!isZero) sys.copyHighpage(newPage, pte.pfn);
   anonVmaPrepare(vma);
@@ -829,11 +836,11 @@ function wpPageCopy(sys: MmSystem, pgd: PageTable, vmf: VmFault, pte: PresentPte
       mm.addRss(MM_ANONPAGES, 1);
     }
     const entry = maybeMkwrite(pteMkdirty(sys.mkPte(newPage, vma)), vma);
-    pageAddNewAnonRmap(sys.core.memmap, newPage, vma, vmf.address, sys.pageSize);
+    pageAddNewAnonRmap(sys.core, newPage, vma, vmf.address, sys.pageSize);
     sys.lruCacheAdd(newPage);
     pgd.set(vmf.address, entry);
     if (old !== undefined) {
-      pageRemoveRmap(sys.core.memmap, old);
+      pageRemoveRmap(sys.core, old);
       sys.putPage(old);
     }
   });
@@ -883,7 +890,7 @@ function doFault(sys: MmSystem, pgd: PageTable, vmf: VmFault): VmFaultT {
   const write = hasBit(vmf.flags, FAULT_FLAG_WRITE);
   const cow = write && !hasBit(vma.vmFlags, VM_SHARED);
   if (cow) {
-    const cowPage = sys.allocUserPage(false);
+    const cowPage = sys.allocUserPage(false, mm);
     if (cowPage === undefined) return VM_FAULT_OOM;
     vmf.cowPage = cowPage;
   }
@@ -899,7 +906,7 @@ function doFault(sys: MmSystem, pgd: PageTable, vmf: VmFault): VmFaultT {
     sys.putPage(page);
     anonVmaPrepare(vma);
     mm.addRss(MM_ANONPAGES, 1);
-    pageAddNewAnonRmap(sys.core.memmap, cowPage, vma, vmf.address, sys.pageSize);
+    pageAddNewAnonRmap(sys.core, cowPage, vma, vmf.address, sys.pageSize);
     sys.lruCacheAdd(cowPage);
     pgd.set(vmf.address, maybeMkwrite(pteMkdirty(sys.mkPte(cowPage, vma)), vma));
     return ret;
@@ -912,7 +919,7 @@ function doFault(sys: MmSystem, pgd: PageTable, vmf: VmFault): VmFaultT {
   let entry = sys.mkPte(page, vma);
   if (write) entry = maybeMkwrite(pteMkdirty(entry), vma);
   mm.addRss(sys.mmCounter(page), 1);
-  pageAddFileRmap(sys.core.memmap, page);
+  pageAddFileRmap(sys.core, page);
   pgd.set(vmf.address, entry);
   return ret;
 }
@@ -1105,7 +1112,7 @@ export function zapPageRange(vma: Vma, start: number, end: number): void {
       if (page === undefined) continue;
       if (pteDirty(pte)) store.setPageFlag(page, PG_dirty);
       mm.addRss(sys.mmCounter(page), -1);
-      pageRemoveRmap(store, page);
+      pageRemoveRmap(sys.core, page);
       sys.putPage(page);
       continue;
     }
@@ -1113,7 +1120,7 @@ export function zapPageRange(vma: Vma, start: number, end: number): void {
     if (isDevicePrivateEntry(entry)) {
       const page = devicePrivateEntryToPfn(entry);
       mm.addRss(sys.mmCounter(page), -1);
-      pageRemoveRmap(store, page);
+      pageRemoveRmap(sys.core, page);
       sys.putPage(page);
     } else if (!nonSwapEntry(entry)) {
       mm.addRss(MM_SWAPENTS, -1);
@@ -1155,7 +1162,7 @@ export function copyPageRange(dst: Vma, src: Vma): number {
       if (level !== 'pte' || !ptePresent(pte)) continue;
       const page = sys.vmNormalPage(src, pte);
       if (page === undefined || !sys.pageAnon(page) || !pageMaybeDmaPinned(sys, page)) continue;
-      const n = sys.allocUserPage(false);
+      const n = sys.allocUserPage(false, dst.vmMm ?? undefined);
       if (n === undefined) {
         for (const p of copies.values()) sys.putPage(p);
         return -12;
@@ -1200,7 +1207,7 @@ export function copyPageRange(dst: Vma, src: Vma): number {
       if (page !== undefined && copy !== undefined) {
         sys.copyHighpage(copy, page);
         anonVmaPrepare(dst);
-        pageAddNewAnonRmap(store, copy, dst, addr, sys.pageSize);
+        pageAddNewAnonRmap(sys.core, copy, dst, addr, sys.pageSize);
         sys.lruCacheAdd(copy);
         d.mm.addRss(MM_ANONPAGES, 1);
         d.pgd.set(addr, maybeMkwrite(pteMkdirty(sys.mkPte(copy, dst)), dst));

@@ -104,7 +104,7 @@ function tryToUnmapOne(w: UnmapWalk, vma: Vma, addr: number): void {
       pgd.clear(addr);
       mm.addRss(sys.mmCounter(pfn), -1);
     }
-    pageRemoveRmap(store, pfn);
+    pageRemoveRmap(sys.core, pfn);
     sys.putPage(pfn);
   } finally {
     if (range) mmuNotifierInvalidateRangeEnd(range);
@@ -159,7 +159,7 @@ function removeMigrationPte(w: RemoveWalk, vma: Vma, addr: number): void {
   const entry = pfnPte(newPfn, prot);
   if (w.devPrivate) pgd.set(addr, swpEntryToPte(makeDevicePrivateEntry(newPfn, pteWrite(entry))));
   else pgd.set(addr, entry);
-  pageAddAnonRmap(sys.core.memmap, newPfn, vma, addr, sys.pageSize);
+  pageAddAnonRmap(sys.core, newPfn, vma, addr, sys.pageSize);
 }
 
 /**

@@ -152,6 +152,14 @@ export interface MmStructOptions {
    * one it is the architecture's, and a different value here is EINVAL.
    */
   pageSize?: number;
+  /**
+   * The task's memory policy `set_mempolicy(MPOL_BIND, {nid})` (mm/mempolicy.c),
+   * as `numactl --membind=nid` sets it: user pages come from node `nid` only
+   * (`alloc_page_vma()` with a one-node nodemask), and a fork inherits it.
+   * Default: the local node's zonelist with its fallbacks (`MPOL_DEFAULT`).
+   * EINVAL for a node that has no memory.
+   */
+  membind?: number;
 }
 
 /** Arguments of {@link MmStruct.mmap}. @public */
@@ -243,6 +251,8 @@ export class MmStruct implements MmuNotifierMm {
   readonly system: MmSystem | null;
   /** `mm->pgd`: the page tables (null without a system). */
   readonly pgd: PageTable | null;
+  /** The node of an `MPOL_BIND` task policy ({@link MmStructOptions.membind}), or undefined. */
+  readonly membind: number | undefined;
   /** `mm->has_pinned`: set by the first FOLL_PIN (fork then copies pinned anonymous pages). */
   hasPinned = false;
   /** `mm->hiwater_rss`, updated before rss drops. */
@@ -273,6 +283,13 @@ export class MmStruct implements MmuNotifierMm {
     this.mmapLegacyBase = pageAlign(Math.floor(this.taskSize / 3), ps);
     this.#nextShmemIno = options.firstShmemIno ?? 1;
     this.#options = options;
+    if (options.membind !== undefined) {
+      checkUnsigned('set_mempolicy', 'nid', options.membind);
+      if (this.system && this.system.core.nodeData(options.membind) === undefined) {
+        throw new KernelError('EINVAL', `set_mempolicy: node ${options.membind} has no memory`);
+      }
+    }
+    this.membind = options.membind;
     this.pgd = this.system ? this.system.newPageTable() : null;
     if (this.system) {
       if (this.taskSize > 2 ** this.system.geometry.vaBits) {

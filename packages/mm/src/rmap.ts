@@ -16,8 +16,8 @@
  * `page_mapcount()` is `_mapcount + 1`. The functions here keep it, and
  * `page->mapping`/`index`, in the struct page store.
  */
-import type { MemmapStore } from '@zonedev/mmzone';
-import { PG_swapbacked } from '@zonedev/mmzone';
+import type { MemmapStore, MmCore } from '@zonedev/mmzone';
+import { NR_ANON_MAPPED, NR_FILE_MAPPED, PG_swapbacked } from '@zonedev/mmzone';
 import type { Vma } from './vma.js';
 
 /**
@@ -109,52 +109,64 @@ export function vmaAddress(vma: Vma, index: number, pageSize: number): number {
 /**
  * `page_add_new_anon_rmap(page, vma, address, false)` (mm/rmap.c): a freshly
  * allocated page gets its first mapping: `_mapcount` 0, `page->mapping` the
- * VMA's anon_vma, `page->index` its linear index, `PG_swapbacked`.
+ * VMA's anon_vma, `page->index` its linear index, `PG_swapbacked`, and one
+ * more `NR_ANON_MAPPED` page on its node (`/proc/meminfo`'s AnonPages).
  * @public
  */
-export function pageAddNewAnonRmap(store: MemmapStore, pfn: number, vma: Vma, address: number, pageSize: number): void {
+export function pageAddNewAnonRmap(core: MmCore, pfn: number, vma: Vma, address: number, pageSize: number): void {
   const av = vma.anonVma;
   if (!av) throw new Error(`BUG: page_add_new_anon_rmap: VMA 0x${vma.vmStart.toString(16)} has no anon_vma`);
+  const store = core.memmap;
   store.setPageFlag(pfn, PG_swapbacked);
   store.setPageMapcountRaw(pfn, 0);
   store.setPageMapping(pfn, av);
   store.setPageIndex(pfn, linearPageIndex(vma, address, pageSize));
+  core.modNodePageState(pfn, NR_ANON_MAPPED, 1);
 }
 
 /**
  * `page_add_anon_rmap(page, vma, address, false)` (mm/rmap.c): one more PTE
  * maps an anonymous page; the first mapping sets `mapping`/`index`
- * (`__page_set_anon_rmap`).
+ * (`__page_set_anon_rmap`) and counts the page in `NR_ANON_MAPPED`.
  * @public
  */
-export function pageAddAnonRmap(store: MemmapStore, pfn: number, vma: Vma, address: number, pageSize: number): void {
+export function pageAddAnonRmap(core: MmCore, pfn: number, vma: Vma, address: number, pageSize: number): void {
+  const store = core.memmap;
   const first = store.pageMapcountRaw(pfn) === -1;
   store.setPageMapcountRaw(pfn, store.pageMapcountRaw(pfn) + 1);
+  if (first) core.modNodePageState(pfn, NR_ANON_MAPPED, 1);
   if (first && !isAnonMapping(store.pageMapping(pfn)) && vma.anonVma) {
     store.setPageMapping(pfn, vma.anonVma);
     store.setPageIndex(pfn, linearPageIndex(vma, address, pageSize));
   }
 }
 
-/** `page_dup_rmap(page, false)` (include/linux/rmap.h): fork copied a PTE. @public */
+/** `page_dup_rmap(page, false)` (include/linux/rmap.h): fork copied a PTE (never the first mapping: no counter moves). @public */
 export function pageDupRmap(store: MemmapStore, pfn: number): void {
   store.setPageMapcountRaw(pfn, store.pageMapcountRaw(pfn) + 1);
 }
 
-/** `page_add_file_rmap(page, false)` (mm/rmap.c): a page-cache or driver page got a PTE. @public */
-export function pageAddFileRmap(store: MemmapStore, pfn: number): void {
-  store.setPageMapcountRaw(pfn, store.pageMapcountRaw(pfn) + 1);
+/** `page_add_file_rmap(page, false)` (mm/rmap.c): a page-cache or driver page got a PTE; its first counts in `NR_FILE_MAPPED`. @public */
+export function pageAddFileRmap(core: MmCore, pfn: number): void {
+  const store = core.memmap;
+  const mc = store.pageMapcountRaw(pfn);
+  store.setPageMapcountRaw(pfn, mc + 1);
+  if (mc === -1) core.modNodePageState(pfn, NR_FILE_MAPPED, 1);
 }
 
 /**
- * `page_remove_rmap(page, false)` (mm/rmap.c): one PTE less. `page->mapping`
- * stays until the page is freed. Throws (a kernel BUG) on an unmapped page.
+ * `page_remove_rmap(page, false)` (mm/rmap.c): one PTE less; when it was the
+ * last, the page leaves `NR_ANON_MAPPED` (an anonymous page) or
+ * `NR_FILE_MAPPED`. `page->mapping` stays until the page is freed. Throws
+ * (a kernel BUG) on an unmapped page.
  * @public
  */
-export function pageRemoveRmap(store: MemmapStore, pfn: number): void {
+export function pageRemoveRmap(core: MmCore, pfn: number): void {
+  const store = core.memmap;
   const mc = store.pageMapcountRaw(pfn);
   if (mc < 0) throw new Error(`BUG: page_remove_rmap: pfn 0x${pfn.toString(16)} is not mapped`);
   store.setPageMapcountRaw(pfn, mc - 1);
+  if (mc === 0) core.modNodePageState(pfn, isAnonMapping(store.pageMapping(pfn)) ? NR_ANON_MAPPED : NR_FILE_MAPPED, -1);
 }
 
 /** `page_mapcount(page)` (include/linux/mm.h): the PTEs mapping a small page. @public */

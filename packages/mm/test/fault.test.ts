@@ -254,7 +254,7 @@ describe('device-private entries', () => {
     const vma = mm.findVma(addr)!;
     anonVmaPrepare(vma);
     m.sys.getPage(dpfn);
-    pageAddNewAnonRmap(m.core.memmap, dpfn, vma, addr, 4096);
+    pageAddNewAnonRmap(m.core, dpfn, vma, addr, 4096);
     mm.addRss(MM_ANONPAGES, 1);
     mm.pgd!.set(addr, swpEntryToPte(makeDevicePrivateEntry(dpfn, true)));
   }

@@ -66,7 +66,7 @@ describe('/proc/PID/smaps', () => {
     const vma = mm.findVma(addr)!;
     anonVmaPrepare(vma);
     m.sys.getPage(dpfn);
-    pageAddNewAnonRmap(m.core.memmap, dpfn, vma, addr, 4096);
+    pageAddNewAnonRmap(m.core, dpfn, vma, addr, 4096);
     mm.addRss(MM_ANONPAGES, 1);
     mm.pgd!.set(addr, swpEntryToPte(makeDevicePrivateEntry(dpfn, true)));
     // page_count is 2 (free device pages sit at 1), mapcount 1: private; a swap PTE is neither young nor dirty

@@ -194,6 +194,8 @@ export { MEMORY_OFFLINE, REPORT_FAILURE } from './page-isolation.js';
 export {
   NODE_STAT_IN_THP,
   NR_FREE_PAGES,
+  NR_ANON_MAPPED,
+  NR_FILE_MAPPED,
   NUMA_FOREIGN,
   NUMA_HIT,
   NUMA_LOCAL,

@@ -516,6 +516,36 @@ export class MmCore {
     return this.nrFreeZonePages(gfpZone(this.config, GFP_USER));
   }
 
+  /**
+   * `__mod_node_page_state(page_pgdat(page), item, nr)` (mm/vmstat.c): adds
+   * `nr` (may be negative) to node item `item` of the node `pfn`'s page
+   * belongs to, as rmap does for `NR_ANON_MAPPED` and `NR_FILE_MAPPED`.
+   * EINVAL for an item that does not exist in this configuration, a pfn
+   * without a struct page, or an `nr` that is not an integer.
+   */
+  modNodePageState(pfn: Pfn | number, item: number, nr: number): void {
+    checkUnsigned('__mod_node_page_state', 'pfn', pfn);
+    if (!Number.isSafeInteger(nr)) throw new KernelError('EINVAL', `__mod_node_page_state: invalid nr ${String(nr)}`);
+    if (!this.memmap.hasMemmap(pfn)) throw new KernelError('EINVAL', `__mod_node_page_state: pfn 0x${pfn.toString(16)} has no struct page`);
+    const pgdat = this.nodeData(this.memmap.pageToNid(pfn));
+    if (pgdat === undefined || !Number.isSafeInteger(item) || item < 0 || item >= pgdat.vmStat.length) {
+      throw new KernelError('EINVAL', `__mod_node_page_state: invalid item ${String(item)}`);
+    }
+    pgdat.vmStat[item]! += nr;
+  }
+
+  /** `node_page_state(pgdat, item)`: node item `item` of node `nid` (0 for a node that does not exist). */
+  nodePageState(nid: number, item: number): number {
+    return this.nodeData(nid)?.vmStat[item] ?? 0;
+  }
+
+  /** `global_node_page_state(item)`: node item `item` summed over the nodes. */
+  globalNodePageState(item: number): number {
+    let n = 0;
+    for (const p of this.pgdats.values()) n += p.vmStat[item] ?? 0;
+    return n;
+  }
+
   /** `global_zone_page_state(NR_FREE_PAGES)`: free pages of every zone. */
   nrFreePages(): number {
     let n = 0;

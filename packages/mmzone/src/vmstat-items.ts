@@ -50,6 +50,11 @@ export const NUMA_LOCAL = 4;
 /** Index of `numa_other`. @public */
 export const NUMA_OTHER = 5;
 
+/** `NR_ANON_MAPPED`: index of `nr_anon_pages` among the node items (mapped anonymous pages). @public */
+export const NR_ANON_MAPPED = 17;
+/** `NR_FILE_MAPPED`: index of `nr_mapped` among the node items (mapped page-cache pages). @public */
+export const NR_FILE_MAPPED = 18;
+
 /**
  * `enum node_stat_item` names, in order.
  * @public

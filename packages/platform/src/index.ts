@@ -100,8 +100,8 @@ export { QemuMachine } from './machine/qemu.js';
 export type { MemoryBackend, PcDimm, MonitorResult } from './machine/qemu.js';
 
 // --- what runs on the machine: named pages, device pagemaps, processes and test_hmm
-export { UserMemory } from './machine/user-memory.js';
-export type { NamedPage } from './machine/user-memory.js';
+export { KernelPages } from './machine/kernel-pages.js';
+export type { NamedPage } from './machine/kernel-pages.js';
 export { DevicePagemaps, PGMAP_TYPES } from './machine/pagemaps.js';
 export type { DevicePagemap } from './machine/pagemaps.js';
 export { MachineHmm, LINUX_RELEASE } from './machine/hmm.js';

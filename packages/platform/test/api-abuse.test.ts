@@ -31,7 +31,7 @@ const OPTIONS: BootOptions = { ...DEFAULT_MACHINE, slots: 4, maxmem: 8 * GiB };
 function state(m: Machine): string {
   const procs = ['/proc/iomem', '/proc/meminfo', '/proc/zoneinfo', '/proc/buddyinfo'].map((p) => m.readProc(p));
   const processes = m.processes.processes().map((p) => [p.mm.procMaps(), p.mm.getMmRss(), p.pins.length]);
-  return JSON.stringify([procs, m.infoMemoryDevices(), m.pagemaps.list().map((d) => d.name), m.user.list().map((p) => [p.name, p.pfn]), processes]);
+  return JSON.stringify([procs, m.infoMemoryDevices(), m.pagemaps.list().map((d) => d.name), m.kernelPages.list().map((p) => [p.name, p.pfn]), processes]);
 }
 
 const isString = (_i: number, v: unknown): boolean => typeof v === 'string';
@@ -72,12 +72,12 @@ describe('@zonedev/platform: bootMachine() refuses each bad option value', () =>
 
 describe('@zonedev/platform: every public entry point refuses bad values', () => {
   const m = bootMachine(OPTIONS);
-  const page: NamedPage = m.user.alloc('abuse', false, 0);
+  const page: NamedPage = m.kernelPages.alloc('abuse', 0);
   // a process with two pages mapped, the first one written
   const pid = m.processes.start().mm.pid;
   const va = m.processes.mmap(pid, 8192);
   m.processes.write(pid, va, 'kept');
-  m.user.write(page, 'kept');
+  m.kernelPages.write(page, 'kept');
   const pgmap: DevicePagemap = m.pagemaps.map('generic', 64 * GiB, 128 * 2 ** 20, false, 0);
   const layout: PcMemoryLayout = api.pcMemoryLayout({ ramSize: 2 * GiB, maxmem: 8 * GiB, slots: 4 } as never);
   const e820 = api.qemuE820(layout);
@@ -118,18 +118,17 @@ describe('@zonedev/platform: every public entry point refuses bad values', () =>
       allow: (i, v) => i === 4 && v === -1, // NUMA_NO_NODE
     },
     'DevicePagemaps.unmap': { args: a(pgmap), call: ([d]) => m.pagemaps.unmap(d as DevicePagemap) },
-    'UserMemory.constructor': null,
-    'UserMemory.alloc': {
-      args: a('p1', false, 0, false),
-      call: ([s, k, d, p]) => m.user.alloc(str(s), k as boolean, d as number | undefined, p as boolean),
-      allow: (i, v) => (i === 0 && typeof v === 'string') || (i === 2 && v === -1), // NUMA_NO_NODE
+    'KernelPages.constructor': null,
+    'KernelPages.alloc': {
+      args: a('p1', 0),
+      call: ([s, d]) => m.kernelPages.alloc(str(s), d as number | undefined),
+      allow: (i, v) => (i === 0 && typeof v === 'string') || (i === 1 && v === undefined),
     },
-    'UserMemory.free': { args: a('nothing'), call: ([s]) => m.user.free(str(s)), allow: isString },
-    'UserMemory.get': { args: a('abuse'), call: ([s]) => m.user.get(str(s)), allow: isString },
-    'UserMemory.read': { args: a(page), call: ([p]) => m.user.read(p as NamedPage) },
-    'UserMemory.write': { args: a(page, 'kept'), call: ([p, t]) => m.user.write(p as NamedPage, str(t)), allow: (i, v) => i === 1 && typeof v === 'string' },
-    'UserMemory.anonPages': null,
-    'UserMemory.list': null,
+    'KernelPages.free': { args: a('nothing'), call: ([s]) => m.kernelPages.free(str(s)), allow: isString },
+    'KernelPages.get': { args: a('abuse'), call: ([s]) => m.kernelPages.get(str(s)), allow: isString },
+    'KernelPages.read': { args: a(page), call: ([p]) => m.kernelPages.read(p as NamedPage) },
+    'KernelPages.write': { args: a(page, 'kept'), call: ([p, t]) => m.kernelPages.write(p as NamedPage, str(t)), allow: (i, v) => i === 1 && typeof v === 'string' },
+    'KernelPages.list': null,
     // MachineHmm's methods act on processes of the shell; its abuse is the hmm package's suite
     'MachineHmm.constructor': null,
     'MachineHmm.nextPid': null,
@@ -137,7 +136,11 @@ describe('@zonedev/platform: every public entry point refuses bad values', () =>
     'MachineProcesses.constructor': null,
     'MachineProcesses.process': { args: a(pid), call: ([p]) => m.processes.process(n(p)) },
     'MachineProcesses.processes': null,
-    'MachineProcesses.start': null,
+    'MachineProcesses.start': {
+      args: a(0),
+      call: ([n]) => m.processes.exit(m.processes.start(n as number | undefined).mm.pid),
+      allow: (_i, v) => v === undefined,
+    },
     'MachineProcesses.mmap': { args: a(pid, 4096, 'private'), call: ([p, l, h]) => m.processes.mmap(n(p), n(l), h as never), allow: (i, v) => i === 2 && v === undefined },
     'MachineProcesses.munmap': { args: a(pid, va + 4096, 4096), call: ([p, x, l]) => m.processes.munmap(n(p), n(x), n(l)) },
     'MachineProcesses.mprotect': { args: a(pid, va, 4096, 3), call: ([p, x, l, pr]) => m.processes.mprotect(n(p), n(x), n(l), n(pr)) },
@@ -224,7 +227,7 @@ describe('@zonedev/platform: every public entry point refuses bad values', () =>
     const t = abuse(ENTRIES, specs, () => state(m), refused);
     expect(t.failures).toEqual([]);
     expect(t.calls).toBeGreaterThan(300);
-    expect(m.user.read(page)).toMatch(/^kept/);
+    expect(m.kernelPages.read(page)).toMatch(/^kept/);
     expect(m.pagemaps.find(pgmap.name)).toBe(pgmap);
   });
 });

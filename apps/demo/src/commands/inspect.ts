@@ -23,6 +23,7 @@ import type { MmConfig } from '@zonedev/mmzone';
 import { earlySection, onlineSection, presentSection, validSection } from '@zonedev/sparse-vmemmap';
 import type { MemmapPlacement } from '@zonedev/sparse-vmemmap';
 import { DevPagemap, MEMORY_DEVICE_PRIVATE, memoryTypeName, pgmapAltmap } from '@zonedev/memremap';
+import { AnonVma } from '@zonedev/mm';
 import { formatTraceValue, type TraceEvent } from '@zonedev/kernel';
 import type { ShellCommand } from '../shell/command.js';
 import type { Machine as DemoMachine } from '@zonedev/platform';
@@ -148,7 +149,7 @@ interface PageReport {
   readonly _mapcount?: number;
   readonly page_type?: readonly string[];
   readonly private?: number;
-  readonly mapping?: { readonly kind: 'NULL' | 'anon' | 'object'; readonly text: string; readonly owner?: string };
+  readonly mapping?: { readonly kind: 'NULL' | 'anon' | 'object'; readonly text: string; readonly pids?: readonly number[] };
   readonly pgmap?: { readonly name: string; readonly type: string | null } | null;
   readonly zone_device_data?: number;
   readonly mapped_by?: readonly { readonly pid: number; readonly addr: number; readonly entry: string }[];
@@ -208,7 +209,8 @@ function pageReport(m: DemoMachine, pfn: number): PageReport {
     .map((f) => `PG_${f}`);
   const types = pageTypeNames(sp.mapcount);
   const mapping = mm.pageMapping(pfn);
-  const owner = typeof mapping === 'object' && mapping !== null && 'owner' in mapping ? String((mapping as { owner: unknown }).owner) : undefined;
+  // PageAnon(): page->mapping is an anon_vma; the processes are those of the VMAs on its chain
+  const pids = mapping instanceof AnonVma ? [...new Set([...mapping.vmas].map((v) => v.vmMm?.pid).filter((p): p is number => p !== undefined))].sort((a, b) => a - b) : undefined;
   const pgmap = mm.pagePgmap(pfn);
   const isPgmap = pgmap instanceof DevPagemap;
   const data = isPgmap && pgmap.type === MEMORY_DEVICE_PRIVATE ? mm.pageZoneDeviceData(pfn) : undefined;
@@ -233,8 +235,8 @@ function pageReport(m: DemoMachine, pfn: number): PageReport {
     mapping:
       mapping === undefined
         ? { kind: 'NULL', text: 'NULL' }
-        : owner !== undefined
-          ? { kind: 'anon', text: `anon (memalloc ${owner})`, owner }
+        : pids !== undefined
+          ? { kind: 'anon', text: `anon_vma (pid ${pids.length > 0 ? pids.join(', ') : 'none'})`, pids }
           : { kind: 'object', text: formatTraceValue(mapping) },
     pgmap: pgmap === undefined ? null : { name: formatTraceValue(pgmap), type: isPgmap ? memoryTypeName(pgmap.type) : null },
     ...(typeof data === 'number' ? { zone_device_data: data } : {}),

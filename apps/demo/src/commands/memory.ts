@@ -1,14 +1,12 @@
 /**
- * Small tools that put data in memory and read it back, so that hot-remove
- * has something to move (or something that cannot move).
+ * Small tools that put data in memory and read it back: a kernel page that
+ * hot-remove cannot move, and physical memory read and written directly.
+ * (Memory that can move is a process's: see the `process` commands.)
  *
  * ```
- *   memalloc [-k|-p] [-n NODE] NAME [TEXT...]  take a page and write TEXT into it:
- *                                            a user page (movable, on the LRU, as a
- *                                            process's anonymous memory); with -k a
- *                                            kernel page (GFP_KERNEL: unmovable); with
- *                                            -p a user page pinned by an extra reference
- *   memread [NAME]                           where the page is now, and its text
+ *   memalloc [-n NODE] NAME [TEXT...]        a driver's page (GFP_KERNEL, on NODE
+ *                                            only with -n): unmovable; TEXT in it
+ *   memread [NAME]                           where the page is, and its text
  *                                            (all pages without NAME)
  *   memfree NAME                             give the page back
  *   devmem ADDRESS [WIDTH [VALUE]]           busybox devmem: read or write 8/16/32/64
@@ -16,8 +14,8 @@
  *                                            CONFIG_STRICT_DEVMEM=n)
  * ```
  *
- * The demo's own tools: a real system would use a process (or a driver)
- * for the first three; `devmem` is busybox's, little-endian.
+ * The first three are the demo's own (on a real system: a driver holding a
+ * page); `devmem` is busybox's, little-endian.
  */
 import { errorText } from '../shell/builtins.js';
 import type { ShellCommand } from '../shell/command.js';
@@ -28,25 +26,19 @@ function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
-/** `NAME: pfn 0x..., phys 0x..., node N, zone Z`. */
+/** `NAME: kernel page at pfn 0x... (phys 0x...), node N, zone Z`. */
 function where(m: DemoMachine, p: NamedPage): string {
   const zone = m.mm.pageZone(p.pfn);
-  let s = `${p.name}: ${p.kernel ? 'kernel' : p.pinned ? 'pinned user' : 'user'} page at pfn ${hex(p.pfn)} (phys ${hex(p.pfn * m.mm.config.pageSize)}), node ${zone.node}, zone ${zone.name}`;
-  if (p.movedFrom.length > 0) s += `, migrated from pfn ${p.movedFrom.map(hex).join(', then ')}`;
-  return s;
+  return `${p.name}: kernel page at pfn ${hex(p.pfn)} (phys ${hex(p.pfn * m.mm.config.pageSize)}), node ${zone.node}, zone ${zone.name}`;
 }
 
-/** Parses `-k` and `-n NODE`; returns the operands or a usage message. */
-function parseAllocArgs(args: readonly string[]): { kernel: boolean; pinned: boolean; nid: number | undefined; rest: string[] } | string {
-  let kernel = false;
-  let pinned = false;
+/** Parses `-n NODE`; returns the operands or a usage message. */
+function parseAllocArgs(args: readonly string[]): { nid: number | undefined; rest: string[] } | string {
   let nid: number | undefined;
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '-k') kernel = true;
-    else if (a === '-p') pinned = true;
-    else if (a === '-n') {
+    if (a === '-n') {
       const v = args[++i];
       if (v === undefined || !/^[0-9]+$/.test(v)) return 'memalloc: -n needs a node number';
       nid = Number(v);
@@ -56,8 +48,7 @@ function parseAllocArgs(args: readonly string[]): { kernel: boolean; pinned: boo
     } else if (a.startsWith('-') && a !== '-') return `memalloc: unknown option '${a}'`;
     else break;
   }
-  if (kernel && pinned) return 'memalloc: -k and -p are mutually exclusive';
-  return { kernel, pinned, nid, rest: args.slice(i) };
+  return { nid, rest: args.slice(i) };
 }
 
 /**
@@ -75,16 +66,16 @@ function parseNum(s: string): bigint | undefined {
 
 /** The memory tools of machine `m`. */
 export function memoryCommands(m: DemoMachine): ShellCommand[] {
-  const user = m.user;
+  const pages = m.kernelPages;
   return [
     {
       name: 'memalloc',
-      synopsis: 'memalloc [-k|-p] [-n NODE] NAME [TEXT]',
-      summary: 'take a user page (-k: a kernel page, -p: a pinned user page) and write TEXT into it',
+      synopsis: 'memalloc [-n NODE] NAME [TEXT]',
+      summary: "take a driver's page (GFP_KERNEL: unmovable) and write TEXT into it",
       run(ctx): number {
         const a = parseAllocArgs(ctx.args);
         if (typeof a === 'string' || a.rest.length === 0) {
-          ctx.err(`${typeof a === 'string' ? `${a}\n` : ''}usage: memalloc [-k|-p] [-n NODE] NAME [TEXT...]\n`);
+          ctx.err(`${typeof a === 'string' ? `${a}\n` : ''}usage: memalloc [-n NODE] NAME [TEXT...]\n`);
           return 2;
         }
         const [name, ...words] = a.rest;
@@ -93,8 +84,8 @@ export function memoryCommands(m: DemoMachine): ShellCommand[] {
             ctx.err(`memalloc: node ${a.nid}: No such device\n`);
             return 1;
           }
-          const p = user.alloc(name!, a.kernel, a.nid, a.pinned);
-          if (words.length > 0) user.write(p, words.join(' '));
+          const p = pages.alloc(name!, a.nid);
+          if (words.length > 0) pages.write(p, words.join(' '));
           ctx.out(`${where(m, p)}\n`);
           return 0;
         } catch (e) {
@@ -106,17 +97,17 @@ export function memoryCommands(m: DemoMachine): ShellCommand[] {
     {
       name: 'memread',
       synopsis: 'memread [NAME]',
-      summary: 'show where a memalloc page is now (it may have migrated) and its text',
+      summary: 'show where a memalloc page is and its text',
       run(ctx): number {
-        const pages = ctx.args.length === 0 ? user.list() : ctx.args.map((n) => user.get(n) ?? n);
+        const list = ctx.args.length === 0 ? pages.list() : ctx.args.map((n) => pages.get(n) ?? n);
         let status = 0;
-        for (const p of pages) {
+        for (const p of list) {
           if (typeof p === 'string') {
             ctx.err(`memread: ${p}: No such file or directory\n`);
             status = 1;
             continue;
           }
-          ctx.out(`${where(m, p)}: "${user.read(p)}"\n`);
+          ctx.out(`${where(m, p)}: "${pages.read(p)}"\n`);
         }
         return status;
       },
@@ -129,7 +120,7 @@ export function memoryCommands(m: DemoMachine): ShellCommand[] {
         let status = 0;
         for (const n of ctx.args) {
           try {
-            user.free(n);
+            pages.free(n);
           } catch (e) {
             ctx.err(`memfree: ${n}: ${errorText(e)}\n`);
             status = 1;

@@ -2,7 +2,8 @@
  * `process ...`: user processes on the machine, what a program on the guest
  * would do, said as strace says it.
  *
- *   process start                          a new process (an empty address space): its pid
+ *   process start [--membind NODE]         a new process (an empty address space): its pid;
+ *                                          --membind: numactl's MPOL_BIND, pages from NODE only
  *   process mmap PID LENGTH [shared|/dev/daxR.N]
  *                                          map anonymous private (default) or shared
  *                                          memory, or a device-dax device, read-write
@@ -31,7 +32,7 @@ import { parseQemuSize } from '@zonedev/platform';
 import { pteText } from './hmm.js';
 
 const USAGE =
-  'usage: process start | list | mmap PID LENGTH [shared|/dev/daxR.N] | write PID ADDR TEXT... | read PID ADDR LENGTH\n' +
+  'usage: process start [--membind NODE] | list | mmap PID LENGTH [shared|/dev/daxR.N] | write PID ADDR TEXT... | read PID ADDR LENGTH\n' +
   '       | pte PID ADDR | mprotect PID ADDR LENGTH none|r|rw | fork PID | pin [--longterm] PID ADDR LENGTH | unpin PID\n' +
   '       | munmap PID ADDR LENGTH | exit PID\n';
 
@@ -105,9 +106,12 @@ export function processCommand(m: DemoMachine): ShellCommand {
       };
       switch (sub) {
         case 'start': {
-          if (ctx.args.length !== 1) return usage();
-          const p = procs.start();
-          ctx.out(`pid ${p.mm.pid}: started\n`);
+          // numactl --membind=NODE: an MPOL_BIND task policy
+          let membind: number | undefined;
+          if (ctx.args.length === 3 && ctx.args[1] === '--membind' && /^[0-9]+$/.test(ctx.args[2]!)) membind = Number(ctx.args[2]);
+          else if (ctx.args.length !== 1) return usage();
+          const p = procs.start(membind);
+          ctx.out(`pid ${p.mm.pid}: started${membind !== undefined ? `, bound to node ${membind}` : ''}\n`);
           return 0;
         }
         case 'list': {

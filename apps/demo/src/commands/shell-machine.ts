@@ -26,7 +26,7 @@ import { explainSupport } from '../explain/explain.js';
 export type MachineParts = Pick<
   Machine,
   | 'platform' | 'description' | 'kernel' | 'options' | 'profile' | 'cmdline' | 'memblock' | 'mm' | 'sparse'
-  | 'hotplug' | 'memremap' | 'nvdimm' | 'x86' | 'powerpc' | 'qemu' | 'user' | 'pagemaps' | 'hmm'
+  | 'hotplug' | 'memremap' | 'nvdimm' | 'x86' | 'powerpc' | 'qemu' | 'kernelPages' | 'pagemaps' | 'hmm'
 >;
 
 /**
@@ -90,7 +90,7 @@ export function shellMachine(machine: Machine): DemoShellMachine {
     x86: m.x86,
     powerpc: m.powerpc,
     qemu: m.qemu,
-    user: m.user,
+    kernelPages: m.kernelPages,
     pagemaps: m.pagemaps,
     hmm: m.hmm,
     sysfs: new SysfsFs(machine.sysfs, new DevFs(() => machine.devices())),

@@ -235,7 +235,7 @@ export class CommandGenerator {
     const r = this.rng;
     const name = this.id('page');
     this.names.pages.push(name);
-    const args = [r.pick(['', '', '-k', '-p', '-k -p', '-q'])];
+    const args = [r.pick(['', '', '', '-q'])];
     if (r.chance(0.2)) args.push(`-n ${this.node()}`);
     args.push(name, r.pick(['hello', 'data-of-' + name, '', "'two words'"]));
     return `memalloc ${args.filter((a) => a !== '').join(' ')}`;

@@ -183,6 +183,9 @@ export function fuzzRun(
   const ownerSince = new Map<number, number>([...states0.keys()].map((n) => [n, -1]));
   // What each memalloc page must still read (undefined: a devmem write may have changed it).
   const written = new Map<string, string | undefined>();
+  // Pages of processes the run starts itself, beside the generated commands:
+  // whatever hot-remove migrates, each must read back what was stored.
+  const procPages: { pid: number; va: number; text: string }[] = [];
   const commands: string[] = [];
   let skipped = 0;
   const outcomes = new Map<string, { ok: number; failed: number }>();
@@ -204,6 +207,20 @@ export function fuzzRun(
       continue;
     }
     commands.push(line);
+    if (step % 7 === 3 && procPages.length < 4) {
+      // a process maps a page of anonymous memory and stores text in it (ENOMEM: skipped)
+      const procs = booted.machine.processes;
+      try {
+        const pid = procs.start().mm.pid;
+        const va = procs.mmap(pid, pageSize);
+        procs.write(pid, va, `fuzz-${step}`);
+        procPages.push({ pid, va, text: `fuzz-${step}` });
+      } catch (e) {
+        if (!isKernelError(e) || e.errno !== 'ENOMEM') throw e;
+      }
+      // the state the command starts from includes the page (and its page tables)
+      now = snapshotOf(fs.read('/proc/iomem'), fs.read('/proc/zoneinfo'), blockStates(fs));
+    }
     const before = now;
     out = '';
     err = '';
@@ -245,22 +262,32 @@ export function fuzzRun(
       if (ls.length > 0) problem = ls.join('; ');
     }
     if (problem === undefined && status === 0) {
-      const alloc = /^memalloc (?:-[kp] )?(?:-n [0-9]+ )?(page[0-9]+)(?: (.*))?$/.exec(line);
+      const alloc = /^memalloc (?:-n [0-9]+ )?(page[0-9]+)(?: (.*))?$/.exec(line);
       if (alloc !== null) written.set(alloc[1]!, unquote(alloc[2] ?? ''));
       const free = /^memfree (\S+)$/.exec(line);
       if (free !== null) written.delete(free[1]!);
+      // a generated command that stores into, unmaps or ends one of the run's processes
+      const touched = /^process (?:write|munmap|mprotect|exit) ([0-9]+)\b/.exec(line);
+      if (touched !== null) for (let i = procPages.length - 1; i >= 0; i--) if (procPages[i]!.pid === Number(touched[1])) procPages.splice(i, 1);
       const poke = /^devmem (\S+) \S+ \S+$/.exec(line);
       if (poke !== null) {
         const addr = Number(poke[1]);
-        for (const p of booted.user.list()) if (addr >= p.pfn * pageSize && addr < (p.pfn + 1) * pageSize) written.set(p.name, undefined);
+        for (const p of booted.kernelPages.list()) if (addr >= p.pfn * pageSize && addr < (p.pfn + 1) * pageSize) written.set(p.name, undefined);
       }
     }
     if (problem === undefined) {
-      for (const p of booted.user.list()) {
+      for (const pp of procPages) {
+        const got = new TextDecoder().decode(booted.machine.processes.read(pp.pid, pp.va, pp.text.length));
+        if (got !== pp.text) problem = `process ${pp.pid}'s page at 0x${pp.va.toString(16)} reads ${JSON.stringify(got)}, not ${JSON.stringify(pp.text)}`;
+        if (problem !== undefined) break;
+      }
+    }
+    if (problem === undefined) {
+      for (const p of booted.kernelPages.list()) {
         const text = written.get(p.name);
         const blockState = states.get(Math.floor((p.pfn * pageSize) / bs));
         if (blockState !== 'online') problem = `page ${p.name} is at pfn 0x${p.pfn.toString(16)}, in a block that is ${blockState ?? 'gone'}`;
-        else if (text !== undefined && booted.user.read(p) !== text) problem = `page ${p.name} reads ${JSON.stringify(booted.user.read(p))}, not ${JSON.stringify(text)}`;
+        else if (text !== undefined && booted.kernelPages.read(p) !== text) problem = `page ${p.name} reads ${JSON.stringify(booted.kernelPages.read(p))}, not ${JSON.stringify(text)}`;
         if (problem !== undefined) break;
       }
     }

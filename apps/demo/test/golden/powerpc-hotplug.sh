@@ -11,18 +11,25 @@ page 0x8000
 chmem -d 0x80000000-0x9fffffff
 chmem -e -z Movable 0x80000000-0x9fffffff
 lsmem -o RANGE,SIZE,STATE,BLOCK,NODE,ZONES
-memalloc -n 1 hello 'Hello from node 1'
-memalloc -p -n 1 pinned 'DMA in flight'
-memread
+process start --membind 1
+process mmap 100 128K
+process write 100 0x7ffff7fe0000 Hello from node 1
+process write 100 0x7ffff7ff0000 DMA in flight
+process pin 100 0x7ffff7ff0000 64K
+process pte 100 0x7ffff7fe0000
+process pte 100 0x7ffff7ff0000
 dmesg -C
 device_del dimm1
 dmesg
 lsmem -o RANGE,SIZE,STATE,BLOCK,NODE,ZONES
-memfree pinned
+process unpin 100
 dmesg -C
 device_del dimm1
 dmesg
-memread
+process pte 100 0x7ffff7fe0000
+process pte 100 0x7ffff7ff0000
+process read 100 0x7ffff7fe0000 17
+process read 100 0x7ffff7ff0000 13
 info memory-devices
 lsmem -o RANGE,SIZE,STATE,BLOCK,NODE,ZONES
 object_add memory-backend-ram,id=odd,size=100M

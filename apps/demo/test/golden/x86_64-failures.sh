@@ -52,7 +52,7 @@ info memory-devices
 # A kernel page in the DIMM: it cannot be unplugged.
 chmem -e -z Normal 0x100000000-0x13fffffff
 lsmem -o RANGE,SIZE,STATE,BLOCK,NODE,ZONES
-memalloc -k pinned
+memalloc pinned
 echo offline > /sys/devices/system/memory/memory32/state
 dmesg -C
 device_del d1
@@ -64,7 +64,7 @@ device_del d1
 info memory-devices
 # The demo's own tools.
 memalloc
-memalloc -k -p x
+memalloc -n x
 memalloc -n 9 x
 memalloc -q x
 memalloc a

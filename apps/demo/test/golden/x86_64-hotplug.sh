@@ -19,14 +19,19 @@ page 0x140200
 chmem -e -b 41-42
 lsmem -o RANGE,SIZE,STATE,BLOCK,NODE,ZONES
 page 0x148000
-memalloc hello 'Hello from the hot-plugged DIMM'
-memalloc second 'A second page'
-memread
+process start
+process mmap 100 8K
+process write 100 0x7ffff7ffd000 Hello from the hot-plugged DIMM
+process write 100 0x7ffff7ffe000 A second page
+process pte 100 0x7ffff7ffd000
+process pte 100 0x7ffff7ffe000
 page 0x140200
 cat /proc/meminfo
 cat /proc/buddyinfo
 echo offline > /sys/devices/system/memory/memory40/state
-memread
+process pte 100 0x7ffff7ffd000
+process read 100 0x7ffff7ffd000 31
+process read 100 0x7ffff7ffe000 13
 devmem 0x140200000 64
 device_del dimm1
 info memory-devices
@@ -42,8 +47,8 @@ info memory-devices
 echo online > /sys/devices/system/memory/memory40/state
 devmem 0x140000000 32
 object_del mem1
-memfree hello second
-memread
+process exit 100
+process list
 lsmem
 cat /proc/iomem
 dmesg

@@ -9,10 +9,13 @@ object_add memory-backend-ram,id=mem1,size=256M
 device_add pc-dimm,id=dimm1,memdev=mem1,node=1
 lsmem -o RANGE,SIZE,STATE,BLOCK,NODE,ZONES
 chmem -e -z Movable -b 40-41
-memalloc -n 1 hello 'on node 1'
-memread
+process start --membind 1
+process mmap 100 4K
+process write 100 0x7ffff7ffe000 on node 1
+process pte 100 0x7ffff7ffe000
 chmem -d -b 40-41
-memread
+process pte 100 0x7ffff7ffe000
+process read 100 0x7ffff7ffe000 9
 device_del dimm1
 lsmem -o RANGE,SIZE,STATE,BLOCK,NODE,ZONES
 cat /proc/buddyinfo

@@ -61,7 +61,7 @@ import { setupArchPowerpc, PPC_KERNEL_SIZES, type PowerpcBootInfo } from './powe
 import { parseMmCmdline, unknownBootoptionsLine, type MmCmdline } from './cmdline.js';
 import { Procfs } from './procfs.js';
 import { QemuMachine, type MonitorResult } from './qemu.js';
-import { UserMemory } from './user-memory.js';
+import { KernelPages } from './kernel-pages.js';
 import { DevicePagemaps } from './pagemaps.js';
 import { machineDevtmpfs, type DeviceFile, type DeviceFiles } from './devices.js';
 import { pmemBlockDevices, setupNvdimm, type NvdimmOptions } from './nvdimm.js';
@@ -163,8 +163,8 @@ export class Machine implements MachineCore {
   readonly powerpc: PowerpcBootInfo | undefined;
   /** The QEMU side: memory backends, DIMMs, the monitor. */
   readonly qemu: QemuMachine;
-  /** Named pages held by "processes" and drivers (`memalloc`). */
-  readonly user: UserMemory;
+  /** Named kernel pages a driver holds (`memalloc`): pages that cannot move. */
+  readonly kernelPages: KernelPages;
   /** Device pagemaps mapped with `memremap_pages()` (`memremap`). */
   readonly pagemaps: DevicePagemaps;
   /** @zonedev/mm's processes and @zonedev/hmm's test_hmm module. */
@@ -269,7 +269,7 @@ export class Machine implements MachineCore {
     this.processes = new MachineProcesses(() => this.hmm.system, () => this.hmm.nextPid());
 
     this.qemu = new QemuMachine(this);
-    this.user = new UserMemory(this);
+    this.kernelPages = new KernelPages(this);
     this.pagemaps = new DevicePagemaps(this);
     const pmem = pmemBlockDevices(this.nvdimm);
     this.#devices = machineDevtmpfs(kernel.seed, () => new Map([...pmem(), ...this.hmm.devices()]));

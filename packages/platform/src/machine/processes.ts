@@ -104,9 +104,19 @@ export class MachineProcesses {
     return [...this.#procs.values()].sort((a, b) => a.mm.pid - b.mm.pid);
   }
 
-  /** A new process with an empty address space (`execve()` of a program that has not mapped anything yet). */
-  start(): MachineProcess {
-    const mm = new MmStruct(this.#nextPid(), { system: this.#system() });
+  /**
+   * A new process with an empty address space (`execve()` of a program that
+   * has not mapped anything yet); with `membind`, started as `numactl
+   * --membind=NODE` starts it (`set_mempolicy(MPOL_BIND)`: its pages come
+   * from that node only). EINVAL for a node without memory; nothing changes then.
+   */
+  start(membind?: number): MachineProcess {
+    const system = this.#system();
+    if (membind !== undefined) {
+      checkUnsigned('set_mempolicy', 'nid', membind);
+      if (system.core.nodeData(membind) === undefined) throw new KernelError('EINVAL', `set_mempolicy: node ${membind} has no memory`);
+    }
+    const mm = new MmStruct(this.#nextPid(), { system, ...(membind !== undefined ? { membind } : {}) });
     const p: Proc = { mm, parent: undefined, pins: [] };
     this.#procs.set(mm.pid, p);
     return p;

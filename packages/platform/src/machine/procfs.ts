@@ -17,12 +17,15 @@
  * aligned in 8 columns, ` kB`), followed by `hugetlb_report_meminfo()` and
  * `arch_report_meminfo()` (the direct map by page size: x86, and powerpc
  * with the radix MMU; hash prints none). The model
- * keeps the counters of the memory it models — total, free, reserved,
- * committed anonymous memory (the pages `memalloc` gave to "processes") —
+ * keeps the counters of the memory it models — total, free, reserved, and
+ * the anonymous and file pages processes map (rmap's `NR_ANON_MAPPED` and
+ * `NR_FILE_MAPPED`) —
  * and prints 0 for what it does not model: the page cache, slab, kernel
  * stacks, page tables, percpu, vmalloc, swap and huge pages.
  */
-import { SZ_1M, SZ_2M, align, alignDown } from '@zonedev/kernel';
+import { SZ_1M, SZ_2M, align, alignDown, hasBits } from '@zonedev/kernel';
+import { VM_ACCOUNT } from '@zonedev/mm';
+import { NR_ANON_MAPPED, NR_FILE_MAPPED } from '@zonedev/mmzone';
 import { KernelError } from '@zonedev/kernel';
 import { radixCreatePhysicalMapping, type RadixDirectPages } from './powerpc-setup.js';
 import type { Machine } from './machine.js';
@@ -30,6 +33,20 @@ import type { Machine } from './machine.js';
 /** `show_val_kb()`: `Label:` padded by the caller, the value in 8 columns, ` kB`. */
 function kb(label: string, value: number): string {
   return `${label}${String(value).padStart(8)} kB\n`;
+}
+
+/**
+ * `vm_committed_as` (mm/util.c, `__vm_enough_memory()`): the pages of every
+ * private writable mapping charged at mmap or mprotect time (`VM_ACCOUNT`),
+ * whether faulted in or not, summed over the machine's processes.
+ */
+function committedAs(m: Machine): number {
+  let pages = 0;
+  const mms = [...m.hmm.processes().map((p) => p.task.mm), ...m.processes.processes().map((p) => p.mm)];
+  for (const mm of mms) {
+    for (const vma of mm.vmas()) if (hasBits(vma.vmFlags, VM_ACCOUNT)) pages += (vma.vmEnd - vma.vmStart) / mm.pageSize;
+  }
+  return pages;
 }
 
 /**
@@ -103,7 +120,11 @@ export function meminfoShow(m: Machine): string {
   const free = mm.nrFreePages();
   // si_mem_available(): no page cache and no reclaimable slab in the model.
   const available = Math.max(0, free - mm.totalreservePages);
-  const anon = m.user.anonPages();
+  // global_node_page_state(): rmap's counts of mapped anonymous and file pages.
+  // The model has no LRU lists: a process's anonymous page counts as inactive
+  // anon, where lru_cache_add() puts a new one.
+  const anon = mm.globalNodePageState(NR_ANON_MAPPED);
+  const mapped = mm.globalNodePageState(NR_FILE_MAPPED);
   // vm_commit_limit(): (totalram - hugetlb) * overcommit_ratio (50) / 100 + swap.
   const commitLimit = Math.floor((total * 50) / 100);
   let s = '';
@@ -126,7 +147,7 @@ export function meminfoShow(m: Machine): string {
   s += kb('Dirty:          ', 0);
   s += kb('Writeback:      ', 0);
   s += kb('AnonPages:      ', K(anon));
-  s += kb('Mapped:         ', 0);
+  s += kb('Mapped:         ', K(mapped));
   s += kb('Shmem:          ', 0);
   s += kb('KReclaimable:   ', 0);
   s += kb('Slab:           ', 0);
@@ -138,7 +159,7 @@ export function meminfoShow(m: Machine): string {
   s += kb('Bounce:         ', 0);
   s += kb('WritebackTmp:   ', 0);
   s += kb('CommitLimit:    ', K(commitLimit));
-  s += kb('Committed_AS:   ', K(anon));
+  s += kb('Committed_AS:   ', K(committedAs(m)));
   s += `VmallocTotal:   ${String(vmallocTotalKb(m)).padStart(8)} kB\n`;
   s += kb('VmallocUsed:    ', 0);
   s += kb('VmallocChunk:   ', 0);
