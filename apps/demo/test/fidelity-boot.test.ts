@@ -200,3 +200,27 @@ describe("v5.13's free_area_init_core() group and build_all_zonelists()' early e
     expect(m.mm.vmTotalPages).toBe(128736);
   });
 });
+
+describe('pseries: the guest parses the LMB sets of ibm,dynamic-memory-v2 that CAS gives it', () => {
+  // -m 3G,slots=2,maxmem=7G --numa 2: device memory at ALIGN(3G, 1G) = 3 GiB, 4 GiB of LMBs.
+  const m = bootMachine({ ...DEFAULT_MACHINE, platform: 'powerpc', ramSize: 3 * G, slots: 2, maxmem: 7 * G, numa: 2 });
+
+  it('has v2 in its device tree, not v1', () => {
+    const ls = run('ls /sys/firmware/devicetree/base/ibm,dynamic-reconfiguration-memory', m).stdout.split('\n');
+    expect(ls).toContain('ibm,dynamic-memory-v2');
+    expect(ls).not.toContain('ibm,dynamic-memory');
+  });
+
+  it('finds the hot-pluggable LMBs from the second set: [3 GiB, 7 GiB)', () => {
+    expect(m.powerpc!.hotplugRegion).toEqual({ start: 3 * G, end: 7 * G });
+  });
+
+  it('hot-adds a DIMM at the first LMB of that set, with its DRC index', () => {
+    run('object_add memory-backend-ram,id=mem1,size=512M', m);
+    run('dmesg -C', m);
+    expect(run('device_add pc-dimm,id=dimm1,memdev=mem1,node=1', m).status).toBe(0);
+    const dmesg = lines(run('dmesg', m).stdout);
+    expect(dmesg).toContain('pseries-hotplug-mem: Attempting to hot-add 2 LMB(s) at index 8000000c');
+    expect(dmesg).toContain('pseries-hotplug-mem: Memory at c0000000 (drc index 8000000c) was hot-added');
+  });
+});
