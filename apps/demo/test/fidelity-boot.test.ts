@@ -168,3 +168,59 @@ describe('e820__reserve_resources(): entries the iomem root cannot hold are left
     expect(iomem).not.toContain('Persistent Memory');
   });
 });
+
+describe("v5.13's free_area_init_core() group and build_all_zonelists()' early estimate", () => {
+  it('x86_64 -m 512M: memmap, dma_reserve (the first MiB), LIFO batch and holes, zone by zone', () => {
+    const m = bootMachine({ ...DEFAULT_MACHINE, ramSize: 512 * M, maxmem: 512 * M });
+    const dmesg = lines(m.kernel.log.dmesg());
+    const from = dmesg.indexOf('On node 0 totalpages: 130942');
+    expect(from).toBeGreaterThan(0);
+    expect(dmesg.slice(from + 1, from + 9)).toEqual([
+      // calc_memmap_size(4095, 3998): 4095 * 64 bytes -> 64 pages
+      '  DMA zone: 64 pages used for memmap',
+      // memblock_find_dma_reserve(): pfns 1-0x9e of memory lie in the reserved first MiB
+      '  DMA zone: 158 pages reserved',
+      '  DMA zone: 3998 pages, LIFO batch:0',
+      // pfn 0, 0x9f-0xff, and 0x1000-0x7fff (the rest of section 0, re-initialized by DMA32)
+      '  DMA zone: 28770 pages in unavailable ranges',
+      // 0x1000-0x1ffdf: 126944 * 64 bytes = 1983.5 pages, rounded up
+      '  DMA32 zone: 1984 pages used for memmap',
+      // (126944 - 1984) / 1024 = 122 -> 30 -> rounddown_pow_of_two(45) - 1
+      '  DMA32 zone: 126944 pages, LIFO batch:31',
+      // SeaBIOS's 0x1ffe0000-0x1fffffff to the end of section 3
+      '  DMA32 zone: 32 pages in unavailable ranges',
+      // (3998 - 64 - 158) + (126944 - 1984): the estimate, not the managed count of the Memory: line
+      'Built 1 zonelists, mobility grouping on.  Total pages: 128736',
+    ]);
+    let managed = 0;
+    for (const z of m.mm.zones()) managed += z.managedPages;
+    // memblock_free_all() counted the pages really freed afterwards (the kernel image and memmap are not)
+    expect(managed).toBe(m.mm.totalramPages);
+    expect(managed).toBeLessThan(128736);
+    expect(m.mm.vmTotalPages).toBe(128736);
+  });
+});
+
+describe('pseries: the guest parses the LMB sets of ibm,dynamic-memory-v2 that CAS gives it', () => {
+  // -m 3G,slots=2,maxmem=7G --numa 2: device memory at ALIGN(3G, 1G) = 3 GiB, 4 GiB of LMBs.
+  const m = bootMachine({ ...DEFAULT_MACHINE, platform: 'powerpc', ramSize: 3 * G, slots: 2, maxmem: 7 * G, numa: 2 });
+
+  it('has v2 in its device tree, not v1', () => {
+    const ls = run('ls /sys/firmware/devicetree/base/ibm,dynamic-reconfiguration-memory', m).stdout.split('\n');
+    expect(ls).toContain('ibm,dynamic-memory-v2');
+    expect(ls).not.toContain('ibm,dynamic-memory');
+  });
+
+  it('finds the hot-pluggable LMBs from the second set: [3 GiB, 7 GiB)', () => {
+    expect(m.powerpc!.hotplugRegion).toEqual({ start: 3 * G, end: 7 * G });
+  });
+
+  it('hot-adds a DIMM at the first LMB of that set, with its DRC index', () => {
+    run('object_add memory-backend-ram,id=mem1,size=512M', m);
+    run('dmesg -C', m);
+    expect(run('device_add pc-dimm,id=dimm1,memdev=mem1,node=1', m).status).toBe(0);
+    const dmesg = lines(run('dmesg', m).stdout);
+    expect(dmesg).toContain('pseries-hotplug-mem: Attempting to hot-add 2 LMB(s) at index 8000000c');
+    expect(dmesg).toContain('pseries-hotplug-mem: Memory at c0000000 (drc index 8000000c) was hot-added');
+  });
+});

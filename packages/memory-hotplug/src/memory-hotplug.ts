@@ -305,7 +305,7 @@ export class MemoryHotplug implements MemoryBlockHost {
       if (!possible.includes(nid)) throw new KernelError('EINVAL', `online node ${nid} is not possible`);
     }
     for (const nid of possible) this.mm.allocNodeData(nid);
-    this.nodes = new NodeSubsystem(this.kernel, possible);
+    this.nodes = new NodeSubsystem(this.kernel, possible, this.mm);
     this.memory = new MemorySubsystem(this.kernel, this, this.arch.memoryBlockSizeBytes(), this.sparse.layout.PAGES_PER_SECTION * this.sparse.layout.PAGE_SIZE, c.pageShift);
     this.errorInject = new MemoryNotifierErrorInject(this.kernel, this.memory.memoryChain);
     let highest = -1;

@@ -60,6 +60,7 @@ import {
 } from '@zonedev/kernel';
 import type { HotplugArch, MhpFlags } from './arch.js';
 import type { MemoryNotify } from './memory-notifier.js';
+import { dpmSysfsGroup } from './power.js';
 
 /** `MEM_ONLINE` as a block state (include/linux/memory.h). @public */
 export const MEM_STATE_ONLINE = 1;
@@ -181,6 +182,8 @@ export class MemorySubsystem {
   /** `memory_blocks` (an xarray in the kernel), by block id. */
   private readonly blocks = new Map<number, MemoryBlock>();
   private readonly blockGroups: readonly AttributeGroup[];
+  /** Each block's `power.runtime_auto` (`power/control`). */
+  private readonly runtimeAuto = new WeakMap<Device, boolean>();
   private readonly pagesPerSection: number;
   private readonly pageShift: number;
 
@@ -202,7 +205,7 @@ export class MemorySubsystem {
       online: (dev: Device): void => this.memorySubsysOnline(dev as MemoryBlock),
       offline: (dev: Device): void => this.memorySubsysOffline(dev as MemoryBlock),
     };
-    this.blockGroups = [{ attrs: this.blockAttrs() }];
+    this.blockGroups = [{ attrs: this.blockAttrs() }, dpmSysfsGroup(this.runtimeAuto)];
   }
 
   // ------------------------------------------------------------- numbering

@@ -43,13 +43,20 @@
  *   node0/distance  "10 20\n"    node1/distance  "20 10\n"
  * ```
  *
- * `meminfo`, `numastat` and `vmstat` need the node's zone counters, which
- * this subsystem is not given (it is built from the kernel services and the
- * possible nodes only), so they are not modelled here.
+ * Given the machine's mm core, each node also has the counter files, read
+ * from that node's `pglist_data` and zones when they are read: `meminfo`
+ * (`node_read_meminfo()`: `si_meminfo_node()`'s managed and free pages, then
+ * the node's and its zones' vmstat items in kB), `numastat`
+ * (`node_read_numastat()`) and `vmstat` (`node_read_vmstat()`: every zone,
+ * NUMA and node item, by the names of mm/vmstat.c). Like every device, a
+ * node has a `power/` directory (see power.ts).
  */
 import type { BusType, DeviceAttribute, Kernel } from '@zonedev/kernel';
 import { Device, KernelError, checkUnsigned } from '@zonedev/kernel';
+import type { MmCore, PglistData } from '@zonedev/mmzone';
+import { NODE_STAT_IN_THP, NR_FREE_PAGES, nodeStatNames, numaStatNames, zonePageState, zoneStatNames } from '@zonedev/mmzone';
 import { NUMA_NO_NODE } from './memory-notifier.js';
+import { dpmSysfsGroup } from './power.js';
 
 /**
  * A memory block as the node links see it: a registered device and the
@@ -125,9 +132,18 @@ export class NodeSubsystem {
   private readonly states = new Map<NodeState, Set<number>>();
   /** The node of cpu0 (`cpu_to_node(0)`): the first node registered, at boot. */
   private cpu0Nid: number | undefined;
+  /** The mm core the counter files read (none: no `meminfo`, `numastat`, `vmstat`). */
+  private readonly mm: MmCore | undefined;
+  /** Each node's `power.runtime_auto` (`power/control`). */
+  private readonly runtimeAuto = new WeakMap<Device, boolean>();
 
-  constructor(kernel: Kernel, possible: Iterable<number>) {
+  /**
+   * @param possible - `node_possible_map`.
+   * @param mm - the machine's mm core, for the counter files of each node.
+   */
+  constructor(kernel: Kernel, possible: Iterable<number>, mm?: MmCore) {
     this.kernel = kernel;
+    this.mm = mm;
     this.bus = { name: 'node', devName: 'node' };
     for (const s of ['N_POSSIBLE', 'N_ONLINE', 'N_NORMAL_MEMORY', 'N_MEMORY', 'N_CPU', 'N_GENERIC_INITIATOR'] as const) {
       this.states.set(s, new Set());
@@ -218,7 +234,7 @@ export class NodeSubsystem {
   registerOneNode(nid: number): void {
     checkUnsigned('__register_one_node', 'nid', nid);
     if (this.devices.has(nid)) throw new KernelError('EEXIST', `node${nid} is already registered`);
-    const dev = new Device({ bus: this.bus, id: nid, groups: [{ attrs: this.nodeDevAttrs() }] });
+    const dev = new Device({ bus: this.bus, id: nid, groups: [{ attrs: this.nodeDevAttrs() }, dpmSysfsGroup(this.runtimeAuto)] });
     this.kernel.devices.deviceRegister(dev);
     this.devices.set(nid, dev);
     // Boot registers the online nodes in ascending order: cpu0 is on the first.
@@ -226,16 +242,24 @@ export class NodeSubsystem {
   }
 
   /**
-   * `node_dev_attrs[]` (drivers/base/node.c) without the counter files:
-   * `cpumap`, `cpulist` (`node_read_cpumap()` with `cpumap_print_to_pagebuf()`)
-   * and `distance` (`node_read_distance()`), all 0444.
+   * `node_dev_attrs[]` (drivers/base/node.c): `cpumap`, `cpulist`
+   * (`node_read_cpumap()` with `cpumap_print_to_pagebuf()`), `meminfo`,
+   * `numastat`, `distance` (`node_read_distance()`) and `vmstat`, all 0444;
+   * the three counter files only with an mm core to read.
    */
   private nodeDevAttrs(): DeviceAttribute[] {
-    return [
+    const attrs: DeviceAttribute[] = [
       { name: 'cpumap', mode: 0o444, show: (dev) => formatBitmapMask(this.cpumaskOfNode(dev.id!), NR_CPU_IDS) },
       { name: 'cpulist', mode: 0o444, show: (dev) => `${formatNodeList(this.cpumaskOfNode(dev.id!))}\n` },
-      { name: 'distance', mode: 0o444, show: (dev) => this.nodeReadDistance(dev.id!) },
     ];
+    const mm = this.mm;
+    if (mm !== undefined) {
+      attrs.push({ name: 'meminfo', mode: 0o444, show: (dev) => nodeReadMeminfo(mm, dev.id!) });
+      attrs.push({ name: 'numastat', mode: 0o444, show: (dev) => nodeReadNumastat(mm, dev.id!) });
+    }
+    attrs.push({ name: 'distance', mode: 0o444, show: (dev) => this.nodeReadDistance(dev.id!) });
+    if (mm !== undefined) attrs.push({ name: 'vmstat', mode: 0o444, show: (dev) => nodeReadVmstat(mm, dev.id!) });
+    return attrs;
   }
 
   /** `cpumask_of_node(nid) & cpu_online_mask`: {0} on cpu0's node, else empty. */
@@ -319,4 +343,126 @@ export class NodeSubsystem {
       core.sysfsRemoveLink(mem, node.name!);
     }
   }
+}
+
+/** `NODE_DATA(nid)` of a registered node (its pglist_data exists from boot or hot-add). */
+function nodeData(mm: MmCore, nid: number): PglistData {
+  const pgdat = mm.nodeData(nid);
+  if (pgdat === undefined) throw new KernelError('ENODEV', `node${nid} has no pglist_data`);
+  return pgdat;
+}
+
+/** `sum_zone_node_page_state(nid, item)`: a zone item summed over the node's zones. */
+function sumZoneNodePageState(pgdat: PglistData, item: number): number {
+  let n = 0;
+  for (const z of pgdat.nodeZones) n += zonePageState(z, item);
+  return n;
+}
+
+/** `sum_zone_numa_state(nid, item)`. */
+function sumZoneNumaState(pgdat: PglistData, item: number): number {
+  let n = 0;
+  for (const z of pgdat.nodeZones) n += z.vmNumaStat[item] ?? 0;
+  return n;
+}
+
+/**
+ * `node_read_meminfo()` (drivers/base/node.c, v5.13): `Node N Label: %8lu kB`
+ * lines. MemTotal and MemFree are `si_meminfo_node()`'s (managed and free
+ * pages of the node's zones); the rest are the node's vmstat items (and the
+ * zone items Mlocked and Bounce summed over its zones), in kB;
+ * KernelStack and ShadowCallStack are kept in kB; NFS_Unstable is always 0.
+ * CONFIG_TRANSPARENT_HUGEPAGE's five lines (in v5.13 their counters are in
+ * base pages) and `hugetlb_report_node_meminfo()`'s three follow.
+ */
+function nodeReadMeminfo(mm: MmCore, nid: number): string {
+  const pgdat = nodeData(mm, nid);
+  const c = mm.config;
+  const K = (pages: number): number => (pages * c.pageSize) / 1024;
+  const names = nodeStatNames(c);
+  const zoneNames = zoneStatNames(c);
+  const node = (name: string): number => {
+    const i = names.indexOf(name);
+    return i < 0 ? 0 : (pgdat.vmStat[i] ?? 0);
+  };
+  const zoneSum = (name: string): number => sumZoneNodePageState(pgdat, zoneNames.indexOf(name));
+  let totalram = 0;
+  for (const z of pgdat.nodeZones) totalram += z.managedPages;
+  const freeram = sumZoneNodePageState(pgdat, NR_FREE_PAGES);
+  const sreclaimable = node('nr_slab_reclaimable');
+  const sunreclaimable = node('nr_slab_unreclaimable');
+  const rows: [string, number][] = [
+    ['MemTotal:       ', K(totalram)],
+    ['MemFree:        ', K(freeram)],
+    ['MemUsed:        ', K(totalram - freeram)],
+    ['Active:         ', K(node('nr_active_anon') + node('nr_active_file'))],
+    ['Inactive:       ', K(node('nr_inactive_anon') + node('nr_inactive_file'))],
+    ['Active(anon):   ', K(node('nr_active_anon'))],
+    ['Inactive(anon): ', K(node('nr_inactive_anon'))],
+    ['Active(file):   ', K(node('nr_active_file'))],
+    ['Inactive(file): ', K(node('nr_inactive_file'))],
+    ['Unevictable:    ', K(node('nr_unevictable'))],
+    ['Mlocked:        ', K(zoneSum('nr_mlock'))],
+    ['Dirty:          ', K(node('nr_dirty'))],
+    ['Writeback:      ', K(node('nr_writeback'))],
+    ['FilePages:      ', K(node('nr_file_pages'))],
+    ['Mapped:         ', K(node('nr_mapped'))],
+    ['AnonPages:      ', K(node('nr_anon_pages'))],
+    ['Shmem:          ', K(node('nr_shmem'))],
+    ['KernelStack:    ', node('nr_kernel_stack')],
+  ];
+  if (c.arch.shadowCallStack) rows.push(['ShadowCallStack:', node('nr_shadow_call_stack')]);
+  rows.push(
+    ['PageTables:     ', K(node('nr_page_table_pages'))],
+    ['NFS_Unstable:   ', 0],
+    ['Bounce:         ', K(zoneSum('nr_bounce'))],
+    ['WritebackTmp:   ', K(node('nr_writeback_temp'))],
+    ['KReclaimable:   ', K(sreclaimable + node('nr_kernel_misc_reclaimable'))],
+    ['Slab:           ', K(sreclaimable + sunreclaimable)],
+    ['SReclaimable:   ', K(sreclaimable)],
+    ['SUnreclaim:     ', K(sunreclaimable)],
+    ['AnonHugePages:  ', K(node('nr_anon_transparent_hugepages'))],
+    ['ShmemHugePages: ', K(node('nr_shmem_hugepages'))],
+    ['ShmemPmdMapped: ', K(node('nr_shmem_pmdmapped'))],
+    ['FileHugePages: ', K(node('nr_file_hugepages'))],
+    ['FilePmdMapped: ', K(node('nr_file_pmdmapped'))],
+  );
+  let out = '';
+  for (const [label, v] of rows) out += `Node ${nid} ${label}${String(v).padStart(8)} kB\n`;
+  // hugetlb_report_node_meminfo(): no huge pages are ever reserved in the model.
+  out += `Node ${nid} HugePages_Total: ${String(0).padStart(5)}\n`;
+  out += `Node ${nid} HugePages_Free:  ${String(0).padStart(5)}\n`;
+  out += `Node ${nid} HugePages_Surp:  ${String(0).padStart(5)}\n`;
+  return out;
+}
+
+/** `node_read_numastat()` (drivers/base/node.c, v5.13): the node's NUMA counters under their old names. */
+function nodeReadNumastat(mm: MmCore, nid: number): string {
+  const pgdat = nodeData(mm, nid);
+  const labels = ['numa_hit', 'numa_miss', 'numa_foreign', 'interleave_hit', 'local_node', 'other_node'];
+  return labels.map((l, i) => `${l} ${sumZoneNumaState(pgdat, i)}\n`).join('');
+}
+
+/**
+ * `node_read_vmstat()` (drivers/base/node.c, v5.13): `name value` for every
+ * zone item (summed over the node's zones), NUMA item and node item; the THP
+ * node items in huge pages (`vmstat_item_print_in_thp()`).
+ */
+function nodeReadVmstat(mm: MmCore, nid: number): string {
+  const pgdat = nodeData(mm, nid);
+  const c = mm.config;
+  let out = '';
+  zoneStatNames(c).forEach((name, i) => {
+    out += `${name} ${sumZoneNodePageState(pgdat, i)}\n`;
+  });
+  numaStatNames(c).forEach((name, i) => {
+    out += `${name} ${sumZoneNumaState(pgdat, i)}\n`;
+  });
+  const hpagePmdNr = 2 ** ((c.pageShift === 12 ? 21 : 24) - c.pageShift);
+  nodeStatNames(c).forEach((name, i) => {
+    let pages = pgdat.vmStat[i] ?? 0;
+    if (NODE_STAT_IN_THP.includes(name)) pages = Math.floor(pages / hpagePmdNr);
+    out += `${name} ${pages}\n`;
+  });
+  return out;
 }

@@ -88,6 +88,7 @@ import type { Zone } from './mmzone.js';
 import { PG_buddy, PG_head, PG_lru, PG_reserved, flagsWordAny, flagsWordMask, formatPageFlags, pageTypeIs } from './page-flags.js';
 import * as iso from './page-isolation.js';
 import { PhysMem } from './physmem.js';
+import { STRUCT_PAGE_SIZE } from './struct-page.js';
 import type { Pfn } from './struct-page.js';
 import { NR_FREE_PAGES, NUMA_FOREIGN, NUMA_HIT, NUMA_LOCAL, NUMA_MISS, NUMA_OTHER } from './vmstat-items.js';
 import { buddyinfoShow, pagetypeinfoShow, zoneinfoShow } from './vmstat.js';
@@ -300,6 +301,11 @@ export class MmCore {
   private readonly checkAtPrepMask: number;
   private managedReset = false;
   private memblockMemory: MemblockRegion[] = [];
+  // free_area_init_core()'s totals and memmap_init_zone()'s hole cursor
+  private dmaReserve = 0;
+  private nrKernelPages = 0;
+  private nrAllPages = 0;
+  private holePfn = 0;
   // ratelimit state of warn_alloc() and bad_page()
   private warnBurst = 0;
   private warnStart = 0;
@@ -617,7 +623,11 @@ export class MmCore {
     log.info('Early memory node ranges');
     for (const r of regions) log.info(`  node ${String(r.nid).padStart(3)}: [mem ${hex18(r.startPfn * ps)}-${hex18(r.endPfn * ps - 1)}]`);
 
+    this.nrKernelPages = 0;
+    this.nrAllPages = 0;
+    this.holePfn = 0;
     for (const pgdat of this.onlinePgdats()) {
+      // free_area_init_node()
       const mine = regions.filter((r) => r.nid === pgdat.nodeId);
       const nStart = mine.length > 0 ? mine[0]!.startPfn : 0;
       const nEnd = mine.length > 0 ? mine[mine.length - 1]!.endPfn : 0;
@@ -643,44 +653,94 @@ export class MmCore {
       pgdat.nodeSpannedPages = total;
       pgdat.nodePresentPages = real;
       log.debug(`On node ${pgdat.nodeId} totalpages: ${real}`);
+      this.freeAreaInitCore(pgdat, mine);
     }
-    this.memmapInit(regions);
   }
 
-  /** `memmap_init()`: boot memory and the holes of its sections. */
-  private memmapInit(regions: readonly MemblockRegion[]): void {
-    let hole = 0;
-    let zoneId = 0;
-    let nid = 0;
-    let end = 0;
-    for (const r of regions) {
-      const node = this.pgdats.get(r.nid)!;
-      nid = r.nid;
-      end = r.endPfn;
-      for (const zone of node.nodeZones) {
-        if (!populatedZone(zone)) continue;
-        // memmap_init_zone_range()
-        const zs = zone.zoneStartPfn;
-        const ze = zoneEndPfn(zone);
-        const s = Math.min(Math.max(r.startPfn, zs), ze);
-        const e = Math.min(Math.max(r.endPfn, zs), ze);
-        zoneId = zone.zoneIdx;
-        if (s >= e) continue;
-        this.memmapInitRange(s as Pfn, e - s, r.nid, zone.zoneIdx, 'early', MIGRATE_MOVABLE);
-        if (hole < s) this.initUnavailableRange(hole, s, zone.zoneIdx, r.nid);
-        hole = e;
+  /**
+   * `calc_memmap_size()`: the pages of struct pages a zone is charged for,
+   * `PAGE_ALIGN(pages * sizeof(struct page)) >> PAGE_SHIFT` of its spanned
+   * pages, or of its present pages when holes make it span more than
+   * present + present/16 (SPARSEMEM allocates no memmap for whole holes).
+   */
+  private calcMemmapSize(spanned: number, present: number): number {
+    const pages = spanned > present + Math.floor(present / 16) ? present : spanned;
+    return Math.ceil((pages * STRUCT_PAGE_SIZE) / this.config.pageSize);
+  }
+
+  /**
+   * `free_area_init_core()` for one node, zone by zone: the early estimate
+   * of each zone's managed pages (present pages less its memmap and, for the
+   * first zone, `dma_reserve`), which the page allocator uses until
+   * memblock_free_all() counts the real ones, the per-cpu pageset
+   * (`zone_pcp_init()`), and the zone's memmap (`memmap_init_zone()`). The
+   * KERN_DEBUG lines ("pages used for memmap", "pages reserved", "LIFO
+   * batch") and the KERN_INFO hole line are logged in the kernel's order.
+   */
+  private freeAreaInitCore(pgdat: PglistData, mine: readonly MemblockRegion[]): void {
+    const log = this.kernel.log;
+    const names = this.config.zoneNames;
+    for (const zone of pgdat.nodeZones) {
+      const j = zone.zoneIdx;
+      const size = zone.spannedPages;
+      let freesize = zone.presentPages;
+      const memmapPages = this.calcMemmapSize(size, freesize);
+      const highmem = isHighmem(zone);
+      if (!highmem) {
+        if (freesize >= memmapPages) {
+          freesize -= memmapPages;
+          if (memmapPages > 0) log.debug(`  ${names[j]} zone: ${memmapPages} pages used for memmap`);
+        } else {
+          log.warn(`  ${names[j]} zone: ${memmapPages} pages exceeds freesize ${freesize}`);
+        }
       }
+      if (j === 0 && freesize > this.dmaReserve) {
+        freesize -= this.dmaReserve;
+        log.debug(`  ${names[0]} zone: ${this.dmaReserve} pages reserved`);
+      }
+      if (!highmem) this.nrKernelPages += freesize;
+      else if (this.nrKernelPages > memmapPages * 2) this.nrKernelPages -= memmapPages;
+      this.nrAllPages += freesize;
+      // zone_init_internals(): the approximate managed count, then zone_pcp_init().
+      zone.managedPages = freesize;
+      this.zonePcpReset(zone);
+      if (populatedZone(zone)) log.debug(`  ${zone.name} zone: ${zone.presentPages} pages, LIFO batch:${this.zoneBatchsize(zone)}`);
+      if (size === 0) continue;
+      this.memmapInitZone(zone, mine);
     }
-    const sectionEnd = Math.ceil(end / this.config.pagesPerSection) * this.config.pagesPerSection;
-    if (hole < sectionEnd) this.initUnavailableRange(hole, sectionEnd, zoneId, nid);
+  }
+
+  /**
+   * `memmap_init_zone()` (v5.13): initializes the struct pages of the
+   * node's boot memory inside the zone, and those of the holes before each
+   * region and up to the end of the zone's last section (`hole_pfn` carries
+   * over from zone to zone and node to node, so a section the zone ends in
+   * is initialized again by the zone above). Logs
+   * `  <zone> zone: N pages in unavailable ranges` when there were holes.
+   */
+  private memmapInitZone(zone: Zone, mine: readonly MemblockRegion[]): void {
+    const zs = zone.zoneStartPfn;
+    const ze = zoneEndPfn(zone);
+    const nid = zone.node;
+    let pgcnt = 0;
+    for (const r of mine) {
+      const s = Math.min(Math.max(r.startPfn, zs), ze);
+      const e = Math.min(Math.max(r.endPfn, zs), ze);
+      if (e > s) this.memmapInitRange(s as Pfn, e - s, nid, zone.zoneIdx, 'early', MIGRATE_MOVABLE);
+      if (this.holePfn < s) pgcnt += this.initUnavailableRange(this.holePfn, s, zone.zoneIdx, nid);
+      this.holePfn = e;
+    }
+    const sectionEnd = Math.ceil(ze / this.config.pagesPerSection) * this.config.pagesPerSection;
+    if (this.holePfn < sectionEnd) pgcnt += this.initUnavailableRange(this.holePfn, sectionEnd, zone.zoneIdx, nid);
+    if (pgcnt > 0) this.kernel.log.info(`  ${zone.name} zone: ${pgcnt} pages in unavailable ranges`);
   }
 
   /**
    * `init_unavailable_range()`: initializes the struct pages of a hole as
-   * reserved pages of `zone` (pageblocks without a memmap are skipped) and
-   * logs how many there were.
+   * reserved pages of `zone` on `node` (pageblocks without a memmap are
+   * skipped) and returns how many it initialized.
    */
-  initUnavailableRange(spfn: number, epfn: number, zone: number, node: number): void {
+  initUnavailableRange(spfn: number, epfn: number, zone: number, node: number): number {
     checkUnsigned('init_unavailable_range', 'spfn', spfn);
     checkUnsigned('init_unavailable_range', 'epfn', epfn);
     checkUnsigned('init_unavailable_range', 'zone', zone, this.config.MAX_NR_ZONES - 1);
@@ -689,7 +749,7 @@ export class MmCore {
     return this.initUnavailableRangeImpl(spfn, epfn, zone, node);
   }
 
-  private initUnavailableRangeImpl(spfn: number, epfn: number, zone: number, node: number): void {
+  private initUnavailableRangeImpl(spfn: number, epfn: number, zone: number, node: number): number {
     const nb = this.config.pageblockNrPages;
     let count = 0;
     let pfn = spfn;
@@ -706,7 +766,7 @@ export class MmCore {
       count += n;
       pfn = runEnd;
     }
-    if (count > 0) this.kernel.log.info(`On node ${node}, zone ${this.config.zoneNames[zone]}: ${count} pages in unavailable ranges`);
+    return count;
   }
 
   /**
@@ -851,13 +911,22 @@ export class MmCore {
   }
 
   private zonePcpUpdateImpl(zone: Zone): void {
+    const batch = this.zoneBatchsize(zone);
+    zone.pagesetHigh = 6 * batch;
+    zone.pagesetBatch = Math.max(1, batch);
+  }
+
+  /**
+   * `zone_batchsize()`: a quarter of 1/1024 of the zone's managed pages, at
+   * most 1 MiB worth, rounded down to 2^n - 1 (so 0 for a zone under 4096
+   * pages).
+   */
+  private zoneBatchsize(zone: Zone): number {
     let batch = Math.floor(zone.managedPages / 1024);
     if (batch * this.config.pageSize > 1024 * 1024) batch = Math.floor((1024 * 1024) / this.config.pageSize);
     batch = Math.floor(batch / 4);
     if (batch < 1) batch = 1;
-    batch = rounddownPow2(batch + Math.floor(batch / 2)) - 1;
-    zone.pagesetHigh = 6 * batch;
-    zone.pagesetBatch = Math.max(1, batch);
+    return rounddownPow2(batch + Math.floor(batch / 2)) - 1;
   }
 
   /** `zone_pcp_reset()`: back to the boot pageset (high 0, batch 1). */
@@ -867,16 +936,33 @@ export class MmCore {
   }
 
   /**
-   * The whole boot sequence of the memory core after sparse_init():
-   * {@link MmCore.freeAreaInit}, {@link MmCore.memblockFreeAll},
-   * {@link MmCore.setupPerCpuPageset}, {@link MmCore.buildAllZonelists} and
-   * {@link MmCore.initPerZoneWmarkMin}. Returns the pages released.
+   * `set_dma_reserve()`: pages of the first zone that the architecture
+   * counts as used before the page allocator runs (x86_64's
+   * `memblock_find_dma_reserve()`: memory below 16 MiB that memblock has
+   * reserved). free_area_init() takes them out of the zone's early managed
+   * estimate and logs `  DMA zone: N pages reserved`. Call it before
+   * {@link MmCore.freeAreaInit}; -EINVAL for a count that is not an
+   * unsigned integer.
+   */
+  setDmaReserve(newDmaReserve: number): void {
+    checkUnsigned('set_dma_reserve', 'new_dma_reserve', newDmaReserve);
+    this.dmaReserve = newDmaReserve;
+  }
+
+  /**
+   * The whole boot sequence of the memory core after sparse_init(), in
+   * start_kernel()'s order: {@link MmCore.freeAreaInit} (setup_arch()),
+   * {@link MmCore.buildAllZonelists} (on free_area_init()'s early managed
+   * estimates, before any watermark exists), {@link MmCore.memblockFreeAll}
+   * (mm_init()), {@link MmCore.setupPerCpuPageset} and
+   * {@link MmCore.initPerZoneWmarkMin} (an initcall). Returns the pages
+   * released.
    */
   bootMemory(memory: readonly MemblockRegion[], reserved: readonly PfnRange[] = []): number {
     this.freeAreaInit(memory);
+    this.buildAllZonelists();
     const n = this.memblockFreeAll(reserved);
     this.setupPerCpuPageset();
-    this.buildAllZonelists();
     this.initPerZoneWmarkMin();
     return n;
   }

@@ -103,7 +103,7 @@ describe('genericOnlinePages (online_pages_range) at the boundary', () => {
 });
 
 describe('the other exported entry points', () => {
-  it('allocPages, freeReservedPages, adjustManagedPageCount, setMinFreeKbytes and isolation refuse bad numbers', () => {
+  it('allocPages, freeReservedPages, adjustManagedPageCount, setMinFreeKbytes, setDmaReserve and isolation refuse bad numbers', () => {
     const mm = boot(SMALL);
     const p = mm.allocPages(GFP_KERNEL, 0)!;
     const before = state(mm);
@@ -115,6 +115,7 @@ describe('the other exported entry points', () => {
       expect(refusal(() => mm.freeReservedPages(p, n(v)))).toBe('EINVAL');
       expect(refusal(() => mm.freeReservedArea(n(v), 0x2000, -1))).toBe('EINVAL');
       expect(refusal(() => mm.setMinFreeKbytes(n(v)))).toBe('EINVAL');
+      expect(refusal(() => mm.setDmaReserve(n(v)))).toBe('EINVAL');
       expect(refusal(() => mm.isolateFreePage(p, n(v)))).toBe('EINVAL');
       expect(refusal(() => mm.findBuddyPfn(n(v), 0))).toBe('EINVAL');
       expect(refusal(() => mm.findBuddyPfn(0, n(v)))).toBe('EINVAL');

@@ -44,12 +44,62 @@ describe('boot: free_area_init() and memblock_free_all()', () => {
       '  node   0: [mem 0x0000000000100000-0x0000000003ffffff]',
       'Initmem setup node 0 [mem 0x0000000000001000-0x0000000003ffffff]',
       'On node 0 totalpages: 16286',
-      'On node 0, zone DMA: 1 pages in unavailable ranges',
-      'On node 0, zone DMA: 97 pages in unavailable ranges',
-      'On node 0, zone DMA32: 16384 pages in unavailable ranges',
-      'Built 1 zonelists, mobility grouping on.  Total pages: 16286',
+      // free_area_init_core(), zone by zone: memmap 4095 * 64 bytes = 64 pages, LIFO batch 0 below 4096 managed
+      '  DMA zone: 64 pages used for memmap',
+      '  DMA zone: 0 pages reserved',
+      '  DMA zone: 3998 pages, LIFO batch:0',
+      // memmap_init_zone(): pfn 0, 0x9f-0xff and the rest of section 0 after the zone's end
+      '  DMA zone: 28770 pages in unavailable ranges',
+      '  DMA32 zone: 192 pages used for memmap',
+      '  DMA32 zone: 12288 pages, LIFO batch:1',
+      '  DMA32 zone: 16384 pages in unavailable ranges',
+      // build_all_zonelists() runs on the early estimates: (3998 - 64) + (12288 - 192)
+      'Built 1 zonelists, mobility grouping on.  Total pages: 16030',
       'Policy zone: DMA32',
     ]);
+  });
+
+  it('free_area_init_core() logs each zone of each node in turn; dma_reserve comes off the first zone only', () => {
+    // powerpc64 (64K pages, 16 MiB sections, no ZONE_DMA): zone 0 is Normal, on both nodes.
+    const mm = boot({
+      arch: PPC64,
+      dmaReserve: 5,
+      memory: [
+        { start: 0, end: 1 * GiB - 3 * MiB, nid: 0 },
+        { start: 1 * GiB, end: 2 * GiB, nid: 1 },
+      ],
+    });
+    const lines = mm.kernel.log.lines.map((l) => l.text);
+    const from = lines.indexOf('Initmem setup node 0 [mem 0x0000000000000000-0x000000003fcfffff]');
+    expect(lines.slice(from, from + 13)).toEqual([
+      'Initmem setup node 0 [mem 0x0000000000000000-0x000000003fcfffff]',
+      'On node 0 totalpages: 16336',
+      // 16336 * 64 bytes = 16 pages of 64K; 5 reserved; batch min(15, 1 MiB / 64K) / 4 = 4 -> 3
+      '  Normal zone: 16 pages used for memmap',
+      '  Normal zone: 5 pages reserved',
+      '  Normal zone: 16336 pages, LIFO batch:3',
+      // the tail of the last 16 MiB section: 0x3fd0000-0x3ffffff
+      '  Normal zone: 48 pages in unavailable ranges',
+      'Initmem setup node 1 [mem 0x0000000040000000-0x000000007fffffff]',
+      'On node 1 totalpages: 16384',
+      '  Normal zone: 16 pages used for memmap',
+      '  Normal zone: 5 pages reserved',
+      '  Normal zone: 16384 pages, LIFO batch:3',
+      // hole_pfn carries over from node 0: the gap below node 1 is initialized again, as node 1's
+      '  Normal zone: 48 pages in unavailable ranges',
+      'Built 2 zonelists, mobility grouping on.  Total pages: 32678',
+    ]);
+    // the early estimate is what build_all_zonelists() saw; memblock_free_all() then counts every page
+    expect(mm.vmTotalPages).toBe(16336 - 16 - 5 + (16384 - 16 - 5));
+    expect(mm.totalramPages).toBe(16336 + 16384);
+    expect([mm.memmap.pageReserved(0x3fd0), mm.memmap.pageToNid(0x3fd0)]).toEqual([true, 1]);
+  });
+
+  it('set_dma_reserve() refuses a count that is not an unsigned integer', () => {
+    const mm = boot(SMALL);
+    const before = snapshot(mm);
+    for (const v of [-1, 1.5, Number.NaN]) expect(() => mm.setDmaReserve(v)).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
+    expect(snapshot(mm)).toBe(before);
   });
 
   it('sizes zones: spanned, present, managed', () => {
@@ -309,7 +359,7 @@ describe('alloc_pages() and __free_pages()', () => {
   it('a node without memory is set up as memoryless', () => {
     const mm = boot({ memory: [{ start: 0x100000, end: 64 * MiB, nid: 0 }], nodes: [0, 1] });
     expect(mm.kernel.log.lines.map((l) => l.text)).toContain('Initmem setup node 1 as memoryless');
-    expect(mm.kernel.log.lines.map((l) => l.text)).toContain('Built 2 zonelists, mobility grouping on.  Total pages: 16128');
+    expect(mm.kernel.log.lines.map((l) => l.text)).toContain('Built 2 zonelists, mobility grouping on.  Total pages: 15876');
     expect(mm.memmap.pageToNid(mm.allocPagesNode(1, GFP_KERNEL, 0)!)).toBe(0);
   });
 
@@ -338,7 +388,7 @@ describe('alloc_pages() and __free_pages()', () => {
 
   it('a small machine turns mobility grouping off', () => {
     const mm = boot({ memory: [{ start: 0x100000, end: 8 * MiB }] });
-    expect(mm.kernel.log.lines.find((l) => l.text.startsWith('Built'))!.text).toBe('Built 1 zonelists, mobility grouping off.  Total pages: 1792');
+    expect(mm.kernel.log.lines.find((l) => l.text.startsWith('Built'))!.text).toBe('Built 1 zonelists, mobility grouping off.  Total pages: 1764');
     expect(mm.pageGroupByMobilityDisabled).toBe(true);
     const p = mm.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
     expect(mm.memmap.pageRefCount(p)).toBe(1);

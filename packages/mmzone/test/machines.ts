@@ -48,6 +48,8 @@ export interface BootOptions {
   readonly arch?: MmArchConfig;
   /** Memory ranges in bytes: [start, end) with a node. */
   readonly memory?: readonly { start: number; end: number; nid?: number }[];
+  /** `set_dma_reserve()` before free_area_init() (default 0). */
+  readonly dmaReserve?: number;
   /** Reserved ranges in bytes. */
   readonly reserved?: readonly { start: number; end: number }[];
   readonly nodes?: readonly number[];
@@ -75,6 +77,7 @@ export function boot(o: BootOptions = {}): MmCore {
     }
   }
   const reserved: PfnRange[] = (o.reserved ?? []).map((r) => ({ startPfn: Math.floor(r.start / ps), endPfn: Math.ceil(r.end / ps) }));
+  if (o.dmaReserve !== undefined) mm.setDmaReserve(o.dmaReserve);
   mm.bootMemory(memory, reserved);
   return mm;
 }

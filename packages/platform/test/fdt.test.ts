@@ -101,8 +101,8 @@ describe('QEMU pseries tree (spapr_dt_memory, spapr_dt_dynamic_reconfiguration_m
     expect(numaSplit(3 * G + 100 * M, 3, 256 * M)).toEqual([G, G, G + 100 * M]);
   });
 
-  it('adds the LMB table when there is room to hot-plug', () => {
-    const t = spaprDeviceTree({ ramSize: 1.5 * G, maxmem: 2.5 * G });
+  it('before CAS: the v1 LMB table, one entry per LMB', () => {
+    const t = spaprDeviceTree({ ramSize: 1.5 * G, maxmem: 2.5 * G, drmemV2: false });
     expect(fdtLmbSize(t)).toBe(256 * M);
     const drconf = fdtFindNode(t, '/ibm,dynamic-reconfiguration-memory')!;
     const dyn = drconf.props.find((p) => p.name === 'ibm,dynamic-memory')!.value;
@@ -114,6 +114,30 @@ describe('QEMU pseries tree (spapr_dt_memory, spapr_dt_dynamic_reconfiguration_m
     expect(entry(7)).toEqual([0, 0x70000000, 0, 0, 0xffffffff, 0xa0]);
     expect(entry(8)).toEqual([0, 0x80000000, spaprLmbDrcIndex(8), 0, 0xffffffff, 0]);
     expect(spaprLmbDrcIndex(8)).toBe(0x80000008);
+    expect(drconf.props.some((p) => p.name === 'ibm,dynamic-memory-v2')).toBe(false);
+  });
+
+  it('after CAS with OV5_DRMEM_V2 (the default): ibm,dynamic-memory-v2, one LMB set per stretch', () => {
+    // -m 3G,maxmem=7G, two nodes: device memory from ALIGN(3G, 1G) = 3G, 4 GiB of it.
+    const t = spaprDeviceTree({ ramSize: 3 * G, maxmem: 7 * G, numaNodes: 2 });
+    const drconf = fdtFindNode(t, '/ibm,dynamic-reconfiguration-memory')!;
+    expect(drconf.props.map((p) => p.name)).toEqual([
+      'ibm,lmb-size',
+      'ibm,memory-flags-mask',
+      'ibm,memory-preservation-time',
+      'ibm,dynamic-memory-v2',
+      'ibm,associativity-lookup-arrays',
+    ]);
+    const v2 = drconf.props.find((p) => p.name === 'ibm,dynamic-memory-v2')!.value;
+    const cells = Array.from({ length: v2.length / 4 }, (_, i) => new DataView(v2.buffer).getUint32(i * 4));
+    expect(cells).toEqual([
+      2,
+      // the boot RAM and the gap to device memory: 12 LMBs, reserved and without a DRC
+      12, 0, 0, 0, 0xffffffff, 0xa0,
+      // the hot-pluggable stretch: 16 LMBs from 3 GiB, DRC indexes from LMB 12's
+      16, 0, 0xc0000000, spaprLmbDrcIndex(12), 0xffffffff, 0,
+    ]);
+    expect(v2.length).toBe(4 + 2 * 24); // sizeof(struct sPAPRDrconfCellV2) is 24
   });
 
   it('describes pmem-region nodes that of_pmem would bind to', () => {

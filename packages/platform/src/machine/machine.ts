@@ -56,7 +56,7 @@ import { MAX_ARCH_PFN_X86_64 } from '../x86/e820.js';
 import type { MachineCore } from './core.js';
 import type { MachineOptions } from './options.js';
 import { checkBootOptions, setMemoryOptions } from './check.js';
-import { setupArchX86, x86MemoryAddPhysaddrToNid, X86_KERNEL_SIZES, type X86BootInfo } from './x86-setup.js';
+import { memblockFindDmaReserve, setupArchX86, x86MemoryAddPhysaddrToNid, X86_KERNEL_SIZES, type X86BootInfo } from './x86-setup.js';
 import { setupArchPowerpc, PPC_KERNEL_SIZES, type PowerpcBootInfo } from './powerpc-setup.js';
 import { parseMmCmdline, unknownBootoptionsLine, type MmCmdline } from './cmdline.js';
 import { Procfs } from './procfs.js';
@@ -225,6 +225,8 @@ export class Machine implements MachineCore {
     // paging_init(): sparse_init(), then free_area_init() and the rest of mm_init().
     const mm = new MmCore({ kernel, config: profile.mm, nodes });
     this.mm = mm;
+    // setup_arch() on x86_64 counts what memblock holds below 16 MiB before paging_init().
+    if (options.platform === 'x86_64') mm.setDmaReserve(memblockFindDmaReserve(memblock));
     const sparse = new SparseMemory({ kernel, arch: profile.sparse, allocator: vmemmapAllocator(mm), memmap: mm.memmap });
     this.sparse = sparse;
     sparse.sparseInit(memblock);

@@ -3,9 +3,11 @@
  * to the memblock the mm core boots from.
  *
  * ```
- *   QEMU's device tree
+ *   QEMU's device tree, as rebuilt after client-architecture-support (prom_init
+ *   asks for OV5_DRMEM_V2, QEMU 6.0 grants it)
  *     memory@0, memory@40000000 ...   reg + ibm,associativity (the node)
- *     ibm,dynamic-reconfiguration-memory   ibm,lmb-size, the LMBs to come
+ *     ibm,dynamic-reconfiguration-memory   ibm,lmb-size, ibm,dynamic-memory-v2:
+ *                                          the LMBs to come, as LMB sets (drmem.c)
  *           │
  *           ▼  early_init_dt_scan_memory()          mem=  memory_limit
  *   memblock.memory (each range on its node)  ──► memblock_enforce_memory_limit()
@@ -14,8 +16,8 @@
  *   /sys/firmware/devicetree/base: the unflattened tree
  * ```
  *
- * Mirrors arch/powerpc/kernel/prom.c, arch/powerpc/mm/numa.c and
- * arch/powerpc/mm/mem.c of Linux v5.13.
+ * Mirrors arch/powerpc/kernel/prom.c, arch/powerpc/mm/numa.c,
+ * arch/powerpc/mm/drmem.c and arch/powerpc/mm/mem.c of Linux v5.13.
  */
 import { IORESOURCE_BUSY, IORESOURCE_SYSTEM_RAM, KernelError, Resource, checkUnsigned, memparse, orBits } from '@zonedev/kernel';
 import type { Kernel } from '@zonedev/kernel';
@@ -164,23 +166,62 @@ function associativityNode(tree: FdtNode, path: string): number {
   return dv.getUint32(v.length - 4);
 }
 
-/** The LMB region of `ibm,dynamic-memory`: from the first assignable LMB to the end. */
-function lmbRegion(tree: FdtNode): { start: number; end: number } | undefined {
+/** `struct drmem_lmb` (arch/powerpc/include/asm/drmem.h): one LMB as the kernel keeps it. */
+interface DrmemLmb {
+  readonly baseAddr: number;
+  readonly drcIndex: number;
+  readonly aaIndex: number;
+  readonly flags: number;
+}
+
+/**
+ * `init_drmem_lmbs()` (arch/powerpc/mm/drmem.c, v5.13): the LMBs of
+ * `ibm,dynamic-reconfiguration-memory`, from `ibm,dynamic-memory` (v1: one
+ * 6-cell entry per LMB, `read_drconf_v1_cell()`) if the tree has it, else
+ * from `ibm,dynamic-memory-v2` (LMB sets, `read_drconf_v2_cell()`: a set of
+ * `seq_lmbs` LMBs from `base_addr` with consecutive DRC indexes, one
+ * associativity index and one flags word). Empty without either.
+ */
+function initDrmemLmbs(tree: FdtNode, lmbSize: number): DrmemLmb[] {
   const drconf = fdtFindNode(tree, '/ibm,dynamic-reconfiguration-memory');
-  const dyn = drconf === undefined ? undefined : fdtGetProp(drconf, 'ibm,dynamic-memory');
+  if (drconf === undefined) return [];
+  const lmbs: DrmemLmb[] = [];
+  const v1 = fdtGetProp(drconf, 'ibm,dynamic-memory');
+  const v2 = v1 === undefined ? fdtGetProp(drconf, 'ibm,dynamic-memory-v2') : undefined;
+  const prop = v1 ?? v2;
+  if (prop === undefined) return lmbs;
+  const dv = new DataView(prop.buffer, prop.byteOffset, prop.byteLength);
+  const cell = (i: number): number => dv.getUint32(i * 4);
+  const entries = cell(0);
+  for (let i = 0, p = 1; i < entries; i++, p += 6) {
+    if (v1 !== undefined) {
+      // <addr.hi addr.lo drc-index reserved aa-index flags>
+      lmbs.push({ baseAddr: cell(p) * 2 ** 32 + cell(p + 1), drcIndex: cell(p + 2), aaIndex: cell(p + 4), flags: cell(p + 5) });
+      continue;
+    }
+    // <seq_lmbs base.hi base.lo drc-index aa-index flags>
+    const base = cell(p + 1) * 2 ** 32 + cell(p + 2);
+    for (let j = 0; j < cell(p); j++) {
+      lmbs.push({ baseAddr: base + j * lmbSize, drcIndex: cell(p + 3) + j, aaIndex: cell(p + 4), flags: cell(p + 5) });
+    }
+  }
+  return lmbs;
+}
+
+/** `DRCONF_MEM_RESERVED` (arch/powerpc/include/asm/drmem.h): an LMB of boot memory or the gap, never hot-plugged. */
+const DRCONF_MEM_RESERVED = 0x80;
+
+/** The LMB region of the dynamic-reconfiguration memory: from the first LMB not reserved to the end. */
+function lmbRegion(tree: FdtNode): { start: number; end: number } | undefined {
   const lmb = fdtLmbSize(tree);
-  if (dyn === undefined || lmb === undefined) return undefined;
-  const dv = new DataView(dyn.buffer, dyn.byteOffset, dyn.byteLength);
-  const n = dv.getUint32(0);
+  if (lmb === undefined) return undefined;
   let start: number | undefined;
   let end = 0;
-  for (let i = 0; i < n; i++) {
-    const off = 4 + i * 24;
-    const addr = dv.getUint32(off) * 2 ** 32 + dv.getUint32(off + 4);
-    const drc = dv.getUint32(off + 8);
-    if (drc === 0) continue; // reserved, DRC-invalid LMBs of boot memory
-    start ??= addr;
-    end = addr + lmb;
+  for (const l of initDrmemLmbs(tree, lmb)) {
+    // Boot memory and the gap are reserved (their v2 set still numbers its DRC indexes from 0).
+    if (Math.floor(l.flags / DRCONF_MEM_RESERVED) % 2 === 1) continue;
+    start ??= l.baseAddr;
+    end = l.baseAddr + lmb;
   }
   return start === undefined ? undefined : { start, end };
 }

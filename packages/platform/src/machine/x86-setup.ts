@@ -425,3 +425,38 @@ export function x86MemoryAddPhysaddrToNid(info: X86BootInfo, addr: number): numb
   const nid = meminfoToNid(info.numaMeminfo, addr);
   return nid >= 0 ? nid : (info.numaMeminfo[0]?.nid ?? 0);
 }
+
+/** `MAX_DMA_PFN` of x86: the 16 MiB of ISA DMA. */
+const MAX_DMA_PFN = (16 * SZ_1M) / PAGE;
+
+/**
+ * `memblock_find_dma_reserve()` (arch/x86/mm/init.c, x86_64): the pages of
+ * boot memory below 16 MiB that memblock has already reserved when
+ * setup_arch() asks (the first MiB, and whatever else lies that low), as
+ * the memory pages below MAX_DMA_PFN less the whole free pages there. The
+ * result goes to `set_dma_reserve()`.
+ */
+export function memblockFindDmaReserve(memblock: BootMemblock): number {
+  let nrPages = 0;
+  for (const r of memblock.memPfnRanges()) nrPages += Math.min(r.endPfn, MAX_DMA_PFN) - Math.min(r.startPfn, MAX_DMA_PFN);
+  // for_each_free_mem_range(): memory minus reserved, partial pages left out.
+  const reserved = memblock.reservedRanges();
+  let nrFree = 0;
+  for (const m of memblock.memoryRegions()) {
+    let s = m.base;
+    const end = m.base + m.size;
+    const addFree = (a: number, b: number): void => {
+      const sp = Math.min(Math.ceil(a / PAGE), MAX_DMA_PFN);
+      const ep = Math.min(Math.floor(b / PAGE), MAX_DMA_PFN);
+      if (sp < ep) nrFree += ep - sp;
+    };
+    for (const r of reserved) {
+      const rEnd = r.base + r.size;
+      if (rEnd <= s || r.base >= end) continue;
+      if (r.base > s) addFree(s, r.base);
+      s = Math.max(s, rEnd);
+    }
+    if (s < end) addFree(s, end);
+  }
+  return nrPages - nrFree;
+}

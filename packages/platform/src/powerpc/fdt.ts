@@ -19,7 +19,7 @@
  *
  *       ibm,dynamic-reconfiguration-memory {  pseries: memory in LMBs that can come and go
  *           ibm,lmb-size = <0x00 0x10000000>;          256 MiB: the memory block size
- *           ibm,dynamic-memory = <N  addr.hi addr.lo drc-index 0 node flags ...>;
+ *           ibm,dynamic-memory-v2 = <N  nr-lmbs base.hi base.lo drc-index aa-index flags ...>;
  *       };
  *
  *       pmem@100000000 {                      a persistent-memory range (of_pmem)
@@ -34,6 +34,16 @@
  * pseries reads `ibm,lmb-size` as its memory block size
  * (`pseries_memory_block_size()`), and hot-plug adds LMBs through DLPAR; the
  * of_pmem driver turns each `pmem-region` into an NVDIMM region.
+ *
+ * The LMB table comes in two encodings. `ibm,dynamic-memory` (v1) has one
+ * entry per LMB; `ibm,dynamic-memory-v2` has one per *set* of consecutive
+ * LMBs that share their flags and node (`seq_lmbs`, the first LMB's address
+ * and DRC index, the associativity index, the flags). A guest asks for v2 in
+ * option vector 5 of its client-architecture-support call
+ * (`OV5_DRMEM_V2`, byte 22 of v5.13's prom_init.c `ibm_architecture_vec`),
+ * and QEMU, which answers CAS by rebuilding the tree, then writes v2
+ * (`spapr_dt_dynamic_reconfiguration_memory()` tests the negotiated vector).
+ * A v5.13 guest of QEMU 6.0 therefore parses v2.
  *
  * This file keeps a tree as plain data, builds the tree QEMU's `pseries`
  * machine gives a guest (`spapr_dt_memory()`,
@@ -419,6 +429,14 @@ export interface SpaprOptions {
   readonly numaNodes?: number;
   /** Persistent-memory ranges to describe as `pmem-region` nodes. */
   readonly pmem?: readonly { readonly base: number; readonly size: number; readonly volatile?: boolean }[];
+  /**
+   * Whether the guest's client-architecture-support call negotiated
+   * `OV5_DRMEM_V2` (default true: v5.13's prom_init.c asks for it and QEMU
+   * 6.0 grants it, so the tree the kernel parses has
+   * `ibm,dynamic-memory-v2`); false gives the tree before CAS, with
+   * `ibm,dynamic-memory`.
+   */
+  readonly drmemV2?: boolean;
 }
 
 /**
@@ -510,11 +528,24 @@ export function spaprDeviceTree(options: SpaprOptions): FdtNode {
     const lmb = SPAPR_MEMORY_BLOCK_SIZE;
     const nrLmbs = (base + (maxmem - ram)) / lmb;
     const firstDevice = base / lmb;
-    const dyn: number[] = [nrLmbs];
-    for (let i = 0; i < nrLmbs; i++) {
-      const addr = toCells(i * lmb, 2);
-      if (i >= firstDevice) dyn.push(...addr, spaprLmbDrcIndex(i), 0, 0xffffffff, 0);
-      else dyn.push(...addr, 0, 0, 0xffffffff, SPAPR_LMB_FLAGS_RESERVED + SPAPR_LMB_FLAGS_DRC_INVALID);
+    // spapr_dt_dynamic_memory_v2(): LMB sets <seq_lmbs base.hi base.lo drc-index aa-index flags>,
+    // one for the boot RAM and the gap up to device memory, one for each
+    // stretch of device memory (no DIMM is plugged at boot).
+    // spapr_dt_dynamic_memory(): one <addr.hi addr.lo drc-index 0 aa-index flags> per LMB.
+    const v2 = options.drmemV2 ?? true;
+    const reservedFlags = SPAPR_LMB_FLAGS_RESERVED + SPAPR_LMB_FLAGS_DRC_INVALID;
+    const dyn: number[] = [];
+    if (v2) {
+      dyn.push(firstDevice < nrLmbs ? 2 : 1);
+      dyn.push(firstDevice, 0, 0, 0, 0xffffffff, reservedFlags);
+      if (firstDevice < nrLmbs) dyn.push(nrLmbs - firstDevice, ...toCells(base, 2), spaprLmbDrcIndex(firstDevice), 0xffffffff, 0);
+    } else {
+      dyn.push(nrLmbs);
+      for (let i = 0; i < nrLmbs; i++) {
+        const addr = toCells(i * lmb, 2);
+        if (i >= firstDevice) dyn.push(...addr, spaprLmbDrcIndex(i), 0, 0xffffffff, 0);
+        else dyn.push(...addr, 0, 0, 0xffffffff, reservedFlags);
+      }
     }
     const lookup: number[] = [nodes.length, 4];
     nodes.forEach((_, i) => lookup.push(0, 0, 0, i));
@@ -523,7 +554,7 @@ export function spaprDeviceTree(options: SpaprOptions): FdtNode {
         propCells('ibm,lmb-size', ...toCells(lmb, 2)),
         propCells('ibm,memory-flags-mask', 0xff),
         propCells('ibm,memory-preservation-time', 0),
-        propCells('ibm,dynamic-memory', ...dyn),
+        propCells(v2 ? 'ibm,dynamic-memory-v2' : 'ibm,dynamic-memory', ...dyn),
         propCells('ibm,associativity-lookup-arrays', ...lookup),
       ]),
     );
