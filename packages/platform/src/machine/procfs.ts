@@ -19,13 +19,13 @@
  * with the radix MMU; hash prints none). The model
  * keeps the counters of the memory it models — total, free, reserved, and
  * the anonymous and file pages processes map (rmap's `NR_ANON_MAPPED` and
- * `NR_FILE_MAPPED`) —
+ * `NR_FILE_MAPPED`), the accounted mappings (`Committed_AS`) —
  * and prints 0 for what it does not model: the page cache, slab, kernel
  * stacks, page tables, percpu, vmalloc, swap and huge pages.
  */
 import { SZ_1M, SZ_2M, align, alignDown, hasBits } from '@zonedev/kernel';
 import { VM_ACCOUNT } from '@zonedev/mm';
-import { NR_ANON_MAPPED, NR_FILE_MAPPED } from '@zonedev/mmzone';
+import { NR_ANON_MAPPED, NR_FILE_MAPPED, nodeStatNames } from '@zonedev/mmzone';
 import { KernelError } from '@zonedev/kernel';
 import { radixCreatePhysicalMapping, type RadixDirectPages } from './powerpc-setup.js';
 import type { Machine } from './machine.js';
@@ -120,11 +120,14 @@ export function meminfoShow(m: Machine): string {
   const free = mm.nrFreePages();
   // si_mem_available(): no page cache and no reclaimable slab in the model.
   const available = Math.max(0, free - mm.totalreservePages);
-  // global_node_page_state(): rmap's counts of mapped anonymous and file pages.
-  // The model has no LRU lists: a process's anonymous page counts as inactive
-  // anon, where lru_cache_add() puts a new one.
+  // global_node_page_state(): rmap's counts of mapped anonymous and file
+  // pages, and the LRU lists' (which the model does not keep: 0).
   const anon = mm.globalNodePageState(NR_ANON_MAPPED);
   const mapped = mm.globalNodePageState(NR_FILE_MAPPED);
+  const names = nodeStatNames(mm.config);
+  const lru = (item: string): number => mm.globalNodePageState(names.indexOf(item));
+  const inactiveAnon = lru('nr_inactive_anon');
+  const activeAnon = lru('nr_active_anon');
   // vm_commit_limit(): (totalram - hugetlb) * overcommit_ratio (50) / 100 + swap.
   const commitLimit = Math.floor((total * 50) / 100);
   let s = '';
@@ -134,10 +137,10 @@ export function meminfoShow(m: Machine): string {
   s += kb('Buffers:        ', 0);
   s += kb('Cached:         ', 0);
   s += kb('SwapCached:     ', 0);
-  s += kb('Active:         ', 0);
-  s += kb('Inactive:       ', K(anon));
-  s += kb('Active(anon):   ', 0);
-  s += kb('Inactive(anon): ', K(anon));
+  s += kb('Active:         ', K(activeAnon));
+  s += kb('Inactive:       ', K(inactiveAnon));
+  s += kb('Active(anon):   ', K(activeAnon));
+  s += kb('Inactive(anon): ', K(inactiveAnon));
   s += kb('Active(file):   ', 0);
   s += kb('Inactive(file): ', 0);
   s += kb('Unevictable:    ', 0);
