@@ -51,7 +51,8 @@
  * (state the core hides from drivers) are kept in maps owned by the
  * machine's {@link DeviceCore}, so one `BusType` or `DeviceDriver` descriptor
  * can be registered on several machines. Deferred probing, device links,
- * classes, power management and uevent delivery are not modelled. Mirrors
+ * classes, power management beyond the `power/` files (power.ts) and uevent
+ * delivery are not modelled. Mirrors
  * drivers/base/core.c, bus.c, dd.c, devres.c and driver.c of Linux v5.13.
  */
 import type { Printk } from './printk.js';
@@ -61,6 +62,7 @@ import { KernelError, isKernelError } from './errno.js';
 import { checkUnsigned } from './validate.js';
 import { formatDevt, major, minor } from './devt.js';
 import type { Devtmpfs } from './devt.js';
+import { dpmSysfsGroup } from './power.js';
 import { kstrtobool } from './kstrtox.js';
 import { BlockingNotifierHead } from './notifier.js';
 import type { NotifierBlock } from './notifier.js';
@@ -595,6 +597,10 @@ export class DeviceCore {
   readonly devtmpfs: Devtmpfs | undefined;
   private readonly devicesDir: KernfsDir;
   private readonly sysDevChar: KernfsDir;
+  /** `dev->power.runtime_auto` of each device (`power/control`). */
+  private readonly runtimeAuto = new WeakMap<Device, boolean>();
+  /** dpm_sysfs_add()'s `power` group, the same for every device. */
+  private readonly powerGroup: AttributeGroup = dpmSysfsGroup(this.runtimeAuto);
   private readonly systemDir: KernfsDir;
   private readonly busDir: KernfsDir;
   private readonly buses: Map<BusType, BusPrivate> = new Map();
@@ -860,7 +866,8 @@ export class DeviceCore {
     // device_add_attrs(): the type's and the device's groups, then the core's
     // `online` file; bus_add_device(): the bus's groups and the subsystem link.
     const online = supportsOffline(dev) && !dev.offlineDisabled ? [{ attrs: [this.devAttrOnline] }] : [];
-    const groups = [...(dev.type?.groups ?? []), ...dev.groups, ...online, ...(dev.bus?.devGroups ?? [])];
+    // dpm_sysfs_add(): power/ after the bus's groups
+    const groups = [...(dev.type?.groups ?? []), ...dev.groups, ...online, ...(dev.bus?.devGroups ?? []), this.powerGroup];
     const devt = dev.devt;
     if (devt !== 0) {
       checkUnsigned('device_add', 'devt', devt);

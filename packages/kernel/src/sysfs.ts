@@ -24,7 +24,8 @@
  *   as in the kernel's path walk;
  * - `list()` sorts names by byte value, as `LC_ALL=C ls` does.
  *
- * The `power/` directories of devices are not modelled.
+ * Every device has a `power/` directory with the runtime-PM files of a
+ * device whose runtime PM is disabled (see power.ts).
  */
 import { KernelError } from './errno.js';
 

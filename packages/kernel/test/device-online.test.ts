@@ -48,7 +48,7 @@ describe('device_supports_offline() and the online attribute', () => {
     const d = new Device({ bus, id: 1 });
     core.deviceRegister(d);
     expect(core.deviceSupportsOffline(d)).toBe(true);
-    expect(sys.list(`${CPU}/cpu1`)).toEqual(['online', 'subsystem', 'uevent']);
+    expect(sys.list(`${CPU}/cpu1`)).toEqual(['online', 'power', 'subsystem', 'uevent']);
     expect(sys.stat(`${CPU}/cpu1/online`).mode).toBe(0o644);
     expect(sys.read(`${CPU}/cpu1/online`)).toBe('1\n');
     const off = new Device({ bus, id: 2, offline: true });
@@ -63,13 +63,13 @@ describe('device_supports_offline() and the online attribute', () => {
     const d = new Device({ name: 'h0', bus: half });
     k.devices.deviceRegister(d);
     expect(k.devices.deviceSupportsOffline(d)).toBe(false);
-    expect(k.sysfs.list('/sys/devices/h0')).toEqual(['subsystem', 'uevent']);
+    expect(k.sysfs.list('/sys/devices/h0')).toEqual(['power', 'subsystem', 'uevent']);
     expect(k.devices.deviceSupportsOffline(new Device({ name: 'nobus' }))).toBe(false);
 
     const { core, sys, bus } = offlineBus();
     const boot = new Device({ bus, id: 0, offlineDisabled: true });
     core.deviceRegister(boot);
-    expect(sys.list(`${CPU}/cpu0`)).toEqual(['subsystem', 'uevent']);
+    expect(sys.list(`${CPU}/cpu0`)).toEqual(['power', 'subsystem', 'uevent']);
   });
 
   it('an attribute group with its own online file clashes: EEXIST, nothing created', () => {

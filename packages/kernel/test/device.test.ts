@@ -255,8 +255,8 @@ describe('buses and system subsystems', () => {
     core.deviceRegister(m);
     expect(devName(m)).toBe('memory32');
     expect(core.devicePath(m)).toBe('/sys/devices/system/memory/memory32');
-    expect(sys.list('/sys/devices/system/memory')).toEqual(['block_size_bytes', 'memory32', 'uevent']);
-    expect(sys.list('/sys/devices/system/memory/memory32')).toEqual(['phys_index', 'state', 'subsystem', 'uevent']);
+    expect(sys.list('/sys/devices/system/memory')).toEqual(['block_size_bytes', 'memory32', 'power', 'uevent']);
+    expect(sys.list('/sys/devices/system/memory/memory32')).toEqual(['phys_index', 'power', 'state', 'subsystem', 'uevent']);
     expect(sys.read('/sys/devices/system/memory/block_size_bytes')).toBe('8000000\n');
     expect(sys.read('/sys/devices/system/memory/memory32/phys_index')).toBe('00000020\n');
     expect(sys.readlink('/sys/bus/memory/devices/memory32')).toBe('../../../devices/system/memory/memory32');
@@ -351,7 +351,7 @@ describe('device_add / device_del', () => {
     core.deviceRegister(region);
     expect(core.devicePath(region)).toBe('/sys/devices/platform/e820_pmem/ndbus0/region0');
     expect(sys.readlink('/sys/bus/nd/devices/region0')).toBe('../../../devices/platform/e820_pmem/ndbus0/region0');
-    expect(sys.list('/sys/devices/platform')).toEqual(['e820_pmem', 'uevent']);
+    expect(sys.list('/sys/devices/platform')).toEqual(['e820_pmem', 'power', 'uevent']);
     expect(core.deviceChildren(ndbus)).toEqual([region]);
     const slash = new Device({ name: 'a/b' });
     core.deviceRegister(slash);
@@ -436,7 +436,7 @@ describe('device_add / device_del', () => {
     };
     const d = new Device({ name: 'dax0', groups: [group] });
     core.deviceRegister(d);
-    expect(sys.list('/sys/devices/dax0')).toEqual(['dax_region', 'uevent']);
+    expect(sys.list('/sys/devices/dax0')).toEqual(['dax_region', 'power', 'uevent']);
     expect(sys.list('/sys/devices/dax0/dax_region')).toEqual(['shown']);
     expect(sys.stat('/sys/devices/dax0/dax_region/shown').mode).toBe(0o664);
     const extra: DeviceAttribute = { name: 'extra', mode: 0o444, show: (dev) => `${devName(dev)}\n` };
@@ -459,7 +459,7 @@ describe('device_add / device_del', () => {
     expect(sys.readlink('/sys/devices/node0/dax0')).toBe('../dax0');
     expect(errnoOf(() => core.sysfsCreateLink(node, d, 'dax0'))).toBe('EEXIST');
     expect(errnoOf(() => core.sysfsCreateLink(node, new Device({ name: 'y' }), 'y'))).toBe('EINVAL');
-    expect(sys.list('/sys/devices/node0')).toEqual(['dax0', 'uevent']);
+    expect(sys.list('/sys/devices/node0')).toEqual(['dax0', 'power', 'uevent']);
     core.sysfsRemoveLink(node, 'dax0');
     expect(sys.exists('/sys/devices/node0/dax0')).toBe(false);
   });

@@ -171,3 +171,20 @@ describe('a device with a devt (drivers/base/core.c, devtmpfs.c)', () => {
     expect(t.nodes().map((n) => n.ino)).toEqual([2]);
   });
 });
+
+describe('power/ of every device (drivers/base/power/sysfs.c dpm_sysfs_add)', () => {
+  it('has the runtime-PM files of a device whose runtime PM is disabled; control keeps auto or on', () => {
+    const k = new Kernel();
+    const dev = new Device({ name: 'plain0' });
+    k.devices.deviceRegister(dev);
+    const p = `${k.devices.devicePath(dev)}/power`;
+    expect(k.sysfs.list(p)).toEqual(['autosuspend_delay_ms', 'control', 'runtime_active_time', 'runtime_status', 'runtime_suspended_time']);
+    expect(k.sysfs.read(`${p}/runtime_status`)).toBe('unsupported\n');
+    expect(k.sysfs.read(`${p}/control`)).toBe('auto\n');
+    k.sysfs.write(`${p}/control`, 'on\n');
+    expect(k.sysfs.read(`${p}/control`)).toBe('on\n');
+    expect(errno(() => k.sysfs.write(`${p}/control`, 'off'))).toBe('EINVAL');
+    expect(errno(() => k.sysfs.read(`${p}/autosuspend_delay_ms`))).toBe('EIO');
+    expect(k.sysfs.read(`${p}/control`)).toBe('on\n');
+  });
+});

@@ -60,7 +60,6 @@ import {
 } from '@zonedev/kernel';
 import type { HotplugArch, MhpFlags } from './arch.js';
 import type { MemoryNotify } from './memory-notifier.js';
-import { dpmSysfsGroup } from './power.js';
 
 /** `MEM_ONLINE` as a block state (include/linux/memory.h). @public */
 export const MEM_STATE_ONLINE = 1;
@@ -183,7 +182,6 @@ export class MemorySubsystem {
   private readonly blocks = new Map<number, MemoryBlock>();
   private readonly blockGroups: readonly AttributeGroup[];
   /** Each block's `power.runtime_auto` (`power/control`). */
-  private readonly runtimeAuto = new WeakMap<Device, boolean>();
   private readonly pagesPerSection: number;
   private readonly pageShift: number;
 
@@ -205,7 +203,7 @@ export class MemorySubsystem {
       online: (dev: Device): void => this.memorySubsysOnline(dev as MemoryBlock),
       offline: (dev: Device): void => this.memorySubsysOffline(dev as MemoryBlock),
     };
-    this.blockGroups = [{ attrs: this.blockAttrs() }, dpmSysfsGroup(this.runtimeAuto)];
+    this.blockGroups = [{ attrs: this.blockAttrs() }];
   }
 
   // ------------------------------------------------------------- numbering

@@ -56,7 +56,6 @@ import { Device, KernelError, checkUnsigned } from '@zonedev/kernel';
 import type { MmCore, PglistData } from '@zonedev/mmzone';
 import { NODE_STAT_IN_THP, NR_FREE_PAGES, nodeStatNames, numaStatNames, zonePageState, zoneStatNames } from '@zonedev/mmzone';
 import { NUMA_NO_NODE } from './memory-notifier.js';
-import { dpmSysfsGroup } from './power.js';
 
 /**
  * A memory block as the node links see it: a registered device and the
@@ -135,7 +134,6 @@ export class NodeSubsystem {
   /** The mm core the counter files read (none: no `meminfo`, `numastat`, `vmstat`). */
   private readonly mm: MmCore | undefined;
   /** Each node's `power.runtime_auto` (`power/control`). */
-  private readonly runtimeAuto = new WeakMap<Device, boolean>();
 
   /**
    * @param possible - `node_possible_map`.
@@ -234,7 +232,7 @@ export class NodeSubsystem {
   registerOneNode(nid: number): void {
     checkUnsigned('__register_one_node', 'nid', nid);
     if (this.devices.has(nid)) throw new KernelError('EEXIST', `node${nid} is already registered`);
-    const dev = new Device({ bus: this.bus, id: nid, groups: [{ attrs: this.nodeDevAttrs() }, dpmSysfsGroup(this.runtimeAuto)] });
+    const dev = new Device({ bus: this.bus, id: nid, groups: [{ attrs: this.nodeDevAttrs() }] });
     this.kernel.devices.deviceRegister(dev);
     this.devices.set(nid, dev);
     // Boot registers the online nodes in ascending order: cpu0 is on the first.

@@ -1,12 +1,13 @@
 /**
  * The `power/` directory every device gets (drivers/base/power/sysfs.c,
- * Linux v5.13), for the devices of this package: memory blocks and nodes.
+ * Linux v5.13).
  *
  * `device_add()` calls `dpm_sysfs_add()`, which creates the `power` group
  * (empty without CONFIG_PM_ADVANCED_DEBUG) and merges the runtime-PM files
  * into it unless the device was declared to have no runtime-PM callbacks
- * (`pm_runtime_no_callbacks()`); memory blocks and nodes are not, so they
- * get the five files of `runtime_attrs[]`. Neither ever enables runtime PM
+ * (`pm_runtime_no_callbacks()`); none of the model's devices (memory
+ * blocks, nodes, nd and dax devices, ...) is, so each gets the five files
+ * of `runtime_attrs[]`. None ever enables runtime PM
  * (`disable_depth` stays 1), so the status reads `unsupported`, the
  * accounting never runs (both times read 0 ms), and autosuspend is not in
  * use (`autosuspend_delay_ms` answers -EIO both ways). `control` keeps what
@@ -26,14 +27,16 @@
  * (devices that can wake the system or set a latency) are not there, as on
  * a distribution kernel.
  */
-import type { AttributeGroup, Device } from '@zonedev/kernel';
-import { KernelError, sysfsStreq } from '@zonedev/kernel';
+import type { AttributeGroup, Device } from './device.js';
+import { KernelError } from './errno.js';
+import { sysfsStreq } from './sysfs.js';
 
 /**
  * `pm_attr_group` merged with `pm_runtime_attr_group`: the `power` group of
  * a device whose runtime PM is disabled. `runtime_auto` is kept per device
  * in `auto` (true until `on` is written).
  */
+/** Internal to the package: the device core adds it to every device. */
 export function dpmSysfsGroup(auto: WeakMap<Device, boolean>): AttributeGroup {
   const noAutosuspend = (): never => {
     throw new KernelError('EIO', 'autosuspend_delay_ms: autosuspend is not in use');
