@@ -52,6 +52,7 @@ import {
   nonSwapEntry,
   pmdHuge,
   pteSpecial,
+  pudDevmap,
   pteWrite,
 } from '@zonedev/mm';
 import { HMM_PFN_ERROR, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfn, pteNeedFault } from './hmm-pfn.js';
@@ -340,9 +341,42 @@ function testWalk(w: Walk, vma: Vma, start: number, end: number): boolean {
   return false;
 }
 
+/**
+ * `hmm_vma_walk_pud()` over `[addr, end)`, inside one PUD and one VMA: an
+ * empty PUD is a hole; a huge devmap leaf (device-dax with a 1 GiB align)
+ * gives VALID(|WRITE) entries of order `PUD_SHIFT - PAGE_SHIFT`, one pfn
+ * per base page, or faults when the request needs more; anything else is
+ * walked level by level (`ACTION_SUBTREE`).
+ */
+function walkPud(w: Walk, vma: Vma, addr: number, end: number): Step {
+  const pgd = w.mm.pgd!;
+  const { pmdSize, pudSize } = pgd.geometry;
+  if (pgd.pudNone(addr)) return walkHole(w, vma, addr, end);
+  const pud = pgd.getPud(addr);
+  if (pud !== undefined) {
+    // pud_huge() && pud_devmap(); a leaf that is not present is a hole
+    if (pud.kind !== 'present') return walkHole(w, vma, addr, end);
+    if (pudDevmap(pud)) {
+      const cpu = pteWrite(pud) ? HMM_PFN_VALID + HMM_PFN_WRITE : HMM_PFN_VALID;
+      const need = rangeNeedFault(w, addr, end, cpu);
+      if (need.fault) return vmaFault(w, vma, addr, end, need);
+      const order = Math.log2(pudSize / w.ps);
+      const base = pud.pfn + (addr % pudSize) / w.ps;
+      for (let a = addr, p = base; a < end; a += w.ps, p++) w.range.hmmPfns[idx(w, a)] = hmmPfn(p, cpu, order);
+      return 'ok';
+    }
+  }
+  for (let a = addr; a < end; ) {
+    const pmdEnd = Math.min(end, (Math.floor(a / pmdSize) + 1) * pmdSize);
+    if (walkPmd(w, vma, a, pmdEnd) === 'again') return 'again';
+    a = pmdEnd;
+  }
+  return 'ok';
+}
+
 /** `walk_page_range(mm, start, end, &hmm_walk_ops, &hmm_vma_walk)`. */
 function walkPageRange(w: Walk, start: number, end: number): Step {
-  const pmdSize = w.mm.pgd!.geometry.pmdSize;
+  const pudSize = w.mm.pgd!.geometry.pudSize;
   let addr = start;
   while (addr < end) {
     const vma = w.mm.findVma(addr);
@@ -355,9 +389,9 @@ function walkPageRange(w: Walk, start: number, end: number): Step {
     const next = Math.min(end, vma.vmEnd);
     if (testWalk(w, vma, addr, next)) {
       for (let a = addr; a < next; ) {
-        const pmdEnd = Math.min(next, (Math.floor(a / pmdSize) + 1) * pmdSize);
-        if (walkPmd(w, vma, a, pmdEnd) === 'again') return 'again';
-        a = pmdEnd;
+        const pudEnd = Math.min(next, (Math.floor(a / pudSize) + 1) * pudSize);
+        if (walkPud(w, vma, a, pudEnd) === 'again') return 'again';
+        a = pudEnd;
       }
     }
     addr = next;
