@@ -60,6 +60,7 @@ import type { FaultInjection } from './fault-inject.js';
 import { KernelError, isKernelError } from './errno.js';
 import { kstrtobool } from './kstrtox.js';
 import { BlockingNotifierHead } from './notifier.js';
+import { NUMA_NO_NODE } from './numa.js';
 import type { NotifierBlock } from './notifier.js';
 import {
   KernfsDir,
@@ -330,12 +331,6 @@ export class Device {
     return this.name ?? '(unnamed device)';
   }
 }
-
-/**
- * `NUMA_NO_NODE` (include/linux/numa.h): no node affinity.
- * @public
- */
-export const NUMA_NO_NODE = -1;
 
 /**
  * `dev_to_node()` (include/linux/device.h): the device's NUMA node, or

@@ -32,6 +32,13 @@ export { kstrtobool, kstrtoull, kstrtoullBig } from './kstrtox.js';
 // --- lib/random32.c
 export { Prandom } from './random.js';
 
+// --- include/linux/numa.h
+export { NUMA_NO_NODE } from './numa.js';
+
+// --- include/linux/range.h
+export { rangeLen } from './range.js';
+export type { Range } from './range.js';
+
 // --- kernel/printk/printk.c, include/linux/kern_levels.h
 export { LOGLEVEL, SimClock, Printk, formatLogTime } from './printk.js';
 export type { LogLevel, LogRecord } from './printk.js';
@@ -63,7 +70,7 @@ export type { ResourceInit, ResourceTreeOptions, ResourceWalkFn } from './resour
 
 // --- drivers/base/ (core.c, bus.c, dd.c, devres.c) and sysfs
 export {
-  Device, DeviceCore, devName, devToNode, setDevNode, NUMA_NO_NODE, devDriverString, devErr, devWarn, devNotice, devInfo, devDbg,
+  Device, DeviceCore, devName, devToNode, setDevNode, devDriverString, devErr, devWarn, devNotice, devInfo, devDbg,
   devmAddAction, devmAddActionOrReset, devmRemoveAction, devmReleaseAction, devresList,
   BUS_NOTIFY_ADD_DEVICE, BUS_NOTIFY_DEL_DEVICE, BUS_NOTIFY_REMOVED_DEVICE, BUS_NOTIFY_BIND_DRIVER,
   BUS_NOTIFY_BOUND_DRIVER, BUS_NOTIFY_UNBIND_DRIVER, BUS_NOTIFY_UNBOUND_DRIVER, BUS_NOTIFY_DRIVER_NOT_BOUND,

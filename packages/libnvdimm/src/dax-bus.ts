@@ -37,7 +37,7 @@ import {
   isAligned,
   isPowerOf2,
 } from '@zonedev/kernel';
-import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Kernel } from '@zonedev/kernel';
+import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Kernel, Range } from '@zonedev/kernel';
 import type { DevPagemap, Memremap } from '@zonedev/memremap';
 import { MEMORY_DEVICE_GENERIC, PFN_DEV, PFN_MAP } from '@zonedev/memremap';
 import {
@@ -61,12 +61,6 @@ import type { MmapFile, Vma, VmFault, VmFaultT, VmOperations } from '@zonedev/mm
 /** `IORESOURCE_DAX_STATIC` (drivers/dax/bus.h): a region whose one device cannot be resized. @public */
 export const IORESOURCE_DAX_STATIC: number = 2 ** 0;
 
-/** A physical range with an inclusive end (`struct range`). @public */
-export interface DaxRange {
-  readonly start: number;
-  readonly end: number;
-}
-
 /**
  * `struct dax_region` (drivers/dax/dax-private.h): the provider's range, its
  * id (the nd region's), target node and alignment.
@@ -86,7 +80,7 @@ export class DaxRegion {
   /** `IORESOURCE_DAX_STATIC` for pmem-backed regions. */
   readonly flags: number;
 
-  constructor(dev: Device, id: number, range: DaxRange, targetNode: number, align: number, flags: number) {
+  constructor(dev: Device, id: number, range: Range, targetNode: number, align: number, flags: number) {
     this.dev = dev;
     this.id = id;
     this.targetNode = targetNode;
@@ -111,7 +105,7 @@ export class DaxRegion {
 /** One range of a device (`struct dev_dax_range`): its page offset in the device and its physical range. @public */
 export interface DevDaxRange {
   readonly pgoff: number;
-  readonly range: DaxRange;
+  readonly range: Range;
 }
 
 /**
@@ -307,7 +301,7 @@ export class DaxBus {
    * removed when `parent` unbinds. EINVAL for a range not aligned to `align`
    * or an `align` that is not a multiple of PAGE_SIZE.
    */
-  allocDaxRegion(parent: Device, id: number, range: DaxRange, targetNode: number, align: number, flags: number): DaxRegion {
+  allocDaxRegion(parent: Device, id: number, range: Range, targetNode: number, align: number, flags: number): DaxRegion {
     if (!(parent instanceof Device) || !parent.registered) throw new KernelError('EINVAL', 'alloc_dax_region: the parent is not a registered device');
     checkUnsigned('alloc_dax_region', 'id', id);
     checkUnsigned('alloc_dax_region', 'flags', flags);

@@ -53,12 +53,13 @@
  * -EINTR and "signal backoff", exactly as the kernel's `signal_pending()`
  * branch does.
  */
-import type { Kernel, Resource, Tracer } from '@zonedev/kernel';
+import type { Kernel, Range, Resource, Tracer } from '@zonedev/kernel';
 import {
   IORESOURCE_BUSY,
   IORESOURCE_SYSRAM_DRIVER_MANAGED,
   IORESOURCE_SYSTEM_RAM,
   KernelError,
+  NUMA_NO_NODE,
   alignDown,
   anyBits,
   checkPhysRange,
@@ -95,7 +96,7 @@ import type { SparseMemory, VmemAltmap } from '@zonedev/sparse-vmemmap';
 import type { MmSystem } from '@zonedev/mm';
 import { MIGRATE_SYNC, MR_MEMORY_HOTPLUG, isAnonMapping, isolateLruPage, migratePages, putbackLruPage } from '@zonedev/mm';
 import { onlineDeviceSection, onlineSection, presentSection, validSection, vmemAltmap, vmemAltmapOffset } from '@zonedev/sparse-vmemmap';
-import type { HotplugArch, MhpFlags, MhpParams, PhysRange, Pgprot } from './arch.js';
+import type { HotplugArch, MhpFlags, MhpParams, Pgprot } from './arch.js';
 import { MHP_MEMMAP_ON_MEMORY, MHP_MERGE_RESOURCE, MHP_NONE } from './arch.js';
 import type { MemoryBlock, MemoryBlockHost, OnlineType } from './memory.js';
 import {
@@ -117,7 +118,6 @@ import {
   MEM_OFFLINE,
   MEM_ONLINE,
   MemoryNotifierErrorInject,
-  NUMA_NO_NODE,
 } from './memory-notifier.js';
 import { NodeSubsystem } from './node.js';
 
@@ -393,7 +393,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * be hot-added in: `[0, 2^MAX_PHYSMEM_BITS - 1]`, cut to the
    * architecture's mappable range when the memory needs a linear mapping.
    */
-  mhpGetPluggableRange(needMapping: boolean): PhysRange {
+  mhpGetPluggableRange(needMapping: boolean): Range {
     const maxPhys = 2 ** this.mm.config.maxPhysmemBits - 1;
     if (!needMapping) return { start: 0, end: maxPhys };
     const r = this.arch.archGetMappableRange?.() ?? { start: 0, end: Number.MAX_SAFE_INTEGER };

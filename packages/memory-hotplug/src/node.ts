@@ -48,8 +48,7 @@
  * possible nodes only), so they are not modelled here.
  */
 import type { BusType, DeviceAttribute, Kernel } from '@zonedev/kernel';
-import { Device, KernelError, checkUnsigned } from '@zonedev/kernel';
-import { NUMA_NO_NODE } from './memory-notifier.js';
+import { Device, KernelError, NUMA_NO_NODE, checkUnsigned } from '@zonedev/kernel';
 
 /**
  * A memory block as the node links see it: a registered device and the

@@ -79,6 +79,7 @@ import {
   REGION_MIXED,
   devmAddActionOrReset,
   devmReleaseAction,
+  rangeLen,
   setBit,
 } from '@zonedev/kernel';
 import type { MhpParams, Pgprot } from '@zonedev/memory-hotplug';
@@ -299,7 +300,7 @@ export class Memremap {
   /** `pfn_end(pgmap, range_id)`: one past the last pfn of the range. */
   private pfnEnd(pgmap: DevPagemap, rangeId: number): number {
     const r = pgmap.ranges[rangeId]!;
-    return this.physPfn(r.start + (r.end - r.start + 1));
+    return this.physPfn(r.start + rangeLen(r));
   }
 
   // =====================================================================
@@ -617,7 +618,7 @@ export class Memremap {
   private pagemapRangeImpl(pgmap: DevPagemap, params: MhpParams, rangeId: number, nid: number): void {
     const isPrivate = pgmap.type === MEMORY_DEVICE_PRIVATE;
     const range = pgmap.ranges[rangeId]!;
-    const len = range.end - range.start + 1;
+    const len = rangeLen(range);
     const startPfn = this.physPfn(range.start);
     const lastPfn = this.physPfn(range.end);
     const nrPages = this.physPfn(len);
@@ -817,7 +818,7 @@ export class Memremap {
 
   private pageunmapRangeImpl(pgmap: DevPagemap, rangeId: number): void {
     const range = pgmap.ranges[rangeId]!;
-    const len = range.end - range.start + 1;
+    const len = rangeLen(range);
     const startPfn = this.physPfn(range.start);
     // Read a struct page that was actually initialized.
     const first = this.pfnFirst(pgmap, rangeId);

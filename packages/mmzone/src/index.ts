@@ -107,8 +107,6 @@ export {
   ZERO_STRUCT_PAGE,
   asPfn,
   makeStructPage,
-  pfnToPhys,
-  physToPfn,
   sameStructPage,
 } from './struct-page.js';
 export type { Pfn, StructPage } from './struct-page.js';
@@ -183,7 +181,6 @@ export {
   FPI_SKIP_REPORT_NOTIFY,
   FPI_TO_TAIL,
   MmCore,
-  NUMA_NO_NODE,
 } from './page-alloc.js';
 export type { FailPageAllocAttrs, MemblockRegion, MeminitContext, MmCoreOptions, PfnRange } from './page-alloc.js';
 
@@ -208,4 +205,4 @@ export type { MmView } from './vmstat.js';
 
 // --- include/linux/highmem.h (clear_page, copy_highpage): physical memory contents
 export { PhysMem, SparseBacking } from './physmem.js';
-export type { PhysBacking, PhysRange } from './physmem.js';
+export type { PhysBacking, RegisteredBacking } from './physmem.js';

@@ -34,7 +34,7 @@
  * `warn_alloc()` reports it), highatomic reserves, page shuffling and page
  * reporting. Compound pages get `PG_head` only.
  */
-import { KernelBug, KernelError, checkUnsigned } from '@zonedev/kernel';
+import { KernelBug, KernelError, NUMA_NO_NODE, checkUnsigned } from '@zonedev/kernel';
 import type { Kernel } from '@zonedev/kernel';
 import { createMmConfig, fls } from './config.js';
 import type { MmArchConfig, MmConfig } from './config.js';
@@ -110,7 +110,6 @@ import { buddyinfoShow, pagetypeinfoShow, zoneinfoShow } from './vmstat.js';
 /** `FPI_TO_TAIL`: put the freed block at the tail of its free list. @public */ export const FPI_TO_TAIL = 0x2;
 /** `FPI_SKIP_KASAN_POISON`. @public */ export const FPI_SKIP_KASAN_POISON = 0x4;
 
-/** `NUMA_NO_NODE`. @public */ export const NUMA_NO_NODE = -1;
 
 /**
  * `enum meminit_context`: boot-time (`MEMINIT_EARLY`) or hot-plugged

@@ -1,6 +1,6 @@
 // Contract test: the package as its consumers see it, through its entry point.
 import { describe, expect, it } from 'vitest';
-import { Kernel } from '@zonedev/kernel';
+import { Kernel, pfnPhys, physPfn } from '@zonedev/kernel';
 import {
   GFP_KERNEL,
   MIGRATE_MOVABLE,
@@ -10,8 +10,6 @@ import {
   asPfn,
   createMmConfig,
   makeStructPage,
-  physToPfn,
-  pfnToPhys,
   renderPageFlagsLayout,
   resizeZoneRange,
   zoneinfoShow,
@@ -53,8 +51,8 @@ describe('@zonedev/mmzone, through its entry point', () => {
 
   it('pfns are branded numbers', () => {
     const pfn: Pfn = asPfn(0x1234);
-    expect(pfnToPhys(pfn, 12)).toBe(0x1234000);
-    expect(physToPfn(0x1234fff, 12)).toBe(pfn);
+    expect(pfnPhys(pfn, 12)).toBe(0x1234000);
+    expect(asPfn(physPfn(0x1234fff, 12))).toBe(pfn);
     expect(() => asPfn(-1)).toThrow(RangeError);
     expect(STRUCT_PAGE_SIZE).toBe(64);
   });
