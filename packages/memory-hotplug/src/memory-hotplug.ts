@@ -85,6 +85,7 @@ import {
   populatedZone,
   resizePgdatRange,
   resizeZoneRange,
+  setPgdatNrZones,
   setPgdatSpan,
   setZoneSpan,
   zoneEndPfn,
@@ -259,10 +260,10 @@ export class MemoryHotplug implements MemoryBlockHost {
   readonly memmapOnMemory: boolean;
   /** `movable_node_enabled`. */
   readonly movableNodeEnabled: boolean;
-  /** `max_pfn`: one past the highest pfn of memory (x86: moved by `add_pages()`). */
-  maxPfn: number;
-  /** `max_low_pfn` (equal to max_pfn on 64-bit). */
-  maxLowPfn: number;
+  // max_pfn and max_low_pfn: raised by update_end_of_memory_vars(), lowered
+  // back only by restoreEndOfMemoryVars() when a hot-add unwinds.
+  private maxPfnVal: number;
+  private maxLowPfnVal: number;
   /** Passes of the offline migration loop before -EINTR. */
   readonly offlineSignalPasses: number;
   /** The machine's mm/: anonymous pages of processes migrate through its `migrate_pages()`. */
@@ -310,8 +311,8 @@ export class MemoryHotplug implements MemoryBlockHost {
     this.errorInject = new MemoryNotifierErrorInject(this.kernel, this.memory.memoryChain);
     let highest = -1;
     for (const nr of this.sparse.presentSectionNrs()) highest = nr;
-    this.maxPfn = options.maxPfn ?? (highest + 1) * this.sparse.layout.PAGES_PER_SECTION;
-    this.maxLowPfn = this.maxPfn;
+    this.maxPfnVal = options.maxPfn ?? (highest + 1) * this.sparse.layout.PAGES_PER_SECTION;
+    this.maxLowPfnVal = this.maxPfnVal;
   }
 
   /** For the function-graph tracer. */
@@ -342,10 +343,15 @@ export class MemoryHotplug implements MemoryBlockHost {
    * with present memory), `node_dev_init()` and `register_one_node()` for
    * every online node with its early block links, the node state masks from
    * the zones' present pages, the `memmap_on_memory` module parameter, and
-   * `pfn_to_online_page()` for the page allocator. Call once.
+   * `pfn_to_online_page()` for the page allocator. Call once: EEXIST the
+   * second time; EBUSY if another hotplug subsystem registered its
+   * `pfn_to_online_page()` with the same mm core.
    */
   memoryHotplugInit(): void {
     if (this.booted) throw new KernelError('EEXIST', 'memory hotplug is already initialized');
+    // First, so that a refusal (EBUSY: another hotplug subsystem owns this
+    // mm core's pfn_to_online_page()) leaves everything as it was.
+    this.mm.registerPfnOnline((pfn: number): boolean => this.pfnToOnlinePage(pfn) !== undefined);
     const c = this.mm.config;
     // memory_dev_init()
     const present = new Set<number>();
@@ -380,7 +386,6 @@ export class MemoryHotplug implements MemoryBlockHost {
         show: () => (this.memmapOnMemory ? 'Y\n' : 'N\n'),
       });
     }
-    this.mm.pfnOnline = (pfn: number): boolean => this.pfnToOnlinePage(pfn) !== undefined;
     this.booted = true;
   }
 
@@ -481,10 +486,35 @@ export class MemoryHotplug implements MemoryBlockHost {
   updateEndOfMemoryVars(start: number, size: number): void {
     checkPhysRange('update_end_of_memory_vars', start, size);
     const endPfn = Math.ceil((start + size) / 2 ** this.pageShift);
-    if (endPfn > this.maxPfn) {
-      this.maxPfn = endPfn;
-      this.maxLowPfn = endPfn;
+    if (endPfn > this.maxPfnVal) {
+      this.maxPfnVal = endPfn;
+      this.maxLowPfnVal = endPfn;
     }
+  }
+
+  /** `max_pfn`: one past the highest pfn of memory (x86: raised by `add_pages()`). */
+  get maxPfn(): number {
+    return this.maxPfnVal;
+  }
+
+  /** `max_low_pfn` (equal to max_pfn on 64-bit). */
+  get maxLowPfn(): number {
+    return this.maxLowPfnVal;
+  }
+
+  /**
+   * Lowers `max_pfn` and `max_low_pfn` back to values read before a hot-add
+   * that failed: the model's undo of {@link MemoryHotplug.updateEndOfMemoryVars}
+   * (the kernel leaves them raised; the model's unwinds leave no trace).
+   * Throws KernelError EINVAL, changing nothing, unless both are unsigned
+   * integers no higher than the current values (raising is
+   * update_end_of_memory_vars()'s job).
+   */
+  restoreEndOfMemoryVars(maxPfn: number, maxLowPfn: number): void {
+    checkUnsigned('restore_end_of_memory_vars', 'max_pfn', maxPfn, this.maxPfnVal);
+    checkUnsigned('restore_end_of_memory_vars', 'max_low_pfn', maxLowPfn, this.maxLowPfnVal);
+    this.maxPfnVal = maxPfn;
+    this.maxLowPfnVal = maxLowPfn;
   }
 
   /** The linear mappings made for hot-added ranges, by address. */
@@ -777,7 +807,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    */
   private initCurrentlyEmptyZone(zone: Zone, startPfn: number): void {
     const pgdat = zone.zonePgdat;
-    if (zone.zoneIdx + 1 > pgdat.nrZones) pgdat.nrZones = zone.zoneIdx + 1;
+    if (zone.zoneIdx + 1 > pgdat.nrZones) setPgdatNrZones(pgdat, zone.zoneIdx + 1);
     zone.zoneStartPfn = startPfn;
   }
 
@@ -1400,7 +1430,7 @@ export class MemoryHotplug implements MemoryBlockHost {
   private tryOnlineNodeCore(nid: number, setNodeOnline: boolean): 0 | 1 {
     if (this.nodes.nodeOnline(nid)) return 0;
     const pgdat = this.mm.allocNodeData(nid);
-    pgdat.nrZones = 0;
+    setPgdatNrZones(pgdat, 0);
     pgdat.nodeStartPfn = 0;
     if (setNodeOnline) {
       this.mm.nodeSetOnline(nid);

@@ -84,7 +84,7 @@ import {
 } from '@zonedev/kernel';
 import type { MhpParams, Pgprot } from '@zonedev/memory-hotplug';
 import type { Pfn, StructPage, Zone } from '@zonedev/mmzone';
-import { MIGRATE_MOVABLE, PG_reserved, PG_waiters, makeStructPage } from '@zonedev/mmzone';
+import { MIGRATE_MOVABLE, PG_reserved, PG_waiters, makeStructPage, setPgdatNrZones, setPgdatSpan, setZoneSpan } from '@zonedev/mmzone';
 import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
 import { SUBSECTION_SHIFT, vmemAltmapFree as sparseVmemAltmapFree, vmemAltmapOffset as sparseVmemAltmapOffset } from '@zonedev/sparse-vmemmap';
 import type {
@@ -231,6 +231,12 @@ export class Memremap {
   /** `wake_up_var()` calls on page refcounts, for inspection. */
   private wakeUps = 0;
 
+  /**
+   * Composes memremap on the machine's layers below and, with
+   * `CONFIG_ZONE_DEVICE`, registers its ZONE_DEVICE `put_page()` path with
+   * the mm core: KernelError EBUSY if another memremap already did (one
+   * memremap per mm core).
+   */
   constructor(options: MemremapOptions) {
     this.kernel = options.kernel;
     this.mm = options.mm;
@@ -252,10 +258,10 @@ export class Memremap {
     this.pageSize = 2 ** this.pageShift;
     if (this.zoneDevice) {
       // put_page() of a ZONE_DEVICE page, wherever it is issued, takes memremap's path.
-      options.mm.devmapPut = (pfn: Pfn): boolean => {
+      options.mm.registerDevmapPut((pfn: Pfn): boolean => {
         this.putZoneDevicePage(pfn);
         return true;
-      };
+      });
     }
   }
 
@@ -595,15 +601,12 @@ export class Memremap {
   private restoreSpans(s: SpanSnapshot): void {
     const zone = s.zone;
     if (zone !== undefined) {
-      zone.zoneStartPfn = s.zoneStartPfn;
-      zone.spannedPages = s.spannedPages;
+      setZoneSpan(zone, s.zoneStartPfn, s.spannedPages);
       const pgdat = zone.zonePgdat;
-      pgdat.nodeStartPfn = s.nodeStartPfn;
-      pgdat.nodeSpannedPages = s.nodeSpannedPages;
-      pgdat.nrZones = s.nrZones;
+      setPgdatSpan(pgdat, s.nodeStartPfn, s.nodeSpannedPages);
+      setPgdatNrZones(pgdat, s.nrZones);
     }
-    this.hotplug.maxPfn = s.maxPfn;
-    this.hotplug.maxLowPfn = s.maxLowPfn;
+    this.hotplug.restoreEndOfMemoryVars(s.maxPfn, s.maxLowPfn);
   }
 
   /** `pagemap_range(pgmap, params, range_id, nid)`: maps one range (steps 1-7 of the module comment). */

@@ -42,6 +42,7 @@ export {
   populatedZone,
   resizePgdatRange,
   resizeZoneRange,
+  setPgdatNrZones,
   setPgdatSpan,
   setZoneSpan,
   wmarkPages,
