@@ -21,6 +21,8 @@
  * (dax_alive, kill_dax) and drivers/dax/dax-private.h (Linux v5.13).
  */
 import {
+  ERRNO,
+  orBits,
   Device,
   IORESOURCE_MEM,
   KernelError,
@@ -218,7 +220,7 @@ export class DaxBus {
     this.vmOps = {
       fault: (vmf) => this.devDaxHugeFault(vmf, PE_SIZE_PTE),
       hugeFault: (vmf, pe) => this.devDaxHugeFault(vmf, pe),
-      maySplit: (vma, addr) => (isAligned(addr, this.devDaxOf(vma).align) ? 0 : -22),
+      maySplit: (vma, addr) => (isAligned(addr, this.devDaxOf(vma).align) ? 0 : -ERRNO.EINVAL),
       pagesize: (vma) => this.devDaxOf(vma).align,
     };
     this.deviceDax = this.daxDriverRegister('device_dax', true, (d) => {
@@ -510,15 +512,15 @@ export class DaxBus {
    * %#lx, %#lx)"), both EINVAL.
    */
   private checkVma(dev: DevDax, vma: Vma, func: string): number {
-    if (!dev.alive) return -6;
+    if (!dev.alive) return -ERRNO.ENXIO;
     const comm = this.comms.get(vma) ?? 'task';
     if ((vma.vmFlags % (2 * VM_MAYSHARE)) < VM_MAYSHARE) {
       devInfo(dev, `${comm}: ${func}: fail, attempted private mapping`);
-      return -22;
+      return -ERRNO.EINVAL;
     }
     if (!isAligned(vma.vmStart, dev.align) || !isAligned(vma.vmEnd, dev.align)) {
       devInfo(dev, `${comm}: ${func}: fail, unaligned vma (${hex(vma.vmStart)} - ${hex(vma.vmEnd)}, ${hex(dev.align - 1)})`);
-      return -22;
+      return -ERRNO.EINVAL;
     }
     return 0;
   }
@@ -542,7 +544,7 @@ export class DaxBus {
       },
     };
     vma.vmPrivateData = dev;
-    vma.vmFlags += VM_HUGEPAGE + VM_MIXEDMAP;
+    vma.vmFlags = orBits(orBits(vma.vmFlags, VM_HUGEPAGE), VM_MIXEDMAP);
     dev.vmas.add(vma);
     return 0;
   }

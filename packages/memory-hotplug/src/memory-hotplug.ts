@@ -55,6 +55,7 @@
  */
 import type { Kernel, Range, Resource, Tracer } from '@zonedev/kernel';
 import {
+  ERRNO,
   IORESOURCE_BUSY,
   IORESOURCE_SYSRAM_DRIVER_MANAGED,
   IORESOURCE_SYSTEM_RAM,
@@ -81,6 +82,7 @@ import {
   __GFP_MOVABLE,
   __GFP_RETRY_MAYFAIL,
   __GFP_THISNODE,
+  gfpOr,
   isDevZone,
   populatedZone,
   resizePgdatRange,
@@ -189,6 +191,13 @@ export interface LinearMapping {
 function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
+
+/**
+ * The gfp mask of a migration target page when a range is offlined
+ * (`do_migrate_range()`'s `mtc.gfp_mask`, `GFP_USER | __GFP_MOVABLE |
+ * __GFP_RETRY_MAYFAIL`), on one node at a time (`__GFP_THISNODE`).
+ */
+const MIGRATION_TARGET_GFP = gfpOr(gfpOr(gfpOr(GFP_USER, __GFP_MOVABLE), __GFP_RETRY_MAYFAIL), __GFP_THISNODE);
 
 /** `%#010llx` */
 function hex10(n: number): string {
@@ -1176,7 +1185,7 @@ export class MemoryHotplug implements MemoryBlockHost {
     targets.sort((a, b) => this.mm.nodeDistance(nid, a) - this.mm.nodeDistance(nid, b) || a - b);
     if (userMm && anon.length > 0) {
       // migrate_pages(&source, alloc_migration_target, NULL, &mtc, MIGRATE_SYNC, MR_MEMORY_HOTPLUG)
-      const gfp = GFP_USER + __GFP_MOVABLE + __GFP_RETRY_MAYFAIL + __GFP_THISNODE;
+      const gfp = MIGRATION_TARGET_GFP;
       const alloc = (): number | undefined => {
         for (const n of targets) {
           const p = this.mm.allocPagesNode(n, gfp, 0);
@@ -1189,7 +1198,7 @@ export class MemoryHotplug implements MemoryBlockHost {
       try {
         ret = migratePages(userMm, from, alloc, undefined, MIGRATE_SYNC, MR_MEMORY_HOTPLUG).nrFailed;
       } catch {
-        ret = -12; // -ENOMEM: what did not move stays on the list
+        ret = -ERRNO.ENOMEM; // what did not move stays on the list
       }
       for (const pfn of from) {
         this.kernel.log.warn(`migrating pfn ${pfn.toString(16)} failed ret:${ret} `);
@@ -1198,8 +1207,8 @@ export class MemoryHotplug implements MemoryBlockHost {
       }
     }
     for (const pfn of source) {
-      let ret = -11; // -EAGAIN
-      for (let pass = 0; pass < MIGRATE_RETRIES && ret === -11; pass++) ret = this.unmapAndMove(pfn, targets);
+      let ret = -ERRNO.EAGAIN;
+      for (let pass = 0; pass < MIGRATE_RETRIES && ret === -ERRNO.EAGAIN; pass++) ret = this.unmapAndMove(pfn, targets);
       if (ret !== 0) {
         this.kernel.log.warn(`migrating pfn ${pfn.toString(16)} failed ret:${ret} `);
         this.mm.dumpPage(pfn, 'migration failure');
@@ -1208,18 +1217,18 @@ export class MemoryHotplug implements MemoryBlockHost {
     }
   }
 
-  /** `unmap_and_move()`: 0, -EAGAIN (-11: pinned) or -ENOMEM (-12: no target page). */
+  /** `unmap_and_move()`: 0, -EAGAIN (pinned) or -ENOMEM (no target page). */
   private unmapAndMove(pfn: number, targets: readonly number[]): number {
     const mm = this.mm.memmap;
     // The page's own reference is the only one migration may find.
-    if (mm.pageCount(pfn) !== 1) return -11;
-    const gfp = GFP_USER + __GFP_MOVABLE + __GFP_RETRY_MAYFAIL + __GFP_THISNODE;
+    if (mm.pageCount(pfn) !== 1) return -ERRNO.EAGAIN;
+    const gfp = MIGRATION_TARGET_GFP;
     let newPfn: Pfn | undefined;
     for (const n of targets) {
       newPfn = this.mm.allocPagesNode(n, gfp, 0);
       if (newPfn !== undefined) break;
     }
-    if (newPfn === undefined) return -12;
+    if (newPfn === undefined) return -ERRNO.ENOMEM;
     // migrate_page_copy(): contents and state move to the new page.
     this.mm.copyHighpage(newPfn, pfn as Pfn);
     const mapping = mm.pageMapping(pfn);
@@ -1459,7 +1468,7 @@ export class MemoryHotplug implements MemoryBlockHost {
     checkUnsigned('try_offline_node', 'nid', nid);
     const pgdat = this.mm.nodeData(nid);
     if (pgdat === undefined || pgdat.nodeSpannedPages !== 0) return;
-    if (this.memory.forEachMemoryBlock((mem) => (mem.nid === nid ? -17 : 0)) !== 0) return;
+    if (this.memory.forEachMemoryBlock((mem) => (mem.nid === nid ? -ERRNO.EEXIST : 0)) !== 0) return;
     if (this.cpuNodes.has(nid)) return;
     this.mm.nodeSetOffline(nid);
     this.nodes.nodeSetOffline(nid);
@@ -1695,7 +1704,7 @@ export class MemoryHotplug implements MemoryBlockHost {
       const msg = `removing memory fails, because memory [${pa(begin)}-${pa(begin + this.blockSize - 1)}] is onlined`;
       this.kernel.log.warn(msg);
       busy = new KernelError('EBUSY', msg);
-      return -16;
+      return -ERRNO.EBUSY;
     });
     if (busy !== undefined) throw busy;
     let altmap: VmemAltmap | undefined;
