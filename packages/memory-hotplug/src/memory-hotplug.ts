@@ -439,9 +439,10 @@ export class MemoryHotplug implements MemoryBlockHost {
   /**
    * `check_hotplug_memory_range(start, size)`: -EINVAL (with the kernel's
    * error line) unless `size` is non-zero and both are multiples of the
-   * memory block size.
+   * memory block size. Static in mm/memory_hotplug.c: reached through
+   * add_memory() and remove_memory().
    */
-  checkHotplugMemoryRange(start: number, size: number): void {
+  private checkHotplugMemoryRange(start: number, size: number): void {
     checkPhysRange('check_hotplug_memory_range', start, size);
     const bs = this.blockSize;
     if (size === 0 || !isAligned(start, bs) || !isAligned(size, bs)) {
@@ -455,14 +456,10 @@ export class MemoryHotplug implements MemoryBlockHost {
    * `register_memory_resource(start, size, resource_name)`: a busy System
    * RAM resource for the range (driver-managed unless the name is "System
    * RAM"). -E2BIG outside the pluggable range; -EEXIST when it overlaps a
-   * busy resource (or the allocation fails).
+   * busy resource (or the allocation fails). Static in mm/memory_hotplug.c:
+   * reached through add_memory() and add_memory_driver_managed().
    */
-  registerMemoryResource(start: number, size: number, resourceName: string): Resource {
-    if (this.tracer.enabled) return this.tracer.invoke('register_memory_resource', this, this.registerMemoryResourceImpl, start, size, resourceName);
-    return this.registerMemoryResourceImpl(start, size, resourceName);
-  }
-
-  private registerMemoryResourceImpl(start: number, size: number, resourceName: string): Resource {
+  private registerMemoryResource(start: number, size: number, resourceName: string): Resource {
     checkPhysRange('register_memory_resource', start, size);
     if (typeof resourceName !== 'string') throw new KernelError('EINVAL', `register_memory_resource: invalid resource name ${String(resourceName)}`);
     let flags = orBits(IORESOURCE_SYSTEM_RAM, IORESOURCE_BUSY);
@@ -1607,7 +1604,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * `__add_memory(nid, start, size, mhp_flags)`: registers a "System RAM"
    * resource and adds its memory (see {@link MemoryHotplug.addMemoryResource});
    * the resource is released if that fails. Also -E2BIG / -EEXIST from
-   * {@link MemoryHotplug.registerMemoryResource}.
+   * `register_memory_resource()`.
    */
   __addMemory(nid: number, start: number, size: number, mhpFlags: MhpFlags = MHP_NONE): void {
     if (this.tracer.enabled) return this.tracer.invoke('__add_memory', this, this.addMemoryCore, nid, start, size, mhpFlags);
@@ -1616,7 +1613,7 @@ export class MemoryHotplug implements MemoryBlockHost {
 
   private addMemoryCore(nid: number, start: number, size: number, mhpFlags: MhpFlags): void {
     checkAddArgs('add_memory', nid, start, size, mhpFlags);
-    const res = this.registerMemoryResourceImpl(start, size, 'System RAM');
+    const res = this.registerMemoryResource(start, size, 'System RAM');
     try {
       this.addMemoryResource(nid, res, mhpFlags);
     } catch (e) {
@@ -1650,7 +1647,7 @@ export class MemoryHotplug implements MemoryBlockHost {
     if (!resourceName.startsWith('System RAM (') || !resourceName.endsWith(')')) {
       throw new KernelError('EINVAL', `add_memory_driver_managed: resource name '${resourceName}' is not 'System RAM ($DRIVER)'`);
     }
-    const res = this.registerMemoryResourceImpl(start, size, resourceName);
+    const res = this.registerMemoryResource(start, size, resourceName);
     try {
       this.addMemoryResource(nid, res, mhpFlags);
     } catch (e) {
