@@ -11,9 +11,9 @@
 // A second, reported-only case puts the same check on a 2 ns inline-sized
 // body, to show the floor cost of the check itself (two loads and a branch).
 import { runRatios } from '@zonedev/bench-kit';
-import {
-  IORESOURCE_BUSY, IORESOURCE_MEM, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE, Kernel, Tracer, defineResNamed, shr,
-} from '@zonedev/kernel';
+import { IORESOURCE_BUSY, IORESOURCE_MEM, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE, Kernel, Tracer } from '@zonedev/kernel';
+import { defineResNamed } from '../src/resource.js';
+import { shr } from '../src/sizes.js';
 
 // A QEMU pc guest's iomem: RAM below 4G, the reserved BIOS ranges, PCI BARs,
 // RAM above 4G, a legacy pmem range and a hot-plugged DIMM.

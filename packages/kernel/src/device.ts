@@ -65,6 +65,7 @@ import type { Devtmpfs } from './devt.js';
 import { dpmSysfsGroup } from './power.js';
 import { kstrtobool } from './kstrtox.js';
 import { BlockingNotifierHead } from './notifier.js';
+import { NUMA_NO_NODE } from './numa.js';
 import type { NotifierBlock } from './notifier.js';
 import {
   KernfsDir,
@@ -347,12 +348,6 @@ export class Device {
     return this.name ?? '(unnamed device)';
   }
 }
-
-/**
- * `NUMA_NO_NODE` (include/linux/numa.h): no node affinity.
- * @public
- */
-export const NUMA_NO_NODE = -1;
 
 /**
  * `dev_to_node()` (include/linux/device.h): the device's NUMA node, or

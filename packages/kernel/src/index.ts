@@ -17,13 +17,10 @@ export type { ErrnoName } from './errno.js';
 
 // --- include/linux/sizes.h, align.h, math.h, pfn.h, log2.h, lib/cmdline.c
 export {
-  SZ_1, SZ_2, SZ_4, SZ_8, SZ_16, SZ_32, SZ_64, SZ_128, SZ_256, SZ_512,
-  SZ_1K, SZ_2K, SZ_4K, SZ_8K, SZ_16K, SZ_32K, SZ_64K, SZ_128K, SZ_256K, SZ_512K,
-  SZ_1M, SZ_2M, SZ_4M, SZ_8M, SZ_16M, SZ_32M, SZ_64M, SZ_128M, SZ_256M, SZ_512M,
-  SZ_1G, SZ_2G, SZ_4G, SZ_8G, SZ_16G, SZ_32G, SZ_64G, SZ_1T, SZ_64T,
-  bit, shl, shr, testBit, setBit, clearBit, hasBits, anyBits, orBits, clearBits,
-  isPowerOf2, ilog2, roundupPowOfTwo, align, alignDown, isAligned, roundUp, roundDown,
-  divRoundUp, pfnPhys, physPfn, pfnUp, pfnDown, memparse,
+  SZ_4K, SZ_8K, SZ_16K, SZ_64K, SZ_128K, SZ_256K, SZ_1M, SZ_2M, SZ_16M, SZ_128M, SZ_256M,
+  SZ_1G, SZ_2G, SZ_4G, SZ_8G, SZ_64G,
+  bit, testBit, setBit, clearBit, hasBits, anyBits, orBits, clearBits,
+  isPowerOf2, ilog2, align, alignDown, isAligned, roundUp, divRoundUp, pfnPhys, physPfn, memparse,
 } from './sizes.js';
 
 // --- lib/kstrtox.c
@@ -31,6 +28,13 @@ export { kstrtobool, kstrtoull, kstrtoullBig } from './kstrtox.js';
 
 // --- lib/random32.c
 export { Prandom } from './random.js';
+
+// --- include/linux/numa.h
+export { NUMA_NO_NODE } from './numa.js';
+
+// --- include/linux/range.h
+export { rangeLen } from './range.js';
+export type { Range } from './range.js';
 
 // --- kernel/printk/printk.c, include/linux/kern_levels.h
 export { LOGLEVEL, SimClock, Printk, formatLogTime } from './printk.js';
@@ -46,27 +50,20 @@ export type { FaultAttr, FaultAttrOptions } from './fault-inject.js';
 
 // --- kernel/resource.c, include/linux/ioport.h
 export {
-  IORESOURCE_BITS, IORESOURCE_TYPE_BITS, IORESOURCE_IO, IORESOURCE_MEM, IORESOURCE_REG, IORESOURCE_IRQ,
-  IORESOURCE_DMA, IORESOURCE_BUS, IORESOURCE_PREFETCH, IORESOURCE_READONLY, IORESOURCE_CACHEABLE,
-  IORESOURCE_RANGELENGTH, IORESOURCE_SHADOWABLE, IORESOURCE_SIZEALIGN, IORESOURCE_STARTALIGN,
-  IORESOURCE_MEM_64, IORESOURCE_WINDOW, IORESOURCE_MUXED, IORESOURCE_EXT_TYPE_BITS, IORESOURCE_SYSRAM,
-  IORESOURCE_SYSRAM_DRIVER_MANAGED, IORESOURCE_SYSRAM_MERGEABLE, IORESOURCE_EXCLUSIVE, IORESOURCE_DISABLED,
-  IORESOURCE_UNSET, IORESOURCE_AUTO, IORESOURCE_BUSY, IORESOURCE_SYSTEM_RAM,
-  IORES_DESC_NONE, IORES_DESC_CRASH_KERNEL, IORES_DESC_ACPI_TABLES, IORES_DESC_ACPI_NV_STORAGE,
-  IORES_DESC_PERSISTENT_MEMORY, IORES_DESC_PERSISTENT_MEMORY_LEGACY, IORES_DESC_DEVICE_PRIVATE_MEMORY,
-  IORES_DESC_RESERVED, IORES_DESC_SOFT_RESERVED,
-  REGION_INTERSECTS, REGION_DISJOINT, REGION_MIXED,
-  Resource, ResourceTree, defineResNamed, defineResMem, resourceSize, resourceType, resourceExtType,
-  resourceContains, resourceOverlaps, formatResource,
+  IORESOURCE_MEM, IORESOURCE_SYSRAM_DRIVER_MANAGED, IORESOURCE_SYSRAM_MERGEABLE, IORESOURCE_BUSY,
+  IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE, IORES_DESC_ACPI_TABLES, IORES_DESC_ACPI_NV_STORAGE,
+  IORES_DESC_PERSISTENT_MEMORY, IORES_DESC_PERSISTENT_MEMORY_LEGACY, IORES_DESC_RESERVED,
+  IORES_DESC_SOFT_RESERVED, REGION_INTERSECTS, REGION_DISJOINT, REGION_MIXED, Resource, ResourceTree,
+  formatResource,
 } from './resource.js';
 export type { ResourceInit, ResourceTreeOptions, ResourceWalkFn } from './resource.js';
 
 // --- drivers/base/ (core.c, bus.c, dd.c, devres.c) and sysfs
 export {
-  Device, DeviceCore, devName, devToNode, setDevNode, NUMA_NO_NODE, devDriverString, devErr, devWarn, devNotice, devInfo, devDbg,
-  devmAddAction, devmAddActionOrReset, devmRemoveAction, devmReleaseAction, devresList,
-  BUS_NOTIFY_ADD_DEVICE, BUS_NOTIFY_DEL_DEVICE, BUS_NOTIFY_REMOVED_DEVICE, BUS_NOTIFY_BIND_DRIVER,
-  BUS_NOTIFY_BOUND_DRIVER, BUS_NOTIFY_UNBIND_DRIVER, BUS_NOTIFY_UNBOUND_DRIVER, BUS_NOTIFY_DRIVER_NOT_BOUND,
+  Device, DeviceCore, devName, devToNode, setDevNode, devErr, devWarn, devInfo, devDbg, devmAddAction,
+  devmAddActionOrReset, devmReleaseAction, devresList, BUS_NOTIFY_ADD_DEVICE, BUS_NOTIFY_DEL_DEVICE,
+  BUS_NOTIFY_REMOVED_DEVICE, BUS_NOTIFY_BIND_DRIVER, BUS_NOTIFY_BOUND_DRIVER, BUS_NOTIFY_UNBIND_DRIVER,
+  BUS_NOTIFY_UNBOUND_DRIVER, BUS_NOTIFY_DRIVER_NOT_BOUND,
 } from './device.js';
 export type {
   DeviceAttribute, AttributeGroup, BusType, DeviceDriver, DeviceType, DeviceOptions, Devres, DeviceCoreOptions,
@@ -89,8 +86,7 @@ export type { PercpuRefFunc } from './percpu-refcount.js';
 
 // --- kernel/notifier.c
 export {
-  NOTIFY_DONE, NOTIFY_OK, NOTIFY_STOP_MASK, NOTIFY_BAD, NOTIFY_STOP, notifierFromErrno, notifierToErrno,
-  BlockingNotifierHead,
+  NOTIFY_DONE, NOTIFY_OK, NOTIFY_BAD, NOTIFY_STOP, notifierFromErrno, notifierToErrno, BlockingNotifierHead,
 } from './notifier.js';
 export type { NotifierFn, NotifierBlock, NotifierHeadOptions } from './notifier.js';
 

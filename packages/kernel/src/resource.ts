@@ -52,7 +52,7 @@
 import type { Printk } from './printk.js';
 import type { Tracer } from './trace.js';
 import type { FaultInjection } from './fault-inject.js';
-import { KernelError } from './errno.js';
+import { ERRNO, KernelError } from './errno.js';
 import { checkPhysRange, checkUnsigned } from './validate.js';
 import { align, anyBits, hasBits, orBits, pfnDown, pfnUp } from './sizes.js';
 import type { Device } from './device.js';
@@ -150,7 +150,7 @@ export const REGION_MIXED = 2;
 
 /** Depth cap of /proc/iomem's indentation (`MAX_IORES_LEVEL`). */
 const MAX_IORES_LEVEL = 5;
-const EINVAL = -22;
+const EINVAL = -ERRNO.EINVAL;
 
 // ---------------------------------------------------------------------------
 // struct resource

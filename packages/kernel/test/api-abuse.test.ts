@@ -7,41 +7,9 @@
  * resource tree, the reference count for percpu_ref.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  IORESOURCE_MEM,
-  IORESOURCE_SYSTEM_RAM,
-  KernelBug,
-  KernelError,
-  PercpuRef,
-  Printk,
-  SimClock,
-  Resource,
-  ResourceTree,
-  SZ_128M,
-  SZ_1G,
-  SZ_4G,
-  SZ_4K,
-  align,
-  alignDown,
-  checkPhysRange,
-  checkUnsigned,
-  defineResMem,
-  divRoundUp,
-  ilog2,
-  isAligned,
-  isKernelBug,
-  isKernelError,
-  kstrtobool,
-  kstrtoull,
-  memparse,
-  pfnDown,
-  pfnPhys,
-  pfnUp,
-  physPfn,
-  roundDown,
-  roundUp,
-  roundupPowOfTwo,
-} from '@zonedev/kernel';
+import { IORESOURCE_MEM, IORESOURCE_SYSTEM_RAM, KernelBug, KernelError, PercpuRef, Printk, SimClock, Resource, ResourceTree, SZ_128M, SZ_1G, SZ_4G, SZ_4K, align, alignDown, checkPhysRange, checkUnsigned, divRoundUp, ilog2, isAligned, isKernelBug, isKernelError, kstrtobool, kstrtoull, memparse, pfnPhys, physPfn, roundUp } from '@zonedev/kernel';
+import { defineResMem } from '../src/resource.js';
+import { pfnDown, pfnUp, roundDown, roundupPowOfTwo } from '../src/sizes.js';
 
 /** The values of the abuse matrix. */
 const BAD: readonly unknown[] = [NaN, Infinity, -Infinity, -1, 1.5, 2 ** 53 + 2, 2 ** 64, undefined, 'x'];

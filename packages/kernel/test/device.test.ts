@@ -1,31 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  BUS_NOTIFY_ADD_DEVICE,
-  BUS_NOTIFY_BIND_DRIVER,
-  BUS_NOTIFY_BOUND_DRIVER,
-  BUS_NOTIFY_DEL_DEVICE,
-  BUS_NOTIFY_DRIVER_NOT_BOUND,
-  BUS_NOTIFY_REMOVED_DEVICE,
-  BUS_NOTIFY_UNBIND_DRIVER,
-  BUS_NOTIFY_UNBOUND_DRIVER,
-  Device,
-  Kernel,
-  KernelError,
-  NOTIFY_DONE,
-  devDriverString,
-  devErr,
-  devInfo,
-  devName,
-  devWarn,
-  devmAddAction,
-  devmAddActionOrReset,
-  devmReleaseAction,
-  devmRemoveAction,
-  devresList,
-  isKernelError,
-  sysfsStreq,
-} from '@zonedev/kernel';
+import { BUS_NOTIFY_ADD_DEVICE, BUS_NOTIFY_BIND_DRIVER, BUS_NOTIFY_BOUND_DRIVER, BUS_NOTIFY_DEL_DEVICE, BUS_NOTIFY_DRIVER_NOT_BOUND, BUS_NOTIFY_REMOVED_DEVICE, BUS_NOTIFY_UNBIND_DRIVER, BUS_NOTIFY_UNBOUND_DRIVER, Device, Kernel, KernelError, NOTIFY_DONE, devErr, devInfo, devName, devWarn, devmAddAction, devmAddActionOrReset, devmReleaseAction, devresList, isKernelError, sysfsStreq } from '@zonedev/kernel';
+import { devDriverString, devmRemoveAction } from '../src/device.js';
 import type { AttributeGroup, BusType, DeviceAttribute, DeviceCore, DeviceDriver, ErrnoName, Sysfs } from '@zonedev/kernel';
 
 function errnoOf(fn: () => unknown): ErrnoName | undefined {

@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  BlockingNotifierHead,
-  ERRNO,
-  NOTIFY_BAD,
-  NOTIFY_DONE,
-  NOTIFY_OK,
-  NOTIFY_STOP,
-  NOTIFY_STOP_MASK,
-  Printk,
-  SimClock,
-  Tracer,
-  isKernelError,
-  notifierFromErrno,
-  notifierToErrno,
-} from '@zonedev/kernel';
+import { BlockingNotifierHead, ERRNO, NOTIFY_BAD, NOTIFY_DONE, NOTIFY_OK, NOTIFY_STOP, Printk, SimClock, Tracer, isKernelError, notifierFromErrno, notifierToErrno } from '@zonedev/kernel';
+import { NOTIFY_STOP_MASK } from '../src/notifier.js';
 import type { NotifierBlock } from '@zonedev/kernel';
 
 function block(log: string[], tag: string, priority: number, ret: number = NOTIFY_OK): NotifierBlock<string> {

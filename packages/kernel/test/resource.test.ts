@@ -1,51 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  DeviceCore,
-  Device,
-  FaultInjection,
-  IORESOURCE_BUSY,
-  IORESOURCE_EXCLUSIVE,
-  IORESOURCE_IO,
-  IORESOURCE_MEM,
-  IORESOURCE_MEM_64,
-  IORESOURCE_PREFETCH,
-  IORESOURCE_SYSRAM,
-  IORESOURCE_SYSRAM_DRIVER_MANAGED,
-  IORESOURCE_SYSRAM_MERGEABLE,
-  IORESOURCE_SYSTEM_RAM,
-  IORES_DESC_DEVICE_PRIVATE_MEMORY,
-  IORES_DESC_NONE,
-  IORES_DESC_PERSISTENT_MEMORY,
-  IORES_DESC_PERSISTENT_MEMORY_LEGACY,
-  IORES_DESC_RESERVED,
-  IORES_DESC_SOFT_RESERVED,
-  Kernel,
-  Printk,
-  REGION_DISJOINT,
-  REGION_INTERSECTS,
-  REGION_MIXED,
-  Resource,
-  ResourceTree,
-  SZ_128M,
-  SZ_16G,
-  SZ_1G,
-  SZ_2M,
-  SZ_4G,
-  SZ_4K,
-  SZ_4M,
-  SimClock,
-  Tracer,
-  defineResMem,
-  formatResource,
-  isKernelError,
-  orBits,
-  resourceContains,
-  resourceExtType,
-  resourceOverlaps,
-  resourceSize,
-  resourceType,
-} from '@zonedev/kernel';
+import { DeviceCore, Device, FaultInjection, IORESOURCE_BUSY, IORESOURCE_MEM, IORESOURCE_SYSRAM_DRIVER_MANAGED, IORESOURCE_SYSRAM_MERGEABLE, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE, IORES_DESC_PERSISTENT_MEMORY, IORES_DESC_PERSISTENT_MEMORY_LEGACY, IORES_DESC_RESERVED, IORES_DESC_SOFT_RESERVED, Kernel, Printk, REGION_DISJOINT, REGION_INTERSECTS, REGION_MIXED, Resource, ResourceTree, SZ_128M, SZ_1G, SZ_2M, SZ_4G, SZ_4K, SimClock, Tracer, formatResource, isKernelError, orBits } from '@zonedev/kernel';
+import { IORESOURCE_EXCLUSIVE, IORESOURCE_IO, IORESOURCE_MEM_64, IORESOURCE_PREFETCH, IORESOURCE_SYSRAM, IORES_DESC_DEVICE_PRIVATE_MEMORY, defineResMem, resourceContains, resourceExtType, resourceOverlaps, resourceSize, resourceType } from '../src/resource.js';
+import { SZ_16G, SZ_4M } from '../src/sizes.js';
 
 const RAM = orBits(IORESOURCE_SYSTEM_RAM, IORESOURCE_BUSY);
 

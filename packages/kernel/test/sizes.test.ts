@@ -1,11 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  SZ_128M, SZ_16G, SZ_1T, SZ_2G, SZ_2M, SZ_4G, SZ_4K, SZ_64K, SZ_64T,
-  align, alignDown, anyBits, bit, clearBit, clearBits, divRoundUp, hasBits, ilog2, isAligned,
-  isPowerOf2, memparse, orBits, pfnDown, pfnPhys, pfnUp, physPfn, roundDown, roundUp,
-  roundupPowOfTwo, setBit, shl, shr, testBit,
-} from '@zonedev/kernel';
+import { SZ_128M, SZ_2G, SZ_2M, SZ_4G, SZ_4K, SZ_64K, align, alignDown, anyBits, bit, clearBit, clearBits, divRoundUp, hasBits, ilog2, isAligned, isPowerOf2, memparse, orBits, pfnPhys, physPfn, roundUp, setBit, testBit } from '@zonedev/kernel';
+import { SZ_16G, SZ_1T, SZ_64T, pfnDown, pfnUp, roundDown, roundupPowOfTwo, shl, shr } from '../src/sizes.js';
 
 const P40 = 2 ** 40;
 const P46 = 2 ** 46;

@@ -22,7 +22,7 @@
  * an entry keeps 54 of them, more than a `number` holds exactly.
  */
 
-import { KernelError } from '@zonedev/kernel';
+import { ERRNO, KernelError } from '@zonedev/kernel';
 
 /** `BB_MAX_LEN`: the longest run one entry holds. */
 const BB_MAX_LEN = 512n;
@@ -184,7 +184,7 @@ export class Badblocks {
         const { ack, offset: a } = p[lo]!;
         const end = a + p[lo]!.len;
         if (a < s) {
-          if (p.length >= MAX_BADBLOCKS) return -28;
+          if (p.length >= MAX_BADBLOCKS) return -ERRNO.ENOSPC;
           p.splice(lo, 0, bbMake(a, s - a, ack));
           lo++;
         }

@@ -21,6 +21,8 @@
  * (dax_alive, kill_dax) and drivers/dax/dax-private.h (Linux v5.13).
  */
 import {
+  ERRNO,
+  orBits,
   Device,
   IORESOURCE_MEM,
   KernelError,
@@ -41,7 +43,7 @@ import {
   major as majorOf,
   minor as minorOf,
 } from '@zonedev/kernel';
-import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Kernel } from '@zonedev/kernel';
+import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Kernel, Range } from '@zonedev/kernel';
 import type { DevPagemap, Memremap } from '@zonedev/memremap';
 import { MEMORY_DEVICE_GENERIC, PFN_DEV, PFN_MAP } from '@zonedev/memremap';
 import {
@@ -65,12 +67,6 @@ import type { MmapFile, Vma, VmFault, VmFaultT, VmOperations } from '@zonedev/mm
 /** `IORESOURCE_DAX_STATIC` (drivers/dax/bus.h): a region whose one device cannot be resized. @public */
 export const IORESOURCE_DAX_STATIC: number = 2 ** 0;
 
-/** A physical range with an inclusive end (`struct range`). @public */
-export interface DaxRange {
-  readonly start: number;
-  readonly end: number;
-}
-
 /**
  * `struct dax_region` (drivers/dax/dax-private.h): the provider's range, its
  * id (the nd region's), target node and alignment.
@@ -90,7 +86,7 @@ export class DaxRegion {
   /** `IORESOURCE_DAX_STATIC` for pmem-backed regions. */
   readonly flags: number;
 
-  constructor(dev: Device, id: number, range: DaxRange, targetNode: number, align: number, flags: number) {
+  constructor(dev: Device, id: number, range: Range, targetNode: number, align: number, flags: number) {
     this.dev = dev;
     this.id = id;
     this.targetNode = targetNode;
@@ -115,7 +111,7 @@ export class DaxRegion {
 /** One range of a device (`struct dev_dax_range`): its page offset in the device and its physical range. @public */
 export interface DevDaxRange {
   readonly pgoff: number;
-  readonly range: DaxRange;
+  readonly range: Range;
 }
 
 /**
@@ -233,7 +229,7 @@ export class DaxBus {
     this.vmOps = {
       fault: (vmf) => this.devDaxHugeFault(vmf, PE_SIZE_PTE),
       hugeFault: (vmf, pe) => this.devDaxHugeFault(vmf, pe),
-      maySplit: (vma, addr) => (isAligned(addr, this.devDaxOf(vma).align) ? 0 : -22),
+      maySplit: (vma, addr) => (isAligned(addr, this.devDaxOf(vma).align) ? 0 : -ERRNO.EINVAL),
       pagesize: (vma) => this.devDaxOf(vma).align,
     };
     this.deviceDax = this.daxDriverRegister('device_dax', true, (d) => {
@@ -336,7 +332,7 @@ export class DaxBus {
    * removed when `parent` unbinds. EINVAL for a range not aligned to `align`
    * or an `align` that is not a multiple of PAGE_SIZE.
    */
-  allocDaxRegion(parent: Device, id: number, range: DaxRange, targetNode: number, align: number, flags: number): DaxRegion {
+  allocDaxRegion(parent: Device, id: number, range: Range, targetNode: number, align: number, flags: number): DaxRegion {
     if (!(parent instanceof Device) || !parent.registered) throw new KernelError('EINVAL', 'alloc_dax_region: the parent is not a registered device');
     checkUnsigned('alloc_dax_region', 'id', id);
     checkUnsigned('alloc_dax_region', 'flags', flags);
@@ -551,15 +547,15 @@ export class DaxBus {
    * %#lx, %#lx)"), both EINVAL.
    */
   private checkVma(dev: DevDax, vma: Vma, func: string): number {
-    if (!dev.alive) return -6;
+    if (!dev.alive) return -ERRNO.ENXIO;
     const comm = this.comms.get(vma) ?? 'task';
     if ((vma.vmFlags % (2 * VM_MAYSHARE)) < VM_MAYSHARE) {
       devInfo(dev, `${comm}: ${func}: fail, attempted private mapping`);
-      return -22;
+      return -ERRNO.EINVAL;
     }
     if (!isAligned(vma.vmStart, dev.align) || !isAligned(vma.vmEnd, dev.align)) {
       devInfo(dev, `${comm}: ${func}: fail, unaligned vma (${hex(vma.vmStart)} - ${hex(vma.vmEnd)}, ${hex(dev.align - 1)})`);
-      return -22;
+      return -ERRNO.EINVAL;
     }
     return 0;
   }
@@ -583,7 +579,7 @@ export class DaxBus {
       },
     };
     vma.vmPrivateData = dev;
-    vma.vmFlags += VM_HUGEPAGE + VM_MIXEDMAP;
+    vma.vmFlags = orBits(orBits(vma.vmFlags, VM_HUGEPAGE), VM_MIXEDMAP);
     dev.vmas.add(vma);
     return 0;
   }

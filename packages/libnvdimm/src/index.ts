@@ -74,7 +74,7 @@ export type { LibnvdimmOptions, NvdimmArch, NvdimmMm, E820PmemRange, OfPmemNode 
 
 // --- drivers/dax/bus.c, device.c, dax-private.h (the dax bus, dax regions, dev_dax, device_dax)
 export { IORESOURCE_DAX_STATIC, DaxBus, DaxRegion, DevDax } from './dax-bus.js';
-export type { DaxBusOptions, DaxRange, DevDaxRange } from './dax-bus.js';
+export type { DaxBusOptions, DevDaxRange } from './dax-bus.js';
 
 // --- drivers/dax/kmem.c (device-dax memory as System RAM)
 export { KMEM_RESOURCE_NAME, DaxKmem } from './kmem.js';

@@ -14,10 +14,10 @@
  * Mirrors drivers/dax/kmem.c (Linux v5.13).
  */
 import { KernelError, IORESOURCE_SYSTEM_RAM, alignDown, align, checkUnsigned, devDbg, devErr, devInfo, devName, devWarn } from '@zonedev/kernel';
-import type { DeviceDriver, Kernel, Resource } from '@zonedev/kernel';
+import type { DeviceDriver, Kernel, Range, Resource } from '@zonedev/kernel';
 import type { MemoryHotplug } from '@zonedev/memory-hotplug';
 import { DevDax } from './dax-bus.js';
-import type { DaxBus, DaxRange } from './dax-bus.js';
+import type { DaxBus } from './dax-bus.js';
 
 /** The resource name kmem hot-adds its memory under (`kmem_name`). @public */
 export const KMEM_RESOURCE_NAME = 'System RAM (kmem)';
@@ -78,7 +78,7 @@ export class DaxKmem {
    * `dax_kmem_range()`: range `i` of `dev` trimmed to whole memory blocks,
    * or undefined when nothing is left (-ENOSPC in the kernel).
    */
-  kmemRange(dev: DevDax, i: number): DaxRange | undefined {
+  kmemRange(dev: DevDax, i: number): Range | undefined {
     checkUnsigned('dax_kmem_range', 'range', i);
     if (!(dev instanceof DevDax) || i >= dev.ranges.length) throw new KernelError('EINVAL', `dax_kmem_range: no range ${i}`);
     const r = dev.ranges[i]!.range;

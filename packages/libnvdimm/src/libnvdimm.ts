@@ -33,6 +33,7 @@
  * pmem.c, e820.c, of_pmem.c and arch/x86/kernel/pmem.c (Linux v5.13).
  */
 import {
+  ERRNO,
   BUS_NOTIFY_BOUND_DRIVER,
   BUS_NOTIFY_DRIVER_NOT_BOUND,
   Device,
@@ -396,11 +397,11 @@ export class Libnvdimm {
     try {
       nd.probe(dev);
     } catch (e) {
-      rc = isKernelError(e) ? e.negative : -22;
+      rc = isKernelError(e) ? e.negative : -ERRNO.EINVAL;
       throw e;
     } finally {
       this.probeDepth--;
-      if ((rc === 0 || rc === -95) && dev.parent instanceof NdRegion) this.ndRegionAdvanceSeeds(dev.parent, dev);
+      if ((rc === 0 || rc === -ERRNO.EOPNOTSUPP) && dev.parent instanceof NdRegion) this.ndRegionAdvanceSeeds(dev.parent, dev);
       if (bus !== undefined) devDbg(bus, `END: ${nd.drv.name}.probe(${devName(dev)}) = ${rc}`);
     }
   }
@@ -942,14 +943,14 @@ export class Libnvdimm {
   private nvdimmClearPoison(dev: Device, phys: number, len: number): number {
     return this.traced('nvdimm_clear_poison', [dev, phys, len], () => {
       const bus = this.walkToBus(dev);
-      if (bus === undefined) return -6;
+      if (bus === undefined) return -ERRNO.ENXIO;
       // Only the ACPI NFIT provider has an nd_desc->ndctl; for e820 and of_pmem (PMEM_LEGACY)
       // the kernel pretends the poison is handled and leaves the badrange alone.
       if (bus.desc.providerName !== 'ACPI.NFIT') return len;
       const unit = bus.desc.clearErrUnit;
       // acpi_nfit_ctl(): ND_CMD_ARS_CAP is not in the bus's cmd_mask (QEMU: no root _DSM functions).
-      if (unit === undefined) return -25;
-      if (phys % unit !== 0 || len % unit !== 0) return -6;
+      if (unit === undefined) return -ERRNO.ENOTTY;
+      if (phys % unit !== 0 || len % unit !== 0) return -ERRNO.ENXIO;
       this.badrangeForget(bus, phys, len);
       return len;
     });
@@ -2143,9 +2144,9 @@ export class Libnvdimm {
         if (isBadPmem(bb, offset, src.length)) {
           if (offset % 512 === 0 && src.length % 512 === 0) {
             const cleared = this.nvdimmClearPoison(ns, ns.res.start + offset, src.length);
-            if (cleared < src.length) rc = -5;
+            if (cleared < src.length) rc = -ERRNO.EIO;
             if (cleared >= 512) bb!.clear(BigInt(offset / 512), BigInt(Math.floor(cleared / 512)));
-          } else rc = -5;
+          } else rc = -ERRNO.EIO;
         }
         this.physmem.write(ns.res.start + offset, src);
         if (rc !== 0) throw new KernelError('EIO', `${devName(ns)}: media error`);

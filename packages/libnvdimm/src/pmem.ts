@@ -28,7 +28,7 @@
  * fs/block_dev.c (`blkdev_read_iter`, `blkdev_write_iter`) and
  * `__generic_fsdax_supported()` of drivers/dax/super.c (Linux v5.13).
  */
-import { KernelError, checkUnsigned } from '@zonedev/kernel';
+import { ERRNO, KernelError, checkUnsigned } from '@zonedev/kernel';
 import type { Printk } from '@zonedev/kernel';
 import type { PhysMem } from '@zonedev/mmzone';
 import type { DevPagemap, Memremap, PfnT } from '@zonedev/memremap';
@@ -269,7 +269,7 @@ export class PmemDisk {
       first = this.daxDirectAccess(pgoff, 1);
       last = this.daxDirectAccess(lastPage, 1);
     } catch (e) {
-      const code = e instanceof KernelError ? e.negative : -5;
+      const code = e instanceof KernelError ? e.negative : -ERRNO.EIO;
       this.log.info(`${this.name}: error: dax access failed (${code})`);
       return false;
     }

@@ -33,19 +33,8 @@
  * comes from the 2015 `arch_add_memory(nid, start, size, for_device)`
  * argument, carried here by {@link MhpParams.forDevice}.
  */
+import type { Range } from '@zonedev/kernel';
 import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
-
-/**
- * `struct range` (include/linux/range.h): an inclusive physical range
- * `[start, end]`.
- * @public
- */
-export interface PhysRange {
-  /** First byte. */
-  readonly start: number;
-  /** Inclusive. */
-  readonly end: number;
-}
 
 /**
  * `pgprot_t` values the model distinguishes: the kernel's default mapping
@@ -102,7 +91,7 @@ export interface HotplugArch {
    * cover (inclusive). Default: everything (`[0, -1]`), as the weak generic
    * function.
    */
-  archGetMappableRange?(): PhysRange;
+  archGetMappableRange?(): Range;
   /**
    * Whether `arch_add_memory()` moves `max_pfn` (x86_64's `add_pages()` →
    * `update_end_of_memory_vars()`); false on powerpc.

@@ -27,7 +27,7 @@
 
 // --- include/linux/memory_hotplug.h, include/linux/range.h (the architecture interface, mhp_params, MHP_* flags)
 export { MHP_NONE, MHP_MERGE_RESOURCE, MHP_MEMMAP_ON_MEMORY } from './arch.js';
-export type { HotplugArch, MhpParams, MhpFlags, PhysRange, Pgprot } from './arch.js';
+export type { HotplugArch, MhpParams, MhpFlags, Pgprot } from './arch.js';
 
 // --- mm/memory_hotplug.c
 export { MemoryHotplug } from './memory-hotplug.js';
@@ -58,7 +58,6 @@ export {
   MEM_CANCEL_ONLINE,
   MEM_CANCEL_OFFLINE,
   MEM_EVENT_NAMES,
-  NUMA_NO_NODE,
   MemoryNotifierErrorInject,
 } from './memory-notifier.js';
 export type { MemoryNotify } from './memory-notifier.js';

@@ -53,12 +53,14 @@
  * -EINTR and "signal backoff", exactly as the kernel's `signal_pending()`
  * branch does.
  */
-import type { Kernel, Resource, Tracer } from '@zonedev/kernel';
+import type { Kernel, Range, Resource, Tracer } from '@zonedev/kernel';
 import {
+  ERRNO,
   IORESOURCE_BUSY,
   IORESOURCE_SYSRAM_DRIVER_MANAGED,
   IORESOURCE_SYSTEM_RAM,
   KernelError,
+  NUMA_NO_NODE,
   alignDown,
   anyBits,
   checkPhysRange,
@@ -80,10 +82,12 @@ import {
   __GFP_MOVABLE,
   __GFP_RETRY_MAYFAIL,
   __GFP_THISNODE,
+  gfpOr,
   isDevZone,
   populatedZone,
   resizePgdatRange,
   resizeZoneRange,
+  setPgdatNrZones,
   setPgdatSpan,
   setZoneSpan,
   zoneEndPfn,
@@ -95,7 +99,7 @@ import type { SparseMemory, VmemAltmap } from '@zonedev/sparse-vmemmap';
 import type { MmSystem } from '@zonedev/mm';
 import { MIGRATE_SYNC, MR_MEMORY_HOTPLUG, isAnonMapping, isolateLruPage, migratePages, putbackLruPage } from '@zonedev/mm';
 import { onlineDeviceSection, onlineSection, presentSection, validSection, vmemAltmap, vmemAltmapOffset } from '@zonedev/sparse-vmemmap';
-import type { HotplugArch, MhpFlags, MhpParams, PhysRange, Pgprot } from './arch.js';
+import type { HotplugArch, MhpFlags, MhpParams, Pgprot } from './arch.js';
 import { MHP_MEMMAP_ON_MEMORY, MHP_MERGE_RESOURCE, MHP_NONE } from './arch.js';
 import type { MemoryBlock, MemoryBlockHost, OnlineType } from './memory.js';
 import {
@@ -117,7 +121,6 @@ import {
   MEM_OFFLINE,
   MEM_ONLINE,
   MemoryNotifierErrorInject,
-  NUMA_NO_NODE,
 } from './memory-notifier.js';
 import { NodeSubsystem } from './node.js';
 
@@ -189,6 +192,13 @@ function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
+/**
+ * The gfp mask of a migration target page when a range is offlined
+ * (`do_migrate_range()`'s `mtc.gfp_mask`, `GFP_USER | __GFP_MOVABLE |
+ * __GFP_RETRY_MAYFAIL`), on one node at a time (`__GFP_THISNODE`).
+ */
+const MIGRATION_TARGET_GFP = gfpOr(gfpOr(gfpOr(GFP_USER, __GFP_MOVABLE), __GFP_RETRY_MAYFAIL), __GFP_THISNODE);
+
 /** `%#010llx` */
 function hex10(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
@@ -259,10 +269,10 @@ export class MemoryHotplug implements MemoryBlockHost {
   readonly memmapOnMemory: boolean;
   /** `movable_node_enabled`. */
   readonly movableNodeEnabled: boolean;
-  /** `max_pfn`: one past the highest pfn of memory (x86: moved by `add_pages()`). */
-  maxPfn: number;
-  /** `max_low_pfn` (equal to max_pfn on 64-bit). */
-  maxLowPfn: number;
+  // max_pfn and max_low_pfn: raised by update_end_of_memory_vars(), lowered
+  // back only by restoreEndOfMemoryVars() when a hot-add unwinds.
+  private maxPfnVal: number;
+  private maxLowPfnVal: number;
   /** Passes of the offline migration loop before -EINTR. */
   readonly offlineSignalPasses: number;
   /** The machine's mm/: anonymous pages of processes migrate through its `migrate_pages()`. */
@@ -310,8 +320,8 @@ export class MemoryHotplug implements MemoryBlockHost {
     this.errorInject = new MemoryNotifierErrorInject(this.kernel, this.memory.memoryChain);
     let highest = -1;
     for (const nr of this.sparse.presentSectionNrs()) highest = nr;
-    this.maxPfn = options.maxPfn ?? (highest + 1) * this.sparse.layout.PAGES_PER_SECTION;
-    this.maxLowPfn = this.maxPfn;
+    this.maxPfnVal = options.maxPfn ?? (highest + 1) * this.sparse.layout.PAGES_PER_SECTION;
+    this.maxLowPfnVal = this.maxPfnVal;
   }
 
   /** For the function-graph tracer. */
@@ -342,10 +352,15 @@ export class MemoryHotplug implements MemoryBlockHost {
    * with present memory), `node_dev_init()` and `register_one_node()` for
    * every online node with its early block links, the node state masks from
    * the zones' present pages, the `memmap_on_memory` module parameter, and
-   * `pfn_to_online_page()` for the page allocator. Call once.
+   * `pfn_to_online_page()` for the page allocator. Call once: EEXIST the
+   * second time; EBUSY if another hotplug subsystem registered its
+   * `pfn_to_online_page()` with the same mm core.
    */
   memoryHotplugInit(): void {
     if (this.booted) throw new KernelError('EEXIST', 'memory hotplug is already initialized');
+    // First, so that a refusal (EBUSY: another hotplug subsystem owns this
+    // mm core's pfn_to_online_page()) leaves everything as it was.
+    this.mm.registerPfnOnline((pfn: number): boolean => this.pfnToOnlinePage(pfn) !== undefined);
     const c = this.mm.config;
     // memory_dev_init()
     const present = new Set<number>();
@@ -380,7 +395,6 @@ export class MemoryHotplug implements MemoryBlockHost {
         show: () => (this.memmapOnMemory ? 'Y\n' : 'N\n'),
       });
     }
-    this.mm.pfnOnline = (pfn: number): boolean => this.pfnToOnlinePage(pfn) !== undefined;
     this.booted = true;
   }
 
@@ -393,7 +407,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * be hot-added in: `[0, 2^MAX_PHYSMEM_BITS - 1]`, cut to the
    * architecture's mappable range when the memory needs a linear mapping.
    */
-  mhpGetPluggableRange(needMapping: boolean): PhysRange {
+  mhpGetPluggableRange(needMapping: boolean): Range {
     const maxPhys = 2 ** this.mm.config.maxPhysmemBits - 1;
     if (!needMapping) return { start: 0, end: maxPhys };
     const r = this.arch.archGetMappableRange?.() ?? { start: 0, end: Number.MAX_SAFE_INTEGER };
@@ -425,9 +439,10 @@ export class MemoryHotplug implements MemoryBlockHost {
   /**
    * `check_hotplug_memory_range(start, size)`: -EINVAL (with the kernel's
    * error line) unless `size` is non-zero and both are multiples of the
-   * memory block size.
+   * memory block size. Static in mm/memory_hotplug.c: reached through
+   * add_memory() and remove_memory().
    */
-  checkHotplugMemoryRange(start: number, size: number): void {
+  private checkHotplugMemoryRange(start: number, size: number): void {
     checkPhysRange('check_hotplug_memory_range', start, size);
     const bs = this.blockSize;
     if (size === 0 || !isAligned(start, bs) || !isAligned(size, bs)) {
@@ -441,14 +456,10 @@ export class MemoryHotplug implements MemoryBlockHost {
    * `register_memory_resource(start, size, resource_name)`: a busy System
    * RAM resource for the range (driver-managed unless the name is "System
    * RAM"). -E2BIG outside the pluggable range; -EEXIST when it overlaps a
-   * busy resource (or the allocation fails).
+   * busy resource (or the allocation fails). Static in mm/memory_hotplug.c:
+   * reached through add_memory() and add_memory_driver_managed().
    */
-  registerMemoryResource(start: number, size: number, resourceName: string): Resource {
-    if (this.tracer.enabled) return this.tracer.invoke('register_memory_resource', this, this.registerMemoryResourceImpl, start, size, resourceName);
-    return this.registerMemoryResourceImpl(start, size, resourceName);
-  }
-
-  private registerMemoryResourceImpl(start: number, size: number, resourceName: string): Resource {
+  private registerMemoryResource(start: number, size: number, resourceName: string): Resource {
     checkPhysRange('register_memory_resource', start, size);
     if (typeof resourceName !== 'string') throw new KernelError('EINVAL', `register_memory_resource: invalid resource name ${String(resourceName)}`);
     let flags = orBits(IORESOURCE_SYSTEM_RAM, IORESOURCE_BUSY);
@@ -481,10 +492,35 @@ export class MemoryHotplug implements MemoryBlockHost {
   updateEndOfMemoryVars(start: number, size: number): void {
     checkPhysRange('update_end_of_memory_vars', start, size);
     const endPfn = Math.ceil((start + size) / 2 ** this.pageShift);
-    if (endPfn > this.maxPfn) {
-      this.maxPfn = endPfn;
-      this.maxLowPfn = endPfn;
+    if (endPfn > this.maxPfnVal) {
+      this.maxPfnVal = endPfn;
+      this.maxLowPfnVal = endPfn;
     }
+  }
+
+  /** `max_pfn`: one past the highest pfn of memory (x86: raised by `add_pages()`). */
+  get maxPfn(): number {
+    return this.maxPfnVal;
+  }
+
+  /** `max_low_pfn` (equal to max_pfn on 64-bit). */
+  get maxLowPfn(): number {
+    return this.maxLowPfnVal;
+  }
+
+  /**
+   * Lowers `max_pfn` and `max_low_pfn` back to values read before a hot-add
+   * that failed: the model's undo of {@link MemoryHotplug.updateEndOfMemoryVars}
+   * (the kernel leaves them raised; the model's unwinds leave no trace).
+   * Throws KernelError EINVAL, changing nothing, unless both are unsigned
+   * integers no higher than the current values (raising is
+   * update_end_of_memory_vars()'s job).
+   */
+  restoreEndOfMemoryVars(maxPfn: number, maxLowPfn: number): void {
+    checkUnsigned('restore_end_of_memory_vars', 'max_pfn', maxPfn, this.maxPfnVal);
+    checkUnsigned('restore_end_of_memory_vars', 'max_low_pfn', maxLowPfn, this.maxLowPfnVal);
+    this.maxPfnVal = maxPfn;
+    this.maxLowPfnVal = maxLowPfn;
   }
 
   /** The linear mappings made for hot-added ranges, by address. */
@@ -777,7 +813,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    */
   private initCurrentlyEmptyZone(zone: Zone, startPfn: number): void {
     const pgdat = zone.zonePgdat;
-    if (zone.zoneIdx + 1 > pgdat.nrZones) pgdat.nrZones = zone.zoneIdx + 1;
+    if (zone.zoneIdx + 1 > pgdat.nrZones) setPgdatNrZones(pgdat, zone.zoneIdx + 1);
     zone.zoneStartPfn = startPfn;
   }
 
@@ -1146,7 +1182,7 @@ export class MemoryHotplug implements MemoryBlockHost {
     targets.sort((a, b) => this.mm.nodeDistance(nid, a) - this.mm.nodeDistance(nid, b) || a - b);
     if (userMm && anon.length > 0) {
       // migrate_pages(&source, alloc_migration_target, NULL, &mtc, MIGRATE_SYNC, MR_MEMORY_HOTPLUG)
-      const gfp = GFP_USER + __GFP_MOVABLE + __GFP_RETRY_MAYFAIL + __GFP_THISNODE;
+      const gfp = MIGRATION_TARGET_GFP;
       const alloc = (): number | undefined => {
         for (const n of targets) {
           const p = this.mm.allocPagesNode(n, gfp, 0);
@@ -1159,7 +1195,7 @@ export class MemoryHotplug implements MemoryBlockHost {
       try {
         ret = migratePages(userMm, from, alloc, undefined, MIGRATE_SYNC, MR_MEMORY_HOTPLUG).nrFailed;
       } catch {
-        ret = -12; // -ENOMEM: what did not move stays on the list
+        ret = -ERRNO.ENOMEM; // what did not move stays on the list
       }
       for (const pfn of from) {
         this.kernel.log.warn(`migrating pfn ${pfn.toString(16)} failed ret:${ret} `);
@@ -1168,8 +1204,8 @@ export class MemoryHotplug implements MemoryBlockHost {
       }
     }
     for (const pfn of source) {
-      let ret = -11; // -EAGAIN
-      for (let pass = 0; pass < MIGRATE_RETRIES && ret === -11; pass++) ret = this.unmapAndMove(pfn, targets);
+      let ret = -ERRNO.EAGAIN;
+      for (let pass = 0; pass < MIGRATE_RETRIES && ret === -ERRNO.EAGAIN; pass++) ret = this.unmapAndMove(pfn, targets);
       if (ret !== 0) {
         this.kernel.log.warn(`migrating pfn ${pfn.toString(16)} failed ret:${ret} `);
         this.mm.dumpPage(pfn, 'migration failure');
@@ -1178,18 +1214,18 @@ export class MemoryHotplug implements MemoryBlockHost {
     }
   }
 
-  /** `unmap_and_move()`: 0, -EAGAIN (-11: pinned) or -ENOMEM (-12: no target page). */
+  /** `unmap_and_move()`: 0, -EAGAIN (pinned) or -ENOMEM (no target page). */
   private unmapAndMove(pfn: number, targets: readonly number[]): number {
     const mm = this.mm.memmap;
     // The page's own reference is the only one migration may find.
-    if (mm.pageCount(pfn) !== 1) return -11;
-    const gfp = GFP_USER + __GFP_MOVABLE + __GFP_RETRY_MAYFAIL + __GFP_THISNODE;
+    if (mm.pageCount(pfn) !== 1) return -ERRNO.EAGAIN;
+    const gfp = MIGRATION_TARGET_GFP;
     let newPfn: Pfn | undefined;
     for (const n of targets) {
       newPfn = this.mm.allocPagesNode(n, gfp, 0);
       if (newPfn !== undefined) break;
     }
-    if (newPfn === undefined) return -12;
+    if (newPfn === undefined) return -ERRNO.ENOMEM;
     // migrate_page_copy(): contents and state move to the new page.
     this.mm.copyHighpage(newPfn, pfn as Pfn);
     const mapping = mm.pageMapping(pfn);
@@ -1400,7 +1436,7 @@ export class MemoryHotplug implements MemoryBlockHost {
   private tryOnlineNodeCore(nid: number, setNodeOnline: boolean): 0 | 1 {
     if (this.nodes.nodeOnline(nid)) return 0;
     const pgdat = this.mm.allocNodeData(nid);
-    pgdat.nrZones = 0;
+    setPgdatNrZones(pgdat, 0);
     pgdat.nodeStartPfn = 0;
     if (setNodeOnline) {
       this.mm.nodeSetOnline(nid);
@@ -1429,7 +1465,7 @@ export class MemoryHotplug implements MemoryBlockHost {
     checkUnsigned('try_offline_node', 'nid', nid);
     const pgdat = this.mm.nodeData(nid);
     if (pgdat === undefined || pgdat.nodeSpannedPages !== 0) return;
-    if (this.memory.forEachMemoryBlock((mem) => (mem.nid === nid ? -17 : 0)) !== 0) return;
+    if (this.memory.forEachMemoryBlock((mem) => (mem.nid === nid ? -ERRNO.EEXIST : 0)) !== 0) return;
     if (this.cpuNodes.has(nid)) return;
     this.mm.nodeSetOffline(nid);
     this.nodes.nodeSetOffline(nid);
@@ -1568,7 +1604,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * `__add_memory(nid, start, size, mhp_flags)`: registers a "System RAM"
    * resource and adds its memory (see {@link MemoryHotplug.addMemoryResource});
    * the resource is released if that fails. Also -E2BIG / -EEXIST from
-   * {@link MemoryHotplug.registerMemoryResource}.
+   * `register_memory_resource()`.
    */
   __addMemory(nid: number, start: number, size: number, mhpFlags: MhpFlags = MHP_NONE): void {
     if (this.tracer.enabled) return this.tracer.invoke('__add_memory', this, this.addMemoryCore, nid, start, size, mhpFlags);
@@ -1577,7 +1613,7 @@ export class MemoryHotplug implements MemoryBlockHost {
 
   private addMemoryCore(nid: number, start: number, size: number, mhpFlags: MhpFlags): void {
     checkAddArgs('add_memory', nid, start, size, mhpFlags);
-    const res = this.registerMemoryResourceImpl(start, size, 'System RAM');
+    const res = this.registerMemoryResource(start, size, 'System RAM');
     try {
       this.addMemoryResource(nid, res, mhpFlags);
     } catch (e) {
@@ -1611,7 +1647,7 @@ export class MemoryHotplug implements MemoryBlockHost {
     if (!resourceName.startsWith('System RAM (') || !resourceName.endsWith(')')) {
       throw new KernelError('EINVAL', `add_memory_driver_managed: resource name '${resourceName}' is not 'System RAM ($DRIVER)'`);
     }
-    const res = this.registerMemoryResourceImpl(start, size, resourceName);
+    const res = this.registerMemoryResource(start, size, resourceName);
     try {
       this.addMemoryResource(nid, res, mhpFlags);
     } catch (e) {
@@ -1665,7 +1701,7 @@ export class MemoryHotplug implements MemoryBlockHost {
       const msg = `removing memory fails, because memory [${pa(begin)}-${pa(begin + this.blockSize - 1)}] is onlined`;
       this.kernel.log.warn(msg);
       busy = new KernelError('EBUSY', msg);
-      return -16;
+      return -ERRNO.EBUSY;
     });
     if (busy !== undefined) throw busy;
     let altmap: VmemAltmap | undefined;

@@ -59,9 +59,6 @@ export const MEM_EVENT_NAMES: Readonly<Record<number, string>> = Object.freeze({
   [MEM_CANCEL_OFFLINE]: 'MEM_CANCEL_OFFLINE',
 });
 
-/** `NUMA_NO_NODE`. @public */
-export const NUMA_NO_NODE = -1;
-
 /**
  * `struct memory_notify` (include/linux/memory.h): the argument of every
  * memory event.

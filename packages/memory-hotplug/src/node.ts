@@ -52,10 +52,9 @@
  * node has a `power/` directory (see power.ts).
  */
 import type { BusType, DeviceAttribute, Kernel } from '@zonedev/kernel';
-import { Device, KernelError, checkUnsigned } from '@zonedev/kernel';
+import { Device, KernelError, NUMA_NO_NODE, checkUnsigned } from '@zonedev/kernel';
 import type { MmCore, PglistData } from '@zonedev/mmzone';
 import { NODE_STAT_IN_THP, NR_FREE_PAGES, nodeStatNames, numaStatNames, zonePageState, zoneStatNames } from '@zonedev/mmzone';
-import { NUMA_NO_NODE } from './memory-notifier.js';
 
 /**
  * A memory block as the node links see it: a registered device and the

@@ -1,8 +1,8 @@
 // add_memory / remove_memory and the checks before them (mm/memory_hotplug.c, v5.13).
-import { IORESOURCE_SYSRAM_DRIVER_MANAGED, IORESOURCE_SYSRAM_MERGEABLE, anyBits } from '@zonedev/kernel';
-import { MHP_MERGE_RESOURCE, MHP_NONE } from '@zonedev/memory-hotplug';
+import { IORESOURCE_SYSRAM_DRIVER_MANAGED, IORESOURCE_SYSRAM_MERGEABLE, KernelError, anyBits } from '@zonedev/kernel';
+import { MHP_MERGE_RESOURCE, MHP_NONE, MemoryHotplug } from '@zonedev/memory-hotplug';
 import { describe, expect, it } from 'vitest';
-import { GiB, MEM, MiB, bootMachine, snapshot } from './machine.js';
+import { GiB, HOTPLUG_X86_64, MEM, MiB, bootMachine, snapshot } from './machine.js';
 import { errno } from './errno.js';
 
 const HOT = 4 * GiB; // above boot memory (x86: boot RAM is below 1 GiB)
@@ -235,5 +235,41 @@ describe('nodes and the remaining entry points', () => {
   it('an unknown memhp_default_state= is ignored, as setup_memhp_default_state() does', () => {
     const m = bootMachine({ hotplug: { memhpDefaultState: 'bogus' } });
     expect(m.kernel.sysfs.read(`${MEM}/auto_online_blocks`)).toBe('offline\n');
+  });
+});
+
+describe('the hooks memory hotplug registers with the mm core', () => {
+  it('a second hotplug subsystem on the same mm core is refused with EBUSY before it changes anything', () => {
+    const m = bootMachine();
+    const before = snapshot(m);
+    const sysfsBefore = m.kernel.sysfs.list(MEM).join(' ');
+    const second = new MemoryHotplug({ kernel: m.kernel, mm: m.mm, sparse: m.sparse, arch: HOTPLUG_X86_64 });
+    expect(() => second.memoryHotplugInit()).toThrow(
+      new KernelError('EBUSY', 'register_pfn_online: pfn_to_online_page() is already provided'),
+    );
+    expect(() => second.memoryHotplugInit()).toThrow(errno('EBUSY'));
+    expect(m.kernel.sysfs.list(MEM).join(' ')).toBe(sysfsBefore);
+    expect(snapshot(m)).toEqual(before);
+    // the first one's pfn_to_online_page() still answers for the mm core
+    m.hp.addMemory(0, HOT, 128 * MiB);
+    expect(m.mm.pfnOnline(HOT / 4096)).toBe(false);
+    m.kernel.sysfs.write(`${MEM}/memory32/online`, '1\n');
+    expect(m.mm.pfnOnline(HOT / 4096)).toBe(true);
+  });
+
+  it('max_pfn is raised by update_end_of_memory_vars() and lowered back only by restoreEndOfMemoryVars()', () => {
+    const m = bootMachine();
+    const [maxPfn, maxLowPfn] = [m.hp.maxPfn, m.hp.maxLowPfn];
+    m.hp.updateEndOfMemoryVars(HOT, 128 * MiB);
+    expect([m.hp.maxPfn, m.hp.maxLowPfn]).toEqual([(HOT + 128 * MiB) / 4096, (HOT + 128 * MiB) / 4096]);
+    expect(() => {
+      (m.hp as unknown as { maxPfn: number }).maxPfn = 0;
+    }).toThrow(TypeError);
+    // raising is update_end_of_memory_vars()'s job
+    expect(() => m.hp.restoreEndOfMemoryVars(m.hp.maxPfn + 1, maxLowPfn)).toThrow(errno('EINVAL'));
+    expect(() => m.hp.restoreEndOfMemoryVars(maxPfn, m.hp.maxLowPfn + 1)).toThrow(errno('EINVAL'));
+    expect(m.hp.maxPfn).toBe((HOT + 128 * MiB) / 4096);
+    m.hp.restoreEndOfMemoryVars(maxPfn, maxLowPfn);
+    expect([m.hp.maxPfn, m.hp.maxLowPfn]).toEqual([maxPfn, maxLowPfn]);
   });
 });

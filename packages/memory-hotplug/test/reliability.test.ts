@@ -62,8 +62,6 @@ describe('numbers that are not C integers', () => {
       if (x !== undefined) expectEinval(() => m.hp.addMemory(0, HOT + GiB, 128 * MiB, n), String(x));
       expectEinval(() => m.hp.__addMemory(0, n, 128 * MiB, MHP_NONE), String(x));
       expectEinval(() => m.hp.addMemoryDriverManaged(0, n, 128 * MiB, 'System RAM (kmem)'), String(x));
-      expectEinval(() => m.hp.registerMemoryResource(n, 128 * MiB, 'System RAM'), String(x));
-      expectEinval(() => m.hp.checkHotplugMemoryRange(n, 128 * MiB), String(x));
       expectEinval(() => m.hp.removeMemory(n, HOT, 128 * MiB), String(x));
       expectEinval(() => m.hp.removeMemory(0, n, 128 * MiB), String(x));
       expectEinval(() => m.hp.__removeMemory(0, HOT, n), String(x));

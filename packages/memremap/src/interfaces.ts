@@ -83,11 +83,12 @@ export interface MemremapMm {
   /** `put_page()` of a page that is not ZONE_DEVICE (the buddy allocator's path). */
   putPage(pfn: Pfn): void;
   /**
-   * The hook `put_page()` calls for a ZONE_DEVICE page. memremap installs
-   * its handler here, so that a `put_page()` issued through the mm core
-   * takes memremap's path (`put_devmap_managed_page()`, `__put_page()`).
+   * Registers, once, the handler `put_page()` calls for a ZONE_DEVICE page,
+   * so that a `put_page()` issued through the mm core takes memremap's path
+   * (`put_devmap_managed_page()`, `__put_page()`). -EBUSY if a handler is
+   * already registered: one memremap per mm core.
    */
-  devmapPut?: ((pfn: Pfn) => boolean) | undefined;
+  registerDevmapPut(handler: (pfn: Pfn) => boolean): void;
 }
 
 /**
@@ -111,10 +112,12 @@ export interface MemremapHotplug {
   removePfnRangeFromZone(zone: Zone, startPfn: number, nrPages: number): void;
   /** `mhp_range_allowed(start, size, need_mapping)`. */
   mhpRangeAllowed(start: number, size: number, needMapping: boolean): boolean;
-  /** `max_pfn` (x86's `add_pages()` raises it; restored when memremap unwinds a failure). */
-  maxPfn: number;
+  /** `max_pfn` (x86's `add_pages()` raises it). */
+  readonly maxPfn: number;
   /** `max_low_pfn`. */
-  maxLowPfn: number;
+  readonly maxLowPfn: number;
+  /** Lowers `max_pfn`/`max_low_pfn` back to values read before a failed hot-add (EINVAL above the current ones). */
+  restoreEndOfMemoryVars(maxPfn: number, maxLowPfn: number): void;
 }
 
 /**

@@ -79,11 +79,12 @@ import {
   REGION_MIXED,
   devmAddActionOrReset,
   devmReleaseAction,
+  rangeLen,
   setBit,
 } from '@zonedev/kernel';
 import type { MhpParams, Pgprot } from '@zonedev/memory-hotplug';
 import type { Pfn, StructPage, Zone } from '@zonedev/mmzone';
-import { MIGRATE_MOVABLE, PG_reserved, PG_waiters, makeStructPage } from '@zonedev/mmzone';
+import { MIGRATE_MOVABLE, PG_reserved, PG_waiters, makeStructPage, setPgdatNrZones, setPgdatSpan, setZoneSpan } from '@zonedev/mmzone';
 import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
 import { SUBSECTION_SHIFT, vmemAltmapFree as sparseVmemAltmapFree, vmemAltmapOffset as sparseVmemAltmapOffset } from '@zonedev/sparse-vmemmap';
 import type {
@@ -230,6 +231,12 @@ export class Memremap {
   /** `wake_up_var()` calls on page refcounts, for inspection. */
   private wakeUps = 0;
 
+  /**
+   * Composes memremap on the machine's layers below and, with
+   * `CONFIG_ZONE_DEVICE`, registers its ZONE_DEVICE `put_page()` path with
+   * the mm core: KernelError EBUSY if another memremap already did (one
+   * memremap per mm core).
+   */
   constructor(options: MemremapOptions) {
     this.kernel = options.kernel;
     this.mm = options.mm;
@@ -251,10 +258,10 @@ export class Memremap {
     this.pageSize = 2 ** this.pageShift;
     if (this.zoneDevice) {
       // put_page() of a ZONE_DEVICE page, wherever it is issued, takes memremap's path.
-      options.mm.devmapPut = (pfn: Pfn): boolean => {
+      options.mm.registerDevmapPut((pfn: Pfn): boolean => {
         this.putZoneDevicePage(pfn);
         return true;
-      };
+      });
     }
   }
 
@@ -299,7 +306,7 @@ export class Memremap {
   /** `pfn_end(pgmap, range_id)`: one past the last pfn of the range. */
   private pfnEnd(pgmap: DevPagemap, rangeId: number): number {
     const r = pgmap.ranges[rangeId]!;
-    return this.physPfn(r.start + (r.end - r.start + 1));
+    return this.physPfn(r.start + rangeLen(r));
   }
 
   // =====================================================================
@@ -594,15 +601,12 @@ export class Memremap {
   private restoreSpans(s: SpanSnapshot): void {
     const zone = s.zone;
     if (zone !== undefined) {
-      zone.zoneStartPfn = s.zoneStartPfn;
-      zone.spannedPages = s.spannedPages;
+      setZoneSpan(zone, s.zoneStartPfn, s.spannedPages);
       const pgdat = zone.zonePgdat;
-      pgdat.nodeStartPfn = s.nodeStartPfn;
-      pgdat.nodeSpannedPages = s.nodeSpannedPages;
-      pgdat.nrZones = s.nrZones;
+      setPgdatSpan(pgdat, s.nodeStartPfn, s.nodeSpannedPages);
+      setPgdatNrZones(pgdat, s.nrZones);
     }
-    this.hotplug.maxPfn = s.maxPfn;
-    this.hotplug.maxLowPfn = s.maxLowPfn;
+    this.hotplug.restoreEndOfMemoryVars(s.maxPfn, s.maxLowPfn);
   }
 
   /** `pagemap_range(pgmap, params, range_id, nid)`: maps one range (steps 1-7 of the module comment). */
@@ -617,7 +621,7 @@ export class Memremap {
   private pagemapRangeImpl(pgmap: DevPagemap, params: MhpParams, rangeId: number, nid: number): void {
     const isPrivate = pgmap.type === MEMORY_DEVICE_PRIVATE;
     const range = pgmap.ranges[rangeId]!;
-    const len = range.end - range.start + 1;
+    const len = rangeLen(range);
     const startPfn = this.physPfn(range.start);
     const lastPfn = this.physPfn(range.end);
     const nrPages = this.physPfn(len);
@@ -817,7 +821,7 @@ export class Memremap {
 
   private pageunmapRangeImpl(pgmap: DevPagemap, rangeId: number): void {
     const range = pgmap.ranges[rangeId]!;
-    const len = range.end - range.start + 1;
+    const len = rangeLen(range);
     const startPfn = this.physPfn(range.start);
     // Read a struct page that was actually initialized.
     const first = this.pfnFirst(pgmap, rangeId);

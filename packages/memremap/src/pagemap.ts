@@ -54,10 +54,9 @@
  *
  * Mirrors include/linux/memremap.h (v5.13).
  */
-import type { PercpuRef } from '@zonedev/kernel';
+import type { PercpuRef, Range } from '@zonedev/kernel';
 import type { VmFault, VmFaultT } from '@zonedev/mm';
 import { KernelError, testBit } from '@zonedev/kernel';
-import type { PhysRange } from '@zonedev/memory-hotplug';
 import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
 import { vmemAltmap } from '@zonedev/sparse-vmemmap';
 import { Completion } from '@zonedev/kernel';
@@ -144,9 +143,9 @@ export interface DevPagemapInit {
   /** `pgmap->type`: what kind of device memory (0 is invalid; memremap_pages() warns about it). */
   readonly type: MemoryType;
   /** The one range to map (`pgmap->range`, `nr_range = 1`). */
-  readonly range?: PhysRange;
+  readonly range?: Range;
   /** The ranges to map (`pgmap->ranges[]`, `nr_range = ranges.length`). */
-  readonly ranges?: readonly PhysRange[];
+  readonly ranges?: readonly Range[];
   /** `pgmap->altmap`; only used when `flags` has {@link PGMAP_ALTMAP_VALID}. */
   readonly altmap?: VmemAltmap;
   /** `PGMAP_*` flags (default 0). */
@@ -188,7 +187,7 @@ export class DevPagemap {
   /** `nr_range`: number of ranges to be mapped. */
   nrRange: number;
   /** `ranges[]`: the physical ranges (inclusive ends). */
-  ranges: PhysRange[];
+  ranges: Range[];
   /** A name for traces. */
   name: string | undefined;
 
@@ -208,7 +207,7 @@ export class DevPagemap {
   }
 
   /** `range`: the range to be mapped when `nr_range == 1` (the union's first member, `ranges[0]`). */
-  get range(): PhysRange {
+  get range(): Range {
     const r = this.ranges[0];
     if (r === undefined) throw new RangeError('dev_pagemap has no range');
     return r;

@@ -44,7 +44,7 @@ export class FakeMm implements MemremapMm {
   readonly config: MmConfig;
   readonly memmap: MemmapStore;
   numaNodeId = 0;
-  devmapPut: ((pfn: Pfn) => boolean) | undefined = undefined;
+  private devmapPut: ((pfn: Pfn) => boolean) | undefined = undefined;
   /** put_page() calls that reached the buddy allocator's path. */
   readonly buddyPuts: number[] = [];
   private readonly nodes = new Map<number, PglistData>();
@@ -53,6 +53,11 @@ export class FakeMm implements MemremapMm {
     this.config = createMmConfig(arch);
     this.memmap = new MemmapStore(this.config);
     for (const nid of nodes) this.nodes.set(nid, new PglistData(nid, this.config));
+  }
+
+  registerDevmapPut(handler: (pfn: Pfn) => boolean): void {
+    if (this.devmapPut !== undefined) throw new KernelError('EBUSY', 'register_devmap_put: already registered');
+    this.devmapPut = handler;
   }
 
   nodeData(nid: number): PglistData | undefined {
@@ -90,6 +95,12 @@ export interface HotplugCall {
 export class FakeHotplug implements MemremapHotplug {
   maxPfn = 0;
   maxLowPfn = 0;
+
+  restoreEndOfMemoryVars(maxPfn: number, maxLowPfn: number): void {
+    if (maxPfn > this.maxPfn || maxLowPfn > this.maxLowPfn) throw new KernelError('EINVAL', 'restore_end_of_memory_vars: raising');
+    this.maxPfn = maxPfn;
+    this.maxLowPfn = maxLowPfn;
+  }
   readonly calls: HotplugCall[] = [];
   /** Function name -> error to throw on its next call. */
   readonly failNext = new Map<string, KernelError>();

@@ -18,6 +18,7 @@ import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
 import { describe, expect, it } from 'vitest';
 import {
   DevPagemap,
+  Memremap,
   MEMORY_DEVICE_FS_DAX,
   MEMORY_DEVICE_GENERIC,
   MEMORY_DEVICE_PCI_P2PDMA,
@@ -267,6 +268,26 @@ describe('memremap on a real machine', () => {
     expect(devresList(dev)).toEqual([]);
     const after = snapshot(m) as Record<string, unknown>;
     expect({ ...after, zones: 0, maxPfn: 0 }).toEqual({ ...(before as Record<string, unknown>), zones: 0, maxPfn: 0 });
+  });
+});
+
+describe('one memremap per mm core', () => {
+  it('a second Memremap on the same mm core is refused with EBUSY; the first keeps its put_page() path', () => {
+    const m = bootMachine();
+    expect(() => new Memremap({ kernel: m.kernel, mm: m.mm, hotplug: m.hp })).toThrow(
+      new KernelError('EBUSY', 'register_devmap_put: the ZONE_DEVICE put_page() path is already provided'),
+    );
+    expect(() => new Memremap({ kernel: m.kernel, mm: m.mm, hotplug: m.hp })).toThrow(errno('EBUSY'));
+    const pgmap = new DevPagemap({ type: MEMORY_DEVICE_FS_DAX, range: { start: PMEM, end: PMEM + 128 * MiB - 1 } });
+    m.memremap.memremapPages(pgmap, 0);
+    m.memremap.getPage(PMEM_PFN);
+    expect(m.mm.memmap.pageRefCount(PMEM_PFN)).toBe(2);
+    const wakeUps = m.memremap.pageIdleWakeUps;
+    // put_page() issued through the mm core takes the first memremap's path:
+    // put_devmap_managed_page() wakes the waiters of a page whose count drops to 1
+    m.mm.putPage(PMEM_PFN as Pfn);
+    expect(m.mm.memmap.pageRefCount(PMEM_PFN)).toBe(1);
+    expect(m.memremap.pageIdleWakeUps).toBe(wakeUps + 1);
   });
 });
 

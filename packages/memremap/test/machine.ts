@@ -78,6 +78,13 @@ export interface MachineOptions {
 
 /** Boots a machine with memremap on top. */
 export function bootMachine(o: MachineOptions = {}): Machine {
+  const layers = bootLayers(o);
+  const memremap = new Memremap({ ...layers, hotplug: layers.hp, ...(o.config !== undefined ? { config: o.config } : {}) });
+  return { ...layers, memremap };
+}
+
+/** Boots the layers memremap sits on (kernel, mmzone, sparse-vmemmap, memory hotplug), without a memremap. */
+export function bootLayers(o: MachineOptions = {}): Omit<Machine, 'memremap'> {
   const bits = o.physBits ?? 46;
   const arch = mmArch(bits, o.mm);
   const memory = o.memory ?? [
@@ -109,8 +116,7 @@ export function bootMachine(o: MachineOptions = {}): Machine {
   }
   const hp = new MemoryHotplug({ kernel, mm, sparse, arch: HOTPLUG_ARCH });
   hp.memoryHotplugInit();
-  const memremap = new Memremap({ kernel, mm, hotplug: hp, ...(o.config !== undefined ? { config: o.config } : {}) });
-  return { kernel, mm, sparse, hp, memremap };
+  return { kernel, mm, sparse, hp };
 }
 
 /**

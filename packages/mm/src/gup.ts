@@ -15,7 +15,7 @@
  * without a struct page ends GUP with -EFAULT: this is why DAX needed
  * ZONE_DEVICE struct pages to be the target of O_DIRECT.
  */
-import { KernelError, anyBits, checkUnsigned, hasBits } from '@zonedev/kernel';
+import { ERRNO, KernelError, anyBits, checkUnsigned, hasBits } from '@zonedev/kernel';
 import { PG_dirty } from '@zonedev/mmzone';
 import {
   FAULT_FLAG_REMOTE,
@@ -62,25 +62,25 @@ const MAX_RETRIES = 16;
 /** `check_vma_flags(vma, gup_flags)` (mm/gup.c): 0 or a negative errno. */
 function checkVmaFlags(vma: Vma, gupFlags: number): number {
   const flags = vma.vmFlags;
-  if (anyBits(flags, VM_IO + VM_PFNMAP)) return -14;
-  if (hasBits(gupFlags, FOLL_ANON) && !vma.isAnonymous()) return -14;
+  if (anyBits(flags, VM_IO + VM_PFNMAP)) return -ERRNO.EFAULT;
+  if (hasBits(gupFlags, FOLL_ANON) && !vma.isAnonymous()) return -ERRNO.EFAULT;
   if (hasBits(gupFlags, FOLL_WRITE)) {
     if (!hasBits(flags, VM_WRITE)) {
-      if (!hasBits(gupFlags, FOLL_FORCE)) return -14;
-      if (!isCowMapping(flags)) return -14;
+      if (!hasBits(gupFlags, FOLL_FORCE)) return -ERRNO.EFAULT;
+      if (!isCowMapping(flags)) return -ERRNO.EFAULT;
     }
   } else if (!hasBits(flags, VM_READ)) {
-    if (!hasBits(gupFlags, FOLL_FORCE)) return -14;
-    if (!hasBits(flags, VM_MAYREAD)) return -14;
+    if (!hasBits(gupFlags, FOLL_FORCE)) return -ERRNO.EFAULT;
+    if (!hasBits(flags, VM_MAYREAD)) return -ERRNO.EFAULT;
   }
   return 0;
 }
 
 /** `vm_fault_to_errno(vm_fault, foll_flags)` (include/linux/mm.h). */
 function vmFaultToErrno(ret: number, gupFlags: number): number {
-  if (hasBits(ret, VM_FAULT_OOM)) return -12;
-  if (anyBits(ret, VM_FAULT_HWPOISON + VM_FAULT_HWPOISON_LARGE)) return hasBits(gupFlags, FOLL_HWPOISON) ? -133 : -14;
-  if (anyBits(ret, VM_FAULT_SIGBUS + VM_FAULT_SIGSEGV)) return -14;
+  if (hasBits(ret, VM_FAULT_OOM)) return -ERRNO.ENOMEM;
+  if (anyBits(ret, VM_FAULT_HWPOISON + VM_FAULT_HWPOISON_LARGE)) return hasBits(gupFlags, FOLL_HWPOISON) ? -ERRNO.EHWPOISON : -ERRNO.EFAULT;
+  if (anyBits(ret, VM_FAULT_SIGBUS + VM_FAULT_SIGSEGV)) return -ERRNO.EFAULT;
   return 0;
 }
 
@@ -112,13 +112,13 @@ function followPageMask(sys: MmSystem, vma: Vma, address: number, gupFlags: numb
     // follow_devmap_pmd() / follow_trans_huge_pmd()
     if (!ptePresent(huge) || !pmdHuge(huge)) return null;
     if (hasBits(gupFlags, FOLL_WRITE) && !pteWrite(huge)) return null;
-    if (!pteDevmap(huge)) return -14;
+    if (!pteDevmap(huge)) return -ERRNO.EFAULT;
     const haddr = address - (address % pmdSize);
     if (hasBits(gupFlags, FOLL_TOUCH)) pgd.setPmd(haddr, hasBits(gupFlags, FOLL_WRITE) ? pteMkdirty(pteMkyoung(huge)) : pteMkyoung(huge));
-    if (!anyBits(gupFlags, FOLL_GET + FOLL_PIN)) return -17;
+    if (!anyBits(gupFlags, FOLL_GET + FOLL_PIN)) return -ERRNO.EEXIST;
     const pfn = huge.pfn + Math.floor((address - haddr) / pageSize);
     ctx.pgmap = sys.devPagemaps?.getDevPagemap(pfn, ctx.pgmap);
-    if (!ctx.pgmap) return -14;
+    if (!ctx.pgmap) return -ERRNO.EFAULT;
     tryGrabPage(sys, pfn, gupFlags);
     return pfn;
   }
@@ -132,10 +132,10 @@ function followPageMask(sys: MmSystem, vma: Vma, address: number, gupFlags: numb
     if (!ctx.pgmap) return null;
     page = pte.pfn;
   } else if (page === undefined) {
-    if (hasBits(gupFlags, FOLL_DUMP)) return -14;
+    if (hasBits(gupFlags, FOLL_DUMP)) return -ERRNO.EFAULT;
     if (sys.isZeroPfn(pte.pfn)) page = pte.pfn;
-    else if (anyBits(gupFlags, FOLL_GET + FOLL_PIN)) return -14; // follow_pfn_pte(): no page to reference
-    else return -17;
+    else if (anyBits(gupFlags, FOLL_GET + FOLL_PIN)) return -ERRNO.EFAULT; // follow_pfn_pte(): no page to reference
+    else return -ERRNO.EEXIST;
   }
   tryGrabPage(sys, page, gupFlags);
   if (hasBits(gupFlags, FOLL_TOUCH)) {
@@ -162,10 +162,10 @@ function followDevmapPud(sys: MmSystem, vma: Vma, address: number, pud: Pte, gup
   const { pudSize, pageSize } = sys.geometry;
   const haddr = address - (address % pudSize);
   if (hasBits(gupFlags, FOLL_TOUCH)) pgd.setPud(haddr, hasBits(gupFlags, FOLL_WRITE) ? pteMkdirty(pteMkyoung(pud)) : pteMkyoung(pud));
-  if (!anyBits(gupFlags, FOLL_GET + FOLL_PIN)) return -17;
+  if (!anyBits(gupFlags, FOLL_GET + FOLL_PIN)) return -ERRNO.EEXIST;
   const pfn = pud.pfn + Math.floor((address - haddr) / pageSize);
   ctx.pgmap = sys.devPagemaps?.getDevPagemap(pfn, ctx.pgmap);
-  if (!ctx.pgmap) return -14;
+  if (!ctx.pgmap) return -ERRNO.EFAULT;
   tryGrabPage(sys, pfn, gupFlags);
   return pfn;
 }
@@ -206,7 +206,7 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
       let foll = gupFlags;
       const vma = mm.findVma(addr);
       if (!vma || vma.vmStart > addr) {
-        err = -14;
+        err = -ERRNO.EFAULT;
         break;
       }
       err = checkVmaFlags(vma, foll);
@@ -216,7 +216,7 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
         page = followPageMask(sys, vma, addr, foll, ctx);
         if (page !== null) break;
         if (tries >= MAX_RETRIES) {
-          err = -11;
+          err = -ERRNO.EAGAIN;
           break;
         }
         // faultin_page()
@@ -232,7 +232,7 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
       }
       if (err) break;
       if (page === null) break;
-      if (page === -17) continue; // -EEXIST: an entry without a page to return
+      if (page === -ERRNO.EEXIST) continue; // an entry without a page to return
       if (page < 0) {
         err = page;
         break;
@@ -249,7 +249,7 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
     for (const p of pages) ungrab(sys, p, gupFlags);
     pages.length = 0;
     vmas.length = 0;
-    err = -95;
+    err = -ERRNO.EOPNOTSUPP;
   }
   if (pages.length === 0 && err) {
     const name = ERRNO_NAMES[err as GupErr] ?? 'EFAULT';

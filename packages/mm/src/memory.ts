@@ -22,7 +22,7 @@
  * `migrate_to_ram(vmf)` without taking a reference on the page (6.1 added
  * one); so does the model.
  */
-import { KernelError, anyBits, checkUnsigned, hasBits, orBits } from '@zonedev/kernel';
+import { ERRNO, KernelError, anyBits, checkUnsigned, hasBits, orBits } from '@zonedev/kernel';
 import type { MmCore } from '@zonedev/mmzone';
 import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PG_dirty, PG_lru, PG_reserved, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
 import {
@@ -1165,7 +1165,7 @@ export function copyPageRange(dst: Vma, src: Vma): number {
       const n = sys.allocUserPage(false, dst.vmMm ?? undefined);
       if (n === undefined) {
         for (const p of copies.values()) sys.putPage(p);
-        return -12;
+        return -ERRNO.ENOMEM;
       }
       copies.set(addr, n);
     }

@@ -14,7 +14,7 @@
  * entry into a PTE for the new page (or, after a failure, back to the old
  * one). `migrate_pages()` retries -EAGAIN up to ten passes.
  */
-import { KernelError, checkUnsigned, clearBits, hasBits, orBits } from '@zonedev/kernel';
+import { ERRNO, KernelError, checkUnsigned, clearBits, hasBits, orBits } from '@zonedev/kernel';
 import { PG_dirty, PG_locked, PG_lru, PG_referenced } from '@zonedev/mmzone';
 import { MMU_NOTIFY_CLEAR, mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart, mmuNotifierRangeInit } from './mmu-notifier.js';
 import type { MmSystem } from './memory.js';
@@ -195,7 +195,7 @@ export function putbackLruPage(sys: MmSystem, pfn: number): void {
 function migratePage(sys: MmSystem, newPfn: number, pfn: number, mode: number): number {
   const store = sys.core.memmap;
   const expected = 1;
-  if (store.pageRefCount(pfn) !== expected) return -11;
+  if (store.pageRefCount(pfn) !== expected) return -ERRNO.EAGAIN;
   store.setPageIndex(newPfn, store.pageIndex(pfn));
   store.setPageMapping(newPfn, store.pageMapping(pfn));
   store.setPageFlag(newPfn, 19 /* PG_swapbacked */);
@@ -224,15 +224,15 @@ function unmapAndMove(
     return MIGRATEPAGE_SUCCESS;
   }
   const newPfn = getNewPage(pfn);
-  if (newPfn === undefined) return -12;
+  if (newPfn === undefined) return -ERRNO.ENOMEM;
   // lock_page(): MIGRATE_SYNC would sleep on a locked page; the model cannot, so it retries
   if (store.testPageFlag(pfn, PG_locked)) {
     if (putNewPage) putNewPage(newPfn);
     else sys.putPage(newPfn);
-    return -11;
+    return -ERRNO.EAGAIN;
   }
   store.setPageFlag(pfn, PG_locked);
-  let rc = -11;
+  let rc = -ERRNO.EAGAIN;
   const wasMapped = store.pageMapcount(pfn) > 0;
   // (the traced entry points when tracing is on; their checked arguments are known good here)
   const traced = sys.core.kernel.tracer.enabled;
@@ -314,7 +314,7 @@ function migratePagesImpl(
         if (rc === -12) throw new KernelError('ENOMEM', `migrate_pages: no new page for pfn 0x${pfn.toString(16)}`);
         if (rc === MIGRATEPAGE_SUCCESS) nrSucceeded++;
         else {
-          if (rc === -11) retry++;
+          if (rc === -ERRNO.EAGAIN) retry++;
           else nrFailed++;
           stay.push(pfn);
         }

@@ -363,7 +363,6 @@ export function createMmConfig(archIn: MmArchConfig): MmConfig {
     lastCpupidShift: arch.numaBalancing ? 8 + arch.nrCpusBits : 0,
     kasanTagWidth: arch.kasanTags ? 8 : 0,
   });
-  if (typeof layout === 'string') fail(layout);
 
   const idx = (k: ZoneKind): number | undefined => {
     const i = kinds.indexOf(k);

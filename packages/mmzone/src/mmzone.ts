@@ -21,6 +21,7 @@
  * primitives below (`move_pfn_range_to_zone()` uses them), and
  * `remove_pfn_range_from_zone()` shrinks them again.
  */
+import { checkUnsigned } from '@zonedev/kernel';
 import type { MmConfig } from './config.js';
 import { FreeArea, FreeLists } from './free-area.js';
 import { nodeStatNames, numaStatNames, zoneStatNames } from './vmstat-items.js';
@@ -352,6 +353,20 @@ export function setZoneSpan(zone: Zone, startPfn: number, spannedPages: number):
 export function setPgdatSpan(pgdat: PglistData, startPfn: number, spannedPages: number): void {
   pgdat.nodeStartPfn = startPfn;
   pgdat.nodeSpannedPages = spannedPages;
+}
+
+/**
+ * Sets `pgdat->nr_zones`, the index of the highest initialized zone + 1:
+ * what `init_currently_empty_zone()` (mm/page_alloc.c) raises when a zone
+ * first gets memory, what `hotadd_new_pgdat()` (mm/memory_hotplug.c)
+ * clears, and what the model's unwind of a failed hot-add lowers back.
+ * Throws KernelError EINVAL unless `nrZones` is an integer in
+ * `0..MAX_NR_ZONES`.
+ * @public
+ */
+export function setPgdatNrZones(pgdat: PglistData, nrZones: number): void {
+  checkUnsigned('set_pgdat_nr_zones', 'nr_zones', nrZones, pgdat.config.MAX_NR_ZONES);
+  pgdat.nrZones = nrZones;
 }
 
 /**

@@ -34,7 +34,7 @@
  * `warn_alloc()` reports it), highatomic reserves, page shuffling and page
  * reporting. Compound pages get `PG_head` only.
  */
-import { KernelBug, KernelError, checkUnsigned } from '@zonedev/kernel';
+import { KernelBug, KernelError, NUMA_NO_NODE, checkUnsigned } from '@zonedev/kernel';
 import type { Kernel } from '@zonedev/kernel';
 import { createMmConfig, fls } from './config.js';
 import type { MmArchConfig, MmConfig } from './config.js';
@@ -111,7 +111,6 @@ import { buddyinfoShow, pagetypeinfoShow, zoneinfoShow } from './vmstat.js';
 /** `FPI_TO_TAIL`: put the freed block at the tail of its free list. @public */ export const FPI_TO_TAIL = 0x2;
 /** `FPI_SKIP_KASAN_POISON`. @public */ export const FPI_SKIP_KASAN_POISON = 0x4;
 
-/** `NUMA_NO_NODE`. @public */ export const NUMA_NO_NODE = -1;
 
 /**
  * `enum meminit_context`: boot-time (`MEMINIT_EARLY`) or hot-plugged
@@ -262,10 +261,11 @@ export class MmCore {
   comm: string;
   /** `totalram_pages()`. */
   totalramPages = 0;
-  /** `min_free_kbytes` (vm.min_free_kbytes). */
-  minFreeKbytes = 1024;
-  /** `user_min_free_kbytes` (-1: never set by the user). */
-  userMinFreeKbytes = -1;
+  // min_free_kbytes and user_min_free_kbytes: written only by
+  // init_per_zone_wmark_min() and setMinFreeKbytes(), which recompute the
+  // watermarks from them.
+  private minFreeKb = 1024;
+  private userMinFreeKb = -1;
   /** `watermark_scale_factor` (vm.watermark_scale_factor). */
   watermarkScaleFactor = 10;
   /** `sysctl_lowmem_reserve_ratio[MAX_NR_ZONES]`. */
@@ -280,17 +280,10 @@ export class MmCore {
   policyZone = 0;
   /** The `fail_page_alloc` filters. */
   readonly failPageAlloc: FailPageAllocAttrs = { ignoreGfpReclaim: true, ignoreGfpHighmem: true, minOrder: 0 };
-  /**
-   * `pfn_to_online_page(pfn) != NULL`: sparse-vmemmap / memory-hotplug
-   * install the real test (section online); the default is "has a memmap".
-   */
-  pfnOnline: (pfn: number) => boolean;
-  /**
-   * `put_page()` on a ZONE_DEVICE page: memremap installs a handler that
-   * returns true when it handled the page (`put_devmap_managed_page()`,
-   * `put_dev_pagemap()`). Without one, the reference is just dropped.
-   */
-  devmapPut: ((pfn: Pfn) => boolean) | undefined = undefined;
+  // The hooks the layers above register once (registerPfnOnline(),
+  // registerDevmapPut()).
+  private pfnOnlineHook: ((pfn: number) => boolean) | undefined = undefined;
+  private devmapPutHook: ((pfn: Pfn) => boolean) | undefined = undefined;
 
   private readonly pgdats = new Map<number, PglistData>();
   private readonly onlineNodes = new Set<number>();
@@ -338,7 +331,6 @@ export class MmCore {
     this.numaNodeId = options.currentNode ?? nodes[0]!;
     this.distance = options.nodeDistance ?? ((a, b) => (a === b ? 10 : 20));
     this.comm = options.comm ?? 'swapper/0';
-    this.pfnOnline = (pfn) => this.memmap.hasMemmap(pfn);
     const c = this.config;
     this.lowmemReserveRatio = c.zoneKinds.map((k) => (k === 'DMA' || k === 'DMA32' ? 256 : k === 'Normal' ? 32 : 0));
     this.allFlagBits = Array.from({ length: c.pageflags.NR_PAGEFLAGS }, (_, i) => i);
@@ -985,11 +977,11 @@ export class MmCore {
   private initPerZoneWmarkMinImpl(): void {
     const lowmemKbytes = this.nrFreeBufferPages() * (this.config.pageSize / 1024);
     const newMin = intSqrt(lowmemKbytes * 16);
-    if (newMin > this.userMinFreeKbytes) {
-      this.minFreeKbytes = Math.min(262144, Math.max(128, newMin));
+    if (newMin > this.userMinFreeKb) {
+      this.minFreeKb = Math.min(262144, Math.max(128, newMin));
     } else {
       this.kernel.log.warn(
-        `min_free_kbytes is not updated to ${newMin} because user defined value ${this.userMinFreeKbytes} is preferred`,
+        `min_free_kbytes is not updated to ${newMin} because user defined value ${this.userMinFreeKb} is preferred`,
       );
     }
     this.setupPerZoneWmarks();
@@ -1011,9 +1003,23 @@ export class MmCore {
     if (typeof kbytes !== 'number' || !Number.isInteger(kbytes) || kbytes < 0 || kbytes > 0x7fffffff) {
       throw new KernelError('EINVAL', 'min_free_kbytes must be >= 0');
     }
-    this.minFreeKbytes = kbytes;
-    this.userMinFreeKbytes = kbytes;
+    this.minFreeKb = kbytes;
+    this.userMinFreeKb = kbytes;
     this.setupPerZoneWmarks();
+  }
+
+  /**
+   * `min_free_kbytes` (vm.min_free_kbytes): computed by
+   * {@link MmCore.initPerZoneWmarkMin}, set by {@link MmCore.setMinFreeKbytes};
+   * both recompute the watermarks from it.
+   */
+  get minFreeKbytes(): number {
+    return this.minFreeKb;
+  }
+
+  /** `user_min_free_kbytes`: the last value the sysctl set (-1: never set). */
+  get userMinFreeKbytes(): number {
+    return this.userMinFreeKb;
   }
 
   /**
@@ -1027,7 +1033,7 @@ export class MmCore {
   }
 
   private setupPerZoneWmarksImpl(): void {
-    const pagesMin = Math.floor(this.minFreeKbytes / 2 ** (this.config.pageShift - 10));
+    const pagesMin = Math.floor(this.minFreeKb / 2 ** (this.config.pageShift - 10));
     let lowmem = 0;
     const zones = this.zones();
     for (const z of zones) if (!isHighmem(z)) lowmem += z.managedPages;
@@ -1427,13 +1433,54 @@ export class MmCore {
   }
 
   /**
+   * `pfn_to_online_page(pfn) != NULL` (mm/memory_hotplug.c): whether `pfn`
+   * lies in an online memory section. That knowledge belongs to memory
+   * hotplug, above this package, which registers the test with
+   * {@link MmCore.registerPfnOnline}; until it does (a machine without
+   * hotplug), a pfn is online when it has a memmap.
+   */
+  pfnOnline(pfn: number): boolean {
+    return this.pfnOnlineHook !== undefined ? this.pfnOnlineHook(pfn) : this.memmap.hasMemmap(pfn);
+  }
+
+  /**
+   * Registers the `pfn_to_online_page()` test of the memory-hotplug layer
+   * that sits on this mm core, once, as an ops table is installed once:
+   * -EBUSY if one is already registered (a second hotplug subsystem on the
+   * same mm), -EINVAL if `test` is not a function. {@link MmCore.pfnOnline}
+   * answers with it from then on.
+   */
+  registerPfnOnline(test: (pfn: number) => boolean): void {
+    if (typeof test !== 'function') throw new KernelError('EINVAL', 'register_pfn_online: not a function');
+    if (this.pfnOnlineHook !== undefined) throw new KernelError('EBUSY', 'register_pfn_online: pfn_to_online_page() is already provided');
+    this.pfnOnlineHook = test;
+  }
+
+  /**
+   * Registers the ZONE_DEVICE path of `put_page()`
+   * (`put_devmap_managed_page()` and `put_dev_pagemap()`, mm/memremap.c),
+   * once: the memremap subsystem on this mm core registers a handler that
+   * answers true when it took the page. -EBUSY if one is already registered
+   * (a second memremap subsystem on the same mm would otherwise silently
+   * take the first one's pages), -EINVAL if `handler` is not a function.
+   * Without a handler, `put_page()` of a ZONE_DEVICE page only drops the
+   * reference.
+   */
+  registerDevmapPut(handler: (pfn: Pfn) => boolean): void {
+    if (typeof handler !== 'function') throw new KernelError('EINVAL', 'register_devmap_put: not a function');
+    if (this.devmapPutHook !== undefined) throw new KernelError('EBUSY', 'register_devmap_put: the ZONE_DEVICE put_page() path is already provided');
+    this.devmapPutHook = handler;
+  }
+
+  /**
    * `put_page()`: drops a reference; a page whose count reaches 0 is freed
-   * (order 0). ZONE_DEVICE pages go to {@link MmCore.devmapPut} instead.
+   * (order 0). ZONE_DEVICE pages go to the handler registered with
+   * {@link MmCore.registerDevmapPut} instead.
    */
   putPage(pfn: Pfn): void {
     const dev = this.config.ZONE_DEVICE;
     if (dev !== undefined && this.memmap.pageZonenum(pfn) === dev) {
-      if (this.devmapPut !== undefined && this.devmapPut(pfn)) return;
+      if (this.devmapPutHook !== undefined && this.devmapPutHook(pfn)) return;
       this.memmap.putPageTestzero(pfn);
       return;
     }

@@ -26,6 +26,7 @@
  * The offsets (`*_PGOFF`) and shifts (`*_PGSHIFT`) follow include/linux/mm.h.
  * This module computes them for any configuration and draws the word.
  */
+import { KernelError } from '@zonedev/kernel';
 
 /**
  * The inputs of the layout computation.
@@ -90,18 +91,25 @@ export interface PageFlagsLayout {
 
 /**
  * Computes the `page->flags` layout the way include/linux/page-flags-layout.h
- * (v5.13) and include/linux/mm.h do. Returns the layout, or the text of the
- * header's `#error` when the configuration does not fit.
+ * (v5.13) and include/linux/mm.h do, and returns it.
+ *
+ * Where the header stops the build with an `#error` ("Vmemmap: No space for
+ * nodes field in page flags", "Not enough bits in page flags"), this throws
+ * `KernelError('EINVAL', <the #error text>)`. The kernel has no runtime errno
+ * for a configuration that does not compile; EINVAL is the one the model
+ * uses for every configuration the kernel would refuse to build (as
+ * {@link createMmConfig} does for the Kconfig and mmzone.h checks): the
+ * argument, a set of config values, is invalid, not busy or missing.
  * @public
  */
-export function computePageFlagsLayout(i: PageFlagsLayoutInput): PageFlagsLayout | string {
+export function computePageFlagsLayout(i: PageFlagsLayoutInput): PageFlagsLayout {
   const avail = i.bitsPerLong - i.nrPageflags;
-  if (avail < 0) return 'Not enough bits in page flags';
+  if (avail < 0) throw new KernelError('EINVAL', 'Not enough bits in page flags');
   const SECTIONS_WIDTH = i.sparsememVmemmap ? 0 : i.sectionsShift;
   const ZONES_WIDTH = i.zonesShift;
   let NODES_WIDTH: number;
   if (ZONES_WIDTH + SECTIONS_WIDTH + i.nodesShift <= avail) NODES_WIDTH = i.nodesShift;
-  else if (i.sparsememVmemmap) return 'Vmemmap: No space for nodes field in page flags';
+  else if (i.sparsememVmemmap) throw new KernelError('EINVAL', 'Vmemmap: No space for nodes field in page flags');
   else NODES_WIDTH = 0;
   const NODE_NOT_IN_PAGE_FLAGS = i.nodesShift !== 0 && NODES_WIDTH === 0;
   const KASAN_TAG_WIDTH = i.kasanTagWidth;
@@ -109,7 +117,7 @@ export function computePageFlagsLayout(i: PageFlagsLayoutInput): PageFlagsLayout
     ZONES_WIDTH + SECTIONS_WIDTH + NODES_WIDTH + KASAN_TAG_WIDTH + i.lastCpupidShift <= avail ? i.lastCpupidShift : 0;
   const LAST_CPUPID_NOT_IN_PAGE_FLAGS = i.lastCpupidShift !== 0 && LAST_CPUPID_WIDTH === 0;
   const used = ZONES_WIDTH + SECTIONS_WIDTH + NODES_WIDTH + KASAN_TAG_WIDTH + LAST_CPUPID_WIDTH;
-  if (used > avail) return 'Not enough bits in page flags';
+  if (used > avail) throw new KernelError('EINVAL', 'Not enough bits in page flags');
 
   const SECTIONS_PGOFF = i.bitsPerLong - SECTIONS_WIDTH;
   const NODES_PGOFF = SECTIONS_PGOFF - NODES_WIDTH;

@@ -271,7 +271,8 @@ export class SparseBacking implements PhysBacking {
 
 const EMPTY_FREE = new Int32Array(0);
 
-interface Range {
+/** One registered backing, with an exclusive end. */
+interface BackingSlot {
   readonly start: number;
   readonly end: number;
   readonly backing: PhysBacking;
@@ -279,10 +280,12 @@ interface Range {
 }
 
 /**
- * A registered backing range, as {@link PhysMem.ranges} lists it.
+ * A registered backing, as {@link PhysMem.ranges} lists it: `size` bytes
+ * from `start` are stored by `backing`. (Not a `struct range`: this has a
+ * size, not an inclusive end, and names the store behind it.)
  * @public
  */
-export interface PhysRange {
+export interface RegisteredBacking {
   readonly start: number;
   readonly size: number;
   readonly name: string;
@@ -299,7 +302,7 @@ export class PhysMem {
   /** `PAGE_SIZE`. */
   readonly pageSize: number;
   private readonly ram: SparseBacking;
-  private readonly rangesSorted: Range[] = [];
+  private readonly rangesSorted: BackingSlot[] = [];
 
   constructor(pageShift: number) {
     this.pageShift = pageShift;
@@ -336,11 +339,11 @@ export class PhysMem {
   }
 
   /** The registered backing ranges, by address. */
-  ranges(): PhysRange[] {
+  ranges(): RegisteredBacking[] {
     return this.rangesSorted.map((r) => ({ start: r.start, size: r.end - r.start, name: r.name, backing: r.backing }));
   }
 
-  private find(addr: number): Range | undefined {
+  private find(addr: number): BackingSlot | undefined {
     const rs = this.rangesSorted;
     let lo = 0;
     let hi = rs.length - 1;

@@ -14,7 +14,8 @@
 /**
  * A page frame number: a physical address shifted right by `PAGE_SHIFT`.
  * Branded so that a pfn and a physical address cannot be confused; make one
- * with {@link asPfn}, {@link physToPfn}, or arithmetic followed by `as Pfn`.
+ * with {@link asPfn} (from `physPfn()` of @zonedev/kernel, say), or arithmetic
+ * followed by `as Pfn`.
  * @public
  */
 export type Pfn = number & { readonly __brand: 'Pfn' };
@@ -27,22 +28,6 @@ export type Pfn = number & { readonly __brand: 'Pfn' };
 export function asPfn(n: number): Pfn {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a page frame number: ${n}`);
   return n as Pfn;
-}
-
-/**
- * `PHYS_PFN(addr)` for a page shift, as a {@link Pfn}.
- * @public
- */
-export function physToPfn(addr: number, pageShift: number): Pfn {
-  return Math.floor(addr / 2 ** pageShift) as Pfn;
-}
-
-/**
- * `PFN_PHYS(pfn)`: the physical address of a page frame.
- * @public
- */
-export function pfnToPhys(pfn: Pfn | number, pageShift: number): number {
-  return pfn * 2 ** pageShift;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   __GFP_NOWARN,
   __GFP_RECLAIMABLE,
   gfpZone,
+  gfpOr,
 } from '../src/gfp.js';
 import { MIGRATE_MOVABLE, zonePageState } from '../src/mmzone.js';
 import type { Zone } from '../src/mmzone.js';
@@ -22,7 +23,7 @@ import type { Pfn } from '../src/struct-page.js';
 import { NR_FREE_PAGES } from '../src/vmstat-items.js';
 import { GiB, MiB, addDeviceRange, boot, hotAdd } from './machines.js';
 
-const GFPS = [GFP_KERNEL, GFP_HIGHUSER_MOVABLE, GFP_DMA, GFP_DMA32, GFP_ATOMIC, GFP_KERNEL + __GFP_RECLAIMABLE, GFP_NOWAIT];
+const GFPS = [GFP_KERNEL, GFP_HIGHUSER_MOVABLE, GFP_DMA, GFP_DMA32, GFP_ATOMIC, gfpOr(GFP_KERNEL, __GFP_RECLAIMABLE), GFP_NOWAIT];
 const MOVABLE_BASE = (4 * GiB) / 4096;
 const DEVICE_BASE = (8 * GiB) / 4096;
 
@@ -68,7 +69,7 @@ describe('buddy allocator: model-based', () => {
         check: () => true,
         toString: () => `alloc(${GFPS[g]!.toString(16)}, ${order})`,
         run: (m, r) => {
-          const gfp = GFPS[g]! + __GFP_NOWARN;
+          const gfp = gfpOr(GFPS[g]!, __GFP_NOWARN);
           const p = r.mm.allocPages(gfp, order);
           if (p !== undefined) {
             const n = 2 ** order;

@@ -14,6 +14,8 @@ import {
   __GFP_RECLAIMABLE,
   __GFP_THISNODE,
   __GFP_ZERO,
+  gfpClear,
+  gfpOr,
 } from '../src/gfp.js';
 import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, highWmarkPages, minWmarkPages, zonePageState } from '../src/mmzone.js';
 import type { Zone } from '../src/mmzone.js';
@@ -233,7 +235,7 @@ describe('alloc_pages() and __free_pages()', () => {
     mm.physmem.write(p * 4096 + 100, Uint8Array.of(1, 2, 3));
     mm.physmem.write((p + 1) * 4096, Uint8Array.of(4));
     mm.freePages(p, 1);
-    const q = mm.allocPages(GFP_KERNEL + __GFP_ZERO + __GFP_COMP, 1)!;
+    const q = mm.allocPages(gfpOr(gfpOr(GFP_KERNEL, __GFP_ZERO), __GFP_COMP), 1)!;
     expect(q).toBe(p);
     expect(mm.physmem.read(p * 4096 + 100, 3)).toEqual(new Uint8Array(3));
     expect(mm.physmem.read((p + 1) * 4096, 1)).toEqual(new Uint8Array(1));
@@ -272,7 +274,7 @@ describe('alloc_pages() and __free_pages()', () => {
   it('fails when the watermarks cannot be met, reports it, and changes nothing', () => {
     const mm = boot(SMALL);
     const before = snapshot(mm);
-    expect(mm.allocPages(GFP_KERNEL + __GFP_NOWARN, 11)).toBeUndefined(); // order >= MAX_ORDER
+    expect(mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 11)).toBeUndefined(); // order >= MAX_ORDER
     // take everything order-10 can give, then one more fails
     const blocks: Pfn[] = [];
     for (let p = mm.allocPages(GFP_KERNEL, 10); p !== undefined; p = mm.allocPages(GFP_KERNEL, 10)) blocks.push(p);
@@ -283,7 +285,7 @@ describe('alloc_pages() and __free_pages()', () => {
     expect(mm.kernel.log.lines.slice(lines).map((l) => l.text)).toEqual([
       'swapper/0: page allocation failure: order:10, mode:0xcc0(GFP_KERNEL), nodemask=(null)',
     ]);
-    expect(mm.allocPages(GFP_KERNEL + __GFP_NOWARN, 10)).toBeUndefined();
+    expect(mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 10)).toBeUndefined();
     expect(mm.kernel.log.lines.length).toBe(lines + 1);
     expect(snapshot(mm)).toBe(mid);
     for (const b of blocks) mm.freePages(b, 10);
@@ -293,7 +295,7 @@ describe('alloc_pages() and __free_pages()', () => {
 
   it('rate-limits allocation failure reports (10 per 5 s)', () => {
     const mm = boot(SMALL);
-    while (mm.allocPages(GFP_KERNEL + __GFP_NOWARN, 10) !== undefined);
+    while (mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 10) !== undefined);
     const fails = (): number => mm.kernel.log.lines.filter((l) => l.text.includes('page allocation failure')).length;
     for (let i = 0; i < 30; i++) mm.allocPages(GFP_KERNEL, 10);
     expect(fails()).toBe(10);
@@ -308,13 +310,13 @@ describe('alloc_pages() and __free_pages()', () => {
     const dma32 = zone(mm, 'DMA32');
     const dma = zone(mm, 'DMA');
     const got: Pfn[] = [];
-    for (let p = mm.allocPages(GFP_KERNEL + __GFP_NOWARN, 0); p !== undefined; p = mm.allocPages(GFP_KERNEL + __GFP_NOWARN, 0)) got.push(p);
+    for (let p = mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 0); p !== undefined; p = mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 0)) got.push(p);
     const low = free(dma32);
     expect(low).toBeLessThanOrEqual(minWmarkPages(dma32) + 1);
     expect(free(dma)).toBeLessThanOrEqual(minWmarkPages(dma) + dma.lowmemReserve[2]! + 1);
     expect(mm.allocPages(GFP_ATOMIC, 0)).toBeDefined();
     expect(free(dma32)).toBe(low - 1);
-    expect(mm.allocPages(GFP_NOWAIT + __GFP_NOWARN, 0)).toBeUndefined();
+    expect(mm.allocPages(gfpOr(GFP_NOWAIT, __GFP_NOWARN), 0)).toBeUndefined();
     expect(got.length).toBeGreaterThan(15000);
     expect(highWmarkPages(dma32)).toBeGreaterThan(minWmarkPages(dma32));
   });
@@ -331,8 +333,8 @@ describe('alloc_pages() and __free_pages()', () => {
     expect(mm.allocPages(GFP_KERNEL, 0)).toBeUndefined();
     expect(mm.allocPages(GFP_KERNEL, 0)).toBeDefined(); // times exhausted
     mm.kernel.faults.configure('fail_page_alloc', { times: -1 });
-    expect(mm.allocPages(GFP_KERNEL + __GFP_NOFAIL, 0)).toBeDefined();
-    expect(mm.allocPages(GFP_KERNEL - __GFP_DIRECT_RECLAIM + __GFP_RECLAIMABLE, 0)).toBeUndefined();
+    expect(mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOFAIL), 0)).toBeDefined();
+    expect(mm.allocPages(gfpOr(gfpClear(GFP_KERNEL, __GFP_DIRECT_RECLAIM), __GFP_RECLAIMABLE), 0)).toBeUndefined();
     expect(snapshot(mm)).not.toBe(before);
   });
 
@@ -348,7 +350,7 @@ describe('alloc_pages() and __free_pages()', () => {
     expect(mm.memmap.pageToNid(p)).toBe(1);
     const n1 = zone(mm, 'Normal', 1);
     expect(n1.vmNumaStat.slice(0, 3)).toEqual([1, 0, 0]); // hit, miss, foreign
-    while (mm.allocPagesNode(1, GFP_KERNEL + __GFP_THISNODE + __GFP_NOWARN, 0) !== undefined);
+    while (mm.allocPagesNode(1, gfpOr(gfpOr(GFP_KERNEL, __GFP_THISNODE), __GFP_NOWARN), 0) !== undefined);
     const q = mm.allocPagesNode(1, GFP_KERNEL, 0)!;
     expect(mm.memmap.pageToNid(q)).toBe(0);
     expect(zone(mm, 'DMA32', 0).vmNumaStat[1]).toBe(1); // numa_miss on node 0
@@ -407,7 +409,7 @@ describe('alloc_pages() and __free_pages()', () => {
   it('boot-reserved pages are never handed out', () => {
     const mm = boot({ ...SMALL, reserved: [{ start: 0x1000000, end: 0x1100000 }] });
     const seen = new Set<number>();
-    for (let p = mm.allocPages(GFP_KERNEL + __GFP_NOWARN, 0); p !== undefined; p = mm.allocPages(GFP_KERNEL + __GFP_NOWARN, 0)) seen.add(p);
+    for (let p = mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 0); p !== undefined; p = mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 0)) seen.add(p);
     for (let pfn = 0x1000; pfn < 0x1100; pfn++) expect(seen.has(pfn)).toBe(false);
     expect(mm.memmap.pageReserved(0x1000)).toBe(true);
     expect(mm.memmap.testPageFlag(0x1100, PG_reserved)).toBe(false);

@@ -1,10 +1,13 @@
 // free_reserved_page(), free_reserved_area() and pfn_to_nid(): what a layer
 // above needs to hand boot-reserved memory (a boot-time memmap, initmem) to
 // the buddy allocator and to place memmap on a node. Contract test: the
-// package is imported by name.
+// package is imported by name (the zone's NR_FREE_PAGES counter, which is
+// not part of the API, is read through the package's src).
 import { describe, expect, it } from 'vitest';
 import { Kernel, isKernelError } from '@zonedev/kernel';
-import { MmCore, NR_FREE_PAGES, PG_reserved, zonePageState } from '@zonedev/mmzone';
+import { MmCore, PG_reserved } from '@zonedev/mmzone';
+import { NR_FREE_PAGES } from '../src/vmstat-items.js';
+import { zonePageState } from '../src/mmzone.js';
 import type { MemblockRegion, Pfn } from '@zonedev/mmzone';
 import { MiB, X86_64, snapshot } from './machines.js';
 

@@ -20,6 +20,8 @@ import {
   formatGfpFlags,
   gfpMigratetype,
   gfpZone,
+  gfpClear,
+  gfpOr,
 } from '../src/gfp.js';
 import { PPC64, X86_64 } from './machines.js';
 
@@ -40,10 +42,10 @@ describe('GFP flags (include/linux/gfp.h)', () => {
     expect(gfpZone(c, GFP_DMA32)).toBe(c.ZONE_DMA32);
     expect(gfpZone(c, GFP_HIGHUSER)).toBe(c.ZONE_NORMAL);
     expect(gfpZone(c, GFP_HIGHUSER_MOVABLE)).toBe(c.ZONE_MOVABLE);
-    expect(gfpZone(c, GFP_KERNEL + __GFP_MOVABLE)).toBe(c.ZONE_NORMAL);
-    expect(gfpZone(c, __GFP_MOVABLE + __GFP_DMA32)).toBe(c.ZONE_DMA32);
-    expect(() => gfpZone(c, __GFP_DMA + __GFP_DMA32)).toThrow(/GFP_ZONE_BAD/);
-    expect(() => gfpZone(c, __GFP_DMA32 + __GFP_HIGHMEM)).toThrow(/GFP_ZONE_BAD/);
+    expect(gfpZone(c, gfpOr(GFP_KERNEL, __GFP_MOVABLE))).toBe(c.ZONE_NORMAL);
+    expect(gfpZone(c, gfpOr(__GFP_MOVABLE, __GFP_DMA32))).toBe(c.ZONE_DMA32);
+    expect(() => gfpZone(c, gfpOr(__GFP_DMA, __GFP_DMA32))).toThrow(/GFP_ZONE_BAD/);
+    expect(() => gfpZone(c, gfpOr(__GFP_DMA32, __GFP_HIGHMEM))).toThrow(/GFP_ZONE_BAD/);
   });
 
   it('gfp_zone() without DMA zones (powerpc64) falls back to Normal; nothing reaches Device', () => {
@@ -57,16 +59,16 @@ describe('GFP flags (include/linux/gfp.h)', () => {
   it('gfp_migratetype()', () => {
     expect(gfpMigratetype(GFP_KERNEL)).toBe(0);
     expect(gfpMigratetype(GFP_HIGHUSER_MOVABLE)).toBe(1);
-    expect(gfpMigratetype(GFP_KERNEL + __GFP_RECLAIMABLE)).toBe(2);
-    expect(() => gfpMigratetype(__GFP_MOVABLE + __GFP_RECLAIMABLE)).toThrow();
+    expect(gfpMigratetype(gfpOr(GFP_KERNEL, __GFP_RECLAIMABLE))).toBe(2);
+    expect(() => gfpMigratetype(gfpOr(__GFP_MOVABLE, __GFP_RECLAIMABLE))).toThrow();
   });
 
   it('%pGg names as mmflags.h lists them', () => {
     expect(formatGfpFlags(GFP_KERNEL)).toBe('GFP_KERNEL');
-    expect(formatGfpFlags(GFP_KERNEL + __GFP_ZERO)).toBe('GFP_KERNEL|__GFP_ZERO');
+    expect(formatGfpFlags(gfpOr(GFP_KERNEL, __GFP_ZERO))).toBe('GFP_KERNEL|__GFP_ZERO');
     expect(formatGfpFlags(GFP_HIGHUSER_MOVABLE)).toBe('GFP_HIGHUSER_MOVABLE');
-    expect(formatGfpFlags(GFP_ATOMIC + __GFP_NOWARN)).toBe('GFP_ATOMIC|__GFP_NOWARN');
-    expect(formatGfpFlags(GFP_NOWAIT + __GFP_DMA32)).toBe('GFP_NOWAIT|GFP_DMA32');
+    expect(formatGfpFlags(gfpOr(GFP_ATOMIC, __GFP_NOWARN))).toBe('GFP_ATOMIC|__GFP_NOWARN');
+    expect(formatGfpFlags(gfpOr(GFP_NOWAIT, __GFP_DMA32))).toBe('GFP_NOWAIT|GFP_DMA32');
     expect(formatGfpFlags(GFP_TRANSHUGE)).toBe('GFP_TRANSHUGE');
     expect(formatGfpFlags(0x1000000)).toBe('0x1000000');
     expect(formatGfpFlags(0)).toBe('');
@@ -76,17 +78,17 @@ describe('GFP flags (include/linux/gfp.h)', () => {
 describe('GFP composites', () => {
   it('are the unions include/linux/gfp.h defines', async () => {
     const g = await import('../src/gfp.js');
-    expect(g.__GFP_RECLAIM).toBe(g.__GFP_DIRECT_RECLAIM + g.__GFP_KSWAPD_RECLAIM);
-    expect(g.GFP_KERNEL).toBe(g.__GFP_RECLAIM + g.__GFP_IO + g.__GFP_FS);
-    expect(g.GFP_KERNEL_ACCOUNT).toBe(g.GFP_KERNEL + g.__GFP_ACCOUNT);
+    expect(g.__GFP_RECLAIM).toBe(gfpOr(g.__GFP_DIRECT_RECLAIM, g.__GFP_KSWAPD_RECLAIM));
+    expect(g.GFP_KERNEL).toBe(gfpOr(gfpOr(g.__GFP_RECLAIM, g.__GFP_IO), g.__GFP_FS));
+    expect(g.GFP_KERNEL_ACCOUNT).toBe(gfpOr(g.GFP_KERNEL, g.__GFP_ACCOUNT));
     expect(g.GFP_NOIO).toBe(g.__GFP_RECLAIM);
-    expect(g.GFP_NOFS).toBe(g.__GFP_RECLAIM + g.__GFP_IO);
-    expect(g.GFP_USER).toBe(g.GFP_KERNEL + g.__GFP_HARDWALL);
-    expect(g.GFP_HIGHUSER).toBe(g.GFP_USER + g.__GFP_HIGHMEM);
-    expect(g.GFP_HIGHUSER_MOVABLE).toBe(g.GFP_HIGHUSER + g.__GFP_MOVABLE);
-    expect(g.GFP_TRANSHUGE_LIGHT).toBe(g.GFP_HIGHUSER_MOVABLE + g.__GFP_COMP + g.__GFP_NOMEMALLOC + g.__GFP_NOWARN - g.__GFP_RECLAIM);
-    expect(g.GFP_TRANSHUGE).toBe(g.GFP_TRANSHUGE_LIGHT + g.__GFP_DIRECT_RECLAIM);
-    expect(g.GFP_ZONEMASK).toBe(g.__GFP_DMA + g.__GFP_HIGHMEM + g.__GFP_DMA32 + g.__GFP_MOVABLE);
-    expect(g.GFP_ATOMIC).toBe(g.__GFP_HIGH + g.__GFP_ATOMIC + g.__GFP_KSWAPD_RECLAIM);
+    expect(g.GFP_NOFS).toBe(gfpOr(g.__GFP_RECLAIM, g.__GFP_IO));
+    expect(g.GFP_USER).toBe(gfpOr(g.GFP_KERNEL, g.__GFP_HARDWALL));
+    expect(g.GFP_HIGHUSER).toBe(gfpOr(g.GFP_USER, g.__GFP_HIGHMEM));
+    expect(g.GFP_HIGHUSER_MOVABLE).toBe(gfpOr(g.GFP_HIGHUSER, g.__GFP_MOVABLE));
+    expect(g.GFP_TRANSHUGE_LIGHT).toBe(gfpClear(gfpOr(gfpOr(gfpOr(g.GFP_HIGHUSER_MOVABLE, g.__GFP_COMP), g.__GFP_NOMEMALLOC), g.__GFP_NOWARN), g.__GFP_RECLAIM));
+    expect(g.GFP_TRANSHUGE).toBe(gfpOr(g.GFP_TRANSHUGE_LIGHT, g.__GFP_DIRECT_RECLAIM));
+    expect(g.GFP_ZONEMASK).toBe(gfpOr(gfpOr(gfpOr(g.__GFP_DMA, g.__GFP_HIGHMEM), g.__GFP_DMA32), g.__GFP_MOVABLE));
+    expect(g.GFP_ATOMIC).toBe(gfpOr(gfpOr(g.__GFP_HIGH, g.__GFP_ATOMIC), g.__GFP_KSWAPD_RECLAIM));
   });
 });

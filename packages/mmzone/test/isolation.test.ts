@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isKernelError } from '@zonedev/kernel';
-import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_NOWARN } from '../src/gfp.js';
+import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_NOWARN, gfpOr } from '../src/gfp.js';
 import { MIGRATE_MOVABLE, zonePageState } from '../src/mmzone.js';
 import type { Zone } from '../src/mmzone.js';
 import type { MmCore } from '../src/page-alloc.js';
@@ -38,7 +38,7 @@ describe('pageblock isolation (mm/page_isolation.c)', () => {
     expect(isoFree(mm, normal)).toBe(NR / 2);
     expect(mm.getPageblockMigratetype(start)).toBe(mm.config.MIGRATE_ISOLATE);
     // drain everything else; nothing comes from the isolated half
-    for (let p = mm.allocPages(GFP_HIGHUSER_MOVABLE + __GFP_NOWARN, 0); p !== undefined; p = mm.allocPages(GFP_HIGHUSER_MOVABLE + __GFP_NOWARN, 0)) {
+    for (let p = mm.allocPages(gfpOr(GFP_HIGHUSER_MOVABLE, __GFP_NOWARN), 0); p !== undefined; p = mm.allocPages(gfpOr(GFP_HIGHUSER_MOVABLE, __GFP_NOWARN), 0)) {
       expect(p >= start && p < end).toBe(false);
     }
     mm.testPagesIsolated(start, end, MEMORY_OFFLINE);
@@ -169,7 +169,7 @@ describe('pageblock isolation (mm/page_isolation.c)', () => {
     mm.putbackIsolatedPage(head, 10, MIGRATE_MOVABLE);
     expect(mm.memmap.pageBuddy(head)).toBe(true);
     // drain to the watermark: then a 4 MiB block may not be taken
-    while (mm.allocPages(GFP_KERNEL + __GFP_NOWARN, 0) !== undefined);
+    while (mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 0) !== undefined);
     const blk = dma32.freeArea.findLast((a) => a.nrFree > 0)!;
     const h = [MIGRATE_MOVABLE, 0, 2].map((mt) => blk.freeList(mt)).flat()[0]!;
     const f = free(dma32);

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { KernelError } from '@zonedev/kernel';
 import { checkMmConfig, createMmConfig } from '../src/config.js';
 import { computePageFlagsLayout, renderPageFlagsLayout } from '../src/page-flags-layout.js';
 import type { PageFlagsLayout } from '../src/page-flags-layout.js';
 import { PG_arch_1, PG_head, PG_locked, PG_mlocked, PG_reserved, PG_unevictable, PG_waiters, formatPageFlags } from '../src/page-flags.js';
 import { PPC64, X86_64 } from './machines.js';
-
-const layout = (l: PageFlagsLayout | string): PageFlagsLayout => {
-  if (typeof l === 'string') throw new Error(l);
-  return l;
-};
 
 describe('page->flags layout (include/linux/page-flags-layout.h, v5.13)', () => {
   it('x86_64, SPARSEMEM_VMEMMAP, NODES_SHIFT 10: node at 54, zone at 51, 25 flag bits', () => {
@@ -62,20 +58,18 @@ describe('page->flags layout (include/linux/page-flags-layout.h, v5.13)', () => 
 
   it('reproduces the header #errors and NODE_NOT_IN_PAGE_FLAGS', () => {
     expect(checkMmConfig({ ...X86_64, bitsPerLong: 32 })).toBe('Vmemmap: No space for nodes field in page flags');
-    const far = layout(
-      computePageFlagsLayout({
-        bitsPerLong: 64,
-        nrPageflags: 25,
-        zonesShift: 3,
-        nodesShift: 12,
-        sectionsShift: 25,
-        sparsememVmemmap: false,
-        lastCpupidShift: 0,
-        kasanTagWidth: 0,
-      }),
-    );
+    const far: PageFlagsLayout = computePageFlagsLayout({
+      bitsPerLong: 64,
+      nrPageflags: 25,
+      zonesShift: 3,
+      nodesShift: 12,
+      sectionsShift: 25,
+      sparsememVmemmap: false,
+      lastCpupidShift: 0,
+      kasanTagWidth: 0,
+    });
     expect([far.NODES_WIDTH, far.NODE_NOT_IN_PAGE_FLAGS, far.ZONEID_SHIFT, far.ZONEID_PGOFF]).toEqual([0, true, 28, 36]);
-    expect(
+    expect(() =>
       computePageFlagsLayout({
         bitsPerLong: 64,
         nrPageflags: 25,
@@ -86,7 +80,38 @@ describe('page->flags layout (include/linux/page-flags-layout.h, v5.13)', () => 
         lastCpupidShift: 0,
         kasanTagWidth: 8,
       }),
-    ).toBe('Not enough bits in page flags');
+    ).toThrow(new KernelError('EINVAL', 'Not enough bits in page flags'));
+    const err = (() => {
+      try {
+        computePageFlagsLayout({
+          bitsPerLong: 32,
+          nrPageflags: 22,
+          zonesShift: 2,
+          nodesShift: 10,
+          sectionsShift: 0,
+          sparsememVmemmap: true,
+          lastCpupidShift: 0,
+          kasanTagWidth: 0,
+        });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(KernelError);
+    expect(err).toMatchObject({ errno: 'EINVAL', message: 'Vmemmap: No space for nodes field in page flags' });
+    expect(() =>
+      computePageFlagsLayout({
+        bitsPerLong: 32,
+        nrPageflags: 33,
+        zonesShift: 0,
+        nodesShift: 0,
+        sectionsShift: 0,
+        sparsememVmemmap: true,
+        lastCpupidShift: 0,
+        kasanTagWidth: 0,
+      }),
+    ).toThrow(new KernelError('EINVAL', 'Not enough bits in page flags'));
   });
 
   it('draws the word for students', () => {

@@ -120,8 +120,9 @@ export function vmemAltmapOffset(altmap: VmemAltmap): number {
 
 /**
  * `vmem_altmap_next_pfn()` (mm/sparse-vmemmap.c): the first pfn the next
- * allocation may use, `base_pfn + reserve + alloc + align`.
- * @public
+ * allocation may use, `base_pfn + reserve + alloc + align`. Static in the
+ * kernel; not exported from this package.
+ * @internal
  */
 export function vmemAltmapNextPfn(altmap: VmemAltmap): number {
   checkAltmapArg('vmem_altmap_next_pfn', altmap);
@@ -130,8 +131,9 @@ export function vmemAltmapNextPfn(altmap: VmemAltmap): number {
 
 /**
  * `vmem_altmap_nr_free()` (mm/sparse-vmemmap.c): the pfns of `free` not yet
- * consumed by allocations or their alignment (0 when over-consumed).
- * @public
+ * consumed by allocations or their alignment (0 when over-consumed). Static
+ * in the kernel; not exported from this package.
+ * @internal
  */
 export function vmemAltmapNrFree(altmap: VmemAltmap): number {
   checkAltmapArg('vmem_altmap_nr_free', altmap);
@@ -141,7 +143,7 @@ export function vmemAltmapNrFree(altmap: VmemAltmap): number {
 
 /**
  * The result of {@link altmapAllocBlockBuf} when it succeeds.
- * @public
+ * @internal
  */
 export interface AltmapAllocation {
   /** The first pfn of the block. */
@@ -162,7 +164,8 @@ export interface AltmapAllocation {
  * no fallback to RAM here.
  *
  * `pageShift` is the architecture's PAGE_SHIFT (the kernel's is a constant).
- * @public
+ * Static in the kernel; not exported from this package.
+ * @internal
  */
 export function altmapAllocBlockBuf(size: number, altmap: VmemAltmap, pageShift: number): AltmapAllocation | undefined {
   checkUnsigned('altmap_alloc_block_buf', 'size', size);

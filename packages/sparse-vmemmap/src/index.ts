@@ -46,15 +46,8 @@ export type { HostMemoryGuardOptions, HostMemoryProbe } from './host-memory.js';
 export type { VmemmapBlock, VmemmapSource, MemmapPlacement, VmemmapTotals } from './vmemmap.js';
 
 // --- include/linux/memremap.h, mm/sparse-vmemmap.c, mm/memremap.c (struct vmem_altmap)
-export {
-  vmemAltmap,
-  vmemAltmapOffset,
-  vmemAltmapNextPfn,
-  vmemAltmapNrFree,
-  altmapAllocBlockBuf,
-  vmemAltmapFree,
-} from './altmap.js';
-export type { VmemAltmap, VmemAltmapInit, AltmapAllocation } from './altmap.js';
+export { vmemAltmap, vmemAltmapOffset, vmemAltmapFree } from './altmap.js';
+export type { VmemAltmap, VmemAltmapInit } from './altmap.js';
 
 // --- the page allocator, struct-page store and memblock as this package uses them
 export type { VmemmapPageAllocator, SectionMemmapStore, SparseMemblock, MemPfnRange } from './interfaces.js';

@@ -20,6 +20,7 @@ import * as api from '../src/index.js';
 import type { MemSection, SparseArch, SparseMemblock, VmemAltmap } from '../src/index.js';
 import { BootMemblock, HostMemoryGuard, SparseMemory, vmemAltmap } from '../src/index.js';
 import { FakeBuddy, RecordingStore, X86_64, snapshot } from './helpers.js';
+import { altmapAllocBlockBuf, vmemAltmapNextPfn, vmemAltmapNrFree } from '../src/altmap.js';
 
 /** A KernelError, or a KernelBug where the kernel would BUG. */
 const refused = (err: unknown): boolean => isKernelError(err) || isKernelBug(err) || err instanceof RangeError;
@@ -63,7 +64,6 @@ describe('@zonedev/sparse-vmemmap: every public entry point refuses bad values',
   const a = (...xs: unknown[]) => () => xs;
   const n = (x: unknown): number => x as number;
   const specs: Record<string, Spec | null> = {
-    altmapAllocBlockBuf: { args: () => [SZ_2M, alt(), 12], call: ([z, m, p]) => api.altmapAllocBlockBuf(n(z), m as VmemAltmap, n(p)) },
     earlySection: { args: () => [ms()], call: ([m]) => api.earlySection(m as MemSection) },
     onlineDeviceSection: { args: () => [ms()], call: ([m]) => api.onlineDeviceSection(m as MemSection) },
     onlineSection: { args: () => [ms()], call: ([m]) => api.onlineSection(m as MemSection) },
@@ -72,8 +72,6 @@ describe('@zonedev/sparse-vmemmap: every public entry point refuses bad values',
     sparseLayout: { args: a(X86_64), call: ([x]) => api.sparseLayout(x as SparseArch) },
     vmemAltmap: { args: a({ basePfn: 0 }), call: ([x]) => api.vmemAltmap(x as never) },
     vmemAltmapFree: { args: () => [alt(), 0], call: ([m, k]) => api.vmemAltmapFree(m as VmemAltmap, n(k)) },
-    vmemAltmapNextPfn: { args: () => [alt()], call: ([m]) => api.vmemAltmapNextPfn(m as VmemAltmap) },
-    vmemAltmapNrFree: { args: () => [alt()], call: ([m]) => api.vmemAltmapNrFree(m as VmemAltmap) },
     vmemAltmapOffset: { args: () => [alt()], call: ([m]) => api.vmemAltmapOffset(m as VmemAltmap) },
     'BootMemblock.constructor': { args: a(12), call: ([p]) => new BootMemblock(n(p)) },
     'BootMemblock.addMemory': { args: a(0x80000000, 0x1000, 0), call: ([b, z, d]) => w.memblock.addMemory(n(b), n(z), n(d)) },
@@ -143,5 +141,35 @@ describe('@zonedev/sparse-vmemmap: every public entry point refuses bad values',
     expect(t.failures).toEqual([]);
     expect(t.calls).toBeGreaterThan(700);
     expect(s.pfnValid(w.pfn)).toBe(true);
+  });
+});
+
+describe('the static helpers of mm/sparse-vmemmap.c (not exported) refuse bad values too', () => {
+  const BAD: readonly unknown[] = [NaN, Infinity, -Infinity, -1, 1.5, 2 ** 53 + 2, 2 ** 64, undefined, 'x'];
+  const alt = (): VmemAltmap => vmemAltmap({ basePfn: 0x100000, reserve: 2, free: 1024 });
+  const errnoOf = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (e) {
+      return isKernelError(e) ? e.errno : `not a KernelError: ${String(e)}`;
+    }
+    return undefined;
+  };
+
+  it('altmap_alloc_block_buf(): a bad size or page shift is EINVAL and allocates nothing', () => {
+    for (const v of BAD) {
+      const a = alt();
+      expect(errnoOf(() => altmapAllocBlockBuf(v as number, a, 12)), String(v)).toBe('EINVAL');
+      expect(errnoOf(() => altmapAllocBlockBuf(SZ_2M, a, v as number)), String(v)).toBe('EINVAL');
+      expect(a.alloc).toBe(0);
+    }
+  });
+
+  it('vmem_altmap_next_pfn() and vmem_altmap_nr_free(): an altmap that is not one is EINVAL', () => {
+    for (const v of [...BAD, null, {}]) {
+      expect(errnoOf(() => vmemAltmapNextPfn(v as VmemAltmap)), String(v)).toBe('EINVAL');
+      expect(errnoOf(() => vmemAltmapNrFree(v as VmemAltmap)), String(v)).toBe('EINVAL');
+    }
+    expect([vmemAltmapNextPfn(alt()), vmemAltmapNrFree(alt())]).toEqual([0x100002, 1024]);
   });
 });

@@ -1,15 +1,8 @@
 import { SZ_16K, SZ_16M, SZ_2M, SZ_4K } from '@zonedev/kernel';
 import { describe, expect, it } from 'vitest';
-import {
-  SUBSECTION_SHIFT,
-  altmapAllocBlockBuf,
-  sparseLayout,
-  vmemAltmap,
-  vmemAltmapFree,
-  vmemAltmapNextPfn,
-  vmemAltmapNrFree,
-  vmemAltmapOffset,
-} from '../src/index.js';
+import { SUBSECTION_SHIFT, sparseLayout, vmemAltmap, vmemAltmapFree, vmemAltmapOffset } from '../src/index.js';
+// static in mm/sparse-vmemmap.c: not exported, tested here
+import { altmapAllocBlockBuf, vmemAltmapNextPfn, vmemAltmapNrFree } from '../src/altmap.js';
 import { PPC64_HASH, PPC64_RADIX, X86_64, X86_64_LA57, expectErrno } from './helpers.js';
 
 describe('sparseLayout', () => {

@@ -134,7 +134,7 @@ for (const r of [{ start: 0x1000, size: 0x9e000 }, { start: 0x100000, size: 0x3f
 `,
   // "one per machine": the kernel, mm and memory hotplug of a booted 1 GiB x86_64 machine.
   'packages/memremap/README.md#1': `
-import { bootMachine as __boot } from '../../../packages/memremap/test/machine.ts';
+import { bootLayers as __boot } from '../../../packages/memremap/test/machine.ts';
 const { kernel, mm, hp: hotplug } = __boot();
 `,
   // "one per machine": the kernel, mm and memremap of a booted 1 GiB x86_64 machine.

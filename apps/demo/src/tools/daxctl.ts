@@ -21,7 +21,7 @@
  * Mirrors daxctl/daxctl.c, daxctl/list.c, daxctl/device.c,
  * daxctl/lib/libdaxctl.c and util/json.c of ndctl v72.
  */
-import { strerror } from '@zonedev/kernel';
+import { ERRNO, strerror } from '@zonedev/kernel';
 import type { ShellCommand } from '../shell/command.js';
 import type { VirtualFs } from '../shell/vfs.js';
 import { SysfsLibCtx } from './sysfs-lib.js';
@@ -203,7 +203,7 @@ class DaxctlDev {
     const rc = this.bind(DAX_MODULES[mode]);
     if (!this.isEnabled()) {
       this.ctx.err('daxctl_dev_enable', `${this.devname}: failed to enable\n`);
-      return rc !== 0 ? rc : -6;
+      return rc !== 0 ? rc : -ERRNO.ENXIO;
     }
     this.ctx.dbg('daxctl_dev_enable', `${this.devname}: enabled\n`);
     return 0;
@@ -215,7 +215,7 @@ class DaxctlDev {
     this.unbind();
     if (this.isEnabled()) {
       this.ctx.err('daxctl_dev_disable', `${this.devname}: failed to disable\n`);
-      return -16;
+      return -ERRNO.EBUSY;
     }
     this.ctx.dbg('daxctl_dev_disable', `${this.devname}: disabled\n`);
     return 0;
@@ -241,7 +241,7 @@ class DaxctlMemory {
     const v = this.dev.ctx.read(`${this.nodePath!}/${block}/state`);
     if (v === undefined) {
       this.dev.ctx.err('memblock_is_online', `${this.dev.devname}: Failed to read ${this.nodePath!}/${block}/state: ${strerror('ENOENT')}\n`);
-      return -2;
+      return -ERRNO.ENOENT;
     }
     return v.startsWith('online') ? 1 : 0;
   }
@@ -252,17 +252,17 @@ class DaxctlMemory {
     const idx = dev.ctx.read(`${MEMORY}/${block}/phys_index`);
     if (idx === undefined) {
       dev.ctx.err('memblock_in_dev', `${dev.devname}: ${block}: Unable to determine phys_index: ${strerror('ENOENT')}\n`);
-      return -2;
+      return -ERRNO.ENOENT;
     }
     const start = dev.resource;
     if (start === 0) {
       dev.ctx.err('memblock_in_dev', `${dev.devname}: Unable to determine resource\n`);
-      return -13;
+      return -ERRNO.EACCES;
     }
     const end = start + dev.size;
     if (this.blockSize === 0) {
       dev.ctx.err('memblock_in_dev', `${dev.devname}: Unable to determine memory block size\n`);
-      return -6;
+      return -ERRNO.ENXIO;
     }
     const res = parseInt(idx, 16) * this.blockSize;
     return res >= start && res <= end ? 1 : 0;
@@ -300,9 +300,9 @@ class DaxctlMemory {
       case 'get_zone': {
         const on = this.isOnline(block);
         if (on < 0) return on;
-        if (on === 0) return -6;
+        if (on === 0) return -ERRNO.ENXIO;
         const z = ctx.read(`${this.nodePath!}/${block}/valid_zones`);
-        if (z === undefined) return -2;
+        if (z === undefined) return -ERRNO.ENOENT;
         const cur = z === 'Movable' ? 'Movable' : z === 'Normal' ? 'Normal' : 'unknown';
         if (this.zone === undefined) this.zone = cur;
         else if (this.zone !== cur) this.zone = 'unknown';
@@ -315,7 +315,7 @@ class DaxctlMemory {
   op(op: MemOp): number {
     if (this.nodePath === undefined) {
       this.dev.ctx.err('daxctl_memory_op', `${this.dev.devname}: Failed to get node_path\n`);
-      return -6;
+      return -ERRNO.ENXIO;
     }
     let count = 0;
     for (const name of this.dev.ctx.list(this.nodePath)) {
@@ -358,7 +358,7 @@ class DaxctlMemory {
         'daxctl_memory_online_with_zone',
         `${this.dev.devname}:\n  WARNING: detected a race while onlining memory\n  See 'man daxctl-reconfigure-device' for more details\n`,
       );
-      return -16;
+      return -ERRNO.EBUSY;
     }
     return 0;
   }
@@ -634,7 +634,7 @@ function memoryState(
   const mem = dev.memory();
   if (mem === undefined) {
     io.err(`${name}: failed to get the memory object\n`);
-    return -6;
+    return -ERRNO.ENXIO;
   }
   const total = mem.numSections();
   if (total < 0) {
@@ -680,7 +680,7 @@ function devOnlineMemory(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number 
   }
   if (on < total) {
     io.err(`${name}: failed to online ${total - on} memory sections\n`);
-    return -6;
+    return -ERRNO.ENXIO;
   }
   return 0;
 }
@@ -710,7 +710,7 @@ function devOfflineMemory(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number
   }
   if (on > 0) {
     io.err(`${name}: failed to offline ${on} memory sections\n`);
-    return -6;
+    return -ERRNO.ENXIO;
   }
   return 0;
 }
@@ -722,7 +722,7 @@ function reconfigSystemRam(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): numbe
     if (policy === undefined) dev.ctx.err('daxctl_dev_will_auto_online_memory', `${dev.devname}: Unable to determine auto-online policy: ${strerror('ENOENT')}\n`);
     if (!p.force && policy !== undefined && policy.startsWith('online')) {
       io.err(`${dev.devname}: error: kernel policy will auto-online memory, aborting\n`);
-      return -16;
+      return -ERRNO.EBUSY;
     }
   }
   let skipEnable = false;
@@ -769,7 +769,7 @@ function reconfigDevdax(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number {
         io.err(`${dev.devname}: found ${on} memory sections online\n`);
         io.err(`${dev.devname}: refusing to change modes\n`);
       }
-      return -16;
+      return -ERRNO.EBUSY;
     }
     const rc = dev.disable();
     if (rc !== 0) {
@@ -788,7 +788,7 @@ function reconfigDevdax(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number {
 function doXble(io: DaxctlIo, dev: DaxctlDev, action: 'enable' | 'disable'): number {
   if (dev.memory() !== undefined) {
     io.err(`${dev.devname}: status operations are only applicable in devdax mode\n`);
-    return -6;
+    return -ERRNO.ENXIO;
   }
   const rc = action === 'enable' ? dev.enable('devdax') : dev.disable();
   if (rc !== 0) io.err(`${dev.devname}: ${action} failed: ${strerror(-rc)}\n`);
@@ -804,7 +804,7 @@ function doXble(io: DaxctlIo, dev: DaxctlDev, action: 'enable' | 'disable'): num
 function devDestroy(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number {
   if (dev.isEnabled() && !p.force) {
     io.err(`${dev.devname} is active, specify --force for deletion\n`);
-    return -6;
+    return -ERRNO.ENXIO;
   }
   let rc = dev.disable();
   if (rc !== 0) {
@@ -813,10 +813,10 @@ function devDestroy(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number {
   }
   if (dev.ctx.write(`${dev.path}/size`, '0x0', true) !== 0) {
     dev.ctx.err('daxctl_dev_set_size', `${dev.devname}: failed to set size\n`);
-    return -6;
+    return -ERRNO.ENXIO;
   }
   const region = dev.region.path;
-  rc = region === undefined ? -2 : dev.ctx.write(`${region}/dax_region/delete`, dev.devname, true);
+  rc = region === undefined ? -ERRNO.ENOENT : dev.ctx.write(`${region}/dax_region/delete`, dev.devname, true);
   return rc < 0 ? rc : 0;
 }
 
@@ -828,17 +828,17 @@ function devDestroy(io: DaxctlIo, dev: DaxctlDev, p: DeviceParams): number {
  * `do_create()` answers -ENOSPC for each region (-ENXIO without regions).
  */
 function doCreate(ctx: DaxctlCtx, p: DeviceParams): { rc: number; processed: number } {
-  let rc = -6;
+  let rc = -ERRNO.ENXIO;
   for (const region of ctx.regions()) {
     if (!regionFilter(region, p.region)) continue;
-    rc = -28;
+    rc = -ERRNO.ENOSPC;
   }
   return { rc, processed: 0 };
 }
 
 /** `do_xaction_device()` for reconfigure, online and offline; prints the reconfigured devices' JSON. */
 function doXactionDevice(ctx: DaxctlCtx, io: DaxctlIo, action: Action, p: DeviceParams): { rc: number; processed: number } {
-  let rc = -6;
+  let rc = -ERRNO.ENXIO;
   let processed = 0;
   let jdevs: JsonArray | undefined;
   for (const region of ctx.regions()) {
@@ -855,7 +855,7 @@ function doXactionDevice(ctx: DaxctlCtx, io: DaxctlIo, action: Action, p: Device
         if (rc >= 0 && p.size >= 0) rc = dev.ctx.write(`${dev.path}/size`, String(p.size));
       } else if (action === 'reconfig') {
         if (p.mode === undefined) {
-          rc = -22;
+          rc = -ERRNO.EINVAL;
           io.err(`${dev.devname}: unknown mode requested: 0\n`);
         } else {
           rc = p.mode === 'system-ram' ? reconfigSystemRam(io, dev, p) : reconfigDevdax(io, dev, p);
@@ -867,7 +867,7 @@ function doXactionDevice(ctx: DaxctlCtx, io: DaxctlIo, action: Action, p: Device
       } else {
         if (dev.memory() === undefined) {
           io.err(`${dev.devname}: memory operations are not applicable in devdax mode\n`);
-          rc = -6;
+          rc = -ERRNO.ENXIO;
         } else {
           rc = action === 'online' ? devOnlineMemory(io, dev, p) : devOfflineMemory(io, dev, p);
         }

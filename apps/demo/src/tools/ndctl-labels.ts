@@ -16,6 +16,7 @@
  * drops its cached copy of the area, as ndctl does.
  */
 import { ndctlInitLabels, type NdMedia } from '@zonedev/libnvdimm';
+import { ERRNO } from '@zonedev/kernel';
 import { JsonObject, toJsonString, type JsonArray } from './ndctl-json.js';
 import { NdctlCtx } from './ndctl-lib.js';
 import { NdctlUsageExit, parseNdctlOptions, usageWithOptions, type NdctlOption } from './ndctl-options.js';
@@ -185,7 +186,7 @@ function dimmAction(io: NdctlIo, args: readonly string[], options: readonly Ndct
   const version = (o.values.get('label-version') as string | undefined) ?? '1.1';
   if (!['1.1', 'v1.1', '1.2', 'v1.2'].includes(version)) {
     io.err(`'${version}' is not a valid label version\n`);
-    return -22;
+    return -ERRNO.EINVAL;
   }
   const action = make(o.values);
   if (typeof action === 'number') return action;
@@ -218,12 +219,12 @@ export function cmdReadLabels(io: NdctlIo, args: readonly string[]): number {
         io.fs.openWrite(outfile);
       } catch (e) {
         io.err(`failed to open: ${outfile}: (${(e as { strerror?: string }).strerror ?? String(e)})\n`);
-        return (e as { negative?: number }).negative ?? -2;
+        return (e as { negative?: number }).negative ?? -ERRNO.ENOENT;
       }
     }
     return (_ctx, devname) => {
       const media = configArea(io, devname);
-      if (media === undefined) return -6;
+      if (media === undefined) return -ERRNO.ENXIO;
       const area = new Uint8Array(media.size);
       media.read(0, area);
       if (!json) {
@@ -231,7 +232,7 @@ export function cmdReadLabels(io: NdctlIo, args: readonly string[]): number {
         return 0;
       }
       const j = dumpJson(devname, area);
-      if (j === undefined) return -12;
+      if (j === undefined) return -ERRNO.ENOMEM;
       jdimms.push(j);
       return 0;
     };
@@ -251,18 +252,18 @@ export function cmdInitLabels(io: NdctlIo, args: readonly string[]): number {
     return (ctx, devname) => {
       if (dimmIsActive(ctx, devname)) {
         io.err(`${devname}: regions active, abort label write\n`);
-        return -16;
+        return -ERRNO.EBUSY;
       }
       const media = configArea(io, devname);
-      if (media === undefined) return -6;
+      if (media === undefined) return -ERRNO.ENXIO;
       try {
         ndctlInitLabels(media, { labelVersion: version, force });
       } catch (e) {
         if ((e as { errno?: string }).errno === 'EBUSY') {
           io.err(`${devname}: error: labels already initialized\n`);
-          return -16;
+          return -ERRNO.EBUSY;
         }
-        return -6;
+        return -ERRNO.ENXIO;
       }
       // the kernel caches the label area: disable and enable the DIMM
       const path = `/sys/bus/nd/devices/${devname}`;

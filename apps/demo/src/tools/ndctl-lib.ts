@@ -32,6 +32,7 @@
  * MESSAGE`; `dbg()` messages appear only with `-v`.
  */
 import type { VirtualFs } from '../shell/vfs.js';
+import { ERRNO } from '@zonedev/kernel';
 import { SysfsLibCtx } from './sysfs-lib.js';
 import { daxHasActiveMemory } from './daxctl.js';
 
@@ -90,14 +91,14 @@ export class NdctlCtx extends SysfsLibCtx {
    * takes it; -ENXIO when none does.
    */
   bind(devname: string): number {
-    let rc = -6;
+    let rc = -ERRNO.ENXIO;
     for (const drv of this.list(ND_DRIVERS)) {
       rc = this.write(`${ND_DRIVERS}/${drv}/bind`, devname, true);
       if (rc === 0) break;
     }
     if (rc !== 0) {
       this.dbg('ndctl_bind', `${devname}: bind failed\n`);
-      return -6;
+      return -ERRNO.ENXIO;
     }
     return 0;
   }
@@ -162,9 +163,9 @@ export class NdBus {
    */
   scrubStateRc(): number {
     const t = this.ctx.read(`${this.path}/nfit/scrub`);
-    if (t === undefined) return -95;
+    if (t === undefined) return -ERRNO.EOPNOTSUPP;
     const m = /^\s*\+?(\d+)([\s\S])?/.exec(t);
-    if (m === null) return -6;
+    if (m === null) return -ERRNO.ENXIO;
     if (m[2] === undefined) return 0;
     return m[2] === '+' ? 1 : -6;
   }
@@ -337,7 +338,7 @@ export class NdRegion {
     this.ctx.bind(this.devname);
     if (!this.isEnabled()) {
       this.ctx.err('ndctl_region_enable', `${this.devname}: failed to enable\n`);
-      return -6;
+      return -ERRNO.ENXIO;
     }
     this.ctx.dbg('ndctl_region_enable', `${this.devname}: enabled\n`);
     return 0;
@@ -349,7 +350,7 @@ export class NdRegion {
     this.ctx.unbind(this.path, this.devname);
     if (this.isEnabled()) {
       this.ctx.err('ndctl_region_disable', `${this.devname}: failed to disable\n`);
-      return -16;
+      return -ERRNO.EBUSY;
     }
     this.ctx.dbg('ndctl_region_disable', `${this.devname}: disabled\n`);
     return 0;
@@ -490,7 +491,7 @@ export class NdNamespace {
         return 1;
       }
       this.ctx.err('ndctl_namespace_enable', `${this.devname}: failed to enable\n`);
-      return rc !== 0 ? rc : -6;
+      return rc !== 0 ? rc : -ERRNO.ENXIO;
     }
     this.ctx.dbg('ndctl_namespace_enable', `${this.devname}: enabled\n`);
     return 0;
@@ -502,7 +503,7 @@ export class NdNamespace {
     this.ctx.unbind(this.path, this.devname);
     if (this.isEnabled()) {
       this.ctx.err('ndctl_namespace_disable', `${this.devname}: failed to disable\n`);
-      return -16;
+      return -ERRNO.EBUSY;
     }
     this.ctx.dbg('ndctl_namespace_disable', `${this.devname}: disabled\n`);
     return 0;
@@ -537,7 +538,7 @@ export class NdNamespace {
       // a device-dax instance whose memory kmem onlined is System RAM now
       if (daxHasActiveMemory(this.ctx.fs, dax.path)) {
         this.ctx.err('ndctl_namespace_disable_safe', `${this.devname}: active as system-ram, refusing to disable\n`);
-        return -16;
+        return -ERRNO.EBUSY;
       }
       bdev = '';
     }
@@ -659,7 +660,7 @@ export class NdPfn extends NdClaimDevice {
     this.ctx.bind(this.devname);
     if (!this.isEnabled()) {
       this.ctx.err(this.fn('enable'), `${this.devname}: failed to enable\n`);
-      return -6;
+      return -ERRNO.ENXIO;
     }
     this.ctx.dbg(this.fn('enable'), `${this.devname}: enabled\n`);
     return 0;
@@ -706,7 +707,7 @@ export class NdBtt extends NdClaimDevice {
     this.ctx.bind(this.devname);
     if (!this.isEnabled()) {
       this.ctx.err(this.fn('enable'), `${this.devname}: failed to enable\n`);
-      return -6;
+      return -ERRNO.ENXIO;
     }
     return 0;
   }

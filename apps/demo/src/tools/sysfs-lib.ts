@@ -5,7 +5,7 @@
  * through these reads and writes, so a student can replay every step with
  * `cat` and `echo`.
  */
-import { isKernelError } from '@zonedev/kernel';
+import { ERRNO, isKernelError } from '@zonedev/kernel';
 import type { VirtualFs } from '../shell/vfs.js';
 
 /** A library context (`struct ndctl_ctx`, `struct daxctl_ctx`): the file system and the log. */
@@ -50,14 +50,14 @@ export class SysfsLibCtx {
       this.fs.openWrite(path);
     } catch (e) {
       this.dbg('__sysfs_write_attr', `failed to open ${path}: ${isKernelError(e) ? e.strerror : String(e)}\n`);
-      return isKernelError(e) ? e.negative : -5;
+      return isKernelError(e) ? e.negative : -ERRNO.EIO;
     }
     try {
       this.fs.write(path, value);
       return 0;
     } catch (e) {
       if (!quiet) this.dbg('__sysfs_write_attr', `failed to write ${value} to ${path}: ${isKernelError(e) ? e.strerror : String(e)}\n`);
-      return isKernelError(e) ? e.negative : -5;
+      return isKernelError(e) ? e.negative : -ERRNO.EIO;
     }
   }
 
