@@ -94,15 +94,34 @@ describe('process: a user address space in the shell', () => {
     expect(r.sh(`process read 100 ${r.a} 6`).out).toContain('"pinned"');
   });
 
-  it('--longterm pins with FOLL_LONGTERM; exit releases every pin', () => {
+  it('--longterm pins with FOLL_LONGTERM: pages faulted in avoid ZONE_MOVABLE; exit releases every pin', () => {
     const r = withDimm();
     const pin = r.sh(`process pin --longterm 100 ${r.a} 8192`);
     expect(pin.out).toMatch(/^pid 100: pin_user_pages\(0x[0-9a-f]+, 2, FOLL_WRITE\|FOLL_LONGTERM\) = 2: pfn 0x[0-9a-f]+ 0x[0-9a-f]+\n$/);
     const pfns = [...pin.out.matchAll(/ (0x[0-9a-f]+)/g)].slice(1).map((x) => Number(x[1]));
+    // memalloc_pin_save(): the faults allocated without __GFP_MOVABLE, so not on the DIMM's movable block
+    for (const p of pfns) expect(p < 0x100000).toBe(true);
     for (const p of pfns) expect(r.m.mm.memmap.pageRefCount(p)).toBe(1 + 1024);
     const free = r.m.mm.nrFreePages();
     expect(r.sh('process exit 100').out).toBe('pid 100: exited\n');
     expect(r.m.mm.nrFreePages()).toBe(free + 2);
+  });
+
+  it('a long-term pin of a page already in ZONE_MOVABLE migrates it out first (check_and_migrate_movable_pages), so the block can still go offline', () => {
+    const r = withDimm();
+    r.sh(`process write 100 ${r.a} long-term`);
+    expect(pfnOf(r.sh(`process pte 100 ${r.a}`).out)).toBe(0x100000);
+    const pin = r.sh(`process pin --longterm 100 ${r.a} 4096`);
+    const pinned = Number(/: pfn (0x[0-9a-f]+)\n$/.exec(pin.out)![1]);
+    expect(pinned < 0x100000).toBe(true);
+    // the PTE follows the page; the old one went back to the allocator
+    expect(pfnOf(r.sh(`process pte 100 ${r.a}`).out)).toBe(pinned);
+    expect(r.m.mm.memmap.pageRefCount(pinned)).toBe(1 + 1024);
+    expect(r.m.mm.memmap.pageRefCount(0x100000)).toBe(0);
+    expect(r.sh(`process read 100 ${r.a} 9`).out).toContain('"long-term"');
+    // a plain pin of a movable page would make the offline fail; this one does not
+    expect(r.sh('echo offline > /sys/devices/system/memory/memory32/state').status).toBe(0);
+    expect(r.sh('process list').out).toBe('  PID  PPID VMAS   RSS PINNED\n  100     -    1    4K      1\n');
   });
 
   it('mprotect read-only makes a store SIGSEGV (SEGV_ACCERR) and changes nothing; munmap and exit free the pages', () => {

@@ -15,8 +15,9 @@
  * without a struct page ends GUP with -EFAULT: this is why DAX needed
  * ZONE_DEVICE struct pages to be the target of O_DIRECT.
  */
-import { ERRNO, KernelError, anyBits, checkUnsigned, hasBits } from '@zonedev/kernel';
-import { PG_dirty } from '@zonedev/mmzone';
+import { ERRNO, KernelError, anyBits, checkUnsigned, hasBits, isKernelError } from '@zonedev/kernel';
+import { GFP_USER, PG_dirty, __GFP_HIGHMEM, __GFP_NOWARN, gfpOr } from '@zonedev/mmzone';
+import { MIGRATE_SYNC, isolateLruPage, migratePages, putbackLruPage } from './migrate.js';
 import {
   FAULT_FLAG_REMOTE,
   FAULT_FLAG_WRITE,
@@ -188,8 +189,80 @@ function gupCore(mm: MmStruct, start: number, nrPages: number, gupFlags0: number
   const sys = mm.system;
   if (!sys || !mm.pgd) throw new KernelError('EINVAL', `${fn}: mm of pid ${mm.pid} has no page tables`);
   const tracer = sys.core.kernel.tracer;
-  if (tracer.enabled) return tracer.invoke(fn, null, gupCoreImpl, sys, mm, start, nrPages, gupFlags0, fn);
-  return gupCoreImpl(sys, mm, start, nrPages, gupFlags0, fn);
+  if (tracer.enabled) return tracer.invoke(fn, null, gupLongtermLocked, sys, mm, start, nrPages, gupFlags0, fn);
+  return gupLongtermLocked(sys, mm, start, nrPages, gupFlags0, fn);
+}
+
+/** `MR_LONGTERM_PIN` (`enum migrate_reason`, include/linux/migrate.h v5.13). @public */
+export const MR_LONGTERM_PIN = 7;
+
+/**
+ * `__gup_longterm_locked()` (mm/gup.c, v5.13): a plain GUP, or for
+ * `FOLL_LONGTERM`, under `memalloc_pin_save()` (pages faulted in avoid
+ * ZONE_MOVABLE), GUP then `check_and_migrate_movable_pages()` until every
+ * page taken is pinnable: a page in ZONE_MOVABLE is migrated out first, so
+ * that the pin does not keep its memory block from going offline.
+ */
+function gupLongtermLocked(sys: MmSystem, mm: MmStruct, start: number, nrPages: number, gupFlags: number, fn: string): { pages: number[]; vmas: Vma[] } {
+  if (!hasBits(gupFlags, FOLL_LONGTERM)) return gupCoreImpl(sys, mm, start, nrPages, gupFlags, fn);
+  return sys.withMemallocPin(() => {
+    for (let pass = 0; ; pass++) {
+      const got = gupCoreImpl(sys, mm, start, nrPages, gupFlags, fn);
+      if (checkAndMigrateMovablePages(sys, got.pages, gupFlags, fn)) return got;
+      // the kernel loops until the pages stay put; the model bounds it (isolation never fails for long there)
+      if (pass >= MAX_RETRIES) throw new KernelError('EAGAIN', `${fn}(0x${start.toString(16)}, ${nrPages}): pages keep moving`);
+    }
+  });
+}
+
+/**
+ * `is_pinnable_page(page)` (include/linux/mm.h, v5.13): not in ZONE_MOVABLE
+ * (the model has no CMA areas), or the zero page.
+ */
+function isPinnablePage(sys: MmSystem, pfn: number): boolean {
+  if (sys.isZeroPfn(pfn)) return true;
+  return sys.core.memmap.pageZonenum(pfn) !== sys.core.config.ZONE_MOVABLE;
+}
+
+/**
+ * `check_and_migrate_movable_pages(nr_pages, pages, gup_flags)` (mm/gup.c,
+ * v5.13): true when every page is pinnable (the pins stand). Otherwise the
+ * pages that are not are isolated from the LRU, every page taken is
+ * released (unpinned or put), and the isolated ones are migrated
+ * (`alloc_migration_target()` on their own node first, `GFP_USER |
+ * __GFP_NOWARN` — no `__GFP_MOVABLE` — with `__GFP_HIGHMEM` for a movable
+ * page, `MIGRATE_SYNC`, `MR_LONGTERM_PIN`); false then, and the caller takes
+ * the pages again. KernelError ENOMEM when some page could not be migrated.
+ */
+function checkAndMigrateMovablePages(sys: MmSystem, pages: readonly number[], gupFlags: number, fn: string): boolean {
+  const movable: number[] = [];
+  let isolationErrors = 0;
+  for (const pfn of pages) {
+    if (isPinnablePage(sys, pfn) || movable.includes(pfn)) continue;
+    try {
+      isolateLruPage(sys, pfn);
+      movable.push(pfn);
+    } catch (e) {
+      if (!isKernelError(e)) throw e;
+      isolationErrors++;
+    }
+  }
+  if (movable.length === 0 && isolationErrors === 0) return true;
+  for (const pfn of pages) ungrab(sys, pfn, gupFlags);
+  if (movable.length === 0) return false;
+  const core = sys.core;
+  const target = (pfn: number): number | undefined => core.allocPagesNode(core.memmap.pageToNid(pfn), gfpOr(gfpOr(GFP_USER, __GFP_NOWARN), __GFP_HIGHMEM), 0);
+  let failed: number;
+  try {
+    failed = migratePages(sys, movable, target, undefined, MIGRATE_SYNC, MR_LONGTERM_PIN).nrFailed;
+  } catch (e) {
+    if (!isKernelError(e) || e.errno !== 'ENOMEM') throw e;
+    failed = movable.length;
+  }
+  // putback_movable_pages(): what did not move goes back on the LRU
+  for (const pfn of movable) putbackLruPage(sys, pfn);
+  if (failed > 0) throw new KernelError('ENOMEM', `${fn}: ${failed} pages could not be migrated out of ZONE_MOVABLE`);
+  return false;
 }
 
 function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number, gupFlags0: number, fn: string): { pages: number[]; vmas: Vma[] } {

@@ -95,7 +95,7 @@ export {
 // --- mm/gup.c, mm/memory.c (access_process_vm)
 export {
   FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_DUMP, FOLL_FORCE, FOLL_NOWAIT, FOLL_POPULATE, FOLL_HWPOISON,
-  FOLL_MIGRATION, FOLL_REMOTE, FOLL_COW, FOLL_ANON, FOLL_LONGTERM, FOLL_PIN,
+  FOLL_MIGRATION, FOLL_REMOTE, FOLL_COW, FOLL_ANON, FOLL_LONGTERM, FOLL_PIN, MR_LONGTERM_PIN,
   getUserPages, getUserPagesRemote, pinUserPages, pinUserPagesRemote, unpinUserPage, unpinUserPages,
   unpinUserPagesDirtyLock, accessProcessVm,
 } from './gup.js';

@@ -24,7 +24,7 @@
  */
 import { ERRNO, KernelError, anyBits, checkUnsigned, hasBits, orBits } from '@zonedev/kernel';
 import type { MmCore } from '@zonedev/mmzone';
-import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PG_dirty, PG_lru, PG_reserved, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
+import { GFP_HIGHUSER, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PG_dirty, PG_lru, PG_reserved, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
 import {
   MMU_NOTIFY_CLEAR,
   MMU_NOTIFY_PROTECTION_PAGE,
@@ -284,6 +284,23 @@ export class MmSystem {
   /** Called when a fault finds a migration entry (`migration_entry_wait`); the model cannot sleep. */
   onMigrationEntryWait: ((pfn: number) => void) | undefined = undefined;
   readonly #mms = new Set<MmStruct>();
+  /** `PF_MEMALLOC_PIN` nesting: user pages allocated meanwhile avoid ZONE_MOVABLE (and CMA). */
+  #memallocPin = 0;
+
+  /**
+   * `memalloc_pin_save()` / `memalloc_pin_restore()` (include/linux/sched/mm.h)
+   * around `fn`: what a FOLL_LONGTERM GUP faults in is allocated without
+   * `__GFP_MOVABLE`, so it lands where a long-term pin may stay. Internal
+   * to the package.
+   */
+  withMemallocPin<R>(fn: () => R): R {
+    this.#memallocPin++;
+    try {
+      return fn();
+    } finally {
+      this.#memallocPin--;
+    }
+  }
   /** shmem's page caches: one per `/dev/zero (deleted)` file of shared anonymous memory, index -> pfn. */
   readonly #shmem = new Map<MmapFile, ShmemMapping>();
   /**
@@ -519,7 +536,9 @@ export class MmSystem {
    */
   allocUserPage(zero: boolean, mm?: MmStruct): number | undefined {
     const nid = mm?.membind;
-    const pfn = nid === undefined ? this.core.allocPages(GFP_HIGHUSER_MOVABLE, 0) : this.core.allocPagesNode(nid, gfpOr(GFP_HIGHUSER_MOVABLE, __GFP_THISNODE), 0);
+    // current_gfp_context(): inside memalloc_pin_save() (a FOLL_LONGTERM GUP) no __GFP_MOVABLE
+    const gfp = this.#memallocPin > 0 ? GFP_HIGHUSER : GFP_HIGHUSER_MOVABLE;
+    const pfn = nid === undefined ? this.core.allocPages(gfp, 0) : this.core.allocPagesNode(nid, gfpOr(gfp, __GFP_THISNODE), 0);
     if (pfn === undefined) return undefined;
     if (zero) this.core.physmem.clearPage(pfn);
     return pfn;
