@@ -124,6 +124,32 @@ describe('process: a user address space in the shell', () => {
     expect(r.sh('process list').out).toBe('  PID  PPID VMAS   RSS PINNED\n  100     -    1    4K      1\n');
   });
 
+  it("offlining migrates a shared (shmem) page too: the page cache and every process's PTE follow it", () => {
+    const r = boot('-m', '2G,slots=2,maxmem=4G');
+    r.sh('object_add memory-backend-ram,id=mem1,size=128M');
+    r.sh('device_add pc-dimm,id=dimm1,memdev=mem1');
+    r.sh('echo online_movable > /sys/devices/system/memory/memory32/state');
+    r.sh('process start');
+    const a = /= (0x[0-9a-f]+)$/m.exec(r.sh('process mmap 100 4096 shared').out)![1]!;
+    r.sh(`process write 100 ${a} shared`);
+    expect(r.sh('process fork 100').out).toBe('pid 100: fork() = 101\n');
+    // the child's PTE comes from its own fault on the shared page (dup_mmap copies no shared PTEs)
+    expect(r.sh(`process read 101 ${a} 6`).out).toContain('"shared"');
+    const old = pfnOf(r.sh(`process pte 100 ${a}`).out);
+    expect(old).toBe(0x100000);
+    expect(pfnOf(r.sh(`process pte 101 ${a}`).out)).toBe(old);
+    expect(r.sh('grep -E "^Mapped:" /proc/meminfo').out).toBe('Mapped:                4 kB\n');
+    expect(r.sh('echo offline > /sys/devices/system/memory/memory32/state').status).toBe(0);
+    const now = pfnOf(r.sh(`process pte 100 ${a}`).out);
+    expect(now).not.toBe(old);
+    expect(pfnOf(r.sh(`process pte 101 ${a}`).out)).toBe(now);
+    // the page cache holds the new page: one reference for it, one per PTE
+    expect(r.m.mm.memmap.pageRefCount(now)).toBe(3);
+    r.sh(`process write 101 ${a} SHARED`);
+    expect(r.sh(`process read 100 ${a} 6`).out).toContain('"SHARED"');
+    expect(r.sh('grep -E "^Mapped:" /proc/meminfo').out).toBe('Mapped:                4 kB\n');
+  });
+
   it('mprotect read-only makes a store SIGSEGV (SEGV_ACCERR) and changes nothing; munmap and exit free the pages', () => {
     const r = withDimm();
     r.sh(`process write 100 ${r.a} abc`);

@@ -31,7 +31,7 @@ export type { HotplugArch, MhpParams, MhpFlags, Pgprot } from './arch.js';
 
 // --- mm/memory_hotplug.c
 export { MemoryHotplug } from './memory-hotplug.js';
-export type { MemoryHotplugOptions, MigrationMapping, LinearMapping } from './memory-hotplug.js';
+export type { MemoryHotplugOptions, LinearMapping } from './memory-hotplug.js';
 
 // --- drivers/base/memory.c, include/linux/memory.h (memory blocks and their sysfs)
 export {

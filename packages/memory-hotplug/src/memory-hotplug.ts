@@ -97,7 +97,7 @@ import {
 } from '@zonedev/mmzone';
 import type { SparseMemory, VmemAltmap } from '@zonedev/sparse-vmemmap';
 import type { MmSystem } from '@zonedev/mm';
-import { MIGRATE_SYNC, MR_MEMORY_HOTPLUG, isAnonMapping, isolateLruPage, migratePages, putbackLruPage } from '@zonedev/mm';
+import { MIGRATE_SYNC, MR_MEMORY_HOTPLUG, isolateLruPage, migratePages, putbackLruPage } from '@zonedev/mm';
 import { onlineDeviceSection, onlineSection, presentSection, validSection, vmemAltmap, vmemAltmapOffset } from '@zonedev/sparse-vmemmap';
 import type { HotplugArch, MhpFlags, MhpParams, Pgprot } from './arch.js';
 import { MHP_MEMMAP_ON_MEMORY, MHP_MERGE_RESOURCE, MHP_NONE } from './arch.js';
@@ -159,19 +159,6 @@ export interface MemoryHotplugOptions {
    * {@link MemoryHotplug.userMm}.
    */
   readonly userMm?: MmSystem;
-}
-
-/**
- * A page's `mapping` as memory hotplug's migration sees it: an object that,
- * when it has a `remapPage` method, is told that the page moved — the
- * model's stand-in for `remove_migration_ptes()` rewriting the page tables
- * that mapped the old page. Tests and drivers that keep pfns of LRU pages
- * set such a mapping.
- * @public
- */
-export interface MigrationMapping {
-  /** Called once the page's contents and state moved from `oldPfn` to `newPfn`. */
-  remapPage?(oldPfn: number, newPfn: number): void;
 }
 
 /**
@@ -238,9 +225,6 @@ function checkZone(fn: string, zone: unknown): asserts zone is Zone {
     throw new KernelError('EINVAL', `${fn}: invalid zone ${String(zone)}`);
   }
 }
-
-/** migrate_pages() tries a page this many times before giving up on it. */
-const MIGRATE_RETRIES = 10;
 
 /**
  * Memory hotplug of one machine (mm/memory_hotplug.c), with its memory
@@ -1148,102 +1132,60 @@ export class MemoryHotplug implements MemoryBlockHost {
   }
 
   /**
-   * `do_migrate_range(start_pfn, end_pfn)` with `migrate_pages()` in the
-   * model's terms: every LRU page of the range is isolated from the LRU and
-   * moved to a page allocated elsewhere (`alloc_migration_target()`: other
-   * nodes with memory first, the same node if it is the only one), with its
-   * contents, flags, mapping and index; the old page is freed (into the
-   * isolated range). A page with references beyond its own (pinned) cannot
-   * move: after MIGRATE_RETRIES attempts it is put back on the LRU.
+   * `do_migrate_range(start_pfn, end_pfn)` (mm/memory_hotplug.c): every LRU
+   * page of the range — a process's anonymous page or a page of a shmem
+   * file — is isolated (`isolate_lru_page()`) and handed to mm's
+   * `migrate_pages()` with `alloc_migration_target()` (other nodes with
+   * memory first, nearest first, the same node if it is the only one;
+   * `MR_MEMORY_HOTPLUG`), which unmaps it through the rmap, copies it and
+   * points every PTE (and the page cache) at the new page. A page that
+   * cannot be isolated is reported ("failed to isolate pfn"), one that does
+   * not move ("migrating pfn ... failed") goes back on its LRU: a pinned
+   * page has references beyond its mappings. Without the machine's mm
+   * (`userMm`), no page can be isolated.
    */
   private doMigrateRange(startPfn: number, endPfn: number): void {
     const mm = this.mm.memmap;
-    const source: number[] = [];
-    const anon: number[] = [];
+    const from: number[] = [];
     const userMm = this.userMm;
     for (let pfn = startPfn; pfn < endPfn; pfn++) {
       if (!this.sparse.pfnValid(pfn)) continue;
       if (mm.pageCount(pfn) === 0) continue; // !get_page_unless_zero()
-      if (userMm && mm.testPageFlag(pfn, PG_lru) && isAnonMapping(mm.pageMapping(pfn))) {
-        isolateLruPage(userMm, pfn); // a process's page: mm migrates it and its PTEs
-        anon.push(pfn);
-      } else if (mm.testPageFlag(pfn, PG_lru)) {
-        mm.clearPageFlag(pfn, PG_lru); // isolate_lru_page()
-        source.push(pfn);
+      if (userMm && mm.testPageFlag(pfn, PG_lru)) {
+        isolateLruPage(userMm, pfn);
+        from.push(pfn);
       } else {
         this.kernel.log.warn(`failed to isolate pfn ${pfn.toString(16)}`);
         this.mm.dumpPage(pfn, 'isolation failed');
       }
     }
-    if (source.length === 0 && anon.length === 0) return;
-    const nid = this.pfnToNid(source[0] ?? anon[0]!);
+    if (!userMm || from.length === 0) return;
+    const nid = this.pfnToNid(from[0]!);
     let targets = this.nodes.nodesInState('N_MEMORY').filter((n) => n !== nid);
     if (targets.length === 0) targets = [nid];
     targets.sort((a, b) => this.mm.nodeDistance(nid, a) - this.mm.nodeDistance(nid, b) || a - b);
-    if (userMm && anon.length > 0) {
-      // migrate_pages(&source, alloc_migration_target, NULL, &mtc, MIGRATE_SYNC, MR_MEMORY_HOTPLUG)
-      const gfp = MIGRATION_TARGET_GFP;
-      const alloc = (): number | undefined => {
-        for (const n of targets) {
-          const p = this.mm.allocPagesNode(n, gfp, 0);
-          if (p !== undefined) return p;
-        }
-        return undefined;
-      };
-      const from = [...anon];
-      let ret: number;
-      try {
-        ret = migratePages(userMm, from, alloc, undefined, MIGRATE_SYNC, MR_MEMORY_HOTPLUG).nrFailed;
-      } catch {
-        ret = -ERRNO.ENOMEM; // what did not move stays on the list
+    // migrate_pages(&source, alloc_migration_target, NULL, &mtc, MIGRATE_SYNC, MR_MEMORY_HOTPLUG)
+    const gfp = MIGRATION_TARGET_GFP;
+    const alloc = (): number | undefined => {
+      for (const n of targets) {
+        const p = this.mm.allocPagesNode(n, gfp, 0);
+        if (p !== undefined) return p;
       }
-      for (const pfn of from) {
-        this.kernel.log.warn(`migrating pfn ${pfn.toString(16)} failed ret:${ret} `);
-        this.mm.dumpPage(pfn, 'migration failure');
-        putbackLruPage(userMm, pfn); // putback_movable_pages()
-      }
+      return undefined;
+    };
+    let ret: number;
+    try {
+      ret = migratePages(userMm, from, alloc, undefined, MIGRATE_SYNC, MR_MEMORY_HOTPLUG).nrFailed;
+    } catch {
+      ret = -ERRNO.ENOMEM; // what did not move stays on the list
     }
-    for (const pfn of source) {
-      let ret = -ERRNO.EAGAIN;
-      for (let pass = 0; pass < MIGRATE_RETRIES && ret === -ERRNO.EAGAIN; pass++) ret = this.unmapAndMove(pfn, targets);
-      if (ret !== 0) {
-        this.kernel.log.warn(`migrating pfn ${pfn.toString(16)} failed ret:${ret} `);
-        this.mm.dumpPage(pfn, 'migration failure');
-        mm.setPageFlag(pfn, PG_lru); // putback_movable_pages()
-      }
+    for (const pfn of from) {
+      this.kernel.log.warn(`migrating pfn ${pfn.toString(16)} failed ret:${ret} `);
+      this.mm.dumpPage(pfn, 'migration failure');
+      putbackLruPage(userMm, pfn); // putback_movable_pages()
     }
   }
 
-  /** `unmap_and_move()`: 0, -EAGAIN (pinned) or -ENOMEM (no target page). */
-  private unmapAndMove(pfn: number, targets: readonly number[]): number {
-    const mm = this.mm.memmap;
-    // The page's own reference is the only one migration may find.
-    if (mm.pageCount(pfn) !== 1) return -ERRNO.EAGAIN;
-    const gfp = MIGRATION_TARGET_GFP;
-    let newPfn: Pfn | undefined;
-    for (const n of targets) {
-      newPfn = this.mm.allocPagesNode(n, gfp, 0);
-      if (newPfn !== undefined) break;
-    }
-    if (newPfn === undefined) return -ERRNO.ENOMEM;
-    // migrate_page_copy(): contents and state move to the new page.
-    this.mm.copyHighpage(newPfn, pfn as Pfn);
-    const mapping = mm.pageMapping(pfn);
-    mm.setPageMapping(newPfn, mapping);
-    mm.setPageIndex(newPfn, mm.pageIndex(pfn));
-    mm.setPageMapcountRaw(newPfn, mm.pageMapcountRaw(pfn));
-    mm.setPageFlag(newPfn, PG_lru); // putback_lru_page(newpage)
-    mm.setPageMapping(pfn, undefined);
-    mm.setPageIndex(pfn, 0);
-    mm.pageMapcountReset(pfn);
-    this.mm.physmem.clearPage(pfn);
-    if (typeof mapping === 'object' && mapping !== null) {
-      const m = mapping as MigrationMapping;
-      if (typeof m.remapPage === 'function') m.remapPage(pfn, newPfn);
-    }
-    this.mm.putPage(pfn as Pfn);
-    return 0;
-  }
 
   /**
    * `offline_pages(start_pfn, nr_pages)`: takes an online range out of the

@@ -5,7 +5,9 @@
 // memblock_free_all -> memory_dev_init/node_dev_init).
 import { IORESOURCE_BUSY, IORESOURCE_SYSTEM_RAM, Kernel, Resource, SZ_16M, SZ_2M, orBits } from '@zonedev/kernel';
 import type { MmArchConfig } from '@zonedev/mmzone';
-import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MmCore, PG_lru, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
+import { GFP_KERNEL, MmCore, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
+import { FOLL_WRITE, MAP_ANONYMOUS, MAP_PRIVATE, MmStruct, MmSystem, PROT_READ, PROT_WRITE, UserFaultSignal, pinUserPages, unpinUserPages, userWrite } from '@zonedev/mm';
+import type { PagingArch, PresentPte } from '@zonedev/mm';
 import { BootMemblock, SparseMemory } from '@zonedev/sparse-vmemmap';
 import type { SparseArch } from '@zonedev/sparse-vmemmap';
 import { MemoryHotplug } from '@zonedev/memory-hotplug';
@@ -139,12 +141,70 @@ export function bootMachine(o: MachineOptions = {}): TestMachine {
 /** `/sys/devices/system/memory/...` */
 export const MEM = '/sys/devices/system/memory';
 
-/** Allocates an LRU page (a user page: GFP_HIGHUSER_MOVABLE, on the LRU) on `nid` only. */
-export function allocUserPage(m: TestMachine, nid: number): number | undefined {
-  const pfn = m.mm.allocPagesNode(nid, gfpOr(GFP_HIGHUSER_MOVABLE, __GFP_THISNODE), 0);
-  if (pfn === undefined) return undefined;
-  m.mm.memmap.setPageFlag(pfn, PG_lru);
-  return pfn;
+/** A page of a process's anonymous memory: where it is now follows its PTE. */
+export interface UserPage {
+  readonly mm: MmStruct;
+  /** Its virtual address. */
+  readonly va: number;
+  /** The pfn its PTE maps now (migration changes it). */
+  pfn(): number;
+}
+
+interface UserSpace {
+  readonly sys: MmSystem;
+  readonly procs: Map<number, { mm: MmStruct; base: number; next: number }>;
+}
+const USER = new WeakMap<TestMachine, UserSpace>();
+/** The area each test process maps once and faults in page by page. */
+const USER_AREA = 4 * GiB;
+
+/**
+ * A process's anonymous page on `nid` only (a process started as `numactl
+ * --membind=nid`), faulted in by a store of `data` (default one byte): a
+ * GFP_HIGHUSER_MOVABLE page on the LRU, in the rmap. The machine's mm is
+ * made on first use and handed to memory hot-remove (`userMm`), whose
+ * migration then moves the page and rewrites its PTE. Undefined when the
+ * fault finds no memory.
+ */
+export function userPage(m: TestMachine, nid: number, data: Uint8Array = new Uint8Array([0x5a])): UserPage | undefined {
+  let u = USER.get(m);
+  if (u === undefined) {
+    const ps = m.mm.config.pageSize;
+    const arch: PagingArch = ps === 65536
+      ? { name: 'powerpc radix 64K', pageShift: 16, levelBits: [5, 9, 9, 13] }
+      : { name: 'x86_64 4-level', pageShift: 12, levelBits: [9, 9, 9, 9] };
+    u = { sys: new MmSystem({ core: m.mm, arch }), procs: new Map() };
+    m.hp.userMm = u.sys;
+    USER.set(m, u);
+  }
+  let p = u.procs.get(nid);
+  if (p === undefined) {
+    const mm = new MmStruct(100 + u.procs.size, { system: u.sys, membind: nid });
+    const base = mm.mmap({ length: USER_AREA, prot: PROT_READ + PROT_WRITE, flags: MAP_PRIVATE + MAP_ANONYMOUS });
+    p = { mm, base, next: 0 };
+    u.procs.set(nid, p);
+  }
+  const ps = m.mm.config.pageSize;
+  const va = p.base + p.next * ps;
+  const mm = p.mm;
+  try {
+    userWrite(mm, va, data);
+  } catch (e) {
+    if (e instanceof UserFaultSignal) return undefined; // VM_FAULT_OOM: no page on the node
+    throw e;
+  }
+  p.next++;
+  return { mm, va, pfn: () => (mm.pgd!.get(va) as PresentPte).pfn };
+}
+
+/** `pin_user_pages(FOLL_WRITE)` of the page: a DMA pin, which migration cannot move. */
+export function pinPage(page: UserPage): void {
+  pinUserPages(page.mm, page.va, 1, FOLL_WRITE);
+}
+
+/** `unpin_user_page()` of a pin {@link pinPage} took. */
+export function unpinPage(page: UserPage): void {
+  unpinUserPages(page.mm.system!, [page.pfn()]);
 }
 
 /** Allocates a kernel (unmovable) page on `nid` only. */

@@ -2,11 +2,13 @@
 // notifier chain, isolation, migration with contents, pinned pages, and
 // offline_and_remove_memory (v5.13).
 import { KernelError } from '@zonedev/kernel';
-import type { MemoryNotify, MigrationMapping } from '@zonedev/memory-hotplug';
+import type { MemoryNotify } from '@zonedev/memory-hotplug';
+import { userRead } from '@zonedev/mm';
 import { MEM_CANCEL_ONLINE, MEM_EVENT_NAMES, MEM_GOING_OFFLINE, MEM_GOING_ONLINE } from '@zonedev/memory-hotplug';
 import { describe, expect, it } from 'vitest';
 import type { TestMachine } from './machine.js';
-import { GiB, MEM, MiB, allocKernelPage, allocUserPage, bootMachine, snapshot } from './machine.js';
+import { GiB, MEM, MiB, allocKernelPage, bootMachine, pinPage, snapshot, unpinPage, userPage } from './machine.js';
+import type { UserPage } from './machine.js';
 import { errno } from './errno.js';
 
 const HOT = 4 * GiB;
@@ -170,34 +172,31 @@ describe('offline_pages', () => {
     m.mm.putPage(pfn as never);
   });
 
-  it('migrates movable pages with their contents to other memory; data is intact at the new addresses', () => {
+  it("migrates a process's pages with their contents to other memory; each PTE follows its page", () => {
     const m = twoNodes(2, 'online_movable');
-    const owners = new Map<number, number>(); // logical page -> pfn
     const data = (i: number): Uint8Array => Uint8Array.from({ length: 64 }, (_, k) => (i * 31 + k) % 256);
-    for (let i = 0; i < 20; i++) {
-      const pfn = allocUserPage(m, 1)!;
-      const mapping: MigrationMapping = { remapPage: (_old, neu) => owners.set(i, neu) };
-      m.mm.memmap.setPageMapping(pfn, mapping);
-      m.mm.physmem.write(pfn * 4096 + 100, data(i));
-      owners.set(i, pfn);
-    }
+    const pages: UserPage[] = [];
+    for (let i = 0; i < 20; i++) pages.push(userPage(m, 1, data(i))!);
     const inBlock = (pfn: number, b: number): boolean => pfn >= hotBlock(b) && pfn < hotBlock(b + 1);
-    const victim = [...owners.values()].some((p) => inBlock(p, 0)) ? 0 : 1;
+    const victim = pages.some((p) => inBlock(p.pfn(), 0)) ? 0 : 1;
+    const before = pages.map((p) => p.pfn());
     write(m, 32 + victim, 'state', 'offline');
     expect(state(m, 32 + victim)).toBe('offline\n');
-    for (let i = 0; i < 20; i++) {
-      const pfn = owners.get(i)!;
-      expect(inBlock(pfn, victim)).toBe(false);
-      expect(m.mm.physmem.read(pfn * 4096 + 100, 64)).toEqual(data(i));
-    }
-    // the old frames were cleared and are gone from the allocator
+    pages.forEach((p, i) => {
+      expect(inBlock(p.pfn(), victim)).toBe(false);
+      if (!inBlock(before[i]!, victim)) expect(p.pfn()).toBe(before[i]);
+      expect(userRead(p.mm, p.va, 64)).toEqual(data(i));
+      expect(m.mm.physmem.read(p.pfn() * 4096, 64)).toEqual(data(i));
+    });
+    // the old frames are gone from the allocator with the block
     expect(m.mm.nodeData(1)!.nodeZones[m.mm.config.ZONE_MOVABLE]!.presentPages).toBe(BLOCK_PAGES);
   });
 
   it('a pinned page is retried, then the stand-in signal ends the wait with -EINTR; unpinned, offlining succeeds', () => {
     const m = twoNodes(1, 'online_movable');
-    const pfn = allocUserPage(m, 1)!;
-    m.mm.memmap.getPage(pfn); // pin: get_user_pages()
+    const page = userPage(m, 1)!;
+    const pfn = page.pfn();
+    pinPage(page); // pin_user_pages(): a DMA in flight
     const before = snapshot(m);
     let thrown: unknown;
     try {
@@ -208,11 +207,12 @@ describe('offline_pages', () => {
     expect(thrown).toBeInstanceOf(KernelError);
     expect((thrown as KernelError).errno).toBe('EINTR');
     expect(m.kernel.log.dmesg()).toContain('failed due to signal backoff');
-    expect(m.kernel.log.dmesg()).toContain(`migrating pfn ${pfn.toString(16)} failed ret:-11`);
+    expect(m.kernel.log.dmesg()).toContain(`migrating pfn ${pfn.toString(16)} failed ret:1`);
     expect(snapshot(m)).toEqual(before);
-    m.mm.putPage(pfn as never); // unpin
+    unpinPage(page);
     write(m, 32, 'state', 'offline');
     expect(state(m, 32)).toBe('offline\n');
+    expect(page.pfn()).not.toBe(pfn);
   });
 
   it('MEM_GOING_OFFLINE veto: MEM_CANCEL_OFFLINE and the block stays online', () => {
@@ -244,7 +244,7 @@ describe('offline_pages', () => {
 describe('offline_and_remove_memory', () => {
   it('offlines and removes a range of online blocks', () => {
     const m = twoNodes(2, 'online_movable');
-    allocUserPage(m, 1);
+    userPage(m, 1);
     m.hp.offlineAndRemoveMemory(1, HOT, 256 * MiB);
     expect(m.hp.memory.allBlocks().map((b) => b.blockId)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(m.kernel.iomem.procIomem()).not.toContain('100000000');
@@ -255,12 +255,12 @@ describe('offline_and_remove_memory', () => {
     write(m, 33, 'state', 'offline');
     write(m, 33, 'state', 'online_kernel');
     // block 34: pin a page in it
-    let pinned: number | undefined;
+    let pinned: UserPage | undefined;
     for (let i = 0; i < 40000 && pinned === undefined; i++) {
-      const p = allocUserPage(m, 1)!;
-      if (p >= hotBlock(2)) pinned = p;
+      const p = userPage(m, 1)!;
+      if (p.pfn() >= hotBlock(2)) pinned = p;
     }
-    m.mm.memmap.getPage(pinned!);
+    pinPage(pinned!);
     expect(() => m.hp.offlineAndRemoveMemory(1, HOT, 384 * MiB)).toThrow(errno('EINTR'));
     expect([32, 33, 34].map((n) => state(m, n))).toEqual(['online\n', 'online\n', 'online\n']);
     expect([32, 33, 34].map((n) => m.kernel.sysfs.read(`${MEM}/memory${n}/valid_zones`))).toEqual(['Movable\n', 'Normal\n', 'Movable\n']);

@@ -6,11 +6,12 @@
 // byte written is still readable (wherever migration moved it).
 import fc from 'fast-check';
 import { KernelError } from '@zonedev/kernel';
-import type { MigrationMapping } from '@zonedev/memory-hotplug';
+import { userRead } from '@zonedev/mm';
 import { MHP_MEMMAP_ON_MEMORY } from '@zonedev/memory-hotplug';
 import { describe, expect, it } from 'vitest';
 import type { TestMachine } from './machine.js';
-import { GiB, MEM, MiB, allocUserPage, bootMachine } from './machine.js';
+import { GiB, MEM, MiB, bootMachine, pinPage, unpinPage, userPage } from './machine.js';
+import type { UserPage } from './machine.js';
 
 const SLOTS = 3;
 const BASE = 4 * GiB;
@@ -28,8 +29,8 @@ interface Model {
 
 interface Real {
   m: TestMachine;
-  /** Logical page -> current pfn (kept up to date by migration's remapPage). */
-  where: number[];
+  /** Logical page -> the process page holding it (its pfn follows migration through the PTE). */
+  pages: UserPage[];
 }
 
 /** Outcomes seen over the whole run, so the test can show it was not vacuous. */
@@ -103,7 +104,9 @@ function checkInvariants(model: Model, r: Real): void {
   }
   // every byte written is still readable, in online memory
   model.pages.forEach((p, i) => {
-    const pfn = r.where[i]!;
+    const page = r.pages[i]!;
+    const pfn = page.pfn();
+    expect(userRead(page.mm, page.va, p.data.length)).toEqual(p.data);
     expect(m.mm.physmem.read(pfn * 4096, p.data.length)).toEqual(p.data);
     expect(hp.pfnToOnlinePage(pfn)).toBe(pfn);
   });
@@ -170,10 +173,10 @@ class Offline implements fc.Command<Model, Real> {
     return true;
   }
   run(model: Model, r: Real): void {
-    const slot = this.ofPage !== undefined && model.pages.length > 0 ? slotOfPfn(r.where[this.ofPage % model.pages.length]!) : this.slot;
+    const slot = this.ofPage !== undefined && model.pages.length > 0 ? slotOfPfn(r.pages[this.ofPage % model.pages.length]!.pfn()) : this.slot;
     if (slot < 0 || slot >= SLOTS) return checkInvariants(model, r); // the page lives in boot memory now
-    const pinnedHere = model.pages.some((p, i) => p.pinned && slotOfPfn(r.where[i]!) === slot);
-    const movedHere = model.pages.some((_p, i) => slotOfPfn(r.where[i]!) === slot);
+    const pinnedHere = model.pages.some((p, i) => p.pinned && slotOfPfn(r.pages[i]!.pfn()) === slot);
+    const movedHere = model.pages.some((_p, i) => slotOfPfn(r.pages[i]!.pfn()) === slot);
     // The memmap of blocks added later is allocated on the node (GFP_KERNEL):
     // in a kernel zone it can land here, and then this block cannot be
     // isolated (commit a08a2ae346's reason (b)).
@@ -222,16 +225,12 @@ class WriteData implements fc.Command<Model, Real> {
     return true;
   }
   run(model: Model, r: Real): void {
-    const pfn = allocUserPage(r.m, 1);
+    const data = Uint8Array.from({ length: 32 }, (_, k) => (this.seed + k * 7) % 256);
+    const page = userPage(r.m, 1, data);
     const anyOnline = model.slots.some((s) => s === 'online');
-    if (!anyOnline) expect(pfn).toBeUndefined();
-    if (pfn !== undefined) {
-      const i = model.pages.length;
-      const data = Uint8Array.from({ length: 32 }, (_, k) => (this.seed + k * 7) % 256);
-      const mapping: MigrationMapping = { remapPage: (_old, neu) => (r.where[i] = neu) };
-      r.m.mm.memmap.setPageMapping(pfn, mapping);
-      r.m.mm.physmem.write(pfn * 4096, data);
-      r.where[i] = pfn;
+    if (!anyOnline) expect(page).toBeUndefined();
+    if (page !== undefined) {
+      r.pages.push(page);
       model.pages.push({ data, pinned: false });
       outcome('write ok');
     }
@@ -254,10 +253,10 @@ class Pin implements fc.Command<Model, Real> {
     const i = this.index % model.pages.length;
     const p = model.pages[i]!;
     if (this.pin && !p.pinned) {
-      r.m.mm.memmap.getPage(r.where[i]!);
+      pinPage(r.pages[i]!);
       p.pinned = true;
     } else if (!this.pin && p.pinned) {
-      r.m.mm.putPage(r.where[i]! as never);
+      unpinPage(r.pages[i]!);
       p.pinned = false;
     }
     checkInvariants(model, r);
@@ -283,7 +282,7 @@ describe('memory hotplug model', () => {
       fc.property(fc.commands(commands, { maxCommands: 40, size: 'max' }), (cmds) => {
         const m = bootMachine({ hotplug: { possibleNodes: [0, 1], memmapOnMemory: true, offlineSignalPasses: 4 } });
         const model: Model = { slots: Array<Slot>(SLOTS).fill('absent'), memmapOnMemory: Array<boolean>(SLOTS).fill(false), pages: [] };
-        fc.modelRun(() => ({ model, real: { m, where: [] } }), cmds);
+        fc.modelRun(() => ({ model, real: { m, pages: [] } }), cmds);
       }),
       { numRuns: 30, seed: 20210505 },
     );

@@ -72,6 +72,7 @@ import {
   pageAddNewAnonRmap,
   pageDupRmap,
   pageRemoveRmap,
+  vmaAddress,
 } from './rmap.js';
 import {
   devicePrivateEntryToPfn,
@@ -96,6 +97,8 @@ import type { MmStruct } from './mm.js';
 interface ShmemMapping {
   readonly path: string;
   readonly pages: Map<number, number>;
+  /** The file whose `i_mapping` this is: the VMAs that map it are its `i_mmap`. */
+  readonly file: MmapFile;
 }
 
 // ------------------------------------------------------ include/linux/mm_types.h
@@ -315,7 +318,7 @@ export class MmSystem {
       if (!file) return VM_FAULT_SIGBUS;
       let cache = this.#shmem.get(file);
       if (!cache) {
-        cache = { path: file.path, pages: new Map<number, number>() };
+        cache = { path: file.path, pages: new Map<number, number>(), file };
         this.#shmem.set(file, cache);
       }
       let pfn = cache.pages.get(vmf.pgoff);
@@ -383,6 +386,43 @@ export class MmSystem {
       store.setPageMapping(pfn, undefined);
       this.putPage(pfn);
     }
+  }
+
+  /** Whether `pfn` is a page of a shmem file's page cache (`page->mapping` is one of its mappings). */
+  isShmemPage(pfn: number): boolean {
+    const mapping = this.core.memmap.pageMapping(pfn);
+    return typeof mapping === 'object' && mapping !== null && this.#shmem.get((mapping as ShmemMapping).file) === mapping;
+  }
+
+  /**
+   * `rmap_walk_file(page, rwc)` (mm/rmap.c) for a shmem page: `fn(arg, vma,
+   * address)` for every VMA of the machine's address spaces that maps the
+   * page's file (its `i_mmap`) over the page's index. Nothing for a page
+   * that is not in a shmem page cache.
+   */
+  rmapWalkFile<C>(pfn: number, arg: C, fn: (arg: C, vma: Vma, address: number) => void): void {
+    if (!this.isShmemPage(pfn)) return;
+    const file = (this.core.memmap.pageMapping(pfn) as ShmemMapping).file;
+    const index = this.core.memmap.pageIndex(pfn);
+    for (const mm of [...this.#mms]) {
+      for (const vma of mm.vmas()) {
+        if (vma.vmFile !== file) continue;
+        const addr = vmaAddress(vma, index, this.pageSize);
+        if (addr >= 0) fn(arg, vma, addr);
+      }
+    }
+  }
+
+  /**
+   * `migrate_page_move_mapping()` (mm/migrate.c) for a shmem page: the page
+   * cache's slot of `old` now holds `newPfn`, which takes the cache's
+   * reference, and `old` gives it up. Internal to the package (migration).
+   */
+  shmemMoveMapping(old: number, newPfn: number): void {
+    const cache = this.core.memmap.pageMapping(old) as ShmemMapping;
+    cache.pages.set(this.core.memmap.pageIndex(old), newPfn);
+    this.getPage(newPfn);
+    this.putPage(old);
   }
 
   /** The pages of a shmem file's page cache, by index (for tests and tools). */

@@ -19,7 +19,7 @@ import { PG_dirty, PG_locked, PG_lru, PG_referenced } from '@zonedev/mmzone';
 import { MMU_NOTIFY_CLEAR, mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart, mmuNotifierRangeInit } from './mmu-notifier.js';
 import type { MmSystem } from './memory.js';
 import { _PAGE_ACCESSED, _PAGE_RW, pfnPte, pteDirty, pteWrite, swpEntryToPte, vmGetPageProt } from './pgtable.js';
-import { pageAddAnonRmap, pageRemoveRmap, rmapWalkAnonWith } from './rmap.js';
+import { isAnonMapping, pageAddAnonRmap, pageAddFileRmap, pageRemoveRmap, rmapWalkAnonWith } from './rmap.js';
 import {
   devicePrivateEntryToPfn, isDevicePrivateEntry, isMigrationEntry, isWriteDevicePrivateEntry, isWriteMigrationEntry,
   makeDevicePrivateEntry, makeMigrationEntry, migrationEntryToPfn,
@@ -63,8 +63,18 @@ export function tryToUnmap(sys: MmSystem, pfn: number, flags: number): boolean {
 
 function tryToUnmapImpl(sys: MmSystem, pfn: number, flags: number): boolean {
   const store = sys.core.memmap;
-  rmapWalkAnonWith(store, pfn, sys.pageSize, { sys, pfn, migration: hasBits(flags, TTU_MIGRATION) }, tryToUnmapOne);
+  rmapWalk(sys, pfn, { sys, pfn, migration: hasBits(flags, TTU_MIGRATION) }, tryToUnmapOne);
   return store.pageMapcount(pfn) === 0;
+}
+
+/**
+ * `rmap_walk(page, rwc)` (mm/rmap.c): the anon_vma chain of an anonymous
+ * page (`rmap_walk_anon`), or the `i_mmap` of a shmem page's file
+ * (`rmap_walk_file`).
+ */
+function rmapWalk<C>(sys: MmSystem, pfn: number, arg: C, fn: (arg: C, vma: Vma, address: number) => void): void {
+  if (isAnonMapping(sys.core.memmap.pageMapping(pfn))) rmapWalkAnonWith(sys.core.memmap, pfn, sys.pageSize, arg, fn);
+  else sys.rmapWalkFile(pfn, arg, fn);
 }
 
 /** What {@link tryToUnmapOne} needs besides the VMA and address (one object per page, no closure). */
@@ -129,8 +139,7 @@ export function removeMigrationPtes(sys: MmSystem, old: number, newPfn: number):
 }
 
 function removeMigrationPtesImpl(sys: MmSystem, old: number, newPfn: number): void {
-  const store = sys.core.memmap;
-  rmapWalkAnonWith(store, newPfn, sys.pageSize, { sys, old, newPfn, devPrivate: sys.isDevicePrivatePage(newPfn) }, removeMigrationPte);
+  rmapWalk(sys, newPfn, { sys, old, newPfn, devPrivate: sys.isDevicePrivatePage(newPfn), anon: isAnonMapping(sys.core.memmap.pageMapping(newPfn)) }, removeMigrationPte);
 }
 
 /** What {@link removeMigrationPte} needs besides the VMA and address. */
@@ -139,6 +148,7 @@ interface RemoveWalk {
   readonly old: number;
   readonly newPfn: number;
   readonly devPrivate: boolean;
+  readonly anon: boolean;
 }
 
 /**
@@ -159,7 +169,8 @@ function removeMigrationPte(w: RemoveWalk, vma: Vma, addr: number): void {
   const entry = pfnPte(newPfn, prot);
   if (w.devPrivate) pgd.set(addr, swpEntryToPte(makeDevicePrivateEntry(newPfn, pteWrite(entry))));
   else pgd.set(addr, entry);
-  pageAddAnonRmap(sys.core, newPfn, vma, addr, sys.pageSize);
+  if (w.anon) pageAddAnonRmap(sys.core, newPfn, vma, addr, sys.pageSize);
+  else pageAddFileRmap(sys.core, newPfn);
 }
 
 /**
@@ -188,20 +199,30 @@ export function putbackLruPage(sys: MmSystem, pfn: number): void {
 
 /**
  * `migrate_page_move_mapping()` + `migrate_page_copy()` (mm/migrate.c) for
- * an anonymous page: -EAGAIN unless the only reference left is the
- * isolation's; otherwise the new page takes `index`, `mapping`, the dirty
- * and referenced flags and the contents.
+ * an anonymous page or a shmem page: -EAGAIN unless the only references
+ * left are the isolation's and, for a shmem page, its page cache's
+ * (`expected_page_refs()`); otherwise the new page takes `index`,
+ * `mapping`, the dirty and referenced flags and the contents, and the page
+ * cache's slot (a shmem page). A page with any other mapping is not one the
+ * model's mm can move: -EAGAIN.
  */
 function migratePage(sys: MmSystem, newPfn: number, pfn: number, mode: number): number {
   const store = sys.core.memmap;
-  const expected = 1;
+  const mapping = store.pageMapping(pfn);
+  const anon = isAnonMapping(mapping);
+  const shmem = !anon && sys.isShmemPage(pfn);
+  if (!anon && !shmem && mapping !== undefined && mapping !== null) return -ERRNO.EAGAIN;
+  const expected = shmem ? 2 : 1;
   if (store.pageRefCount(pfn) !== expected) return -ERRNO.EAGAIN;
+  if (shmem) sys.shmemMoveMapping(pfn, newPfn);
   store.setPageIndex(newPfn, store.pageIndex(pfn));
   store.setPageMapping(newPfn, store.pageMapping(pfn));
   store.setPageFlag(newPfn, 19 /* PG_swapbacked */);
   if (store.testPageFlag(pfn, PG_dirty)) store.setPageFlag(newPfn, PG_dirty);
   if (store.testPageFlag(pfn, PG_referenced)) store.setPageFlag(newPfn, PG_referenced);
   if (mode !== MIGRATE_SYNC_NO_COPY) sys.copyHighpage(newPfn, pfn);
+  // move_to_new_page(): a page-cache page that moved no longer belongs to its file
+  if (shmem) store.setPageMapping(pfn, undefined);
   return MIGRATEPAGE_SUCCESS;
 }
 
