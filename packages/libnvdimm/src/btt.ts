@@ -920,7 +920,9 @@ export class Btt {
   /** The raw map entry of `lba` through the scratch buffer (logs an out-of-range lba as btt_map_read does). */
   private mapEntry(a: ArenaInfo, lba: number): number {
     if (lba >= a.externalNlba) this.log('err', `btt_map_read: lba ${hex(lba)} out of range (max: ${hex(a.externalNlba)})`);
-    this.readBytes(a.mapoff + lba * MAP_ENT_SIZE, this.ent4);
+    const off = a.mapoff + lba * MAP_ENT_SIZE;
+    if (this.media.readU32 !== undefined) return this.media.readU32(off + this.initialOffset);
+    this.readBytes(off, this.ent4);
     return this.ent4View.getUint32(0, true);
   }
 
@@ -1129,14 +1131,14 @@ export class Btt {
           raw = again;
         }
         if (done) break;
-        const m = { postmap: raw >= MAP_TRIM_MASK ? entLba(raw) : premap };
+        const postmap = raw >= MAP_TRIM_MASK ? entLba(raw) : premap;
         try {
           try {
-            this.readBytes(this.blockOffset(a, m.postmap), curLen === dst.length ? dst : dst.subarray(off, off + curLen));
+            this.readBytes(this.blockOffset(a, postmap), curLen === dst.length ? dst : dst.subarray(off, off + curLen));
           } catch (e) {
             if (e instanceof KernelError) {
               try {
-                this.mapWrite(a, premap, m.postmap, false, true);
+                this.mapWrite(a, premap, postmap, false, true);
               } catch (e2) {
                 if (!(e2 instanceof KernelError)) throw e2;
                 this.log('warn', `Error persistently tracking bad blocks at ${hex(premap)}`);
@@ -1148,7 +1150,7 @@ export class Btt {
           if (meta !== undefined) {
             const ms = this.lbasize - this.sectorSize;
             const i = off / this.sectorSize;
-            this.readBytes(this.blockOffset(a, m.postmap) + this.sectorSize, meta.subarray(i * ms, (i + 1) * ms));
+            this.readBytes(this.blockOffset(a, postmap) + this.sectorSize, meta.subarray(i * ms, (i + 1) * ms));
           }
         } finally {
           a.rtt[lane % a.nfree] = RTT_INVALID;

@@ -88,6 +88,23 @@ describe('MemoryMedia', () => {
   });
 });
 
+describe('MemoryMedia.readU32', () => {
+  it('reads the little-endian word read() would give, zero where nothing was written; poison is EIO; bad offsets are refused as read() refuses them', () => {
+    const m = new MemoryMedia(3 * 4096);
+    m.write(4096 + 8, Uint8Array.from([0x78, 0x56, 0x34, 0x12, 0xff, 0xff, 0xff, 0xff]));
+    expect(m.readU32(4096 + 8)).toBe(0x12345678);
+    expect(m.readU32(4096 + 12)).toBe(0xffffffff);
+    expect(m.readU32(8192)).toBe(0);
+    // an unaligned word, and one across a page boundary, go through read()
+    m.write(4094, Uint8Array.from([1, 2, 3, 4]));
+    expect(m.readU32(4094)).toBe(0x04030201);
+    expect(errno(() => m.readU32(3 * 4096 - 2))).toBe('ENXIO');
+    expect(errno(() => m.readU32(-4))).toBe('EINVAL');
+    m.injectPoison(4096, 1);
+    expect(errno(() => m.readU32(4096 + 8))).toBe('EIO');
+  });
+});
+
 describe('CrashMedia', () => {
   it('writes before the crash land, the crash write lands a prefix of 8-byte multiples, then nothing', () => {
     const inner = new MemoryMedia(4096);
