@@ -871,7 +871,7 @@ export class DeviceCore {
       if (this.devtmpfs?.lookup(name) !== undefined) throw new KernelError('EEXIST', `devtmpfs: /dev/${name} exists`);
     }
     const builtin = ['uevent', ...(bp !== undefined ? ['subsystem'] : []), ...(devt !== 0 ? ['dev'] : [])];
-    const plan = this.planGroups(dev, groups, builtin, `${kernfsPath(parentDir)}/${name}`);
+    const plan = this.planGroups(dev, groups, builtin, () => `${kernfsPath(parentDir)}/${name}`);
 
     // Commit: nothing below can fail.
     dev.name = name;
@@ -906,7 +906,7 @@ export class DeviceCore {
     dev: Device,
     groups: readonly AttributeGroup[],
     taken: readonly string[],
-    where: string,
+    where: () => string,
   ): { group: AttributeGroup; attrs: { attr: DeviceAttribute; mode: number }[] }[] {
     const used = new Set(taken);
     const subdirs = new Map<string, Set<string>>();
@@ -916,7 +916,7 @@ export class DeviceCore {
       if (group.name !== undefined) {
         let s = subdirs.get(group.name);
         if (s === undefined) {
-          if (used.has(group.name)) throw this.dupWarnPath(`${where}/${group.name}`);
+          if (used.has(group.name)) throw this.dupWarnPath(`${where()}/${group.name}`);
           s = new Set();
           subdirs.set(group.name, s);
           used.add(group.name);
@@ -928,7 +928,7 @@ export class DeviceCore {
         const mode = group.isVisible !== undefined ? group.isVisible(dev, attr) : attr.mode;
         if (mode === 0) continue;
         if (names.has(attr.name)) {
-          throw this.dupWarnPath(`${where}${group.name !== undefined ? `/${group.name}` : ''}/${attr.name}`);
+          throw this.dupWarnPath(`${where()}${group.name !== undefined ? `/${group.name}` : ''}/${attr.name}`);
         }
         names.add(attr.name);
         attrs.push({ attr, mode: maskMode(mode) });
@@ -1187,7 +1187,7 @@ export class DeviceCore {
   deviceAddGroup(dev: Device, group: AttributeGroup): void {
     const kobj = priv(dev).kobj;
     if (kobj === undefined) throw new KernelError('EINVAL', `device_add_group: ${devName(dev)} is not registered`);
-    const plan = this.planGroups(dev, [group], [...kobj.children.keys()], kernfsPath(kobj));
+    const plan = this.planGroups(dev, [group], [...kobj.children.keys()], () => kernfsPath(kobj));
     this.createGroups(dev, kobj, plan);
   }
 
@@ -1208,6 +1208,20 @@ export class DeviceCore {
     const tk = priv(target).kobj;
     if (kobj === undefined || tk === undefined) throw new KernelError('EINVAL', 'sysfs_create_link: device not registered');
     if (kobj.children.has(name)) throw this.dupWarn(kobj, name);
+    kernfsAdd(kobj, new KernfsLink(name, kobj, tk));
+  }
+
+  /**
+   * `sysfs_create_link_nowarn()`: as {@link DeviceCore.sysfsCreateLink}, but
+   * a name already taken is KernelError EEXIST without the duplicate-filename
+   * error in the log (callers that expect the link may exist ignore it).
+   */
+  sysfsCreateLinkNowarn(dev: Device, target: Device, name: string): void {
+    const kobj = priv(dev).kobj;
+    const tk = priv(target).kobj;
+    if (kobj === undefined || tk === undefined) throw new KernelError('EINVAL', 'sysfs_create_link_nowarn: device not registered');
+    if (typeof name !== 'string' || name === '' || name.includes('/')) throw new KernelError('EINVAL', `sysfs_create_link_nowarn: invalid name ${String(name)}`);
+    if (kobj.children.has(name)) throw new KernelError('EEXIST', `sysfs: '${name}' exists`);
     kernfsAdd(kobj, new KernfsLink(name, kobj, tk));
   }
 
@@ -1402,7 +1416,7 @@ export class DeviceCore {
     if (devGroups.length > 0) {
       let plan;
       try {
-        plan = this.planGroups(dev, devGroups, [...kobj.children.keys()], kernfsPath(kobj));
+        plan = this.planGroups(dev, devGroups, [...kobj.children.keys()], () => kernfsPath(kobj));
       } catch (e) {
         devErr(dev, 'device_add_groups() failed');
         this.callRemove(drv, dev);

@@ -52,7 +52,7 @@
  * node has a `power/` directory (see power.ts).
  */
 import type { BusType, DeviceAttribute, Kernel } from '@zonedev/kernel';
-import { Device, KernelError, NUMA_NO_NODE, checkUnsigned } from '@zonedev/kernel';
+import { Device, KernelError, NUMA_NO_NODE, checkUnsigned, isKernelError } from '@zonedev/kernel';
 import type { MmCore, PglistData } from '@zonedev/mmzone';
 import { NODE_STAT_IN_THP, NR_FREE_PAGES, nodeStatNames, numaStatNames, zonePageState, zoneStatNames } from '@zonedev/mmzone';
 
@@ -299,11 +299,14 @@ export class NodeSubsystem {
     if (node === undefined) return;
     mem.nid = nid;
     const core = this.kernel.devices;
-    const memName = mem.name!;
-    const nodeName = node.name!;
-    const sysfs = this.kernel.sysfs;
-    if (!sysfs.isLink(`${core.devicePath(node)}/${memName}`)) core.sysfsCreateLink(node, mem, memName);
-    if (!sysfs.isLink(`${core.devicePath(mem)}/${nodeName}`)) core.sysfsCreateLink(mem, node, nodeName);
+    // do_register_memory_block_under_node(): sysfs_create_link_nowarn() both ways, an existing link (-EEXIST) is fine
+    for (const [from, to] of [[node, mem], [mem, node]] as const) {
+      try {
+        core.sysfsCreateLinkNowarn(from, to, to.name!);
+      } catch (e) {
+        if (!isKernelError(e) || e.errno !== 'EEXIST') throw e;
+      }
+    }
   }
 
   /**
