@@ -34,7 +34,7 @@ import {
 } from './memory.js';
 import type { MmSystem, ZoneDevicePagemap } from './memory.js';
 import type { MmStruct } from './mm.js';
-import { pmdHuge, pteDevmap, pteDirty, pteMkdirty, pteMkyoung, ptePresent, pteWrite, pudDevmap } from './pgtable.js';
+import { pmdHuge, pteDevmap, pteDirty, pteMkdirty, pteMkyoung, ptePresent, pteWrite, pteYoung, pudDevmap } from './pgtable.js';
 import type { Pte } from './pgtable.js';
 import { VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_WRITE } from './vma.js';
 import type { Vma } from './vma.js';
@@ -91,8 +91,32 @@ function tryGrabPage(sys: MmSystem, pfn: number, gupFlags: number): void {
   else if (hasBits(gupFlags, FOLL_PIN)) sys.core.memmap.pageRefAdd(pfn, GUP_PIN_COUNTING_BIAS);
 }
 
+/**
+ * `struct follow_page_context` (mm/gup.c): the pagemap held across pages,
+ * and the call's FOLL_ bits as booleans (read per page; `cow` per page).
+ */
 interface FollowCtx {
   pgmap: ZoneDevicePagemap | undefined;
+  readonly get: boolean;
+  readonly pin: boolean;
+  readonly write: boolean;
+  readonly touch: boolean;
+  readonly force: boolean;
+  readonly dump: boolean;
+  cow: boolean;
+}
+
+function followCtx(gupFlags: number): FollowCtx {
+  return {
+    pgmap: undefined,
+    get: hasBits(gupFlags, FOLL_GET),
+    pin: hasBits(gupFlags, FOLL_PIN),
+    write: hasBits(gupFlags, FOLL_WRITE),
+    touch: hasBits(gupFlags, FOLL_TOUCH),
+    force: hasBits(gupFlags, FOLL_FORCE),
+    dump: hasBits(gupFlags, FOLL_DUMP),
+    cow: hasBits(gupFlags, FOLL_COW),
+  };
 }
 
 /**
@@ -126,22 +150,24 @@ function followPageMask(sys: MmSystem, vma: Vma, address: number, gupFlags: numb
   // follow_page_pte()
   const pte = pgd.get(address);
   if (!ptePresent(pte)) return null;
-  if (hasBits(gupFlags, FOLL_WRITE) && !(pteWrite(pte) || (hasBits(gupFlags, FOLL_FORCE + FOLL_COW) && pteDirty(pte)))) return null;
+  if (ctx.write && !(pteWrite(pte) || ((ctx.force && ctx.cow) && pteDirty(pte)))) return null;
   let page = sys.vmNormalPage(vma, pte);
-  if (page === undefined && pteDevmap(pte) && anyBits(gupFlags, FOLL_GET + FOLL_PIN)) {
+  const grab = ctx.get || ctx.pin;
+  if (page === undefined && grab && pteDevmap(pte)) {
     ctx.pgmap = sys.devPagemaps?.getDevPagemap(pte.pfn, ctx.pgmap);
     if (!ctx.pgmap) return null;
     page = pte.pfn;
   } else if (page === undefined) {
-    if (hasBits(gupFlags, FOLL_DUMP)) return -ERRNO.EFAULT;
+    if (ctx.dump) return -ERRNO.EFAULT;
     if (sys.isZeroPfn(pte.pfn)) page = pte.pfn;
-    else if (anyBits(gupFlags, FOLL_GET + FOLL_PIN)) return -ERRNO.EFAULT; // follow_pfn_pte(): no page to reference
+    else if (grab) return -ERRNO.EFAULT; // follow_pfn_pte(): no page to reference
     else return -ERRNO.EEXIST;
   }
-  tryGrabPage(sys, page, gupFlags);
-  if (hasBits(gupFlags, FOLL_TOUCH)) {
-    const touched = hasBits(gupFlags, FOLL_WRITE) ? pteMkdirty(pteMkyoung(pte)) : pteMkyoung(pte);
-    if (touched !== pte) pgd.set(address, touched);
+  // try_grab_page()
+  if (ctx.get) sys.getPage(page);
+  else if (ctx.pin) sys.core.memmap.pageRefAdd(page, GUP_PIN_COUNTING_BIAS);
+  if (ctx.touch && !(pteYoung(pte) && (!ctx.write || pteDirty(pte)))) {
+    pgd.set(address, ctx.write ? pteMkdirty(pteMkyoung(pte)) : pteMkyoung(pte));
   }
   return page;
 }
@@ -270,20 +296,26 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
   let addr = start - (start % ps);
   const pages: number[] = [];
   const vmas: Vma[] = [];
-  const ctx: FollowCtx = { pgmap: undefined };
+  const ctx = followCtx(gupFlags0);
+  const cow0 = ctx.cow;
   let err = 0;
   let gupFlags = gupFlags0;
-  if (hasBits(gupFlags, FOLL_PIN)) mm.hasPinned = true;
+  if (ctx.pin) mm.hasPinned = true;
+  let vma: Vma | null = null;
   try {
     for (let i = 0; i < nrPages; i++, addr += ps) {
       let foll = gupFlags;
-      const vma = mm.findVma(addr);
-      if (!vma || vma.vmStart > addr) {
-        err = -ERRNO.EFAULT;
-        break;
+      ctx.cow = cow0;
+      // first iteration or a VMA boundary: find_extend_vma(), check_vma_flags()
+      if (vma === null || addr >= vma.vmEnd) {
+        vma = mm.findVma(addr);
+        if (!vma || vma.vmStart > addr) {
+          err = -ERRNO.EFAULT;
+          break;
+        }
+        err = checkVmaFlags(vma, foll);
+        if (err) break;
       }
-      err = checkVmaFlags(vma, foll);
-      if (err) break;
       let page: number | null = null;
       for (let tries = 0; ; tries++) {
         page = followPageMask(sys, vma, addr, foll, ctx);
@@ -301,7 +333,10 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
           err = vmFaultToErrno(ret, foll) || -14;
           break;
         }
-        if (hasBits(ret, VM_FAULT_WRITE) && !hasBits(vma.vmFlags, VM_WRITE) && !hasBits(foll, FOLL_COW)) foll += FOLL_COW;
+        if (hasBits(ret, VM_FAULT_WRITE) && !hasBits(vma.vmFlags, VM_WRITE) && !hasBits(foll, FOLL_COW)) {
+          foll += FOLL_COW;
+          ctx.cow = true;
+        }
       }
       if (err) break;
       if (page === null) break;
