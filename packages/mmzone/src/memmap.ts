@@ -291,6 +291,12 @@ class Section implements SlotList {
   ovHead = -1;
   /** Diverged pages in the overlay pool (0 when stored as columns). */
   ovCount = 0;
+  /**
+   * Whether an overlay entry may have a high flags word (node, zone,
+   * section links) other than the template's; while false, reading it
+   * needs no probe of the pool. Cleared when the overlay is released.
+   */
+  hiMixed = false;
   ext: Extras | undefined = undefined;
   /** Uniform pageblock migratetype of the section, when `pb` is undefined. */
   pbAll: number;
@@ -702,6 +708,7 @@ export class MemmapStore {
       return;
     }
     this.pool.release(s, this.owners);
+    s.hiMixed = false;
     if (this.keysSec === s) this.keysSec = undefined;
     this.sections.delete(sectionNr);
     this.sectionToNode.delete(sectionNr);
@@ -898,6 +905,7 @@ export class MemmapStore {
       cols.copyFrom(pool.keyOf(slot) - s.base, pool.chunkOf(slot), pool.posOf(slot), s.tpl);
     }
     pool.release(s, this.owners);
+    s.hiMixed = false;
     if (this.keysSec === s) this.keysSec = undefined;
     s.cols = cols;
     s.ext?.densify(this.pagesPerSection);
@@ -907,6 +915,7 @@ export class MemmapStore {
   /** Drops a section's overlay entries (its pages all equal the template again, or are about to). */
   private dropOverlay(s: Section): void {
     if (s.ovCount > 0) this.pool.release(s, this.owners);
+    s.hiMixed = false;
     if (this.keysSec === s) this.keysSec = undefined;
   }
 
@@ -994,8 +1003,10 @@ export class MemmapStore {
   /** Stores the high flags word at position `p` of `this.w` (set by wpos), creating a section's column if needed. */
   private putHi(s: Section, p: number, v: number): void {
     const h = this.w!.hi;
-    if (h !== undefined) h[p] = v;
-    else if (v !== s.tpl.flagsHi) s.cols!.hiCol(s.tpl)[p] = v;
+    if (h !== undefined) {
+      h[p] = v;
+      if (s.cols === undefined && v !== s.tpl.flagsHi) s.hiMixed = true;
+    } else if (v !== s.tpl.flagsHi) s.cols!.hiCol(s.tpl)[p] = v;
   }
 
   /** Stores `private` at position `p` of `this.w` (set by wpos), creating a section's column if needed. */
@@ -1100,6 +1111,7 @@ export class MemmapStore {
       if (pool.find(s.base + i) < 0) pool.insert(s.base + i, old, s);
     }
     s.tpl = t;
+    if (old.flagsHi !== t.flagsHi) s.hiMixed = true;
     if (old.pgmap !== t.pgmap || old.mapping !== t.mapping || old.zoneDeviceData !== t.zoneDeviceData || old.index !== t.index) {
       for (let i = 0; i < pps; i++) {
         if (i === a) i = b;
@@ -1436,6 +1448,7 @@ export class MemmapStore {
   /** `page->flags` bits 32..63. */
   pageFlagsHi(pfn: Pfn | number): number {
     const s = this.secR(pfn);
+    if (s.cols === undefined && !s.hiMixed) return s.tpl.flagsHi;
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.flagsHi : this.hiAt(s, p);
   }

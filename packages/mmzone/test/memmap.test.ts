@@ -284,6 +284,26 @@ describe('struct page store: range searches agree with page-by-page reads', () =
     expect(m.findFirst(66, 512, ref1)).toBe(70);
   });
 
+  it('the high flags word of overlaid pages: written, flipped to a new template, released', () => {
+    const m = new MemmapStore(createMmConfig(X86_64));
+    m.initSection(0);
+    m.setPageCount(5, 1); // an overlay entry with the template's links
+    expect(m.pageFlagsHi(5)).toBe(0);
+    m.setPageFlagsWord(6, 0, 0x40000000);
+    expect(m.pageFlagsHi(6)).toBe(0x40000000);
+    expect(m.pageFlagsHi(5)).toBe(0);
+    m.initRange(0, PPS, ZERO_STRUCT_PAGE);
+    expect(m.pageFlagsHi(6)).toBe(0);
+    m.setPageCount(7, 1);
+    // most of the section gets other links: the template flips, pages 0..99 keep the old ones
+    m.initRange(100, PPS - 100, makeStructPage({ flagsHi: 0x1000000 }));
+    expect(m.sectionState(0)).toBe('overlay');
+    expect(m.pageFlagsHi(7)).toBe(0);
+    expect(m.pageFlagsHi(50)).toBe(0);
+    expect(m.pageFlagsHi(100)).toBe(0x1000000);
+    expect(m.pageNodeZone(50)).toBe(m.pageToNid(50) * m.config.MAX_NR_ZONES + m.pageZonenum(50));
+  });
+
   it('firstUnexpectedPage fails on a pfn without a memmap as the per-page accessor does', () => {
     const m = new MemmapStore(createMmConfig(X86_64));
     m.initSection(0, makeStructPage({ mapcount: -1 }));
