@@ -4,6 +4,7 @@
 import { KernelError } from '@zonedev/kernel';
 import type { MemoryNotify, MigrationMapping } from '@zonedev/memory-hotplug';
 import { MEM_CANCEL_ONLINE, MEM_EVENT_NAMES, MEM_GOING_OFFLINE, MEM_GOING_ONLINE } from '@zonedev/memory-hotplug';
+import { PG_lru } from '@zonedev/mmzone';
 import { describe, expect, it } from 'vitest';
 import type { TestMachine } from './machine.js';
 import { GiB, MEM, MiB, allocKernelPage, allocUserPage, bootMachine, snapshot } from './machine.js';
@@ -168,6 +169,18 @@ describe('offline_pages', () => {
     // the memory still serves allocations
     expect(allocKernelPage(m, 1)).toBeDefined();
     m.mm.putPage(pfn as never);
+  });
+
+  it('-EBUSY for a referenced PageOffline page (scan_movable_pages), found past pages that are free or not on the LRU', () => {
+    const m = twoNodes(1, 'online_movable');
+    const pfn = allocUserPage(m, 1)!;
+    m.mm.memmap.clearPageFlag(pfn, PG_lru);
+    m.mm.memmap.setPageOffline(pfn); // a driver's page (balloon-style), referenced
+    const before = snapshot(m);
+    expect(() => write(m, 32, 'state', 'offline')).toThrow(errno('EBUSY'));
+    expect(m.kernel.log.dmesg()).toContain('failed due to unmovable page');
+    expect(snapshot(m)).toEqual(before);
+    expect(state(m, 32)).toBe('online\n');
   });
 
   it('migrates movable pages with their contents to other memory; data is intact at the new addresses', () => {
