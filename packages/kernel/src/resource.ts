@@ -400,6 +400,15 @@ export class ResourceTree {
   private readonly tracer: Tracer | undefined;
   private readonly log: Printk | undefined;
   private readonly faults: FaultInjection | undefined;
+  /**
+   * Per parent, the child linked last by `__request_resource()`: a request
+   * above it may start its walk of the sorted sibling list there, since
+   * every sibling before it ends below it (hot-plugging memory block after
+   * block appends to `iomem_resource`'s children, which the kernel walks
+   * from the first each time). Used only while it is still that parent's
+   * child; the list itself is the kernel's.
+   */
+  private readonly lastLinked = new WeakMap<Resource, Resource>();
 
   constructor(options: ResourceTreeOptions = {}) {
     const bits = options.physAddrBits ?? 52;
@@ -463,12 +472,19 @@ export class ResourceTree {
     if (end > root.end) return root;
     let prev: Resource | undefined;
     let tmp = root.child;
+    const hint = this.lastLinked.get(root);
+    if (hint !== undefined && hint.parent === root && hint.end < start) {
+      // the walk from the first child would pass every sibling up to it
+      prev = hint;
+      tmp = hint.sibling;
+    }
     for (;;) {
       if (tmp === undefined || tmp.start > end) {
         res.sibling = tmp;
         if (prev === undefined) root.child = res;
         else prev.sibling = res;
         res.parent = root;
+        this.lastLinked.set(root, res);
         return undefined;
       }
       if (tmp.end < start) {

@@ -801,3 +801,46 @@ describe('devices and resources together', () => {
     expect(k.sysfs).toBe(k.devices.sysfs);
   });
 });
+
+describe('__request_resource() walks of a long sibling list', () => {
+  // The walk may start at the child linked last; what is linked, and what
+  // conflicts, must be what a walk from the first child gives, whatever was
+  // released, inserted (reparenting children) or adjusted in between.
+  it('links and conflicts as a walk from the first child would', () => {
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('req' as const), at: fc.integer({ min: 0, max: 63 }), len: fc.integer({ min: 1, max: 4 }) }),
+      fc.record({ k: fc.constant('rel' as const), i: fc.nat() }),
+      fc.record({ k: fc.constant('ins' as const), at: fc.integer({ min: 0, max: 63 }), len: fc.integer({ min: 1, max: 16 }) }),
+      fc.record({ k: fc.constant('rm' as const), i: fc.nat() }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const t = new ResourceTree();
+        const unit = SZ_128M;
+        for (const o of ops) {
+          const kids = t.root.children();
+          if (o.k === 'req' || o.k === 'ins') {
+            const start = o.at * unit;
+            const end = start + o.len * unit - 1;
+            const res = new Resource({ name: 'r', start, end, flags: IORESOURCE_MEM });
+            if (o.k === 'req') {
+              // a walk from the first child: the first sibling that does not end below start
+              const first = kids.find((c) => c.end >= start);
+              const want = first !== undefined && first.start <= end ? first : undefined;
+              expect(t.requestResourceConflict(t.root, res)).toBe(want);
+              expect(t.root.children().includes(res)).toBe(want === undefined);
+            } else t.insertResourceConflict(t.root, res);
+          } else if (kids.length > 0) {
+            const victim = kids[o.i % kids.length]!;
+            if (o.k === 'rel') t.releaseResource(victim);
+            else t.removeResource(victim);
+          }
+          const after = t.root.children();
+          for (let i = 1; i < after.length; i++) expect(after[i - 1]!.end).toBeLessThan(after[i]!.start);
+          for (const c of after) expect(c.parent).toBe(t.root);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -77,6 +77,7 @@ import {
   MIGRATE_MOVABLE,
   MIGRATE_UNMOVABLE,
   PG_lru,
+  PG_offline,
   POISONED_STRUCT_PAGE,
   REPORT_FAILURE,
   __GFP_MOVABLE,
@@ -84,6 +85,7 @@ import {
   __GFP_THISNODE,
   gfpOr,
   isDevZone,
+  pageTypeIs,
   populatedZone,
   resizePgdatRange,
   resizeZoneRange,
@@ -1122,11 +1124,21 @@ export class MemoryHotplug implements MemoryBlockHost {
    * PageOffline page (definitely unmovable).
    */
   private scanMovablePages(start: number, end: number): number | 'ENOENT' | 'EBUSY' {
+    // The kernel tests page by page; pfn_valid() is the same for every pfn
+    // of a subsection, and the memmap store finds the first page of a valid
+    // subsection that is on the LRU or a referenced PageOffline page without
+    // reading the others one by one.
     const mm = this.mm.memmap;
-    for (let pfn = start; pfn < end; pfn++) {
-      if (!this.sparse.pfnValid(pfn)) continue;
-      if (mm.testPageFlag(pfn, PG_lru)) return pfn;
-      if (mm.pageOffline(pfn) && mm.pageCount(pfn) > 0) return 'EBUSY';
+    const step = this.sparse.layout.PAGES_PER_SUBSECTION;
+    const lru = 2 ** PG_lru;
+    const stops = (lo: number, mc: number, ref: number): boolean => Math.floor(lo / lru) % 2 === 1 || (pageTypeIs(mc, PG_offline) && ref > 0);
+    for (let pfn = start; pfn < end; ) {
+      const next = Math.min(end, pfn - (pfn % step) + step);
+      if (this.sparse.pfnValid(pfn)) {
+        const hit = mm.findFirst(pfn, next, stops);
+        if (hit >= 0) return mm.testPageFlag(hit, PG_lru) ? hit : 'EBUSY';
+      }
+      pfn = next;
     }
     return 'ENOENT';
   }

@@ -5,6 +5,7 @@ import { KernelError } from '@zonedev/kernel';
 import type { MemoryNotify } from '@zonedev/memory-hotplug';
 import { userRead } from '@zonedev/mm';
 import { MEM_CANCEL_ONLINE, MEM_EVENT_NAMES, MEM_GOING_OFFLINE, MEM_GOING_ONLINE } from '@zonedev/memory-hotplug';
+import { GFP_HIGHUSER_MOVABLE, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
 import { describe, expect, it } from 'vitest';
 import type { TestMachine } from './machine.js';
 import { GiB, MEM, MiB, allocKernelPage, bootMachine, pinPage, snapshot, unpinPage, userPage } from './machine.js';
@@ -170,6 +171,18 @@ describe('offline_pages', () => {
     // the memory still serves allocations
     expect(allocKernelPage(m, 1)).toBeDefined();
     m.mm.putPage(pfn as never);
+  });
+
+  it('-EBUSY for a referenced PageOffline page (scan_movable_pages), found past pages that are free or not on the LRU', () => {
+    const m = twoNodes(1, 'online_movable');
+    // a balloon driver's page: a movable allocation (balloon_page_alloc()), not on the LRU, PageOffline, referenced
+    const pfn = m.mm.allocPagesNode(1, gfpOr(GFP_HIGHUSER_MOVABLE, __GFP_THISNODE), 0)!;
+    m.mm.memmap.setPageOffline(pfn);
+    const before = snapshot(m);
+    expect(() => write(m, 32, 'state', 'offline')).toThrow(errno('EBUSY'));
+    expect(m.kernel.log.dmesg()).toContain('failed due to unmovable page');
+    expect(snapshot(m)).toEqual(before);
+    expect(state(m, 32)).toBe('online\n');
   });
 
   it("migrates a process's pages with their contents to other memory; each PTE follows its page", () => {

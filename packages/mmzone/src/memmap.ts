@@ -291,6 +291,12 @@ class Section implements SlotList {
   ovHead = -1;
   /** Diverged pages in the overlay pool (0 when stored as columns). */
   ovCount = 0;
+  /**
+   * Whether an overlay entry may have a high flags word (node, zone,
+   * section links) other than the template's; while false, reading it
+   * needs no probe of the pool. Cleared when the overlay is released.
+   */
+  hiMixed = false;
   ext: Extras | undefined = undefined;
   /** Uniform pageblock migratetype of the section, when `pb` is undefined. */
   pbAll: number;
@@ -384,6 +390,19 @@ export class MemmapStore {
   private w: PageArrays | undefined = undefined;
   /** The diverged pages of every overlay section. */
   private readonly pool = new OverlayPool();
+  /**
+   * The page offsets of one section's overlay entries, ascending, as of when
+   * its overlay held `keysCount` entries (and the pool had been compacted
+   * `keysEpoch` times); `keysSec` is undefined when there is none or its
+   * overlay was released since. Entries are only ever added to an overlay
+   * until it is released whole, and at its list's head, so the ones added
+   * since are the first `ovCount - keysCount` of the list. One section's
+   * worth: searches go a pageblock at a time through one section.
+   */
+  private keysSec: Section | undefined = undefined;
+  private keys: Float64Array = new Float64Array(0);
+  private keysCount = 0;
+  private keysEpoch = 0;
   /** The section (slot list) of a pfn held in the pool. */
   private readonly owners = (pfn: number): Section => this.sections.get(Math.floor(pfn * this.invPps))!;
   private registered = 0;
@@ -689,6 +708,8 @@ export class MemmapStore {
       return;
     }
     this.pool.release(s, this.owners);
+    s.hiMixed = false;
+    if (this.keysSec === s) this.keysSec = undefined;
     this.sections.delete(sectionNr);
     this.sectionToNode.delete(sectionNr);
     this.registered -= this.pagesPerSection;
@@ -884,6 +905,8 @@ export class MemmapStore {
       cols.copyFrom(pool.keyOf(slot) - s.base, pool.chunkOf(slot), pool.posOf(slot), s.tpl);
     }
     pool.release(s, this.owners);
+    s.hiMixed = false;
+    if (this.keysSec === s) this.keysSec = undefined;
     s.cols = cols;
     s.ext?.densify(this.pagesPerSection);
     return cols;
@@ -892,6 +915,8 @@ export class MemmapStore {
   /** Drops a section's overlay entries (its pages all equal the template again, or are about to). */
   private dropOverlay(s: Section): void {
     if (s.ovCount > 0) this.pool.release(s, this.owners);
+    s.hiMixed = false;
+    if (this.keysSec === s) this.keysSec = undefined;
   }
 
   /**
@@ -978,8 +1003,10 @@ export class MemmapStore {
   /** Stores the high flags word at position `p` of `this.w` (set by wpos), creating a section's column if needed. */
   private putHi(s: Section, p: number, v: number): void {
     const h = this.w!.hi;
-    if (h !== undefined) h[p] = v;
-    else if (v !== s.tpl.flagsHi) s.cols!.hiCol(s.tpl)[p] = v;
+    if (h !== undefined) {
+      h[p] = v;
+      if (s.cols === undefined && v !== s.tpl.flagsHi) s.hiMixed = true;
+    } else if (v !== s.tpl.flagsHi) s.cols!.hiCol(s.tpl)[p] = v;
   }
 
   /** Stores `private` at position `p` of `this.w` (set by wpos), creating a section's column if needed. */
@@ -1084,6 +1111,7 @@ export class MemmapStore {
       if (pool.find(s.base + i) < 0) pool.insert(s.base + i, old, s);
     }
     s.tpl = t;
+    if (old.flagsHi !== t.flagsHi) s.hiMixed = true;
     if (old.pgmap !== t.pgmap || old.mapping !== t.mapping || old.zoneDeviceData !== t.zoneDeviceData || old.index !== t.index) {
       for (let i = 0; i < pps; i++) {
         if (i === a) i = b;
@@ -1348,15 +1376,64 @@ export class MemmapStore {
       }
       return -1;
     }
-    let best = -1;
-    for (let slot = s.ovHead; slot >= 0; slot = pool.nextOf(slot)) {
-      const k = pool.keyOf(slot) - s.base;
-      if (k < a || k >= b || (best >= 0 && k >= best)) continue;
-      const w = pool.chunkOf(slot);
-      const p = pool.posOf(slot);
-      if (pred(w.lo[p]!, w.mc[p]!, w.ref[p]!)) best = k;
+    // Only diverged pages can satisfy pred: the overlay's entries in [a, b), in order.
+    if (s.ovCount === 0) return -1;
+    const keys = this.overlayKeys(s);
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (keys[mid]! < a) lo = mid + 1;
+      else hi = mid;
     }
-    return best;
+    for (let j = lo; j < keys.length; j++) {
+      const k = keys[j]!;
+      if (k >= b) break;
+      pool.find(s.base + k);
+      const w = pool.hitCols!;
+      const p = pool.hitPos;
+      if (pred(w.lo[p]!, w.mc[p]!, w.ref[p]!)) return k;
+    }
+    return -1;
+  }
+
+  /**
+   * The page offsets of section `s`'s overlay entries, ascending: kept
+   * between calls and brought up to date by merging in the entries added
+   * since (O(entries) then, O(1) when none were), so that repeated
+   * searches of small ranges of a section (a pageblock at a time) cost
+   * O(log entries) each instead of a walk of every entry.
+   */
+  private overlayKeys(s: Section): Float64Array {
+    const pool = this.pool;
+    const n = s.ovCount;
+    const same = this.keysSec === s && this.keysEpoch === pool.compactions;
+    const old = this.keys;
+    if (same && this.keysCount === n) return old;
+    const fresh = same && this.keysCount < n ? n - this.keysCount : n;
+    const add = new Float64Array(fresh);
+    let slot = s.ovHead;
+    for (let j = 0; j < fresh; j++) {
+      add[j] = pool.keyOf(slot) - s.base;
+      slot = pool.nextOf(slot);
+    }
+    add.sort();
+    let keys: Float64Array;
+    if (fresh === n) keys = add;
+    else {
+      keys = new Float64Array(n);
+      let i = 0;
+      let j = 0;
+      let o = 0;
+      while (i < old.length && j < add.length) keys[o++] = old[i]! <= add[j]! ? old[i++]! : add[j++]!;
+      while (i < old.length) keys[o++] = old[i++]!;
+      while (j < add.length) keys[o++] = add[j++]!;
+    }
+    this.keysSec = s;
+    this.keys = keys;
+    this.keysCount = n;
+    this.keysEpoch = pool.compactions;
+    return keys;
   }
 
   // ------------------------------------------------------ page->flags fields
@@ -1371,6 +1448,7 @@ export class MemmapStore {
   /** `page->flags` bits 32..63. */
   pageFlagsHi(pfn: Pfn | number): number {
     const s = this.secR(pfn);
+    if (s.cols === undefined && !s.hiMixed) return s.tpl.flagsHi;
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.flagsHi : this.hiAt(s, p);
   }
@@ -1705,6 +1783,71 @@ export class MemmapStore {
     const lo = p < 0 ? t.flagsLo : w.lo[p]!;
     if (mc !== -1 || ref !== 0 || flagsWordAny(lo, lowMask)) return false;
     return this.extra(s, i, 'mapping', t.mapping) === undefined;
+  }
+
+  /**
+   * The first pfn of `[startPfn, startPfn + nrPages)` that is not in
+   * {@link MemmapStore.pageExpectedState}'s expected state for `lowMask`,
+   * or -1 if every page is: the loop of `check_new_pages()`
+   * (mm/page_alloc.c) over a new block, answered per section (template
+   * pages once, the overlay by its entries, columns page by page). A pfn
+   * without a memmap fails as {@link MemmapStore.pageExpectedState} does.
+   */
+  firstUnexpectedPage(startPfn: Pfn | number, nrPages: number, lowMask: number): number {
+    if (this.runEnd >= 0) this.flushRun();
+    const pps = this.pagesPerSection;
+    const end = startPfn + nrPages;
+    let pfn: number = startPfn;
+    while (pfn < end) {
+      const nr = this.pfnToSectionNr(pfn);
+      const base = nr * pps;
+      const b = Math.min(pps, end - base);
+      const s = this.sections.get(nr);
+      if (s === undefined) {
+        const r = this.runs.length > 0 && Number.isSafeInteger(nr) ? this.runAt(nr) : undefined;
+        if (r === undefined) {
+          // no memmap: fail exactly as the per-page accessor does
+          if (!this.pageExpectedState(pfn, lowMask)) return pfn;
+          pfn++;
+          continue;
+        }
+        const t = r.tpl;
+        if (!(t.mapcount === -1 && t.refcount === 0 && !flagsWordAny(t.flagsLo, lowMask) && t.mapping === undefined)) return pfn;
+        pfn = Math.min(r.end * pps, end);
+        continue;
+      }
+      const hit = this.unexpectedInSection(s, pfn - base, b, lowMask);
+      if (hit >= 0) return base + hit;
+      pfn = base + b;
+    }
+    return -1;
+  }
+
+  private unexpectedInSection(s: Section, a: number, b: number, lowMask: number): number {
+    const t = s.tpl;
+    const tplOk = t.mapcount === -1 && t.refcount === 0 && !flagsWordAny(t.flagsLo, lowMask) && t.mapping === undefined;
+    if (s.cols !== undefined || !tplOk) {
+      for (let i = a; i < b; i++) if (!this.pageExpectedState(s.base + i, lowMask)) return i;
+      return -1;
+    }
+    // Template pages are fine: only overlay entries and mapping overrides can fail.
+    let best = -1;
+    const pool = this.pool;
+    for (let slot = s.ovHead; slot >= 0; slot = pool.nextOf(slot)) {
+      const k = pool.keyOf(slot) - s.base;
+      if (k < a || k >= b || (best >= 0 && k >= best)) continue;
+      const w = pool.chunkOf(slot);
+      const p = pool.posOf(slot);
+      if (w.mc[p] !== -1 || w.ref[p] !== 0 || flagsWordAny(w.lo[p]!, lowMask)) best = k;
+    }
+    const m = s.ext?.mapping;
+    if (m !== undefined) {
+      for (const [k, v] of m) {
+        if (k < a || k >= b || (best >= 0 && k >= best)) continue;
+        if (v !== NONE) best = k;
+      }
+    }
+    return best;
   }
 
   /**

@@ -221,12 +221,16 @@ function checkAlloc(fn: string, gfp: number, order: number): void {
   checkUnsigned(fn, 'order', order);
 }
 
+/** `__ffs()` of a positive safe integer: the index of its lowest set bit, by halving steps (32, 16, ... 1). */
 function ffs0(x: number): number {
   let n = 0;
   let v = x;
-  while (v % 2 === 0) {
-    v /= 2;
-    n++;
+  for (let k = 32; k >= 1; k /= 2) {
+    const p = POW2[k]!;
+    if (v % p === 0) {
+      v /= p;
+      n += k;
+    }
   }
   return n;
 }
@@ -1846,18 +1850,14 @@ export class MmCore {
 
   /** `check_new_pages()`: true if a page of the block is bad (the block is then leaked). */
   private checkNewPages(pfn: number, order: number): boolean {
-    const n = POW2[order]!;
-    for (let i = 0; i < n; i++) {
-      const p = pfn + i;
-      const mm = this.memmap;
-      if (!mm.pageExpectedState(p, this.checkAtPrepMask)) {
-        const hw = this.config.pageflags.PG_hwpoison;
-        if (hw !== undefined && mm.testPageFlag(p, hw)) mm.pageMapcountReset(p);
-        else this.badPage(p, this.pageBadReason(p, true) ?? 'PAGE_FLAGS_CHECK_AT_PREP flag(s) set');
-        return true;
-      }
-    }
-    return false;
+    // the first page of the block not in the expected state, found per section
+    const mm = this.memmap;
+    const p = mm.firstUnexpectedPage(pfn, POW2[order]!, this.checkAtPrepMask);
+    if (p < 0) return false;
+    const hw = this.config.pageflags.PG_hwpoison;
+    if (hw !== undefined && mm.testPageFlag(p, hw)) mm.pageMapcountReset(p);
+    else this.badPage(p, this.pageBadReason(p, true) ?? 'PAGE_FLAGS_CHECK_AT_PREP flag(s) set');
+    return true;
   }
 
   /** `__rmqueue()`. */

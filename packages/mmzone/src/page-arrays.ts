@@ -239,6 +239,12 @@ export class OverlayPool {
   missPfn = -1;
   private missBucket = -1;
   /**
+   * Compactions so far: a compaction relinks every list in a new order, so a
+   * list's newest slots are no longer the first ones (see memmap.ts's sorted
+   * overlay keys).
+   */
+  compactions = 0;
+  /**
    * The pfn the last successful {@link OverlayPool.find} or
    * {@link OverlayPool.insert} was about (-1: none, or slots moved since),
    * its slot, and the chunk and position of that slot: accessors usually
@@ -498,6 +504,7 @@ export class OverlayPool {
    * every section's list and the index.
    */
   private compact(owners: (pfn: number) => SlotList): void {
+    this.compactions++;
     const oldCols = this.cols;
     const oldKeys = this.keys;
     const top = this.top;

@@ -6,7 +6,7 @@ import type { MmArchConfig } from '../src/config.js';
 import { MemmapStore } from '../src/memmap.js';
 import type { OverlayPool, SlotList } from '../src/page-arrays.js';
 import type { PageUpdate } from '../src/memmap.js';
-import { PG_buddy, PG_dirty, PG_lru, PG_offline, PG_reserved, flagsWordClear, flagsWordSet, flagsWordTest } from '../src/page-flags.js';
+import { PG_buddy, PG_dirty, PG_lru, PG_offline, PG_reserved, flagsWordClear, flagsWordSet, flagsWordTest, pageTypeIs } from '../src/page-flags.js';
 import { POISONED_STRUCT_PAGE, ZERO_STRUCT_PAGE, makeStructPage, sameStructPage } from '../src/struct-page.js';
 import type { StructPage } from '../src/struct-page.js';
 import { PPC64, X86_64 } from './machines.js';
@@ -204,6 +204,114 @@ describe('struct page store: storage forms', () => {
     expect(m.findFirst(301, 3 * 32768, ref1)).toBe(2 * 32768);
     m.materialize(0, 1);
     expect(m.findFirst(201, 32768, ref1)).toBe(300);
+  });
+});
+
+describe('struct page store: range searches agree with page-by-page reads', () => {
+  // findFirst() keeps each overlay's entries sorted between calls and
+  // firstUnexpectedPage() answers per section: both must equal a loop over
+  // every page, however the overlay grew, was released, compacted or
+  // promoted to columns in between.
+  const PPS = 32768;
+  const mapping = { name: 'anon_vma' };
+  it('findFirst and firstUnexpectedPage equal a loop over the pages', () => {
+    // pfns near the start of each section, so that searches meet the writes
+    const pfn = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3999 })).map(([sec, off]) => sec * PPS + off);
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('ref' as const), pfn, v: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ k: fc.constant('buddy' as const), pfn }),
+      fc.record({ k: fc.constant('map' as const), pfn, on: fc.boolean() }),
+      fc.record({ k: fc.constant('many' as const), pfn, step: fc.integer({ min: 1, max: 7 }) }),
+      fc.record({ k: fc.constant('whole' as const), s: fc.integer({ min: 0, max: 2 }), free: fc.boolean() }),
+      fc.record({ k: fc.constant('cols' as const), s: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ k: fc.constant('find' as const), a: pfn, n: fc.integer({ min: 1, max: 4000 }) }),
+      fc.record({ k: fc.constant('find' as const), a: pfn, n: fc.integer({ min: 1, max: 3 * PPS }) }),
+    );
+    const free = makeStructPage({ mapcount: -1 });
+    const buddyOrRef = (_lo: number, mc: number, ref: number): boolean => ref !== 0 || pageTypeIs(mc, PG_buddy);
+    const mask = 2 ** PG_reserved + 2 ** PG_lru;
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const m = new MemmapStore(createMmConfig(X86_64), { overlayLimit: 600 });
+        for (let s = 0; s < 3; s++) m.initSection(s, free);
+        for (const o of ops) {
+          if (o.k === 'ref') m.setPageCount(o.pfn, o.v);
+          else if (o.k === 'buddy') {
+            if (m.pageMapcountRaw(o.pfn) === -1) m.setPageType(o.pfn, PG_buddy);
+          }
+          else if (o.k === 'map') m.setPageMapping(o.pfn, o.on ? mapping : undefined);
+          else if (o.k === 'many') for (let i = 0; i < 500; i++) m.setPagePrivate(o.pfn + i * o.step, 1);
+          else if (o.k === 'whole') m.initRange(o.s * PPS, PPS, o.free ? free : ZERO_STRUCT_PAGE);
+          else if (o.k === 'cols') m.materialize(o.s * PPS, 1);
+          else {
+            const end = Math.min(o.a + o.n, 3 * PPS);
+            let want = -1;
+            for (let p = o.a; p < end && want < 0; p++) {
+              const v = m.readStructPage(p);
+              if (buddyOrRef(v.flagsLo, v.mapcount, v.refcount)) want = p;
+            }
+            expect(m.findFirst(o.a, end, buddyOrRef)).toBe(want);
+            let bad = -1;
+            for (let p = o.a; p < end && bad < 0; p++) if (!m.pageExpectedState(p, mask)) bad = p;
+            expect(m.firstUnexpectedPage(o.a, end - o.a, mask)).toBe(bad);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('findFirst sees the overlay entries added, released and compacted since its last search of a section', () => {
+    const m = new MemmapStore(createMmConfig(X86_64));
+    m.initSection(0, makeStructPage({ mapcount: -1 }));
+    m.initSection(1, makeStructPage({ mapcount: -1 }));
+    const ref1 = (_lo: number, _mc: number, ref: number): boolean => ref === 1;
+    m.setPageCount(100, 1);
+    expect(m.findFirst(0, 512, ref1)).toBe(100);
+    m.setPageCount(50, 1);
+    expect(m.findFirst(0, 512, ref1)).toBe(50);
+    expect(m.findFirst(51, 512, ref1)).toBe(100);
+    m.initRange(0, PPS, makeStructPage({ mapcount: -1 }));
+    m.setPagePrivate(60, 3);
+    expect(m.findFirst(0, 512, ref1)).toBe(-1);
+    // many entries in section 1, released: the pool compacts and relinks section 0's list
+    m.setPageCount(70, 1);
+    expect(m.findFirst(0, 512, ref1)).toBe(70);
+    for (let i = 0; i < 5000; i++) m.setPagePrivate(PPS + i, 1);
+    m.initRange(PPS, PPS, makeStructPage({ mapcount: -1 }));
+    m.setPageCount(65, 1);
+    expect(m.findFirst(0, 512, ref1)).toBe(65);
+    expect(m.findFirst(66, 512, ref1)).toBe(70);
+  });
+
+  it('the high flags word of overlaid pages: written, flipped to a new template, released', () => {
+    const m = new MemmapStore(createMmConfig(X86_64));
+    m.initSection(0);
+    m.setPageCount(5, 1); // an overlay entry with the template's links
+    expect(m.pageFlagsHi(5)).toBe(0);
+    m.setPageFlagsWord(6, 0, 0x40000000);
+    expect(m.pageFlagsHi(6)).toBe(0x40000000);
+    expect(m.pageFlagsHi(5)).toBe(0);
+    m.initRange(0, PPS, ZERO_STRUCT_PAGE);
+    expect(m.pageFlagsHi(6)).toBe(0);
+    m.setPageCount(7, 1);
+    // most of the section gets other links: the template flips, pages 0..99 keep the old ones
+    m.initRange(100, PPS - 100, makeStructPage({ flagsHi: 0x1000000 }));
+    expect(m.sectionState(0)).toBe('overlay');
+    expect(m.pageFlagsHi(7)).toBe(0);
+    expect(m.pageFlagsHi(50)).toBe(0);
+    expect(m.pageFlagsHi(100)).toBe(0x1000000);
+    expect(m.pageNodeZone(50)).toBe(m.pageToNid(50) * m.config.MAX_NR_ZONES + m.pageZonenum(50));
+  });
+
+  it('firstUnexpectedPage fails on a pfn without a memmap as the per-page accessor does', () => {
+    const m = new MemmapStore(createMmConfig(X86_64));
+    m.initSection(0, makeStructPage({ mapcount: -1 }));
+    expect(m.firstUnexpectedPage(PPS - 4, 4, 0)).toBe(-1);
+    m.setPageCount(PPS - 2, 1);
+    expect(m.firstUnexpectedPage(PPS - 4, 4, 0)).toBe(PPS - 2);
+    m.setPageCount(PPS - 2, 0);
+    expect(() => m.firstUnexpectedPage(PPS - 4, 8, 0)).toThrow(/no struct page for pfn 0x8000/);
   });
 });
 
