@@ -64,7 +64,7 @@
  * include/linux/mm.h, page_ref.h or page-flags.h. Inline kernel functions
  * cannot be traced by ftrace, and neither are these.
  */
-import { KernelBug, KernelError } from '@zonedev/kernel';
+import { KernelBug, KernelError, checkUnsigned } from '@zonedev/kernel';
 import type { MmConfig } from './config.js';
 import { OverlayPool, SectionCols } from './page-arrays.js';
 import type { PageArrays, SlotList } from './page-arrays.js';
@@ -777,12 +777,12 @@ export class MemmapStore {
 
   /** The section record of `pfn`, to write (a section in a run is taken out of it). */
   private sec(pfn: number): Section {
+    if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `invalid pfn ${String(pfn)}`);
     if (this.runEnd >= 0) this.flushRun();
     if (pfn >= this.cacheBase && pfn < this.cacheEnd && !this.cacheView) return this.cacheSec!;
     const nr = Math.floor(pfn * this.invPps);
     let s = this.sections.get(nr);
     if (s === undefined) {
-      if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `invalid pfn ${String(pfn)}`);
       const i = this.runIndex(nr);
       if (i < 0) throw new KernelBug(`BUG: unable to handle page fault: no struct page for pfn ${hex(pfn)} (section ${nr} has no memmap)`);
       s = this.unrun(i, nr);
@@ -797,6 +797,7 @@ export class MemmapStore {
    * until the runs change.
    */
   private secR(pfn: number): Section {
+    if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `invalid pfn ${String(pfn)}`);
     if (this.runEnd >= 0) this.flushRun();
     if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec!;
     const s = this.secOrUndefined(pfn);
@@ -821,6 +822,7 @@ export class MemmapStore {
 
   /** The section of `pfn` to read (a run's view, see {@link MemmapStore.secR}), or undefined if it has no memmap (no throw). */
   private secOrUndefined(pfn: number): Section | undefined {
+    if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `invalid pfn ${String(pfn)}`);
     if (this.runEnd >= 0) this.flushRun();
     if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec;
     const nr = Math.floor(pfn * this.invPps);
@@ -899,7 +901,7 @@ export class MemmapStore {
    * page of it one by one (a hint: the result is the same without it).
    */
   materialize(startPfn: Pfn | number, nrPages: number): void {
-    if (this.runEnd >= 0) this.flushRun();
+    this.checkRange(startPfn, nrPages);
     for (let nr = this.pfnToSectionNr(startPfn); nr <= this.pfnToSectionNr(startPfn + nrPages - 1); nr++) {
       let s = this.sections.get(nr);
       if (s === undefined) {
@@ -1304,6 +1306,9 @@ export class MemmapStore {
    * without reading every struct page of a mostly-untouched section.
    */
   findFirst(startPfn: Pfn | number, endPfn: Pfn | number, pred: (flagsLo: number, mapcount: number, refcount: number) => boolean): number {
+    checkUnsigned('find_first', 'start_pfn', startPfn);
+    checkUnsigned('find_first', 'end_pfn', endPfn);
+    if (typeof pred !== 'function') throw new KernelError('EINVAL', 'find_first: pred is not a function');
     if (this.runEnd >= 0) this.flushRun();
     const pps = this.pagesPerSection;
     let pfn: number = startPfn;
