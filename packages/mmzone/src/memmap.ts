@@ -361,6 +361,13 @@ function hex(n: number): string {
 /** The largest `_refcount` a page can hold (an `atomic_t`). */
 const REF_MAX = 0x7fffffff;
 
+/** EINVAL unless `v` is a C `int` (a count or delta of `page_ref.h`, which may be negative). */
+function checkInt(fn: string, what: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > REF_MAX) {
+    throw new KernelError('EINVAL', `${fn}: invalid ${what} ${String(v)}`);
+  }
+}
+
 /** EINVAL unless `v` is an integer a 32-bit word holds, as a signed or an unsigned value (`_mapcount`, `page_type`). */
 function checkInt32(fn: string, what: string, v: unknown): asserts v is number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
@@ -1292,7 +1299,7 @@ export class MemmapStore {
       if (!Array.isArray(list)) throw new KernelError('EINVAL', 'update_range: flags are not a list');
       for (const b of list) checkUnsigned('update_range', 'bit', b, 31);
     }
-    if (u.refcount !== undefined) checkUnsigned('update_range', 'refcount', u.refcount, REF_MAX);
+    if (u.refcount !== undefined) checkInt('update_range', 'refcount', u.refcount);
     if (u.mapcount !== undefined) checkInt32('update_range', 'mapcount', u.mapcount);
   }
 
@@ -1818,7 +1825,7 @@ export class MemmapStore {
 
   /** `set_page_count()`. */
   setPageCount(pfn: Pfn | number, v: number): void {
-    checkUnsigned('set_page_count', 'v', v, REF_MAX);
+    checkInt('set_page_count', 'v', v);
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
@@ -1851,13 +1858,13 @@ export class MemmapStore {
 
   /** `page_ref_add()`. */
   pageRefAdd(pfn: Pfn | number, nr: number): void {
-    checkUnsigned('page_ref_add', 'nr', nr, REF_MAX);
+    checkInt('page_ref_add', 'nr', nr);
     this.addRef(pfn, nr, false);
   }
 
   /** `page_ref_sub()`. */
   pageRefSub(pfn: Pfn | number, nr: number): void {
-    checkUnsigned('page_ref_sub', 'nr', nr, REF_MAX);
+    checkInt('page_ref_sub', 'nr', nr);
     this.setPageCount(pfn, this.pageRefCount(pfn) - nr);
   }
 
@@ -1883,7 +1890,7 @@ export class MemmapStore {
 
   /** `page_ref_sub_and_test()`: subtracts, returns whether the count reached 0. */
   pageRefSubAndTest(pfn: Pfn | number, nr: number): boolean {
-    checkUnsigned('page_ref_sub_and_test', 'nr', nr, REF_MAX);
+    checkInt('page_ref_sub_and_test', 'nr', nr);
     return this.addRef(pfn, -nr, false) === 0;
   }
 
@@ -1894,8 +1901,8 @@ export class MemmapStore {
 
   /** `page_ref_add_unless()`: adds `nr` unless the count is `u`; returns whether it added. */
   pageRefAddUnless(pfn: Pfn | number, nr: number, u: number): boolean {
-    checkUnsigned('page_ref_add_unless', 'nr', nr, REF_MAX);
-    checkUnsigned('page_ref_add_unless', 'u', u, REF_MAX);
+    checkInt('page_ref_add_unless', 'nr', nr);
+    checkInt('page_ref_add_unless', 'u', u);
     const v = this.pageRefCount(pfn);
     if (v === u) return false;
     this.setPageCount(pfn, v + nr);
@@ -1904,7 +1911,7 @@ export class MemmapStore {
 
   /** `page_ref_freeze()`: sets the count to 0 if it is exactly `count`; returns whether it did. */
   pageRefFreeze(pfn: Pfn | number, count: number): boolean {
-    checkUnsigned('page_ref_freeze', 'count', count, REF_MAX);
+    checkInt('page_ref_freeze', 'count', count);
     if (this.pageRefCount(pfn) !== count) return false;
     this.setPageCount(pfn, 0);
     return true;
@@ -1912,7 +1919,7 @@ export class MemmapStore {
 
   /** `page_ref_unfreeze()`: sets a frozen (0) count to `count`. */
   pageRefUnfreeze(pfn: Pfn | number, count: number): void {
-    checkUnsigned('page_ref_unfreeze', 'count', count, REF_MAX);
+    checkInt('page_ref_unfreeze', 'count', count);
     if (this.pageRefCount(pfn) !== 0) throw new KernelBug(`VM_BUG_ON_PAGE(page_count(page) != 0): pfn ${hex(pfn)}`);
     this.setPageCount(pfn, count);
   }

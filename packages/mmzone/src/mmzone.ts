@@ -405,7 +405,7 @@ export function isMigrateIsolate(config: MmConfig, migratetype: number): boolean
 }
 
 /** EINVAL unless `zone` is a {@link Zone}. */
-function checkZone(fn: string, zone: unknown): asserts zone is Zone {
+export function checkZone(fn: string, zone: unknown): asserts zone is Zone {
   if (!(zone instanceof Zone)) throw new KernelError('EINVAL', `${fn}: not a zone: ${String(zone)}`);
 }
 
