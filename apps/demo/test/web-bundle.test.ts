@@ -22,7 +22,7 @@ import { webCommand } from '../src/web-cli.js';
 
 const APP = fileURLToPath(new URL('..', import.meta.url));
 /** Gzipped bytes of JS loaded before the page runs. */
-const INITIAL_JS_BUDGET = 340 * 1024;
+const INITIAL_JS_BUDGET = 344 * 1024;
 
 interface Metafile {
   readonly outputs: Readonly<

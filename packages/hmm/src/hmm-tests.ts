@@ -35,14 +35,15 @@
  * points once its seeded `hmm_random() % 32000` ns have passed
  * ({@link DmirrorTask}).
  */
-import { KernelError, Prandom, isKernelBug, isKernelError } from '@zonedev/kernel';
-import type { MmSystem, MmapFile, VmFault, VmOperations } from '@zonedev/mm';
+import { KernelError, Prandom, checkUnsigned, isKernelBug, isKernelError } from '@zonedev/kernel';
+import type { MmapFile, VmFault, VmOperations } from '@zonedev/mm';
 import {
   MADV_HUGEPAGE,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAP_SHARED,
   MmStruct,
+  MmSystem,
   PROT_NONE,
   PROT_READ,
   PROT_WRITE,
@@ -713,6 +714,10 @@ function runCase(c: (typeof CASES)[number], spawn: () => HmmTestsTask, rnd: Pran
  * @public
  */
 export function runHmmTests(spawn: () => HmmTestsTask, options: HmmTestsOptions = {}): HmmTestsRun {
+  if (typeof spawn !== 'function') throw new KernelError('EINVAL', 'hmm-tests: spawn is not a function');
+  if (typeof options !== 'object' || options === null) throw new KernelError('EINVAL', `hmm-tests: invalid options ${String(options)}`);
+  if (options.seed !== undefined) checkUnsigned('hmm-tests', 'seed', options.seed, 0xffffffff);
+  if (options.only !== undefined && !Array.isArray(options.only)) throw new KernelError('EINVAL', 'hmm-tests: only is not a list');
   const selected = CASES.filter((c) => options.only === undefined || options.only.includes(`${c.fixture}.${c.name}`));
   const fixtures = new Set(selected.map((c) => c.fixture));
   const rnd = new Prandom(options.seed ?? 1);
@@ -901,6 +906,10 @@ export class DmirrorTask implements HmmTestsTask {
   #exited = false;
 
   constructor(options: DmirrorTaskOptions, mm?: MmStruct) {
+    if (typeof options !== 'object' || options === null) throw new KernelError('EINVAL', `dmirror task: invalid options ${String(options)}`);
+    if (!(options.system instanceof MmSystem)) throw new KernelError('EINVAL', 'dmirror task: options.system is not an mm system');
+    if (typeof options.nextPid !== 'function') throw new KernelError('EINVAL', 'dmirror task: options.nextPid is not a function');
+    if (mm !== undefined && !(mm instanceof MmStruct)) throw new KernelError('EINVAL', `dmirror task: not an mm: ${String(mm)}`);
     this.#o = options;
     this.pageSize = options.system.pageSize;
     this.mm = mm ?? new MmStruct(options.nextPid(), { system: options.system });
@@ -913,6 +922,9 @@ export class DmirrorTask implements HmmTestsTask {
 
   /** `mmap()`: anonymous memory, or a tmpfs file open on `fd` (-EBADF for another fd, -ENODEV for a dmirror device). */
   mmap(length: number, prot: number, flags: number, fd: number = -1, offset: number = 0): number {
+    // sys_mmap(): an offset that is not page aligned is -EINVAL, even for anonymous memory
+    checkUnsigned('mmap', 'offset', offset);
+    if (offset % this.pageSize !== 0) throw new KernelError('EINVAL', `mmap: offset 0x${offset.toString(16)} is not page aligned`);
     if (fd === -1) return this.mm.mmap({ length, prot, flags });
     const f = this.#file(fd);
     if (f.kind !== 'tmpfile') throw new KernelError('ENODEV', 'mmap: /dev/hmm_dmirror does not support mmap in v5.13');
@@ -936,6 +948,7 @@ export class DmirrorTask implements HmmTestsTask {
   }
 
   store(addr: number, bytes: Uint8Array): void {
+    if (!(bytes instanceof Uint8Array)) throw new KernelError('EFAULT', `store: not a buffer: ${String(bytes)}`);
     userWrite(this.mm, addr, bytes);
   }
 
@@ -1033,6 +1046,8 @@ export class DmirrorTask implements HmmTestsTask {
   }
 
   spawnThread(ns: number, fn: () => void): { join(): void } {
+    checkUnsigned('pthread_create', 'delay', ns);
+    if (typeof fn !== 'function') throw new KernelError('EINVAL', 'pthread_create: start_routine is not a function');
     const t = { due: this.#clock + ns, fn, done: false };
     this.#threads.push(t);
     return { join: () => this.#runThread(t) };
@@ -1057,6 +1072,9 @@ export class DmirrorTask implements HmmTestsTask {
  * @public
  */
 export function dmirrorTaskSpawner(testHmm: TestHmm, system: MmSystem, firstPid: number = 1000): () => DmirrorTask {
+  if (typeof testHmm !== 'object' || testHmm === null || typeof testHmm.open !== 'function') throw new KernelError('EINVAL', `dmirror task: not the test_hmm module: ${String(testHmm)}`);
+  if (!(system instanceof MmSystem)) throw new KernelError('EINVAL', `dmirror task: not an mm system: ${String(system)}`);
+  checkUnsigned('dmirror task', 'first pid', firstPid, 0x3fffffff);
   let pid = firstPid;
   let ino = 1000;
   const options: DmirrorTaskOptions = { testHmm, system, nextPid: () => pid++, nextIno: () => ino++ };

@@ -36,8 +36,9 @@
  * page stays at 2; when it drops back to 1, its pagemap's `page_free` runs.
  */
 import { KernelBug, KernelError, checkUnsigned, hasBits, isKernelError } from '@zonedev/kernel';
-import type { MmStruct, MmSystem, PageTable, Pte, Vma } from '@zonedev/mm';
+import type { MmStruct, PageTable, Pte, Vma } from '@zonedev/mm';
 import {
+  MmSystem,
   MM_ANONPAGES,
   VM_WRITE,
   anonVmaPrepare,
@@ -165,6 +166,7 @@ function checkArgs(fn: string, args: MigrateVma): Ctx {
 
 /** A page the lock helpers may touch: an unsigned pfn with a struct page (-EINVAL otherwise). */
 function checkPage(fn: string, sys: MmSystem, pfn: number): void {
+  if (!(sys instanceof MmSystem)) throw new KernelError('EINVAL', `${fn}: not an mm system: ${String(sys)}`);
   checkUnsigned(fn, 'pfn', pfn);
   if (!sys.pfnValid(pfn)) throw new KernelError('EINVAL', `${fn}: pfn 0x${pfn.toString(16)} has no struct page`);
 }

@@ -308,6 +308,8 @@ export class DmirrorDevice {
   readonly #free = new PfnStack();
 
   constructor(module: TestHmm, minor: number) {
+    if (!(module instanceof TestHmm)) throw new KernelError('EINVAL', `dmirror_device_init: not the test_hmm module: ${String(module)}`);
+    checkUnsigned('dmirror_device_init', 'minor', minor, DMIRROR_NDEVICES - 1);
     this.#module = module;
     this.minor = minor;
     this.path = `/dev/hmm_dmirror${minor}`;
@@ -335,6 +337,7 @@ export class DmirrorDevice {
 
   /** The backing system page of a device page in use (`dpage->zone_device_data`), or undefined. */
   backingPage(dpage: number): number | undefined {
+    checkUnsigned('dmirror_backing_page', 'dpage', dpage);
     if (!this.ownsPfn(dpage)) return undefined;
     const r = this.#module.parts.mm.core.memmap.pageZoneDeviceData(dpage);
     return typeof r === 'number' ? r : undefined;
@@ -342,6 +345,7 @@ export class DmirrorDevice {
 
   /** Whether `pfn` is device memory of this device. */
   ownsPfn(pfn: number): boolean {
+    checkUnsigned('dmirror_owns_pfn', 'pfn', pfn);
     return this.#chunks.some((c) => pfn >= c.pfnFirst && pfn < c.pfnLast);
   }
 
@@ -355,6 +359,7 @@ export class DmirrorDevice {
    * kernel's `err_release` path).
    */
   allocateChunk(takeOne: boolean = false): { ok: boolean; page?: number } {
+    if (typeof takeOne !== 'boolean') throw new KernelError('EINVAL', `dmirror_allocate_chunk: invalid ppage ${String(takeOne)}`);
     const { kernel, memremap, mm } = this.#module.parts;
     let res: Resource;
     try {
@@ -560,6 +565,10 @@ export class Dmirror {
   readonly #onRelease: (file: Dmirror) => void;
 
   constructor(module: TestHmm, mdevice: DmirrorDevice, mm: MmStruct, onRelease: (file: Dmirror) => void) {
+    if (!(module instanceof TestHmm)) throw new KernelError('EINVAL', `dmirror_new: not the test_hmm module: ${String(module)}`);
+    if (!(mdevice instanceof DmirrorDevice)) throw new KernelError('EINVAL', `dmirror_new: not a dmirror device: ${String(mdevice)}`);
+    if (!(mm instanceof MmStruct)) throw new KernelError('EINVAL', `dmirror_new: not an mm: ${String(mm)}`);
+    if (typeof onRelease !== 'function') throw new KernelError('EINVAL', 'dmirror_new: onRelease is not a function');
     this.#module = module;
     this.#ps = module.pageSize;
     this.mdevice = mdevice;
@@ -619,7 +628,7 @@ export class Dmirror {
     const end = (cmd.addr + cmd.npages * BigInt(this.#ps)) % 2n ** 64n;
     if (cmd.addr >= end) throw new KernelError('EINVAL', 'dmirror: empty or wrapping range');
     if (![HMM_DMIRROR_READ, HMM_DMIRROR_WRITE, HMM_DMIRROR_MIGRATE, HMM_DMIRROR_SNAPSHOT].includes(request)) {
-      throw new KernelError('EINVAL', `dmirror: unknown ioctl 0x${request.toString(16)}`);
+      throw new KernelError('EINVAL', `dmirror: unknown ioctl ${typeof request === 'number' ? `0x${request.toString(16)}` : String(request)}`);
     }
     const cut = (x: bigint): number => (x > BigInt(ADDR_LIMIT) ? ADDR_LIMIT : Number(x));
     return { start: cut(cmd.addr), end: cut(end) };
@@ -1058,6 +1067,10 @@ export class TestHmm {
   #devt = 0;
 
   constructor(options: TestHmmOptions) {
+    if (typeof options !== 'object' || options === null) throw new KernelError('EINVAL', `test_hmm: invalid options ${String(options)}`);
+    for (const k of ['kernel', 'memremap', 'mm'] as const) {
+      if (typeof options[k] !== 'object' || options[k] === null) throw new KernelError('EINVAL', `test_hmm: options.${k} is missing`);
+    }
     this.parts = options;
   }
 

@@ -13,6 +13,11 @@
  * map counts, page locks, rss, page contents, the mirror page tables and
  * notifier sequences, iomem, free pages, the devices' free lists — is
  * exactly as it was.
+ *
+ * The last block is driven by the committed API report (etc/hmm.api.md):
+ * every function, constructor and method it lists has an entry, and each is
+ * called with each of the test kit's bad values in each parameter; a new
+ * export without an entry fails its coverage test.
  */
 import { isKernelBug, isKernelError } from '@zonedev/kernel';
 import { GFP_HIGHUSER } from '@zonedev/mmzone';
@@ -37,7 +42,8 @@ import {
   userRead,
   userWrite,
 } from '@zonedev/mm';
-import type { Dmirror, HmmDmirrorCmd, HmmRange, MigrateVma } from '@zonedev/hmm';
+import type { Dmirror, HmmDmirrorCmd, HmmRange, HmmTestsTask, MigrateVma } from '@zonedev/hmm';
+import * as api from '@zonedev/hmm';
 import {
   HMM_DMIRROR_MIGRATE,
   HMM_DMIRROR_READ,
@@ -69,6 +75,9 @@ import {
   trylockPage,
   unlockPage,
 } from '@zonedev/hmm';
+import { readFileSync } from 'node:fs';
+import { abuse, reportEntries } from '@zonedev/test-kit';
+import type { Spec } from '@zonedev/test-kit';
 import { describe, expect, it } from 'vitest';
 import { bootWithTestHmm, newMm, snapshot } from './machine.js';
 import type { Machine } from './machine.js';
@@ -588,5 +597,103 @@ describe('the dmirror device', () => {
     ]);
     f0.release();
     expect(refusal(() => f0.release())).toBe('EINVAL');
+  });
+});
+
+describe('every entry of the API report (etc/hmm.api.md) refuses the test kit\'s bad values', () => {
+  const ENTRIES = reportEntries(readFileSync(new URL('../etc/hmm.api.md', import.meta.url), 'utf8'));
+  const s = scene();
+  const { m, mm, a, buf, f0 } = s;
+  const d0 = m.testHmm.devices[0]!;
+  const task = api.dmirrorTaskSpawner(m.testHmm, m.sys, 500)();
+  const fd = task.open('/dev/hmm_dmirror0');
+  const tbuf = task.mmap(4 * P, RW, ANON);
+  const snap = (): string => JSON.stringify([state(s), task.mm.procMaps(), [...task.load(tbuf, 16)]]);
+  const onDevice = pfnOf(mm.pgd!.get(a + 5 * P)!)!;
+  const range = { event: 0, start: a, end: a + P, flags: 1, mm };
+  const mvma = (): MigrateVma =>
+    ({ vma: mm.findVma(a)!, dst: new Array(8).fill(0), src: new Array(8).fill(0), cpages: 0, npages: 0, start: a, end: a + 8 * P, pgmapOwner: d0, flags: MIGRATE_VMA_SELECT_SYSTEM }) as MigrateVma;
+  const args = (...xs: unknown[]) => () => xs;
+  /** A spec calling `obj[name](...args)`. */
+  const on = <T extends object>(obj: T, name: keyof T & string, xs: unknown[], allow?: (i: number, v: unknown) => boolean): Spec => ({
+    args: () => [...xs],
+    call: (v) => (obj[name] as (...p: unknown[]) => unknown)(...v),
+    ...(allow === undefined ? {} : { allow }),
+  });
+  const t = task as HmmTestsTask;
+  const specs: Record<string, Spec | null> = {
+    decodeHmmDmirrorCmd: { args: () => [api.encodeHmmDmirrorCmd(cmd(a, buf, 1))], call: ([b]) => decodeHmmDmirrorCmd(b as Uint8Array) },
+    encodeHmmDmirrorCmd: { args: () => [cmd(a, buf, 1)], call: ([c]) => encodeHmmDmirrorCmd(c as HmmDmirrorCmd) },
+    hmmPfn: { args: args(0x1000, 0n, 0), call: ([p, fl, o]) => hmmPfn(n(p), fl as bigint, n(o)) },
+    hmmPfnToMapOrder: { args: args(0n), call: ([x]) => hmmPfnToMapOrder(x as bigint) },
+    hmmPfnToPage: { args: args(0n), call: ([x]) => hmmPfnToPage(x as bigint) },
+    hmmPteNeedFault: { args: args(0n, 0n, 0n, 0n), call: ([i, d, k, c]) => hmmPteNeedFault(i as bigint, d as bigint, k as bigint, c as bigint) },
+    hmmRangeFault: { args: args({}), call: ([r]) => hmmRangeFault(r as HmmRange) },
+    hmmTestsCases: null, // no parameters
+    lockPage: { args: args(m.sys, onDevice), call: ([y, p]) => lockPage(y as never, n(p)) },
+    trylockPage: { args: args(m.sys, onDevice), call: ([y, p]) => trylockPage(y as never, n(p)) },
+    unlockPage: { args: args(m.sys, onDevice), call: ([y, p]) => unlockPage(y as never, n(p)) },
+    pageLocked: { args: args(m.sys, onDevice), call: ([y, p]) => pageLocked(y as never, n(p)) },
+    migratePfn: { args: args(0x1000), call: ([p]) => migratePfn(n(p)) },
+    migratePfnClear: { args: args(migratePfn(0x1000), MIGRATE_PFN_LOCKED), call: ([x, fl]) => migratePfnClear(n(x), n(fl)) },
+    migratePfnHas: { args: args(migratePfn(0x1000), MIGRATE_PFN_LOCKED), call: ([x, fl]) => migratePfnHas(n(x), n(fl)) },
+    migratePfnSet: { args: args(migratePfn(0x1000), MIGRATE_PFN_LOCKED), call: ([x, fl]) => migratePfnSet(n(x), n(fl)) },
+    migratePfnToPage: { args: args(migratePfn(0x1000)), call: ([x]) => migratePfnToPage(n(x)) },
+    migrateVmaSetup: { args: () => [mvma()], call: ([x]) => migrateVmaSetup(x as MigrateVma) },
+    migrateVmaSetupCheck: { args: () => [mvma()], call: ([x]) => api.migrateVmaSetupCheck(x as MigrateVma) },
+    migrateVmaPages: { args: () => [mvma()], call: ([x]) => migrateVmaPages(x as MigrateVma) },
+    migrateVmaFinalize: { args: () => [mvma()], call: ([x]) => migrateVmaFinalize(x as MigrateVma) },
+    dmirrorTaskSpawner: { args: args(m.testHmm, m.sys, 600), call: ([h, y, p]) => api.dmirrorTaskSpawner(h as never, y as never, p as number) },
+    runHmmTests: { args: () => [() => t, { only: [] }], call: ([sp, o]) => api.runHmmTests(sp as () => HmmTestsTask, o as never) },
+    'Dmirror.constructor': { args: args(m.testHmm, d0, mm, () => undefined), call: ([h, d, x, r]) => new api.Dmirror(h as never, d as never, x as never, r as never) },
+    'Dmirror.invalidate': { args: () => [f0.notifier, range, 4], call: ([sub, r, q]) => f0.invalidate(sub as never, r as never, n(q)) },
+    'Dmirror.ioctl': { args: () => [HMM_DMIRROR_READ, cmd(a, buf, 1)], call: ([r, c]) => f0.ioctl(n(r), c as HmmDmirrorCmd) },
+    'Dmirror.ioctlCheck': { args: () => [HMM_DMIRROR_READ, cmd(a, buf, 1)], call: ([r, c]) => f0.ioctlCheck(n(r), c as HmmDmirrorCmd) },
+    'Dmirror.release': null, // no parameters
+    'DmirrorDevice.constructor': { args: args(m.testHmm, 0), call: ([h, x]) => new api.DmirrorDevice(h as never, n(x)) },
+    'DmirrorDevice.allocateChunk': { args: args(false), call: ([x]) => d0.allocateChunk(x as boolean) },
+    'DmirrorDevice.backingPage': { args: args(onDevice), call: ([x]) => d0.backingPage(n(x)) },
+    'DmirrorDevice.devmemAllocPage': null, // no parameters
+    'DmirrorDevice.devmemFault': { args: () => [{ vma: mm.findVma(a)!, address: a + 5 * P, flags: 0, page: onDevice }], call: ([v]) => d0.devmemFault(v as never) },
+    'DmirrorDevice.devmemFree': { args: args(onDevice), call: ([x]) => d0.devmemFree(n(x)) },
+    'DmirrorDevice.freeList': null, // no parameters
+    'DmirrorDevice.ownsPfn': { args: args(onDevice), call: ([x]) => d0.ownsPfn(n(x)) },
+    'DmirrorDevice.removeChunks': null, // no parameters
+    'DmirrorTask.constructor': { args: () => [{ testHmm: m.testHmm, system: m.sys, nextPid: () => 700 }], call: ([o, x]) => new api.DmirrorTask(o as never, x as never) },
+    'DmirrorTask.close': on(task, 'close', [fd]),
+    'DmirrorTask.exit': null, // no parameters
+    'DmirrorTask.fork': null,
+    'DmirrorTask.ftruncate': on(task, 'ftruncate', [fd, P]),
+    'DmirrorTask.ioctl': { args: () => [fd, HMM_DMIRROR_READ, cmd(tbuf, tbuf + P, 1)], call: ([x, r, c]) => task.ioctl(n(x), n(r), c as HmmDmirrorCmd) },
+    'DmirrorTask.load': on(task, 'load', [tbuf, 16]),
+    'DmirrorTask.madvise': on(task, 'madvise', [tbuf, P, 4]),
+    'DmirrorTask.mmap': on(task, 'mmap', [P, RW, ANON, -1, 0], (i, v) => i === 3 && v === -1 /* no file */),
+    'DmirrorTask.mprotect': on(task, 'mprotect', [tbuf, P, RW]),
+    'DmirrorTask.munmap': on(task, 'munmap', [tbuf, P]),
+    'DmirrorTask.open': on(task, 'open', ['/dev/hmm_dmirror1']),
+    'DmirrorTask.openTmpfile': on(task, 'openTmpfile', ['/tmp']),
+    'DmirrorTask.pread': on(task, 'pread', [fd, 16, 0]),
+    'DmirrorTask.pwrite': on(task, 'pwrite', [fd, new Uint8Array(1), 0]),
+    'DmirrorTask.spawnThread': on(task, 'spawnThread', [0, () => undefined]),
+    'DmirrorTask.store': on(task, 'store', [tbuf, new Uint8Array([1])]),
+    'TestHmm.constructor': { args: () => [{ kernel: m.kernel, memremap: m.memremap, mm: m.sys }], call: ([o]) => new api.TestHmm(o as never) },
+    'TestHmm.condResched': null, // no parameters
+    'TestHmm.files': null,
+    'TestHmm.load': null,
+    'TestHmm.open': { args: args(0, mm), call: ([x, y]) => m.testHmm.open(n(x), y as MmStruct) },
+    'TestHmm.unload': null,
+  };
+  const refused = (e: unknown): boolean => isKernelError(e) || isKernelBug(e);
+
+  it('the table covers every function and method of the API report, and nothing else', () => {
+    const keys = [...new Set(ENTRIES.map((e) => e.key))].sort();
+    expect(keys.length).toBeGreaterThan(55);
+    expect(Object.keys(specs).sort()).toEqual(keys);
+  });
+
+  it('each bad value in each parameter is refused with a KernelError or KernelBug, the machine unchanged', () => {
+    const r = abuse(ENTRIES, specs, snap, refused);
+    expect(r.failures).toEqual([]);
+    expect(r.calls).toBeGreaterThan(800);
   });
 });

@@ -47,6 +47,7 @@ export interface NdMedia {
 /** Validates an access of `len` bytes at `offset` against a media size. */
 export function checkMediaRange(fn: string, media: NdMedia, offset: unknown, len: number): asserts offset is number {
   checkUnsigned(fn, 'offset', offset);
+  checkUnsigned(fn, 'length', len);
   if (offset > media.size || len > media.size - offset) {
     throw new KernelError('ENXIO', `${fn}: access 0x${offset.toString(16)}+0x${len.toString(16)} beyond media size 0x${media.size.toString(16)}`);
   }
@@ -147,6 +148,7 @@ export class MemoryMedia implements NdMedia {
   }
 
   read(offset: number, dst: Uint8Array): void {
+    checkBytes('MemoryMedia.read', dst);
     if (!(Number.isSafeInteger(offset) && offset >= 0 && offset + dst.length <= this.size)) {
       checkMediaRange('MemoryMedia.read', this, offset, dst.length);
     }
@@ -175,6 +177,7 @@ export class MemoryMedia implements NdMedia {
   }
 
   write(offset: number, src: Uint8Array): void {
+    checkBytes('MemoryMedia.write', src);
     if (!(Number.isSafeInteger(offset) && offset >= 0 && offset + src.length <= this.size)) {
       checkMediaRange('MemoryMedia.write', this, offset, src.length);
     }
@@ -229,6 +232,7 @@ export class MemoryMedia implements NdMedia {
   }
 
   isPoisoned(offset: number, len: number): boolean {
+    checkMediaRange('MemoryMedia.isPoisoned', this, offset, len);
     if (this.poison.size === 0 || len === 0) return false;
     for (let s = Math.floor(offset / 512); s * 512 < offset + len; s++) if (this.poison.has(s)) return true;
     return false;
@@ -257,6 +261,8 @@ export class PhysMemMedia implements NdMedia {
   private readonly isBad: ((offset: number, len: number) => boolean) | undefined;
 
   constructor(mem: PhysMem, start: number, size: number, isBad?: (offset: number, len: number) => boolean) {
+    if (typeof mem !== 'object' || mem === null || typeof mem.readInto !== 'function') throw new KernelError('EINVAL', `PhysMemMedia: not physical memory: ${String(mem)}`);
+    if (isBad !== undefined && typeof isBad !== 'function') throw new KernelError('EINVAL', 'PhysMemMedia: isBad is not a function');
     checkUnsigned('PhysMemMedia', 'start', start);
     checkUnsigned('PhysMemMedia', 'size', size, Number.MAX_SAFE_INTEGER - start);
     this.mem = mem;
@@ -266,17 +272,20 @@ export class PhysMemMedia implements NdMedia {
   }
 
   read(offset: number, dst: Uint8Array): void {
+    checkBytes('nsio_rw_bytes', dst);
     checkMediaRange('nsio_rw_bytes', this, offset, dst.length);
     if (this.isPoisoned(offset, dst.length)) throw new KernelError('EIO', 'media error');
     this.mem.readInto(this.start + offset, dst);
   }
 
   write(offset: number, src: Uint8Array): void {
+    checkBytes('nsio_rw_bytes', src);
     checkMediaRange('nsio_rw_bytes', this, offset, src.length);
     this.mem.write(this.start + offset, src);
   }
 
   isPoisoned(offset: number, len: number): boolean {
+    checkMediaRange('nsio_rw_bytes', this, offset, len);
     return this.isBad?.(offset, len) ?? false;
   }
 }
@@ -310,6 +319,9 @@ export class CrashMedia implements NdMedia {
   failed = false;
 
   constructor(inner: NdMedia, crashAt: number = 0, tornBytes: number = 0) {
+    if (typeof inner !== 'object' || inner === null || typeof inner.read !== 'function' || typeof inner.write !== 'function') {
+      throw new KernelError('EINVAL', `CrashMedia: not a medium: ${String(inner)}`);
+    }
     checkUnsigned('CrashMedia', 'crashAt', crashAt);
     checkUnsigned('CrashMedia', 'tornBytes', tornBytes);
     this.inner = inner;
@@ -322,11 +334,15 @@ export class CrashMedia implements NdMedia {
   }
 
   read(offset: number, dst: Uint8Array): void {
+    checkBytes('CrashMedia.read', dst);
+    checkMediaRange('CrashMedia.read', this, offset, dst.length);
     if (this.failed) throw new PowerFailure();
     this.inner.read(offset, dst);
   }
 
   write(offset: number, src: Uint8Array): void {
+    checkBytes('CrashMedia.write', src);
+    checkMediaRange('CrashMedia.write', this, offset, src.length);
     if (this.failed) throw new PowerFailure();
     this.writes += 1;
     if (this.writes === this.crashAt) {
@@ -339,6 +355,12 @@ export class CrashMedia implements NdMedia {
   }
 
   isPoisoned(offset: number, len: number): boolean {
+    checkMediaRange('CrashMedia.isPoisoned', this, offset, len);
     return this.inner.isPoisoned?.(offset, len) ?? false;
   }
+}
+
+/** EINVAL unless `b` is a byte buffer. */
+function checkBytes(fn: string, b: unknown): asserts b is Uint8Array {
+  if (!(b instanceof Uint8Array)) throw new KernelError('EINVAL', `${fn}: not a byte buffer: ${String(b)}`);
 }

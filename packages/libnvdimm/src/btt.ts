@@ -114,15 +114,18 @@ const TWO30 = 0x40000000;
 
 /** `ent_lba()`: the postmap bits of a map or log entry. @public */
 export function entLba(ent: number): number {
+  checkUnsigned('ent_lba', 'ent', ent, 0xffffffff);
   return ent % TWO30;
 }
 /** `ent_e_flag()`. @public */
 export function entEFlag(ent: number): boolean {
+  checkUnsigned('ent_e_flag', 'ent', ent, 0xffffffff);
   // bit MAP_ERR_SHIFT (30) of a u32
   return ent % (2 * MAP_ERR_MASK) >= MAP_ERR_MASK;
 }
 /** `ent_z_flag()`. @public */
 export function entZFlag(ent: number): boolean {
+  checkUnsigned('ent_z_flag', 'ent', ent, 0xffffffff);
   // bit MAP_TRIM_SHIFT (31) of a u32
   return ent % (2 * MAP_TRIM_MASK) >= MAP_TRIM_MASK;
 }
@@ -132,6 +135,7 @@ export function entNormal(ent: number): boolean {
 }
 /** `set_e_flag()`: the entry with E set. @public */
 export function setEFlag(ent: number): number {
+  checkUnsigned('set_e_flag', 'ent', ent, 0xffffffff);
   return entEFlag(ent) ? ent : ent + MAP_ERR_MASK;
 }
 
@@ -141,6 +145,7 @@ export function setEFlag(ent: number): number {
  * @public
  */
 export function ndIncSeq(seq: number): number {
+  checkUnsigned('nd_inc_seq', 'seq', seq, 0xffffffff);
   const next = [0, 2, 3, 1] as const;
   return next[seq % 4] ?? 0;
 }
@@ -186,6 +191,10 @@ export const BTT_SB_OFFSETS = {
  * @public
  */
 export function encodeBttSb(sb: BttSb): Uint8Array {
+  if (typeof sb !== 'object' || sb === null) throw new KernelError('EINVAL', `btt info block: invalid ${String(sb)}`);
+  for (const k of ['signature', 'uuid', 'parentUuid'] as const) {
+    if (!(sb[k] instanceof Uint8Array)) throw new KernelError('EINVAL', `btt info block: ${k} is not a byte array`);
+  }
   const buf = new Uint8Array(4096);
   const v = new DataView(buf.buffer);
   const o = BTT_SB_OFFSETS;
@@ -271,6 +280,8 @@ function isNullUuid(u: Uint8Array): boolean {
  * @public
  */
 export function ndBttArenaIsValid(buf: Uint8Array, parentUuid: Uint8Array | undefined, log?: BttLog): boolean {
+  if (parentUuid !== undefined) checkUuid('nd_btt_arena_is_valid', 'parent uuid', parentUuid);
+  if (log !== undefined && typeof log !== 'function') throw new KernelError('EINVAL', 'nd_btt_arena_is_valid: log is not a function');
   const sb = decodeBttSb(buf);
   if (!bytesEqual(sb.signature, sigBytes())) return false;
   if (!isNullUuid(sb.parentUuid)) {
@@ -354,6 +365,11 @@ export class ArenaInfo {
  * @public
  */
 export function allocArena(size: number, start: number, arenaOff: number, lbasize: number, sectorSize: number, versionMajor: number, versionMinor: number): ArenaInfo {
+  checkUnsigned('btt_alloc_arena', 'size', size);
+  checkUnsigned('btt_alloc_arena', 'start', start);
+  checkUnsigned('btt_alloc_arena', 'arena_off', arenaOff);
+  checkArenaGeometry('btt_alloc_arena', lbasize, versionMajor, versionMinor);
+  if (sectorSize !== 512 && sectorSize !== 4096) throw new KernelError('EINVAL', `btt_alloc_arena: invalid sector size ${String(sectorSize)}`);
   const a = new ArenaInfo();
   a.sectorSize = sectorSize;
   a.size = size;
@@ -380,12 +396,22 @@ export function allocArena(size: number, start: number, arenaOff: number, lbasiz
   return a;
 }
 
+/** EINVAL unless the lba size is a non-zero 32-bit integer and the version two 16-bit ones (the info block's `__le32`/`__le16` fields). */
+function checkArenaGeometry(fn: string, lbasize: number, versionMajor: number, versionMinor: number): void {
+  checkUnsigned(fn, 'lbasize', lbasize, 0xffffffff);
+  if (lbasize === 0) throw new KernelError('EINVAL', `${fn}: lbasize 0`);
+  checkUnsigned(fn, 'version_major', versionMajor, 0xffff);
+  checkUnsigned(fn, 'version_minor', versionMinor, 0xffff);
+}
+
 /**
  * `create_arenas()` (drivers/nvdimm/btt.c): cuts `rawsize` bytes into arenas
  * of at most 512 GiB; a tail shorter than 16 MiB is dropped.
  * @public
  */
 export function createArenas(rawsize: number, lbasize: number, versionMajor: number, versionMinor: number): ArenaInfo[] {
+  checkUnsigned('create_arenas', 'rawsize', rawsize);
+  checkArenaGeometry('create_arenas', lbasize, versionMajor, versionMinor);
   const sectorSize = lbasize >= 4096 ? 4096 : 512;
   const arenas: ArenaInfo[] = [];
   let remaining = rawsize;
@@ -412,6 +438,7 @@ export function createArenas(rawsize: number, lbasize: number, versionMajor: num
  * @public
  */
 export function ndBttVersion(claimClass: NvdimmClaimClass): { initialOffset: number; versionMajor: number; versionMinor: number } {
+  checkClaimClass('nd_btt_version', claimClass);
   return claimClass === NvdimmClaimClass.NVDIMM_CCLASS_BTT2
     ? { initialOffset: 0, versionMajor: 2, versionMinor: 0 }
     : { initialOffset: 4096, versionMajor: 1, versionMinor: 1 };
@@ -438,6 +465,7 @@ export interface NdBttProbe {
  * @public
  */
 export function ndBttProbe(media: NdMedia, claimClass: NvdimmClaimClass, parentUuid?: Uint8Array): NdBttProbe {
+  checkClaimClass('__nd_btt_probe', claimClass);
   if (typeof media !== 'object' || media === null) throw new KernelError('ENODEV', '__nd_btt_probe: no namespace');
   if (parentUuid !== undefined) checkUuid('__nd_btt_probe', 'parent uuid', parentUuid);
   if (media.size < 16 * 2 ** 20) throw new KernelError('ENXIO', '__nd_btt_probe: namespace below 16 MiB');
@@ -549,6 +577,7 @@ export class Btt {
   static attach(media: NdMedia, opts: BttOptions): Btt {
     const fn = 'nvdimm_namespace_attach_btt';
     if (typeof media !== 'object' || media === null) throw new KernelError('EINVAL', `${fn}: no namespace`);
+    if (typeof opts !== 'object' || opts === null) throw new KernelError('EINVAL', `${fn}: invalid options ${String(opts)}`);
     checkUnsigned(fn, 'namespace size', media.size);
     checkUuid(fn, 'uuid', opts.uuid);
     if (opts.parentUuid !== undefined) checkUuid(fn, 'parent uuid', opts.parentUuid);
@@ -650,8 +679,14 @@ export class Btt {
     }
   }
 
+  /** EINVAL unless `a` is an arena. */
+  private arenaArg(fn: string, a: unknown): asserts a is ArenaInfo {
+    if (!(a instanceof ArenaInfo)) throw new KernelError('EINVAL', `${fn}: not an arena: ${String(a)}`);
+  }
+
   /** The info block `btt_arena_write_layout()` builds for an arena. */
   buildSb(a: ArenaInfo): Uint8Array {
+    this.arenaArg('btt_info_write', a);
     const buf = encodeBttSb({
       signature: sigBytes(),
       uuid: this.uuid,
@@ -760,6 +795,8 @@ export class Btt {
 
   /** `btt_log_group_read()`: the four entries of a lane's log group. */
   logGroupRead(a: ArenaInfo, lane: number): LogEntry[] {
+    this.arenaArg('btt_log_group_read', a);
+    checkUnsigned('btt_log_group_read', 'lane', lane, a.nfree - 1);
     const buf = new Uint8Array(LOG_GRP_SIZE);
     this.readBytes(a.logoff + lane * LOG_GRP_SIZE, buf);
     const v = new DataView(buf.buffer);
@@ -826,6 +863,8 @@ export class Btt {
    * sequence in the first slot (a never-written lane) becomes 1 in `log`.
    */
   static logGetOld(a: ArenaInfo, log: LogEntry[]): number {
+    if (!(a instanceof ArenaInfo)) throw new KernelError('EINVAL', `btt_log_get_old: not an arena: ${String(a)}`);
+    if (!Array.isArray(log) || log.length < 2 || log.some((e) => typeof e !== 'object' || e === null)) throw new KernelError('EINVAL', 'btt_log_get_old: not a log group');
     const e0 = log[a.logIndex[0]] as LogEntry;
     const e1 = log[a.logIndex[1]] as LogEntry;
     if (e0.seq === 0) {
@@ -843,6 +882,9 @@ export class Btt {
    * slot index (0/1) it came from. EIO for "log corruption".
    */
   logRead(a: ArenaInfo, lane: number, oldFlag: number): { slot: number; ent: LogEntry } {
+    this.arenaArg('btt_log_read', a);
+    checkUnsigned('btt_log_read', 'lane', lane, a.nfree - 1);
+    checkUnsigned('btt_log_read', 'old_flag', oldFlag, 1);
     const log = this.logGroupRead(a, lane);
     const old = Btt.logGetOld(a, log);
     if (old < 0 || old > 1) {
@@ -889,6 +931,8 @@ export class Btt {
    * (an all-zero entry is the identity mapping).
    */
   mapRead(a: ArenaInfo, lba: number): { postmap: number; trim: boolean; error: boolean } {
+    this.arenaArg('btt_map_read', a);
+    checkUnsigned('btt_map_read', 'lba', lba, a.externalNlba - 1);
     if (lba >= a.externalNlba) this.log('err', `btt_map_read: lba ${hex(lba)} out of range (max: ${hex(a.externalNlba)})`);
     this.readBytes(a.mapoff + lba * MAP_ENT_SIZE, this.ent4);
     const raw = this.ent4View.getUint32(0, true);
@@ -941,6 +985,8 @@ export class Btt {
 
   /** The raw 32-bit map entry of `lba` (for inspection and checking). */
   mapRaw(a: ArenaInfo, lba: number): number {
+    this.arenaArg('btt_map_read', a);
+    checkUnsigned('btt_map_read', 'lba', lba, a.externalNlba - 1);
     const buf = new Uint8Array(MAP_ENT_SIZE);
     this.readBytes(a.mapoff + lba * MAP_ENT_SIZE, buf);
     return new DataView(buf.buffer).getUint32(0, true);
@@ -980,6 +1026,8 @@ export class Btt {
 
   /** `to_namespace_offset()`: arena offset of internal block `lba`. */
   blockOffset(a: ArenaInfo, lba: number): number {
+    this.arenaArg('to_namespace_offset', a);
+    checkUnsigned('to_namespace_offset', 'lba', lba, a.internalNlba - 1);
     return a.dataoff + lba * a.internalLbasize;
   }
 
@@ -1018,6 +1066,7 @@ export class Btt {
    * consistent. Reads the whole map: meant for arenas of test size.
    */
   checkArena(a: ArenaInfo): string[] {
+    this.arenaArg('btt_check_arena', a);
     const problems: string[] = [];
     const seen = new Uint8Array(a.internalNlba);
     const mapBuf = new Uint8Array(a.externalNlba * MAP_ENT_SIZE);
@@ -1052,6 +1101,7 @@ export class Btt {
    * beyond the last arena.
    */
   lbaToArena(sector: number): { arena: ArenaInfo; premap: number } {
+    checkUnsigned('lba_to_arena', 'sector', sector);
     let lba = Math.floor((sector * SECTOR_SIZE) / this.sectorSize);
     for (const a of this.arenas) {
       if (lba < a.externalNlba) return { arena: a, premap: lba };
@@ -1223,3 +1273,8 @@ export class Btt {
   }
 }
 
+
+/** EINVAL unless `c` is a claim class (`enum nvdimm_claim_class`). */
+function checkClaimClass(fn: string, c: unknown): asserts c is NvdimmClaimClass {
+  if (typeof c !== 'number' || !Object.values(NvdimmClaimClass).includes(c)) throw new KernelError('EINVAL', `${fn}: invalid claim class ${String(c)}`);
+}

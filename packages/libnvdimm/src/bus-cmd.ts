@@ -23,6 +23,7 @@
  *   clear_error   4  address, length        status, cleared
  * ```
  */
+import { checkUnsigned } from '@zonedev/kernel';
 
 /** `ND_CMD_ARS_CAP` (include/uapi/linux/ndctl.h). @public */
 export const ND_CMD_ARS_CAP = 1;
@@ -35,6 +36,7 @@ export const ND_CMD_CLEAR_ERROR = 4;
 
 /** `nvdimm_bus_cmd_name()` (include/linux/libnvdimm.h): the name of a bus command, '' for none. @public */
 export function nvdimmBusCmdName(cmd: number): string {
+  checkUnsigned('nvdimm_bus_cmd_name', 'cmd', cmd, 0xffffffff);
   switch (cmd) {
     case ND_CMD_ARS_CAP:
       return 'ars_cap';

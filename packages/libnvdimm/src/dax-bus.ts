@@ -87,6 +87,13 @@ export class DaxRegion {
   readonly flags: number;
 
   constructor(dev: Device, id: number, range: Range, targetNode: number, align: number, flags: number) {
+    if (!(dev instanceof Device)) throw new KernelError('EINVAL', `dax_region: invalid parent ${String(dev)}`);
+    checkUnsigned('dax_region', 'id', id, 0x7fffffff);
+    if (typeof range !== 'object' || range === null) throw new KernelError('EINVAL', 'dax_region: no range');
+    checkPhysRange('dax_region', range.start, range.end - range.start + 1);
+    if (targetNode !== -1) checkUnsigned('dax_region', 'target node', targetNode, 0xffff);
+    checkUnsigned('dax_region', 'align', align);
+    checkUnsigned('dax_region', 'flags', flags, 0xffffffff);
     this.dev = dev;
     this.id = id;
     this.targetNode = targetNode;
@@ -137,7 +144,8 @@ export class DevDax extends Device {
   readonly vmas: Set<Vma> = new Set<Vma>();
 
   constructor(region: DaxRegion, id: number, pgmap: DevPagemap | undefined) {
-    super({ name: `dax${region.id}.${id}`, parent: region.dev, numaNode: region.dev.numaNode });
+    super({ name: `dax${daxRegionArg(region).id}.${daxId(id)}`, parent: region.dev, numaNode: region.dev.numaNode });
+    if (pgmap !== undefined && (typeof pgmap !== 'object' || pgmap === null)) throw new KernelError('EINVAL', `devm_create_dev_dax: invalid pgmap ${String(pgmap)}`);
     this.region = region;
     this.align = region.align;
     this.targetNode = region.targetNode;
@@ -244,7 +252,7 @@ export class DaxBus {
    * bus, with its `new_id` and `remove_id` files.
    */
   daxDriverRegister(name: string, matchAlways: boolean, probe: (dev: DevDax) => void, remove?: (dev: DevDax) => void): DeviceDriver {
-    if (typeof name !== 'string' || name === '' || name.includes('/') || typeof probe !== 'function' || (remove !== undefined && typeof remove !== 'function')) {
+    if (typeof name !== 'string' || name === '' || name.includes('/') || typeof matchAlways !== 'boolean' || typeof probe !== 'function' || (remove !== undefined && typeof remove !== 'function')) {
       throw new KernelError('EINVAL', `dax_driver_register: invalid driver ${String(name)}`);
     }
     const ids = new Set<string>();
@@ -294,6 +302,7 @@ export class DaxBus {
 
   /** The dax device called `name`, if registered. */
   find(name: string): DevDax | undefined {
+    if (typeof name !== 'string') throw new KernelError('EINVAL', `dax: invalid name ${String(name)}`);
     return this.devs.find((d) => d.registered && devName(d) === name);
   }
 
@@ -319,6 +328,7 @@ export class DaxBus {
 
   /** The char device minor of `dev` (`MINOR(dev->devt)`), allocated at creation. */
   minor(dev: DevDax): number | undefined {
+    if (!(dev instanceof DevDax)) throw new KernelError('EINVAL', `dax: not a device-dax instance: ${String(dev)}`);
     return this.minors.get(dev);
   }
 
@@ -676,4 +686,16 @@ export class DaxBus {
     }
     return vmfInsertPfnPmd(vmf, { pfn: phys / this.pageSize, flags: PFN_DEV + PFN_MAP }, write);
   }
+}
+
+/** EINVAL unless `r` is a {@link DaxRegion}. */
+function daxRegionArg(r: unknown): DaxRegion {
+  if (!(r instanceof DaxRegion)) throw new KernelError('EINVAL', `devm_create_dev_dax: not a dax region: ${String(r)}`);
+  return r;
+}
+
+/** EINVAL unless `id` is an ida number. */
+function daxId(id: unknown): number {
+  checkUnsigned('devm_create_dev_dax', 'id', id, 0x7fffffff);
+  return id;
 }

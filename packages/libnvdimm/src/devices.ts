@@ -29,7 +29,7 @@
  * nvdimm_bus`, `nd_region`, `nd_namespace_io`, `nd_pfn`, `nd_dax`, `nd_btt`)
  * of Linux v5.13.
  */
-import { Device, Resource } from '@zonedev/kernel';
+import { Device, KernelError, Resource, checkUnsigned } from '@zonedev/kernel';
 import type { DevPagemap } from '@zonedev/memremap';
 import type { NdPfnSb } from './pfn-sb.js';
 import { NvdimmClaimClass, PfnMode } from './nd.js';
@@ -83,7 +83,8 @@ export class NvdimmBus extends Device {
   readonly busId: number;
 
   constructor(id: number, parent: Device, desc: NvdimmBusDescriptor) {
-    super({ name: `ndbus${id}`, parent });
+    super({ name: `ndbus${ndId('nvdimm_bus_register', id)}`, parent: ndParent('nvdimm_bus_register', parent, Device) });
+    if (typeof desc !== 'object' || desc === null || typeof desc.providerName !== 'string') throw new KernelError('EINVAL', 'nvdimm_bus_register: invalid descriptor');
     this.busId = id;
     this.desc = desc;
   }
@@ -176,7 +177,9 @@ export class NdRegion extends Device {
   readonly ndChildren: Device[] = [];
 
   constructor(id: number, bus: NvdimmBus, desc: NdRegionDesc, isVolatile: boolean, align: number) {
-    super({ name: `region${id}`, parent: bus, numaNode: desc.numaNode });
+    super({ name: `region${ndId('nd_region_create', id)}`, parent: ndParent('nd_region_create', bus, NvdimmBus), numaNode: regionDesc(desc).numaNode });
+    if (typeof isVolatile !== 'boolean') throw new KernelError('EINVAL', `nd_region_create: invalid volatile flag ${String(isVolatile)}`);
+    checkUnsigned('nd_region_create', 'align', align);
     this.regionId = id;
     this.nvdimmBus = bus;
     this.ndrStart = desc.start;
@@ -208,7 +211,7 @@ export class NdNamespaceIo extends Device {
   forceRaw = false;
 
   constructor(region: NdRegion, id: number) {
-    super({ name: `namespace${region.regionId}.${id}`, parent: region, numaNode: region.numaNode });
+    super({ name: `namespace${ndParent('nd_namespace_io_create', region, NdRegion).regionId}.${ndId('nd_namespace_io_create', id)}`, parent: region, numaNode: region.numaNode });
     this.region = region;
     this.res = new Resource({
       name: region.name ?? '',
@@ -250,7 +253,8 @@ export class NdPfn extends Device {
   npfns = 0;
 
   constructor(kind: 'pfn' | 'dax', region: NdRegion, id: number, align: number) {
-    super({ name: `${kind}${region.regionId}.${id}`, parent: region, numaNode: region.numaNode });
+    super({ name: `${pfnKind(kind)}${ndParent('nd_pfn_alloc', region, NdRegion).regionId}.${ndId('nd_pfn_alloc', id)}`, parent: region, numaNode: region.numaNode });
+    checkUnsigned('nd_pfn_alloc', 'align', align);
     this.kind = kind;
     this.region = region;
     this.pfnId = id;
@@ -278,7 +282,7 @@ export class NdBtt extends Device {
   size = 0;
 
   constructor(region: NdRegion, id: number) {
-    super({ name: `btt${region.regionId}.${id}`, parent: region, numaNode: region.numaNode });
+    super({ name: `btt${ndParent('nd_btt_alloc', region, NdRegion).regionId}.${ndId('nd_btt_alloc', id)}`, parent: region, numaNode: region.numaNode });
     this.region = region;
     this.bttId = id;
   }
@@ -288,4 +292,34 @@ export class NdBtt extends Device {
 export interface PmemBinding {
   disk: PmemDisk | BttDisk;
   pgmap: DevPagemap | undefined;
+}
+
+/** EINVAL unless `id` is an ida number (the `id` of a device's name). */
+function ndId(fn: string, id: unknown): number {
+  checkUnsigned(fn, 'id', id, 0x7fffffff);
+  return id;
+}
+
+/** EINVAL unless `parent` is an instance of `cls` (the device the new one hangs under). */
+function ndParent<T>(fn: string, parent: unknown, cls: abstract new (...args: never[]) => T): T {
+  if (!(parent instanceof cls)) throw new KernelError('EINVAL', `${fn}: invalid parent ${String(parent)}`);
+  return parent;
+}
+
+/** EINVAL unless `desc` is a region descriptor: a physical range, a node, a flag list. */
+function regionDesc(desc: unknown): NdRegionDesc {
+  const d = desc as NdRegionDesc | null | undefined;
+  if (typeof d !== 'object' || d === null || !Array.isArray(d.flags)) throw new KernelError('EINVAL', 'nd_region_create: invalid descriptor');
+  checkUnsigned('nd_region_create', 'start', d.start);
+  checkUnsigned('nd_region_create', 'size', d.size, Number.MAX_SAFE_INTEGER - d.start);
+  for (const [what, n] of [['numa node', d.numaNode], ['target node', d.targetNode]] as const) {
+    if (n !== -1) checkUnsigned('nd_region_create', what, n, 0xffff);
+  }
+  return d;
+}
+
+/** EINVAL unless `kind` is 'pfn' or 'dax'. */
+function pfnKind(kind: unknown): 'pfn' | 'dax' {
+  if (kind !== 'pfn' && kind !== 'dax') throw new KernelError('EINVAL', `nd_pfn_alloc: invalid kind ${String(kind)}`);
+  return kind;
 }

@@ -48,6 +48,7 @@ export function ndFletcher64(data: Uint8Array, le: boolean): bigint {
   if (!(data instanceof Uint8Array)) {
     throw new KernelError('EINVAL', 'nd_fletcher64: data is not a byte array');
   }
+  if (typeof le !== 'boolean') throw new KernelError('EINVAL', `nd_fletcher64: invalid le flag ${String(le)}`);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const words = Math.floor(data.byteLength / 4);
   const littleEndian = le === true;

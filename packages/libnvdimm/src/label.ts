@@ -105,6 +105,7 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * @public
  */
 export function toNvdimmCclass(guid: Uint8Array): NvdimmClaimClass {
+  if (!(guid instanceof Uint8Array) || guid.length !== 16) throw new KernelError('EINVAL', `to_nvdimm_cclass: invalid guid ${String(guid)}`);
   if (bytesEqual(guid, NVDIMM_BTT_GUID)) return NvdimmClaimClass.NVDIMM_CCLASS_BTT;
   if (bytesEqual(guid, NVDIMM_BTT2_GUID)) return NvdimmClaimClass.NVDIMM_CCLASS_BTT2;
   if (bytesEqual(guid, NVDIMM_PFN_GUID)) return NvdimmClaimClass.NVDIMM_CCLASS_PFN;
@@ -119,6 +120,8 @@ export function toNvdimmCclass(guid: Uint8Array): NvdimmClaimClass {
  * @public
  */
 export function toAbstractionGuid(claimClass: NvdimmClaimClass, target: Uint8Array): Uint8Array {
+  if (typeof claimClass !== 'number' || !Object.values(NvdimmClaimClass).includes(claimClass)) throw new KernelError('EINVAL', `to_abstraction_guid: invalid claim class ${String(claimClass)}`);
+  if (!(target instanceof Uint8Array) || target.length !== 16) throw new KernelError('EINVAL', `to_abstraction_guid: invalid target ${String(target)}`);
   switch (claimClass) {
     case NvdimmClaimClass.NVDIMM_CCLASS_BTT: return NVDIMM_BTT_GUID;
     case NvdimmClaimClass.NVDIMM_CCLASS_BTT2: return NVDIMM_BTT2_GUID;
@@ -139,6 +142,8 @@ function incSeq(seq: number): number {
  * @public
  */
 export function bestSeq(a: number, b: number): number {
+  checkUnsigned('best_seq', 'a', a, 0xffffffff);
+  checkUnsigned('best_seq', 'b', b, 0xffffffff);
   const x = a % 4;
   const y = b % 4;
   if (x === 0 || x === y) return y;
@@ -162,6 +167,7 @@ export function sizeofNamespaceIndexFor(nslot: number): number {
  * @public
  */
 export function nvdimmNumLabelSlots(configSize: number, labelSize: number): number {
+  checkLabelGeometry('nvdimm_num_label_slots', configSize, labelSize);
   const tmp = Math.floor(configSize / labelSize);
   const n = sizeofNamespaceIndexFor(tmp) / NSINDEX_ALIGN;
   return Math.floor((configSize - NSINDEX_ALIGN * n * 2) / labelSize);
@@ -173,6 +179,7 @@ export function nvdimmNumLabelSlots(configSize: number, labelSize: number): numb
  * @public
  */
 export function sizeofNamespaceIndex(configSize: number, labelSize: number): number {
+  checkLabelGeometry('sizeof_namespace_index', configSize, labelSize);
   const nslot = nvdimmNumLabelSlots(configSize, labelSize);
   const space = configSize - nslot * labelSize;
   const size = sizeofNamespaceIndexFor(nslot) * 2;
@@ -337,6 +344,7 @@ export class NvdimmDrvdata {
    * `maxXfer` is 0 ("failed to init config data area").
    */
   static labelDataInit(media: NdMedia, maxXfer: number = 4076, log?: LabelLog): NvdimmDrvdata {
+    if (log !== undefined && typeof log !== 'function') throw new KernelError('EINVAL', 'nd_label_data_init: log is not a function');
     if (typeof media !== 'object' || media === null) throw new KernelError('EINVAL', 'nd_label_data_init: no label area');
     checkUnsigned('nd_label_data_init', 'config size', media.size, 0xffffffff);
     checkUnsigned('nd_label_data_init', 'max_xfer', maxXfer, 0xffffffff);
@@ -411,6 +419,7 @@ export class NvdimmDrvdata {
 
   /** Area offset of label slot `slot` (`to_label()`). */
   labelOffset(slot: number): number {
+    checkUnsigned('nd_label_offset', 'slot', slot, this.numLabelSlots() - 1);
     return 2 * this.sizeofNamespaceIndex() + slot * this.nslabelSize;
   }
 
@@ -811,6 +820,7 @@ function checkSpec(spec: PmemLabelSpec): void {
  * @public
  */
 export function ndctlInitLabels(media: NdMedia, options: { labelVersion?: '1.1' | '1.2'; force?: boolean } = {}): number {
+  if (typeof options !== 'object' || options === null) throw new KernelError('EINVAL', `init-labels: invalid options ${String(options)}`);
   const version = options.labelVersion ?? '1.1';
   if (version !== '1.1' && version !== '1.2') throw new KernelError('EINVAL', `init-labels: unknown label version ${String(version)}`);
   const ndd = NvdimmDrvdata.labelDataInit(media);
@@ -832,4 +842,10 @@ export function ndctlReadLabels(media: NdMedia): Uint8Array {
   const out = new Uint8Array(media.size);
   media.read(0, out);
   return out;
+}
+
+/** EINVAL unless the config size is a 32-bit integer and the label size 128 or 256 (v1.1 and v1.2 labels). */
+function checkLabelGeometry(fn: string, configSize: number, labelSize: number): void {
+  checkUnsigned(fn, 'config_size', configSize, 0xffffffff);
+  if (labelSize !== 128 && labelSize !== 256) throw new KernelError('EINVAL', `${fn}: invalid label size ${String(labelSize)}`);
 }

@@ -723,6 +723,7 @@ export class Libnvdimm {
 
   /** The label state the `nvdimm` driver read at probe (`struct nvdimm_drvdata`), while bound. */
   dimmDrvdata(dimm: NvdimmDimm): NvdimmDrvdata | undefined {
+    if (!(dimm instanceof NvdimmDimm)) throw new KernelError('EINVAL', `dimm drvdata: not a DIMM: ${String(dimm)}`);
     return this.labels.get(dimm);
   }
 
@@ -2388,12 +2389,14 @@ export class Libnvdimm {
 
   /** The pmem disk named `name` (`pmem0`), while attached (`/dev/pmem0`). */
   disk(name: string): PmemDisk | undefined {
+    if (typeof name !== 'string') throw new KernelError('EINVAL', `disk: invalid name ${String(name)}`);
     const d = this.diskByName.get(name);
     return d instanceof PmemDisk ? d : undefined;
   }
 
   /** The sector-mode disk named `name` (`pmem0s`), while attached. */
   bttDisk(name: string): BttDisk | undefined {
+    if (typeof name !== 'string') throw new KernelError('EINVAL', `disk: invalid name ${String(name)}`);
     const d = this.diskByName.get(name);
     return d instanceof BttDisk ? d : undefined;
   }
@@ -2405,6 +2408,7 @@ export class Libnvdimm {
 
   /** The disk a bound namespace, pfn or btt device provides. */
   diskOf(dev: Device): PmemDisk | BttDisk | undefined {
+    if (!(dev instanceof Device)) throw new KernelError('EINVAL', `disk: not a device: ${String(dev)}`);
     return this.bindings.get(dev)?.disk;
   }
 

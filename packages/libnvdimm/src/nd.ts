@@ -20,7 +20,7 @@
  * Mirrors drivers/nvdimm/nd.h, nd-core.h, include/uapi/linux/ndctl.h and the
  * helpers of drivers/nvdimm/core.c, namespace_devs.c (Linux v5.13).
  */
-import { KernelError, kstrtoull } from '@zonedev/kernel';
+import { KernelError, checkUnsigned, kstrtoull } from '@zonedev/kernel';
 
 /** `ND_DEVICE_DIMM`: an NVDIMM (nmemN). @public */
 export const ND_DEVICE_DIMM: number = 1;
@@ -104,6 +104,7 @@ export const BTT_LBASIZE_SUPPORTED: readonly number[] = [512, 520, 528, 4096, 41
  * @public
  */
 export function ndSizeSelectShow(current: number, supported: readonly number[]): string {
+  checkUnsigned('nd_size_select_show', 'current', current, 0xffffffff);
   if (!Array.isArray(supported)) throw new KernelError('EINVAL', 'nd_size_select_show: no supported sizes');
   return `${supported.map((s) => (s === current ? `[${s}] ` : `${s} `)).join('')}\n`;
 }
@@ -116,6 +117,7 @@ export function ndSizeSelectShow(current: number, supported: readonly number[]):
  * @public
  */
 export function ndSizeSelectStore(bound: boolean, buf: string, supported: readonly number[]): number {
+  if (typeof bound !== 'boolean') throw new KernelError('EINVAL', `nd_size_select_store: invalid bound ${String(bound)}`);
   if (bound) throw new KernelError('EBUSY', 'nd_size_select_store: device is active');
   if (typeof buf !== 'string' || !Array.isArray(supported)) throw new KernelError('EINVAL', 'nd_size_select_store: invalid arguments');
   const v = kstrtoull(buf);

@@ -48,6 +48,7 @@ const NVDIMM_CMD_NAMES: Readonly<Record<number, string>> = {
 
 /** `nvdimm_cmd_name(cmd)`. @public */
 export function nvdimmCmdName(cmd: number): string {
+  checkUnsigned('nvdimm_cmd_name', 'cmd', cmd, 0xffffffff);
   return NVDIMM_CMD_NAMES[cmd] ?? 'unknown';
 }
 
@@ -149,7 +150,8 @@ export class NvdimmDimm extends Device {
   busy = 0;
 
   constructor(id: number, parent: Device, nfit: NfitDimm) {
-    super({ name: `nmem${id}`, parent });
+    super({ name: `nmem${dimmId(id)}`, parent: dimmParent(parent) });
+    if (typeof nfit !== 'object' || nfit === null) throw new KernelError('EINVAL', `nvdimm_create: invalid descriptor ${String(nfit)}`);
     this.dimmId = id;
     this.nfit = nfit;
     this.dsmMask = nfit.labelArea !== undefined ? 0x70 : 0;
@@ -300,4 +302,16 @@ export function checkNfitDescriptor(desc: NfitDescriptor, maxPhys: (start: numbe
       throw new KernelError('EINVAL', `acpi_nfit_init: SPA range ${i + 1} does not divide among its ${ways} DIMMs`);
     }
   }
+}
+
+/** EINVAL unless `id` is an ida number. */
+function dimmId(id: unknown): number {
+  checkUnsigned('nvdimm_create', 'id', id, 0x7fffffff);
+  return id;
+}
+
+/** EINVAL unless `parent` is a device (the nvdimm bus). */
+function dimmParent(parent: unknown): Device {
+  if (!(parent instanceof Device)) throw new KernelError('EINVAL', `nvdimm_create: invalid parent ${String(parent)}`);
+  return parent;
 }

@@ -18,7 +18,7 @@
  * (Linux v5.13).
  */
 import { KernelError, checkUnsigned } from '@zonedev/kernel';
-import type { Btt } from './btt.js';
+import { Btt } from './btt.js';
 
 /**
  * A BTT disk (`struct btt` with its gendisk).
@@ -34,6 +34,9 @@ export class BttDisk {
   private alive = true;
 
   constructor(name: string, btt: Btt, readOnly: boolean) {
+    if (typeof name !== 'string' || name === '') throw new KernelError('EINVAL', `btt disk: invalid name ${String(name)}`);
+    if (!(btt instanceof Btt)) throw new KernelError('EINVAL', `btt disk: not a btt: ${String(btt)}`);
+    if (typeof readOnly !== 'boolean') throw new KernelError('EINVAL', `btt disk: invalid read-only flag ${String(readOnly)}`);
     this.name = name;
     this.btt = btt;
     this.readOnly = readOnly;

@@ -106,6 +106,15 @@ export class PmemDisk {
   private readonly pageShift: number;
 
   constructor(init: PmemDiskInit, physmem: PhysMem, memremap: Memremap, log: Printk, pageShift: number) {
+    if (typeof init !== 'object' || init === null || typeof init.name !== 'string') throw new KernelError('EINVAL', `pmem_attach_disk: invalid disk ${String(init)}`);
+    checkUnsigned('pmem_attach_disk', 'phys_addr', init.physAddr);
+    checkUnsigned('pmem_attach_disk', 'size', init.size, Number.MAX_SAFE_INTEGER - init.physAddr);
+    checkUnsigned('pmem_attach_disk', 'data_offset', init.dataOffset, init.size);
+    checkUnsigned('pmem_attach_disk', 'pfn_pad', init.pfnPad, init.size);
+    for (const [what, x] of [['physmem', physmem], ['memremap', memremap], ['log', log]] as const) {
+      if (typeof x !== 'object' || x === null) throw new KernelError('EINVAL', `pmem_attach_disk: invalid ${what} ${String(x)}`);
+    }
+    checkUnsigned('pmem_attach_disk', 'PAGE_SHIFT', pageShift, 30);
     this.name = init.name;
     this.physAddr = init.physAddr;
     this.size = init.size;
@@ -249,6 +258,9 @@ export class PmemDisk {
    * logs it ("pmem0: error: dax support not enabled").
    */
   fsdaxSupported(blocksize: number = 2 ** this.pageShift, start: number = 0, sectors: number = this.sectors): boolean {
+    checkUnsigned('generic_fsdax_supported', 'blocksize', blocksize, 0xffffffff);
+    checkUnsigned('generic_fsdax_supported', 'start', start);
+    checkUnsigned('generic_fsdax_supported', 'sectors', sectors);
     const ps = 2 ** this.pageShift;
     if (blocksize !== ps) {
       this.log.info(`${this.name}: error: unsupported blocksize for dax`);

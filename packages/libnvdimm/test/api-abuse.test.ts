@@ -11,9 +11,20 @@
  * v5.13's errno (EINVAL where C could not express the call), and the
  * machine — every nd sysfs attribute, /proc/iomem, the media bytes and the
  * label area — is exactly as it was.
+ *
+ * The last block is driven by the committed API report
+ * (etc/libnvdimm.api.md): every function, constructor and method it lists
+ * has an entry (or `null` with the reason it is not called), and each is
+ * called with each of the test kit's bad values in each parameter; a new
+ * export without an entry fails its coverage test.
  */
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isKernelError } from '@zonedev/kernel';
+import { abuse, reportEntries } from '@zonedev/test-kit';
+import type { Spec } from '@zonedev/test-kit';
+import * as api from '@zonedev/libnvdimm';
+import { Device, isKernelBug, isKernelError } from '@zonedev/kernel';
 import { SparseBacking } from '@zonedev/mmzone';
 import {
   MemoryMedia,
@@ -268,5 +279,218 @@ describe('sysfs stores', () => {
     expect(tryWrite(m, `${ND}/pfn0.0/namespace`, 'region0')).toBe('EINVAL');
     expect(tryWrite(m, `${ND}/pfn0.0/namespace`, 'namespace9.9')).toBe('ENODEV');
     expect(state(m)).toEqual(before);
+  });
+});
+
+describe('every entry of the API report (etc/libnvdimm.api.md) refuses the test kit\'s bad values', () => {
+  const ENTRIES = reportEntries(readFileSync(new URL('../etc/libnvdimm.api.md', import.meta.url), 'utf8'));
+  const { m, la } = labelled();
+  const e820 = bootMachine();
+  const disk = e820.nd.disks()[0] as api.PmemDisk;
+  const dimm = m.nd.dimms()[0]!;
+  const ndd = m.nd.dimmDrvdata(dimm)!;
+  const region = m.nd.regions()[0]!;
+  const bus = m.nd.nvdimmBuses()[0]!;
+  const media = new MemoryMedia(32 * MiB);
+  const btt = api.Btt.attach(media, { lbasize: 4096, uuid: ndUuidParse(UUID) });
+  btt.writePage(0, new Uint8Array(4096).fill(7));
+  const arena = btt.arenas[0]!;
+  const bttDisk = new api.BttDisk('pmem9s', btt, false);
+  const crash = new api.CrashMedia(new MemoryMedia(MiB));
+  const pmm = new api.PhysMemMedia(m.mm.physmem, PMEM, MiB);
+  const dax = m.nd.dax;
+  const uuid = ndUuidParse(UUID);
+  const digest = (x: { size: number; read(o: number, d: Uint8Array): void }, n: number): string => {
+    const b = new Uint8Array(Math.min(n, x.size));
+    x.read(0, b);
+    return createHash('sha1').update(b).digest('hex');
+  };
+  const snap = (): string =>
+    JSON.stringify([
+      ndSnapshot(m),
+      ndSnapshot(e820),
+      m.kernel.iomem.procIomem(),
+      e820.kernel.iomem.procIomem(),
+      createHash('sha1').update(m.mm.physmem.read(PMEM, 64 * 1024)).update(e820.mm.physmem.read(PMEM, 64 * 1024)).digest('hex'),
+      createHash('sha1').update(ndctlReadLabels(la)).digest('hex'),
+      digest(media, 64 * 1024),
+      [0, 1, 2, 3].map((l) => btt.mapRaw(arena, l)),
+      btt.arenas.map((x) => [x.freelist?.length, x.mapoff]),
+      digest(crash, 64 * 1024),
+      dax.devices().map((d) => d.name),
+      [ndd.activeCount(), ndd.nfree()],
+    ]);
+  const args = (...xs: unknown[]) => () => xs;
+  const on = <T extends object>(obj: T, name: keyof T & string, xs: unknown[], allow?: (i: number, v: unknown) => boolean): Spec => ({
+    args: () => [...xs],
+    call: (v) => (obj[name] as (...p: unknown[]) => unknown)(...v),
+    ...(allow === undefined ? {} : { allow }),
+  });
+  const anyString = (k: number) => (i: number, v: unknown): boolean => i === k && v === 'x';
+  const none = null; // no parameters
+  const specs: Record<string, Spec | null> = {
+    allocArena: { args: args(64 * MiB, 0, 0, 4096, 4096, 2, 0), call: (x) => api.allocArena(...(x as [number, number, number, number, number, number, number])) },
+    bestSeq: { args: args(1, 2), call: ([a, b]) => api.bestSeq(a as number, b as number) },
+    bttSbChecksum: { args: () => [new Uint8Array(4096)], call: ([b]) => api.bttSbChecksum(b as Uint8Array) },
+    createArenas: { args: args(64 * MiB, 4096, 2, 0), call: ([a, b, c, d]) => api.createArenas(a as number, b as number, c as number, d as number) },
+    decodeBttSb: { args: () => [new Uint8Array(4096)], call: ([b]) => api.decodeBttSb(b as Uint8Array) },
+    decodeNamespaceIndex: { args: () => [new Uint8Array(256)], call: ([b]) => decodeNamespaceIndex(b as Uint8Array) },
+    decodeNamespaceLabel: { args: () => [new Uint8Array(256)], call: ([b]) => decodeNamespaceLabel(b as Uint8Array) },
+    decodeNdPfnSb: { args: () => [new Uint8Array(4096)], call: ([b]) => decodeNdPfnSb(b as Uint8Array) },
+    encodeBttSb: { args: () => [api.decodeBttSb(btt.buildSb(arena))], call: ([x]) => api.encodeBttSb(x as never) },
+    encodeNdPfnSb: { args: () => [{}], call: ([x]) => api.encodeNdPfnSb(x as never) },
+    entEFlag: { args: args(0), call: ([x]) => api.entEFlag(x as number) },
+    entLba: { args: args(0), call: ([x]) => api.entLba(x as number) },
+    entNormal: { args: args(0), call: ([x]) => api.entNormal(x as number) },
+    entZFlag: { args: args(0), call: ([x]) => api.entZFlag(x as number) },
+    setEFlag: { args: args(0), call: ([x]) => api.setEFlag(x as number) },
+    formatUuid: { args: () => [uuid], call: ([u]) => formatUuid(u as Uint8Array) },
+    ndBttArenaIsValid: { args: () => [btt.buildSb(arena), uuid], call: ([b, u, l]) => api.ndBttArenaIsValid(b as Uint8Array, u as Uint8Array, l as never) },
+    ndBttProbe: { args: () => [media, api.NvdimmClaimClass.NVDIMM_CCLASS_BTT2, undefined], call: ([x, c, u]) => api.ndBttProbe(x as never, c as never, u as Uint8Array) },
+    ndBttVersion: { args: args(api.NvdimmClaimClass.NVDIMM_CCLASS_BTT2), call: ([c]) => api.ndBttVersion(c as never) },
+    ndctlCheckNamespace: { args: () => [media, { devname: 'btt0.0' }], call: ([x, o]) => api.ndctlCheckNamespace(x as never, o as never) },
+    ndctlInitLabels: { args: () => [new MemoryMedia(128 * 1024), {}], call: ([x, o]) => ndctlInitLabels(x as never, o as never) },
+    ndctlReadLabels: { args: () => [la], call: ([x]) => ndctlReadLabels(x as never) },
+    ndFletcher64: { args: () => [new Uint8Array(8), true], call: ([b, le]) => ndFletcher64(b as Uint8Array, le as boolean) },
+    ndIncSeq: { args: args(1), call: ([x]) => api.ndIncSeq(x as number) },
+    ndPfnLayout: {
+      args: args(PMEM, GiB, 2 * MiB, 'pmem', 2 * MiB, 4096, 'x'),
+      call: (x) => api.ndPfnLayout(...(x as [number, number, number, never, number, number, string])),
+      allow: anyString(6),
+    },
+    ndSbChecksum: { args: () => [new Uint8Array(4096), 4088], call: ([b, o]) => ndSbChecksum(b as Uint8Array, o as number) },
+    ndSizeSelectShow: { args: args(4096, [512, 4096]), call: ([c, x]) => ndSizeSelectShow(c as number, x as number[]) },
+    ndSizeSelectStore: { args: args(false, '4096', [512, 4096]), call: ([b, t, x]) => ndSizeSelectStore(b as boolean, t as string, x as number[]), allow: anyString(1) },
+    ndUuidParse: { args: args(UUID), call: ([t]) => ndUuidParse(t as string), allow: anyString(0) },
+    nfitInterleaveSet: { args: () => [[{ regionOffset: 0, serialNumber: 1, vendorId: 0x8086 }]], call: ([x, g]) => nfitInterleaveSet(x as never, g as Uint8Array) },
+    nvdimmBusCmdName: { args: args(1), call: ([x]) => api.nvdimmBusCmdName(x as number) },
+    nvdimmCmdName: { args: args(1), call: ([x]) => api.nvdimmCmdName(x as number) },
+    nvdimmNumLabelSlots: { args: args(128 * 1024, 256), call: ([a, b]) => api.nvdimmNumLabelSlots(a as number, b as number) },
+    sizeofNamespaceIndex: { args: args(128 * 1024, 256), call: ([a, b]) => api.sizeofNamespaceIndex(a as number, b as number) },
+    sizeofNamespaceIndexFor: { args: args(510), call: ([a]) => api.sizeofNamespaceIndexFor(a as number) },
+    toAbstractionGuid: { args: () => [api.NvdimmClaimClass.NVDIMM_CCLASS_BTT2, new Uint8Array(16)], call: ([c, t]) => api.toAbstractionGuid(c as never, t as Uint8Array) },
+    toNvdimmCclass: { args: () => [new Uint8Array(16)], call: ([g]) => api.toNvdimmCclass(g as Uint8Array) },
+
+    // --- BTT (on a stand-alone medium)
+    'Btt.attach': { args: () => [media, { lbasize: 4096, uuid }], call: ([x, o]) => api.Btt.attach(x as never, o as never) },
+    'Btt.blockOffset': on(btt, 'blockOffset', [arena, 0]),
+    'Btt.buildSb': on(btt, 'buildSb', [arena]),
+    'Btt.checkArena': on(btt, 'checkArena', [arena]),
+    'Btt.lbaToArena': on(btt, 'lbaToArena', [0]),
+    'Btt.logGetOld': { args: () => [arena, btt.logGroupRead(arena, 0)], call: ([a, l]) => api.Btt.logGetOld(a as never, l as never) },
+    'Btt.logGroupRead': on(btt, 'logGroupRead', [arena, 0]),
+    'Btt.logRead': on(btt, 'logRead', [arena, 0, 0]),
+    'Btt.mapRaw': on(btt, 'mapRaw', [arena, 0]),
+    'Btt.mapRead': on(btt, 'mapRead', [arena, 0]),
+    'Btt.readPage': on(btt, 'readPage', [0, new Uint8Array(4096), 0, undefined]),
+    'Btt.writePage': on(btt, 'writePage', [0, new Uint8Array(4096).fill(7), 0, undefined]),
+    'BttDisk.constructor': { args: () => ['pmem8s', btt, false], call: ([n, b, r]) => new api.BttDisk(n as string, b as never, r as boolean), allow: anyString(0) },
+    'BttDisk.kill': none,
+    'BttDisk.read': on(bttDisk, 'read', [0, 4096]),
+    'BttDisk.readInto': on(bttDisk, 'readInto', [0, new Uint8Array(4096)]),
+    'BttDisk.write': on(bttDisk, 'write', [0, new Uint8Array(4096).fill(7)]),
+
+    // --- media
+    'CrashMedia.constructor': { args: () => [new MemoryMedia(MiB), 10, 0], call: ([x, c, t]) => new api.CrashMedia(x as never, c as number, t as number) },
+    'CrashMedia.isPoisoned': on(crash, 'isPoisoned', [0, 512]),
+    'CrashMedia.read': on(crash, 'read', [0, new Uint8Array(512)]),
+    'CrashMedia.write': on(crash, 'write', [0, new Uint8Array(512)]),
+    'MemoryMedia.constructor': { args: args(MiB), call: ([z]) => new MemoryMedia(z as number) },
+    'MemoryMedia.clone': none,
+    'MemoryMedia.injectPoison': on(media, 'injectPoison', [16 * MiB, 512]),
+    'MemoryMedia.isPoisoned': on(media, 'isPoisoned', [0, 512]),
+    'MemoryMedia.read': on(media, 'read', [0, new Uint8Array(512)]),
+    'MemoryMedia.write': on(media, 'write', [0, new Uint8Array(512)]),
+    'PhysMemMedia.constructor': { args: () => [m.mm.physmem, PMEM, MiB, () => false], call: ([p, a, z, b]) => new api.PhysMemMedia(p as never, a as number, z as number, b as never) },
+    'PhysMemMedia.isPoisoned': on(pmm, 'isPoisoned', [0, 512]),
+    'PhysMemMedia.read': on(pmm, 'read', [0, new Uint8Array(512)]),
+    'PhysMemMedia.write': on(pmm, 'write', [0, new Uint8Array(512)]),
+    'PowerFailure.constructor': none,
+
+    // --- device-dax and kmem
+    'DaxBus.constructor': { args: () => [{ kernel: m.kernel, memremap: m.memremap, pageSize: 4096 }], call: ([o]) => new api.DaxBus(o as never) },
+    'DaxBus.allocDaxMinor': none,
+    'DaxBus.allocDaxRegion': { args: () => [region, 9, { start: PMEM, end: PMEM + GiB - 1 }, 0, 2 * MiB, 0], call: (x) => dax.allocDaxRegion(...(x as [never, number, never, number, number, number])), allow: (i, v) => i === 3 && v === -1 /* NUMA_NO_NODE */ },
+    'DaxBus.daxDriverRegister': { args: () => ['x', false, () => undefined, undefined], call: ([n, a, p, r]) => dax.daxDriverRegister(n as string, a as boolean, p as never, r as never), allow: anyString(0) },
+    'DaxBus.daxPgoffToPhys': { args: () => [{}, 0, 4096], call: ([d, p, z]) => dax.daxPgoffToPhys(d as never, p as number, z as number) },
+    'DaxBus.devices': none,
+    'DaxBus.devmCreateDevDax': { args: () => [{}, 0, 0, undefined], call: ([r, i, z, p]) => dax.devmCreateDevDax(r as never, i as number, z as number, p as never) },
+    'DaxBus.find': on(dax, 'find', ['dax9.9'], anyString(0)),
+    'DaxBus.freeDaxMinor': on(dax, 'freeDaxMinor', [4000]),
+    'DaxBus.minor': on(dax, 'minor', [{}]),
+    'DaxBus.open': on(dax, 'open', [{}, 'x'], anyString(1)),
+    'DaxKmem.constructor': { args: () => [{ kernel: m.kernel, dax, hotplug: m.hp }], call: ([o]) => new api.DaxKmem(o as never) },
+    'DaxKmem.hasMemory': { args: () => [{}], call: ([d]) => new api.DaxKmem({ kernel: m.kernel, dax, hotplug: m.hp }).hasMemory(d as never) },
+    'DaxKmem.kmemRange': { args: () => [{}, 0], call: ([d, i]) => new api.DaxKmem({ kernel: m.kernel, dax, hotplug: m.hp }).kmemRange(d as never, i as number) },
+    'DaxRegion.constructor': { args: () => [region, 9, { start: PMEM, end: PMEM + GiB - 1 }, 0, 2 * MiB, 0], call: (x) => new api.DaxRegion(...(x as [Device, number, never, number, number, number])), allow: (i, v) => i === 3 && v === -1 /* NUMA_NO_NODE */ },
+    'DevDax.constructor': { args: () => [new api.DaxRegion(region, 9, { start: PMEM, end: PMEM + GiB - 1 }, 0, 2 * MiB, 0), 0, undefined], call: ([r, i, p]) => new api.DevDax(r as never, i as number, p as never) },
+
+    // --- the nd bus, regions, namespaces and DIMMs
+    'Libnvdimm.constructor': { args: () => [{ kernel: m.kernel, mm: m.mm, memremap: m.memremap }], call: ([o]) => new api.Libnvdimm(o as never) },
+    'Libnvdimm.addBadrange': on(m.nd, 'addBadrange', [PMEM, 512]),
+    'Libnvdimm.bttDisk': on(m.nd, 'bttDisk', ['pmem0s'], anyString(0)),
+    'Libnvdimm.dimmDrvdata': on(m.nd, 'dimmDrvdata', [dimm]),
+    'Libnvdimm.dimms': none,
+    'Libnvdimm.disk': on(m.nd, 'disk', ['pmem0'], anyString(0)),
+    'Libnvdimm.diskOf': on(m.nd, 'diskOf', [region]),
+    'Libnvdimm.disks': none,
+    'Libnvdimm.e820ReservePmem': on(m.nd, 'e820ReservePmem', [[]]),
+    'Libnvdimm.ndBusCommand': on(m.nd, 'ndBusCommand', [bus, { cmd: 1, address: PMEM, length: 4096 }]),
+    'Libnvdimm.nvdimmBuses': none,
+    'Libnvdimm.ofPmemRegionProbe': on(m.nd, 'ofPmemRegionProbe', [{ name: 'pmem', reg: [] }]),
+    'Libnvdimm.regions': none,
+    'Libnvdimm.registerE820Pmem': on(m.nd, 'registerE820Pmem', [undefined]),
+    'Libnvdimm.registerNfit': on(m.nd, 'registerNfit', [{ spaRanges: [], dimms: [] }]),
+    'NdBtt.constructor': { args: () => [region, 9], call: ([r, i]) => new api.NdBtt(r as never, i as number) },
+    'NdNamespaceIo.constructor': { args: () => [region, 9], call: ([r, i]) => new api.NdNamespaceIo(r as never, i as number) },
+    'NdNamespacePmem.constructor': { args: () => [region, 9], call: ([r, i]) => new api.NdNamespacePmem(r as never, i as number) },
+    'NdPfn.constructor': { args: () => ['pfn', region, 9, 2 * MiB], call: ([k, r, i, a]) => new api.NdPfn(k as never, r as never, i as number, a as number) },
+    'NdRegion.constructor': {
+      args: () => [9, bus, { flags: [], numaNode: 0, targetNode: 0, start: PMEM, size: GiB }, false, 2 * MiB],
+      call: ([i, b, d, v, a]) => new api.NdRegion(i as number, b as never, d as never, v as boolean, a as number),
+    },
+    'NvdimmBus.constructor': { args: () => [9, new Device({ name: 'p' }), { providerName: 'x' }], call: ([i, p, d]) => new api.NvdimmBus(i as number, p as never, d as never) },
+    'NvdimmDimm.constructor': { args: () => [9, bus, { handle: 9, physId: 9 }], call: ([i, p, d]) => new api.NvdimmDimm(i as number, p as never, d as never) },
+    'NvdimmDimm.getConfigData': on(dimm, 'getConfigData', [0, 256]),
+    'NvdimmDimm.getConfigSize': none,
+    'NvdimmDimm.setConfigData': on(dimm, 'setConfigData', [0, ndctlReadLabels(la).subarray(0, 256)]),
+    'NvdimmDrvdata.activeCount': none,
+    'NvdimmDrvdata.activeLabels': none,
+    'NvdimmDrvdata.delLabels': on(ndd, 'delLabels', [uuid]),
+    'NvdimmDrvdata.initLabels': none,
+    'NvdimmDrvdata.labelDataInit': { args: () => [la, 4096], call: ([x, n, l]) => NvdimmDrvdata.labelDataInit(x as never, n as number, l as never) },
+    'NvdimmDrvdata.labelOffset': on(ndd, 'labelOffset', [0]),
+    'NvdimmDrvdata.nfree': none,
+    'NvdimmDrvdata.numLabelSlots': none,
+    'NvdimmDrvdata.pmemLabelUpdate': on(ndd, 'pmemLabelUpdate', [{ dpa: 0, isetcookie: 0n, nlabel: 1, rawsize: GiB, uuid }, 0, 0]),
+    'NvdimmDrvdata.pmemNamespaceLabelUpdate': on(ndd, 'pmemNamespaceLabelUpdate', [{}]),
+    'NvdimmDrvdata.renameLabels': on(ndd, 'renameLabels', [uuid, uuid]),
+    'NvdimmDrvdata.sizeofNamespaceIndex': none,
+    'NvdimmDrvdata.validate': none,
+
+    // --- the pmem disk (legacy e820 pmem of a second machine)
+    'PmemDisk.constructor': {
+      args: () => [{ name: 'pmem9', physAddr: PMEM, size: MiB, dataOffset: 0, pfnFlags: 0n, pfnPad: 0, pgmap: undefined, readOnly: false }, e820.mm.physmem, e820.memremap, e820.kernel.log, 12],
+      call: ([i, p, r, l, s]) => new api.PmemDisk(i as never, p as never, r as never, l as never, s as number),
+    },
+    'PmemDisk.daxDirectAccess': on(disk, 'daxDirectAccess', [0, 1]),
+    'PmemDisk.fsdaxSupported': on(disk, 'fsdaxSupported', [4096, 0, 8]),
+    'PmemDisk.kill': none,
+    'PmemDisk.read': on(disk, 'read', [0, 512]),
+    'PmemDisk.readInto': on(disk, 'readInto', [0, new Uint8Array(512)]),
+    'PmemDisk.write': on(disk, 'write', [0, new Uint8Array(512)]),
+  };
+  const refused = (e: unknown): boolean => isKernelError(e) || isKernelBug(e);
+
+  it('the table covers every function and method of the API report, and nothing else', () => {
+    const keys = [...new Set(ENTRIES.map((e) => e.key))].sort();
+    expect(keys.length).toBeGreaterThan(120);
+    expect(Object.keys(specs).sort()).toEqual(keys);
+  });
+
+  it('each bad value in each parameter is refused with a KernelError or KernelBug, the machine unchanged', () => {
+    const r = abuse(ENTRIES, specs, snap, refused);
+    expect(r.failures).toEqual([]);
+    expect(r.calls).toBeGreaterThan(2000);
   });
 });

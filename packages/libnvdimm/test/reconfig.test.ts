@@ -155,7 +155,7 @@ describe('bad input at the public entries', () => {
     expect(() => m.nd.registerE820Pmem(42 as unknown as () => number)).toThrow(expect.objectContaining({ errno: 'EINVAL' }));
     expect(() => m.nd.registerE820Pmem()).toThrow(expect.objectContaining({ errno: 'EEXIST' }));
     expect(ndSnapshot(m)).toEqual(before);
-    expect(m.nd.disk(7 as unknown as string)).toBeUndefined();
+    expect(() => m.nd.disk(7 as unknown as string)).toThrow(expect.objectContaining({ errno: 'EINVAL', message: 'disk: invalid name 7' }));
   });
 
   it('refuses malformed info-block fields', async () => {

@@ -26,7 +26,7 @@
  * Kconfig and the preprocessor `#error`s would, and returns the resolved
  * {@link MmConfig} every other part of this package reads.
  */
-import { KernelError, ilog2 } from '@zonedev/kernel';
+import { KernelError, checkUnsigned, ilog2 } from '@zonedev/kernel';
 import { computePageFlagsLayout } from './page-flags-layout.js';
 import type { PageFlagsLayout } from './page-flags-layout.js';
 import { computePageflagBits } from './page-flags.js';
@@ -209,6 +209,7 @@ const ZONE_NAME: Readonly<Record<ZoneKind, string>> = {
 };
 
 function defaults(arch: MmArchConfig): MmConfig['arch'] {
+  if (typeof arch !== 'object' || arch === null) fail(`not an architecture configuration: ${String(arch)}`);
   return {
     name: arch.name ?? 'custom',
     pageShift: arch.pageShift,
@@ -264,6 +265,7 @@ export function zoneKindsOf(arch: Pick<MmArchConfig, 'zoneDma' | 'zoneDma32' | '
  * @public
  */
 export function zonesShiftFor(nrZones: number): number | undefined {
+  checkUnsigned('ZONES_SHIFT', 'MAX_NR_ZONES', nrZones);
   if (nrZones < 2) return 0;
   if (nrZones <= 2) return 1;
   if (nrZones <= 4) return 2;

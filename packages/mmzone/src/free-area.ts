@@ -17,7 +17,7 @@
  * `page->private`) lives in the memmap store; the page allocator keeps the two
  * in step, as `add_to_free_list()` and `set_buddy_order()` do.
  */
-import { KernelBug } from '@zonedev/kernel';
+import { KernelBug, KernelError, checkUnsigned } from '@zonedev/kernel';
 import type { Pfn } from './struct-page.js';
 
 const GOLDEN = -1640531535; // 0x9e3779b1 as int32: Fibonacci hashing
@@ -54,6 +54,9 @@ export class FreeLists {
   private readonly nrFreeByOrder: Float64Array;
 
   constructor(maxOrder: number, nrTypes: number) {
+    checkUnsigned('free_area', 'MAX_ORDER', maxOrder, 64);
+    checkUnsigned('free_area', 'MIGRATE_TYPES', nrTypes, 64);
+    if (maxOrder === 0 || nrTypes === 0) throw new KernelError('EINVAL', `free_area: ${maxOrder} orders of ${nrTypes} migratetypes`);
     this.maxOrder = maxOrder;
     this.nrTypes = nrTypes;
     const lists = maxOrder * nrTypes;
@@ -161,7 +164,21 @@ export class FreeLists {
     return slot;
   }
 
+  /** EINVAL unless `pfn` is a pfn. */
+  private pfnArg(pfn: number): void {
+    checkUnsigned('free_area', 'pfn', pfn);
+  }
+
+  /** The index of list (`order`, `mt`); EINVAL for an order or migratetype out of range. */
+  private li(order: number, mt: number): number {
+    checkUnsigned('free_area', 'order', order, this.maxOrder - 1);
+    checkUnsigned('free_area', 'migratetype', mt, this.nrTypes - 1);
+    return order * this.nrTypes + mt;
+  }
+
   private check(pfn: number, order: number, mt: number): number {
+    this.pfnArg(pfn);
+    this.li(order, mt);
     if (this.slotOf(pfn) >= 0) throw new KernelBug(`pfn 0x${pfn.toString(16)} is already on a free list`);
     if (!(order >= 0 && order < this.maxOrder && mt >= 0 && mt < this.nrTypes)) {
       throw new RangeError(`free list order ${order} / migratetype ${mt} out of range`);
@@ -210,6 +227,7 @@ export class FreeLists {
 
   /** `list_del(&page->lru)`, `nr_free--`. Returns false if the pfn is on no list. */
   remove(pfn: Pfn | number): boolean {
+    this.pfnArg(pfn);
     const slot = this.slotOf(pfn);
     if (slot < 0) return false;
     const li = this.unlink(slot);
@@ -222,6 +240,8 @@ export class FreeLists {
 
   /** `list_move_tail()` onto the same order's list of another migratetype. */
   moveTail(pfn: Pfn | number, mt: number): void {
+    this.pfnArg(pfn);
+    checkUnsigned('free_area', 'migratetype', mt, this.nrTypes - 1);
     const slot = this.slotOf(pfn);
     if (slot < 0) throw new KernelBug(`pfn 0x${pfn.toString(16)} is on no free list`);
     const old = this.unlink(slot);
@@ -235,11 +255,13 @@ export class FreeLists {
 
   /** Whether `pfn` heads a block on some free list. */
   has(pfn: Pfn | number): boolean {
+    this.pfnArg(pfn);
     return this.slotOf(pfn) >= 0;
   }
 
   /** The order and migratetype of the list `pfn` is on, or undefined. */
   where(pfn: Pfn | number): { order: number; migratetype: number } | undefined {
+    this.pfnArg(pfn);
     const slot = this.slotOf(pfn);
     if (slot < 0) return undefined;
     const li = this.listOf[slot]!;
@@ -248,29 +270,30 @@ export class FreeLists {
 
   /** `get_page_from_free_area()`: the first block of a list, or -1. */
   first(order: number, mt: number): number {
-    const slot = this.head[order * this.nrTypes + mt]!;
+    const slot = this.head[this.li(order, mt)]!;
     return slot < 0 ? -1 : this.pfns[slot]!;
   }
 
   /** `free_area_empty(area, mt)`. */
   isEmpty(order: number, mt: number): boolean {
-    return this.head[order * this.nrTypes + mt]! < 0;
+    return this.head[this.li(order, mt)]! < 0;
   }
 
   /** Blocks on one list. */
   count(order: number, mt: number): number {
-    return this.counts[order * this.nrTypes + mt]!;
+    return this.counts[this.li(order, mt)]!;
   }
 
   /** `free_area[order].nr_free`: blocks of that order on any list. */
   nrFree(order: number): number {
+    checkUnsigned('free_area', 'order', order, this.maxOrder - 1);
     return this.nrFreeByOrder[order]!;
   }
 
   /** The pfns on one list, head first (a snapshot). */
   list(order: number, mt: number): Pfn[] {
     const out: Pfn[] = [];
-    for (let s = this.head[order * this.nrTypes + mt]!; s >= 0; s = this.next[s]!) out.push(this.pfns[s]! as Pfn);
+    for (let s = this.head[this.li(order, mt)]!; s >= 0; s = this.next[s]!) out.push(this.pfns[s]! as Pfn);
     return out;
   }
 
@@ -290,6 +313,8 @@ export class FreeArea {
   private readonly lists: FreeLists;
 
   constructor(lists: FreeLists, order: number) {
+    if (!(lists instanceof FreeLists)) throw new KernelError('EINVAL', 'free_area: lists is not a FreeLists');
+    checkUnsigned('free_area', 'order', order, lists.maxOrder - 1);
     this.lists = lists;
     this.order = order;
   }

@@ -18,7 +18,7 @@
  * package uses JavaScript's 32-bit bitwise operators (through the helpers at
  * the end of this file), never on a pfn, address or size.
  */
-import { KernelBug } from '@zonedev/kernel';
+import { KernelBug, checkUnsigned } from '@zonedev/kernel';
 import type { MmConfig } from './config.js';
 
 /** `___GFP_DMA`. @public */ export const __GFP_DMA = 0x01;
@@ -109,6 +109,8 @@ export function gfpClear(gfp: number, mask: number): number {
  * @public
  */
 export function gfpOr(gfp: number, mask: number): number {
+  checkUnsigned('gfp', 'gfp_mask', gfp, 0x7fffffff);
+  checkUnsigned('gfp', 'mask', mask, 0x7fffffff);
   // eslint-disable-next-line no-bitwise -- a gfp/alloc flag word, below 2^31
   return gfp | mask;
 }

@@ -64,7 +64,7 @@
  * include/linux/mm.h, page_ref.h or page-flags.h. Inline kernel functions
  * cannot be traced by ftrace, and neither are these.
  */
-import { KernelBug, KernelError } from '@zonedev/kernel';
+import { KernelBug, KernelError, checkUnsigned } from '@zonedev/kernel';
 import type { MmConfig } from './config.js';
 import { OverlayPool, SectionCols } from './page-arrays.js';
 import type { PageArrays, SlotList } from './page-arrays.js';
@@ -364,6 +364,36 @@ function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
+/** The largest `_refcount` a page can hold (an `atomic_t`). */
+const REF_MAX = 0x7fffffff;
+
+/** EINVAL unless `v` is a C `int` (a count or delta of `page_ref.h`, which may be negative). */
+function checkInt(fn: string, what: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > REF_MAX) {
+    throw new KernelError('EINVAL', `${fn}: invalid ${what} ${String(v)}`);
+  }
+}
+
+/** EINVAL unless `v` is an integer a 32-bit word holds, as a signed or an unsigned value (`_mapcount`, `page_type`). */
+function checkInt32(fn: string, what: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
+    throw new KernelError('EINVAL', `${fn}: invalid ${what} ${String(v)}`);
+  }
+}
+
+/** EINVAL unless `v` is a struct page value: flags words, counts and private of the right widths (all ones, -1, as a poisoned page has, included). */
+function checkStructPage(fn: string, v: unknown): asserts v is StructPage {
+  if (typeof v !== 'object' || v === null) throw new KernelError('EINVAL', `${fn}: invalid struct page ${String(v)}`);
+  const p = v as StructPage;
+  checkUnsigned(fn, 'flags_lo', p.flagsLo, 0xffffffff);
+  checkUnsigned(fn, 'flags_hi', p.flagsHi, 0xffffffff);
+  checkInt32(fn, '_refcount', p.refcount);
+  checkInt32(fn, '_mapcount', p.mapcount);
+  for (const [what, x] of [['private', p.private], ['index', p.index]] as const) {
+    if (x !== -1) checkUnsigned(fn, what, x);
+  }
+}
+
 /**
  * The memmap of one machine: every struct page, keyed by pfn, stored per
  * memory section (see the module comment for the storage forms).
@@ -443,6 +473,11 @@ export class MemmapStore {
   private readonly zoneIdMod: number;
 
   constructor(config: MmConfig, options: MemmapStoreOptions = {}) {
+    if (typeof config !== 'object' || config === null || typeof config.layout !== 'object' || !Number.isSafeInteger(config.pagesPerSection)) {
+      throw new KernelError('EINVAL', 'memmap: config is not an MmConfig (createMmConfig() makes one)');
+    }
+    if (typeof options !== 'object' || options === null) throw new KernelError('EINVAL', 'memmap: options is not an object');
+    if (options.overlayLimit !== undefined) checkUnsigned('memmap', 'overlayLimit', options.overlayLimit);
     this.config = config;
     this.pagesPerSection = config.pagesPerSection;
     this.invPps = 1 / config.pagesPerSection;
@@ -466,11 +501,13 @@ export class MemmapStore {
 
   /** `pfn_to_section_nr()`. */
   pfnToSectionNr(pfn: Pfn | number): number {
+    checkUnsigned('pfn_to_section_nr', 'pfn', pfn);
     return Math.floor(pfn * this.invPps);
   }
 
   /** `section_nr_to_pfn()`. */
   sectionNrToPfn(sectionNr: number): Pfn {
+    checkUnsigned('section_nr_to_pfn', 'section_nr', sectionNr);
     return (sectionNr * this.pagesPerSection) as Pfn;
   }
 
@@ -482,6 +519,8 @@ export class MemmapStore {
    * -EEXIST if the section already has one.
    */
   initSection(sectionNr: number, template: StructPage = ZERO_STRUCT_PAGE, migratetype: number = 0): void {
+    checkStructPage('init_section', template);
+    checkUnsigned('init_section', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
     if (!Number.isSafeInteger(sectionNr) || sectionNr < 0) {
       throw new KernelError('EINVAL', `invalid section number ${sectionNr}`);
     }
@@ -718,11 +757,13 @@ export class MemmapStore {
 
   /** Whether section `sectionNr` has a memmap. */
   hasSection(sectionNr: number): boolean {
+    checkUnsigned('valid_section_nr', 'section_nr', sectionNr);
     return this.sections.has(sectionNr) || this.runIndex(sectionNr) >= 0;
   }
 
   /** Whether `pfn` has a struct page (its section has a memmap). */
   hasMemmap(pfn: Pfn | number): boolean {
+    checkUnsigned('pfn_valid', 'pfn', pfn);
     if (pfn >= this.cacheBase && pfn < this.cacheEnd) return true;
     return this.hasSection(Math.floor(pfn * this.invPps));
   }
@@ -736,6 +777,7 @@ export class MemmapStore {
 
   /** How a section's memmap is stored, or undefined if it has none. */
   sectionState(sectionNr: number): SectionMemmapState | undefined {
+    checkUnsigned('section_state', 'section_nr', sectionNr);
     if (this.runEnd >= 0) this.flushRun();
     const s = this.sections.get(sectionNr);
     if (s === undefined) return this.runAt(sectionNr) !== undefined ? 'template' : undefined;
@@ -744,6 +786,7 @@ export class MemmapStore {
 
   /** The template of a section (what its non-diverged pages look like). */
   sectionTemplate(sectionNr: number): StructPage | undefined {
+    checkUnsigned('section_template', 'section_nr', sectionNr);
     if (this.runEnd >= 0) this.flushRun();
     return this.sections.get(sectionNr)?.tpl ?? this.runAt(sectionNr)?.tpl;
   }
@@ -798,12 +841,12 @@ export class MemmapStore {
 
   /** The section record of `pfn`, to write (a section in a run is taken out of it). */
   private sec(pfn: number): Section {
+    if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `invalid pfn ${String(pfn)}`);
     if (this.runEnd >= 0) this.flushRun();
     if (pfn >= this.cacheBase && pfn < this.cacheEnd && !this.cacheView) return this.cacheSec!;
     const nr = Math.floor(pfn * this.invPps);
     let s = this.sections.get(nr);
     if (s === undefined) {
-      if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `invalid pfn ${String(pfn)}`);
       const i = this.runIndex(nr);
       if (i < 0) throw new KernelBug(`BUG: unable to handle page fault: no struct page for pfn ${hex(pfn)} (section ${nr} has no memmap)`);
       s = this.unrun(i, nr);
@@ -818,6 +861,7 @@ export class MemmapStore {
    * until the runs change.
    */
   private secR(pfn: number): Section {
+    if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `invalid pfn ${String(pfn)}`);
     if (this.runEnd >= 0) this.flushRun();
     if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec!;
     const s = this.secOrUndefined(pfn);
@@ -842,6 +886,7 @@ export class MemmapStore {
 
   /** The section of `pfn` to read (a run's view, see {@link MemmapStore.secR}), or undefined if it has no memmap (no throw). */
   private secOrUndefined(pfn: number): Section | undefined {
+    if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0) throw new KernelError('EINVAL', `invalid pfn ${String(pfn)}`);
     if (this.runEnd >= 0) this.flushRun();
     if (pfn >= this.cacheBase && pfn < this.cacheEnd) return this.cacheSec;
     const nr = Math.floor(pfn * this.invPps);
@@ -924,7 +969,7 @@ export class MemmapStore {
    * page of it one by one (a hint: the result is the same without it).
    */
   materialize(startPfn: Pfn | number, nrPages: number): void {
-    if (this.runEnd >= 0) this.flushRun();
+    this.checkRange(startPfn, nrPages);
     for (let nr = this.pfnToSectionNr(startPfn); nr <= this.pfnToSectionNr(startPfn + nrPages - 1); nr++) {
       let s = this.sections.get(nr);
       if (s === undefined) {
@@ -959,6 +1004,7 @@ export class MemmapStore {
 
   /** Overwrites one struct page with a value. */
   writeStructPage(pfn: Pfn | number, v: StructPage): void {
+    checkStructPage('write_struct_page', v);
     const s = this.sec(pfn);
     const i = pfn - s.base;
     this.writeCore(s, i, v);
@@ -1069,6 +1115,7 @@ export class MemmapStore {
    * `memmap_init_zone_device()`.
    */
   initRange(startPfn: Pfn | number, nrPages: number, template: StructPage): void {
+    checkStructPage('init_range', template);
     this.checkRange(startPfn, nrPages);
     this.forSections(
       startPfn,
@@ -1156,6 +1203,7 @@ export class MemmapStore {
    * have a memmap (checked first).
    */
   updateRange(startPfn: Pfn | number, nrPages: number, update: PageUpdate): void {
+    this.checkUpdate(update);
     this.checkRange(startPfn, nrPages);
     const c: Compiled = { set: update.setFlags ?? [], clear: update.clearFlags ?? [], u: update };
     const derived = new Map<StructPage, StructPage>();
@@ -1265,6 +1313,24 @@ export class MemmapStore {
     }
   }
 
+  /** EINVAL unless `zone` is a zone index and `nid` a node id of this configuration. */
+  private zoneNidArgs(fn: string, zone: number, nid: number): void {
+    checkUnsigned(fn, 'zone', zone, this.config.MAX_NR_ZONES - 1);
+    checkUnsigned(fn, 'nid', nid, this.config.MAX_NUMNODES - 1);
+  }
+
+  /** EINVAL unless `u` is a {@link PageUpdate}: flag bits 0..31, counts that are 32-bit integers. */
+  private checkUpdate(u: PageUpdate): void {
+    if (typeof u !== 'object' || u === null) throw new KernelError('EINVAL', `update_range: invalid update ${String(u)}`);
+    for (const list of [u.setFlags, u.clearFlags]) {
+      if (list === undefined) continue;
+      if (!Array.isArray(list)) throw new KernelError('EINVAL', 'update_range: flags are not a list');
+      for (const b of list) checkUnsigned('update_range', 'bit', b, 31);
+    }
+    if (u.refcount !== undefined) checkInt('update_range', 'refcount', u.refcount);
+    if (u.mapcount !== undefined) checkInt32('update_range', 'mapcount', u.mapcount);
+  }
+
   private checkRange(startPfn: number, nrPages: number): void {
     if (this.runEnd >= 0) this.flushRun();
     if (!Number.isSafeInteger(startPfn) || startPfn < 0 || !Number.isSafeInteger(nrPages) || nrPages < 0) {
@@ -1332,6 +1398,9 @@ export class MemmapStore {
    * without reading every struct page of a mostly-untouched section.
    */
   findFirst(startPfn: Pfn | number, endPfn: Pfn | number, pred: (flagsLo: number, mapcount: number, refcount: number) => boolean): number {
+    checkUnsigned('find_first', 'start_pfn', startPfn);
+    checkUnsigned('find_first', 'end_pfn', endPfn);
+    if (typeof pred !== 'function') throw new KernelError('EINVAL', 'find_first: pred is not a function');
     if (this.runEnd >= 0) this.flushRun();
     const pps = this.pagesPerSection;
     let pfn: number = startPfn;
@@ -1455,6 +1524,8 @@ export class MemmapStore {
 
   /** Sets the whole `page->flags` word from its two halves. */
   setPageFlagsWord(pfn: Pfn | number, lo: number, hi: number): void {
+    checkUnsigned('set_page_flags', 'flags_lo', lo, 0xffffffff);
+    checkUnsigned('set_page_flags', 'flags_hi', hi, 0xffffffff);
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
@@ -1515,6 +1586,10 @@ export class MemmapStore {
    * node `nid` and pfn `pfn`, starting from `[lo, hi]` (default: zero).
    */
   pageLinksWord(zone: number, nid: number, pfn: Pfn | number, lo: number = 0, hi: number = 0): [number, number] {
+    this.zoneNidArgs('set_page_links', zone, nid);
+    checkUnsigned('set_page_links', 'pfn', pfn);
+    checkUnsigned('set_page_links', 'flags_lo', lo, 0xffffffff);
+    checkUnsigned('set_page_links', 'flags_hi', hi, 0xffffffff);
     const l = this.config.layout;
     let w: [number, number] = [lo, hi];
     w = this.withField(w[0], w[1], l.ZONES_PGSHIFT, l.ZONES_WIDTH, zone);
@@ -1525,6 +1600,7 @@ export class MemmapStore {
 
   /** `set_page_links()`: records the page's zone, node (and section) in its flags. */
   setPageLinks(pfn: Pfn | number, zone: number, nid: number): void {
+    this.zoneNidArgs('set_page_links', zone, nid);
     const [lo, hi] = this.pageLinksWord(zone, nid, pfn, this.pageFlagsLo(pfn), this.pageFlagsHi(pfn));
     this.setPageFlagsWord(pfn, lo, hi);
     if (this.config.layout.NODE_NOT_IN_PAGE_FLAGS) this.sectionToNode.set(this.pfnToSectionNr(pfn), nid);
@@ -1566,6 +1642,7 @@ export class MemmapStore {
 
   /** `page_to_section()` with classic SPARSEMEM (SECTIONS_WIDTH > 0), else the pfn's section. */
   pageToSection(pfn: Pfn | number): number {
+    checkUnsigned('page_to_section', 'pfn', pfn);
     const l = this.config.layout;
     if (l.SECTIONS_WIDTH === 0) return this.pfnToSectionNr(pfn);
     return this.field(this.pageFlagsLo(pfn), this.pageFlagsHi(pfn), l.SECTIONS_PGSHIFT, l.SECTIONS_WIDTH);
@@ -1580,11 +1657,13 @@ export class MemmapStore {
 
   /** `test_bit(PG_x, &page->flags)`, e.g. `PageReserved()`. */
   testPageFlag(pfn: Pfn | number, bit: number): boolean {
+    checkUnsigned('test_bit', 'bit', bit, 31);
     return flagsWordTest(this.pageFlagsLo(pfn), bit);
   }
 
   /** `SetPageX()` / `__SetPageX()`. */
   setPageFlag(pfn: Pfn | number, bit: number): void {
+    checkUnsigned('set_bit', 'bit', bit, 31);
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
@@ -1596,6 +1675,7 @@ export class MemmapStore {
 
   /** `ClearPageX()` / `__ClearPageX()`. */
   clearPageFlag(pfn: Pfn | number, bit: number): void {
+    checkUnsigned('clear_bit', 'bit', bit, 31);
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
@@ -1607,6 +1687,7 @@ export class MemmapStore {
 
   /** `TestSetPageX()`: sets the bit, returns whether it was set before. */
   testSetPageFlag(pfn: Pfn | number, bit: number): boolean {
+    checkUnsigned('test_and_set_bit', 'bit', bit, 31);
     const was = this.testPageFlag(pfn, bit);
     if (!was) this.setPageFlag(pfn, bit);
     return was;
@@ -1614,6 +1695,7 @@ export class MemmapStore {
 
   /** `TestClearPageX()`: clears the bit, returns whether it was set before. */
   testClearPageFlag(pfn: Pfn | number, bit: number): boolean {
+    checkUnsigned('test_and_clear_bit', 'bit', bit, 31);
     const was = this.testPageFlag(pfn, bit);
     if (was) this.clearPageFlag(pfn, bit);
     return was;
@@ -1621,6 +1703,7 @@ export class MemmapStore {
 
   /** `page->flags &= ~((1 << n) - 1)`: clears the low `n` flag bits. */
   clearLowFlags(pfn: Pfn | number, n: number): void {
+    checkUnsigned('clear_low_flags', 'n', n, 32);
     const lo = this.pageFlagsLo(pfn);
     const keep = flagsWordClearBelow(lo, n);
     if (keep !== lo) this.setLo(pfn, keep);
@@ -1652,6 +1735,7 @@ export class MemmapStore {
 
   /** Sets the raw `_mapcount`/`page_type` word. */
   setPageMapcountRaw(pfn: Pfn | number, v: number): void {
+    checkInt32('set_page_mapcount', '_mapcount', v);
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
@@ -1672,11 +1756,13 @@ export class MemmapStore {
 
   /** `PageType(page, flag)` for a page type (`PG_buddy`, `PG_offline`, ...). */
   pageType(pfn: Pfn | number, flag: number): boolean {
+    checkUnsigned('PageType', 'flag', flag, 0xffffffff);
     return pageTypeIs(this.pageMapcountRaw(pfn), flag);
   }
 
   /** `__SetPage<Type>()`: BUG if the word is a mapcount rather than a type. */
   setPageType(pfn: Pfn | number, flag: number): void {
+    checkUnsigned('__SetPageType', 'flag', flag, 0xffffffff);
     const word = this.pageMapcountRaw(pfn);
     if (!pageTypeIs(word, 0)) throw new KernelBug(`VM_BUG_ON_PAGE(!PageType(page, 0)): pfn ${hex(pfn)} _mapcount ${word}`);
     this.setPageMapcountRaw(pfn, setPageTypeWord(word, flag));
@@ -1684,6 +1770,7 @@ export class MemmapStore {
 
   /** `__ClearPage<Type>()`: BUG if the page does not have the type. */
   clearPageType(pfn: Pfn | number, flag: number): void {
+    checkUnsigned('__ClearPageType', 'flag', flag, 0xffffffff);
     const word = this.pageMapcountRaw(pfn);
     if (!pageTypeIs(word, flag)) throw new KernelBug(`VM_BUG_ON_PAGE(!PageType): pfn ${hex(pfn)} lacks type ${hex(flag)}`);
     this.setPageMapcountRaw(pfn, clearPageTypeWord(word, flag));
@@ -1718,6 +1805,7 @@ export class MemmapStore {
 
   /** `set_page_private()`. */
   setPagePrivate(pfn: Pfn | number, v: number): void {
+    checkUnsigned('set_page_private', 'private', v);
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
@@ -1733,6 +1821,7 @@ export class MemmapStore {
 
   /** `set_buddy_order()`: `set_page_private(page, order); __SetPageBuddy(page)`. */
   setBuddyOrder(pfn: Pfn | number, order: number): void {
+    checkUnsigned('set_buddy_order', 'order', order, this.config.MAX_ORDER - 1);
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
@@ -1773,6 +1862,7 @@ export class MemmapStore {
    * of the flag bits of `lowMask` (a mask of the low flags half) set.
    */
   pageExpectedState(pfn: Pfn | number, lowMask: number): boolean {
+    checkUnsigned('page_expected_state', 'check_flags', lowMask, 0xffffffff);
     const s = this.secR(pfn);
     const i = pfn - s.base;
     const p = this.rpos(s, i);
@@ -1878,6 +1968,7 @@ export class MemmapStore {
 
   /** `set_page_count()`. */
   setPageCount(pfn: Pfn | number, v: number): void {
+    checkInt('set_page_count', 'v', v);
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
@@ -1910,11 +2001,13 @@ export class MemmapStore {
 
   /** `page_ref_add()`. */
   pageRefAdd(pfn: Pfn | number, nr: number): void {
+    checkInt('page_ref_add', 'nr', nr);
     this.addRef(pfn, nr, false);
   }
 
   /** `page_ref_sub()`. */
   pageRefSub(pfn: Pfn | number, nr: number): void {
+    checkInt('page_ref_sub', 'nr', nr);
     this.setPageCount(pfn, this.pageRefCount(pfn) - nr);
   }
 
@@ -1940,6 +2033,7 @@ export class MemmapStore {
 
   /** `page_ref_sub_and_test()`: subtracts, returns whether the count reached 0. */
   pageRefSubAndTest(pfn: Pfn | number, nr: number): boolean {
+    checkInt('page_ref_sub_and_test', 'nr', nr);
     return this.addRef(pfn, -nr, false) === 0;
   }
 
@@ -1950,6 +2044,8 @@ export class MemmapStore {
 
   /** `page_ref_add_unless()`: adds `nr` unless the count is `u`; returns whether it added. */
   pageRefAddUnless(pfn: Pfn | number, nr: number, u: number): boolean {
+    checkInt('page_ref_add_unless', 'nr', nr);
+    checkInt('page_ref_add_unless', 'u', u);
     const v = this.pageRefCount(pfn);
     if (v === u) return false;
     this.setPageCount(pfn, v + nr);
@@ -1958,6 +2054,7 @@ export class MemmapStore {
 
   /** `page_ref_freeze()`: sets the count to 0 if it is exactly `count`; returns whether it did. */
   pageRefFreeze(pfn: Pfn | number, count: number): boolean {
+    checkInt('page_ref_freeze', 'count', count);
     if (this.pageRefCount(pfn) !== count) return false;
     this.setPageCount(pfn, 0);
     return true;
@@ -1965,6 +2062,7 @@ export class MemmapStore {
 
   /** `page_ref_unfreeze()`: sets a frozen (0) count to `count`. */
   pageRefUnfreeze(pfn: Pfn | number, count: number): void {
+    checkInt('page_ref_unfreeze', 'count', count);
     if (this.pageRefCount(pfn) !== 0) throw new KernelBug(`VM_BUG_ON_PAGE(page_count(page) != 0): pfn ${hex(pfn)}`);
     this.setPageCount(pfn, count);
   }
@@ -2040,6 +2138,7 @@ export class MemmapStore {
 
   /** Sets `page->index`. */
   setPageIndex(pfn: Pfn | number, index: number): void {
+    checkUnsigned('set_page_index', 'index', index);
     const s = this.sec(pfn);
     this.setIndex(s, pfn - s.base, index);
   }
@@ -2054,6 +2153,8 @@ export class MemmapStore {
    * per (zone, node) so that whole sections can use it as their template.
    */
   initSinglePageTemplate(zone: number, nid: number, pfn: Pfn | number = 0): StructPage {
+    this.zoneNidArgs('__init_single_page', zone, nid);
+    checkUnsigned('__init_single_page', 'pfn', pfn);
     const l = this.config.layout;
     const sec = l.SECTIONS_WIDTH > 0 ? this.pfnToSectionNr(pfn) : 0;
     const key = `${zone}:${nid}:${sec}`;
@@ -2089,6 +2190,7 @@ export class MemmapStore {
 
   /** `initSinglePage()` that does not continue the pending run: writes that run, starts a new one. */
   private initSinglePageStart(pfn: number, zone: number, nid: number): void {
+    this.zoneNidArgs('__init_single_page', zone, nid);
     const s = this.sec(pfn);
     let t = this.lastInitTpl;
     if (
@@ -2136,6 +2238,7 @@ export class MemmapStore {
    * sections take the shared template in O(1), partial ones are filled.
    */
   initSinglePageRange(startPfn: Pfn | number, nrPages: number, zone: number, nid: number): void {
+    this.zoneNidArgs('__init_single_page', zone, nid);
     if (this.config.layout.SECTIONS_WIDTH === 0) {
       this.initRange(startPfn, nrPages, this.initSinglePageTemplate(zone, nid));
     } else {
@@ -2161,6 +2264,7 @@ export class MemmapStore {
 
   /** `set_pageblock_migratetype()`: sets the migratetype of the pageblock containing `pfn`. */
   setPageblockMigratetype(pfn: Pfn | number, migratetype: number): void {
+    checkUnsigned('set_pageblock_migratetype', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
     const s = this.sec(pfn);
     if (s.pb === undefined) {
       if (s.pbAll === migratetype) return;
@@ -2175,6 +2279,7 @@ export class MemmapStore {
 
   /** Sets the migratetype of every pageblock a range touches (whole sections in O(1)). */
   setPageblockMigratetypeRange(startPfn: Pfn | number, nrPages: number, migratetype: number): void {
+    checkUnsigned('set_pageblock_migratetype', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
     this.checkRange(startPfn, nrPages);
     const nb = this.config.pageblockNrPages;
     this.forSections(

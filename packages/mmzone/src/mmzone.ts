@@ -21,7 +21,8 @@
  * primitives below (`move_pfn_range_to_zone()` uses them), and
  * `remove_pfn_range_from_zone()` shrinks them again.
  */
-import { checkUnsigned } from '@zonedev/kernel';
+import { KernelError, checkPhysRange, checkUnsigned } from '@zonedev/kernel';
+import { checkConfig } from './validate.js';
 import type { MmConfig } from './config.js';
 import { FreeArea, FreeLists } from './free-area.js';
 import { nodeStatNames, numaStatNames, zoneStatNames } from './vmstat-items.js';
@@ -97,6 +98,9 @@ export class Zone {
   readonly freeArea: readonly FreeArea[];
 
   constructor(pgdat: PglistData, zoneIdx: number, config: MmConfig) {
+    checkPgdat('zone', pgdat);
+    checkConfig('zone', config);
+    checkUnsigned('zone', 'zone_idx', zoneIdx, config.MAX_NR_ZONES - 1);
     this.zonePgdat = pgdat;
     this.zoneIdx = zoneIdx;
     this.node = pgdat.nodeId;
@@ -141,6 +145,8 @@ export class PglistData {
   readonly vmStat: number[];
 
   constructor(nid: number, config: MmConfig) {
+    checkConfig('pglist_data', config);
+    checkUnsigned('pglist_data', 'nid', nid, config.MAX_NUMNODES - 1);
     this.nodeId = nid;
     this.config = config;
     this.vmStat = new Array<number>(nodeStatNames(config).length).fill(0);
@@ -160,6 +166,7 @@ export class PglistData {
  * @public
  */
 export function zoneEndPfn(zone: Zone): number {
+  checkZone('zone_end_pfn', zone);
   return zone.zoneStartPfn + zone.spannedPages;
 }
 
@@ -168,6 +175,8 @@ export function zoneEndPfn(zone: Zone): number {
  * @public
  */
 export function zoneSpansPfn(zone: Zone, pfn: number): boolean {
+  checkZone('zone_spans_pfn', zone);
+  checkUnsigned('zone_spans_pfn', 'pfn', pfn);
   return zone.zoneStartPfn <= pfn && pfn < zoneEndPfn(zone);
 }
 
@@ -176,6 +185,7 @@ export function zoneSpansPfn(zone: Zone, pfn: number): boolean {
  * @public
  */
 export function zoneIsEmpty(zone: Zone): boolean {
+  checkZone('zone_is_empty', zone);
   return zone.spannedPages === 0;
 }
 
@@ -184,6 +194,8 @@ export function zoneIsEmpty(zone: Zone): boolean {
  * @public
  */
 export function zoneIntersects(zone: Zone, startPfn: number, nrPages: number): boolean {
+  checkZone('zone_intersects', zone);
+  checkPhysRange('zone_intersects', startPfn, nrPages);
   if (zoneIsEmpty(zone)) return false;
   if (startPfn >= zoneEndPfn(zone) || startPfn + nrPages <= zone.zoneStartPfn) return false;
   return true;
@@ -194,6 +206,7 @@ export function zoneIntersects(zone: Zone, startPfn: number, nrPages: number): b
  * @public
  */
 export function populatedZone(zone: Zone): boolean {
+  checkZone('populated_zone', zone);
   return zone.presentPages > 0;
 }
 
@@ -218,6 +231,7 @@ export function zoneManagedPages(zone: Zone): number {
  * @public
  */
 export function zoneIdx(zone: Zone): number {
+  checkZone('zone_idx', zone);
   return zone.zoneIdx;
 }
 
@@ -227,6 +241,7 @@ export function zoneIdx(zone: Zone): number {
  * @public
  */
 export function zoneId(zone: Zone): number {
+  checkZone('zone_id', zone);
   return zone.zoneIdx;
 }
 
@@ -244,6 +259,7 @@ export function zoneToNid(zone: Zone): number {
  * @public
  */
 export function isDevZone(zone: Zone): boolean {
+  checkZone('is_dev_zone', zone);
   const dev = zone.zonePgdat.config.ZONE_DEVICE;
   return dev !== undefined && zone.zoneIdx === dev;
 }
@@ -294,6 +310,8 @@ export function wmarkPages(zone: Zone, i: number): number {
  * @public
  */
 export function zonePageState(zone: Zone, item: number): number {
+  checkZone('zone_page_state', zone);
+  checkUnsigned('zone_page_state', 'item', item, zone.vmStat.length - 1);
   const v = zone.vmStat[item] ?? 0;
   return v < 0 ? 0 : v;
 }
@@ -320,6 +338,8 @@ export function pgdatIsEmpty(pgdat: PglistData): boolean {
  * @public
  */
 export function resizeZoneRange(zone: Zone, startPfn: number, nrPages: number): void {
+  checkZone('resize_zone_range', zone);
+  checkPhysRange('resize_zone_range', startPfn, nrPages);
   const oldEnd = zoneEndPfn(zone);
   if (zoneIsEmpty(zone) || startPfn < zone.zoneStartPfn) zone.zoneStartPfn = startPfn;
   zone.spannedPages = Math.max(startPfn + nrPages, oldEnd) - zone.zoneStartPfn;
@@ -331,6 +351,8 @@ export function resizeZoneRange(zone: Zone, startPfn: number, nrPages: number): 
  * @public
  */
 export function resizePgdatRange(pgdat: PglistData, startPfn: number, nrPages: number): void {
+  checkPgdat('resize_pgdat_range', pgdat);
+  checkPhysRange('resize_pgdat_range', startPfn, nrPages);
   const oldEnd = pgdatEndPfn(pgdat);
   if (pgdatIsEmpty(pgdat) || startPfn < pgdat.nodeStartPfn) pgdat.nodeStartPfn = startPfn;
   pgdat.nodeSpannedPages = Math.max(startPfn + nrPages, oldEnd) - pgdat.nodeStartPfn;
@@ -342,6 +364,8 @@ export function resizePgdatRange(pgdat: PglistData, startPfn: number, nrPages: n
  * @public
  */
 export function setZoneSpan(zone: Zone, startPfn: number, spannedPages: number): void {
+  checkZone('set_zone_span', zone);
+  checkPhysRange('set_zone_span', startPfn, spannedPages);
   zone.zoneStartPfn = spannedPages === 0 ? 0 : startPfn;
   zone.spannedPages = spannedPages;
 }
@@ -351,6 +375,8 @@ export function setZoneSpan(zone: Zone, startPfn: number, spannedPages: number):
  * @public
  */
 export function setPgdatSpan(pgdat: PglistData, startPfn: number, spannedPages: number): void {
+  checkPgdat('set_pgdat_span', pgdat);
+  checkPhysRange('set_pgdat_span', startPfn, spannedPages);
   pgdat.nodeStartPfn = startPfn;
   pgdat.nodeSpannedPages = spannedPages;
 }
@@ -365,6 +391,7 @@ export function setPgdatSpan(pgdat: PglistData, startPfn: number, spannedPages: 
  * @public
  */
 export function setPgdatNrZones(pgdat: PglistData, nrZones: number): void {
+  checkPgdat('set_pgdat_nr_zones', pgdat);
   checkUnsigned('set_pgdat_nr_zones', 'nr_zones', nrZones, pgdat.config.MAX_NR_ZONES);
   pgdat.nrZones = nrZones;
 }
@@ -376,3 +403,14 @@ export function setPgdatNrZones(pgdat: PglistData, nrZones: number): void {
 export function isMigrateIsolate(config: MmConfig, migratetype: number): boolean {
   return migratetype === config.MIGRATE_ISOLATE;
 }
+
+/** EINVAL unless `zone` is a {@link Zone}. */
+export function checkZone(fn: string, zone: unknown): asserts zone is Zone {
+  if (!(zone instanceof Zone)) throw new KernelError('EINVAL', `${fn}: not a zone: ${String(zone)}`);
+}
+
+/** EINVAL unless `pgdat` is a {@link PglistData}. */
+function checkPgdat(fn: string, pgdat: unknown): asserts pgdat is PglistData {
+  if (!(pgdat instanceof PglistData)) throw new KernelError('EINVAL', `${fn}: not a pglist_data: ${String(pgdat)}`);
+}
+

@@ -84,13 +84,15 @@ import {
   zonePageState,
   zoneSpansPfn,
 } from './mmzone.js';
+import { checkZone } from './mmzone.js';
 import type { Zone } from './mmzone.js';
 import { PG_buddy, PG_head, PG_lru, PG_reserved, flagsWordAny, flagsWordMask, formatPageFlags, pageTypeIs } from './page-flags.js';
 import * as iso from './page-isolation.js';
 import { PhysMem } from './physmem.js';
+import { checkObject } from './validate.js';
 import { STRUCT_PAGE_SIZE } from './struct-page.js';
 import type { Pfn } from './struct-page.js';
-import { NR_FREE_PAGES, NUMA_FOREIGN, NUMA_HIT, NUMA_LOCAL, NUMA_MISS, NUMA_OTHER } from './vmstat-items.js';
+import { NR_FREE_PAGES, NUMA_FOREIGN, NUMA_HIT, NUMA_LOCAL, NUMA_MISS, NUMA_OTHER, nodeStatNames } from './vmstat-items.js';
 import { buddyinfoShow, pagetypeinfoShow, zoneinfoShow } from './vmstat.js';
 
 /** `ALLOC_WMARK_MIN` (= WMARK_MIN). @public */ export const ALLOC_WMARK_MIN = 0;
@@ -322,6 +324,9 @@ export class MmCore {
   };
 
   constructor(options: MmCoreOptions) {
+    checkObject('mm', 'options', options);
+    checkObject('mm', 'config', options.config);
+    if (typeof options.kernel !== 'object' || options.kernel === null) throw new KernelError('EINVAL', 'mm: options.kernel is not a Kernel');
     this.kernel = options.kernel;
     this.config = 'zoneNames' in options.config ? options.config : createMmConfig(options.config);
     this.memmap = new MemmapStore(this.config, options.memmap);
@@ -351,6 +356,18 @@ export class MmCore {
     return this.kernel.tracer.enabled;
   }
 
+  /** EINVAL unless `list` is a list of pfn ranges (with a node id if `withNid`). */
+  private checkRegions(fn: string, list: unknown, withNid: boolean): void {
+    if (!Array.isArray(list)) throw new KernelError('EINVAL', `${fn}: not a list of ranges: ${String(list)}`);
+    for (const r of list as unknown[]) {
+      if (typeof r !== 'object' || r === null) throw new KernelError('EINVAL', `${fn}: invalid range ${String(r)}`);
+      const x = r as MemblockRegion;
+      checkUnsigned(fn, 'start_pfn', x.startPfn);
+      checkUnsigned(fn, 'end_pfn', x.endPfn);
+      if (withNid) checkUnsigned(fn, 'nid', x.nid, this.config.MAX_NUMNODES - 1);
+    }
+  }
+
   // ===================================================================
   // nodes and zones
   // ===================================================================
@@ -360,6 +377,7 @@ export class MmCore {
    * never allocated.
    */
   nodeData(nid: number): PglistData | undefined {
+    checkUnsigned('NODE_DATA', 'nid', nid, this.config.MAX_NUMNODES - 1);
     return this.pgdats.get(nid);
   }
 
@@ -396,6 +414,7 @@ export class MmCore {
 
   /** `node_online()`. */
   nodeOnline(nid: number): boolean {
+    checkUnsigned('node_online', 'nid', nid, this.config.MAX_NUMNODES - 1);
     return this.onlineNodes.has(nid);
   }
 
@@ -437,6 +456,8 @@ export class MmCore {
 
   /** `node_distance()`. */
   nodeDistance(from: number, to: number): number {
+    checkUnsigned('node_distance', 'from', from, this.config.MAX_NUMNODES - 1);
+    checkUnsigned('node_distance', 'to', to, this.config.MAX_NUMNODES - 1);
     return this.distance(from, to);
   }
 
@@ -479,6 +500,8 @@ export class MmCore {
    * with managed pages at the last build are listed (`build_zonerefs_node()`).
    */
   nodeZonelist(nid: number, gfp: number): readonly Zone[] {
+    checkUnsigned('node_zonelist', 'nid', nid, this.config.MAX_NUMNODES - 1);
+    checkUnsigned('node_zonelist', 'gfp_mask', gfp, 0xffffffff);
     const thisNode = gfpHas(gfp, __GFP_THISNODE);
     const key = nid * 2 + (thisNode ? 1 : 0);
     let zl = this.zonelists[key];
@@ -538,11 +561,14 @@ export class MmCore {
 
   /** `node_page_state(pgdat, item)`: node item `item` of node `nid` (0 for a node that does not exist). */
   nodePageState(nid: number, item: number): number {
+    checkUnsigned('node_page_state', 'nid', nid, this.config.MAX_NUMNODES - 1);
+    checkUnsigned('node_page_state', 'item', item, nodeStatNames(this.config).length - 1);
     return this.nodeData(nid)?.vmStat[item] ?? 0;
   }
 
   /** `global_node_page_state(item)`: node item `item` summed over the nodes. */
   globalNodePageState(item: number): number {
+    checkUnsigned('global_node_page_state', 'item', item, nodeStatNames(this.config).length - 1);
     let n = 0;
     for (const p of this.pgdats.values()) n += p.vmStat[item] ?? 0;
     return n;
@@ -571,6 +597,7 @@ export class MmCore {
    * (sparse_init() runs first). -EINVAL for a bad map.
    */
   freeAreaInit(memory: readonly MemblockRegion[]): void {
+    this.checkRegions('free_area_init', memory, true);
     if (this.tracing) return this.kernel.tracer.invoke('free_area_init', this, this.freeAreaInitImpl, memory);
     return this.freeAreaInitImpl(memory);
   }
@@ -774,6 +801,7 @@ export class MmCore {
    * the altmap's vmemmap pages; `memmap_init_zone_device()` does the rest).
    */
   memmapInitRange(startPfn: Pfn, nrPages: number, nid: number, zoneIdx: number, context: MeminitContext, migratetype: number): void {
+    if (context !== 'early' && context !== 'hotplug') throw new KernelError('EINVAL', `memmap_init_range: invalid context ${String(context)}`);
     checkUnsigned('memmap_init_range', 'start_pfn', startPfn);
     checkUnsigned('memmap_init_range', 'size', nrPages);
     checkUnsigned('memmap_init_range', 'nid', nid, this.config.MAX_NUMNODES - 1);
@@ -829,6 +857,7 @@ export class MmCore {
    * to the tail of its free list. Returns the number of pages released.
    */
   memblockFreeAll(reserved: readonly PfnRange[] = []): number {
+    this.checkRegions('memblock_free_all', reserved, false);
     if (this.tracing) return this.kernel.tracer.invoke('memblock_free_all', this, this.memblockFreeAllImpl, reserved);
     return this.memblockFreeAllImpl(reserved);
   }
@@ -902,6 +931,7 @@ export class MmCore {
    * rounded to 2^n - 1), `high` = 6 * batch, at least batch 1.
    */
   zonePcpUpdate(zone: Zone): void {
+    checkZone('zone_pcp_update', zone);
     if (this.tracing) return this.kernel.tracer.invoke('zone_pcp_update', this, this.zonePcpUpdateImpl, zone);
     return this.zonePcpUpdateImpl(zone);
   }
@@ -927,6 +957,7 @@ export class MmCore {
 
   /** `zone_pcp_reset()`: back to the boot pageset (high 0, batch 1). */
   zonePcpReset(zone: Zone): void {
+    checkZone('zone_pcp_reset', zone);
     zone.pagesetHigh = 0;
     zone.pagesetBatch = 1;
   }
@@ -955,6 +986,8 @@ export class MmCore {
    * released.
    */
   bootMemory(memory: readonly MemblockRegion[], reserved: readonly PfnRange[] = []): number {
+    this.checkRegions('free_area_init', memory, true);
+    this.checkRegions('memblock_free_all', reserved, false);
     this.freeAreaInit(memory);
     this.buildAllZonelists();
     const n = this.memblockFreeAll(reserved);
@@ -1121,6 +1154,12 @@ export class MmCore {
    * at least that order must also be free on an allowed list.
    */
   zoneWatermarkOk(zone: Zone, order: number, mark: number, highestZoneidx: number, allocFlags: number, freePages: number = zonePageState(zone, NR_FREE_PAGES)): boolean {
+    checkZone('zone_watermark_ok', zone);
+    checkUnsigned('zone_watermark_ok', 'order', order, this.config.MAX_ORDER - 1);
+    checkUnsigned('zone_watermark_ok', 'mark', mark);
+    checkUnsigned('zone_watermark_ok', 'highest_zoneidx', highestZoneidx, this.config.MAX_NR_ZONES - 1);
+    checkUnsigned('zone_watermark_ok', 'alloc_flags', allocFlags, 0xffffffff);
+    if (!Number.isSafeInteger(freePages)) throw new KernelError('EINVAL', `zone_watermark_ok: invalid free_pages ${String(freePages)}`);
     let min = mark;
     const harder = gfpAny(allocFlags, ALLOC_HARDER + ALLOC_OOM);
     let free = freePages - this.watermarkUnusableFree(zone, order, allocFlags);
@@ -1588,6 +1627,10 @@ export class MmCore {
    * page must have a memmap: checked first, and on failure nothing changes.
    */
   freeReservedArea(start: number, end: number, poison: number, s?: string): number {
+    if (!Number.isInteger(poison) || poison < -0x80000000 || poison > 0x7fffffff) {
+      throw new KernelError('EINVAL', `free_reserved_area: invalid poison ${String(poison)}`);
+    }
+    if (s !== undefined && typeof s !== 'string') throw new KernelError('EINVAL', `free_reserved_area: invalid name ${String(s)}`);
     if (this.tracing) return this.kernel.tracer.invoke('free_reserved_area', this, this.freeReservedAreaImpl, start, end, poison, s);
     return this.freeReservedAreaImpl(start, end, poison, s);
   }
@@ -1995,6 +2038,8 @@ export class MmCore {
    * `countMovable` the LRU pages met are counted in `numMovable`.
    */
   moveFreepagesBlock(zone: Zone, pfn: number, mt: number, countMovable: boolean = false): number {
+    checkZone('move_freepages_block', zone);
+    if (typeof countMovable !== 'boolean') throw new KernelError('EINVAL', `move_freepages_block: invalid num_movable ${String(countMovable)}`);
     checkUnsigned('move_freepages_block', 'pfn', pfn);
     checkUnsigned('move_freepages_block', 'migratetype', mt, this.config.MIGRATE_TYPES - 1);
     const nb = this.config.pageblockNrPages;
@@ -2107,6 +2152,10 @@ export class MmCore {
    * movable, outside ZONE_MOVABLE), or undefined.
    */
   hasUnmovablePages(zone: Zone, pfn: Pfn, migratetype: number, flags: number): Pfn | undefined {
+    checkZone('has_unmovable_pages', zone);
+    checkUnsigned('has_unmovable_pages', 'pfn', pfn);
+    checkUnsigned('has_unmovable_pages', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
+    checkUnsigned('has_unmovable_pages', 'flags', flags, 0xffffffff);
     if (this.tracing) return this.kernel.tracer.invoke('has_unmovable_pages', this, this.hasUnmovablePagesImpl, zone, pfn, migratetype, flags);
     return this.hasUnmovablePagesImpl(zone, pfn, migratetype, flags);
   }
@@ -2142,6 +2191,7 @@ export class MmCore {
   undoIsolatePageRange(startPfn: Pfn, endPfn: Pfn, migratetype: number): void {
     checkUnsigned('undo_isolate_page_range', 'start_pfn', startPfn);
     checkUnsigned('undo_isolate_page_range', 'end_pfn', endPfn);
+    checkUnsigned('undo_isolate_page_range', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
     if (this.tracing) return this.kernel.tracer.invoke('undo_isolate_page_range', this, this.undoIsolateImpl, startPfn, endPfn, migratetype);
     return this.undoIsolateImpl(startPfn, endPfn, migratetype);
   }

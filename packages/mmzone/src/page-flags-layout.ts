@@ -196,6 +196,10 @@ function fieldsOf(l: PageFlagsLayout): Field[] {
  * @public
  */
 export function renderPageFlagsLayout(l: PageFlagsLayout, title: string = 'page->flags'): string {
+  if (typeof l !== 'object' || l === null || (l.bitsPerLong !== 32 && l.bitsPerLong !== 64)) {
+    throw new KernelError('EINVAL', `renderPageFlagsLayout: not a page->flags layout: ${String(l)}`);
+  }
+  if (typeof title !== 'string') throw new KernelError('EINVAL', `renderPageFlagsLayout: invalid title ${String(title)}`);
   const n = l.bitsPerLong;
   const fields = fieldsOf(l);
   const letterAt = (b: number): string => fields.find((f) => b <= f.hi && b >= f.lo)?.letter ?? '?';

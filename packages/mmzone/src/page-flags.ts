@@ -26,6 +26,7 @@
  * Flags here are numbers below 2^31 and page types are 32-bit words; the
  * helpers use arithmetic, never JavaScript's bitwise operators.
  */
+import { KernelError, checkUnsigned } from '@zonedev/kernel';
 
 /** `PG_locked`: the page is locked. @public */
 export const PG_locked = 0;
@@ -173,6 +174,10 @@ export function computePageflagBits(o: PageflagOptions): PageflagBits {
  * @public
  */
 export function formatPageFlags(flagsLo: number, bits: PageflagBits): string {
+  checkUnsigned('show_page_flags', 'flags', flagsLo, 0xffffffff);
+  if (typeof bits !== 'object' || bits === null || !Number.isSafeInteger(bits.NR_PAGEFLAGS) || !Array.isArray(bits.names)) {
+    throw new KernelError('EINVAL', `show_page_flags: not a page flag table: ${String(bits)}`);
+  }
   const out: string[] = [];
   const order = [PG_locked, PG_waiters];
   for (let b = 0; b < bits.NR_PAGEFLAGS; b++) if (b !== PG_locked && b !== PG_waiters) order.push(b);
@@ -206,6 +211,8 @@ function u32(word: number): number {
  * @public
  */
 export function pageTypeIs(word: number, flag: number): boolean {
+  checkWord('PageType', 'page_type', word);
+  checkUnsigned('PageType', 'flag', flag, 0xffffffff);
   const u = u32(word);
   return u >= PAGE_TYPE_BASE && (flag === 0 || Math.floor(u / flag) % 2 === 0);
 }
@@ -215,6 +222,7 @@ export function pageTypeIs(word: number, flag: number): boolean {
  * @public
  */
 export function pageHasType(word: number): boolean {
+  checkWord('page_has_type', 'page_type', word);
   return word < PAGE_MAPCOUNT_RESERVE;
 }
 
@@ -294,3 +302,10 @@ export function flagsWordMask(bits: readonly number[]): number {
   return m >>> 0;
 }
 /* eslint-enable no-bitwise */
+
+/** EINVAL unless `v` is a 32-bit word, read as signed or unsigned (`_mapcount`, `page_type`). */
+function checkWord(fn: string, what: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
+    throw new KernelError('EINVAL', `${fn}: invalid ${what} ${String(v)}`);
+  }
+}

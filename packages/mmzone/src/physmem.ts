@@ -16,7 +16,7 @@
  * through this store survives the restart, as data on an NVDIMM does. A
  * hot-added DIMM can bring its own backing the same way.
  */
-import { KernelError } from '@zonedev/kernel';
+import { KernelError, checkPhysRange, checkUnsigned, isPowerOf2 } from '@zonedev/kernel';
 import type { Pfn } from './struct-page.js';
 
 /**
@@ -74,7 +74,9 @@ export class SparseBacking implements PhysBacking {
   private released: number[] = [];
 
   constructor(size: number, pageSize: number = 4096) {
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid backing size ${size}`);
+    checkUnsigned('sparse_backing', 'size', size);
+    checkUnsigned('sparse_backing', 'page size', pageSize, 2 ** 30);
+    if (pageSize === 0 || !isPowerOf2(pageSize)) throw new KernelError('EINVAL', `sparse_backing: page size ${pageSize} is not a power of two`);
     this.size = size;
     this.pageSize = pageSize;
     this.slabPages = Math.max(1, Math.floor(SLAB_BYTES / pageSize));
@@ -82,8 +84,8 @@ export class SparseBacking implements PhysBacking {
   }
 
   private check(offset: number, length: number): void {
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > this.size) {
-      throw new RangeError(`access [${offset}, +${length}) outside a backing of ${this.size} bytes`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0 || offset + length > this.size) {
+      throw new KernelError('EINVAL', `access [${offset}, +${length}) outside a backing of ${this.size} bytes`);
     }
   }
 
@@ -153,6 +155,7 @@ export class SparseBacking implements PhysBacking {
   }
 
   read(offset: number, dst: Uint8Array): void {
+    checkBuffer('read', dst);
     this.check(offset, dst.length);
     const ps = this.pageSize;
     let done = 0;
@@ -172,6 +175,7 @@ export class SparseBacking implements PhysBacking {
   }
 
   write(offset: number, src: Uint8Array): void {
+    checkBuffer('write', src);
     this.check(offset, src.length);
     const ps = this.pageSize;
     let done = 0;
@@ -193,14 +197,15 @@ export class SparseBacking implements PhysBacking {
    * `src` is a SparseBacking of the same page size, whole pages move from
    * page to page with no intermediate buffer, and a page `src` never wrote
    * leaves the destination page unwritten (free). Overlapping ranges of one
-   * backing copy as `memmove()` does. Throws RangeError outside either
+   * backing copy as `memmove()` does. Throws KernelError EINVAL outside either
    * backing (nothing copied).
    */
   copyFrom(src: PhysBacking, srcOffset: number, dstOffset: number, length: number): void {
-    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`invalid copy length ${length}`);
+    checkUnsigned('copy', 'length', length);
+    checkBacking('copy', src);
     this.check(dstOffset, length);
     if (!Number.isSafeInteger(srcOffset) || srcOffset < 0 || srcOffset + length > src.size) {
-      throw new RangeError(`access [${srcOffset}, +${length}) outside a backing of ${src.size} bytes`);
+      throw new KernelError('EINVAL', `access [${srcOffset}, +${length}) outside a backing of ${src.size} bytes`);
     }
     if (src === this && srcOffset < dstOffset + length && dstOffset < srcOffset + length) {
       if (srcOffset === dstOffset) return;
@@ -305,6 +310,7 @@ export class PhysMem {
   private readonly rangesSorted: BackingSlot[] = [];
 
   constructor(pageShift: number) {
+    checkUnsigned('physmem', 'PAGE_SHIFT', pageShift, 30);
     this.pageShift = pageShift;
     this.pageSize = 2 ** pageShift;
     this.ram = new SparseBacking(2 ** 53 - 1 - (2 ** 53 - 1) % this.pageSize, this.pageSize);
@@ -318,6 +324,9 @@ export class PhysMem {
    * previously written there are hidden, not copied.
    */
   registerBacking(start: number, size: number, backing: PhysBacking, name: string = 'backing'): void {
+    checkPhysRange('register_backing', start, size);
+    checkBacking('register_backing', backing);
+    if (typeof name !== 'string') throw new KernelError('EINVAL', `register_backing: invalid name ${String(name)}`);
     if (start % this.pageSize !== 0 || size % this.pageSize !== 0 || size <= 0 || start < 0) {
       throw new KernelError('EINVAL', `backing range ${start}+${size} is not page aligned`);
     }
@@ -332,6 +341,7 @@ export class PhysMem {
 
   /** Removes the backing registered at `start` and returns it. -EINVAL if none. */
   unregisterBacking(start: number): PhysBacking {
+    checkUnsigned('unregister_backing', 'start', start);
     const i = this.rangesSorted.findIndex((r) => r.start === start);
     if (i < 0) throw new KernelError('EINVAL', `no backing registered at ${start}`);
     const [r] = this.rangesSorted.splice(i, 1);
@@ -400,6 +410,7 @@ export class PhysMem {
 
   /** Fills `dst` with the bytes at physical address `addr`. */
   readInto(addr: number, dst: Uint8Array): void {
+    checkBuffer('read', dst);
     const length = dst.length;
     this.checkAccess(addr, length);
     let done = 0;
@@ -420,6 +431,7 @@ export class PhysMem {
 
   /** Stores `src` at physical address `addr`. */
   write(addr: number, src: Uint8Array): void {
+    checkBuffer('write', src);
     const length = src.length;
     this.checkAccess(addr, length);
     let done = 0;
@@ -490,6 +502,7 @@ export class PhysMem {
 
   /** Stores a little-endian u64 at `addr`. */
   writeU64(addr: number, v: bigint): void {
+    if (typeof v !== 'bigint' || v < 0n || v >= 2n ** 64n) throw new KernelError('EINVAL', `writeq: invalid value ${String(v)}`);
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, v, true);
     this.write(addr, b);
@@ -497,21 +510,38 @@ export class PhysMem {
 
   /** `clear_page()`: zeroes the page frame `pfn`. */
   clearPage(pfn: Pfn | number): void {
+    checkUnsigned('clear_page', 'pfn', pfn);
     this.zero(pfn * this.pageSize, this.pageSize);
   }
 
   /** `copy_highpage(to, from)`: copies one page frame's contents to another. */
   copyHighpage(to: Pfn | number, from: Pfn | number): void {
+    checkUnsigned('copy_highpage', 'to', to);
+    checkUnsigned('copy_highpage', 'from', from);
     this.copy(to * this.pageSize, from * this.pageSize, this.pageSize);
   }
 
   /** The contents of page frame `pfn` (a copy). */
   readPage(pfn: Pfn | number): Uint8Array {
+    checkUnsigned('read_page', 'pfn', pfn);
     return this.read(pfn * this.pageSize, this.pageSize);
   }
 
   /** Host bytes held for ordinary RAM contents (backings not included). */
   get ramBytesAllocated(): number {
     return this.ram.bytesAllocated;
+  }
+}
+
+/** EINVAL unless `b` is a byte buffer. */
+function checkBuffer(fn: string, b: unknown): asserts b is Uint8Array {
+  if (!(b instanceof Uint8Array)) throw new KernelError('EINVAL', `${fn}: not a byte buffer: ${String(b)}`);
+}
+
+/** EINVAL unless `b` is a {@link PhysBacking}: a size and the four accessors. */
+function checkBacking(fn: string, b: unknown): asserts b is PhysBacking {
+  const x = b as PhysBacking | null | undefined;
+  if (typeof x !== 'object' || x === null || !Number.isSafeInteger(x.size) || x.size < 0 || typeof x.read !== 'function' || typeof x.write !== 'function' || typeof x.zero !== 'function') {
+    throw new KernelError('EINVAL', `${fn}: not a backing: ${String(b)}`);
   }
 }

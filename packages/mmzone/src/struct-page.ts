@@ -10,6 +10,7 @@
  * them without one JavaScript object per page, and uses StructPage values as
  * *templates*: "every page of this section looks like this".
  */
+import { KernelError, checkUnsigned } from '@zonedev/kernel';
 
 /**
  * A page frame number: a physical address shifted right by `PAGE_SHIFT`.
@@ -22,11 +23,11 @@ export type Pfn = number & { readonly __brand: 'Pfn' };
 
 /**
  * Checks that `n` is a valid pfn (a non-negative integer below 2^53) and
- * brands it.
+ * brands it; KernelError EINVAL otherwise.
  * @public
  */
 export function asPfn(n: number): Pfn {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a page frame number: ${n}`);
+  checkUnsigned('asPfn', 'pfn', n);
   return n as Pfn;
 }
 
@@ -101,6 +102,9 @@ export const POISONED_STRUCT_PAGE: StructPage = Object.freeze({
  * @public
  */
 export function makeStructPage(fields: Partial<StructPage>, base: StructPage = ZERO_STRUCT_PAGE): StructPage {
+  for (const [what, x] of [['fields', fields], ['base', base]] as const) {
+    if (typeof x !== 'object' || x === null) throw new KernelError('EINVAL', `makeStructPage: invalid ${what} ${String(x)}`);
+  }
   return Object.freeze({ ...base, ...fields });
 }
 

@@ -6,6 +6,7 @@
  * built from a {@link MmConfig}.
  */
 import type { MmConfig } from './config.js';
+import { checkConfig } from './validate.js';
 
 /** `NR_FREE_PAGES`: index of the free-page counter among the zone items. @public */
 export const NR_FREE_PAGES = 0;
@@ -15,6 +16,7 @@ export const NR_FREE_PAGES = 0;
  * @public
  */
 export function zoneStatNames(config: MmConfig): string[] {
+  checkConfig('vmstat_text', config);
   const names = [
     'nr_free_pages',
     'nr_zone_inactive_anon',
@@ -36,6 +38,7 @@ export function zoneStatNames(config: MmConfig): string[] {
  * @public
  */
 export function numaStatNames(config: MmConfig): string[] {
+  checkConfig('vmstat_text', config);
   return config.numa ? ['numa_hit', 'numa_miss', 'numa_foreign', 'numa_interleave', 'numa_local', 'numa_other'] : [];
 }
 
@@ -60,6 +63,7 @@ export const NR_FILE_MAPPED = 18;
  * @public
  */
 export function nodeStatNames(config: MmConfig): string[] {
+  checkConfig('vmstat_text', config);
   const names = [
     'nr_inactive_anon',
     'nr_active_anon',
