@@ -400,6 +400,7 @@ describe('every entry of the API report (etc/libnvdimm.api.md) refuses the test 
     'MemoryMedia.injectPoison': on(media, 'injectPoison', [16 * MiB, 512]),
     'MemoryMedia.isPoisoned': on(media, 'isPoisoned', [0, 512]),
     'MemoryMedia.read': on(media, 'read', [0, new Uint8Array(512)]),
+    'MemoryMedia.readU32': on(media, 'readU32', [0]),
     'MemoryMedia.write': on(media, 'write', [0, new Uint8Array(512)]),
     'PhysMemMedia.constructor': { args: () => [m.mm.physmem, PMEM, MiB, () => false], call: ([p, a, z, b]) => new api.PhysMemMedia(p as never, a as number, z as number, b as never) },
     'PhysMemMedia.isPoisoned': on(pmm, 'isPoisoned', [0, 512]),

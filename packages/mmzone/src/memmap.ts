@@ -1884,6 +1884,9 @@ export class MemmapStore {
    * without a memmap fails as {@link MemmapStore.pageExpectedState} does.
    */
   firstUnexpectedPage(startPfn: Pfn | number, nrPages: number, lowMask: number): number {
+    checkUnsigned('check_new_pages', 'pfn', startPfn);
+    checkUnsigned('check_new_pages', 'nr_pages', nrPages);
+    checkUnsigned('check_new_pages', 'mask', lowMask, 2 ** 32 - 1);
     if (this.runEnd >= 0) this.flushRun();
     const pps = this.pagesPerSection;
     const end = startPfn + nrPages;

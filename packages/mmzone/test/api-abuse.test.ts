@@ -164,6 +164,7 @@ describe('@zonedev/mmzone: every entry point of the API report refuses bad value
     'MemmapStore.dropSection': on(ms, 'dropSection', [DEV / PPS]),
     'MemmapStore.dropSections': on(ms, 'dropSections', [DEV / PPS, 1]),
     'MemmapStore.findFirst': on(ms, 'findFirst', [HOT, HOT + 16, () => true]),
+    'MemmapStore.firstUnexpectedPage': on(ms, 'firstUnexpectedPage', [HOT, 16, 1]),
     'MemmapStore.getPage': on(ms, 'getPage', [p]),
     'MemmapStore.getPageblockMigratetype': on(ms, 'getPageblockMigratetype', [HOT]),
     'MemmapStore.getPageUnlessZero': on(ms, 'getPageUnlessZero', [p]),
