@@ -1204,10 +1204,16 @@ export class DeviceCore {
    * `sysfs_create_link(&dev->kobj, &target->kobj, name)`.
    */
   sysfsCreateLink(dev: Device, target: Device, name: string): void {
+    this.createLink('sysfs_create_link', dev, target, name, true);
+  }
+
+  /** `sysfs_do_create_link_sd()`: the link, or EEXIST (logged when `warn`, as `sysfs_warn_dup()` does). */
+  private createLink(fn: string, dev: Device, target: Device, name: string, warn: boolean): void {
     const kobj = priv(dev).kobj;
     const tk = priv(target).kobj;
-    if (kobj === undefined || tk === undefined) throw new KernelError('EINVAL', 'sysfs_create_link: device not registered');
-    if (kobj.children.has(name)) throw this.dupWarn(kobj, name);
+    if (kobj === undefined || tk === undefined) throw new KernelError('EINVAL', `${fn}: device not registered`);
+    if (typeof name !== 'string' || name === '' || name.includes('/')) throw new KernelError('EINVAL', `${fn}: invalid name ${String(name)}`);
+    if (kobj.children.has(name)) throw warn ? this.dupWarn(kobj, name) : new KernelError('EEXIST', `sysfs: '${name}' exists`);
     kernfsAdd(kobj, new KernfsLink(name, kobj, tk));
   }
 
@@ -1217,12 +1223,7 @@ export class DeviceCore {
    * error in the log (callers that expect the link may exist ignore it).
    */
   sysfsCreateLinkNowarn(dev: Device, target: Device, name: string): void {
-    const kobj = priv(dev).kobj;
-    const tk = priv(target).kobj;
-    if (kobj === undefined || tk === undefined) throw new KernelError('EINVAL', 'sysfs_create_link_nowarn: device not registered');
-    if (typeof name !== 'string' || name === '' || name.includes('/')) throw new KernelError('EINVAL', `sysfs_create_link_nowarn: invalid name ${String(name)}`);
-    if (kobj.children.has(name)) throw new KernelError('EEXIST', `sysfs: '${name}' exists`);
-    kernfsAdd(kobj, new KernfsLink(name, kobj, tk));
+    this.createLink('sysfs_create_link_nowarn', dev, target, name, false);
   }
 
   /** Removes the symlink `name` of `dev` (no-op if absent). Mirrors `sysfs_remove_link()`. */

@@ -933,9 +933,7 @@ export class Btt {
   mapRead(a: ArenaInfo, lba: number): { postmap: number; trim: boolean; error: boolean } {
     this.arenaArg('btt_map_read', a);
     checkUnsigned('btt_map_read', 'lba', lba, a.externalNlba - 1);
-    if (lba >= a.externalNlba) this.log('err', `btt_map_read: lba ${hex(lba)} out of range (max: ${hex(a.externalNlba)})`);
-    this.readBytes(a.mapoff + lba * MAP_ENT_SIZE, this.ent4);
-    const raw = this.ent4View.getUint32(0, true);
+    const raw = this.mapEntry(a, lba);
     const z = entZFlag(raw);
     const e = entEFlag(raw);
     if (!z && !e) return { postmap: lba, trim: false, error: false };

@@ -63,6 +63,7 @@ import {
   zapPageRange,
 } from '@zonedev/mm';
 import type { MmapFile, Vma, VmFault, VmFaultT, VmOperations } from '@zonedev/mm';
+import { Ida } from './devices.js';
 
 /** `IORESOURCE_DAX_STATIC` (drivers/dax/bus.h): a region whose one device cannot be resized. @public */
 export const IORESOURCE_DAX_STATIC: number = 2 ** 0;
@@ -210,7 +211,7 @@ export class DaxBus {
   /** `dax_devt`: the first number of the `dax` character region (`alloc_chrdev_region()` in `dax_core_init()`). */
   readonly daxDevt: number;
   /** `dax_minor_ida`: minors of `dax_device`s, device-dax and pmem ones alike. */
-  private readonly daxMinors = new Set<number>();
+  private readonly daxMinors = new Ida();
   private readonly minors = new Map<DevDax, number>();
 
   constructor(options: DaxBusOptions) {
@@ -311,19 +312,18 @@ export class DaxBus {
    * `dax_minor_ida`. ENOSPC when all {@link MINORMASK} + 1 are in use.
    */
   allocDaxMinor(): number {
-    for (let m = 0; m <= MINORMASK; m++) {
-      if (!this.daxMinors.has(m)) {
-        this.daxMinors.add(m);
-        return m;
-      }
+    const m = this.daxMinors.get();
+    if (m > MINORMASK) {
+      this.daxMinors.remove(m);
+      throw new KernelError('ENOSPC', 'alloc_dax: no free dax minor');
     }
-    throw new KernelError('ENOSPC', 'alloc_dax: no free dax minor');
+    return m;
   }
 
   /** `dax_free_inode()`: gives a minor back to `dax_minor_ida`. */
   freeDaxMinor(m: number): void {
     checkUnsigned('dax_free_inode', 'minor', m);
-    this.daxMinors.delete(m);
+    this.daxMinors.remove(m);
   }
 
   /** The char device minor of `dev` (`MINOR(dev->devt)`), allocated at creation. */

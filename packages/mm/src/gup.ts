@@ -86,9 +86,9 @@ function vmFaultToErrno(ret: number, gupFlags: number): number {
 }
 
 /** `try_grab_page(page, flags)` (mm/gup.c). */
-function tryGrabPage(sys: MmSystem, pfn: number, gupFlags: number): void {
-  if (hasBits(gupFlags, FOLL_GET)) sys.getPage(pfn);
-  else if (hasBits(gupFlags, FOLL_PIN)) sys.core.memmap.pageRefAdd(pfn, GUP_PIN_COUNTING_BIAS);
+function tryGrabPage(sys: MmSystem, pfn: number, ctx: FollowCtx): void {
+  if (ctx.get) sys.getPage(pfn);
+  else if (ctx.pin) sys.core.memmap.pageRefAdd(pfn, GUP_PIN_COUNTING_BIAS);
 }
 
 /**
@@ -144,7 +144,7 @@ function followPageMask(sys: MmSystem, vma: Vma, address: number, gupFlags: numb
     const pfn = huge.pfn + Math.floor((address - haddr) / pageSize);
     ctx.pgmap = sys.devPagemaps?.getDevPagemap(pfn, ctx.pgmap);
     if (!ctx.pgmap) return -ERRNO.EFAULT;
-    tryGrabPage(sys, pfn, gupFlags);
+    tryGrabPage(sys, pfn, ctx);
     return pfn;
   }
   // follow_page_pte()
@@ -163,9 +163,7 @@ function followPageMask(sys: MmSystem, vma: Vma, address: number, gupFlags: numb
     else if (grab) return -ERRNO.EFAULT; // follow_pfn_pte(): no page to reference
     else return -ERRNO.EEXIST;
   }
-  // try_grab_page()
-  if (ctx.get) sys.getPage(page);
-  else if (ctx.pin) sys.core.memmap.pageRefAdd(page, GUP_PIN_COUNTING_BIAS);
+  tryGrabPage(sys, page, ctx);
   if (ctx.touch && !(pteYoung(pte) && (!ctx.write || pteDirty(pte)))) {
     pgd.set(address, ctx.write ? pteMkdirty(pteMkyoung(pte)) : pteMkyoung(pte));
   }
@@ -193,7 +191,7 @@ function followDevmapPud(sys: MmSystem, vma: Vma, address: number, pud: Pte, gup
   const pfn = pud.pfn + Math.floor((address - haddr) / pageSize);
   ctx.pgmap = sys.devPagemaps?.getDevPagemap(pfn, ctx.pgmap);
   if (!ctx.pgmap) return -ERRNO.EFAULT;
-  tryGrabPage(sys, pfn, gupFlags);
+  tryGrabPage(sys, pfn, ctx);
   return pfn;
 }
 
@@ -262,9 +260,11 @@ function isPinnablePage(sys: MmSystem, pfn: number): boolean {
  */
 function checkAndMigrateMovablePages(sys: MmSystem, pages: readonly number[], gupFlags: number, fn: string): boolean {
   const movable: number[] = [];
+  const seen = new Set<number>();
   let isolationErrors = 0;
   for (const pfn of pages) {
-    if (isPinnablePage(sys, pfn) || movable.includes(pfn)) continue;
+    if (isPinnablePage(sys, pfn) || seen.has(pfn)) continue;
+    seen.add(pfn);
     try {
       isolateLruPage(sys, pfn);
       movable.push(pfn);

@@ -25,6 +25,7 @@
  */
 import { SZ_1M, SZ_2M, align, alignDown, hasBits } from '@zonedev/kernel';
 import { VM_ACCOUNT } from '@zonedev/mm';
+import type { MmStruct } from '@zonedev/mm';
 import { NR_ANON_MAPPED, NR_FILE_MAPPED, nodeStatNames } from '@zonedev/mmzone';
 import { KernelError } from '@zonedev/kernel';
 import { radixCreatePhysicalMapping, type RadixDirectPages } from './powerpc-setup.js';
@@ -35,6 +36,11 @@ function kb(label: string, value: number): string {
   return `${label}${String(value).padStart(8)} kB\n`;
 }
 
+/** The address spaces of the machine's processes (the shell's and hmm-demo's), by pid. */
+function machineMms(m: Machine): MmStruct[] {
+  return [...m.hmm.processes().map((p) => p.task.mm), ...m.processes.processes().map((p) => p.mm)].sort((a, b) => a.pid - b.pid);
+}
+
 /**
  * `vm_committed_as` (mm/util.c, `__vm_enough_memory()`): the pages of every
  * private writable mapping charged at mmap or mprotect time (`VM_ACCOUNT`),
@@ -42,8 +48,7 @@ function kb(label: string, value: number): string {
  */
 function committedAs(m: Machine): number {
   let pages = 0;
-  const mms = [...m.hmm.processes().map((p) => p.task.mm), ...m.processes.processes().map((p) => p.mm)];
-  for (const mm of mms) {
+  for (const mm of machineMms(m)) {
     for (const vma of mm.vmas()) if (hasBits(vma.vmFlags, VM_ACCOUNT)) pages += (vma.vmEnd - vma.vmStart) / mm.pageSize;
   }
   return pages;
@@ -228,8 +233,7 @@ export class Procfs {
 
   #files(): Map<string, ProcFile> {
     const files = new Map(this.#fixed);
-    const mms = [...this.#m.hmm.processes().map((p) => p.task.mm), ...this.#m.processes.processes().map((p) => p.mm)];
-    for (const mm of mms.sort((a, b) => a.pid - b.pid)) {
+    for (const mm of machineMms(this.#m)) {
       files.set(`/proc/${mm.pid}/maps`, () => mm.procMaps());
       files.set(`/proc/${mm.pid}/smaps`, () => mm.procSmaps());
       files.set(`/proc/${mm.pid}/status`, () => mm.procStatusMem());
