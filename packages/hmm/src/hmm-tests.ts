@@ -52,7 +52,8 @@ import {
   userRead,
   userWrite,
 } from '@zonedev/mm';
-import type { Dmirror, HmmDmirrorCmd, TestHmm } from './test-hmm.js';
+import { TestHmm } from './test-hmm.js';
+import type { Dmirror, HmmDmirrorCmd } from './test-hmm.js';
 import {
   HMM_DMIRROR_MIGRATE,
   HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL,
@@ -908,6 +909,8 @@ export class DmirrorTask implements HmmTestsTask {
   constructor(options: DmirrorTaskOptions, mm?: MmStruct) {
     if (typeof options !== 'object' || options === null) throw new KernelError('EINVAL', `dmirror task: invalid options ${String(options)}`);
     if (!(options.system instanceof MmSystem)) throw new KernelError('EINVAL', 'dmirror task: options.system is not an mm system');
+    if (!(options.testHmm instanceof TestHmm)) throw new KernelError('EINVAL', 'dmirror task: options.testHmm is not the test_hmm module');
+    if (options.nextIno !== undefined && typeof options.nextIno !== 'function') throw new KernelError('EINVAL', 'dmirror task: options.nextIno is not a function');
     if (typeof options.nextPid !== 'function') throw new KernelError('EINVAL', 'dmirror task: options.nextPid is not a function');
     if (mm !== undefined && !(mm instanceof MmStruct)) throw new KernelError('EINVAL', `dmirror task: not an mm: ${String(mm)}`);
     this.#o = options;

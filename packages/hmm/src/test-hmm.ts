@@ -56,6 +56,7 @@ import {
   mmuIntervalReadBegin,
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
+  mmuNotifierEventName,
   mmuNotifierRangeBlockable,
   pmdHuge,
   userFault,
@@ -464,14 +465,16 @@ export class DmirrorDevice {
   devmemFault(vmf: VmFault): VmFaultT {
     if (typeof vmf !== 'object' || vmf === null) throw new KernelError('EINVAL', 'dmirror_devmem_fault: no vm_fault');
     checkUnsigned('dmirror_devmem_fault', 'address', vmf.address);
-    if (vmf.page !== undefined) checkUnsigned('dmirror_devmem_fault', 'page', vmf.page);
+    checkUnsigned('dmirror_devmem_fault', 'flags', vmf.flags);
+    // do_swap_page() calls migrate_to_ram() with the faulting VMA and the device-private page of the entry
+    if (!(vmf.vma instanceof Vma)) throw new KernelError('EINVAL', 'dmirror_devmem_fault: vmf->vma is not a vma');
+    checkUnsigned('dmirror_devmem_fault', 'page', vmf.page);
     const { kernel, mm } = this.#module.parts;
     if (kernel.faults.shouldFail(DMIRROR_FAIL_MIGRATE_TO_RAM)) return VM_FAULT_SIGBUS;
     const store = mm.core.memmap;
-    if (vmf.page === undefined) return VM_FAULT_SIGBUS;
     const rpage = store.pageZoneDeviceData(vmf.page);
     const dmirror = typeof rpage === 'number' ? store.pageZoneDeviceData(rpage) : undefined;
-    const vma = vmf.vma instanceof Vma ? vmf.vma : null;
+    const vma = vmf.vma;
     const args: MigrateVma = {
       vma,
       src: [0],
@@ -591,6 +594,9 @@ export class Dmirror {
   invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean {
     if (sub !== this.notifier) throw new KernelError('EINVAL', 'dmirror_interval_invalidate: not this mirror\'s notifier');
     if (typeof range !== 'object' || range === null) throw new KernelError('EINVAL', 'dmirror_interval_invalidate: no range');
+    if (range.mm !== this.mm) throw new KernelError('EINVAL', 'dmirror_interval_invalidate: the range is not of the mirrored mm');
+    mmuNotifierEventName(range.event);
+    checkUnsigned('dmirror_interval_invalidate', 'flags', range.flags);
     checkUnsigned('dmirror_interval_invalidate', 'start', range.start);
     checkUnsigned('dmirror_interval_invalidate', 'end', range.end);
     checkUnsigned('dmirror_interval_invalidate', 'cur_seq', curSeq);

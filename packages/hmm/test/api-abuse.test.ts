@@ -621,6 +621,9 @@ describe('every entry of the API report (etc/hmm.api.md) refuses the test kit\'s
     ...(allow === undefined ? {} : { allow }),
   });
   const t = task as HmmTestsTask;
+  // migrate_vma_setup() sets cpages and npages; pgmap_owner is an opaque cookie compared by address
+  const outputsAndOwner = (_i: number, f: string): boolean => f === 'cpages' || f === 'npages' || f === 'pgmapOwner';
+  const ownerOnly = (_i: number, f: string): boolean => f === 'pgmapOwner';
   const specs: Record<string, Spec | null> = {
     decodeHmmDmirrorCmd: { args: () => [api.encodeHmmDmirrorCmd(cmd(a, buf, 1))], call: ([b]) => decodeHmmDmirrorCmd(b as Uint8Array) },
     encodeHmmDmirrorCmd: { args: () => [cmd(a, buf, 1)], call: ([c]) => encodeHmmDmirrorCmd(c as HmmDmirrorCmd) },
@@ -639,10 +642,10 @@ describe('every entry of the API report (etc/hmm.api.md) refuses the test kit\'s
     migratePfnHas: { args: args(migratePfn(0x1000), MIGRATE_PFN_LOCKED), call: ([x, fl]) => migratePfnHas(n(x), n(fl)) },
     migratePfnSet: { args: args(migratePfn(0x1000), MIGRATE_PFN_LOCKED), call: ([x, fl]) => migratePfnSet(n(x), n(fl)) },
     migratePfnToPage: { args: args(migratePfn(0x1000)), call: ([x]) => migratePfnToPage(n(x)) },
-    migrateVmaSetup: { args: () => [mvma()], call: ([x]) => migrateVmaSetup(x as MigrateVma) },
-    migrateVmaSetupCheck: { args: () => [mvma()], call: ([x]) => api.migrateVmaSetupCheck(x as MigrateVma) },
-    migrateVmaPages: { args: () => [mvma()], call: ([x]) => migrateVmaPages(x as MigrateVma) },
-    migrateVmaFinalize: { args: () => [mvma()], call: ([x]) => migrateVmaFinalize(x as MigrateVma) },
+    migrateVmaSetup: { args: () => [mvma()], call: ([x]) => migrateVmaSetup(x as MigrateVma), allowField: outputsAndOwner },
+    migrateVmaSetupCheck: { args: () => [mvma()], call: ([x]) => api.migrateVmaSetupCheck(x as MigrateVma), allowField: outputsAndOwner },
+    migrateVmaPages: { args: () => [mvma()], call: ([x]) => migrateVmaPages(x as MigrateVma), allowField: ownerOnly },
+    migrateVmaFinalize: { args: () => [mvma()], call: ([x]) => migrateVmaFinalize(x as MigrateVma), allowField: ownerOnly },
     dmirrorTaskSpawner: { args: args(m.testHmm, m.sys, 600), call: ([h, y, p]) => api.dmirrorTaskSpawner(h as never, y as never, p as number) },
     runHmmTests: { args: () => [() => t, { only: [] }], call: ([sp, o]) => api.runHmmTests(sp as () => HmmTestsTask, o as never) },
     'Dmirror.constructor': { args: args(m.testHmm, d0, mm, () => undefined), call: ([h, d, x, r]) => new api.Dmirror(h as never, d as never, x as never, r as never) },

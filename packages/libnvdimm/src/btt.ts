@@ -195,6 +195,15 @@ export function encodeBttSb(sb: BttSb): Uint8Array {
   for (const k of ['signature', 'uuid', 'parentUuid'] as const) {
     if (!(sb[k] instanceof Uint8Array)) throw new KernelError('EINVAL', `btt info block: ${k} is not a byte array`);
   }
+  // each field must fit its width in struct btt_sb
+  for (const k of ['flags', 'externalLbasize', 'externalNlba', 'internalLbasize', 'internalNlba', 'nfree', 'infosize'] as const) {
+    checkUnsigned('btt info block', k, sb[k], 0xffffffff);
+  }
+  for (const k of ['versionMajor', 'versionMinor'] as const) checkUnsigned('btt info block', k, sb[k], 0xffff);
+  for (const k of ['nextoff', 'dataoff', 'mapoff', 'logoff', 'info2off', 'checksum'] as const) {
+    const v = sb[k];
+    if (typeof v !== 'bigint' || v < 0n || v >= 2n ** 64n) throw new KernelError('EINVAL', `btt info block: ${k} is not a 64-bit value: ${String(v)}`);
+  }
   const buf = new Uint8Array(4096);
   const v = new DataView(buf.buffer);
   const o = BTT_SB_OFFSETS;

@@ -43,9 +43,10 @@ import {
   major as majorOf,
   minor as minorOf,
 } from '@zonedev/kernel';
-import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Kernel, Range } from '@zonedev/kernel';
-import type { DevPagemap, Memremap } from '@zonedev/memremap';
-import { MEMORY_DEVICE_GENERIC, PFN_DEV, PFN_MAP } from '@zonedev/memremap';
+import { Kernel } from '@zonedev/kernel';
+import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Range } from '@zonedev/kernel';
+import type { DevPagemap } from '@zonedev/memremap';
+import { MEMORY_DEVICE_GENERIC, Memremap, PFN_DEV, PFN_MAP } from '@zonedev/memremap';
 import {
   FAULT_FLAG_WRITE,
   PE_SIZE_PMD,
@@ -215,7 +216,7 @@ export class DaxBus {
   private readonly minors = new Map<DevDax, number>();
 
   constructor(options: DaxBusOptions) {
-    if (typeof options !== 'object' || options === null || options.kernel === undefined || options.memremap === undefined) {
+    if (typeof options !== 'object' || options === null || !(options.kernel instanceof Kernel) || !(options.memremap instanceof Memremap)) {
       throw new KernelError('EINVAL', 'dax: kernel and memremap are required');
     }
     for (const [what, v] of [['PAGE_SIZE', options.pageSize], ['PMD_SIZE', options.pmdSize ?? 2 * 2 ** 20]] as const) {

@@ -14,10 +14,10 @@
  * Mirrors drivers/dax/kmem.c (Linux v5.13).
  */
 import { KernelError, IORESOURCE_SYSTEM_RAM, alignDown, align, checkUnsigned, devDbg, devErr, devInfo, devName, devWarn } from '@zonedev/kernel';
-import type { DeviceDriver, Kernel, Range, Resource } from '@zonedev/kernel';
-import type { MemoryHotplug } from '@zonedev/memory-hotplug';
-import { DevDax } from './dax-bus.js';
-import type { DaxBus } from './dax-bus.js';
+import { Kernel } from '@zonedev/kernel';
+import type { DeviceDriver, Range, Resource } from '@zonedev/kernel';
+import { MemoryHotplug } from '@zonedev/memory-hotplug';
+import { DaxBus, DevDax } from './dax-bus.js';
 
 /** The resource name kmem hot-adds its memory under (`kmem_name`). @public */
 export const KMEM_RESOURCE_NAME = 'System RAM (kmem)';
@@ -56,7 +56,7 @@ export class DaxKmem {
   private readonly data = new Map<DevDax, KmemData>();
 
   constructor(options: DaxKmemOptions) {
-    if (typeof options !== 'object' || options === null || options.kernel === undefined || options.dax === undefined || options.hotplug === undefined) {
+    if (typeof options !== 'object' || options === null || !(options.kernel instanceof Kernel) || !(options.dax instanceof DaxBus) || !(options.hotplug instanceof MemoryHotplug)) {
       throw new KernelError('EINVAL', 'kmem: kernel, dax and hotplug are required');
     }
     this.kernel = options.kernel;

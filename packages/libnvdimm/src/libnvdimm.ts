@@ -67,10 +67,10 @@ import {
   formatDevt,
   mkdev,
 } from '@zonedev/kernel';
-import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Devres, Kernel } from '@zonedev/kernel';
+import { Kernel } from '@zonedev/kernel';
+import type { AttributeGroup, BusType, DeviceAttribute, DeviceDriver, Devres } from '@zonedev/kernel';
 import type { PhysMem } from '@zonedev/mmzone';
-import type { Memremap } from '@zonedev/memremap';
-import { DevPagemap, MEMORY_DEVICE_FS_DAX, PFN_DEV, PFN_MAP, PGMAP_ALTMAP_VALID } from '@zonedev/memremap';
+import { DevPagemap, Memremap, MEMORY_DEVICE_FS_DAX, PFN_DEV, PFN_MAP, PGMAP_ALTMAP_VALID } from '@zonedev/memremap';
 import { vmemAltmap } from '@zonedev/sparse-vmemmap';
 import { NdBtt, NdNamespaceIo, NdPfn, NdRegion, NvdimmBus } from './devices.js';
 import type { NdRegionDesc, NvdimmBusDescriptor, PmemBinding } from './devices.js';
@@ -265,7 +265,7 @@ export class Libnvdimm {
   private draining = false;
 
   constructor(options: LibnvdimmOptions) {
-    if (typeof options !== 'object' || options === null || options.kernel === undefined || options.mm?.physmem === undefined || options.memremap === undefined) {
+    if (typeof options !== 'object' || options === null || !(options.kernel instanceof Kernel) || options.mm?.physmem === undefined || !(options.memremap instanceof Memremap)) {
       throw new KernelError('EINVAL', 'libnvdimm: kernel, mm and memremap are required');
     }
     const a = options.arch ?? {};

@@ -133,6 +133,27 @@ function hex4(v: number): string {
 const NFIT_MEM_FLAG_NAMES = ['save_fail ', 'restore_fail ', 'flush_fail ', 'not_armed ', 'smart_event ', 'map_fail ', 'smart_notify '];
 
 /**
+ * The field widths of the ACPI 6.3 NFIT structures a DIMM is described by
+ * (Memory Device to SPA Range Mapping: the 32-bit NFIT device handle, the
+ * 16-bit physical id and SPA range index; NVDIMM Control Region: the
+ * 16-bit ids and format code, the 32-bit serial number), EINVAL for a value
+ * the table could not hold (acpi_nfit_add_dimm(), drivers/acpi/nfit/core.c).
+ */
+function checkNfitDimm(f: string, d: NfitDimm): void {
+  checkUnsigned(f, 'handle', d.handle, 0xffffffff);
+  checkUnsigned(f, 'phys_id', d.physId, 0xffff);
+  checkUnsigned(f, 'spa range', d.spaRange, 0xffff);
+  if (d.regionOffset !== undefined) checkUnsigned(f, 'region offset', d.regionOffset);
+  for (const [what, v] of [['vendor_id', d.vendorId], ['device_id', d.deviceId], ['revision_id', d.revisionId], ['code', d.formatCode], ['flags', d.memFlags]] as const) {
+    if (v !== undefined) checkUnsigned(f, what, v, 0xffff);
+  }
+  if (d.serialNumber !== undefined) checkUnsigned(f, 'serial_number', d.serialNumber, 0xffffffff);
+  if (d.labelArea !== undefined && (typeof d.labelArea !== 'object' || d.labelArea === null || typeof d.labelArea.read !== 'function' || !Number.isSafeInteger(d.labelArea.size))) {
+    throw new KernelError('EINVAL', `${f}: DIMM ${d.handle}: bad label area`);
+  }
+}
+
+/**
  * `struct nvdimm` (drivers/nvdimm/nd-core.h): the `nmemN` device of one
  * NFIT memory device, and `struct nvdimm_drvdata`'s config area.
  * @public
@@ -152,6 +173,7 @@ export class NvdimmDimm extends Device {
   constructor(id: number, parent: Device, nfit: NfitDimm) {
     super({ name: `nmem${dimmId(id)}`, parent: dimmParent(parent) });
     if (typeof nfit !== 'object' || nfit === null) throw new KernelError('EINVAL', `nvdimm_create: invalid descriptor ${String(nfit)}`);
+    checkNfitDimm('nvdimm_create', nfit);
     this.dimmId = id;
     this.nfit = nfit;
     this.dsmMask = nfit.labelArea !== undefined ? 0x70 : 0;
@@ -285,16 +307,10 @@ export function checkNfitDescriptor(desc: NfitDescriptor, maxPhys: (start: numbe
   }
   const handles = new Set<number>();
   for (const d of desc.dimms) {
-    checkUnsigned('acpi_nfit_init', 'handle', d.handle);
-    checkUnsigned('acpi_nfit_init', 'phys_id', d.physId);
-    checkUnsigned('acpi_nfit_init', 'spa range', d.spaRange);
+    checkNfitDimm('acpi_nfit_init', d);
     if (d.spaRange >= desc.spaRanges.length) throw new KernelError('EINVAL', `acpi_nfit_init: DIMM ${d.handle} maps no SPA range`);
     if (handles.has(d.handle)) throw new KernelError('EINVAL', `acpi_nfit_init: duplicate handle ${d.handle}`);
-    if (d.regionOffset !== undefined) checkUnsigned('acpi_nfit_init', 'region offset', d.regionOffset);
     handles.add(d.handle);
-    if (d.labelArea !== undefined && (typeof d.labelArea.read !== 'function' || !Number.isSafeInteger(d.labelArea.size))) {
-      throw new KernelError('EINVAL', `acpi_nfit_init: DIMM ${d.handle}: bad label area`);
-    }
   }
   for (let i = 0; i < desc.spaRanges.length; i++) {
     const ways = desc.dimms.filter((d) => d.spaRange === i).length;

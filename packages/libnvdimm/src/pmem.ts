@@ -111,6 +111,9 @@ export class PmemDisk {
     checkUnsigned('pmem_attach_disk', 'size', init.size, Number.MAX_SAFE_INTEGER - init.physAddr);
     checkUnsigned('pmem_attach_disk', 'data_offset', init.dataOffset, init.size);
     checkUnsigned('pmem_attach_disk', 'pfn_pad', init.pfnPad, init.size);
+    if (typeof init.pfnFlags !== 'bigint' || init.pfnFlags < 0n || init.pfnFlags >= 2n ** 64n) throw new KernelError('EINVAL', `pmem_attach_disk: invalid pfn_flags ${String(init.pfnFlags)}`);
+    if (init.pgmap !== undefined && (typeof init.pgmap !== 'object' || init.pgmap === null)) throw new KernelError('EINVAL', `pmem_attach_disk: invalid pgmap ${String(init.pgmap)}`);
+    if (typeof init.readOnly !== 'boolean') throw new KernelError('EINVAL', `pmem_attach_disk: invalid read-only flag ${String(init.readOnly)}`);
     for (const [what, x] of [['physmem', physmem], ['memremap', memremap], ['log', log]] as const) {
       if (typeof x !== 'object' || x === null) throw new KernelError('EINVAL', `pmem_attach_disk: invalid ${what} ${String(x)}`);
     }

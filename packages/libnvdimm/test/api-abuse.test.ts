@@ -328,6 +328,8 @@ describe('every entry of the API report (etc/libnvdimm.api.md) refuses the test 
   });
   const anyString = (k: number) => (i: number, v: unknown): boolean => i === k && v === 'x';
   const none = null; // no parameters
+  /** A name field may be any string. */
+  const anyName = (_i: number, f: string, v: unknown): boolean => typeof v === 'string' && /name$/i.test(f);
   const specs: Record<string, Spec | null> = {
     allocArena: { args: args(64 * MiB, 0, 0, 4096, 4096, 2, 0), call: (x) => api.allocArena(...(x as [number, number, number, number, number, number, number])) },
     bestSeq: { args: args(1, 2), call: ([a, b]) => api.bestSeq(a as number, b as number) },
@@ -348,7 +350,7 @@ describe('every entry of the API report (etc/libnvdimm.api.md) refuses the test 
     ndBttArenaIsValid: { args: () => [btt.buildSb(arena), uuid], call: ([b, u, l]) => api.ndBttArenaIsValid(b as Uint8Array, u as Uint8Array, l as never) },
     ndBttProbe: { args: () => [media, api.NvdimmClaimClass.NVDIMM_CCLASS_BTT2, undefined], call: ([x, c, u]) => api.ndBttProbe(x as never, c as never, u as Uint8Array) },
     ndBttVersion: { args: args(api.NvdimmClaimClass.NVDIMM_CCLASS_BTT2), call: ([c]) => api.ndBttVersion(c as never) },
-    ndctlCheckNamespace: { args: () => [media, { devname: 'btt0.0' }], call: ([x, o]) => api.ndctlCheckNamespace(x as never, o as never) },
+    ndctlCheckNamespace: { args: () => [media, { devname: 'btt0.0' }], call: ([x, o]) => api.ndctlCheckNamespace(x as never, o as never), allowField: anyName },
     ndctlInitLabels: { args: () => [new MemoryMedia(128 * 1024), {}], call: ([x, o]) => ndctlInitLabels(x as never, o as never) },
     ndctlReadLabels: { args: () => [la], call: ([x]) => ndctlReadLabels(x as never) },
     ndFletcher64: { args: () => [new Uint8Array(8), true], call: ([b, le]) => ndFletcher64(b as Uint8Array, le as boolean) },
@@ -449,9 +451,10 @@ describe('every entry of the API report (etc/libnvdimm.api.md) refuses the test 
     'NdRegion.constructor': {
       args: () => [9, bus, { flags: [], numaNode: 0, targetNode: 0, start: PMEM, size: GiB }, false, 2 * MiB],
       call: ([i, b, d, v, a]) => new api.NdRegion(i as number, b as never, d as never, v as boolean, a as number),
+      allowField: (_i, f, v) => v === -1 && (f === 'numaNode' || f === 'targetNode') /* NUMA_NO_NODE */,
     },
-    'NvdimmBus.constructor': { args: () => [9, new Device({ name: 'p' }), { providerName: 'x' }], call: ([i, p, d]) => new api.NvdimmBus(i as number, p as never, d as never) },
-    'NvdimmDimm.constructor': { args: () => [9, bus, { handle: 9, physId: 9 }], call: ([i, p, d]) => new api.NvdimmDimm(i as number, p as never, d as never) },
+    'NvdimmBus.constructor': { args: () => [9, new Device({ name: 'p' }), { providerName: 'x' }], call: ([i, p, d]) => new api.NvdimmBus(i as number, p as never, d as never), allowField: anyName },
+    'NvdimmDimm.constructor': { args: () => [9, bus, { handle: 9, physId: 9, spaRange: 0 }], call: ([i, p, d]) => new api.NvdimmDimm(i as number, p as never, d as never) },
     'NvdimmDimm.getConfigData': on(dimm, 'getConfigData', [0, 256]),
     'NvdimmDimm.getConfigSize': none,
     'NvdimmDimm.setConfigData': on(dimm, 'setConfigData', [0, ndctlReadLabels(la).subarray(0, 256)]),
@@ -473,6 +476,7 @@ describe('every entry of the API report (etc/libnvdimm.api.md) refuses the test 
     'PmemDisk.constructor': {
       args: () => [{ name: 'pmem9', physAddr: PMEM, size: MiB, dataOffset: 0, pfnFlags: 0n, pfnPad: 0, pgmap: undefined, readOnly: false }, e820.mm.physmem, e820.memremap, e820.kernel.log, 12],
       call: ([i, p, r, l, s]) => new api.PmemDisk(i as never, p as never, r as never, l as never, s as number),
+      allowField: (i, f, v) => anyName(i, f, v) || (f === 'pgmap' && v === undefined) /* NULL: no pagemap */,
     },
     'PmemDisk.daxDirectAccess': on(disk, 'daxDirectAccess', [0, 1]),
     'PmemDisk.fsdaxSupported': on(disk, 'fsdaxSupported', [4096, 0, 8]),

@@ -42,9 +42,11 @@ const EVENT_NAMES = [
   'MMU_NOTIFY_MIGRATE',
 ] as const;
 
-/** The enumerator's name for an event, e.g. `'MMU_NOTIFY_MIGRATE'`. @public */
+/** The enumerator's name for an event, e.g. `'MMU_NOTIFY_MIGRATE'`; EINVAL for a value `enum mmu_notifier_event` does not have. @public */
 export function mmuNotifierEventName(event: MmuNotifierEvent): string {
-  return EVENT_NAMES[event];
+  const name = Number.isInteger(event) ? EVENT_NAMES[event] : undefined;
+  if (name === undefined) throw new KernelError('EINVAL', `mmu_notifier: no event ${String(event)}`);
+  return name;
 }
 
 /** `MMU_NOTIFIER_RANGE_BLOCKABLE` (include/linux/mmu_notifier.h): the invalidation may sleep. @public */

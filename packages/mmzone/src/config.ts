@@ -208,6 +208,20 @@ const ZONE_NAME: Readonly<Record<ZoneKind, string>> = {
   Device: 'Device',
 };
 
+/** The switches of an architecture description (Kconfig bools). */
+const BOOLEAN_FIELDS: ReadonlySet<string> = new Set([
+  'sparsememVmemmap', 'zoneDma', 'zoneDma32', 'highmem', 'zoneDevice', 'numaBalancing', 'kasanTags',
+  'archUsesPgUncached', 'memoryFailure', 'idlePageTracking', 'cma', 'swap', 'zsmalloc', 'shadowCallStack',
+]);
+
+/** The configurations {@link createMmConfig} made: the only values every `config` parameter accepts. */
+const MADE = new WeakSet<object>();
+
+/** Whether `config` is a configuration {@link createMmConfig} made (not a copy or a hand-made object). */
+export function isMmConfig(config: unknown): config is MmConfig {
+  return typeof config === 'object' && config !== null && MADE.has(config);
+}
+
 function defaults(arch: MmArchConfig): MmConfig['arch'] {
   if (typeof arch !== 'object' || arch === null) fail(`not an architecture configuration: ${String(arch)}`);
   return {
@@ -305,6 +319,11 @@ export function checkMmConfig(arch: MmArchConfig): string | undefined {
  */
 export function createMmConfig(archIn: MmArchConfig): MmConfig {
   const arch = defaults(archIn);
+  if (typeof arch.name !== 'string') fail(`the architecture's name must be a string, got ${String(arch.name)}`);
+  for (const [what, v] of Object.entries(arch)) {
+    if (BOOLEAN_FIELDS.has(what) && typeof v !== 'boolean') fail(`${what} must be true or false, got ${String(v)}`);
+  }
+  if (!Object.hasOwn(ZONES_SHIFT_BUDGET, arch.zonesShiftBudget)) fail(`unknown ZONES_SHIFT budget ${String(arch.zonesShiftBudget)}`);
   const int = (v: number, what: string, lo: number, hi: number): void => {
     if (!Number.isInteger(v) || v < lo || v > hi) fail(`${what} must be an integer in ${lo}..${hi}, got ${v}`);
   };
@@ -379,7 +398,7 @@ export function createMmConfig(archIn: MmArchConfig): MmConfig {
   const MIGRATE_ISOLATE = migratetypeNames.length;
   migratetypeNames.push('Isolate');
 
-  return Object.freeze({
+  const config: MmConfig = Object.freeze({
     arch: Object.freeze(arch),
     pageShift: arch.pageShift,
     pageSize: 2 ** arch.pageShift,
@@ -416,6 +435,8 @@ export function createMmConfig(archIn: MmArchConfig): MmConfig {
     migratetypeNames: Object.freeze(migratetypeNames),
     nrCpus: arch.nrCpus,
   });
+  MADE.add(config);
+  return config;
 }
 
 /**

@@ -66,6 +66,7 @@
  */
 import { KernelBug, KernelError, checkUnsigned } from '@zonedev/kernel';
 import type { MmConfig } from './config.js';
+import { checkConfig } from './validate.js';
 import { OverlayPool, SectionCols } from './page-arrays.js';
 import type { PageArrays, SlotList } from './page-arrays.js';
 import {
@@ -81,7 +82,7 @@ import {
   pageTypeIs,
   setPageTypeWord,
 } from './page-flags.js';
-import { ZERO_STRUCT_PAGE, makeStructPage } from './struct-page.js';
+import { ZERO_STRUCT_PAGE, checkInt32, checkStructPage, makeStructPage } from './struct-page.js';
 import type { Pfn, StructPage } from './struct-page.js';
 
 const NONE: unique symbol = Symbol('NULL override');
@@ -374,26 +375,6 @@ function checkInt(fn: string, what: string, v: unknown): asserts v is number {
   }
 }
 
-/** EINVAL unless `v` is an integer a 32-bit word holds, as a signed or an unsigned value (`_mapcount`, `page_type`). */
-function checkInt32(fn: string, what: string, v: unknown): asserts v is number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
-    throw new KernelError('EINVAL', `${fn}: invalid ${what} ${String(v)}`);
-  }
-}
-
-/** EINVAL unless `v` is a struct page value: flags words, counts and private of the right widths (all ones, -1, as a poisoned page has, included). */
-function checkStructPage(fn: string, v: unknown): asserts v is StructPage {
-  if (typeof v !== 'object' || v === null) throw new KernelError('EINVAL', `${fn}: invalid struct page ${String(v)}`);
-  const p = v as StructPage;
-  checkUnsigned(fn, 'flags_lo', p.flagsLo, 0xffffffff);
-  checkUnsigned(fn, 'flags_hi', p.flagsHi, 0xffffffff);
-  checkInt32(fn, '_refcount', p.refcount);
-  checkInt32(fn, '_mapcount', p.mapcount);
-  for (const [what, x] of [['private', p.private], ['index', p.index]] as const) {
-    if (x !== -1) checkUnsigned(fn, what, x);
-  }
-}
-
 /**
  * The memmap of one machine: every struct page, keyed by pfn, stored per
  * memory section (see the module comment for the storage forms).
@@ -473,9 +454,7 @@ export class MemmapStore {
   private readonly zoneIdMod: number;
 
   constructor(config: MmConfig, options: MemmapStoreOptions = {}) {
-    if (typeof config !== 'object' || config === null || typeof config.layout !== 'object' || !Number.isSafeInteger(config.pagesPerSection)) {
-      throw new KernelError('EINVAL', 'memmap: config is not an MmConfig (createMmConfig() makes one)');
-    }
+    checkConfig('memmap', config);
     if (typeof options !== 'object' || options === null) throw new KernelError('EINVAL', 'memmap: options is not an object');
     if (options.overlayLimit !== undefined) checkUnsigned('memmap', 'overlayLimit', options.overlayLimit);
     this.config = config;

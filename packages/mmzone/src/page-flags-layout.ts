@@ -89,6 +89,9 @@ export interface PageFlagsLayout {
   readonly unusedBits: number;
 }
 
+/** The layouts {@link computePageFlagsLayout} made: what {@link renderPageFlagsLayout} draws. */
+const LAYOUTS = new WeakSet<object>();
+
 /**
  * Computes the `page->flags` layout the way include/linux/page-flags-layout.h
  * (v5.13) and include/linux/mm.h do, and returns it.
@@ -134,7 +137,7 @@ export function computePageFlagsLayout(i: PageFlagsLayoutInput): PageFlagsLayout
     ZONEID_SHIFT = i.nodesShift + i.zonesShift;
     ZONEID_PGOFF = NODES_PGOFF < ZONES_PGOFF ? NODES_PGOFF : ZONES_PGOFF;
   }
-  return Object.freeze({
+  const layout: PageFlagsLayout = Object.freeze({
     bitsPerLong: i.bitsPerLong,
     NR_PAGEFLAGS: i.nrPageflags,
     SECTIONS_SHIFT: i.sectionsShift,
@@ -163,7 +166,10 @@ export function computePageFlagsLayout(i: PageFlagsLayoutInput): PageFlagsLayout
     LAST_CPUPID_NOT_IN_PAGE_FLAGS,
     unusedBits: avail - used,
   });
+  LAYOUTS.add(layout);
+  return layout;
 }
+
 
 interface Field {
   readonly name: string;
@@ -196,8 +202,8 @@ function fieldsOf(l: PageFlagsLayout): Field[] {
  * @public
  */
 export function renderPageFlagsLayout(l: PageFlagsLayout, title: string = 'page->flags'): string {
-  if (typeof l !== 'object' || l === null || (l.bitsPerLong !== 32 && l.bitsPerLong !== 64)) {
-    throw new KernelError('EINVAL', `renderPageFlagsLayout: not a page->flags layout: ${String(l)}`);
+  if (typeof l !== 'object' || l === null || !LAYOUTS.has(l)) {
+    throw new KernelError('EINVAL', `renderPageFlagsLayout: not a page->flags layout made by computePageFlagsLayout: ${String(l)}`);
   }
   if (typeof title !== 'string') throw new KernelError('EINVAL', `renderPageFlagsLayout: invalid title ${String(title)}`);
   const n = l.bitsPerLong;

@@ -129,6 +129,9 @@ const FIXED_NAMES = [
   'mlocked',
 ];
 
+/** The flag tables {@link computePageflagBits} made: what {@link formatPageFlags} reads. */
+const FLAG_TABLES = new WeakSet<object>();
+
 /**
  * Numbers the configuration-dependent page flags as `enum pageflags` does in
  * v5.13.
@@ -143,7 +146,7 @@ export function computePageflagBits(o: PageflagOptions): PageflagBits {
   const PG_young = idle ? next('young') : undefined;
   const PG_idle = idle ? next('idle') : undefined;
   const PG_arch_2 = o.bitsPerLong === 64 ? next('arch_2') : undefined;
-  return Object.freeze({
+  const bits: PageflagBits = Object.freeze({
     PG_uncached,
     PG_hwpoison,
     PG_young,
@@ -164,7 +167,10 @@ export function computePageflagBits(o: PageflagOptions): PageflagBits {
       PG_mlocked,
     ]),
   });
+  FLAG_TABLES.add(bits);
+  return bits;
 }
+
 
 /**
  * `show_page_flags()` / `%pGp`: the names of the set flag bits of a flags
@@ -175,7 +181,7 @@ export function computePageflagBits(o: PageflagOptions): PageflagBits {
  */
 export function formatPageFlags(flagsLo: number, bits: PageflagBits): string {
   checkUnsigned('show_page_flags', 'flags', flagsLo, 0xffffffff);
-  if (typeof bits !== 'object' || bits === null || !Number.isSafeInteger(bits.NR_PAGEFLAGS) || !Array.isArray(bits.names)) {
+  if (typeof bits !== 'object' || bits === null || !FLAG_TABLES.has(bits)) {
     throw new KernelError('EINVAL', `show_page_flags: not a page flag table: ${String(bits)}`);
   }
   const out: string[] = [];

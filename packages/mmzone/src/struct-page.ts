@@ -97,6 +97,38 @@ export const POISONED_STRUCT_PAGE: StructPage = Object.freeze({
 });
 
 /**
+ * EINVAL unless `v` is an integer a 32-bit word holds, as a signed or an unsigned value (`_mapcount`, `page_type`).
+ * @internal
+ */
+export function checkInt32(fn: string, what: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
+    throw new KernelError('EINVAL', `${fn}: invalid ${what} ${String(v)}`);
+  }
+}
+
+/**
+ * EINVAL unless `v` is a struct page value: flags words, counts and private of the right widths (all ones, -1, as a poisoned page has, included), pointers NULL or an object.
+ * @internal
+ */
+export function checkStructPage(fn: string, v: unknown): asserts v is StructPage {
+  if (typeof v !== 'object' || v === null) throw new KernelError('EINVAL', `${fn}: invalid struct page ${String(v)}`);
+  const p = v as StructPage;
+  checkUnsigned(fn, 'flags_lo', p.flagsLo, 0xffffffff);
+  checkUnsigned(fn, 'flags_hi', p.flagsHi, 0xffffffff);
+  checkInt32(fn, '_refcount', p.refcount);
+  checkInt32(fn, '_mapcount', p.mapcount);
+  for (const [what, x] of [['private', p.private], ['index', p.index]] as const) {
+    if (x !== -1) checkUnsigned(fn, what, x);
+  }
+  // pointers: NULL or the object they point at
+  for (const [what, x] of [['pgmap', p.pgmap], ['mapping', p.mapping], ['zone_device_data', p.zoneDeviceData]] as const) {
+    if (x !== undefined && (typeof x !== 'object' || x === null) && typeof x !== 'function') {
+      throw new KernelError('EINVAL', `${fn}: ${what} is not a pointer: ${String(x)}`);
+    }
+  }
+}
+
+/**
  * A new struct page value: `base` (default: a zeroed page) with some fields
  * replaced. The result is frozen, so it can be shared as a template.
  * @public
@@ -105,7 +137,9 @@ export function makeStructPage(fields: Partial<StructPage>, base: StructPage = Z
   for (const [what, x] of [['fields', fields], ['base', base]] as const) {
     if (typeof x !== 'object' || x === null) throw new KernelError('EINVAL', `makeStructPage: invalid ${what} ${String(x)}`);
   }
-  return Object.freeze({ ...base, ...fields });
+  const page: StructPage = { ...base, ...fields };
+  checkStructPage('makeStructPage', page);
+  return Object.freeze(page);
 }
 
 /**

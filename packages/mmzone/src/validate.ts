@@ -6,14 +6,12 @@
  * EINVAL before anything changes, not a TypeError from deep inside.
  */
 import { KernelError } from '@zonedev/kernel';
+import { isMmConfig } from './config.js';
 import type { MmConfig } from './config.js';
 
 /** EINVAL unless `config` is an {@link MmConfig} (what createMmConfig() returns). */
 export function checkConfig(fn: string, config: unknown): asserts config is MmConfig {
-  const c = config as MmConfig | null | undefined;
-  if (typeof c !== 'object' || c === null || typeof c.layout !== 'object' || !Number.isSafeInteger(c.MAX_NR_ZONES) || !Array.isArray(c.zoneNames)) {
-    throw new KernelError('EINVAL', `${fn}: not an mm configuration: ${String(config)}`);
-  }
+  if (!isMmConfig(config)) throw new KernelError('EINVAL', `${fn}: not an mm configuration made by createMmConfig: ${String(config)}`);
 }
 
 /** EINVAL unless `x` is a function. */

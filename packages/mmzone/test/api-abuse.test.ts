@@ -95,16 +95,21 @@ describe('@zonedev/mmzone: every entry point of the API report refuses bad value
   const online: PageUpdate = { setFlags: [PG_dirty] };
   const tpl = (): StructPage => ms.initSinglePageTemplate(c.ZONE_NORMAL, 0);
   const noParams = null;
+  /** An architecture field left out takes its default; any string names an architecture. */
+  const archField = (_i: number, f: string, v: unknown): boolean => (v === undefined && f !== 'pageShift' && f !== 'nodesShift' && f !== 'maxOrder' && f !== 'pageblockOrder' && f !== 'sectionSizeBits' && f !== 'maxPhysmemBits' && f !== 'zoneDma' && f !== 'zoneDma32' && f !== 'zoneDevice') || (f === 'name' && v === 'x');
+  /** -1 is a valid _refcount, _mapcount, private or index (all ones: a poisoned page has them). */
+  const allOnes = (_i: number, f: string, v: unknown): boolean =>
+    (v === -1 && ['refcount', 'mapcount', 'private', 'index'].includes(f)) || (v === undefined && ['pgmap', 'mapping', 'zoneDeviceData'].includes(f) /* NULL */);
 
   const specs: Record<string, Spec | null> = {
     // --- pure functions of a config, a zone or a word
     asPfn: { args: a(HOT), call: ([x]) => api.asPfn(n(x)) },
-    checkMmConfig: { args: a(X86_64), call: ([x]) => api.checkMmConfig(x as never), refusal: (r) => typeof r === 'string' },
-    createMmConfig: { args: a(X86_64), call: ([x]) => api.createMmConfig(x as never) },
+    checkMmConfig: { args: a(X86_64), call: ([x]) => api.checkMmConfig(x as never), refusal: (r) => typeof r === 'string', allowField: archField },
+    createMmConfig: { args: a(X86_64), call: ([x]) => api.createMmConfig(x as never), allowField: archField },
     formatPageFlags: { args: () => [2 ** PG_reserved, c.pageflags], call: ([f, b]) => api.formatPageFlags(n(f), b as never) },
     gfpOr: { args: a(GFP_KERNEL, 0x10), call: ([x, y]) => api.gfpOr(n(x), n(y)) },
     isDevZone: { args: () => [z()], call: ([x]) => api.isDevZone(x as Zone) },
-    makeStructPage: { args: a({ refcount: 1 }), call: ([f, b]) => api.makeStructPage(f as never, b as never) },
+    makeStructPage: { args: a({ refcount: 1 }), call: ([f, b]) => api.makeStructPage(f as never, b as never), allowField: allOnes },
     nodeStatNames: { args: a(c), call: ([x]) => api.nodeStatNames(x as MmConfig) },
     numaStatNames: { args: a(c), call: ([x]) => api.numaStatNames(x as MmConfig) },
     zoneStatNames: { args: a(c), call: ([x]) => api.zoneStatNames(x as MmConfig) },
@@ -172,7 +177,7 @@ describe('@zonedev/mmzone: every entry point of the API report refuses bad value
     'MemmapStore.hasSection': on(ms, 'hasSection', [1]),
     'MemmapStore.initAllocatedPage': on(ms, 'initAllocatedPage', [p]),
     'MemmapStore.initPageCount': on(ms, 'initPageCount', [p]),
-    'MemmapStore.initRange': { args: () => [HOT, 16, tpl()], call: ([s, k, t]) => ms.initRange(n(s), n(k), t as StructPage) },
+    'MemmapStore.initRange': { args: () => [HOT, 16, tpl()], call: ([s, k, t]) => ms.initRange(n(s), n(k), t as StructPage), allowField: allOnes },
     'MemmapStore.initSection': on(ms, 'initSection', [100]),
     'MemmapStore.initSections': on(ms, 'initSections', [100, 1]),
     'MemmapStore.initSinglePage': on(ms, 'initSinglePage', [p, c.ZONE_NORMAL, 0]),
@@ -242,8 +247,8 @@ describe('@zonedev/mmzone: every entry point of the API report refuses bad value
     'MemmapStore.testClearPageFlag': on(ms, 'testClearPageFlag', [p, PG_dirty]),
     'MemmapStore.testPageFlag': on(ms, 'testPageFlag', [p, PG_dirty]),
     'MemmapStore.testSetPageFlag': on(ms, 'testSetPageFlag', [p, PG_dirty]),
-    'MemmapStore.updateRange': on(ms, 'updateRange', [HOT, 16, online]),
-    'MemmapStore.writeStructPage': { args: () => [p, ms.readStructPage(p)], call: ([x, v]) => ms.writeStructPage(n(x), v as StructPage) },
+    'MemmapStore.updateRange': { ...on(ms, 'updateRange', [HOT, 16, online]), allowField: (_i, f, v) => f === 'setFlags' && v === undefined /* optional */ },
+    'MemmapStore.writeStructPage': { args: () => [p, ms.readStructPage(p)], call: ([x, v]) => ms.writeStructPage(n(x), v as StructPage), allowField: allOnes },
 
     // --- the page allocator
     'MmCore.adjustManagedPageCount': on(mm, 'adjustManagedPageCount', [p, 1], minus1At(1) /* a count, signed */),

@@ -33,6 +33,11 @@ export function argObject(fn: string, what: string, v: unknown): asserts v is ob
   if (typeof v !== 'object' || v === null || Array.isArray(v)) refuse(fn, what, v, 'an object');
 }
 
+/** `v` must be true or false. */
+export function argBoolean(fn: string, what: string, v: unknown): asserts v is boolean {
+  if (typeof v !== 'boolean') refuse(fn, what, v, 'true or false');
+}
+
 /** `v` must be an array. */
 export function argArray(fn: string, what: string, v: unknown): asserts v is readonly unknown[] {
   if (!Array.isArray(v)) refuse(fn, what, v, 'a list');
@@ -75,4 +80,12 @@ export function argLayout(fn: string, v: unknown): void {
   argUnsigned(fn, 'layout belowFourG', l.belowFourG);
   argUnsigned(fn, 'layout aboveFourG', l.aboveFourG);
   argUnsigned(fn, 'layout slots', l.slots);
+  const x = v as { deviceMemory?: unknown; kvm?: unknown };
+  argBoolean(fn, 'layout kvm', x.kvm);
+  if (x.deviceMemory !== undefined) {
+    argObject(fn, 'layout deviceMemory', x.deviceMemory);
+    const d = x.deviceMemory as { base?: unknown; size?: unknown };
+    argUnsigned(fn, 'layout deviceMemory base', d.base);
+    argUnsigned(fn, 'layout deviceMemory size', d.size);
+  }
 }

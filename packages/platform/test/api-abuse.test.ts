@@ -35,6 +35,10 @@ function state(m: Machine): string {
 }
 
 const isString = (_i: number, v: unknown): boolean => typeof v === 'string';
+/** A device-tree node's name may be any string (the root's is not read). */
+const anyName = (_i: number, f: string, v: unknown): boolean => f === 'name' && typeof v === 'string';
+/** An option left out takes its default. */
+const optionalField = (_i: number, f: string, v: unknown): boolean => v === undefined && f !== 'ramSize';
 const isError = (r: unknown): boolean => typeof r === 'object' && r !== null && 'error' in r;
 
 describe('@zonedev/platform: bootMachine() refuses each bad option value', () => {
@@ -177,7 +181,13 @@ describe('@zonedev/platform: every public entry point refuses bad values', () =>
     parseMemoryOption: parser((t) => api.parseMemoryOption(t)),
     parseObjectOption: parser((t) => api.parseObjectOption(t)),
     parseMmCmdline: { args: a('x86_64', ''), call: ([p, c]) => api.parseMmCmdline(p as never, str(c)), allow: (i, v) => i === 1 && typeof v === 'string' },
-    checkNvdimmOptions: { args: a(OPTIONS), call: ([o]) => api.checkNvdimmOptions(o as never), refusal: (r) => typeof r === 'string' },
+    checkNvdimmOptions: {
+      args: a(OPTIONS),
+      call: ([o]) => api.checkNvdimmOptions(o as never),
+      refusal: (r) => typeof r === 'string',
+      // QEMU's NVDIMM checks read the platform, the sizes and the slots, not the command line, seed or nodes
+      allowField: (_i, f) => f === 'cmdline' || f === 'seed' || f === 'numa',
+    },
     e820EndOfLowRamPfn: { args: a(e820, 2 ** 34), call: ([t, x]) => api.e820EndOfLowRamPfn(t as never, x as number) },
     e820EndOfRamPfn: { args: a(e820, 2 ** 34), call: ([t, x]) => api.e820EndOfRamPfn(t as never, x as number) },
     e820ParseEarlyParams: { args: a(e820, ''), call: ([t, c]) => api.e820ParseEarlyParams(t as never, str(c)), allow: (i, v) => i === 1 && typeof v === 'string' },
@@ -185,13 +195,13 @@ describe('@zonedev/platform: every public entry point refuses bad values', () =>
     e820ReserveResources: { args: () => [bootMachine(OPTIONS).kernel.iomem, e820], call: ([r, t]) => api.e820ReserveResources(r as never, t as never) },
     e820TypeName: { args: a(1), call: ([t]) => api.e820TypeName(n(t)) },
     e820TypeToString: { args: a(1), call: ([t]) => api.e820TypeToString(n(t)) },
-    fdtFindNode: { args: a(fdt, '/memory'), call: ([r, p]) => api.fdtFindNode(r as FdtNode, str(p)), allow: (i, v) => i === 1 && typeof v === 'string' },
-    fdtGetProp: { args: a(fdt, 'model'), call: ([r, p]) => api.fdtGetProp(r as FdtNode, str(p)), allow: (i, v) => i === 1 && typeof v === 'string' },
-    fdtGetString: { args: a(fdt, 'model'), call: ([r, p]) => api.fdtGetString(r as FdtNode, str(p)), allow: (i, v) => i === 1 && typeof v === 'string' },
-    fdtLmbSize: { args: a(fdt), call: ([r]) => api.fdtLmbSize(r as FdtNode) },
-    fdtMemoryRanges: { args: a(fdt), call: ([r]) => api.fdtMemoryRanges(r as FdtNode) },
-    fdtPmemRegions: { args: a(fdt), call: ([r]) => api.fdtPmemRegions(r as FdtNode) },
-    printDts: { args: a(fdt, []), call: ([r, x]) => api.printDts(r as FdtNode, x as never) },
+    fdtFindNode: { args: a(fdt, '/memory'), call: ([r, p]) => api.fdtFindNode(r as FdtNode, str(p)), allow: (i, v) => i === 1 && typeof v === 'string' , allowField: anyName },
+    fdtGetProp: { args: a(fdt, 'model'), call: ([r, p]) => api.fdtGetProp(r as FdtNode, str(p)), allow: (i, v) => i === 1 && typeof v === 'string' , allowField: anyName },
+    fdtGetString: { args: a(fdt, 'model'), call: ([r, p]) => api.fdtGetString(r as FdtNode, str(p)), allow: (i, v) => i === 1 && typeof v === 'string' , allowField: anyName },
+    fdtLmbSize: { args: a(fdt), call: ([r]) => api.fdtLmbSize(r as FdtNode) , allowField: anyName },
+    fdtMemoryRanges: { args: a(fdt), call: ([r]) => api.fdtMemoryRanges(r as FdtNode) , allowField: anyName },
+    fdtPmemRegions: { args: a(fdt), call: ([r]) => api.fdtPmemRegions(r as FdtNode) , allowField: anyName },
+    printDts: { args: a(fdt, []), call: ([r, x]) => api.printDts(r as FdtNode, x as never) , allowField: anyName },
     meminfoShow: { args: a(m), call: ([x]) => api.meminfoShow(x as Machine) },
     memoryBlockSizeLine: { args: a(128 * 2 ** 20), call: ([x]) => api.memoryBlockSizeLine(n(x)) },
     numaCleanupMeminfo: {
@@ -199,21 +209,21 @@ describe('@zonedev/platform: every public entry point refuses bad values', () =>
       call: ([b, p, h, l]) => api.numaCleanupMeminfo(b as never, n(p), h as never, l as never),
     },
     numaSplit: { args: a(2 * GiB, 2, 2 ** 20), call: ([s, k, al]) => api.numaSplit(n(s), n(k), n(al)) },
-    pcMemoryLayout: { args: a({ ramSize: 2 * GiB, maxmem: 8 * GiB, slots: 4 }), call: ([o]) => api.pcMemoryLayout(o as never) },
+    pcMemoryLayout: { args: a({ ramSize: 2 * GiB, maxmem: 8 * GiB, slots: 4 }), call: ([o]) => api.pcMemoryLayout(o as never), allowField: optionalField },
     pnvMemoryBlockSize: { args: a('radix'), call: ([x]) => api.pnvMemoryBlockSize(x as never) },
     ppcMemremapCompatAlign: { args: a('radix'), call: ([x]) => api.ppcMemremapCompatAlign(x as never) },
     powerpcProfile: { args: a({}), call: ([o]) => api.powerpcProfile(o as never) },
     x86Profile: { args: a({}), call: ([o]) => api.x86Profile(o as never) },
     probeMemoryBlockSize: { args: a({ bootMemEnd: 2 * GiB }), call: ([o]) => api.probeMemoryBlockSize(o as never) },
     pseriesMemoryBlockSize: { args: a(256 * 2 ** 20, []), call: ([s, x]) => api.pseriesMemoryBlockSize(s as number | undefined, x as never) },
-    qemuE820: { args: a(layout), call: ([l]) => api.qemuE820(l as never) },
-    seabiosE820: { args: a(layout), call: ([l]) => api.seabiosE820(l as never) },
-    qemuSrat: { args: a(layout, [2 * GiB]), call: ([l, x]) => api.qemuSrat(l as never, x as never) },
+    qemuE820: { args: a(layout), call: ([l]) => api.qemuE820(l as never), allowField: optionalField /* no device memory */ },
+    seabiosE820: { args: a(layout), call: ([l]) => api.seabiosE820(l as never), allowField: optionalField /* no device memory */ },
+    qemuSrat: { args: a(layout, [2 * GiB]), call: ([l, x]) => api.qemuSrat(l as never, x as never), allowField: optionalField },
     radixCreatePhysicalMapping: {
       args: () => [0, 2 * GiB, GiB, 0, { k4: 0, k64: 0, m2: 0, g1: 0 }],
       call: ([s, e, x, i, acc]) => api.radixCreatePhysicalMapping(n(s), n(e), n(x), n(i), acc as never),
     },
-    spaprDeviceTree: { args: a({ ramSize: 2 * GiB, maxmem: 8 * GiB, slots: 4, numa: 1 }), call: ([o]) => api.spaprDeviceTree(o as never) },
+    spaprDeviceTree: { args: a({ ramSize: 2 * GiB, maxmem: 8 * GiB, numaNodes: 1 }), call: ([o]) => api.spaprDeviceTree(o as never), allowField: optionalField },
     spaprLmbDrcIndex: { args: a(3), call: ([x]) => api.spaprLmbDrcIndex(n(x)) },
     unknownBootoptionsLine: { args: a([]), call: ([x]) => api.unknownBootoptionsLine(x as never) },
   };

@@ -182,6 +182,15 @@ export function sparseLayout(arch: SparseArch): SparseLayout {
   if (pageShift > SUBSECTION_SHIFT) throw new RangeError('PAGE_SHIFT exceeds SUBSECTION_SHIFT');
   if (maxPhysmemBits < sectionSizeBits) throw new RangeError('MAX_PHYSMEM_BITS below SECTION_SIZE_BITS');
   const pageSize = 2 ** pageShift;
+  if (typeof arch.vmemmapStart !== 'bigint' || arch.vmemmapStart < 0n || arch.vmemmapStart >= 2n ** 64n) {
+    throw new KernelError('EINVAL', `sparse_layout: VMEMMAP_START must be a 64-bit address, got ${String(arch.vmemmapStart)}`);
+  }
+  if (arch.vmemmapPopulate !== 'x86_64' && arch.vmemmapPopulate !== 'powerpc') {
+    throw new KernelError('EINVAL', `sparse_layout: no vmemmap_populate() for ${String(arch.vmemmapPopulate)}`);
+  }
+  if (!Number.isSafeInteger(arch.maxDmaAddress) || arch.maxDmaAddress < 0) {
+    throw new KernelError('EINVAL', `sparse_layout: MAX_DMA_ADDRESS must be a physical address, got ${String(arch.maxDmaAddress)}`);
+  }
   for (const [name, v] of [
     ['pmdSize', pmdSize],
     ['vmemmapPageSize', vmemmapPageSize],

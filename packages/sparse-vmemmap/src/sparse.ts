@@ -176,6 +176,10 @@ export class SparseMemory {
 
   constructor(options: SparseMemoryOptions) {
     if (typeof options !== 'object' || options === null || typeof options.kernel !== 'object' || typeof options.arch !== 'object') throw new KernelError('EINVAL', `sparse: invalid options ${String(options)}`);
+    const al = options.allocator as Partial<VmemmapPageAllocator> | null;
+    if (typeof al !== 'object' || al === null || typeof al.allocPagesNode !== 'function' || typeof al.freePages !== 'function' || typeof al.freeReservedPages !== 'function') {
+      throw new KernelError('EINVAL', `sparse: not a page allocator: ${String(options.allocator)}`);
+    }
     this.arch = options.arch;
     this.layout = sparseLayout(options.arch);
     this.tracer = options.kernel.tracer;

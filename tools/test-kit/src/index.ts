@@ -32,6 +32,12 @@ export interface Spec {
   readonly allow?: (param: number, v: unknown) => boolean;
   /** A result that is the function's documented refusal (NULL as `undefined`, an `{ error }` object). */
   readonly refusal?: (result: unknown) => boolean;
+  /**
+   * A bad value that is a valid value of one field of a struct-valued
+   * parameter (an optional field given `undefined`, a name field given any
+   * string), or `true` for every value of a field the callee does not read.
+   */
+  readonly allowField?: (param: number, field: string, v: unknown) => boolean;
 }
 
 /** What a run found: the calls made, and one line per wrong answer or changed state. */
@@ -98,11 +104,20 @@ export function show(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : String(v);
 }
 
+/** Whether a valid argument is a struct: a plain object literal, whose fields are abused one by one. */
+function isStruct(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
 /**
- * Calls each entry that has a spec with each bad value in each parameter;
- * records every answer that is neither a thrown refusal (`refused(err)`) nor
- * the spec's refusal result, and every call after which `snap()` reads
- * differently. Entries whose spec is `null` or missing are skipped.
+ * Calls each entry that has a spec with each bad value in each parameter
+ * and, where the valid argument is a struct (a plain object), in each of
+ * its fields, the rest of the struct valid; records every answer that is
+ * neither a thrown refusal (`refused(err)`) nor the spec's refusal result,
+ * and every call after which `snap()` reads differently. Entries whose spec
+ * is `null` or missing are skipped.
  */
 export function abuse(
   entries: readonly ApiEntry[],
@@ -111,6 +126,20 @@ export function abuse(
   refused: (err: unknown) => boolean,
 ): Tally {
   const t: Tally = { calls: 0, failures: [] };
+  const attempt = (spec: Spec, args: unknown[], where: string): void => {
+    const before = snap();
+    let answer = 'returned';
+    t.calls++;
+    try {
+      const r = spec.call(args);
+      if (r instanceof Promise) r.catch(() => undefined);
+      if (spec.refusal?.(r) === true) answer = 'refused';
+    } catch (err) {
+      answer = refused(err) ? 'refused' : `threw ${String(err)}`;
+    }
+    if (answer !== 'refused') t.failures.push(`${where}: ${answer}`);
+    if (snap() !== before) t.failures.push(`${where}: changed the state`);
+  };
   for (const e of entries) {
     const spec = specs[e.key];
     if (spec === null || spec === undefined) continue;
@@ -120,18 +149,17 @@ export function abuse(
         if (spec.allow?.(i, v) === true) continue;
         const args = [...spec.args()];
         args[i] = v;
-        const before = snap();
-        let answer = 'returned';
-        t.calls++;
-        try {
-          const r = spec.call(args);
-          if (r instanceof Promise) r.catch(() => undefined);
-          if (spec.refusal?.(r) === true) answer = 'refused';
-        } catch (err) {
-          answer = refused(err) ? 'refused' : `threw ${String(err)}`;
+        attempt(spec, args, `${e.key} arg ${i} = ${show(v)}`);
+      }
+      const valid = spec.args()[i];
+      if (!isStruct(valid)) continue;
+      for (const field of Object.keys(valid)) {
+        for (const v of BAD) {
+          if (spec.allowField?.(i, field, v) === true) continue;
+          const args = [...spec.args()];
+          args[i] = { ...(args[i] as Record<string, unknown>), [field]: v };
+          attempt(spec, args, `${e.key} arg ${i}.${field} = ${show(v)}`);
         }
-        if (answer !== 'refused') t.failures.push(`${e.key} arg ${i} = ${show(v)}: ${answer}`);
-        if (snap() !== before) t.failures.push(`${e.key} arg ${i} = ${show(v)}: changed the state`);
       }
     }
   }

@@ -72,9 +72,16 @@ export class KernelPages {
     return page;
   }
 
+  /** EINVAL unless `page` is a page {@link KernelPages.alloc} returned and not yet freed. */
+  private check(fn: string, page: NamedPage): void {
+    if (typeof page !== 'object' || page === null || this.pages.get(page.name) !== page) {
+      throw new KernelError('EINVAL', `kernel page ${fn}: not an allocated page: ${String(page)}`);
+    }
+  }
+
   /** Writes `text` (UTF-8, NUL-terminated, at most one page) at the start of the page. */
   write(page: NamedPage, text: string): void {
-    if (typeof page !== 'object' || page === null || !Number.isSafeInteger(page.pfn)) throw new KernelError('EINVAL', `kernel page write: invalid page ${String(page)}`);
+    this.check('write', page);
     if (typeof text !== 'string') throw new KernelError('EINVAL', `kernel page write: invalid text ${String(text)}`);
     const bytes = new TextEncoder().encode(text);
     const ps = this.m.mm.config.pageSize;
@@ -86,7 +93,7 @@ export class KernelPages {
 
   /** The text at the start of the page (up to the first NUL). */
   read(page: NamedPage): string {
-    if (typeof page !== 'object' || page === null || !Number.isSafeInteger(page.pfn)) throw new KernelError('EINVAL', `kernel page read: invalid page ${String(page)}`);
+    this.check('read', page);
     const ps = this.m.mm.config.pageSize;
     const data = this.m.mm.physmem.read(page.pfn * ps, ps);
     const end = data.indexOf(0);

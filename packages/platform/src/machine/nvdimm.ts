@@ -44,7 +44,7 @@ import type { Memremap } from '@zonedev/memremap';
 import type { MmCore } from '@zonedev/mmzone';
 import type { DeviceFile, DeviceFiles } from './devices.js';
 import type { MachineOptions } from './options.js';
-import { argObject, argString } from '../args.js';
+import { argObject, argOneOf, argString, argUnsigned } from '../args.js';
 
 /**
  * QEMU's `-object memory-backend-file,id=ID,mem-path=FILE,size=SIZE[,share=on]`.
@@ -221,6 +221,10 @@ export function parseDeviceOption(text: string): NvdimmDeviceOption | { error: s
  */
 export function checkNvdimmOptions(o: MachineOptions & NvdimmOptions): string | undefined {
   argObject('checkNvdimmOptions', 'options', o);
+  argOneOf('checkNvdimmOptions', 'platform', o.platform, ['x86_64', 'powerpc']);
+  argUnsigned('checkNvdimmOptions', 'ramSize', o.ramSize, 1);
+  argUnsigned('checkNvdimmOptions', 'maxmem', o.maxmem, 1);
+  argUnsigned('checkNvdimmOptions', 'slots', o.slots);
   const backends = o.memoryBackends ?? [];
   const ids = new Set<string>();
   for (const b of backends) {

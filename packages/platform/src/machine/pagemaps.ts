@@ -180,7 +180,7 @@ export class DevicePagemaps {
    * teardown finished (no page of the pagemap was still referenced).
    */
   unmap(d: DevicePagemap): boolean {
-    if (typeof d !== 'object' || d === null || !('pgmap' in d)) throw new KernelError('EINVAL', `memunmap: invalid pagemap ${String(d)}`);
+    if (typeof d !== 'object' || d === null || !this.maps.includes(d)) throw new KernelError('EINVAL', `memunmap: not a mapped pagemap: ${String(d)}`);
     let done = false;
     void this.m.memremap.memunmapPages(d.pgmap).then(() => {
       done = true;

@@ -132,6 +132,7 @@ export function radixCreatePhysicalMapping(
   }
   if (maxMappingSize < 1) throw new KernelError('EINVAL', 'radix__create_physical_mapping: max_mapping_size 0');
   if (typeof acc !== 'object' || acc === null) throw new KernelError('EINVAL', `radix__create_physical_mapping: invalid acc ${String(acc)}`);
+  for (const k of ['k4', 'k64', 'm2', 'g1'] as const) checkUnsigned('radix__create_physical_mapping', `acc.${k}`, acc[k]);
   const PAGE = 65536;
   const PMD = 2 ** 21;
   const PUD = 2 ** 30;

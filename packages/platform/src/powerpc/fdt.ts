@@ -52,7 +52,7 @@
  * prints a blob (types guessed from the bytes, as dtc's treesource.c does).
  */
 import { KernelError, SZ_1G, SZ_256M, align, checkUnsigned } from '@zonedev/kernel';
-import { argNode, argObject, argObjects, argString } from '../args.js';
+import { argBoolean, argNode, argObject, argObjects, argString, argUnsigned } from '../args.js';
 
 /**
  * A property: a name and its bytes.
@@ -499,6 +499,11 @@ function ctz(v: number): number {
  */
 export function spaprDeviceTree(options: SpaprOptions): FdtNode {
   argObject('spaprDeviceTree', 'options', options);
+  argUnsigned('spaprDeviceTree', 'ramSize', options.ramSize, 1);
+  if (options.maxmem !== undefined) argUnsigned('spaprDeviceTree', 'maxmem', options.maxmem, 1);
+  if (options.numaNodes !== undefined) argUnsigned('spaprDeviceTree', 'numaNodes', options.numaNodes, 1);
+  if (options.drmemV2 !== undefined) argBoolean('spaprDeviceTree', 'drmemV2', options.drmemV2);
+  if (options.pmem !== undefined) argObjects('spaprDeviceTree', 'pmem', options.pmem);
   const ram = options.ramSize;
   const maxmem = options.maxmem ?? ram;
   const nodes = numaSplit(ram, Math.max(1, options.numaNodes ?? 1), SPAPR_NUMA_MEM_ALIGN);
