@@ -38,6 +38,7 @@ import { pmdHuge, pteDevmap, pteDirty, pteMkdirty, pteMkyoung, ptePresent, pteWr
 import type { Pte } from './pgtable.js';
 import { VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_WRITE } from './vma.js';
 import type { Vma } from './vma.js';
+import { checkBool, checkMm, checkPfnList, checkSys } from './args.js';
 
 /** `FOLL_WRITE` (include/linux/mm.h): check the PTE is writable. @public */ export const FOLL_WRITE = 0x01;
 /** `FOLL_TOUCH`: mark the page accessed. @public */ export const FOLL_TOUCH = 0x02;
@@ -378,6 +379,7 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
  * @public
  */
 export function getUserPagesRemote(mm: MmStruct, start: number, nrPages: number, gupFlags: number): number[] {
+  checkMm('get_user_pages_remote', mm);
   checkUnsigned('get_user_pages_remote', 'gup_flags', gupFlags);
   if (hasBits(gupFlags, FOLL_PIN)) throw new KernelError('EINVAL', 'get_user_pages_remote: FOLL_PIN is for pin_user_pages');
   let flags = gupFlags;
@@ -394,6 +396,7 @@ export function getUserPagesRemote(mm: MmStruct, start: number, nrPages: number,
  * @public
  */
 export function getUserPages(mm: MmStruct, start: number, nrPages: number, gupFlags: number): number[] {
+  checkMm('get_user_pages', mm);
   checkUnsigned('get_user_pages', 'gup_flags', gupFlags);
   if (hasBits(gupFlags, FOLL_PIN)) throw new KernelError('EINVAL', 'get_user_pages: FOLL_PIN is for pin_user_pages');
   let flags = gupFlags;
@@ -411,6 +414,7 @@ export function getUserPages(mm: MmStruct, start: number, nrPages: number, gupFl
  * @public
  */
 export function pinUserPages(mm: MmStruct, start: number, nrPages: number, gupFlags: number): number[] {
+  checkMm('pin_user_pages', mm);
   checkUnsigned('pin_user_pages', 'gup_flags', gupFlags);
   if (hasBits(gupFlags, FOLL_GET)) throw new KernelError('EINVAL', 'pin_user_pages: FOLL_GET and FOLL_PIN are exclusive');
   let flags = gupFlags + FOLL_PIN;
@@ -420,6 +424,7 @@ export function pinUserPages(mm: MmStruct, start: number, nrPages: number, gupFl
 
 /** `pin_user_pages_remote(mm, ...)` (mm/gup.c). @public */
 export function pinUserPagesRemote(mm: MmStruct, start: number, nrPages: number, gupFlags: number): number[] {
+  checkMm('pin_user_pages_remote', mm);
   checkUnsigned('pin_user_pages_remote', 'gup_flags', gupFlags);
   if (hasBits(gupFlags, FOLL_GET)) throw new KernelError('EINVAL', 'pin_user_pages_remote: FOLL_GET and FOLL_PIN are exclusive');
   let flags = gupFlags + FOLL_PIN;
@@ -436,6 +441,7 @@ export function pinUserPagesRemote(mm: MmStruct, start: number, nrPages: number,
  * @public
  */
 export function unpinUserPage(sys: MmSystem, pfn: number): void {
+  checkSys('unpin_user_page', sys);
   checkUnsigned('unpin_user_page', 'pfn', pfn);
   const store = sys.core.memmap;
   if (store.pageRefCount(pfn) < GUP_PIN_COUNTING_BIAS) {
@@ -447,11 +453,16 @@ export function unpinUserPage(sys: MmSystem, pfn: number): void {
 
 /** `unpin_user_pages(pages, npages)` (mm/gup.c). @public */
 export function unpinUserPages(sys: MmSystem, pfns: readonly number[]): void {
+  checkSys('unpin_user_pages', sys);
+  checkPfnList('unpin_user_pages', pfns);
   for (const p of pfns) unpinUserPage(sys, p);
 }
 
 /** `unpin_user_pages_dirty_lock(pages, npages, make_dirty)` (mm/gup.c): marks them dirty first. @public */
 export function unpinUserPagesDirtyLock(sys: MmSystem, pfns: readonly number[], makeDirty: boolean): void {
+  checkSys('unpin_user_pages_dirty_lock', sys);
+  checkPfnList('unpin_user_pages_dirty_lock', pfns);
+  checkBool('unpin_user_pages_dirty_lock', 'make_dirty', makeDirty);
   for (const p of pfns) {
     if (makeDirty && !sys.isZeroPfn(p)) sys.core.memmap.setPageFlag(p, PG_dirty);
     unpinUserPage(sys, p);
@@ -468,6 +479,8 @@ export function unpinUserPagesDirtyLock(sys: MmSystem, pfns: readonly number[], 
  * @public
  */
 export function accessProcessVm(mm: MmStruct, addr: number, buf: Uint8Array, gupFlags: number): number {
+  checkMm('access_process_vm', mm);
+  if (!(buf instanceof Uint8Array)) throw new KernelError('EINVAL', `access_process_vm: buf is not bytes: ${String(buf)}`);
   checkUnsigned('access_process_vm', 'addr', addr);
   checkUnsigned('access_process_vm', 'gup_flags', gupFlags);
   const sys = mm.system;

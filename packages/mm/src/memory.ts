@@ -23,8 +23,7 @@
  * one); so does the model.
  */
 import { ERRNO, KernelError, anyBits, checkUnsigned, hasBits, orBits } from '@zonedev/kernel';
-import type { MmCore } from '@zonedev/mmzone';
-import { GFP_HIGHUSER, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PG_dirty, PG_lru, PG_reserved, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
+import { GFP_HIGHUSER, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MmCore, PG_dirty, PG_lru, PG_reserved, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
 import {
   MMU_NOTIFY_CLEAR,
   MMU_NOTIFY_PROTECTION_PAGE,
@@ -34,6 +33,7 @@ import {
 } from './mmu-notifier.js';
 import type { MmuNotifierEvent } from './mmu-notifier.js';
 import {
+  checkPresentPte,
   PageTable,
   _PAGE_DIRTY,
   _PAGE_RW,
@@ -92,6 +92,7 @@ import {
 } from './vma.js';
 import type { MmapFile, Vma, VmOperations } from './vma.js';
 import type { MmStruct } from './mm.js';
+import { checkBool, checkFile, checkMm, checkPfn, checkPfnT, checkSys, checkVma, checkVmf, made } from './args.js';
 
 /** A shmem file's `address_space`: its page cache. Not an anon_vma (no `anon` tag). */
 interface ShmemMapping {
@@ -249,6 +250,11 @@ export class UserFaultSignal extends Error {
   readonly fault: VmFaultT;
 
   constructor(signal: UserFaultSignal['signal'], code: UserFaultSignal['code'], address: number, fault: VmFaultT) {
+    if (!['SIGSEGV', 'SIGBUS', 'SIGKILL'].includes(signal) || !['SEGV_MAPERR', 'SEGV_ACCERR', 'BUS_ADRERR', 'BUS_MCEERR_AR', 'OOM'].includes(code)) {
+      throw new KernelError('EINVAL', `force_sig_fault: no signal ${String(signal)} (${String(code)})`);
+    }
+    checkUnsigned('force_sig_fault', 'address', address);
+    checkUnsigned('force_sig_fault', 'fault', fault);
     super(`${signal} (${code}) at 0x${address.toString(16)}`);
     this.name = 'UserFaultSignal';
     this.signal = signal;
@@ -339,6 +345,10 @@ export class MmSystem {
   };
 
   constructor(options: MmSystemOptions) {
+    if (typeof options !== 'object' || options === null || !(options.core instanceof MmCore)) throw new KernelError('EINVAL', 'mm system: options.core is not an mm core');
+    if (options.thp !== undefined && options.thp !== 'always' && options.thp !== 'madvise' && options.thp !== 'never') throw new KernelError('EINVAL', `mm system: no THP mode ${String(options.thp)}`);
+    if (options.devPagemaps !== undefined && (typeof options.devPagemaps !== 'object' || options.devPagemaps === null)) throw new KernelError('EINVAL', 'mm system: devPagemaps is not a lookup');
+    made('system', this);
     this.core = options.core;
     this.arch = options.arch;
     this.geometry = pagingGeometry(options.arch);
@@ -362,11 +372,13 @@ export class MmSystem {
 
   /** Registers an address space (done by `MmStruct` when it is given this system). */
   register(mm: MmStruct): void {
+    checkMm('mm register', mm);
     this.#mms.add(mm);
   }
 
   /** Forgets an address space after its exit. */
   unregister(mm: MmStruct): void {
+    checkMm('mm unregister', mm);
     this.#mms.delete(mm);
   }
 
@@ -377,6 +389,7 @@ export class MmSystem {
    * reference.
    */
   shmemRelease(file: MmapFile): void {
+    checkFile('shmem_release', file);
     const cache = this.#shmem.get(file);
     if (!cache) return;
     for (const mm of this.#mms) if (mm.vmas().some((v) => v.vmFile === file)) return;
@@ -427,6 +440,7 @@ export class MmSystem {
 
   /** The pages of a shmem file's page cache, by index (for tests and tools). */
   shmemPages(file: MmapFile): ReadonlyMap<number, number> {
+    checkFile('shmem pages', file);
     return this.#shmem.get(file)?.pages ?? new Map<number, number>();
   }
 
@@ -437,6 +451,7 @@ export class MmSystem {
 
   /** The address space of `pid`, or undefined. */
   findMm(pid: number): MmStruct | undefined {
+    checkUnsigned('find_task_by_vpid', 'pid', pid, 0x3fffff);
     return [...this.#mms].find((m) => m.pid === pid);
   }
 
@@ -473,6 +488,7 @@ export class MmSystem {
 
   /** `is_zero_pfn(pfn)`. */
   isZeroPfn(pfn: number): boolean {
+    checkPfn('is_zero_pfn', pfn);
     return pfn === this.zeroPfn;
   }
 
@@ -561,6 +577,8 @@ export class MmSystem {
    * pfns of VM_PFNMAP/VM_MIXEDMAP, devmap entries).
    */
   vmNormalPage(_vma: Vma, pte: PresentPte): number | undefined {
+    checkVma('vm_normal_page', _vma);
+    checkPresentPte('vm_normal_page', pte);
     if (pteSpecial(pte)) return undefined;
     if (this.isZeroPfn(pte.pfn)) return undefined;
     if (!this.pfnValid(pte.pfn)) return undefined;
@@ -575,6 +593,8 @@ export class MmSystem {
    * zones, which `__GFP_THISNODE` on the node's zonelist does too).
    */
   allocUserPage(zero: boolean, mm?: MmStruct): number | undefined {
+    checkBool('alloc_page_vma', 'zero', zero);
+    if (mm !== undefined) checkMm('alloc_page_vma', mm);
     const nid = mm?.membind;
     // current_gfp_context(): inside memalloc_pin_save() (a FOLL_LONGTERM GUP) no __GFP_MOVABLE
     const gfp = this.#memallocPin > 0 ? GFP_HIGHUSER : GFP_HIGHUSER_MOVABLE;
@@ -597,6 +617,7 @@ export class MmSystem {
 
   /** `mk_pte(page, vma->vm_page_prot)` for `vma`. */
   mkPte(pfn: number, vma: Vma): PresentPte {
+    checkVma('mk_pte', vma);
     return pfnPte(pfn, vmGetPageProt(vma.vmFlags));
   }
 
@@ -681,6 +702,9 @@ function newVmf(vma: Vma, address: number, flags: number, origPte: Pte | undefin
  * @public
  */
 export function handleMmFault(vma: Vma, address: number, flags: number): VmFaultT {
+  checkVma('handle_mm_fault', vma);
+  checkUnsigned('handle_mm_fault', 'address', address);
+  checkUnsigned('handle_mm_fault', 'flags', flags);
   checkUnsigned('handle_mm_fault', 'address', address);
   checkUnsigned('handle_mm_fault', 'flags', flags);
   if (address < vma.vmStart || address >= vma.vmEnd) {
@@ -1020,6 +1044,8 @@ function checkInsert(fn: string, vma: Vma, addr: number, need: number): VmFaultT
  * @public
  */
 export function vmfInsertPfn(vma: Vma, addr: number, pfn: number): VmFaultT {
+  checkVma('vmf_insert_pfn', vma);
+  checkUnsigned('vmf_insert_pfn', 'addr', addr);
   checkUnsigned('vmf_insert_pfn', 'pfn', pfn);
   const bad = checkInsert('vmf_insert_pfn', vma, addr, VM_PFNMAP + VM_MIXEDMAP);
   if (bad) return bad;
@@ -1033,6 +1059,9 @@ export function vmfInsertPfn(vma: Vma, addr: number, pfn: number): VmFaultT {
  * @public
  */
 export function vmfInsertMixed(vma: Vma, addr: number, pfn: PfnTView): VmFaultT {
+  checkVma('vmf_insert_mixed', vma);
+  checkUnsigned('vmf_insert_mixed', 'addr', addr);
+  checkPfnT('vmf_insert_mixed', pfn);
   checkUnsigned('vmf_insert_mixed', 'pfn', pfn.pfn);
   const bad = checkInsert('vmf_insert_mixed', vma, addr, VM_MIXEDMAP);
   if (bad) return bad;
@@ -1041,6 +1070,9 @@ export function vmfInsertMixed(vma: Vma, addr: number, pfn: PfnTView): VmFaultT 
 
 /** `vmf_insert_mixed_mkwrite(vma, addr, pfn)`: as {@link vmfInsertMixed}, writable and dirty. @public */
 export function vmfInsertMixedMkwrite(vma: Vma, addr: number, pfn: PfnTView): VmFaultT {
+  checkVma('vmf_insert_mixed_mkwrite', vma);
+  checkUnsigned('vmf_insert_mixed_mkwrite', 'addr', addr);
+  checkPfnT('vmf_insert_mixed_mkwrite', pfn);
   checkUnsigned('vmf_insert_mixed_mkwrite', 'pfn', pfn.pfn);
   const bad = checkInsert('vmf_insert_mixed_mkwrite', vma, addr, VM_MIXEDMAP);
   if (bad) return bad;
@@ -1055,6 +1087,9 @@ export function vmfInsertMixedMkwrite(vma: Vma, addr: number, pfn: PfnTView): Vm
  * @public
  */
 export function vmfInsertPfnPmd(vmf: VmFault, pfn: PfnTView, write: boolean): VmFaultT {
+  checkVmf('vmf_insert_pfn_pmd', vmf);
+  checkPfnT('vmf_insert_pfn_pmd', pfn);
+  checkBool('vmf_insert_pfn_pmd', 'write', write);
   const vma = vmf.vma;
   const { sys, pgd } = systemOf(vma);
   checkUnsigned('vmf_insert_pfn_pmd', 'pfn', pfn.pfn);
@@ -1095,6 +1130,9 @@ export function vmfInsertPfnPmd(vmf: VmFault, pfn: PfnTView, write: boolean): Vm
  * @public
  */
 export function vmfInsertPfnPud(vmf: VmFault, pfn: PfnTView, write: boolean): VmFaultT {
+  checkVmf('vmf_insert_pfn_pud', vmf);
+  checkPfnT('vmf_insert_pfn_pud', pfn);
+  checkBool('vmf_insert_pfn_pud', 'write', write);
   const vma = vmf.vma;
   const { sys, pgd } = systemOf(vma);
   checkUnsigned('vmf_insert_pfn_pud', 'pfn', pfn.pfn);
@@ -1141,6 +1179,9 @@ function insertPfnPud(pgd: PageTable, vma: Vma, addr: number, pfn: PfnTView, wri
  * @public
  */
 export function zapPageRange(vma: Vma, start: number, end: number): void {
+  checkVma('zap_page_range', vma);
+  checkUnsigned('zap_page_range', 'start', start);
+  checkUnsigned('zap_page_range', 'end', end);
   const { mm, sys, pgd } = systemOf(vma);
   const store = sys.core.memmap;
   const { pmdSize } = sys.geometry;
@@ -1205,6 +1246,8 @@ export function zapPageRange(vma: Vma, start: number, end: number): void {
  * @public
  */
 export function copyPageRange(dst: Vma, src: Vma): number {
+  checkVma('copy_page_range', dst);
+  checkVma('copy_page_range', src);
   const s = systemOf(src);
   const d = systemOf(dst);
   const sys = s.sys;
@@ -1314,6 +1357,8 @@ export const GUP_PIN_COUNTING_BIAS = 1024;
 
 /** `page_maybe_dma_pinned(page)` (include/linux/mm.h): `page_count >= GUP_PIN_COUNTING_BIAS`. @public */
 export function pageMaybeDmaPinned(sys: MmSystem, pfn: number): boolean {
+  checkSys('page_maybe_dma_pinned', sys);
+  checkPfn('page_maybe_dma_pinned', pfn);
   return sys.pageCount(pfn) >= GUP_PIN_COUNTING_BIAS;
 }
 
@@ -1347,6 +1392,8 @@ function pteAllows(pte: Pte | undefined, access: UserAccess): boolean {
  * @public
  */
 export function userFault(mm: MmStruct, address: number, access: UserAccess): PresentPte {
+  checkMm('do_user_addr_fault', mm);
+  if (access !== 'read' && access !== 'write' && access !== 'exec') throw new KernelError('EINVAL', `do_user_addr_fault: no access ${String(access)}`);
   checkUnsigned('do_user_addr_fault', 'address', address);
   const pgd = mm.pgd;
   if (!pgd) throw new KernelError('EINVAL', `mm of pid ${mm.pid} has no page tables`);
@@ -1396,6 +1443,7 @@ function basePfnAt(mm: MmStruct, pte: PresentPte, address: number): number {
  * @public
  */
 export function userRead(mm: MmStruct, address: number, length: number): Uint8Array {
+  checkMm('user_read', mm);
   checkUnsigned('user_read', 'address', address);
   checkUnsigned('user_read', 'length', length);
   const sys = mm.system;
@@ -1424,6 +1472,8 @@ export function userRead(mm: MmStruct, address: number, length: number): Uint8Ar
  * @public
  */
 export function userWrite(mm: MmStruct, address: number, data: Uint8Array): void {
+  checkMm('user_write', mm);
+  if (!(data instanceof Uint8Array)) throw new KernelError('EINVAL', `user_write: data is not bytes: ${String(data)}`);
   checkUnsigned('user_write', 'address', address);
   const sys = mm.system;
   if (!sys) throw new KernelError('EINVAL', `mm of pid ${mm.pid} has no page tables`);

@@ -26,6 +26,7 @@ import {
 } from './swapops.js';
 import { VM_WRITE } from './vma.js';
 import type { Vma } from './vma.js';
+import { checkFn, checkSys } from './args.js';
 
 /** `TTU_MIGRATION` (include/linux/rmap.h): install migration entries. @public */ export const TTU_MIGRATION = 0x1;
 /** `TTU_IGNORE_MLOCK`. @public */ export const TTU_IGNORE_MLOCK = 0x8;
@@ -38,6 +39,8 @@ import type { Vma } from './vma.js';
 /** `MR_MEMORY_HOTPLUG` (`enum migrate_reason`, include/linux/migrate.h). @public */ export const MR_MEMORY_HOTPLUG = 2;
 /** `MR_SYSCALL`. @public */ export const MR_SYSCALL = 3;
 /** `MR_DEMOTION`... `MR_COMPACTION`: 0. @public */ export const MR_COMPACTION = 0;
+/** `MR_TYPES`: the number of reasons in v5.13's `enum migrate_reason` (MR_DEMOTION came in v5.15). */
+const MR_TYPES = 8;
 
 /** `MIGRATEPAGE_SUCCESS`. @public */ export const MIGRATEPAGE_SUCCESS = 0;
 
@@ -55,6 +58,8 @@ const MIGRATE_PASSES = 10;
  * @public
  */
 export function tryToUnmap(sys: MmSystem, pfn: number, flags: number): boolean {
+  checkSys('try_to_unmap', sys);
+  checkUnsigned('try_to_unmap', 'flags', flags);
   checkUnsigned('try_to_unmap', 'pfn', pfn);
   const tracer = sys.core.kernel.tracer;
   if (tracer.enabled) return tracer.invoke('try_to_unmap', null, tryToUnmapImpl, sys, pfn, flags);
@@ -131,6 +136,7 @@ function tryToUnmapOne(w: UnmapWalk, vma: Vma, addr: number): void {
  * @public
  */
 export function removeMigrationPtes(sys: MmSystem, old: number, newPfn: number): void {
+  checkSys('remove_migration_ptes', sys);
   checkUnsigned('remove_migration_ptes', 'old', old);
   checkUnsigned('remove_migration_ptes', 'new', newPfn);
   const tracer = sys.core.kernel.tracer;
@@ -181,6 +187,7 @@ function removeMigrationPte(w: RemoveWalk, vma: Vma, addr: number): void {
  * @public
  */
 export function isolateLruPage(sys: MmSystem, pfn: number): void {
+  checkSys('isolate_lru_page', sys);
   checkUnsigned('isolate_lru_page', 'pfn', pfn);
   const store = sys.core.memmap;
   if (!sys.pfnValid(pfn) || sys.pageCount(pfn) === 0 || !store.testPageFlag(pfn, PG_lru)) {
@@ -192,6 +199,7 @@ export function isolateLruPage(sys: MmSystem, pfn: number): void {
 
 /** `putback_lru_page(page)` (mm/vmscan.c): back on its LRU list, the isolation reference dropped. @public */
 export function putbackLruPage(sys: MmSystem, pfn: number): void {
+  checkSys('putback_lru_page', sys);
   checkUnsigned('putback_lru_page', 'pfn', pfn);
   sys.core.memmap.setPageFlag(pfn, PG_lru);
   sys.putPage(pfn);
@@ -306,6 +314,11 @@ export function migratePages(
   mode: number,
   _reason: number,
 ): MigratePagesResult {
+  checkSys('migrate_pages', sys);
+  if (!Array.isArray(from)) throw new KernelError('EINVAL', 'migrate_pages: from is not a list');
+  checkFn('migrate_pages', 'get_new_page', getNewPage);
+  if (putNewPage !== undefined) checkFn('migrate_pages', 'put_new_page', putNewPage);
+  checkUnsigned('migrate_pages', 'reason', _reason, MR_TYPES - 1);
   checkUnsigned('migrate_pages', 'mode', mode, MIGRATE_SYNC_NO_COPY);
   for (const p of from) checkUnsigned('migrate_pages', 'pfn', p);
   const tracer = sys.core.kernel.tracer;

@@ -68,6 +68,7 @@ import {
 } from './swapops.js';
 import { PAGE_SIZE, VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, VM_WIPEONFORK } from './vma.js';
 import { showMapVma, showSmap, taskMem } from './task-mmu.js';
+import { checkSys, made } from './args.js';
 
 /** `PROT_NONE` (include/uapi/asm-generic/mman-common.h). @public */ export const PROT_NONE = 0x0;
 /** `PROT_READ`. @public */ export const PROT_READ = 0x1;
@@ -114,6 +115,10 @@ const STACK_GUARD_GAP_PAGES = 256;
  * @public
  */
 export function x86MmapBase(taskSize: number, stackRlimit: number = STK_LIM, pageSize: number = PAGE_SIZE): number {
+  checkUnsigned('mmap_base', 'task_size', taskSize);
+  checkUnsigned('mmap_base', 'stack rlimit', stackRlimit);
+  checkUnsigned('mmap_base', 'page size', pageSize);
+  if (pageSize === 0 || 2 ** Math.round(Math.log2(pageSize)) !== pageSize) throw new KernelError('EINVAL', `mmap_base: page size ${pageSize} is not a power of two`);
   const gapMin = SZ_128M;
   const gapMax = Math.floor(taskSize / 6) * 5;
   let gap = stackRlimit + STACK_GUARD_GAP_PAGES * pageSize;
@@ -266,6 +271,12 @@ export class MmStruct implements MmuNotifierMm {
 
   constructor(pid: number, options: MmStructOptions = {}) {
     checkUnsigned('mm_alloc', 'pid', pid);
+    if (typeof options !== 'object' || options === null) throw new KernelError('EINVAL', `mm_alloc: invalid options ${String(options)}`);
+    if (options.system !== undefined) checkSys('mm_alloc', options.system);
+    for (const k of ['taskSize', 'mmapMinAddr', 'maxMapCount', 'firstShmemIno', 'membind'] as const) {
+      if (options[k] !== undefined) checkUnsigned('mm_alloc', k, options[k]);
+    }
+    made('mm', this);
     this.pid = pid;
     this.taskSize = options.taskSize ?? TASK_SIZE_4LEVEL;
     this.mmapMinAddr = options.mmapMinAddr ?? DEFAULT_MMAP_MIN_ADDR;
@@ -308,7 +319,8 @@ export class MmStruct implements MmuNotifierMm {
 
   /** `add_mm_counter(mm, member, value)`. */
   addRss(member: number, value: number): void {
-    const v = this.#rss[member];
+    if (!Number.isSafeInteger(value)) throw new KernelError('EINVAL', `add_mm_counter: invalid value ${String(value)}`);
+    const v = Number.isInteger(member) ? this.#rss[member] : undefined;
     if (v === undefined) throw new KernelError('EINVAL', `add_mm_counter: no counter ${member}`);
     this.#rss[member] = v + value;
   }
@@ -390,6 +402,9 @@ export class MmStruct implements MmuNotifierMm {
 
   /** `find_vma_intersection(mm, start, end)` (include/linux/mm.h). */
   findVmaIntersection(start: number, end: number): Vma | null {
+    if (typeof end !== 'number' || !(end >= 0) || (end < 2 ** 53 && !Number.isInteger(end))) {
+      throw new KernelError('EINVAL', `find_vma_intersection: invalid end ${String(end)}`);
+    }
     const v = this.findVma(start);
     return v && end > v.vmStart ? v : null;
   }
@@ -663,6 +678,7 @@ export class MmStruct implements MmuNotifierMm {
    * @public
    */
   mmap(args: MmapArgs): number {
+    if (typeof args !== 'object' || args === null) throw new KernelError('EINVAL', `mmap: invalid arguments ${String(args)}`);
     const { length, prot } = args;
     let addr = args.addr ?? 0;
     let flags = args.flags;

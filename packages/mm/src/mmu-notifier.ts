@@ -49,6 +49,34 @@ export function mmuNotifierEventName(event: MmuNotifierEvent): string {
   return name;
 }
 
+/** EINVAL unless `mm` carries notifier state: an address space (`notifierSubscriptions` null or a subscription set). */
+function checkNotifierMm(fn: string, mm: unknown): asserts mm is MmuNotifierMm {
+  const s = typeof mm === 'object' && mm !== null ? (mm as MmuNotifierMm).notifierSubscriptions : undefined;
+  if (s !== null && !(s instanceof MmuNotifierSubscriptions)) throw new KernelError('EINVAL', `${fn}: not an mm: ${String(mm)}`);
+}
+
+/** EINVAL unless `range` is a `struct mmu_notifier_range` of an mm: a known event, flags, and start <= end. */
+function checkRange(fn: string, range: unknown): asserts range is MmuNotifierRange {
+  if (typeof range !== 'object' || range === null) throw new KernelError('EINVAL', `${fn}: no range`);
+  const r = range as MmuNotifierRange;
+  checkNotifierMm(fn, r.mm);
+  mmuNotifierEventName(r.event);
+  checkUnsigned(fn, 'flags', r.flags);
+  checkUnsigned(fn, 'start', r.start);
+  checkUnsigned(fn, 'end', r.end);
+  if (r.end < r.start) throw new KernelError('EINVAL', `${fn}: range end below start`);
+}
+
+/** EINVAL unless `sub` is a `struct mmu_interval_notifier`. */
+function checkSub(fn: string, sub: unknown): asserts sub is MmuIntervalNotifier {
+  if (!(sub instanceof MmuIntervalNotifier)) throw new KernelError('EINVAL', `${fn}: not an interval notifier: ${String(sub)}`);
+}
+
+/** EINVAL unless `seq` is a notifier sequence (an unsigned long). */
+function checkSeq(fn: string, seq: unknown): asserts seq is number {
+  checkUnsigned(fn, 'seq', seq);
+}
+
 /** `MMU_NOTIFIER_RANGE_BLOCKABLE` (include/linux/mmu_notifier.h): the invalidation may sleep. @public */
 export const MMU_NOTIFIER_RANGE_BLOCKABLE = 1;
 
@@ -95,6 +123,9 @@ export function mmuNotifierRangeInit(
   start: number,
   end: number,
 ): MmuNotifierRange {
+  mmuNotifierEventName(event);
+  checkUnsigned('mmu_notifier_range_init', 'flags', flags);
+  checkNotifierMm('mmu_notifier_range_init', mm);
   checkUnsigned('mmu_notifier_range_init', 'start', start);
   checkUnsigned('mmu_notifier_range_init', 'end', end);
   if (end < start) throw new KernelError('EINVAL', `range end 0x${end.toString(16)} below start 0x${start.toString(16)}`);
@@ -118,6 +149,7 @@ export function mmuNotifierRangeInitMigrate(
 
 /** `mmu_notifier_range_blockable(range)` (include/linux/mmu_notifier.h). @public */
 export function mmuNotifierRangeBlockable(range: MmuNotifierRange): boolean {
+  checkRange('mmu_notifier_range_blockable', range);
   return range.flags % 2 === 1;
 }
 
@@ -186,11 +218,13 @@ export class MmuNotifierSubscriptions {
 
   /** @internal Whether `sub` is in the interval tree (not RB_EMPTY_NODE). */
   inTree(sub: MmuIntervalNotifier): boolean {
+    checkSub('mmu_notifier_subscriptions', sub);
     return this.#itree.includes(sub);
   }
 
   /** @internal interval_tree_insert: after every node with a start not above it. */
   treeInsert(sub: MmuIntervalNotifier): void {
+    checkSub('mmu_notifier_subscriptions', sub);
     let i = this.#itree.length;
     while (i > 0 && this.#itree[i - 1]!.start > sub.start) i--;
     this.#itree.splice(i, 0, sub);
@@ -198,17 +232,20 @@ export class MmuNotifierSubscriptions {
 
   /** @internal interval_tree_remove */
   treeRemove(sub: MmuIntervalNotifier): void {
+    checkSub('mmu_notifier_subscriptions', sub);
     const i = this.#itree.indexOf(sub);
     if (i >= 0) this.#itree.splice(i, 1);
   }
 
   /** @internal hlist_add_head on the deferred list. */
   defer(sub: MmuIntervalNotifier): void {
+    checkSub('mmu_notifier_subscriptions', sub);
     this.#deferred.unshift(sub);
   }
 
   /** @internal hlist_del from the deferred list; whether it was there. */
   undefer(sub: MmuIntervalNotifier): boolean {
+    checkSub('mmu_notifier_subscriptions', sub);
     const i = this.#deferred.indexOf(sub);
     if (i < 0) return false;
     this.#deferred.splice(i, 1);
@@ -217,11 +254,13 @@ export class MmuNotifierSubscriptions {
 
   /** @internal interval_tree_iter_first/next: subscriptions overlapping [start, last]. */
   overlapping(start: bigint, last: bigint): MmuIntervalNotifier[] {
+    for (const v of [start, last]) if (typeof v !== 'bigint' || v < 0n || v > ULONG_MAX) throw new KernelError('EINVAL', `interval_tree_iter_first: bad bound ${String(v)}`);
     return this.#itree.filter((s) => s.start <= last && s.last >= start);
   }
 
   /** @internal wait_event(subscriptions->wq, invalidate_seq != seq) */
   waitFor(seq: number): Promise<void> {
+    checkSeq('wait_event', seq);
     if (this.invalidateSeq !== seq) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ seq, resolve }));
   }
@@ -245,6 +284,7 @@ export class MmuNotifierSubscriptions {
 const ULONG_MAX = 2n ** 64n - 1n;
 
 function toUlong(what: string, x: number | bigint): bigint {
+  if (typeof x !== 'number' && typeof x !== 'bigint') throw new KernelError('EINVAL', `${what} ${String(x)} is not an unsigned long`);
   if (typeof x === 'number') {
     if (!Number.isSafeInteger(x) || x < 0) throw new KernelError('EINVAL', `${what} ${x} is not an unsigned long`);
     return BigInt(x);
@@ -274,6 +314,11 @@ export function mmuIntervalNotifierInsert(
   length: number | bigint,
   ops: MmuIntervalNotifierOps,
 ): void {
+  checkSub('mmu_interval_notifier_insert', sub);
+  checkNotifierMm('mmu_interval_notifier_insert', mm);
+  if (typeof ops !== 'object' || ops === null || typeof ops.invalidate !== 'function') {
+    throw new KernelError('EINVAL', 'mmu_interval_notifier_insert: ops has no invalidate()');
+  }
   const s = toUlong('start', start);
   const len = toUlong('length', length);
   if (len === 0n || s + len - 1n > ULONG_MAX) {
@@ -306,6 +351,7 @@ export function mmuIntervalNotifierInsert(
  * @public
  */
 export function mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): void {
+  checkSub('mmu_interval_notifier_remove', sub);
   const mm = sub.mm;
   if (!mm || !mm.notifierSubscriptions) throw new KernelError('EINVAL', 'interval notifier is not inserted');
   const subs = mm.notifierSubscriptions;
@@ -325,12 +371,14 @@ export function mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): void {
  * @public
  */
 export function mmuIntervalNotifierRemoveWait(mm: MmuNotifierMm): Promise<void> {
+  checkNotifierMm('mmu_interval_notifier_remove', mm);
   const subs = mm.notifierSubscriptions;
   if (!subs || !subs.isInvalidating()) return Promise.resolve();
   return subs.waitFor(subs.invalidateSeq);
 }
 
 function liveSubscriptions(sub: MmuIntervalNotifier): MmuNotifierSubscriptions {
+  checkSub('mmu_interval_read_begin', sub);
   const subs = sub.mm?.notifierSubscriptions;
   if (!subs) throw new KernelError('EINVAL', 'interval notifier is not inserted');
   return subs;
@@ -358,25 +406,32 @@ export function mmuIntervalReadBegin(sub: MmuIntervalNotifier): number {
  * `sub` in progress to end, then returns the sequence it sampled.
  * @public
  */
-export async function mmuIntervalReadBeginAsync(sub: MmuIntervalNotifier): Promise<number> {
+export function mmuIntervalReadBeginAsync(sub: MmuIntervalNotifier): Promise<number> {
+  // the checks are synchronous: a bad argument throws before any promise exists
   const subs = liveSubscriptions(sub);
   const seq = sub.invalidateSeq;
-  if (seq === subs.invalidateSeq) await subs.waitFor(seq);
-  return seq;
+  if (seq !== subs.invalidateSeq) return Promise.resolve(seq);
+  return subs.waitFor(seq).then(() => seq);
 }
 
 /** `mmu_interval_read_retry(interval_sub, seq)` (include/linux/mmu_notifier.h), under the driver's lock. @public */
 export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boolean {
+  checkSub('mmu_interval_read_retry', sub);
+  checkSeq('mmu_interval_read_retry', seq);
   return sub.invalidateSeq !== seq;
 }
 
 /** `mmu_interval_check_retry(interval_sub, seq)` (include/linux/mmu_notifier.h), the lockless hint. @public */
 export function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: number): boolean {
+  checkSub('mmu_interval_check_retry', sub);
+  checkSeq('mmu_interval_check_retry', seq);
   return sub.invalidateSeq !== seq;
 }
 
 /** `mmu_interval_set_seq(interval_sub, cur_seq)` (include/linux/mmu_notifier.h), from `invalidate()`. @public */
 export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): void {
+  checkSub('mmu_interval_set_seq', sub);
+  checkSeq('mmu_interval_set_seq', curSeq);
   sub.invalidateSeq = curSeq;
 }
 
@@ -407,6 +462,7 @@ function rangeStart(range: MmuNotifierRange): void {
  * @public
  */
 export function mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): void {
+  checkRange('mmu_notifier_invalidate_range_start', range);
   if (!range.mm.notifierSubscriptions) return;
   if (!mmuNotifierRangeBlockable(range)) range.flags += MMU_NOTIFIER_RANGE_BLOCKABLE;
   rangeStart(range);
@@ -419,6 +475,7 @@ export function mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): void {
  * @public
  */
 export function mmuNotifierInvalidateRangeStartNonblock(range: MmuNotifierRange): void {
+  checkRange('mmu_notifier_invalidate_range_start_nonblock', range);
   if (!range.mm.notifierSubscriptions) return;
   if (mmuNotifierRangeBlockable(range)) range.flags -= MMU_NOTIFIER_RANGE_BLOCKABLE;
   rangeStart(range);
@@ -431,6 +488,7 @@ export function mmuNotifierInvalidateRangeStartNonblock(range: MmuNotifierRange)
  * @public
  */
 export function mmuNotifierInvalidateRangeEnd(range: MmuNotifierRange): void {
+  checkRange('mmu_notifier_invalidate_range_end', range);
   const subs = range.mm.notifierSubscriptions;
   if (!subs) return;
   if (subs.activeInvalidateRanges === 0) throw new KernelError('EINVAL', 'invalidate_range_end without a matching start');

@@ -46,6 +46,7 @@
  * and migration (memory.ts, rmap.ts, gup.ts, migrate.ts) are built on them.
  */
 import { KernelError, anyBits, checkUnsigned, clearBits, hasBits, orBits } from '@zonedev/kernel';
+import { checkSwpEntry } from './swapops.js';
 import type { SwpEntry } from './swapops.js';
 import {
   isDevicePrivateEntry, isHwpoisonEntry, isMigrationEntry, isWriteDevicePrivateEntry, isWriteMigrationEntry, swpOffset, swpType,
@@ -100,8 +101,12 @@ export interface PagingGeometry {
  * @public
  */
 export function pagingGeometry(arch: PagingArch): PagingGeometry {
+  if (typeof arch !== 'object' || arch === null) throw new KernelError('EINVAL', `paging_geometry: not an MMU: ${String(arch)}`);
   checkUnsigned('paging_geometry', 'pageShift', arch.pageShift, 30);
+  if (arch.pageShift < 12) throw new KernelError('EINVAL', `paging_geometry: PAGE_SHIFT ${arch.pageShift} is below 12`);
+  if (typeof arch.name !== 'string') throw new KernelError('EINVAL', 'paging_geometry: the MMU has no name');
   const bits = arch.levelBits;
+  if (!Array.isArray(bits)) throw new KernelError('EINVAL', `${arch.name}: no level bits`);
   if (bits.length < 3 || bits.some((b) => !Number.isInteger(b) || b < 1 || b > 20)) {
     throw new KernelError('EINVAL', `${arch.name}: level bits ${bits.join(',')} are not a page-table shape`);
   }
@@ -193,23 +198,48 @@ export function hasBit(x: number, bit: number): boolean {
   return hasBits(x, bit);
 }
 
+/**
+ * EINVAL unless `pte` is a present entry: `kind` 'present', a pfn and a flag
+ * word that are whole numbers below 2^53. Every helper that reads or edits
+ * an entry's bits checks it, so a malformed entry never reaches a page table.
+ * Internal to the package.
+ */
+export function checkPresentPte(fn: string, pte: unknown): asserts pte is PresentPte {
+  const p = pte as PresentPte | null | undefined;
+  if (typeof p !== 'object' || p === null || p.kind !== 'present' || !Number.isSafeInteger(p.pfn) || p.pfn < 0 || !Number.isSafeInteger(p.flags) || p.flags < 0) {
+    throw new KernelError('EINVAL', `${fn}: not a present entry: ${String(pte)}`);
+  }
+}
+
+/** EINVAL unless `pte` is an entry of a page table: none (`undefined`), present, or a swap entry. Internal to the package. */
+export function checkPte(fn: string, pte: unknown): asserts pte is Pte | undefined {
+  if (pte === undefined) return;
+  const p = pte as Pte | null;
+  if (typeof p === 'object' && p !== null && p.kind === 'swap') return void checkSwpEntry(fn, p.entry);
+  checkPresentPte(fn, pte);
+}
+
 /** `pfn_pte(pfn, prot)` (also `pfn_pmd`): a present entry; `prot` must have `_PAGE_PRESENT`. @public */
 export function pfnPte(pfn: number, prot: number): PresentPte {
   checkUnsigned('pfn_pte', 'pfn', pfn);
+  checkUnsigned('pfn_pte', 'prot', prot);
   if (!hasBits(prot, _PAGE_PRESENT)) throw new KernelError('EINVAL', `pfn_pte: prot 0x${prot.toString(16)} is not present`);
   return { kind: 'present', pfn, flags: prot };
 }
 
 /** `pte_none(pte)`. @public */
 export function pteNone(pte: Pte | undefined): pte is undefined {
+  checkPte('pte_none', pte);
   return pte === undefined;
 }
 /** `pte_present(pte)`. @public */
 export function ptePresent(pte: Pte | undefined): pte is PresentPte {
+  checkPte('pte_present', pte);
   return pte !== undefined && pte.kind === 'present';
 }
 /** `is_swap_pte(pte)`: neither none nor present. @public */
 export function isSwapPte(pte: Pte | undefined): pte is SwapPte {
+  checkPte('is_swap_pte', pte);
   return pte !== undefined && pte.kind === 'swap';
 }
 /** `pte_to_swp_entry(pte)`; throws KernelError EINVAL for a present or none entry. @public */
@@ -219,18 +249,21 @@ export function pteToSwpEntry(pte: Pte | undefined): SwpEntry {
 }
 /** `swp_entry_to_pte(entry)`. @public */
 export function swpEntryToPte(entry: SwpEntry): SwapPte {
+  checkSwpEntry('swp_entry_to_pte', entry);
   return { kind: 'swap', entry };
 }
 
 function flag(pte: PresentPte, bit: number): boolean {
+  checkPresentPte('pte flags', pte);
   return hasBit(pte.flags, bit);
 }
 function withFlag(pte: PresentPte, bit: number, on: boolean): PresentPte {
+  checkPresentPte('pte flags', pte);
   const flags = on ? orBits(pte.flags, bit) : clearBits(pte.flags, bit);
   return flags === pte.flags ? pte : { kind: 'present', pfn: pte.pfn, flags };
 }
 
-/** `pte_pfn(pte)`. @public */ export function ptePfn(pte: PresentPte): number { return pte.pfn; }
+/** `pte_pfn(pte)`. @public */ export function ptePfn(pte: PresentPte): number { checkPresentPte('pte_pfn', pte); return pte.pfn; }
 /** `pte_write(pte)`. @public */ export function pteWrite(pte: PresentPte): boolean { return flag(pte, _PAGE_RW); }
 /** `pte_dirty(pte)`. @public */ export function pteDirty(pte: PresentPte): boolean { return flag(pte, _PAGE_DIRTY); }
 /** `pte_young(pte)`. @public */ export function pteYoung(pte: PresentPte): boolean { return flag(pte, _PAGE_ACCESSED); }
@@ -286,6 +319,7 @@ export function pudDevmap(pud: PresentPte): boolean { return flag(pud, _PAGE_DEV
  * @public
  */
 export function vmGetPageProt(vmFlags: number): number {
+  checkUnsigned('vm_get_page_prot', 'vm_flags', vmFlags);
   const read = hasBit(vmFlags, 0x1);
   const write = hasBit(vmFlags, 0x2);
   const exec = hasBit(vmFlags, 0x4);
@@ -303,6 +337,7 @@ export function vmGetPageProt(vmFlags: number): number {
  * @public
  */
 export function pteValX86(pte: Pte | undefined): bigint {
+  checkPte('pte_val', pte);
   if (pte === undefined) return 0n;
   if (pte.kind === 'present') {
     let v = BigInt(pte.pfn) * 4096n + BigInt(pte.flags % 2 ** 32);
@@ -335,6 +370,7 @@ const FLAG_NAMES: readonly (readonly [number, string])[] = [
  * @public
  */
 export function formatPte(pte: Pte | undefined): string {
+  checkPte('format_pte', pte);
   if (pte === undefined) return 'none';
   const val = `0x${pteValX86(pte).toString(16).padStart(16, '0')}`;
   if (pte.kind === 'present') {
@@ -514,6 +550,8 @@ export class PageTable {
    */
   set(addr: number, pte: Pte): void {
     this.#check('set_pte_at', addr);
+    checkPte('set_pte_at', pte);
+    if (pte === undefined) throw new KernelError('EINVAL', 'set_pte_at: no entry (pte_clear() clears)');
     const i = this.#slotIndex(addr);
     let slot = this.#slot(i);
     if (slot?.kind === 'huge') throw new KernelError('EEXIST', `set_pte_at: 0x${addr.toString(16)} is mapped by a huge pmd`);
@@ -550,6 +588,8 @@ export class PageTable {
    */
   setPmd(addr: number, pmd: Pte): void {
     this.#check('set_pmd_at', addr);
+    checkPte('set_pmd_at', pmd);
+    if (pmd === undefined) throw new KernelError('EINVAL', 'set_pmd_at: no entry');
     if (addr % this.geometry.pmdSize !== 0) throw new KernelError('EINVAL', `set_pmd_at: 0x${addr.toString(16)} is not PMD aligned`);
     const i = this.#slotIndex(addr);
     const slot = this.#slots.get(i);
@@ -602,6 +642,8 @@ export class PageTable {
    */
   setPud(addr: number, pud: Pte): void {
     this.#check('set_pud_at', addr);
+    checkPte('set_pud_at', pud);
+    if (pud === undefined) throw new KernelError('EINVAL', 'set_pud_at: no entry');
     if (addr % this.geometry.pudSize !== 0) throw new KernelError('EINVAL', `set_pud_at: 0x${addr.toString(16)} is not PUD aligned`);
     const u = this.#pudIndex(addr);
     if (this.#pmdSlotsPerPud.has(u)) throw new KernelError('EEXIST', `set_pud_at: 0x${addr.toString(16)} has a PMD table`);
@@ -630,6 +672,7 @@ export class PageTable {
   walk(start: number, end: number, fn: (e: PageWalkEntry) => void): void {
     this.#check('walk_page_range', start);
     checkUnsigned('walk_page_range', 'end', end);
+    if (typeof fn !== 'function') throw new KernelError('EINVAL', 'walk_page_range: no callback');
     if (end <= start) return;
     const { pmdSize, pageSize, pudSize } = this.geometry;
     const first = this.#slotIndex(start);
@@ -676,6 +719,8 @@ export class PageTable {
    * that no longer map anything, for PMD slots wholly inside the range.
    */
   freePgtables(start: number, end: number): void {
+    checkUnsigned('free_pgtables', 'start', start);
+    checkUnsigned('free_pgtables', 'end', end);
     const { pmdSize } = this.geometry;
     for (const [k, slot] of [...this.#slots]) {
       const base = k * pmdSize;

@@ -19,6 +19,8 @@
 import type { MemmapStore, MmCore } from '@zonedev/mmzone';
 import { NR_ANON_MAPPED, NR_FILE_MAPPED, PG_swapbacked } from '@zonedev/mmzone';
 import type { Vma } from './vma.js';
+import { KernelError, checkUnsigned } from '@zonedev/kernel';
+import { checkCore, checkFn, checkPageSize, checkPfn, checkStore, checkVma } from './args.js';
 
 /**
  * `struct anon_vma` (include/linux/rmap.h): the root of the reverse map of
@@ -37,6 +39,7 @@ export class AnonVma {
   readonly vmas: Set<Vma> = new Set<Vma>();
 
   constructor(parent: AnonVma | null = null) {
+    if (parent !== null && !(parent instanceof AnonVma)) throw new KernelError('EINVAL', `anon_vma_alloc: not an anon_vma: ${String(parent)}`);
     this.parent = parent;
     this.root = parent?.root ?? this;
   }
@@ -53,6 +56,7 @@ export function isAnonMapping(mapping: unknown): mapping is AnonVma {
  * @public
  */
 export function anonVmaPrepare(vma: Vma): AnonVma {
+  checkVma('anon_vma_prepare', vma);
   if (vma.anonVma) return vma.anonVma;
   const av = new AnonVma();
   vma.anonVma = av;
@@ -67,6 +71,8 @@ export function anonVmaPrepare(vma: Vma): AnonVma {
  * @public
  */
 export function anonVmaFork(vma: Vma, pvma: Vma): void {
+  checkVma('anon_vma_fork', vma);
+  checkVma('anon_vma_fork', pvma);
   vma.anonVmaChain = [];
   vma.anonVma = null;
   if (!pvma.anonVma) return;
@@ -82,6 +88,7 @@ export function anonVmaFork(vma: Vma, pvma: Vma): void {
 
 /** `unlink_anon_vmas(vma)` (mm/rmap.c): removes the VMA from its chains. @public */
 export function unlinkAnonVmas(vma: Vma): void {
+  checkVma('unlink_anon_vmas', vma);
   for (const av of vma.anonVmaChain) av.vmas.delete(vma);
   vma.anonVmaChain = [];
   vma.anonVma = null;
@@ -93,6 +100,9 @@ export function unlinkAnonVmas(vma: Vma): void {
  * @public
  */
 export function linearPageIndex(vma: Vma, address: number, pageSize: number): number {
+  checkVma('linear_page_index', vma);
+  checkUnsigned('linear_page_index', 'address', address);
+  checkPageSize('linear_page_index', pageSize);
   return Math.floor((address - vma.vmStart) / pageSize) + vma.vmPgoff;
 }
 
@@ -102,6 +112,9 @@ export function linearPageIndex(vma: Vma, address: number, pageSize: number): nu
  * @public
  */
 export function vmaAddress(vma: Vma, index: number, pageSize: number): number {
+  checkVma('vma_address', vma);
+  checkUnsigned('vma_address', 'index', index);
+  checkPageSize('vma_address', pageSize);
   const addr = vma.vmStart + (index - vma.vmPgoff) * pageSize;
   return addr >= vma.vmStart && addr < vma.vmEnd ? addr : -1;
 }
@@ -114,6 +127,11 @@ export function vmaAddress(vma: Vma, index: number, pageSize: number): number {
  * @public
  */
 export function pageAddNewAnonRmap(core: MmCore, pfn: number, vma: Vma, address: number, pageSize: number): void {
+  checkCore('page_add_new_anon_rmap', core);
+  checkPfn('page_add_new_anon_rmap', pfn);
+  checkVma('page_add_new_anon_rmap', vma);
+  checkUnsigned('page_add_new_anon_rmap', 'address', address);
+  checkPageSize('page_add_new_anon_rmap', pageSize);
   const av = vma.anonVma;
   if (!av) throw new Error(`BUG: page_add_new_anon_rmap: VMA 0x${vma.vmStart.toString(16)} has no anon_vma`);
   const store = core.memmap;
@@ -131,6 +149,11 @@ export function pageAddNewAnonRmap(core: MmCore, pfn: number, vma: Vma, address:
  * @public
  */
 export function pageAddAnonRmap(core: MmCore, pfn: number, vma: Vma, address: number, pageSize: number): void {
+  checkCore('page_add_anon_rmap', core);
+  checkPfn('page_add_anon_rmap', pfn);
+  checkVma('page_add_anon_rmap', vma);
+  checkUnsigned('page_add_anon_rmap', 'address', address);
+  checkPageSize('page_add_anon_rmap', pageSize);
   const store = core.memmap;
   const first = store.pageMapcountRaw(pfn) === -1;
   store.setPageMapcountRaw(pfn, store.pageMapcountRaw(pfn) + 1);
@@ -143,11 +166,15 @@ export function pageAddAnonRmap(core: MmCore, pfn: number, vma: Vma, address: nu
 
 /** `page_dup_rmap(page, false)` (include/linux/rmap.h): fork copied a PTE (never the first mapping: no counter moves). @public */
 export function pageDupRmap(store: MemmapStore, pfn: number): void {
+  checkStore('page_dup_rmap', store);
+  checkPfn('page_dup_rmap', pfn);
   store.setPageMapcountRaw(pfn, store.pageMapcountRaw(pfn) + 1);
 }
 
 /** `page_add_file_rmap(page, false)` (mm/rmap.c): a page-cache or driver page got a PTE; its first counts in `NR_FILE_MAPPED`. @public */
 export function pageAddFileRmap(core: MmCore, pfn: number): void {
+  checkCore('page_add_file_rmap', core);
+  checkPfn('page_add_file_rmap', pfn);
   const store = core.memmap;
   const mc = store.pageMapcountRaw(pfn);
   store.setPageMapcountRaw(pfn, mc + 1);
@@ -162,6 +189,8 @@ export function pageAddFileRmap(core: MmCore, pfn: number): void {
  * @public
  */
 export function pageRemoveRmap(core: MmCore, pfn: number): void {
+  checkCore('page_remove_rmap', core);
+  checkPfn('page_remove_rmap', pfn);
   const store = core.memmap;
   const mc = store.pageMapcountRaw(pfn);
   if (mc < 0) throw new Error(`BUG: page_remove_rmap: pfn 0x${pfn.toString(16)} is not mapped`);
@@ -171,6 +200,8 @@ export function pageRemoveRmap(core: MmCore, pfn: number): void {
 
 /** `page_mapcount(page)` (include/linux/mm.h): the PTEs mapping a small page. @public */
 export function pageMapcount(store: MemmapStore, pfn: number): number {
+  checkStore('page_mapcount', store);
+  checkPfn('page_mapcount', pfn);
   return store.pageMapcount(pfn);
 }
 
@@ -181,6 +212,10 @@ export function pageMapcount(store: MemmapStore, pfn: number): number {
  * @public
  */
 export function rmapWalkAnon(store: MemmapStore, pfn: number, pageSize: number, fn: (vma: Vma, address: number) => void): void {
+  checkStore('rmap_walk_anon', store);
+  checkPfn('rmap_walk_anon', pfn);
+  checkPageSize('rmap_walk_anon', pageSize);
+  checkFn('rmap_walk_anon', 'rmap_one', fn);
   rmapWalkAnonWith(store, pfn, pageSize, fn, callWalkFn);
 }
 

@@ -14,6 +14,8 @@ import { KernelError, checkUnsigned } from '@zonedev/kernel';
 /** `BITS_PER_XA_VALUE` (include/linux/xarray.h): `BITS_PER_LONG - 1` = 63. @public */
 export const BITS_PER_XA_VALUE = 63;
 
+const ENTRY_LIMIT = 2n ** BigInt(BITS_PER_XA_VALUE);
+
 /** `MAX_SWAPFILES_SHIFT` (include/linux/swap.h): 5 bits of swap type. @public */
 export const MAX_SWAPFILES_SHIFT = 5;
 
@@ -85,12 +87,23 @@ function makeEntry(val: bigint, type: number, offset: number): MadeEntry {
   return { val, [TYPE_OF]: type, [OFFSET_OF]: offset };
 }
 
+/**
+ * EINVAL unless `e` is a `swp_entry_t`: a record whose `val` is a bigint of
+ * at most `BITS_PER_XA_VALUE` bits. Internal to the package.
+ */
+export function checkSwpEntry(fn: string, e: unknown): asserts e is SwpEntry {
+  const v = typeof e === 'object' && e !== null ? (e as SwpEntry).val : undefined;
+  if (typeof v !== 'bigint' || v < 0n || v >= ENTRY_LIMIT) throw new KernelError('EINVAL', `${fn}: not a swap entry: ${String(e)}`);
+}
+
 function typeOf(e: SwpEntry): number {
+  checkSwpEntry('swp_type', e);
   const t = (e as Partial<MadeEntry>)[TYPE_OF];
   return t !== undefined ? t : Number(e.val / TYPE_UNIT);
 }
 
 function offsetNumber(e: SwpEntry): number {
+  checkSwpEntry('swp_offset', e);
   const o = (e as Partial<MadeEntry>)[OFFSET_OF];
   return o !== undefined && o === o ? o : Number(e.val % TYPE_UNIT);
 }
@@ -102,6 +115,7 @@ function checkType(type: number): void {
 }
 
 function toOffset(offset: number | bigint): bigint {
+  if (typeof offset !== 'number' && typeof offset !== 'bigint') throw new KernelError('EINVAL', `swap offset ${String(offset)} is not a number`);
   if (typeof offset === 'number') {
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new KernelError('EINVAL', `swap offset ${offset} is not a non-negative integer`);
@@ -137,6 +151,7 @@ export function swpEntry(type: number, offset: number | bigint): SwpEntry {
  * @public
  */
 export function swpEntryFromValue(val: bigint): SwpEntry {
+  if (typeof val !== 'bigint') throw new KernelError('EINVAL', `swap entry value ${String(val)} is not a bigint`);
   if (val < 0n || val >= 2n ** BigInt(BITS_PER_XA_VALUE)) {
     throw new KernelError('EINVAL', `swap entry value 0x${val.toString(16)} does not fit in ${BITS_PER_XA_VALUE} bits`);
   }
@@ -151,12 +166,17 @@ export function swpType(entry: SwpEntry): number {
 
 /** `swp_offset(entry)` (include/linux/swapops.h): `val & SWP_OFFSET_MASK`. @public */
 export function swpOffset(entry: SwpEntry): bigint {
+  checkSwpEntry('swp_offset', entry);
   return entry.val % TYPE_UNIT;
 }
 
 /** `non_swap_entry(entry)` (include/linux/swapops.h): a special type, `>= MAX_SWAPFILES`. @public */
 export function nonSwapEntry(entry: SwpEntry): boolean {
   return swpType(entry) >= MAX_SWAPFILES;
+}
+
+function checkWrite(fn: string, write: unknown): void {
+  if (typeof write !== 'boolean') throw new KernelError('EINVAL', `${fn}: write is not true or false: ${String(write)}`);
 }
 
 /** The pfn stored as an entry's offset, as a number (pfns are below 2^53 in the model). */
@@ -170,6 +190,7 @@ function offsetPfn(entry: SwpEntry): number {
  * @public
  */
 export function makeDevicePrivateEntry(pfn: number, write: boolean): SwpEntry {
+  checkWrite('make_device_private_entry', write);
   checkUnsigned('make_device_private_entry', 'pfn', pfn);
   return swpEntry(write ? SWP_DEVICE_WRITE : SWP_DEVICE_READ, pfn);
 }
@@ -201,6 +222,7 @@ export function devicePrivateEntryToPfn(entry: SwpEntry): number {
  * @public
  */
 export function makeMigrationEntry(pfn: number, write: boolean): SwpEntry {
+  checkWrite('make_migration_entry', write);
   checkUnsigned('make_migration_entry', 'pfn', pfn);
   return swpEntry(write ? SWP_MIGRATION_WRITE : SWP_MIGRATION_READ, pfn);
 }

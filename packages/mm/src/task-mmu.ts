@@ -26,6 +26,7 @@ import {
 } from './swapops.js';
 import { PAGE_SIZE, VM_EXEC, VM_GROWSDOWN, VM_HUGEPAGE, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_WRITE } from './vma.js';
 import type { Vma } from './vma.js';
+import { checkMm, checkVma } from './args.js';
 
 const PSS_SHIFT_UNIT = 4096;
 
@@ -171,6 +172,7 @@ function thpEligible(vma: Vma): number {
  * @public
  */
 export function showSmap(vma: Vma): string {
+  checkVma('show_smap', vma);
   const mss = gatherStats(vma);
   const pageSize = vma.vmMm?.pageSize ?? PAGE_SIZE;
   const kps = vma.vmOps?.pagesize ? vma.vmOps.pagesize(vma) : pageSize;
@@ -213,6 +215,7 @@ export function showSmap(vma: Vma): string {
  * @public
  */
 export function taskMem(mm: MmStruct): string {
+  checkMm('task_mem', mm);
   const ps = mm.pageSize;
   const kb = (pages: number): number => (pages * ps) / 1024;
   const anon = mm.getMmCounter(MM_ANONPAGES);
@@ -267,6 +270,7 @@ function hex(x: number, width: number): string {
  * @public
  */
 export function showMapVma(v: Vma): string {
+  checkVma('show_map_vma', v);
   const f = v.vmFlags;
   const file = v.vmFile;
   const pgoff = file ? v.vmPgoff * (v.vmMm?.pageSize ?? PAGE_SIZE) : 0;

@@ -10,6 +10,8 @@ import { anyBits, clearBits, hasBits, orBits } from '@zonedev/kernel';
 import type { MmStruct } from './mm.js';
 import type { VmFault, VmFaultT } from './memory.js';
 import type { AnonVma } from './rmap.js';
+import { KernelError, checkUnsigned } from '@zonedev/kernel';
+import { checkFile, made } from './args.js';
 
 /** x86_64 `PAGE_SIZE`. @public */ export const PAGE_SIZE = 4096;
 
@@ -155,6 +157,10 @@ export class Vma {
   anonVmaChain: AnonVma[] = [];
 
   constructor(vmStart: number, vmEnd: number, vmFlags: number, vmPgoff: number, vmFile: MmapFile | null) {
+    for (const [what, v] of [['vm_start', vmStart], ['vm_end', vmEnd], ['vm_flags', vmFlags], ['vm_pgoff', vmPgoff]] as const) checkUnsigned('vm_area_alloc', what, v);
+    if (vmEnd <= vmStart) throw new KernelError('EINVAL', 'vm_area_alloc: vm_end is not above vm_start');
+    if (vmFile !== null) checkFile('vm_area_alloc', vmFile);
+    made('vma', this);
     this.vmStart = vmStart;
     this.vmEnd = vmEnd;
     this.vmFlags = vmFlags;
