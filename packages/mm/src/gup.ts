@@ -104,6 +104,12 @@ interface FollowCtx {
   readonly force: boolean;
   readonly dump: boolean;
   cow: boolean;
+  /**
+   * What {@link followPageMask} returns for the page after a run's last:
+   * set (null, or a negative errno) when the run stopped because that page's
+   * `get_dev_pagemap()` failed, so that the lookup is not made twice.
+   */
+  pending: number | null | undefined;
 }
 
 function followCtx(gupFlags: number): FollowCtx {
@@ -116,6 +122,7 @@ function followCtx(gupFlags: number): FollowCtx {
     force: hasBits(gupFlags, FOLL_FORCE),
     dump: hasBits(gupFlags, FOLL_DUMP),
     cow: hasBits(gupFlags, FOLL_COW),
+    pending: undefined,
   };
 }
 
@@ -229,8 +236,53 @@ function followPteRun(sys: MmSystem, vma: Vma, addr: number, max: number, ctx: F
     if (kind === RUN_DEVMAP) {
       const pgmap = dev?.getDevPagemap(pfn, ctx.pgmap);
       ctx.pgmap = pgmap;
-      if (pgmap === undefined) break;
+      if (pgmap === undefined) {
+        // follow_page_pte(): no pagemap, no page: fault it
+        ctx.pending = null;
+        break;
+      }
     } else if (sys.vmNormalPage(vma, pte) === undefined) break;
+    tryGrabPage(sys, pfn, ctx);
+    pages.push(pfn);
+    vmas?.push(vma);
+  }
+  return j - first;
+}
+
+/**
+ * `__get_user_pages()`'s `follow_devmap_pmd()` steps (mm/huge_memory.c,
+ * v5.13) for the pages after the first of one devmap PMD leaf, as
+ * `__gup_device_huge_pmd()` takes a whole leaf's pages: once the leaf is
+ * writable for a write, young, and dirty for a write (the first page's
+ * FOLL_TOUCH made it so, and would change nothing again), each page of the
+ * leaf is the leaf's pfn plus its offset, with its pagemap
+ * (`get_dev_pagemap(pfn, held)`: the one held answers while the pfn is in
+ * its range) and a reference. Appends the pages and returns how many, up
+ * to the leaf's end, the VMA's end and `max`; 0 when `addr` is under no
+ * such leaf, which leaves the page to {@link followPageMask}.
+ */
+function followDevmapPmdRun(sys: MmSystem, vma: Vma, addr: number, max: number, ctx: FollowCtx, pages: number[], vmas: Vma[] | null): number {
+  const pgd = vma.vmMm!.pgd!;
+  if (!(ctx.get || ctx.pin) || pgd.nrPudLeaves > 0) return 0;
+  const huge = pgd.getPmd(addr);
+  if (huge === undefined || !ptePresent(huge) || !pmdHuge(huge) || !pteDevmap(huge)) return 0;
+  if (ctx.write && !pteWrite(huge)) return 0;
+  if (ctx.touch && !(pteYoung(huge) && (!ctx.write || pteDirty(huge)))) return 0;
+  const { pageSize, pmdSize } = sys.geometry;
+  const haddr = addr - (addr % pmdSize);
+  const first = Math.floor((addr - haddr) / pageSize);
+  const stop = Math.min(pmdSize / pageSize, first + max, first + Math.ceil((vma.vmEnd - addr) / pageSize));
+  const dev = sys.devPagemaps;
+  let j = first;
+  for (; j < stop; j++) {
+    const pfn = huge.pfn + j;
+    const pgmap = dev?.getDevPagemap(pfn, ctx.pgmap);
+    ctx.pgmap = pgmap;
+    if (pgmap === undefined) {
+      // follow_devmap_pmd(): -EFAULT once the pagemap is gone
+      ctx.pending = -ERRNO.EFAULT;
+      break;
+    }
     tryGrabPage(sys, pfn, ctx);
     pages.push(pfn);
     vmas?.push(vma);
@@ -385,7 +437,7 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
         err = checkVmaFlags(vma, foll);
         if (err) break;
       }
-      const run = followPteRun(sys, vma, addr, nrPages - i, ctx, pages, vmas);
+      const run = ctx.pending !== undefined ? 0 : followPteRun(sys, vma, addr, nrPages - i, ctx, pages, vmas) || followDevmapPmdRun(sys, vma, addr, nrPages - i, ctx, pages, vmas);
       if (run > 0) {
         // the loop's own step adds the last page of the run
         i += run - 1;
@@ -394,7 +446,8 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
       }
       let page: number | null = null;
       for (let tries = 0; ; tries++) {
-        page = followPageMask(sys, vma, addr, foll, ctx);
+        page = ctx.pending !== undefined ? ctx.pending : followPageMask(sys, vma, addr, foll, ctx);
+        ctx.pending = undefined;
         if (page !== null) break;
         if (tries >= MAX_RETRIES) {
           err = -ERRNO.EAGAIN;
