@@ -137,6 +137,30 @@ describe('device_dax mmap', () => {
     expect(m.memremap.pagemapPhase(pgmap)).toBeUndefined();
   });
 
+  it('pin_user_pages across PMD leaves and 4 KiB PTEs gives each page of the device data once, with its pin', () => {
+    // 2 MiB align: from the middle of one leaf across the next, the first leaf faulted by the pin
+    const big = setup();
+    const a = big.mm.mmap({ addr: VA, length: 4 * MiB, prot: RW, flags: MAP_SHARED + MAP_FIXED, file: big.file });
+    userWrite(big.mm, a + 2 * MiB, new Uint8Array([1]));
+    const store = big.m.mm.memmap;
+    const start = a + 300 * 4096;
+    const pfns = pinUserPages(big.mm, start, 700, FOLL_WRITE);
+    expect(pfns).toEqual(Array.from({ length: 700 }, (_, i) => DATA / 4096 + 300 + i));
+    expect(pfns.every((p) => store.pageRefCount(p) === 1025)).toBe(true);
+    expect(store.pageRefCount(DATA / 4096 + 299)).toBe(1);
+    unpinUserPages(big.sys, pfns);
+    expect(pfns.every((p) => store.pageRefCount(p) === 1)).toBe(true);
+    // 4 KiB align: PTEs, a hole in the middle faulted in
+    const small = setup(4096);
+    const b = small.mm.mmap({ addr: VA, length: 4 * MiB, prot: RW, flags: MAP_SHARED + MAP_FIXED, file: small.file });
+    for (let i = 0; i < 600; i++) if (i !== 250) userWrite(small.mm, b + i * 4096, new Uint8Array([1]));
+    const got = pinUserPages(small.mm, b, 600, FOLL_WRITE);
+    const base = ptePfn(small.mm.pgd!.get(b) as Parameters<typeof ptePfn>[0]);
+    expect(got).toEqual(Array.from({ length: 600 }, (_, i) => base + i));
+    expect(got.every((p) => small.m.mm.memmap.pageRefCount(p) === 1025)).toBe(true);
+    unpinUserPages(small.sys, got);
+  });
+
   it('open() of a device that device_dax does not drive is ENXIO', () => {
     const { m, dev } = setup();
     m.kernel.sysfs.write(`${DAX}/driver/unbind`, 'dax0.0\n');

@@ -1124,8 +1124,14 @@ export class Memremap {
     this.putZoneDevicePage(pfn);
   }
 
+  /**
+   * `put_page()` of a page every caller has found in ZONE_DEVICE (with a
+   * struct page): `page_is_devmap_managed()` is then its pagemap's type
+   * alone, read without checking the zone again.
+   */
   private putZoneDevicePage(pfn: number): void {
-    if (this.pageIsDevmapManaged(pfn)) {
+    const t = this.devPagemapOps && this.managedKey !== 0 ? this.pageType(pfn) : undefined;
+    if (t === MEMORY_DEVICE_PRIVATE || t === MEMORY_DEVICE_FS_DAX) {
       this.putDevmapManagedPageImpl(pfn);
       return;
     }

@@ -34,8 +34,8 @@ import {
 } from './memory.js';
 import type { MmSystem, ZoneDevicePagemap } from './memory.js';
 import type { MmStruct } from './mm.js';
-import { pmdHuge, pteDevmap, pteDirty, pteMkdirty, pteMkyoung, ptePresent, pteWrite, pteYoung, pudDevmap } from './pgtable.js';
-import type { Pte } from './pgtable.js';
+import { pmdHuge, pteDevmap, pteDirty, pteMkdirty, pteMkyoung, ptePresent, pteSpecial, pteWrite, pteYoung, pudDevmap } from './pgtable.js';
+import type { PresentPte, Pte } from './pgtable.js';
 import { VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_WRITE } from './vma.js';
 import type { Vma } from './vma.js';
 import { checkBool, checkMm, checkPfnList, checkSys } from './args.js';
@@ -105,6 +105,12 @@ interface FollowCtx {
   readonly force: boolean;
   readonly dump: boolean;
   cow: boolean;
+  /**
+   * What {@link followPageMask} returns for the page after a run's last:
+   * set (null, or a negative errno) when the run stopped because that page's
+   * `get_dev_pagemap()` failed, so that the lookup is not made twice.
+   */
+  pending: number | null | undefined;
 }
 
 function followCtx(gupFlags: number): FollowCtx {
@@ -117,6 +123,7 @@ function followCtx(gupFlags: number): FollowCtx {
     force: hasBits(gupFlags, FOLL_FORCE),
     dump: hasBits(gupFlags, FOLL_DUMP),
     cow: hasBits(gupFlags, FOLL_COW),
+    pending: undefined,
   };
 }
 
@@ -171,6 +178,119 @@ function followPageMask(sys: MmSystem, vma: Vma, address: number, gupFlags: numb
   return page;
 }
 
+/** What {@link followPteRun} may do with a present PTE, decided from its `_PAGE_*` bits alone. */
+const RUN_STOP = 0;
+const RUN_NORMAL = 1;
+const RUN_DEVMAP = 2;
+
+/**
+ * The {@link followPageMask} outcome a present PTE with these bits has
+ * before its pfn is looked at: RUN_STOP when `follow_page_pte()` would fault
+ * it (a write to a read-only entry), update it (FOLL_TOUCH of an entry not
+ * yet young, or not dirty for a write) or not return a referenced page
+ * (special without devmap, or devmap without FOLL_GET/FOLL_PIN);
+ * RUN_DEVMAP for a devmap entry (`pte_devmap`, special: no
+ * `vm_normal_page()`), RUN_NORMAL for a page `vm_normal_page()` decides.
+ */
+function pteRunKind(pte: PresentPte, ctx: FollowCtx): number {
+  if (ctx.write && !(pteWrite(pte) || (ctx.force && ctx.cow && pteDirty(pte)))) return RUN_STOP;
+  if (ctx.touch && !(pteYoung(pte) && (!ctx.write || pteDirty(pte)))) return RUN_STOP;
+  if (!pteSpecial(pte)) return RUN_NORMAL;
+  return pteDevmap(pte) && (ctx.get || ctx.pin) ? RUN_DEVMAP : RUN_STOP;
+}
+
+/**
+ * `__get_user_pages()`'s `follow_page_mask()` -> `follow_page_pte()` steps
+ * (mm/gup.c, v5.13) over consecutive pages of one PTE table, taken with one
+ * page-table step for the whole table (the `pte_offset_map()` walk that
+ * `gup_pte_range()` makes once per table): each entry is checked as
+ * `follow_page_pte()` checks it (a decision about its bits is reused while
+ * the next entry has the same bits), a devmap entry's pagemap through
+ * `get_dev_pagemap(pfn, held)` (the one held answers while the pfn is in its
+ * range), and a reference taken (`try_grab_page`). Appends the pages (and
+ * their VMA) and returns how many; stops, returning what it took, at the
+ * VMA's end, the table's end, `max` pages, or the first entry that needs
+ * more than a lookup (none, not present, a fault, a FOLL_TOUCH update, no
+ * struct page), which {@link followPageMask} then takes page by page.
+ */
+function followPteRun(sys: MmSystem, vma: Vma, addr: number, max: number, ctx: FollowCtx, pages: number[], vmas: Vma[] | null): number {
+  const pgd = vma.vmMm!.pgd!;
+  if (pgd.nrPudLeaves > 0) return 0;
+  const table = pgd.pteTable(addr);
+  if (table === undefined) return 0;
+  const { pageSize, pmdSize, ptrsPerPte } = sys.geometry;
+  const first = Math.floor((addr % pmdSize) / pageSize);
+  const stop = Math.min(ptrsPerPte, first + max, first + Math.ceil((vma.vmEnd - addr) / pageSize));
+  const dev = sys.devPagemaps;
+  let flags = -1;
+  let kind = RUN_STOP;
+  let j = first;
+  for (; j < stop; j++) {
+    const pte = table[j];
+    if (pte === undefined || pte.kind !== 'present') break;
+    if (pte.flags !== flags) {
+      flags = pte.flags;
+      kind = pteRunKind(pte, ctx);
+    }
+    if (kind === RUN_STOP) break;
+    const pfn = pte.pfn;
+    if (kind === RUN_DEVMAP) {
+      const pgmap = dev?.getDevPagemap(pfn, ctx.pgmap);
+      ctx.pgmap = pgmap;
+      if (pgmap === undefined) {
+        // follow_page_pte(): no pagemap, no page: fault it
+        ctx.pending = null;
+        break;
+      }
+    } else if (sys.vmNormalPage(vma, pte) === undefined) break;
+    tryGrabPage(sys, pfn, ctx);
+    pages.push(pfn);
+    vmas?.push(vma);
+  }
+  return j - first;
+}
+
+/**
+ * `__get_user_pages()`'s `follow_devmap_pmd()` steps (mm/huge_memory.c,
+ * v5.13) for the pages after the first of one devmap PMD leaf, as
+ * `__gup_device_huge_pmd()` takes a whole leaf's pages: once the leaf is
+ * writable for a write, young, and dirty for a write (the first page's
+ * FOLL_TOUCH made it so, and would change nothing again), each page of the
+ * leaf is the leaf's pfn plus its offset, with its pagemap
+ * (`get_dev_pagemap(pfn, held)`: the one held answers while the pfn is in
+ * its range) and a reference. Appends the pages and returns how many, up
+ * to the leaf's end, the VMA's end and `max`; 0 when `addr` is under no
+ * such leaf, which leaves the page to {@link followPageMask}.
+ */
+function followDevmapPmdRun(sys: MmSystem, vma: Vma, addr: number, max: number, ctx: FollowCtx, pages: number[], vmas: Vma[] | null): number {
+  const pgd = vma.vmMm!.pgd!;
+  if (!(ctx.get || ctx.pin) || pgd.nrPudLeaves > 0) return 0;
+  const huge = pgd.getPmd(addr);
+  if (huge === undefined || !ptePresent(huge) || !pmdHuge(huge) || !pteDevmap(huge)) return 0;
+  if (ctx.write && !pteWrite(huge)) return 0;
+  if (ctx.touch && !(pteYoung(huge) && (!ctx.write || pteDirty(huge)))) return 0;
+  const { pageSize, pmdSize } = sys.geometry;
+  const haddr = addr - (addr % pmdSize);
+  const first = Math.floor((addr - haddr) / pageSize);
+  const stop = Math.min(pmdSize / pageSize, first + max, first + Math.ceil((vma.vmEnd - addr) / pageSize));
+  const dev = sys.devPagemaps;
+  let j = first;
+  for (; j < stop; j++) {
+    const pfn = huge.pfn + j;
+    const pgmap = dev?.getDevPagemap(pfn, ctx.pgmap);
+    ctx.pgmap = pgmap;
+    if (pgmap === undefined) {
+      // follow_devmap_pmd(): -EFAULT once the pagemap is gone
+      ctx.pending = -ERRNO.EFAULT;
+      break;
+    }
+    tryGrabPage(sys, pfn, ctx);
+    pages.push(pfn);
+    vmas?.push(vma);
+  }
+  return j - first;
+}
+
 /**
  * `follow_devmap_pud(vma, addr, pud, flags, pgmap)` (mm/huge_memory.c,
  * v5.13): `null` (fault it) for a write to a read-only leaf or a leaf that
@@ -204,10 +324,10 @@ function ungrab(sys: MmSystem, pfn: number, gupFlags: number): void {
 
 /**
  * `__get_user_pages()` with `__gup_longterm_locked()` (mm/gup.c): returns
- * the pfns of the pages it took, and the VMA of each. An error on the first
+ * the pfns of the pages it took, and with FOLL_LONGTERM the VMA of each. An error on the first
  * page throws its KernelError; an error later ends the list early.
  */
-function gupCore(mm: MmStruct, start: number, nrPages: number, gupFlags0: number, fn: string): { pages: number[]; vmas: Vma[] } {
+function gupCore(mm: MmStruct, start: number, nrPages: number, gupFlags0: number, fn: string): { pages: number[]; vmas: Vma[] | null } {
   checkUnsigned(fn, 'start', start);
   checkUnsigned(fn, 'nr_pages', nrPages);
   checkUnsigned(fn, 'gup_flags', gupFlags0);
@@ -228,7 +348,7 @@ export const MR_LONGTERM_PIN = 7;
  * page taken is pinnable: a page in ZONE_MOVABLE is migrated out first, so
  * that the pin does not keep its memory block from going offline.
  */
-function gupLongtermLocked(sys: MmSystem, mm: MmStruct, start: number, nrPages: number, gupFlags: number, fn: string): { pages: number[]; vmas: Vma[] } {
+function gupLongtermLocked(sys: MmSystem, mm: MmStruct, start: number, nrPages: number, gupFlags: number, fn: string): { pages: number[]; vmas: Vma[] | null } {
   if (!hasBits(gupFlags, FOLL_LONGTERM)) return gupCoreImpl(sys, mm, start, nrPages, gupFlags, fn);
   return sys.withMemallocPin(() => {
     for (let pass = 0; ; pass++) {
@@ -292,11 +412,12 @@ function checkAndMigrateMovablePages(sys: MmSystem, pages: readonly number[], gu
   return false;
 }
 
-function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number, gupFlags0: number, fn: string): { pages: number[]; vmas: Vma[] } {
+function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number, gupFlags0: number, fn: string): { pages: number[]; vmas: Vma[] | null } {
   const ps = sys.pageSize;
   let addr = start - (start % ps);
   const pages: number[] = [];
-  const vmas: Vma[] = [];
+  // the VMAs only for FOLL_LONGTERM: __gup_longterm_locked() allocates them for check_dax_vmas()
+  const vmas: Vma[] | null = hasBits(gupFlags0, FOLL_LONGTERM) ? [] : null;
   const ctx = followCtx(gupFlags0);
   const cow0 = ctx.cow;
   let err = 0;
@@ -317,9 +438,17 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
         err = checkVmaFlags(vma, foll);
         if (err) break;
       }
+      const run = ctx.pending !== undefined ? 0 : followPteRun(sys, vma, addr, nrPages - i, ctx, pages, vmas) || followDevmapPmdRun(sys, vma, addr, nrPages - i, ctx, pages, vmas);
+      if (run > 0) {
+        // the loop's own step adds the last page of the run
+        i += run - 1;
+        addr += (run - 1) * ps;
+        continue;
+      }
       let page: number | null = null;
       for (let tries = 0; ; tries++) {
-        page = followPageMask(sys, vma, addr, foll, ctx);
+        page = ctx.pending !== undefined ? ctx.pending : followPageMask(sys, vma, addr, foll, ctx);
+        ctx.pending = undefined;
         if (page !== null) break;
         if (tries >= MAX_RETRIES) {
           err = -ERRNO.EAGAIN;
@@ -347,13 +476,13 @@ function gupCoreImpl(sys: MmSystem, mm: MmStruct, start: number, nrPages: number
         break;
       }
       pages.push(page);
-      vmas.push(vma);
+      vmas?.push(vma);
     }
   } finally {
     sys.devPagemaps?.putDevPagemap(ctx.pgmap);
   }
   gupFlags = gupFlags0;
-  if (hasBits(gupFlags, FOLL_LONGTERM) && vmas.some((v) => v.vmFile?.fsdax === true)) {
+  if (vmas !== null && vmas.some((v) => v.vmFile?.fsdax === true)) {
     // check_dax_vmas(): a long-term pin of fs-dax memory would block truncate
     for (const p of pages) ungrab(sys, p, gupFlags);
     pages.length = 0;
@@ -447,7 +576,8 @@ export function unpinUserPage(sys: MmSystem, pfn: number): void {
   if (store.pageRefCount(pfn) < GUP_PIN_COUNTING_BIAS) {
     throw new Error(`BUG: unpin_user_page: pfn 0x${pfn.toString(16)} has refcount ${store.pageRefCount(pfn)}, not pinned`);
   }
-  store.pageRefSub(pfn, GUP_PIN_COUNTING_BIAS - 1);
+  // put_compound_head(): the bias less one in one step, the last through put_page()
+  store.pageRefAdd(pfn, 1 - GUP_PIN_COUNTING_BIAS);
   sys.putPage(pfn);
 }
 

@@ -68,17 +68,18 @@ export function tryToUnmap(sys: MmSystem, pfn: number, flags: number): boolean {
 
 function tryToUnmapImpl(sys: MmSystem, pfn: number, flags: number): boolean {
   const store = sys.core.memmap;
-  rmapWalk(sys, pfn, { sys, pfn, migration: hasBits(flags, TTU_MIGRATION) }, tryToUnmapOne);
+  rmapWalk(sys, pfn, store.pageMapping(pfn), { sys, pfn, migration: hasBits(flags, TTU_MIGRATION) }, tryToUnmapOne);
   return store.pageMapcount(pfn) === 0;
 }
 
 /**
- * `rmap_walk(page, rwc)` (mm/rmap.c): the anon_vma chain of an anonymous
- * page (`rmap_walk_anon`), or the `i_mmap` of a shmem page's file
+ * `rmap_walk(page, rwc)` (mm/rmap.c) of the page `pfn` whose
+ * `page->mapping` is `mapping`: the anon_vma chain of an anonymous page
+ * (`rmap_walk_anon`), or the `i_mmap` of a shmem page's file
  * (`rmap_walk_file`).
  */
-function rmapWalk<C>(sys: MmSystem, pfn: number, arg: C, fn: (arg: C, vma: Vma, address: number) => void): void {
-  if (isAnonMapping(sys.core.memmap.pageMapping(pfn))) rmapWalkAnonWith(sys.core.memmap, pfn, sys.pageSize, arg, fn);
+function rmapWalk<C>(sys: MmSystem, pfn: number, mapping: unknown, arg: C, fn: (arg: C, vma: Vma, address: number) => void): void {
+  if (isAnonMapping(mapping)) rmapWalkAnonWith(mapping, sys.core.memmap.pageIndex(pfn), sys.pageSize, arg, fn);
   else sys.rmapWalkFile(pfn, arg, fn);
 }
 
@@ -145,7 +146,9 @@ export function removeMigrationPtes(sys: MmSystem, old: number, newPfn: number):
 }
 
 function removeMigrationPtesImpl(sys: MmSystem, old: number, newPfn: number): void {
-  rmapWalk(sys, newPfn, { sys, old, newPfn, devPrivate: sys.isDevicePrivatePage(newPfn), anon: isAnonMapping(sys.core.memmap.pageMapping(newPfn)) }, removeMigrationPte);
+  const mapping = sys.core.memmap.pageMapping(newPfn);
+  const anon = isAnonMapping(mapping);
+  rmapWalk(sys, newPfn, mapping, { sys, old, newPfn, devPrivate: sys.isDevicePrivatePage(newPfn), anon }, removeMigrationPte);
 }
 
 /** What {@link removeMigrationPte} needs besides the VMA and address. */
@@ -224,7 +227,7 @@ function migratePage(sys: MmSystem, newPfn: number, pfn: number, mode: number): 
   if (store.pageRefCount(pfn) !== expected) return -ERRNO.EAGAIN;
   if (shmem) sys.shmemMoveMapping(pfn, newPfn);
   store.setPageIndex(newPfn, store.pageIndex(pfn));
-  store.setPageMapping(newPfn, store.pageMapping(pfn));
+  store.setPageMapping(newPfn, mapping);
   store.setPageFlag(newPfn, 19 /* PG_swapbacked */);
   if (store.testPageFlag(pfn, PG_dirty)) store.setPageFlag(newPfn, PG_dirty);
   if (store.testPageFlag(pfn, PG_referenced)) store.setPageFlag(newPfn, PG_referenced);

@@ -216,7 +216,8 @@ export function rmapWalkAnon(store: MemmapStore, pfn: number, pageSize: number, 
   checkPfn('rmap_walk_anon', pfn);
   checkPageSize('rmap_walk_anon', pageSize);
   checkFn('rmap_walk_anon', 'rmap_one', fn);
-  rmapWalkAnonWith(store, pfn, pageSize, fn, callWalkFn);
+  const av = store.pageMapping(pfn);
+  if (isAnonMapping(av)) rmapWalkAnonWith(av, store.pageIndex(pfn), pageSize, fn, callWalkFn);
 }
 
 function callWalkFn(fn: (vma: Vma, address: number) => void, vma: Vma, address: number): void {
@@ -224,15 +225,14 @@ function callWalkFn(fn: (vma: Vma, address: number) => void, vma: Vma, address: 
 }
 
 /**
- * {@link rmapWalkAnon} with the `rmap_walk_control` argument (`rwc->arg`)
- * passed to a plain function, so that the per-page callers (migration
- * unmapping and remapping every page of a list) create no closure per page.
- * Internal to the package.
+ * {@link rmapWalkAnon} of a page whose anon_vma (`page->mapping`) and
+ * `page->index` the caller has read, with the `rmap_walk_control` argument
+ * (`rwc->arg`) passed to a plain function, so that the per-page callers
+ * (migration unmapping and remapping every page of a list) create no
+ * closure and read no struct page field twice per page. Internal to the
+ * package.
  */
-export function rmapWalkAnonWith<C>(store: MemmapStore, pfn: number, pageSize: number, arg: C, fn: (arg: C, vma: Vma, address: number) => void): void {
-  const av = store.pageMapping(pfn);
-  if (!isAnonMapping(av)) return;
-  const index = store.pageIndex(pfn);
+export function rmapWalkAnonWith<C>(av: AnonVma, index: number, pageSize: number, arg: C, fn: (arg: C, vma: Vma, address: number) => void): void {
   const vmas = av.vmas;
   if (vmas.size === 1) {
     // the common case, an anon_vma of one VMA: no snapshot of the set needed

@@ -7,7 +7,7 @@ import {
   FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, MAP_ANONYMOUS, MAP_PRIVATE,
   MAP_SHARED, MIGRATE_SYNC, MR_MEMORY_HOTPLUG, PE_SIZE_PMD, PROT_READ, PROT_WRITE, VM_FAULT_FALLBACK,
   VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_IO, VM_MIXEDMAP, VM_PFNMAP, accessProcessVm, getUserPages, isMigrationEntry,
-  isolateLruPage, migratePages, pageMaybeDmaPinned, pinUserPages, pmdHuge, pteDevmap, ptePresent, pteToSwpEntry,
+  isolateLruPage, migratePages, pageMaybeDmaPinned, pinUserPages, pmdHuge, pteDevmap, pteDirty, ptePresent, pteToSwpEntry, pteWrite, pteYoung,
   putbackLruPage, tryToUnmap, TTU_MIGRATION, removeMigrationPtes, unpinUserPages, userRead, userWrite,
   vmfInsertMixed, vmfInsertPfn, vmfInsertPfnPmd, migrationEntryToPfn,
 } from '../src/index.js';
@@ -57,6 +57,34 @@ describe('get_user_pages / pin_user_pages', () => {
     const [z] = getUserPages(mm, addr + 3 * 4096, 1, 0);
     expect(z).toBe(m.sys.zeroPfn);
     m.sys.putPage(z!);
+  });
+
+  it('a pin across PTE tables: holes and read-only entries faulted, every entry touched, a short count at a VMA that refuses', () => {
+    // 1100 pages: three PTE tables; pages 0..699 written, 700..899 read (the zero page), 900..1099 never touched
+    const { m, mm, addr } = setup(1100);
+    for (let i = 0; i < 700; i++) userWrite(mm, addr + i * 4096, enc('w'));
+    for (let i = 700; i < 900; i++) userRead(mm, addr + i * 4096, 1);
+    // a read-only VMA right after: FOLL_WRITE refuses it
+    const ro = mm.mmap({ addr: addr + 1100 * 4096, length: 4096, prot: PROT_READ, flags: ANON });
+    expect(ro).toBe(addr + 1100 * 4096);
+    const got = pinUserPages(mm, addr, 1101, FOLL_WRITE);
+    expect(got).toHaveLength(1100);
+    const seen = new Set<number>();
+    for (let i = 0; i < 1100; i++) {
+      const pte = mm.pgd!.get(addr + i * 4096);
+      expect(ptePresent(pte)).toBe(true);
+      if (!ptePresent(pte)) continue;
+      expect(got[i]).toBe(pte.pfn);
+      expect(pteWrite(pte) && pteYoung(pte) && pteDirty(pte)).toBe(true);
+      expect(m.sys.pageCount(pte.pfn)).toBe(1 + GUP_PIN_COUNTING_BIAS);
+      seen.add(pte.pfn);
+    }
+    expect(seen.size).toBe(1100);
+    expect(got).not.toContain(m.sys.zeroPfn);
+    unpinUserPages(m.sys, got);
+    expect(got.every((p) => m.sys.pageCount(p) === 1)).toBe(true);
+    // the first page refused: EFAULT, nothing taken
+    expectErrno(() => pinUserPages(mm, ro, 1, FOLL_WRITE), 'EFAULT');
   });
 
   it('refuses what the kernel refuses, changing nothing', () => {

@@ -1859,7 +1859,8 @@ export class MemmapStore {
    * {@link MemmapStore.pageExpectedState}'s expected state for `lowMask`,
    * or -1 if every page is: the loop of `check_new_pages()`
    * (mm/page_alloc.c) over a new block, answered per section (template
-   * pages once, the overlay by its entries, columns page by page). A pfn
+   * pages once, the overlay by its entries or, for a block no larger than
+   * the overlay, by looking the block's pages up; columns page by page). A pfn
    * without a memmap fails as {@link MemmapStore.pageExpectedState} does.
    */
   firstUnexpectedPage(startPfn: Pfn | number, nrPages: number, lowMask: number): number {
@@ -1903,8 +1904,25 @@ export class MemmapStore {
       return -1;
     }
     // Template pages are fine: only overlay entries and mapping overrides can fail.
-    let best = -1;
     const pool = this.pool;
+    const m = s.ext?.mapping;
+    if (b - a <= s.ovCount + (m?.size ?? 0)) {
+      // a range no larger than the overrides (an order-0 block, say): look its pages up
+      for (let i = a; i < b; i++) {
+        const slot = s.ovCount > 0 ? pool.find(s.base + i) : -1;
+        if (slot >= 0) {
+          const w = pool.chunkOf(slot);
+          const p = pool.posOf(slot);
+          if (w.mc[p] !== -1 || w.ref[p] !== 0 || flagsWordAny(w.lo[p]!, lowMask)) return i;
+        }
+        if (m !== undefined) {
+          const v = m.get(i);
+          if (v !== undefined && v !== NONE) return i;
+        }
+      }
+      return -1;
+    }
+    let best = -1;
     for (let slot = s.ovHead; slot >= 0; slot = pool.nextOf(slot)) {
       const k = pool.keyOf(slot) - s.base;
       if (k < a || k >= b || (best >= 0 && k >= best)) continue;
@@ -1912,7 +1930,6 @@ export class MemmapStore {
       const p = pool.posOf(slot);
       if (w.mc[p] !== -1 || w.ref[p] !== 0 || flagsWordAny(w.lo[p]!, lowMask)) best = k;
     }
-    const m = s.ext?.mapping;
     if (m !== undefined) {
       for (const [k, v] of m) {
         if (k < a || k >= b || (best >= 0 && k >= best)) continue;
