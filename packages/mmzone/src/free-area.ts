@@ -8,7 +8,7 @@
  * a handful of typed arrays (its first pfn, the next and previous slot of its
  * list, which list it is on) stands for a *run* of free blocks that follow
  * each other on the list and in memory, each 2^order pages after the one
- * before it. Onlining a terabyte frees millions of MAX_ORDER-1 blocks in
+ * before it. Onlining 64 TiB frees 16 Mi MAX_ORDER-1 blocks (4 MiB each) in
  * ascending order to the tail of one list, and they stay in that order while
  * they are moved together (undo_isolate_page_range()) and taken from the head
  * one at a time (__rmqueue_smallest()): that is one slot, not millions.
