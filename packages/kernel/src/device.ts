@@ -1504,10 +1504,32 @@ function maskMode(mode: number): number {
 }
 
 function devOps(dev: Device, attr: DeviceAttribute): KernfsFileOps {
-  const ops: KernfsFileOps = {};
-  // dev_attr_show()/dev_attr_store(): -EIO when the callback is missing is
-  // reported by sysfs itself (no ops.show/ops.store).
-  if (attr.show !== undefined) ops.show = (): string => attr.show!(dev);
-  if (attr.store !== undefined) ops.store = (buf: string): void => attr.store!(dev, buf);
-  return ops;
+  return new DevAttrOps(dev, attr);
+}
+
+/**
+ * The operations of one device attribute file: the device and the attribute,
+ * with `dev_attr_show()`/`dev_attr_store()` on the prototype, so that the
+ * files of thousands of devices (memory blocks) cost two references each and
+ * no closures. A missing callback is no operation at all (sysfs answers -EIO).
+ */
+class DevAttrOps implements KernfsFileOps {
+  private readonly dev: Device;
+  private readonly attr: DeviceAttribute;
+  constructor(dev: Device, attr: DeviceAttribute) {
+    this.dev = dev;
+    this.attr = attr;
+  }
+  get show(): (() => string) | undefined {
+    return this.attr.show === undefined ? undefined : this.devAttrShow;
+  }
+  get store(): ((value: string) => void) | undefined {
+    return this.attr.store === undefined ? undefined : this.devAttrStore;
+  }
+  private devAttrShow(this: DevAttrOps): string {
+    return this.attr.show!(this.dev);
+  }
+  private devAttrStore(this: DevAttrOps, buf: string): void {
+    this.attr.store!(this.dev, buf);
+  }
 }

@@ -83,8 +83,8 @@ export class KernfsDir {
 
 /** @internal The operations of an attribute file. */
 export interface KernfsFileOps {
-  show?(): string;
-  store?(value: string): void;
+  readonly show?: (() => string) | undefined;
+  readonly store?: ((value: string) => void) | undefined;
 }
 
 /** @internal A kernfs attribute file. */
@@ -450,8 +450,8 @@ function byteOrder(a: string, b: string): number {
 
 /** @internal File operations of a plain {@link Attribute}. */
 export function rawOps(attr: Attribute): KernfsFileOps {
-  const ops: KernfsFileOps = {};
-  if (attr.show !== undefined) ops.show = (): string => attr.show!();
-  if (attr.store !== undefined) ops.store = (v: string): void => attr.store!(v);
-  return ops;
+  return {
+    ...(attr.show !== undefined ? { show: (): string => attr.show!() } : {}),
+    ...(attr.store !== undefined ? { store: (v: string): void => attr.store!(v) } : {}),
+  };
 }

@@ -88,6 +88,18 @@ import type { Pfn, StructPage } from './struct-page.js';
 const NONE: unique symbol = Symbol('NULL override');
 const POW2: readonly number[] = Array.from({ length: 64 }, (_, i) => 2 ** i);
 
+/** The first index of the sorted `keys` whose key is at least `x`. */
+function lowerBound(keys: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (keys[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * A transformation applied to every page of a range by
  * {@link MemmapStore.updateRange}. Absent fields are left alone; an opaque
@@ -1415,26 +1427,27 @@ export class MemmapStore {
     const t = s.tpl;
     const pool = this.pool;
     if (pred(t.flagsLo, t.mapcount, t.refcount)) {
-      for (let i = a; i < b; i++) {
-        const slot = s.ovCount === 0 ? -1 : pool.find(s.base + i);
-        if (slot < 0) return i;
-        const w = pool.chunkOf(slot);
-        const p = pool.posOf(slot);
-        if (pred(w.lo[p]!, w.mc[p]!, w.ref[p]!)) return i;
+      // Every template page satisfies pred: the answer is the first page of
+      // [a, b) that is not in the overlay, unless an overlay entry before it does.
+      if (a >= b) return -1;
+      if (s.ovCount === 0) return a;
+      const keys = this.overlayKeys(s);
+      let i = a;
+      for (let j = lowerBound(keys, a); j < keys.length; j++) {
+        const k = keys[j]!;
+        if (k >= b || k > i) break;
+        pool.find(s.base + k);
+        const w = pool.hitCols!;
+        const p = pool.hitPos;
+        if (pred(w.lo[p]!, w.mc[p]!, w.ref[p]!)) return k;
+        i = k + 1;
       }
-      return -1;
+      return i < b ? i : -1;
     }
     // Only diverged pages can satisfy pred: the overlay's entries in [a, b), in order.
     if (s.ovCount === 0) return -1;
     const keys = this.overlayKeys(s);
-    let lo = 0;
-    let hi = keys.length;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (keys[mid]! < a) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let j = lo; j < keys.length; j++) {
+    for (let j = lowerBound(keys, a); j < keys.length; j++) {
       const k = keys[j]!;
       if (k >= b) break;
       pool.find(s.base + k);

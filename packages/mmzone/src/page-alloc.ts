@@ -1359,7 +1359,9 @@ export class MmCore {
     checkUnsigned(fn, 'pfn', pfn);
     this.checkMemmapRange(pfn, POW2[order]!);
     const n = POW2[order]!;
-    for (let i = 1; i < n; i++) {
+    // Tail pages in the expected state pass: check page by page from the first one that is not.
+    const first = n > 1 ? this.memmap.firstUnexpectedPage(pfn + 1, n - 1, this.checkAtFreeMask) : -1;
+    for (let i = first < 0 ? n : first - pfn; i < n; i++) {
       const reason = this.pageBadReason(pfn + i, false);
       if (reason !== undefined) {
         this.reportBadPage(pfn + i, reason);
@@ -1428,7 +1430,10 @@ export class MmCore {
     let bad = 0;
     const nrFlags = this.config.pageflags.NR_PAGEFLAGS;
     const n = POW2[order]!;
-    for (let i = 1; i < n; i++) {
+    // Tail pages that are in the expected state with no page flag set need
+    // nothing: start the page-by-page checks at the first one that does.
+    const first = n > 1 ? mm.firstUnexpectedPage(pfn + 1, n - 1, this.checkAtPrepMask) : -1;
+    for (let i = first < 0 ? n : first - pfn; i < n; i++) {
       const reason = this.pageBadReason(pfn + i, false);
       if (reason !== undefined) {
         this.badPage(pfn + i, reason);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isKernelError } from '@zonedev/kernel';
+import { KernelBug, isKernelError } from '@zonedev/kernel';
 import {
   GFP_ATOMIC,
   GFP_DMA,
@@ -20,7 +20,7 @@ import {
 import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, highWmarkPages, minWmarkPages, zonePageState } from '../src/mmzone.js';
 import type { Zone } from '../src/mmzone.js';
 import { MmCore } from '../src/page-alloc.js';
-import { PG_head, PG_reserved } from '../src/page-flags.js';
+import { PG_dirty, PG_head, PG_reserved } from '../src/page-flags.js';
 import type { Pfn } from '../src/struct-page.js';
 import { NR_FREE_PAGES } from '../src/vmstat-items.js';
 import { GiB, MiB, PPC64, X86_64, addDeviceRange, boot, hotAdd, snapshot } from './machines.js';
@@ -269,6 +269,25 @@ describe('alloc_pages() and __free_pages()', () => {
       'flags: 0x8000000001000(reserved)', // zone 1 (DMA32) at bit 51, PG_reserved
       'page dumped because: PAGE_FLAGS_CHECK_AT_FREE flag(s) set',
     ]);
+  });
+
+  it('freeing a block clears the tail pages\' flags; a tail page in a bad state is reported and the free refused', () => {
+    const mm = boot(SMALL);
+    const p = mm.allocPages(GFP_KERNEL, 3)!;
+    mm.memmap.setPageFlag(p + 6, PG_dirty); // not checked at free: free_pages_prepare() clears it
+    const f = free(zone(mm, 'DMA32'));
+    mm.freePages(p, 3);
+    expect(free(zone(mm, 'DMA32'))).toBe(f + 8);
+    expect(mm.memmap.testPageFlag(p + 6, PG_dirty)).toBe(false);
+    const q = mm.allocPages(GFP_KERNEL, 3)!;
+    mm.memmap.setPageFlag(q + 5, PG_dirty);
+    mm.memmap.setPageReserved(q + 3);
+    const lines = mm.kernel.log.lines.length;
+    expect(() => mm.freePages(q, 3)).toThrow(KernelBug);
+    expect(free(zone(mm, 'DMA32'))).toBe(f);
+    expect(mm.kernel.log.lines.slice(lines).map((l) => l.text)[0]).toBe(`BUG: Bad page state in process swapper/0  pfn:${(q + 3).toString(16).padStart(5, '0')}`);
+    expect(mm.memmap.testPageFlag(q + 5, PG_dirty)).toBe(true);
+    expect(mm.memmap.testPageFlag(q + 3, PG_reserved)).toBe(true);
   });
 
   it('fails when the watermarks cannot be met, reports it, and changes nothing', () => {
