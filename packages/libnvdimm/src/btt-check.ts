@@ -541,6 +541,7 @@ export function ndctlCheckNamespace(media: NdMedia, options: CheckOptions): Chec
       }
       if (!ok) {
         c.err('namespace_check', 'Unable to recover any BTT info blocks');
+        c.err('namespace_check', 'This may not be a sector mode namespace');
         throw new Fail(last);
       }
     }
