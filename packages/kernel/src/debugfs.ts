@@ -48,7 +48,12 @@ function checkKernel(fn: string, kernel: unknown): asserts kernel is Kernel {
 /** The parent directory's path: the debugfs root when `parent` is undefined; ENOENT when it is not a debugfs directory that exists. */
 function parentPath(fn: string, kernel: Kernel, parent: unknown): string {
   if (parent === undefined) return DEBUGFS_MOUNTPOINT;
-  if (typeof parent !== 'string' || !(parent === DEBUGFS_MOUNTPOINT || parent.startsWith(`${DEBUGFS_MOUNTPOINT}/`)) || !kernel.sysfs.isDir(parent)) {
+  if (
+    typeof parent !== 'string' ||
+    !(parent === DEBUGFS_MOUNTPOINT || parent.startsWith(`${DEBUGFS_MOUNTPOINT}/`)) ||
+    parent.split('/').includes('..') ||
+    !kernel.sysfs.isDir(parent)
+  ) {
     throw new KernelError('ENOENT', `${fn}: no debugfs directory ${String(parent)}`);
   }
   return parent;
@@ -58,7 +63,8 @@ function parentPath(fn: string, kernel: Kernel, parent: unknown): string {
 function startCreating(kernel: Kernel, name: string, parent: string): string {
   const path = `${parent}/${name}`;
   if (kernel.sysfs.exists(path)) {
-    const parentName = parent.slice(parent.lastIndexOf('/') + 1);
+    // the root dentry of the debugfs superblock is named "/"
+    const parentName = parent === DEBUGFS_MOUNTPOINT ? '/' : parent.slice(parent.lastIndexOf('/') + 1);
     const msg = kernel.sysfs.isDir(path)
       ? `Directory '${name}' with parent '${parentName}' already present!`
       : `File '${name}' in directory '${parentName}' already present!`;

@@ -56,8 +56,9 @@ describe('debugfs (fs/debugfs/inode.c, file.c)', () => {
   it('refuses a taken name with the kernel message, a bad name, a missing parent, a writable mode', () => {
     const k = new Kernel();
     const d = debugfsCreateDir(k, 'btt');
-    expect(() => debugfsCreateDir(k, 'btt')).toThrow("Directory 'btt' with parent 'debug' already present!");
-    expect(k.log.dmesg()).toContain("debugfs: Directory 'btt' with parent 'debug' already present!");
+    // a top-level directory's parent is the root dentry, "/"
+    expect(() => debugfsCreateDir(k, 'btt')).toThrow("Directory 'btt' with parent '/' already present!");
+    expect(k.log.dmesg()).toContain("debugfs: Directory 'btt' with parent '/' already present!");
     debugfsCreateU32(k, 'nfree', 0o444, d, () => 256);
     expect(() => debugfsCreateU32(k, 'nfree', 0o444, d, () => 1)).toThrow("File 'nfree' in directory 'btt' already present!");
     expect(k.sysfs.read(`${d}/nfree`)).toBe('256\n');
@@ -65,6 +66,7 @@ describe('debugfs (fs/debugfs/inode.c, file.c)', () => {
     expect(errno(() => debugfsCreateDir(k, ''))).toBe('EINVAL');
     expect(errno(() => debugfsCreateDir(k, 'x', '/sys/kernel/debug/none'))).toBe('ENOENT');
     expect(errno(() => debugfsCreateDir(k, 'x', '/sys/devices'))).toBe('ENOENT');
+    expect(errno(() => debugfsCreateDir(k, 'x', '/sys/kernel/debug/btt/../../../devices'))).toBe('ENOENT');
     expect(errno(() => debugfsCreateU32(k, 'w', 0o644, d, () => 1))).toBe('EINVAL');
     expect(errno(() => debugfsCreateU32(k, 'w', 1.5, d, () => 1))).toBe('EINVAL');
     expect(errno(() => debugfsCreateU32(k, 'w', 0o444, d, 5 as unknown as () => number))).toBe('EINVAL');
