@@ -39,6 +39,17 @@ describe('gnulib human_readable() as dd prints it', () => {
 });
 
 describe('dd', () => {
+  it('reads standard input without if=: a pipe of 11 bytes is one partial record; skip= reads past blocks of it', () => {
+    const m = machine();
+    const r = run("echo 'sector one' | dd of=/dev/pmem0 bs=4096 seek=1", m);
+    expect(r).toMatchObject({ status: 0, stdout: '', stderr: '0+1 records in\n0+1 records out\n11 bytes copied, 0 s, Infinity B/s\n' });
+    expect(new TextDecoder().decode(machineFs(m).pread!('/dev/pmem0', 4096, 12))).toBe('sector one\n\0');
+    const s = run('echo abcdefgh | dd bs=3 skip=1 count=1', m);
+    expect(s).toMatchObject({ status: 0, stdout: 'def', stderr: '1+0 records in\n1+0 records out\n3 bytes copied, 0 s, Infinity B/s\n' });
+    expect(run('dd of=/dev/null < /proc/cmdline', m).stderr).toMatch(/^0\+1 records in\n0\+1 records out\n/);
+    expect(run('true | dd of=/dev/null', m).stderr).toBe('0+0 records in\n0+0 records out\n0 bytes copied, 0 s, Infinity B/s\n');
+  });
+
   it('copies whole records and reports them, with the time of a clock that did not move', () => {
     const m = machine();
     const r = run('dd if=/dev/zero of=/dev/null bs=4096 count=3', m);

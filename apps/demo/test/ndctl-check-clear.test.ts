@@ -47,7 +47,10 @@ describe('ndctl check-namespace', () => {
     const m = e820();
     const r = run('ndctl check-namespace --force namespace0.0', m);
     expect(r.status).toBe(250);
-    expect(r.stderr).toContain('namespace0.0: namespace_check: Unable to recover any BTT info blocks\n');
+    expect(r.stderr).toContain(
+      'namespace0.0: namespace_check: Unable to recover any BTT info blocks\n' +
+        'namespace0.0: namespace_check: This may not be a sector mode namespace\n',
+    );
     expect(r.stderr.endsWith('error checking namespaces: No such device or address\nchecked 0 namespaces\n')).toBe(true);
     // the raw namespace was enabled again as it was
     expect(machineFs(m).exists('/dev/pmem0')).toBe(true);
@@ -72,6 +75,7 @@ describe('ndctl check-namespace', () => {
     expect(r.stderr).toBe(
       'namespace0.0: btt_write_info: BTT info block at offset 0x1000 needs to be restored\n' +
         'namespace0.0: namespace_check: Unable to recover any BTT info blocks\n' +
+        'namespace0.0: namespace_check: This may not be a sector mode namespace\n' +
         'error checking namespaces: No such device or address\nchecked 0 namespaces\n',
     );
     const fixed = run('ndctl check-namespace namespace0.0 --repair', m);

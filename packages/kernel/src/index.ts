@@ -70,6 +70,13 @@ export type {
 } from './device.js';
 export { Sysfs, sysfsStreq } from './sysfs.js';
 
+// --- fs/debugfs/ (inode.c, file.c)
+export {
+  DEBUGFS_MOUNTPOINT, debugfsCreateDir, debugfsCreateU16, debugfsCreateU32, debugfsCreateU64, debugfsCreateX32,
+  debugfsCreateX64, debugfsRemoveRecursive,
+} from './debugfs.js';
+export type { DebugfsValue } from './debugfs.js';
+
 // --- include/linux/kdev_t.h, fs/char_dev.c, block/genhd.c (majors), drivers/base/devtmpfs.c
 export {
   MINORBITS, MINORMASK, CHRDEV_MAJOR_MAX, CHRDEV_MAJOR_DYN_END, CHRDEV_MAJOR_DYN_EXT_START, CHRDEV_MAJOR_DYN_EXT_END,

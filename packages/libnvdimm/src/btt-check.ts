@@ -12,7 +12,10 @@
  * the bitmap check: map entries and free blocks together reference every
  * internal block exactly once. Without `--repair` nothing is written and
  * each needed change is reported with "Run with --repair to make the
- * changes".
+ * changes". `--rewrite-log` (with `--repair`) finally rewrites each arena's
+ * log in the current (0,1) padding scheme: the way to convert a BTT written
+ * by a kernel before 4.15, whose two log entries per lane sit in slots 0
+ * and 2.
  *
  * Messages go through ndctl's log (util/log.c): by default only errors are
  * printed, as `<namespace>: <function>: <message>`; `--verbose` prints the
@@ -70,6 +73,12 @@ export interface CheckOptions {
   repair?: boolean;
   /** `--verbose`. */
   verbose?: boolean;
+  /**
+   * `--rewrite-log` (`-L`): after a clean check of an arena, rewrite its log
+   * in the initial state of the (0,1) padding scheme, converting a log of the
+   * old (0,2) scheme. Needs `repair`.
+   */
+  rewriteLog?: boolean;
 }
 
 interface ChkArena {
@@ -97,6 +106,7 @@ class Fail extends Error {
 }
 
 const ENXIO = 6;
+const EINVAL = 22;
 
 /** The checker's state for one run (`struct btt_chk`). */
 class BttChk {
@@ -442,6 +452,27 @@ class BttChk {
     return undefined;
   }
 
+  /**
+   * `btt_rewrite_log()`: every lane's log group becomes the initial state of
+   * the (0,1) scheme — slot 0 holds the lane's newest entry (its `old_map`
+   * is the lane's free block) with sequence number 1, the other three slots
+   * are zero. The kernel then deduces (0,1) from the all-initial log, and a
+   * pre-4.15 kernel, which shares slot 0, still finds its free blocks.
+   */
+  rewriteLog(a: ChkArena): void {
+    this.info('btt_rewrite_log', `arena ${a.num}: rewriting log`);
+    const group = new Uint8Array(LOG_GRP_SIZE);
+    const v = new DataView(group.buffer);
+    for (let i = 0; i < a.nfree; i++) {
+      const e = this.logRead(a, i);
+      v.setUint32(0, e.lba, true);
+      v.setUint32(4, e.oldMap, true);
+      v.setUint32(8, e.newMap, true);
+      v.setUint32(12, 1, true);
+      this.media.write(a.logoff + i * LOG_GRP_SIZE, group);
+    }
+  }
+
   /** `btt_check_arenas()`. */
   checkArenas(): void {
     for (const a of this.arenas) {
@@ -449,6 +480,7 @@ class BttChk {
       const problem = this.checkLogEntries(a) ?? this.checkMapEntries(a) ?? this.checkLogMap(a);
       if (problem === undefined) this.checkInfo2(a);
       const p2 = problem ?? this.checkBitmap(a);
+      if (p2 === undefined && this.opts.rewriteLog === true) this.rewriteLog(a);
       if (p2 !== undefined) {
         if (p2.startsWith('found a log entry that does not match')) this.info('btt_xlat_status', `arena ${a.num}: ${p2}`);
         else this.err('btt_xlat_status', `arena ${a.num}: ${p2}`);
@@ -463,7 +495,10 @@ class BttChk {
  * namespace: finds the BTT (1.1 at 4 KiB, then 2.0 at 0, then recovery of
  * the first info block from a backup), discovers the arenas (restoring a bad
  * primary from `info2`), deduces each log's padding scheme and checks every
- * arena. Writes only with `repair`. EINVAL for bad options. The caller is
+ * arena, rewriting each clean arena's log with `rewriteLog` (which without
+ * `repair` is refused before anything is read: rc -EINVAL, "--rewrite-log
+ * also requires --repair"). Writes only with `repair`. EINVAL (thrown) for
+ * bad options. The caller is
  * responsible for ndctl's "check aborted, namespace online" (the namespace
  * must be disabled).
  * @public
@@ -477,6 +512,13 @@ export function ndctlCheckNamespace(media: NdMedia, options: CheckOptions): Chec
   }
   const c = new BttChk(media, options);
   let rc = 0;
+  if (options.rewriteLog === true) {
+    if (options.repair !== true) {
+      c.err('namespace_check', '--rewrite-log also requires --repair');
+      return { rc: -EINVAL, log: c.log, stderr: c.log.map((l) => `${options.devname}: ${l.fn}: ${l.message}`), stdout: [] };
+    }
+    c.info('namespace_check', 'WARNING: interruption may cause unrecoverable metadata corruption');
+  }
   c.info('namespace_check', `checking ${options.devname}`);
   try {
     if (c.readVerify(BTT1_START_OFFSET) !== undefined) c.startOff = BTT1_START_OFFSET;
@@ -499,6 +541,7 @@ export function ndctlCheckNamespace(media: NdMedia, options: CheckOptions): Chec
       }
       if (!ok) {
         c.err('namespace_check', 'Unable to recover any BTT info blocks');
+        c.err('namespace_check', 'This may not be a sector mode namespace');
         throw new Fail(last);
       }
     }

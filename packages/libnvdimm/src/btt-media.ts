@@ -134,7 +134,7 @@ export class MemoryMedia implements NdMedia {
 
   /** {@link NdMedia.readU32}: one aligned map entry without a buffer. */
   readU32(offset: number): number {
-    if (!(Number.isSafeInteger(offset) && offset >= 0 && offset % 4 === 0 && offset + 4 <= this.size)) {
+    if (!(Number.isSafeInteger(offset) && offset >= 0 && Math.floor(offset / 4) * 4 === offset && offset + 4 <= this.size)) {
       const b = new Uint8Array(4);
       this.read(offset, b);
       return b[0]! + b[1]! * 0x100 + b[2]! * 0x10000 + b[3]! * 0x1000000;

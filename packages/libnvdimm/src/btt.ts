@@ -943,10 +943,12 @@ export class Btt {
     this.arenaArg('btt_map_read', a);
     checkUnsigned('btt_map_read', 'lba', lba, a.externalNlba - 1);
     const raw = this.mapEntry(a, lba);
-    const z = entZFlag(raw);
-    const e = entEFlag(raw);
+    // the bits by subtraction, as in readPg() (no floating-point remainder)
+    const z = raw >= MAP_TRIM_MASK;
+    const rest = z ? raw - MAP_TRIM_MASK : raw;
+    const e = rest >= MAP_ERR_MASK;
     if (!z && !e) return { postmap: lba, trim: false, error: false };
-    return { postmap: entLba(raw), trim: z && !e, error: e && !z };
+    return { postmap: e ? rest - MAP_ERR_MASK : rest, trim: z && !e, error: e && !z };
   }
 
   /**
@@ -980,7 +982,9 @@ export class Btt {
   /** `lba_to_arena()` without allocation: the arena, with the premap left in `hitPremap`. */
   private arenaOf(sector: number): ArenaInfo {
     let lba = Math.floor((sector * SECTOR_SIZE) / this.sectorSize);
-    for (const a of this.arenas) {
+    const arenas = this.arenas;
+    for (let i = 0; i < arenas.length; i++) {
+      const a = arenas[i] as ArenaInfo;
       if (lba < a.externalNlba) {
         this.hitPremap = lba;
         return a;
@@ -1140,7 +1144,8 @@ export class Btt {
       this.log('err', `unaligned bio segment (len: ${len})`);
       throw new KernelError('EIO', `unaligned bio segment (len: ${len})`);
     }
-    if ((sector * SECTOR_SIZE) % this.sectorSize !== 0 || sector * SECTOR_SIZE + len > this.capacity) {
+    const bytes = sector * SECTOR_SIZE;
+    if (Math.floor(bytes / this.sectorSize) * this.sectorSize !== bytes || bytes + len > this.capacity) {
       throw new KernelError('EIO', `${fn}: sector ${sector} len ${len} beyond the device or not sector aligned`);
     }
   }
@@ -1172,9 +1177,15 @@ export class Btt {
         // btt_map_read(): the raw entry, compared whole on the re-read (same postmap and flags)
         let raw = this.mapEntry(a, premap);
         let done = false;
+        let postmap = premap;
         for (;;) {
+          // The Z and E bits and the postmap by subtraction: a u32 entry with
+          // Z set is no small integer, and `%` of such a number is a
+          // floating-point remainder, which would cost more than the rest of
+          // the lookup.
           const z = raw >= MAP_TRIM_MASK;
-          const e = raw % MAP_TRIM_MASK >= MAP_ERR_MASK;
+          const rest = z ? raw - MAP_TRIM_MASK : raw;
+          const e = rest >= MAP_ERR_MASK;
           if (z && !e) {
             // The kernel fills this chunk with zeros and ends the request here.
             dst.fill(0, off, off + curLen);
@@ -1182,16 +1193,19 @@ export class Btt {
             break;
           }
           if (e && !z) throw new KernelError('EIO', `sector ${sec}: map entry has the error flag`);
-          a.rtt[lane % a.nfree] = RTT_VALID + (z ? entLba(raw) : premap);
+          postmap = z ? rest - MAP_ERR_MASK : premap;
+          a.rtt[lane % a.nfree] = RTT_VALID + postmap;
           const again = this.mapEntry(a, premap);
           if (again === raw) break;
           raw = again;
         }
         if (done) break;
-        const postmap = raw >= MAP_TRIM_MASK ? entLba(raw) : premap;
+        // to_namespace_offset(), with blockOffset()'s check of a postmap past the arena
+        if (postmap >= a.internalNlba) throw new KernelError('EINVAL', `to_namespace_offset: invalid lba ${postmap}`);
+        const blockOff = a.dataoff + postmap * a.internalLbasize;
         try {
           try {
-            this.readBytes(this.blockOffset(a, postmap), curLen === dst.length ? dst : dst.subarray(off, off + curLen));
+            this.readBytes(blockOff, curLen === dst.length ? dst : dst.subarray(off, off + curLen));
           } catch (e) {
             if (e instanceof KernelError) {
               try {
@@ -1207,7 +1221,7 @@ export class Btt {
           if (meta !== undefined) {
             const ms = this.lbasize - this.sectorSize;
             const i = off / this.sectorSize;
-            this.readBytes(this.blockOffset(a, postmap) + this.sectorSize, meta.subarray(i * ms, (i + 1) * ms));
+            this.readBytes(blockOff + this.sectorSize, meta.subarray(i * ms, (i + 1) * ms));
           }
         } finally {
           a.rtt[lane % a.nfree] = RTT_INVALID;

@@ -49,6 +49,12 @@ import {
   align,
   alignDown,
   checkPhysRange,
+  debugfsCreateDir,
+  debugfsCreateU16,
+  debugfsCreateU32,
+  debugfsCreateX32,
+  debugfsCreateX64,
+  debugfsRemoveRecursive,
   devDbg,
   devErr,
   devInfo,
@@ -226,6 +232,8 @@ export class Libnvdimm {
   readonly ndBusType: BusType;
   /** The dax bus (`/sys/bus/dax`) with device_dax; dax_pmem publishes the nd dax devices there. */
   readonly dax: DaxBus;
+  /** `debugfs_root` of drivers/nvdimm/btt.c: `/sys/kernel/debug/btt`. */
+  private readonly bttDebugfsRoot: string;
   private readonly pageShift: number;
   private readonly pmdSize: number | undefined;
   private readonly pudSize: number | undefined;
@@ -306,6 +314,8 @@ export class Libnvdimm {
       this.dpa.delete(d as NvdimmDimm);
     });
     this.registerDriver('nd_region', [ND_DEVICE_REGION_PMEM], (d) => this.ndRegionProbe(d as NdRegion), (d) => this.ndRegionRemove(d as NdRegion));
+    // nd_btt_init() (drivers/nvdimm/btt.c): the BTT's debugfs root.
+    this.bttDebugfsRoot = debugfsCreateDir(this.kernel, 'btt');
     this.registerDriver('nd_pmem', [ND_DEVICE_NAMESPACE_IO, ND_DEVICE_NAMESPACE_PMEM], (d) => this.ndPmemProbe(d), (d) => this.ndPmemRemove(d));
     // dax_init() (drivers/dax/super.c, bus.c, device.c), then dax_pmem_init() (drivers/dax/pmem/pmem.c).
     this.dax = new DaxBus({ kernel: this.kernel, memremap: this.memremap, pageSize: this.pageSize, ...(this.pmdSize !== undefined ? { pmdSize: this.pmdSize } : {}) });
@@ -2216,6 +2226,8 @@ export class Libnvdimm {
     const b = Btt.attach(this.nsMedia(ns), { lbasize: btt.lbasize, uuid: btt.uuid, claimClass: ns.claimClass, readOnly: region.ro, log });
     const disk = new BttDisk(`${this.diskName(ns)}s`, b, region.ro);
     this.addDisk(btt, disk);
+    const debugfsDir = this.bttDebugfsInit(b, devName(btt));
+    devmAddActionOrReset(btt, () => debugfsRemoveRecursive(this.kernel, debugfsDir), 'btt_debugfs_remove');
     btt.size = b.capacity;
     this.bindings.set(btt, { disk, pgmap: undefined });
     devmAddActionOrReset(
@@ -2226,6 +2238,47 @@ export class Libnvdimm {
       },
       'btt_release',
     );
+  }
+
+  /**
+   * `btt_debugfs_init()` + `arena_debugfs_init()` (drivers/nvdimm/btt.c):
+   * `/sys/kernel/debug/btt/<btt device>/arena<N>/`, one read-only file per
+   * field of each arena, showing its live value (ndctl's btt-pad-compat test
+   * reads `log_index_0`/`log_index_1` there). Like the kernel, a directory
+   * that cannot be created leaves the BTT without its debugfs files and is
+   * not an error. Returns the device's directory, undefined then.
+   */
+  private bttDebugfsInit(b: Btt, name: string): string | undefined {
+    const k = this.kernel;
+    let dir: string;
+    try {
+      dir = debugfsCreateDir(k, name, this.bttDebugfsRoot);
+    } catch (e) {
+      if (isKernelError(e)) return undefined;
+      throw e;
+    }
+    b.arenas.forEach((a, idx) => {
+      const d = debugfsCreateDir(k, `arena${idx}`, dir);
+      debugfsCreateX64(k, 'size', 0o444, d, () => a.size);
+      debugfsCreateX64(k, 'external_lba_start', 0o444, d, () => a.externalLbaStart);
+      debugfsCreateX32(k, 'internal_nlba', 0o444, d, () => a.internalNlba);
+      debugfsCreateU32(k, 'internal_lbasize', 0o444, d, () => a.internalLbasize);
+      debugfsCreateX32(k, 'external_nlba', 0o444, d, () => a.externalNlba);
+      debugfsCreateU32(k, 'external_lbasize', 0o444, d, () => a.externalLbasize);
+      debugfsCreateU32(k, 'nfree', 0o444, d, () => a.nfree);
+      debugfsCreateU16(k, 'version_major', 0o444, d, () => a.versionMajor);
+      debugfsCreateU16(k, 'version_minor', 0o444, d, () => a.versionMinor);
+      debugfsCreateX64(k, 'nextoff', 0o444, d, () => a.nextoff);
+      debugfsCreateX64(k, 'infooff', 0o444, d, () => a.infooff);
+      debugfsCreateX64(k, 'dataoff', 0o444, d, () => a.dataoff);
+      debugfsCreateX64(k, 'mapoff', 0o444, d, () => a.mapoff);
+      debugfsCreateX64(k, 'logoff', 0o444, d, () => a.logoff);
+      debugfsCreateX64(k, 'info2off', 0o444, d, () => a.info2off);
+      debugfsCreateX32(k, 'flags', 0o444, d, () => a.flags);
+      debugfsCreateU32(k, 'log_index_0', 0o444, d, () => a.logIndex[0]);
+      debugfsCreateU32(k, 'log_index_1', 0o444, d, () => a.logIndex[1]);
+    });
+    return dir;
   }
 
   /**

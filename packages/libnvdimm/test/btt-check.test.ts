@@ -59,6 +59,7 @@ describe('ndctl check-namespace', () => {
     expect(r.stderr).toEqual([
       'namespace0.0: btt_write_info: BTT info block at offset 0x1000 needs to be restored',
       'namespace0.0: namespace_check: Unable to recover any BTT info blocks',
+      'namespace0.0: namespace_check: This may not be a sector mode namespace',
     ]);
     expect(r.log.map((l) => l.message)).toContain('Attempting recover info-block from end-of-arena offset 0x13ff000');
     expect(same(all(media), before)).toBe(true);
@@ -122,6 +123,9 @@ describe('ndctl check-namespace', () => {
   it('no BTT at all', () => {
     const r = ndctlCheckNamespace(new MemoryMedia(20 * MiB), { devname: DEV });
     expect(r.rc).toBe(-6);
-    expect(r.stderr).toEqual(['namespace0.0: namespace_check: Unable to recover any BTT info blocks']);
+    expect(r.stderr).toEqual([
+      'namespace0.0: namespace_check: Unable to recover any BTT info blocks',
+      'namespace0.0: namespace_check: This may not be a sector mode namespace',
+    ]);
   });
 });

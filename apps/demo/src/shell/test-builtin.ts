@@ -12,7 +12,8 @@
  * `-q: unary operator expected`, `b: binary operator expected`).
  *
  * File operators see the virtual tree as root does: `-e` exists, `-f` a
- * regular file, `-d` a directory, `-s` a regular file of non-zero size (a
+ * regular file, `-d` a directory, `-b` and `-c` a block or character device
+ * node under /dev (a block device is one with a capacity), `-s` a regular file of non-zero size (a
  * sysfs attribute, one page to `stat()`; a /proc file is 0), `-r` and `-w`
  * exist (root's CAP_DAC_OVERRIDE), `-x` a directory (no sysfs attribute has
  * an execute bit). String operators: `-z`, `-n`, `=`, `==`, `!=`, `<`, `>`
@@ -24,7 +25,7 @@ import { normalizePath } from './vfs.js';
 /** An error of the expression: bash's message, status 2. */
 class TestError extends Error {}
 
-const UNARY = new Set(['-e', '-f', '-d', '-s', '-r', '-w', '-x', '-z', '-n']);
+const UNARY = new Set(['-e', '-f', '-d', '-b', '-c', '-s', '-r', '-w', '-x', '-z', '-n']);
 const BINARY = new Set(['=', '==', '!=', '<', '>', '-eq', '-ne', '-lt', '-le', '-gt', '-ge']);
 
 /** bash's `legal_number()`: blanks, a sign, decimal digits, blanks, within intmax_t. */
@@ -51,6 +52,13 @@ function unary(ctx: CommandContext, op: string, arg: string): boolean {
     case '-d':
     case '-x':
       return dir;
+    case '-b':
+    case '-c': {
+      // a device node: a block device has a capacity, a character device none
+      if (!exists || dir || !normalizePath(p).startsWith('/dev/')) return false;
+      const block = ctx.fs.deviceSize?.(p) !== undefined;
+      return op === '-b' ? block : !block;
+    }
     default:
       // -s: a regular file of non-zero size.
       return exists && !dir && normalizePath(p).startsWith('/sys/');

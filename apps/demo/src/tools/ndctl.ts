@@ -9,7 +9,7 @@
  *   ndctl create-namespace [-e NAMESPACE -f] [-m fsdax|devdax|sector|raw] [-M mem|dev] [-a ALIGN] [-s SIZE] [-r REGION] ...
  *   ndctl destroy-namespace|disable-namespace|enable-namespace NAMESPACE|all [-r REGION] [-b BUS] [-v]
  *   ndctl disable-region|enable-region REGION|all [-b BUS] [-t TYPE]
- *   ndctl check-namespace NAMESPACE|all [-R] [-f] [-r REGION] [-b BUS] [-v]
+ *   ndctl check-namespace NAMESPACE|all [-R] [-L] [-f] [-r REGION] [-b BUS] [-v]
  *   ndctl clear-errors NAMESPACE|all [-s] [-r REGION] [-b BUS] [-v]
  *   ndctl start-scrub|wait-scrub [BUS...|all] [-p SECONDS] [-v]
  *   ndctl read-labels|init-labels NMEM|all ...   (ndctl-labels.ts)
@@ -619,6 +619,7 @@ const DESTROY_OPTIONS: readonly NdctlOption[] = [
 const CHECK_OPTIONS: readonly NdctlOption[] = [
   ...BASE_OPTIONS,
   { short: 'R', long: 'repair', type: 'boolean', help: 'perform metadata repairs' },
+  { short: 'L', long: 'rewrite-log', type: 'boolean', help: 'regenerate the log' },
   { short: 'f', long: 'force', type: 'boolean', help: 'check namespace even if currently active' },
 ];
 
@@ -655,6 +656,8 @@ interface NsParams {
   verbose: boolean;
   /** check-namespace `--repair`. */
   repair: boolean;
+  /** check-namespace `--rewrite-log` (`logfix`). */
+  logfix: boolean;
   /** clear-errors `--scrub`. */
   scrub: boolean;
   bus: string | undefined;
@@ -1264,6 +1267,7 @@ function nsParams(values: Map<string, string | boolean | number | undefined>, ar
     force: b('force', false),
     verbose: b('verbose', false),
     repair: b('repair', false),
+    logfix: b('rewrite-log', false),
     scrub: b('scrub', false),
     bus: s('bus'), map: s('map'), type: s('type'), uuid: s('uuid'), name: s('name'), size: s('size'), mode: s('mode'),
     region: s('region'), reconfig: s('reconfig'), sectorSize: s('sector-size'), align: s('align'),
@@ -1376,6 +1380,13 @@ function namespaceCheck(run: Run, ns: NdNamespace, param: NsParams): number {
     if (priority === 'err' || param.verbose) run.io.err(`${devname}: ${fn}: ${msg}`);
   };
   const fs = run.io.fs;
+  if (param.logfix) {
+    if (!param.repair) {
+      log('err', 'namespace_check', '--rewrite-log also requires --repair\n');
+      return -EINVAL;
+    }
+    log('info', 'namespace_check', 'WARNING: interruption may cause unrecoverable metadata corruption\n');
+  }
   log('info', 'namespace_check', `checking ${devname}\n`);
   let disabled = false;
   let rc: number;
@@ -1408,11 +1419,13 @@ function namespaceCheck(run: Run, ns: NdNamespace, param: NsParams): number {
         const r = ndctlCheckNamespace(rawDisk(run.io, path, size, param.repair), {
           devname,
           repair: param.repair,
+          rewriteLog: param.logfix,
           verbose: param.verbose,
           ...(uuid !== undefined ? { parentUuid: uuid } : {}),
         });
-        // The checker's own "checking" line was printed above, before the online check.
-        for (const l of r.log.slice(1)) log(l.priority, l.fn, `${l.message}\n`);
+        // The checker's own lines up to "checking" were printed above, before the online check.
+        const from = r.log.findIndex((l) => l.fn === 'namespace_check' && l.message === `checking ${devname}`) + 1;
+        for (const l of r.log.slice(from)) log(l.priority, l.fn, `${l.message}\n`);
         for (const t of r.stdout) run.io.out(t);
         rc = r.rc;
       }

@@ -12,7 +12,9 @@
  *   hello
  * ```
  *
- * Both reach the file through `pread`/`pwrite` of the shell's file system
+ * `dd` without `if=` reads standard input (`echo data | dd of=/dev/pmem0s
+ * bs=4096 seek=1` writes one partial record). Both reach the file through
+ * `pread`/`pwrite` of the shell's file system
  * (see shell/vfs.ts): a device node in `/dev` gives its bytes at any offset;
  * a sysfs or /proc file is its text.
  *
@@ -26,6 +28,7 @@
  * decoded, and the shell's text written to a device is encoded.
  */
 import type { CommandContext, ShellCommand } from '../command.js';
+import { stdinOf } from '../context.js';
 import { errorText } from '../error-text.js';
 import type { VirtualFs } from '../vfs.js';
 
@@ -259,9 +262,13 @@ function copy(ctx: CommandContext, ops: DdOperands): number {
   }
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
+  // Without if=, standard input: the shell's pipe or `<` file, all of it
+  // there before dd reads, so each read returns up to ibs bytes of it (and
+  // skip= reads past the first blocks, as coreutils does on a pipe).
+  const stdin = inPath === undefined ? new TextEncoder().encode(stdinOf(ctx)) : undefined;
   const readBlock = (): Uint8Array => {
-    if (inPath === undefined) return new Uint8Array(0);
-    return preadAll(fs, inPath, inOff, ops.ibs);
+    if (stdin !== undefined) return stdin.slice(Math.min(inOff, stdin.length), Math.min(inOff + ops.ibs, stdin.length));
+    return preadAll(fs, inPath!, inOff, ops.ibs);
   };
   const writeRecord = (data: Uint8Array): boolean => {
     if (outPath === undefined) {
