@@ -89,6 +89,15 @@ export function notifierToErrno(ret: number): number {
  */
 export type NotifierFn<T> = (nb: NotifierBlock<T>, action: number, data: T) => number;
 
+/** EINVAL unless `nb` is a `struct notifier_block`: a callback and an integer priority. */
+function checkNotifierBlock(fn: string, nb: unknown): void {
+  const b = nb as { notifierCall?: unknown; priority?: unknown } | null;
+  if (typeof b !== 'object' || b === null || typeof b.notifierCall !== 'function') throw new KernelError('EINVAL', `${fn}: not a notifier block: ${String(nb)}`);
+  if (b.priority !== undefined && (!Number.isSafeInteger(b.priority) || (b.priority as number) < -0x80000000 || (b.priority as number) > 0x7fffffff)) {
+    throw new KernelError('EINVAL', `${fn}: invalid priority ${String(b.priority)}`);
+  }
+}
+
 /**
  * A listener on a chain. Mirrors `struct notifier_block`: the object's
  * identity is what {@link BlockingNotifierHead.unregister} removes.
@@ -163,6 +172,7 @@ export class BlockingNotifierHead<T = unknown> {
    * Mirrors `blocking_notifier_chain_register()` / `notifier_chain_register()`.
    */
   register(nb: NotifierBlock<T>): void {
+    checkNotifierBlock('blocking_notifier_chain_register', nb);
     const t = this.tracer;
     if (t?.enabled) {
       this.traced(t, 'blocking_notifier_chain_register', [this, nb.priority ?? 0], this.registerImpl, nb);
@@ -190,6 +200,7 @@ export class BlockingNotifierHead<T = unknown> {
    * Mirrors `blocking_notifier_chain_unregister()`.
    */
   unregister(nb: NotifierBlock<T>): void {
+    checkNotifierBlock('blocking_notifier_chain_unregister', nb);
     const t = this.tracer;
     if (t?.enabled) {
       this.traced(t, 'blocking_notifier_chain_unregister', [this], this.unregisterImpl, nb);

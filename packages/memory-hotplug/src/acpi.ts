@@ -12,6 +12,7 @@
  */
 import { KernelError, checkPhysRange, checkUnsigned, isKernelError } from '@zonedev/kernel';
 import { MHP_MEMMAP_ON_MEMORY, MHP_NONE } from './arch.js';
+import { MemoryHotplug as MemoryHotplugClass } from './memory-hotplug.js';
 import type { MemoryHotplug } from './memory-hotplug.js';
 
 /**
@@ -37,6 +38,7 @@ import type { MemoryHotplug } from './memory-hotplug.js';
  * @public
  */
 export function acpiMemoryEnableDevice(hp: MemoryHotplug, device: string, nid: number, start: number, size: number): boolean {
+  if (!(hp instanceof MemoryHotplugClass)) throw new KernelError('EINVAL', `acpi_memory_enable_device: not memory hotplug: ${String(hp)}`);
   if (typeof device !== 'string') throw new KernelError('EINVAL', `acpi_memory_enable_device: invalid device ${String(device)}`);
   checkUnsigned('acpi_memory_enable_device', 'nid', nid);
   checkPhysRange('acpi_memory_enable_device', start, size);

@@ -53,7 +53,8 @@
  * -EINTR and "signal backoff", exactly as the kernel's `signal_pending()`
  * branch does.
  */
-import type { Kernel, Range, Resource, Tracer } from '@zonedev/kernel';
+import { Kernel } from '@zonedev/kernel';
+import type { Range, Resource, Tracer } from '@zonedev/kernel';
 import {
   ERRNO,
   IORESOURCE_BUSY,
@@ -70,7 +71,8 @@ import {
   notifierToErrno,
   orBits,
 } from '@zonedev/kernel';
-import type { MmCore, Pfn, PglistData, Zone } from '@zonedev/mmzone';
+import { MmCore } from '@zonedev/mmzone';
+import type { Pfn, PglistData, Zone } from '@zonedev/mmzone';
 import {
   GFP_USER,
   MEMORY_OFFLINE,
@@ -97,7 +99,8 @@ import {
   zoneIsEmpty,
   zoneSpansPfn,
 } from '@zonedev/mmzone';
-import type { SparseMemory, VmemAltmap } from '@zonedev/sparse-vmemmap';
+import { SparseMemory } from '@zonedev/sparse-vmemmap';
+import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
 import type { MmSystem } from '@zonedev/mm';
 import { MIGRATE_SYNC, MR_MEMORY_HOTPLUG, isolateLruPage, migratePages, putbackLruPage } from '@zonedev/mm';
 import { onlineDeviceSection, onlineSection, presentSection, validSection, vmemAltmap, vmemAltmapOffset } from '@zonedev/sparse-vmemmap';
@@ -111,6 +114,7 @@ import {
   MMOP_ONLINE,
   MMOP_ONLINE_KERNEL,
   MMOP_ONLINE_MOVABLE,
+  MemoryBlock as MemoryBlockDevice,
   MemorySubsystem,
   mhpOnlineTypeFromStr,
 } from './memory.js';
@@ -215,11 +219,37 @@ function checkAddArgs(fn: string, nid: unknown, start: unknown, size: unknown, m
   checkUnsigned(fn, 'mhp_flags', mhpFlags);
 }
 
-/** Refuses (EINVAL) a `zone` argument that is not a zone object. */
 /** EINVAL unless `pfn` and `nrPages` are unsigned integers whose sum is exact (a pfn range). */
 function checkPfnRange(fn: string, pfn: unknown, nrPages: unknown): asserts pfn is number {
   checkUnsigned(fn, 'pfn', pfn);
   checkUnsigned(fn, 'nr_pages', nrPages, Number.MAX_SAFE_INTEGER - pfn);
+}
+
+/** EINVAL unless `v` is true or false. */
+function checkBool(fn: string, what: string, v: unknown): asserts v is boolean {
+  if (typeof v !== 'boolean') throw new KernelError('EINVAL', `${fn}: ${what} is not true or false: ${String(v)}`);
+}
+
+/** EINVAL unless `altmap` is NULL or a `struct vmem_altmap` (its pfns and counts whole numbers). */
+function checkAltmap(fn: string, altmap: unknown): asserts altmap is VmemAltmap | undefined {
+  if (altmap === undefined) return;
+  const a = altmap as Record<string, unknown> | null;
+  if (typeof a !== 'object' || a === null) throw new KernelError('EINVAL', `${fn}: invalid altmap ${String(altmap)}`);
+  for (const k of ['basePfn', 'endPfn', 'reserve', 'free', 'alloc', 'align']) if (a[k] !== undefined) checkUnsigned(fn, `altmap ${k}`, a[k]);
+}
+
+/** EINVAL unless `params` is a `struct mhp_params`: a known pgprot, an altmap or NULL. */
+function checkParams(fn: string, params: unknown): asserts params is MhpParams {
+  const p = params as MhpParams | null;
+  if (typeof p !== 'object' || p === null) throw new KernelError('EINVAL', `${fn}: invalid params ${String(params)}`);
+  if (p.pgprot !== undefined && p.pgprot !== 'PAGE_KERNEL' && p.pgprot !== 'PAGE_KERNEL_NOCACHE') throw new KernelError('EINVAL', `${fn}: invalid pgprot ${String(p.pgprot)}`);
+  checkAltmap(fn, p.altmap);
+  if (p.forDevice !== undefined) checkBool(fn, 'for_device', p.forDevice);
+}
+
+/** EINVAL unless `mem` is a memory block device. */
+function checkBlock(fn: string, mem: unknown): asserts mem is MemoryBlock {
+  if (!(mem instanceof MemoryBlockDevice)) throw new KernelError('EINVAL', `${fn}: not a memory block: ${String(mem)}`);
 }
 
 function checkZone(fn: string, zone: unknown): asserts zone is Zone {
@@ -270,6 +300,9 @@ export class MemoryHotplug implements MemoryBlockHost {
   private booted = false;
 
   constructor(options: MemoryHotplugOptions) {
+    if (typeof options !== 'object' || options === null || !(options.kernel instanceof Kernel) || !(options.mm instanceof MmCore) || !(options.sparse instanceof SparseMemory)) {
+      throw new KernelError('EINVAL', 'memory hotplug: kernel, mm and sparse are required');
+    }
     this.kernel = options.kernel;
     this.mm = options.mm;
     this.sparse = options.sparse;
@@ -394,6 +427,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * architecture's mappable range when the memory needs a linear mapping.
    */
   mhpGetPluggableRange(needMapping: boolean): Range {
+    checkBool('mhp_get_pluggable_range', 'need_mapping', needMapping);
     const maxPhys = 2 ** this.mm.config.maxPhysmemBits - 1;
     if (!needMapping) return { start: 0, end: maxPhys };
     const r = this.arch.archGetMappableRange?.() ?? { start: 0, end: Number.MAX_SAFE_INTEGER };
@@ -407,6 +441,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * "Hotplug memory [...] exceeds maximum addressable range [...]".
    */
   mhpRangeAllowed(start: number, size: number, needMapping: boolean): boolean {
+    checkBool('mhp_range_allowed', 'need_mapping', needMapping);
     checkPhysRange('mhp_range_allowed', start, size);
     if (this.tracer.enabled) return this.tracer.invoke('mhp_range_allowed', this, this.mhpRangeAllowedImpl, start, size, needMapping);
     return this.mhpRangeAllowedImpl(start, size, needMapping);
@@ -530,6 +565,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * Fails as `__add_pages()` does, having removed the mapping.
    */
   archAddMemory(nid: number, start: number, size: number, params: MhpParams): void {
+    checkParams('arch_add_memory', params);
     checkUnsigned('arch_add_memory', 'nid', nid);
     checkPhysRange('arch_add_memory', start, size);
     if (this.tracer.enabled) return this.tracer.invoke('arch_add_memory', this, this.archAddMemoryImpl, nid, start, size, params);
@@ -573,6 +609,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * (`params.forDevice`) does not move it (the 2015 ZONE_DEVICE patches).
    */
   addPages(nid: number, startPfn: number, nrPages: number, params: MhpParams): void {
+    checkParams('add_pages', params);
     checkUnsigned('add_pages', 'nid', nid);
     checkPfnRange('add_pages', startPfn, nrPages);
     if (this.tracer.enabled) return this.tracer.invoke('add_pages', this, this.addPagesImpl, nid, startPfn, nrPages, params);
@@ -596,6 +633,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * removing the sections added so far (the model's unwind).
    */
   __addPages(nid: number, pfn: number, nrPages: number, params: MhpParams): void {
+    checkParams('__add_pages', params);
     checkUnsigned('__add_pages', 'nid', nid);
     checkPfnRange('__add_pages', pfn, nrPages);
     if (this.tracer.enabled) return this.tracer.invoke('__add_pages', this, this.addPagesCore, nid, pfn, nrPages, params);
@@ -812,6 +850,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * and a section the range shares with other memory is tainted.
    */
   movePfnRangeToZone(zone: Zone, startPfn: number, nrPages: number, altmap: VmemAltmap | undefined, migratetype: number): void {
+    checkAltmap('move_pfn_range_to_zone', altmap);
     checkZone('move_pfn_range_to_zone', zone);
     checkPfnRange('move_pfn_range_to_zone', startPfn, nrPages);
     checkUnsigned('move_pfn_range_to_zone', 'migratetype', migratetype, this.mm.config.MIGRATE_TYPES - 1);
@@ -1306,6 +1345,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * vmemmap initialization.
    */
   memoryBlockOnline(mem: MemoryBlock): void {
+    checkBlock('memory_block_online', mem);
     if (this.tracer.enabled) return this.tracer.invoke('memory_block_online', this, this.memoryBlockOnlineImpl, mem);
     return this.memoryBlockOnlineImpl(mem);
   }
@@ -1332,6 +1372,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * out of the zone.
    */
   memoryBlockOffline(mem: MemoryBlock): void {
+    checkBlock('memory_block_offline', mem);
     if (this.tracer.enabled) return this.tracer.invoke('memory_block_offline', this, this.memoryBlockOfflineImpl, mem);
     return this.memoryBlockOfflineImpl(mem);
   }
@@ -1357,6 +1398,7 @@ export class MemoryHotplug implements MemoryBlockHost {
    * zones `online_kernel` and `online_movable` would choose.
    */
   validZonesShow(mem: MemoryBlock): string {
+    checkBlock('valid_zones_show', mem);
     const startPfn = this.memory.blockStartPfn(mem);
     const nrPages = this.memory.pagesPerBlock;
     if (mem.state === MEM_STATE_ONLINE) {
@@ -1379,6 +1421,7 @@ export class MemoryHotplug implements MemoryBlockHost {
 
   /** `unregister_memory_block_under_nodes(mem)` (drivers/base/node.c): removes a block's node links. */
   unregisterMemoryBlockUnderNodes(mem: MemoryBlock): void {
+    checkBlock('unregister_memory_block_under_nodes', mem);
     this.nodes.unregisterMemoryBlockUnderNodes(mem);
   }
 
@@ -1488,6 +1531,9 @@ export class MemoryHotplug implements MemoryBlockHost {
    * allocated; -EEXIST for present sections.
    */
   addMemoryResource(nid: number, res: Resource, mhpFlags: MhpFlags): void {
+    checkUnsigned('add_memory_resource', 'nid', nid);
+    if (typeof res !== 'object' || res === null || !Number.isSafeInteger(res.start) || !Number.isSafeInteger(res.end)) throw new KernelError('EINVAL', `add_memory_resource: invalid resource ${String(res)}`);
+    checkUnsigned('add_memory_resource', 'mhp_flags', mhpFlags);
     if (this.tracer.enabled) return this.tracer.invoke('add_memory_resource', this, this.addMemoryResourceImpl, nid, res, mhpFlags);
     return this.addMemoryResourceImpl(nid, res, mhpFlags);
   }

@@ -30,7 +30,7 @@
  * while it is loaded.
  */
 import type { BlockingNotifierHead, Kernel, NotifierBlock } from '@zonedev/kernel';
-import { KernelError, notifierFromErrno } from '@zonedev/kernel';
+import { BlockingNotifierHead as BlockingNotifierHeadClass, Kernel as KernelClass, KernelError, notifierFromErrno } from '@zonedev/kernel';
 
 /** `MEM_ONLINE` (include/linux/memory.h): the block is online. @public */
 export const MEM_ONLINE = 1;
@@ -108,6 +108,8 @@ export class MemoryNotifierErrorInject {
 
   /** @param chain - the `memory_chain` it registers on. */
   constructor(kernel: Kernel, chain: BlockingNotifierHead<MemoryNotify>) {
+    if (!(kernel instanceof KernelClass)) throw new KernelError('EINVAL', `memory_notifier_error_inject: not a kernel: ${String(kernel)}`);
+    if (!(chain instanceof BlockingNotifierHeadClass)) throw new KernelError('EINVAL', 'memory_notifier_error_inject: not a notifier chain');
     this.kernel = kernel;
     this.chain = chain;
   }
@@ -123,6 +125,7 @@ export class MemoryNotifierErrorInject {
    * `priority`. -EEXIST if already loaded.
    */
   load(priority: number = 0): void {
+    if (!Number.isSafeInteger(priority) || priority < -0x80000000 || priority > 0x7fffffff) throw new KernelError('EINVAL', `memory_notifier_error_inject: invalid priority ${String(priority)}`);
     if (this.nb !== undefined) throw new KernelError('EEXIST', 'memory_notifier_error_inject: module already loaded');
     const sysfs = this.kernel.sysfs;
     const created: string[] = [];
@@ -175,11 +178,19 @@ export class MemoryNotifierErrorInject {
 
   /** The errno currently injected for an event (`MEM_GOING_ONLINE` or `MEM_GOING_OFFLINE`), 0 for none. */
   error(event: number): number {
-    return this.actions.find((a) => a.val === event)?.error ?? 0;
+    return this.action('memory_notifier_error_inject', event).error;
+  }
+
+  /** The action of `event`; EINVAL for an event the module has no file for. */
+  private action(fn: string, event: number): (typeof this.actions)[number] {
+    const a = this.actions.find((x) => x.val === event);
+    if (a === undefined) throw new KernelError('EINVAL', `${fn}: no error-injection action for event ${String(event)}`);
+    return a;
   }
 
   /** Sets the errno injected for an event, as writing its debugfs file does (clamped to -4095..0). */
   setError(event: number, errno: number): void {
+    if (!Number.isSafeInteger(errno)) throw new KernelError('EINVAL', `memory_notifier_error_inject: invalid errno ${String(errno)}`);
     const a = this.actions.find((x) => x.val === event);
     if (a === undefined) throw new KernelError('EINVAL', `no error-injection action for event ${event}`);
     a.error = Math.min(0, Math.max(-MAX_ERRNO, Math.trunc(errno)));

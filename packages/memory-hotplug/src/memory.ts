@@ -47,6 +47,7 @@
  * accounted when the block goes online and un-accounted when it goes
  * offline, but never handed to the page allocator.
  */
+import { Kernel as KernelClass } from '@zonedev/kernel';
 import type { AttributeGroup, BlockingNotifierHead, BusType, DeviceAttribute, Kernel, NotifierBlock } from '@zonedev/kernel';
 import {
   BlockingNotifierHead as NotifierHead,
@@ -90,12 +91,38 @@ export type OnlineType = 0 | 1 | 2 | 3;
  */
 export const ONLINE_TYPE_TO_STR: readonly string[] = Object.freeze(['offline', 'online', 'online_kernel', 'online_movable']);
 
+/** EINVAL unless `bus` is a `struct bus_type`: a name and a device name. */
+function checkBus(fn: string, bus: unknown): void {
+  const b = bus as { name?: unknown; devName?: unknown; online?: unknown; offline?: unknown } | null;
+  if (
+    typeof b !== 'object' || b === null || typeof b.name !== 'string' || (b.devName !== undefined && typeof b.devName !== 'string') ||
+    (b.online !== undefined && typeof b.online !== 'function') || (b.offline !== undefined && typeof b.offline !== 'function')
+  ) {
+    throw new KernelError('EINVAL', `${fn}: not a bus: ${String(bus)}`);
+  }
+}
+
+/** EINVAL unless `mem` is a memory block device. */
+function checkMemoryBlock(fn: string, mem: unknown): asserts mem is MemoryBlock {
+  if (!(mem instanceof MemoryBlock)) throw new KernelError('EINVAL', `${fn}: not a memory block: ${String(mem)}`);
+}
+
+/** EINVAL unless `arg` is a `struct memory_notify`: a pfn range and three node numbers (NUMA_NO_NODE, -1, when unchanged). */
+function checkNotify(fn: string, arg: unknown): void {
+  const a = arg as Record<string, unknown> | null;
+  if (typeof a !== 'object' || a === null) throw new KernelError('EINVAL', `${fn}: no memory_notify`);
+  checkUnsigned(fn, 'start_pfn', a['startPfn']);
+  checkUnsigned(fn, 'nr_pages', a['nrPages']);
+  for (const k of ['statusChangeNid', 'statusChangeNidNormal', 'statusChangeNidHigh']) if (a[k] !== -1) checkUnsigned(fn, k, a[k], 0xffff);
+}
+
 /**
  * `mhp_online_type_from_str()`: the online type a string names (compared
  * with `sysfs_streq()`), or -EINVAL.
  * @public
  */
 export function mhpOnlineTypeFromStr(str: string): OnlineType {
+  if (typeof str !== 'string') throw new KernelError('EINVAL', `invalid online type ${String(str)}`);
   for (let i = 0; i < ONLINE_TYPE_TO_STR.length; i++) {
     if (sysfsStreq(str, ONLINE_TYPE_TO_STR[i]!)) return i as OnlineType;
   }
@@ -146,6 +173,13 @@ export class MemoryBlock extends Device {
   readonly nrVmemmapPages: number;
 
   constructor(bus: BusType, blockId: number, startSectionNr: number, state: number, nrVmemmapPages: number, physDevice: number, groups: readonly AttributeGroup[]) {
+    checkBus('init_memory_block', bus);
+    checkUnsigned('init_memory_block', 'block_id', blockId, 0xffffffff);
+    checkUnsigned('init_memory_block', 'start_section_nr', startSectionNr);
+    if (state !== MEM_STATE_ONLINE && state !== MEM_STATE_OFFLINE && state !== MEM_STATE_GOING_OFFLINE) throw new KernelError('EINVAL', `init_memory_block: invalid state ${String(state)}`);
+    checkUnsigned('init_memory_block', 'nr_vmemmap_pages', nrVmemmapPages);
+    checkUnsigned('init_memory_block', 'phys_device', physDevice);
+    if (!Array.isArray(groups)) throw new KernelError('EINVAL', 'init_memory_block: groups is not a list');
     // dev->offline = (state == MEM_OFFLINE), as init_memory_block() sets it.
     super({ bus, id: blockId, groups, offline: state === MEM_STATE_OFFLINE });
     this.startSectionNr = startSectionNr;
@@ -186,6 +220,12 @@ export class MemorySubsystem {
   private readonly pageShift: number;
 
   constructor(kernel: Kernel, hp: MemoryBlockHost, blockSize: number, sectionSize: number, pageShift: number) {
+    if (!(kernel instanceof KernelClass)) throw new KernelError('EINVAL', `memory: not a kernel: ${String(kernel)}`);
+    checkUnsigned('memory_dev_init', 'block size', blockSize);
+    if (typeof hp !== 'object' || hp === null || typeof hp.memoryBlockOnline !== 'function' || typeof hp.memoryBlockOffline !== 'function') throw new KernelError('EINVAL', 'memory: not a memory block host');
+    checkUnsigned('memory_dev_init', 'section size', sectionSize);
+    checkUnsigned('memory_dev_init', 'PAGE_SHIFT', pageShift, 30);
+    if (!isPowerOf2(sectionSize) || sectionSize < 2 ** pageShift) throw new KernelError('EINVAL', `memory: section size 0x${sectionSize.toString(16)} is not a power of two of pages`);
     // memory_dev_init(): validate the configured block size.
     if (!isPowerOf2(blockSize) || blockSize < sectionSize) {
       throw new KernelError('EINVAL', `Memory block size not suitable: 0x${blockSize.toString(16)}`);
@@ -233,6 +273,7 @@ export class MemorySubsystem {
 
   /** The first pfn of a block. */
   blockStartPfn(mem: MemoryBlock): number {
+    checkMemoryBlock('memory_block_start_pfn', mem);
     return mem.startSectionNr * this.pagesPerSection;
   }
 
@@ -250,6 +291,7 @@ export class MemorySubsystem {
 
   /** `memory_notify(val, arg)`: calls the chain, returns its notifier value. */
   memoryNotify(val: number, arg: MemoryNotify): number {
+    checkNotify('memory_notify', arg);
     checkUnsigned('memory_notify', 'val', val);
     return this.memoryChain.callChain(val, arg);
   }
@@ -287,6 +329,7 @@ export class MemorySubsystem {
 
   /** `unregister_memory()`: removes a block's device. */
   unregisterMemory(mem: MemoryBlock): void {
+    checkMemoryBlock('unregister_memory', mem);
     this.blocks.delete(mem.blockId);
     this.kernel.devices.deviceUnregister(mem);
   }
@@ -351,6 +394,7 @@ export class MemorySubsystem {
    * at (and returning) the first non-zero result.
    */
   walkMemoryBlocks(start: number, size: number, func: (mem: MemoryBlock) => number): number {
+    if (typeof func !== 'function') throw new KernelError('EINVAL', 'walk_memory_blocks: no callback');
     checkPhysRange('walk_memory_blocks', start, size);
     if (size === 0) return 0;
     const first = this.physToBlockId(start);
@@ -366,6 +410,7 @@ export class MemorySubsystem {
 
   /** `for_each_memory_block(arg, func)`: every block, stopping at the first non-zero result. */
   forEachMemoryBlock(func: (mem: MemoryBlock) => number): number {
+    if (typeof func !== 'function') throw new KernelError('EINVAL', 'for_each_memory_block: no callback');
     for (const mem of this.allBlocks()) {
       const ret = func(mem);
       if (ret !== 0) return ret;

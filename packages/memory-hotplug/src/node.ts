@@ -52,9 +52,9 @@
  * node has a `power/` directory (see power.ts).
  */
 import type { BusType, DeviceAttribute, Kernel } from '@zonedev/kernel';
-import { Device, KernelError, NUMA_NO_NODE, checkUnsigned, isKernelError } from '@zonedev/kernel';
+import { Device, Kernel as KernelClass, KernelError, NUMA_NO_NODE, checkUnsigned, isKernelError } from '@zonedev/kernel';
 import type { MmCore, PglistData } from '@zonedev/mmzone';
-import { NODE_STAT_IN_THP, NR_FREE_PAGES, nodeStatNames, numaStatNames, zonePageState, zoneStatNames } from '@zonedev/mmzone';
+import { MmCore as MmCoreClass, NODE_STAT_IN_THP, NR_FREE_PAGES, nodeStatNames, numaStatNames, zonePageState, zoneStatNames } from '@zonedev/mmzone';
 
 /**
  * A memory block as the node links see it: a registered device and the
@@ -73,6 +73,11 @@ export interface NodeLinkedBlock extends Device {
  */
 export type NodeState = 'N_POSSIBLE' | 'N_ONLINE' | 'N_NORMAL_MEMORY' | 'N_HIGH_MEMORY' | 'N_MEMORY' | 'N_CPU' | 'N_GENERIC_INITIATOR';
 
+/** EINVAL unless `mem` is a device with a node number (a memory block). */
+function checkLinkedBlock(fn: string, mem: unknown): void {
+  if (!(mem instanceof Device) || !Number.isInteger((mem as { nid?: unknown }).nid)) throw new KernelError('EINVAL', `${fn}: not a memory block: ${String(mem)}`);
+}
+
 /**
  * `bitmap_print_to_pagebuf(true, ...)` / `%*pbl`: a set of small integers as
  * a list of ranges, e.g. `0-2,4`; empty for none. EINVAL for a member that
@@ -80,6 +85,7 @@ export type NodeState = 'N_POSSIBLE' | 'N_ONLINE' | 'N_NORMAL_MEMORY' | 'N_HIGH_
  * @public
  */
 export function formatNodeList(nodes: Iterable<number>): string {
+  if (typeof nodes !== 'object' || nodes === null || typeof (nodes as Iterable<number>)[Symbol.iterator] !== 'function') throw new KernelError('EINVAL', 'bitmap_print_to_pagebuf: not a list of nodes');
   const s = [...new Set(nodes)].sort((a, b) => a - b);
   for (const nid of s) checkUnsigned('bitmap_print_to_pagebuf', 'bit', nid);
   const parts: string[] = [];
@@ -139,6 +145,10 @@ export class NodeSubsystem {
    * @param mm - the machine's mm core, for the counter files of each node.
    */
   constructor(kernel: Kernel, possible: Iterable<number>, mm?: MmCore) {
+    if (!(kernel instanceof KernelClass)) throw new KernelError('EINVAL', `node: not a kernel: ${String(kernel)}`);
+    if (typeof possible !== 'object' || possible === null || typeof (possible as Iterable<number>)[Symbol.iterator] !== 'function') throw new KernelError('EINVAL', 'node: the possible nodes are not a list');
+    for (const nid of possible) checkUnsigned('node_possible_map', 'nid', nid, 0xffff);
+    if (mm !== undefined && !(mm instanceof MmCoreClass)) throw new KernelError('EINVAL', 'node: not an mm core');
     this.kernel = kernel;
     this.mm = mm;
     this.bus = { name: 'node', devName: 'node' };
@@ -150,7 +160,9 @@ export class NodeSubsystem {
 
   private mask(state: NodeState): Set<number> {
     // N_HIGH_MEMORY == N_NORMAL_MEMORY without CONFIG_HIGHMEM.
-    return this.states.get(state === 'N_HIGH_MEMORY' ? 'N_NORMAL_MEMORY' : state)!;
+    const m = this.states.get(state === 'N_HIGH_MEMORY' ? 'N_NORMAL_MEMORY' : state);
+    if (m === undefined) throw new KernelError('EINVAL', `node: no node state ${String(state)}`);
+    return m;
   }
 
   /** `node_state(node, state)`. */
@@ -315,6 +327,7 @@ export class NodeSubsystem {
    * each of them at boot (`register_mem_block_under_node_early()`).
    */
   memoryBlockNodes(mem: NodeLinkedBlock): number[] {
+    checkLinkedBlock('memory block nodes', mem);
     if (!mem.registered) return [];
     const core = this.kernel.devices;
     const dir = core.devicePath(mem);
@@ -335,6 +348,7 @@ export class NodeSubsystem {
    * `nodeN/memoryM` behind. No-op for a block never linked (NUMA_NO_NODE).
    */
   unregisterMemoryBlockUnderNodes(mem: NodeLinkedBlock): void {
+    checkLinkedBlock('unregister_memory_block_under_nodes', mem);
     if (mem.nid === NUMA_NO_NODE) return;
     const core = this.kernel.devices;
     for (const nid of this.memoryBlockNodes(mem)) {
