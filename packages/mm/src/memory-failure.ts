@@ -492,21 +492,18 @@ export class MemoryFailure {
     const lookup = this.devPagemaps!;
     if (hasBits(flags, MF_COUNT_INCREASED)) this.#putPage(pfn);
     let rc: 'EBUSY' | 'ENXIO' | undefined = 'EBUSY';
-    try {
-      if (lookup.pgmapPfnValid && !lookup.pgmapPfnValid(pgmap, pfn)) {
-        rc = 'ENXIO';
-        return;
-      }
+    if (lookup.pgmapPfnValid && !lookup.pgmapPfnValid(pgmap, pfn)) {
+      rc = 'ENXIO'; // device metadata space is not recoverable
+    } else {
       const mapping = this.core.memmap.pageMapping(pfn);
       // dax_lock_page(): a cookie only for a page with a DAX mapping
-      const daxMapping = mapping !== undefined && mapping !== null && !isAnonMapping(mapping);
-      if (!daxMapping) return;
-      this.core.memmap.setPageFlag(pfn, this.#hw);
-      rc = undefined;
-    } finally {
-      lookup.putDevPagemap(pgmap);
-      this.#actionResult(pfn, MF_MSG.DAX, rc !== undefined ? MF_FAILED : MF_RECOVERED);
+      if (mapping !== undefined && mapping !== null && !isAnonMapping(mapping)) {
+        this.core.memmap.setPageFlag(pfn, this.#hw);
+        rc = undefined;
+      }
     }
+    lookup.putDevPagemap(pgmap);
+    this.#actionResult(pfn, MF_MSG.DAX, rc !== undefined ? MF_FAILED : MF_RECOVERED);
     if (rc !== undefined) throw new KernelError(rc, `memory_failure: ${hexp(pfn)}: recovery action for ${MF_MSG.DAX}: Failed`);
   }
 
