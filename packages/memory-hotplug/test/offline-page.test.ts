@@ -60,7 +60,9 @@ describe('soft_offline_page and hard_offline_page', () => {
   it('soft_offline_page moves the page and poisons the old frame', () => {
     const { m, task, addr, pfn } = machine();
     m.kernel.sysfs.write(`${MEM}/soft_offline_page`, `0${(pfn * 4096).toString(8)}\n`);
-    const now = ptePfn(task.pgd!.get(addr)!);
+    const pte = task.pgd!.get(addr);
+    if (!ptePresent(pte)) throw new Error('not mapped');
+    const now = ptePfn(pte);
     expect(now).not.toBe(pfn);
     expect(new TextDecoder().decode(userRead(task, addr, 5))).toBe('hello');
     expect(m.mm.memmap.testPageFlag(pfn, m.mm.config.pageflags.PG_hwpoison!)).toBe(true);
