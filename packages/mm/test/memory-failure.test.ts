@@ -106,6 +106,26 @@ describe('memory_failure()', () => {
     expect(m.core.nrFreePages()).toBe(free + 1); // the second page only
   });
 
+  it('a hwpoison entry survives fork and mprotect, and munmap drops it', () => {
+    const { m, mf } = setup();
+    const { mm, addr, pfn } = userPage(m);
+    mf.memoryFailure(pfn, 0);
+    const child = mm.fork(101);
+    const isPoison = (t: MmStruct): boolean => {
+      const pte = t.pgd!.get(addr);
+      return pte !== undefined && pte.kind === 'swap' && isHwpoisonEntry(pte.entry);
+    };
+    expect(isPoison(child)).toBe(true);
+    expect(() => userRead(child, addr, 1)).toThrow(UserFaultSignal);
+    mm.mprotect(addr, 4096, PROT_READ);
+    expect(isPoison(mm)).toBe(true);
+    mm.munmap(addr, 4096);
+    expect(mm.pgd!.get(addr)).toBeUndefined();
+    child.mmput();
+    mm.mmput();
+    expect(m.core.memmap.pageRefCount(pfn)).toBe(1);
+  });
+
   it('fails on a pinned page, which stays poisoned and unmapped', () => {
     const { m, mf, hw } = setup();
     const { mm, addr, pfn } = userPage(m);
