@@ -8,8 +8,8 @@
  * the chunks it imports statically, as esbuild's metafile lists them. It is
  * set a little above what the build reaches (331 KiB for xterm.js, the
  * machine and the shell; ndctl check-namespace brings the userspace BTT
- * checker along, and the process commands mm's user side), so that growing
- * it is a decision.
+ * checker along, the process commands mm's user side, and the sysfs files
+ * of memory failure mm/memory-failure.c), so that growing it is a decision.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { webCommand } from '../src/web-cli.js';
 
 const APP = fileURLToPath(new URL('..', import.meta.url));
 /** Gzipped bytes of JS loaded before the page runs. */
-const INITIAL_JS_BUDGET = 344 * 1024;
+const INITIAL_JS_BUDGET = 348 * 1024;
 
 interface Metafile {
   readonly outputs: Readonly<
