@@ -189,6 +189,28 @@ describe('memory_failure()', () => {
     expect(mf.numPoisonedPages).toBe(0);
   });
 
+  it('records memory_failure, take_page_off_buddy and try_to_unmap in the function graph', () => {
+    const { m, mf } = setup();
+    const free = m.core.allocPages(GFP_KERNEL, 0)!;
+    m.core.putPage(free);
+    const { pfn } = userPage(m);
+    m.kernel.tracer.on();
+    mf.memoryFailure(free, 0);
+    mf.memoryFailure(pfn, 0);
+    mf.softOfflinePage(free, 0);
+    m.kernel.tracer.off();
+    const calls = m.kernel.tracer.events
+      .filter((e) => e.kind === 'entry' && ['memory_failure', 'take_page_off_buddy', 'try_to_unmap', 'soft_offline_page'].includes(e.name))
+      .map((e) => `${e.depth} ${e.name}(${e.args.join(', ')})`);
+    expect(calls).toEqual([
+      `0 memory_failure(${hex(free)}, 0)`,
+      `1 take_page_off_buddy(${hex(free)})`,
+      `0 memory_failure(${hex(pfn)}, 0)`,
+      `1 try_to_unmap(mm, ${hex(pfn)}, 8)`,
+      `0 soft_offline_page(${hex(free)}, 0)`,
+    ]);
+  });
+
   it('refuses bad arguments before printing or changing anything', () => {
     const { m, mf } = setup();
     const pfn = m.core.allocPages(GFP_KERNEL, 0)!;
