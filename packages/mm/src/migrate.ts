@@ -310,8 +310,11 @@ export interface MigratePagesResult {
  * with -EAGAIN (referenced beyond its mappings, or locked) is retried, up
  * to ten passes, and then counted as failed; a page that moved leaves
  * `from`, a page that did not stays there for `putback_movable_pages()`.
- * KernelError ENOMEM when `getNewPage` has nothing (pages moved before it
- * stay moved, as in the kernel).
+ * A moved page drops its isolation reference, except with
+ * `MR_MEMORY_FAILURE`, where soft offline keeps it for poisoning the old
+ * frame. KernelError ENOMEM when `getNewPage` has nothing (pages moved
+ * before it stay moved, as in the kernel); EINVAL for a `reason` beyond
+ * v5.13's `enum migrate_reason`.
  * @public
  */
 export function migratePages(
