@@ -111,5 +111,14 @@ describe('soft_offline_page and hard_offline_page', () => {
     expect(m.kernel.sysfs.read(`${MEM}/memory32/state`)).toBe('offline\n');
     expect(m.mm.zones().reduce((n, z) => n + z.managedPages, 0)).toBe(managed - BLOCK / 4096);
     expect(m.hp.memoryFailure!.numPoisonedPages).toBe(2);
+    // onlining again initializes the memmap afresh (v5.13 keeps no record of
+    // the poison): the frames are free pages again, the count stays
+    m.kernel.log.clear();
+    m.kernel.sysfs.write(`${MEM}/memory32/state`, 'online_movable\n');
+    expect(dmesg(m).filter((l) => /Bad page/.test(l))).toEqual([]);
+    expect(m.mm.memmap.testPageFlag(pfn, m.mm.config.pageflags.PG_hwpoison!)).toBe(false);
+    expect(m.mm.isFreeBuddyPage(pfn)).toBe(true);
+    expect(m.mm.isFreeBuddyPage(free)).toBe(true);
+    expect(m.hp.memoryFailure!.numPoisonedPages).toBe(2);
   });
 });
