@@ -521,13 +521,19 @@ export class MemoryFailure {
       return;
     }
     let tryAgain = true;
+    let f = flags;
     for (;;) {
-      const ret = this.getAnyPage(pfn, flags);
+      const ret = this.getAnyPage(pfn, f);
       if (ret > 0) return this.softOfflineInUsePage(pfn);
-      if (ret < 0) throw new KernelError(ret === -ERRNO.EIO ? 'EIO' : 'EBUSY', `soft_offline_page: pfn ${hexp(pfn)}: cannot get the page (${ret})`);
+      if (ret === -ERRNO.EIO) {
+        this.#info(`soft_offline_page: ${hexp(pfn)}: unknown page type: ${this.#flagsWord(pfn)} (${this.#flagNames(pfn)})`);
+        throw new KernelError('EIO', `soft_offline_page: ${hexp(pfn)}: unknown page type`);
+      }
+      if (ret < 0) throw new KernelError('EBUSY', `soft_offline_page: ${hexp(pfn)}: the page is busy`);
       // a free page; v5.13 retries once and then returns 0 however it went
       if (this.softOfflineFreePage(pfn) !== 0 && tryAgain) {
         tryAgain = false;
+        f = clearFlag(f, MF_COUNT_INCREASED);
         continue;
       }
       return;
@@ -535,43 +541,41 @@ export class MemoryFailure {
   }
 
   /**
-   * `__get_any_page(p, pfn, flags)` (v5.13): 1 with a reference on an
-   * in-use page, 0 for a free buddy page, -EBUSY for a referenced page
+   * `get_any_page(p, flags)` (mm/memory-failure.c, v5.13, as refactored in
+   * v5.11): 1 with a reference on an in-use page memory failure can handle
+   * (on an LRU list), 0 for a free buddy page, -EBUSY for a referenced page
    * that `get_hwpoison_page()` refused, -EIO for a free page the buddy
-   * allocator does not own.
-   */
-  private getAnyPageOnce(pfn: number, flags: number): number {
-    if (hasBits(flags, MF_COUNT_INCREASED)) return 1;
-    if (this.#getHwpoisonPage(pfn)) return 1;
-    if (this.core.isFreeBuddyPage(pfn)) {
-      this.#info(`__get_any_page: ${hexp(pfn)} free buddy page`);
-      return 0;
-    }
-    if (this.core.memmap.pageRefCount(pfn) > 0) return -ERRNO.EBUSY;
-    this.#info(`__get_any_page: ${hexp(pfn)}: unknown zero refcount page type ${this.#flagsWord(pfn)}`);
-    return -ERRNO.EIO;
-  }
-
-  /**
-   * `get_any_page(page, pfn, flags)` (v5.13): {@link getAnyPageOnce},
-   * retried once on -EBUSY; an in-use page that is neither on an LRU list
-   * nor movable is dropped, looked at again, and refused with -EIO
-   * ("unknown non LRU page type").
+   * allocator does not own or an in-use page of another kind (a kernel
+   * page). Each doubtful answer is looked at again, up to three more times
+   * (`shake_page()` has nothing to drain in the model).
    */
   private getAnyPage(pfn: number, flags: number): number {
-    let ret = this.getAnyPageOnce(pfn, flags);
-    if (ret === -ERRNO.EBUSY) ret = this.getAnyPageOnce(pfn, flags);
-    if (ret === 1 && !this.#flag(pfn, PG_lru)) {
-      this.#putPage(pfn);
-      // shake_page(p, 1): nothing to drain or shrink in the model
-      ret = this.getAnyPageOnce(pfn, 0);
-      if (ret === 1 && !this.#flag(pfn, PG_lru)) {
-        this.#putPage(pfn);
-        this.#info(`soft_offline: ${hexp(pfn)}: unknown non LRU page type ${this.#flagsWord(pfn)} (${this.#flagNames(pfn)})`);
-        return -ERRNO.EIO;
+    const store = this.core.memmap;
+    let pass = 0;
+    let countIncreased = hasBits(flags, MF_COUNT_INCREASED);
+    for (;;) {
+      if (!countIncreased && !this.#getHwpoisonPage(pfn)) {
+        if (store.pageRefCount(pfn) > 0) {
+          // raced with an allocation
+          if (pass++ < 3) continue;
+          return -ERRNO.EBUSY;
+        }
+        if (!this.core.isFreeBuddyPage(pfn)) {
+          // raced with put_page()
+          if (pass++ < 3) continue;
+          return -ERRNO.EIO;
+        }
+        return 0;
       }
+      // (PageHuge and __PageMovable: neither exists in the model)
+      if (this.#flag(pfn, PG_lru)) return 1;
+      this.#putPage(pfn);
+      if (pass++ < 3) {
+        countIncreased = false;
+        continue;
+      }
+      return -ERRNO.EIO;
     }
-    return ret;
   }
 
   /**
@@ -665,6 +669,11 @@ export class MemoryFailure {
     if (store.pageRefCount(pfn) !== 2) return false;
     return sys.shmemErrorRemovePage(pfn);
   }
+}
+
+/** `flags & ~bit` for a flag that is set or not. */
+function clearFlag(flags: number, bit: number): number {
+  return hasBits(flags, bit) ? flags - bit : flags;
 }
 
 /** Whether bit `b` of a flags word is set. */

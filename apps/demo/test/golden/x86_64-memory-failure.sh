@@ -35,6 +35,11 @@ process read 100 0x7ffff7ffc000 10
 page 0x7ffb4
 echo 0x7ffb4000 > /sys/devices/system/memory/soft_offline_page
 dmesg
+# Soft offline of a free page takes it off the buddy lists; a kernel page (the memmap) is refused.
+dmesg -C
+echo 0x40002000 > /sys/devices/system/memory/soft_offline_page
+echo 0x7ee00000 > /sys/devices/system/memory/soft_offline_page
+dmesg
 grep HardwareCorrupted /proc/meminfo
 # A reserved kernel page, a number kstrtoull refuses, memory outside the kernel's control.
 dmesg -C
