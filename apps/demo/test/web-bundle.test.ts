@@ -8,9 +8,10 @@
  * the chunks it imports statically, as esbuild's metafile lists them. It is
  * set a little above what the build reaches (331 KiB for xterm.js, the
  * machine and the shell; ndctl check-namespace brings the userspace BTT
- * checker along, the process commands mm's user side, and every package
- * checks struct-valued arguments field by field at its boundary), so that
- * growing it is a decision.
+ * checker along, the process commands mm's user side, the sysfs files of
+ * memory failure (mm/memory-failure.c), and every package checks
+ * struct-valued arguments field by field at its boundary), so that growing
+ * it is a decision.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';

@@ -102,7 +102,7 @@ import {
 import { SparseMemory } from '@zonedev/sparse-vmemmap';
 import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
 import type { MmSystem } from '@zonedev/mm';
-import { MIGRATE_SYNC, MR_MEMORY_HOTPLUG, isolateLruPage, migratePages, putbackLruPage } from '@zonedev/mm';
+import { MIGRATE_SYNC, MR_MEMORY_HOTPLUG, MemoryFailure, isolateLruPage, migratePages, putbackLruPage } from '@zonedev/mm';
 import { onlineDeviceSection, onlineSection, presentSection, validSection, vmemAltmap, vmemAltmapOffset } from '@zonedev/sparse-vmemmap';
 import type { HotplugArch, MhpFlags, MhpParams, Pgprot } from './arch.js';
 import { MHP_MEMMAP_ON_MEMORY, MHP_MERGE_RESOURCE, MHP_NONE } from './arch.js';
@@ -293,6 +293,13 @@ export class MemoryHotplug implements MemoryBlockHost {
   readonly offlineSignalPasses: number;
   /** The machine's mm/: anonymous pages of processes migrate through its `migrate_pages()`. */
   userMm: MmSystem | undefined;
+  /**
+   * The machine's memory-failure handling (mm/memory-failure.c) over the
+   * same mm core and {@link MemoryHotplug.userMm}, behind the
+   * `soft_offline_page` and `hard_offline_page` files; undefined without
+   * `CONFIG_MEMORY_FAILURE` (no `PG_hwpoison`).
+   */
+  readonly memoryFailure: MemoryFailure | undefined;
   private readonly tracer: Tracer;
   private readonly linear: LinearMapping[] = [];
   private readonly cpuNodes: ReadonlySet<number>;
@@ -309,6 +316,9 @@ export class MemoryHotplug implements MemoryBlockHost {
     this.arch = options.arch;
     this.tracer = options.kernel.tracer;
     this.userMm = options.userMm;
+    this.memoryFailure = options.mm.config.pageflags.PG_hwpoison !== undefined
+      ? new MemoryFailure({ core: options.mm, system: () => this.userMm })
+      : undefined;
     const c = this.mm.config;
     if (this.sparse.layout.PAGE_SHIFT !== c.pageShift || this.sparse.layout.SECTION_SIZE_BITS !== c.sectionSizeBits) {
       throw new KernelError('EINVAL', 'memory hotplug: mmzone and sparse-vmemmap disagree on PAGE_SHIFT or SECTION_SIZE_BITS');

@@ -56,9 +56,11 @@ import {
   checkPhysRange,
   checkUnsigned,
   kstrtoull,
+  kstrtoullBig,
   isPowerOf2,
   sysfsStreq,
 } from '@zonedev/kernel';
+import type { MemoryFailure } from '@zonedev/mm';
 import type { HotplugArch, MhpFlags } from './arch.js';
 import type { MemoryNotify } from './memory-notifier.js';
 
@@ -151,6 +153,12 @@ export interface MemoryBlockHost {
   __addMemory(nid: number, start: number, size: number, mhpFlags: MhpFlags): void;
   /** `unregister_memory_block_under_nodes()`. */
   unregisterMemoryBlockUnderNodes(mem: MemoryBlock): void;
+  /**
+   * `memory_failure()` and `soft_offline_page()` (mm/memory-failure.c),
+   * for `hard_offline_page` and `soft_offline_page`; the two files exist
+   * only with it (`CONFIG_MEMORY_FAILURE`).
+   */
+  readonly memoryFailure?: Pick<MemoryFailure, 'memoryFailure' | 'softOfflinePage'> | undefined;
 }
 
 /**
@@ -532,7 +540,37 @@ export class MemorySubsystem {
         store: (_dev, buf) => this.probeStore(buf),
       });
     }
+    const mf = this.hp.memoryFailure;
+    if (mf !== undefined) {
+      // CONFIG_MEMORY_FAILURE: both write-only (0200)
+      attrs.push({
+        name: 'soft_offline_page',
+        mode: 0o200,
+        store: (_dev, buf) => mf.softOfflinePage(this.offlinePagePfn(buf), 0),
+      }, {
+        name: 'hard_offline_page',
+        mode: 0o200,
+        store: (_dev, buf) => mf.memoryFailure(this.offlinePagePfn(buf), 0),
+      });
+    }
     return attrs;
+  }
+
+  /**
+   * The pfn `soft_offline_page_store()` and `hard_offline_page_store()`
+   * (drivers/base/memory.c, v5.13) take from the written physical address:
+   * `kstrtoull(buf, 0)` (any failure, range included, is -EINVAL) shifted
+   * right by PAGE_SHIFT. The result is then theirs: `soft_offline_page()`'s
+   * or `memory_failure()`'s errno, or success.
+   */
+  private offlinePagePfn(buf: string): number {
+    let addr: bigint;
+    try {
+      addr = kstrtoullBig(buf);
+    } catch {
+      throw new KernelError('EINVAL', `offline_page: invalid physical address '${String(buf).replace(/\n$/, '')}'`);
+    }
+    return Number(addr / 2n ** BigInt(this.pageShift));
   }
 
   /** `probe_store()`: adds the block starting at the written address (`__add_memory()`). */

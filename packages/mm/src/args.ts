@@ -71,8 +71,8 @@ export function checkFn(fn: string, what: string, f: unknown): void {
 export function checkPageSize(fn: string, pageSize: unknown): asserts pageSize is number {
   checkUnsigned(fn, 'page size', pageSize, 2 ** 30);
   const p = pageSize as number;
-  // below 2^31 the bitwise test is exact
-  if (p < 4096 || (p & (p - 1)) !== 0) throw new KernelError('EINVAL', `${fn}: page size ${p} is not a power of two from 4096`);
+  // Math.log2 is exact for powers of two
+  if (p < 4096 || !Number.isInteger(Math.log2(p))) throw new KernelError('EINVAL', `${fn}: page size ${p} is not a power of two from 4096`);
 }
 
 /** EINVAL unless `file` is a `struct file` as mm sees it: a path, device numbers, an inode and the open mode. */

@@ -102,11 +102,18 @@ export {
 
 // --- mm/migrate.c, mm/rmap.c (try_to_unmap), mm/vmscan.c (isolation)
 export {
-  TTU_MIGRATION, TTU_IGNORE_MLOCK, MIGRATE_ASYNC, MIGRATE_SYNC_LIGHT, MIGRATE_SYNC, MIGRATE_SYNC_NO_COPY,
-  MR_COMPACTION, MR_MEMORY_HOTPLUG, MR_SYSCALL, MIGRATEPAGE_SUCCESS,
+  TTU_MIGRATION, TTU_IGNORE_MLOCK, TTU_IGNORE_HWPOISON, MIGRATE_ASYNC, MIGRATE_SYNC_LIGHT, MIGRATE_SYNC, MIGRATE_SYNC_NO_COPY,
+  MR_COMPACTION, MR_MEMORY_FAILURE, MR_MEMORY_HOTPLUG, MR_SYSCALL, MIGRATEPAGE_SUCCESS,
   tryToUnmap, removeMigrationPtes, isolateLruPage, putbackLruPage, migratePages,
 } from './migrate.js';
 export type { MigratePagesResult } from './migrate.js';
 
 // --- fs/proc/task_mmu.c: /proc/PID/smaps and status
 export { showMapVma, showSmap, taskMem } from './task-mmu.js';
+
+// --- mm/memory-failure.c, include/linux/mm.h (enum mf_flags, enum mf_result)
+export {
+  MF_COUNT_INCREASED, MF_ACTION_REQUIRED, MF_MUST_KILL, MF_SOFT_OFFLINE,
+  MF_IGNORED, MF_FAILED, MF_DELAYED, MF_RECOVERED, MemoryFailure,
+} from './memory-failure.js';
+export type { MemoryFailureOptions } from './memory-failure.js';

@@ -198,6 +198,8 @@ export interface ZoneDevicePagemap {
 export interface DevPagemapLookup {
   getDevPagemap(pfn: number, cached?: ZoneDevicePagemap): ZoneDevicePagemap | undefined;
   putDevPagemap(pgmap: ZoneDevicePagemap | undefined): void;
+  /** `pgmap_pfn_valid(pgmap, pfn)`: `pfn` is a data page, not the altmap's memmap (every pfn when absent). */
+  pgmapPfnValid?(pgmap: ZoneDevicePagemap, pfn: number): boolean;
 }
 
 /**
@@ -436,6 +438,25 @@ export class MmSystem {
     cache.pages.set(this.core.memmap.pageIndex(old), newPfn);
     this.getPage(newPfn);
     this.putPage(old);
+  }
+
+  /**
+   * `shmem_error_remove_page()` (mm/shmem.c, `generic_error_remove_page()`
+   * → `truncate_inode_page()`): memory failure punches the page `pfn` out
+   * of its shmem file's page cache (`page->mapping = NULL`), which drops
+   * the cache's reference; the next fault of that index finds a hole and
+   * gets a new zeroed page. Returns false, changing nothing, for a page
+   * that is not in a shmem page cache. Internal to the package (memory
+   * failure).
+   */
+  shmemErrorRemovePage(pfn: number): boolean {
+    if (!this.isShmemPage(pfn)) return false;
+    const store = this.core.memmap;
+    const cache = store.pageMapping(pfn) as ShmemMapping;
+    cache.pages.delete(store.pageIndex(pfn));
+    store.setPageMapping(pfn, undefined);
+    this.putPage(pfn);
+    return true;
   }
 
   /** The pages of a shmem file's page cache, by index (for tests and tools). */

@@ -22,7 +22,7 @@ import { _PAGE_ACCESSED, _PAGE_RW, pfnPte, pteDirty, pteWrite, swpEntryToPte, vm
 import { isAnonMapping, pageAddAnonRmap, pageAddFileRmap, pageRemoveRmap, rmapWalkAnonWith } from './rmap.js';
 import {
   devicePrivateEntryToPfn, isDevicePrivateEntry, isMigrationEntry, isWriteDevicePrivateEntry, isWriteMigrationEntry,
-  makeDevicePrivateEntry, makeMigrationEntry, migrationEntryToPfn,
+  makeDevicePrivateEntry, makeHwpoisonEntry, makeMigrationEntry, migrationEntryToPfn,
 } from './swapops.js';
 import { VM_WRITE } from './vma.js';
 import type { Vma } from './vma.js';
@@ -30,17 +30,20 @@ import { checkFn, checkSys } from './args.js';
 
 /** `TTU_MIGRATION` (include/linux/rmap.h): install migration entries. @public */ export const TTU_MIGRATION = 0x1;
 /** `TTU_IGNORE_MLOCK`. @public */ export const TTU_IGNORE_MLOCK = 0x8;
+/** `TTU_IGNORE_HWPOISON`: unmap a hwpoisoned page without installing hwpoison entries. @public */ export const TTU_IGNORE_HWPOISON = 0x20;
 
 /** `MIGRATE_ASYNC` (include/linux/migrate_mode.h). @public */ export const MIGRATE_ASYNC = 0;
 /** `MIGRATE_SYNC_LIGHT`. @public */ export const MIGRATE_SYNC_LIGHT = 1;
 /** `MIGRATE_SYNC`. @public */ export const MIGRATE_SYNC = 2;
 /** `MIGRATE_SYNC_NO_COPY`. @public */ export const MIGRATE_SYNC_NO_COPY = 3;
 
-/** `MR_MEMORY_HOTPLUG` (`enum migrate_reason`, include/linux/migrate.h). @public */ export const MR_MEMORY_HOTPLUG = 2;
+/** `MR_MEMORY_FAILURE` (`enum migrate_reason`, include/linux/migrate.h): soft offlining; the old page keeps its isolation reference. @public */ export const MR_MEMORY_FAILURE = 1;
+/** `MR_MEMORY_HOTPLUG`. @public */ export const MR_MEMORY_HOTPLUG = 2;
 /** `MR_SYSCALL`. @public */ export const MR_SYSCALL = 3;
 /** `MR_DEMOTION`... `MR_COMPACTION`: 0. @public */ export const MR_COMPACTION = 0;
-/** `MR_TYPES`: the number of reasons in v5.13's `enum migrate_reason` (MR_DEMOTION came in v5.15). */
-const MR_TYPES = 8;
+
+/** The last `enum migrate_reason` of v5.13 (`MR_LONGTERM_PIN`, 7). */
+const MR_LONGTERM_PIN_REASON = 7;
 
 /** `MIGRATEPAGE_SUCCESS`. @public */ export const MIGRATEPAGE_SUCCESS = 0;
 
@@ -53,8 +56,11 @@ const MIGRATE_PASSES = 10;
  * device-private entry of a device-private page), each under an
  * `MMU_NOTIFY_CLEAR` notification: with `TTU_MIGRATION` a migration entry
  * (write if the PTE was writable) takes its place. Each PTE removed drops
- * the page's rmap and one reference. Returns whether the page is no longer
- * mapped (`!page_mapcount`).
+ * the page's rmap and one reference. A page with `PG_hwpoison` gets a
+ * hwpoison entry instead (whatever the other flags) unless
+ * `TTU_IGNORE_HWPOISON`: a later access by the process is
+ * `VM_FAULT_HWPOISON`. Returns whether the page is no longer mapped
+ * (`!page_mapcount`).
  * @public
  */
 export function tryToUnmap(sys: MmSystem, pfn: number, flags: number): boolean {
@@ -68,7 +74,9 @@ export function tryToUnmap(sys: MmSystem, pfn: number, flags: number): boolean {
 
 function tryToUnmapImpl(sys: MmSystem, pfn: number, flags: number): boolean {
   const store = sys.core.memmap;
-  rmapWalk(sys, pfn, store.pageMapping(pfn), { sys, pfn, migration: hasBits(flags, TTU_MIGRATION) }, tryToUnmapOne);
+  const hw = sys.core.config.pageflags.PG_hwpoison;
+  const hwpoison = hw !== undefined && !hasBits(flags, TTU_IGNORE_HWPOISON) && store.testPageFlag(pfn, hw);
+  rmapWalk(sys, pfn, store.pageMapping(pfn), { sys, pfn, migration: hasBits(flags, TTU_MIGRATION), hwpoison }, tryToUnmapOne);
   return store.pageMapcount(pfn) === 0;
 }
 
@@ -88,6 +96,7 @@ interface UnmapWalk {
   readonly sys: MmSystem;
   readonly pfn: number;
   readonly migration: boolean;
+  readonly hwpoison: boolean;
 }
 
 /**
@@ -115,7 +124,10 @@ function tryToUnmapOne(w: UnmapWalk, vma: Vma, addr: number): void {
   if (range) mmuNotifierInvalidateRangeStart(range);
   try {
     if (pte.kind === 'present' && pteDirty(pte)) store.setPageFlag(pfn, PG_dirty);
-    if (w.migration) pgd.set(addr, swpEntryToPte(makeMigrationEntry(pfn, write)));
+    if (w.hwpoison) {
+      pgd.set(addr, swpEntryToPte(makeHwpoisonEntry(pfn)));
+      mm.addRss(sys.mmCounter(pfn), -1);
+    } else if (w.migration) pgd.set(addr, swpEntryToPte(makeMigrationEntry(pfn, write)));
     else {
       pgd.clear(addr);
       mm.addRss(sys.mmCounter(pfn), -1);
@@ -248,11 +260,12 @@ function unmapAndMove(
   putNewPage: ((pfn: number) => void) | undefined,
   pfn: number,
   mode: number,
+  reason: number,
 ): number {
   const store = sys.core.memmap;
   if (sys.pageCount(pfn) === 1) {
     // the page was freed from under us: only the isolation reference is left
-    sys.putPage(pfn);
+    if (reason !== MR_MEMORY_FAILURE) sys.putPage(pfn);
     return MIGRATEPAGE_SUCCESS;
   }
   const newPfn = getNewPage(pfn);
@@ -280,8 +293,9 @@ function unmapAndMove(
   }
   store.clearPageFlag(pfn, PG_locked);
   if (rc === MIGRATEPAGE_SUCCESS) {
-    // the old page goes with its isolation reference; the new one is put back on the LRU
-    sys.putPage(pfn);
+    // the old page goes with its isolation reference (soft offline keeps it
+    // for page_handle_poison()); the new one is put back on the LRU
+    if (reason !== MR_MEMORY_FAILURE) sys.putPage(pfn);
     putbackLruPage(sys, newPfn);
   } else if (putNewPage) putNewPage(newPfn);
   else sys.putPage(newPfn);
@@ -305,8 +319,11 @@ export interface MigratePagesResult {
  * with -EAGAIN (referenced beyond its mappings, or locked) is retried, up
  * to ten passes, and then counted as failed; a page that moved leaves
  * `from`, a page that did not stays there for `putback_movable_pages()`.
- * KernelError ENOMEM when `getNewPage` has nothing (pages moved before it
- * stay moved, as in the kernel).
+ * A moved page drops its isolation reference, except with
+ * `MR_MEMORY_FAILURE`, where soft offline keeps it for poisoning the old
+ * frame. KernelError ENOMEM when `getNewPage` has nothing (pages moved
+ * before it stay moved, as in the kernel); EINVAL for a `reason` beyond
+ * v5.13's `enum migrate_reason`.
  * @public
  */
 export function migratePages(
@@ -315,18 +332,18 @@ export function migratePages(
   getNewPage: (pfn: number) => number | undefined,
   putNewPage: ((pfn: number) => void) | undefined,
   mode: number,
-  _reason: number,
+  reason: number,
 ): MigratePagesResult {
   checkSys('migrate_pages', sys);
   if (!Array.isArray(from)) throw new KernelError('EINVAL', 'migrate_pages: from is not a list');
   checkFn('migrate_pages', 'get_new_page', getNewPage);
   if (putNewPage !== undefined) checkFn('migrate_pages', 'put_new_page', putNewPage);
-  checkUnsigned('migrate_pages', 'reason', _reason, MR_TYPES - 1);
   checkUnsigned('migrate_pages', 'mode', mode, MIGRATE_SYNC_NO_COPY);
+  checkUnsigned('migrate_pages', 'reason', reason, MR_LONGTERM_PIN_REASON);
   for (const p of from) checkUnsigned('migrate_pages', 'pfn', p);
   const tracer = sys.core.kernel.tracer;
-  if (tracer.enabled) return tracer.invoke('migrate_pages', null, migratePagesImpl, sys, from, getNewPage, putNewPage, mode);
-  return migratePagesImpl(sys, from, getNewPage, putNewPage, mode);
+  if (tracer.enabled) return tracer.invoke('migrate_pages', null, migratePagesImpl, sys, from, getNewPage, putNewPage, mode, reason);
+  return migratePagesImpl(sys, from, getNewPage, putNewPage, mode, reason);
 }
 
 function migratePagesImpl(
@@ -335,6 +352,7 @@ function migratePagesImpl(
   getNewPage: (pfn: number) => number | undefined,
   putNewPage: ((pfn: number) => void) | undefined,
   mode: number,
+  reason: number,
 ): MigratePagesResult {
   let retry = 1;
   let nrSucceeded = 0;
@@ -347,7 +365,7 @@ function migratePagesImpl(
     try {
       for (; i < from.length; i++) {
         const pfn = from[i]!;
-        const rc = unmapAndMove(sys, getNewPage, putNewPage, pfn, mode);
+        const rc = unmapAndMove(sys, getNewPage, putNewPage, pfn, mode, reason);
         if (rc === -12) throw new KernelError('ENOMEM', `migrate_pages: no new page for pfn 0x${pfn.toString(16)}`);
         if (rc === MIGRATEPAGE_SUCCESS) nrSucceeded++;
         else {

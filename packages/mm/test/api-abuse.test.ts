@@ -9,7 +9,7 @@
  * allocator are exactly as they were.
  */
 import { isKernelError } from '@zonedev/kernel';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, handleMmFault, userFault, userRead, userWrite } from '../src/index.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MemoryFailure, PROT_READ, PROT_WRITE, handleMmFault, userFault, userRead, userWrite } from '../src/index.js';
 import type { MmStruct } from '../src/index.js';
 import { describe, expect, it } from 'vitest';
 import { snapshot } from './helpers.js';
@@ -38,7 +38,8 @@ function proc(): { m: Machine; mm: MmStruct; addr: number } {
   return { m, mm, addr };
 }
 
-const state = (t: { m: Machine; mm: MmStruct; addr: number }): unknown => ({
+const state = (t: { m: Machine; mm: MmStruct; addr: number; mf?: MemoryFailure }): unknown => ({
+  poisoned: t.mf?.numPoisonedPages,
   vmas: snapshot(t.mm),
   maps: t.mm.procMaps(),
   rss: t.mm.getMmRss(),
@@ -46,10 +47,16 @@ const state = (t: { m: Machine; mm: MmStruct; addr: number }): unknown => ({
   data: Array.from(userRead(t.mm, t.addr, 8)),
 });
 
-function calls(t: { mm: MmStruct; addr: number }): [string, (v: unknown) => unknown][] {
-  const { mm, addr } = t;
+function calls(t: { mm: MmStruct; addr: number; mf: MemoryFailure }): [string, (v: unknown) => unknown][] {
+  const { mm, addr, mf } = t;
   const vma = mm.findVma(addr)!;
+  const pte = mm.pgd!.get(addr);
+  const pfn = pte?.kind === 'present' ? pte.pfn : 0;
   return [
+    ['memoryFailure pfn', (v) => mf.memoryFailure(n(v), 0)],
+    ['memoryFailure flags', (v) => mf.memoryFailure(pfn, n(v))],
+    ['softOfflinePage pfn', (v) => mf.softOfflinePage(n(v), 0)],
+    ['softOfflinePage flags', (v) => mf.softOfflinePage(pfn, n(v))],
     ['mmap length', (v) => mm.mmap({ length: n(v), prot: PROT_READ, flags: MAP_PRIVATE + MAP_ANONYMOUS })],
     ['mmap addr', (v) => mm.mmap({ addr: n(v ?? NaN), length: 4096, prot: PROT_READ, flags: MAP_PRIVATE + MAP_ANONYMOUS })],
     ['mmap prot', (v) => mm.mmap({ length: 4096, prot: n(v), flags: MAP_PRIVATE + MAP_ANONYMOUS })],
@@ -76,7 +83,8 @@ function calls(t: { mm: MmStruct; addr: number }): [string, (v: unknown) => unkn
 
 describe('every numeric argument of the address-space entry points', () => {
   it('answers a bad number with a KernelError and changes nothing', () => {
-    const t = proc();
+    const p = proc();
+    const t = { ...p, mf: new MemoryFailure({ core: p.m.core, system: () => p.m.sys }) };
     const before = state(t);
     const wrong: string[] = [];
     for (const [name, call] of calls(t)) {

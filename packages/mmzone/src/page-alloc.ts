@@ -2238,6 +2238,87 @@ export class MmCore {
     return iso.offlineIsolatedPages(this, this.ops, startPfn, endPfn);
   }
 
+  /**
+   * `is_free_buddy_page(page)` (mm/page_alloc.c): whether `pfn` lies in a
+   * free block of the buddy allocator (a PageBuddy head at `pfn` aligned
+   * down to some order, of that order or more). KernelError EINVAL for a
+   * pfn without a struct page.
+   */
+  isFreeBuddyPage(pfn: Pfn | number): boolean {
+    checkUnsigned('is_free_buddy_page', 'pfn', pfn);
+    if (!this.memmap.hasMemmap(pfn)) throw new KernelError('EINVAL', `is_free_buddy_page: pfn 0x${pfn.toString(16)} has no struct page`);
+    return this.buddyHeadOf(pfn) >= 0;
+  }
+
+  /** The head of the free block covering `pfn`, or -1 (the search of `is_free_buddy_page()`). */
+  private buddyHeadOf(pfn: number): number {
+    const mm = this.memmap;
+    for (let o = 0; o < this.config.MAX_ORDER; o++) {
+      const head = pfn - (pfn % POW2[o]!);
+      if (!mm.hasMemmap(head)) return -1;
+      if (mm.pageBuddy(head) && mm.buddyOrder(head) >= o) return head;
+    }
+    return -1;
+  }
+
+  /**
+   * `take_page_off_buddy(page)` (mm/page_alloc.c, v5.13): takes the single
+   * page `pfn` out of the free block that holds it, for memory failure: the
+   * block leaves its free list, `break_down_buddy_pages()` gives every other
+   * part of it back to the list of its migratetype, and NR_FREE_PAGES drops
+   * by one (unless the pageblock is isolated). The page is left with
+   * refcount 0, no page type and no flags changed. Returns false, changing
+   * nothing, when the page is not free (the search stops at the first
+   * referenced head, as the kernel's does). KernelError EINVAL for a pfn
+   * without a struct page.
+   */
+  takePageOffBuddy(pfn: Pfn | number): boolean {
+    checkUnsigned('take_page_off_buddy', 'pfn', pfn);
+    if (!this.memmap.hasMemmap(pfn)) throw new KernelError('EINVAL', `take_page_off_buddy: pfn 0x${pfn.toString(16)} has no struct page`);
+    if (this.tracing) return this.kernel.tracer.invoke('take_page_off_buddy', this, this.takePageOffBuddyImpl, pfn);
+    return this.takePageOffBuddyImpl(pfn);
+  }
+
+  private takePageOffBuddyImpl(pfn: number): boolean {
+    const mm = this.memmap;
+    const zone = this.pageZone(pfn);
+    for (let o = 0; o < this.config.MAX_ORDER; o++) {
+      const head = pfn - (pfn % POW2[o]!);
+      if (!mm.hasMemmap(head)) return false;
+      if (mm.pageBuddy(head) && mm.buddyOrder(head) >= o) {
+        const order = mm.buddyOrder(head);
+        const mt = mm.getPageblockMigratetype(head);
+        this.delPageFromFreeList(zone, head);
+        this.breakDownBuddyPages(zone, head, pfn, order, mt);
+        if (mt !== this.config.MIGRATE_ISOLATE) this.modZoneFreepageState(zone, -1, mt);
+        return true;
+      }
+      if (mm.pageRefCount(head) > 0) return false;
+    }
+    return false;
+  }
+
+  /**
+   * `break_down_buddy_pages(zone, page, target, 0, high, migratetype)`: halves
+   * the block `head` of order `high` down to the page `target`, each half
+   * that does not hold `target` going back to the free list as a block of
+   * its order.
+   */
+  private breakDownBuddyPages(zone: Zone, head: number, target: number, high0: number, mt: number): void {
+    let page = head;
+    let high = high0;
+    let size = POW2[high]!;
+    while (high > 0) {
+      high--;
+      size /= 2;
+      const upper = target >= page + size;
+      const buddy = upper ? page : page + size;
+      this.addToFreeList(zone, buddy, high, mt, false);
+      this.memmap.setBuddyOrder(buddy, high);
+      if (upper) page += size;
+    }
+  }
+
   // ===================================================================
   // /proc
   // ===================================================================

@@ -24,7 +24,7 @@
  * maps it; `cat /proc/PID/smaps` the process's view.
  */
 import { isKernelError } from '@zonedev/kernel';
-import { PAGE_SIZE, UserFaultSignal, isDevicePrivateEntry, isSwapPte, swpOffset, swpType, SWP_DEVICE_READ, SWP_DEVICE_WRITE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '@zonedev/mm';
+import { PAGE_SIZE, UserFaultSignal, isDevicePrivateEntry, isHwpoisonEntry, isSwapPte, swpOffset, swpType, SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_HWPOISON, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '@zonedev/mm';
 import type { Pte, SwpEntry } from '@zonedev/mm';
 import { DMIRROR_FAIL_MIGRATE_TO_RAM, DmirrorTask, HMM_DMIRROR_MIGRATE, runHmmTests } from '@zonedev/hmm';
 import { errorText } from '../shell/builtins.js';
@@ -38,17 +38,20 @@ function hex(n: number | bigint): string {
   return `0x${n.toString(16)}`;
 }
 
-/** The name of a device-private swap type. */
+/** The name of a special swap type (device-private, migration, hwpoison). */
 function swpTypeName(type: number): string {
   if (type === SWP_DEVICE_WRITE) return 'SWP_DEVICE_WRITE';
   if (type === SWP_DEVICE_READ) return 'SWP_DEVICE_READ';
+  if (type === SWP_MIGRATION_WRITE) return 'SWP_MIGRATION_WRITE';
+  if (type === SWP_MIGRATION_READ) return 'SWP_MIGRATION_READ';
+  if (type === SWP_HWPOISON) return 'SWP_HWPOISON';
   return `swap type ${type}`;
 }
 
-/** A swap entry decoded (swp_type(), swp_offset(); a device-private entry's offset is the device page's pfn). */
+/** A swap entry decoded (swp_type(), swp_offset(); a device-private or hwpoison entry's offset is a pfn). */
 export function swapEntryText(entry: SwpEntry): string {
   const t = swpType(entry);
-  const what = isDevicePrivateEntry(entry) ? " (the device page's pfn)" : '';
+  const what = isDevicePrivateEntry(entry) ? " (the device page's pfn)" : isHwpoisonEntry(entry) ? " (the poisoned page's pfn)" : '';
   return `swap entry ${hex(entry.val)}: type ${swpTypeName(t)} (${t}), offset ${hex(swpOffset(entry))}${what}`;
 }
 

@@ -257,6 +257,8 @@ export class Machine implements MachineCore {
     });
     this.hotplug.memoryHotplugInit();
     this.memremap = new Memremap({ kernel, mm, hotplug: this.hotplug, arch: profile.memremap });
+    // memory_failure() finds a ZONE_DEVICE pfn's pagemap through get_dev_pagemap()
+    if (this.hotplug.memoryFailure) this.hotplug.memoryFailure.devPagemaps = this.memremap;
     const radix = options.platform === 'powerpc' && options.mmu === 'radix' && !this.cmdline.disableRadix;
     this.nvdimm = setupNvdimm({ kernel, mm, memremap: this.memremap, options, radix, backingStore }, physaddrToNid);
 

@@ -172,7 +172,8 @@ export function meminfoShow(m: Machine): string {
   s += kb('VmallocUsed:    ', 0);
   s += kb('VmallocChunk:   ', 0);
   s += kb('Percpu:         ', 0);
-  s += `HardwareCorrupted: ${String(0).padStart(5)} kB\n`;
+  // num_poisoned_pages << (PAGE_SHIFT - 10), "%5lu"
+  s += `HardwareCorrupted: ${String(K(m.hotplug.memoryFailure?.numPoisonedPages ?? 0)).padStart(5)} kB\n`;
   s += kb('AnonHugePages:  ', 0);
   s += kb('ShmemHugePages: ', 0);
   s += kb('ShmemPmdMapped: ', 0);
