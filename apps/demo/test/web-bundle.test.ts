@@ -6,7 +6,7 @@
  *
  * The budget is of the gzipped JS the page needs before it runs: app.js and
  * the chunks it imports statically, as esbuild's metafile lists them. It is
- * set a little above what the build reaches (331 KiB for xterm.js, the
+ * set a little above what the build reaches (352 KiB for xterm.js, the
  * machine and the shell; ndctl check-namespace brings the userspace BTT
  * checker along, the process commands mm's user side, the sysfs files of
  * memory failure (mm/memory-failure.c), and every package checks
@@ -24,7 +24,7 @@ import { webCommand } from '../src/web-cli.js';
 
 const APP = fileURLToPath(new URL('..', import.meta.url));
 /** Gzipped bytes of JS loaded before the page runs. */
-const INITIAL_JS_BUDGET = 348 * 1024;
+const INITIAL_JS_BUDGET = 356 * 1024;
 
 interface Metafile {
   readonly outputs: Readonly<

@@ -46,9 +46,8 @@
  * learns of the poison when it touches the page.
  */
 import { ERRNO, KernelError, checkUnsigned, hasBits } from '@zonedev/kernel';
-import type { MmCore } from '@zonedev/mmzone';
 import {
-  GFP_USER, PG_active, PG_dirty, PG_error, PG_head, PG_lru, PG_mlocked, PG_owner_priv_1, PG_reserved, PG_slab,
+  GFP_USER, MmCore, PG_active, PG_dirty, PG_error, PG_head, PG_lru, PG_mlocked, PG_owner_priv_1, PG_reserved, PG_slab,
   PG_swapbacked, PG_unevictable, PG_uptodate, PG_writeback, __GFP_MOVABLE, __GFP_RETRY_MAYFAIL, formatPageFlags, gfpOr,
 } from '@zonedev/mmzone';
 import type { DevPagemapLookup, MmSystem, ZoneDevicePagemap } from './memory.js';
@@ -151,10 +150,11 @@ export class MemoryFailure {
   readonly #states: readonly PageState[];
 
   constructor(options: MemoryFailureOptions) {
-    if (typeof options !== 'object' || options === null || typeof options.core !== 'object' || options.core === null) {
+    if (typeof options !== 'object' || options === null || !(options.core instanceof MmCore)) {
       throw new KernelError('EINVAL', 'memory_failure: options.core is not an mm core');
     }
     if (options.system !== undefined && typeof options.system !== 'function') throw new KernelError('EINVAL', 'memory_failure: options.system is not a function');
+    if (options.devPagemaps !== undefined && (typeof options.devPagemaps !== 'object' || options.devPagemaps === null)) throw new KernelError('EINVAL', 'memory_failure: devPagemaps is not a lookup');
     const hw = options.core.config.pageflags.PG_hwpoison;
     if (hw === undefined) throw new KernelError('EINVAL', 'memory_failure: CONFIG_MEMORY_FAILURE is not set (no PG_hwpoison)');
     this.core = options.core;

@@ -450,6 +450,7 @@ export class MmSystem {
    * failure).
    */
   shmemErrorRemovePage(pfn: number): boolean {
+    checkPfn('shmem_error_remove_page', pfn);
     if (!this.isShmemPage(pfn)) return false;
     const store = this.core.memmap;
     const cache = store.pageMapping(pfn) as ShmemMapping;

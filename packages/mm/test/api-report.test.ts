@@ -84,6 +84,7 @@ describe('@zonedev/mm: every entry point of the API report refuses bad values', 
   const { m, mm, child, a, sh, sub } = w;
   const sys = m.sys;
   const core = m.core;
+  const mf = new api.MemoryFailure({ core, system: () => sys });
   const vma = (): Vma => mm.findVma(a)!;
   const pte = (): PresentPte => mm.pgd!.get(a) as PresentPte;
   const pfn = (): number => pte().pfn;
@@ -246,6 +247,11 @@ describe('@zonedev/mm: every entry point of the API report refuses bad values', 
     x86MmapBase: { args: a_(2 ** 47, 8 * 2 ** 20, P), call: ([t, s, ps]) => api.x86MmapBase(n(t), s as number, ps as number), allow: (i, v) => i > 0 && v === undefined },
     zapPageRange: { args: () => [vma(), a + 7 * P, a + 8 * P], call: ([v, s, e]) => api.zapPageRange(v as Vma, n(s), n(e)) },
 
+    // --- mm/memory-failure.c (a pfn with no struct page: ENXIO, nothing changes)
+    'MemoryFailure.constructor': { args: () => [{ core, system: () => sys }], call: ([o]) => new api.MemoryFailure(o as never), allowField: (_i, f, v) => f === 'system' && v === undefined },
+    'MemoryFailure.memoryFailure': on(() => mf, 'memoryFailure', () => [2 ** 40, 0]),
+    'MemoryFailure.softOfflinePage': on(() => mf, 'softOfflinePage', () => [2 ** 40, 0]),
+
     // --- struct mm_struct
     'MmStruct.constructor': { args: () => [900, { system: sys }], call: ([p, o]) => new MmStruct(n(p), o as never), allow: onlyAtEnd(1), allowField: (_i, f, v) => f === 'system' && v === undefined /* an mm without page tables */ },
     'MmStruct.addRss': on(child, 'addRss', [api.MM_SWAPENTS, 0], (i, v) => i === 1 && v === -1 /* a decrement */),
@@ -289,6 +295,7 @@ describe('@zonedev/mm: every entry point of the API report refuses bad values', 
     'MmSystem.putPage': on(sys, 'putPage', [2 ** 40]),
     'MmSystem.readPage': on(sys, 'readPage', () => [pfn(), 0, 8]),
     'MmSystem.register': on(sys, 'register', () => [mm]),
+    'MmSystem.shmemErrorRemovePage': on(sys, 'shmemErrorRemovePage', [2 ** 40]),
     'MmSystem.shmemMoveMapping': on(sys, 'shmemMoveMapping', [2 ** 40, 2 ** 40 + 1]),
     'MmSystem.shmemPages': { ...on(sys, 'shmemPages', () => [mm.findVma(sh)!.vmFile]), allowField: anyPath },
     'MmSystem.shmemRelease': {
