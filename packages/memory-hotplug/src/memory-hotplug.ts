@@ -72,7 +72,7 @@ import {
   orBits,
 } from '@zonedev/kernel';
 import { MmCore } from '@zonedev/mmzone';
-import type { Pfn, PglistData, Zone } from '@zonedev/mmzone';
+import type { PglistData, Zone } from '@zonedev/mmzone';
 import {
   GFP_USER,
   MEMORY_OFFLINE,
@@ -883,10 +883,10 @@ export class MemoryHotplug implements MemoryBlockHost {
       let s = startPfn;
       if (s === altmap.basePfn) s += altmap.reserve;
       const e = altmap.basePfn + vmemAltmapOffset(altmap);
-      if (e > s) this.mm.memmapInitRange(s as Pfn, e - s, pgdat.nodeId, zone.zoneIdx, 'hotplug', migratetype);
+      if (e > s) this.mm.memmapInitRange(s, e - s, pgdat.nodeId, zone.zoneIdx, 'hotplug', migratetype);
       return;
     }
-    this.mm.memmapInitRange(startPfn as Pfn, nrPages, pgdat.nodeId, zone.zoneIdx, 'hotplug', migratetype);
+    this.mm.memmapInitRange(startPfn, nrPages, pgdat.nodeId, zone.zoneIdx, 'hotplug', migratetype);
   }
 
   /**
@@ -1156,13 +1156,13 @@ export class MemoryHotplug implements MemoryBlockHost {
       this.mm.zonePcpUpdate(zone); // setup_zone_pageset()
     }
     // online_pages_range()
-    this.mm.genericOnlinePages(pfn as Pfn, nrPages);
+    this.mm.genericOnlinePages(pfn, nrPages);
     this.sparse.onlineMemSections(pfn, pfn + nrPages);
     this.adjustPresentPageCount(zone, nrPages);
     this.nodeStatesSetNode(nid, arg);
     if (needZonelistsRebuild) this.mm.buildAllZonelists();
     this.mm.zonePcpUpdate(zone);
-    this.mm.undoIsolatePageRange(pfn as Pfn, (pfn + nrPages) as Pfn, MIGRATE_MOVABLE);
+    this.mm.undoIsolatePageRange(pfn, (pfn + nrPages), MIGRATE_MOVABLE);
     this.mm.initPerZoneWmarkMin();
     this.notify(MEM_ONLINE, arg);
   }
@@ -1288,14 +1288,14 @@ export class MemoryHotplug implements MemoryBlockHost {
     if (zone === undefined) throw failed('multizone range', new KernelError('EINVAL', 'offline_pages: multizone range'));
     const node = zone.node;
     try {
-      this.mm.startIsolatePageRange(startPfn as Pfn, endPfn as Pfn, MIGRATE_MOVABLE, MEMORY_OFFLINE + REPORT_FAILURE);
+      this.mm.startIsolatePageRange(startPfn, endPfn, MIGRATE_MOVABLE, MEMORY_OFFLINE + REPORT_FAILURE);
     } catch (e) {
       throw failed('failure to isolate range', e as KernelError);
     }
     const arg: MemoryNotify = { startPfn, nrPages, statusChangeNid: -1, statusChangeNidNormal: -1, statusChangeNidHigh: -1 };
     this.nodeStatesCheckChangesOffline(nrPages, zone, arg);
     const undo = (reason: string, e: KernelError): KernelError => {
-      this.mm.undoIsolatePageRange(startPfn as Pfn, endPfn as Pfn, MIGRATE_MOVABLE);
+      this.mm.undoIsolatePageRange(startPfn, endPfn, MIGRATE_MOVABLE);
       this.notify(MEM_CANCEL_OFFLINE, arg);
       return failed(reason, e);
     };
@@ -1319,7 +1319,7 @@ export class MemoryHotplug implements MemoryBlockHost {
         this.doMigrateRange(pfn, endPfn);
       }
       try {
-        this.mm.testPagesIsolated(startPfn as Pfn, endPfn as Pfn, MEMORY_OFFLINE);
+        this.mm.testPagesIsolated(startPfn, endPfn, MEMORY_OFFLINE);
         break;
       } catch {
         passes++;
@@ -1327,10 +1327,10 @@ export class MemoryHotplug implements MemoryBlockHost {
     }
     // __offline_isolated_pages(): mark the sections offline, take the free pages out of the buddy.
     this.sparse.offlineMemSections(startPfn, endPfn);
-    this.mm.offlineIsolatedPages(startPfn as Pfn, endPfn as Pfn);
+    this.mm.offlineIsolatedPages(startPfn, endPfn);
     this.kernel.log.debug(`Offlined Pages ${nrPages}`);
     zone.nrIsolatePageblock -= nrPages / c.pageblockNrPages;
-    this.mm.adjustManagedPageCount(startPfn as Pfn, -nrPages);
+    this.mm.adjustManagedPageCount(startPfn, -nrPages);
     this.adjustPresentPageCount(zone, -nrPages);
     this.mm.initPerZoneWmarkMin();
     if (!populatedZone(zone)) {

@@ -14,7 +14,7 @@
  * struct page values, `vmem_altmap`, `mhp_params`) are the lower packages'
  * own.
  */
-import type { MmConfig, PageUpdate, Pfn, PglistData, StructPage, Zone } from '@zonedev/mmzone';
+import type { MmConfig, PageUpdate, PglistData, StructPage, Zone } from '@zonedev/mmzone';
 import type { MhpParams } from '@zonedev/memory-hotplug';
 import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
 
@@ -81,14 +81,14 @@ export interface MemremapMm {
   /** `page_zone(page)`. */
   pageZone(pfn: number): Zone;
   /** `put_page()` of a page that is not ZONE_DEVICE (the buddy allocator's path). */
-  putPage(pfn: Pfn): void;
+  putPage(pfn: number): void;
   /**
    * Registers, once, the handler `put_page()` calls for a ZONE_DEVICE page,
    * so that a `put_page()` issued through the mm core takes memremap's path
    * (`put_devmap_managed_page()`, `__put_page()`). -EBUSY if a handler is
    * already registered: one memremap per mm core.
    */
-  registerDevmapPut(handler: (pfn: Pfn) => boolean): void;
+  registerDevmapPut(handler: (pfn: number) => boolean): void;
 }
 
 /**

@@ -83,7 +83,7 @@ import {
   setBit,
 } from '@zonedev/kernel';
 import type { MhpParams, Pgprot } from '@zonedev/memory-hotplug';
-import type { Pfn, StructPage, Zone } from '@zonedev/mmzone';
+import type { StructPage, Zone } from '@zonedev/mmzone';
 import { MIGRATE_MOVABLE, PG_reserved, PG_waiters, makeStructPage, setPgdatNrZones, setPgdatSpan, setZoneSpan } from '@zonedev/mmzone';
 import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
 import { SUBSECTION_SHIFT, vmemAltmapFree as sparseVmemAltmapFree, vmemAltmapOffset as sparseVmemAltmapOffset } from '@zonedev/sparse-vmemmap';
@@ -258,7 +258,7 @@ export class Memremap {
     this.pageSize = 2 ** this.pageShift;
     if (this.zoneDevice) {
       // put_page() of a ZONE_DEVICE page, wherever it is issued, takes memremap's path.
-      options.mm.registerDevmapPut((pfn: Pfn): boolean => {
+      options.mm.registerDevmapPut((pfn: number): boolean => {
         this.putZoneDevicePage(pfn);
         return true;
       });
@@ -1118,7 +1118,7 @@ export class Memremap {
   putPage(pfn: number): void {
     checkPfn('put_page', pfn);
     if (!this.isZoneDevicePage(pfn)) {
-      this.mm.putPage(pfn as Pfn);
+      this.mm.putPage(pfn);
       return;
     }
     this.putZoneDevicePage(pfn);

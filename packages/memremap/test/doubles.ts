@@ -5,7 +5,7 @@
 // tests (integration.test.ts) use the real layers instead.
 import { IORESOURCE_BUSY, IORESOURCE_SYSTEM_RAM, Kernel, KernelError, Resource, orBits } from '@zonedev/kernel';
 import type { MhpParams } from '@zonedev/memory-hotplug';
-import type { MmArchConfig, MmConfig, Pfn, Zone } from '@zonedev/mmzone';
+import type { MmArchConfig, MmConfig, Zone } from '@zonedev/mmzone';
 import {
   MemmapStore,
   POISONED_STRUCT_PAGE,
@@ -44,7 +44,7 @@ export class FakeMm implements MemremapMm {
   readonly config: MmConfig;
   readonly memmap: MemmapStore;
   numaNodeId = 0;
-  private devmapPut: ((pfn: Pfn) => boolean) | undefined = undefined;
+  private devmapPut: ((pfn: number) => boolean) | undefined = undefined;
   /** put_page() calls that reached the buddy allocator's path. */
   readonly buddyPuts: number[] = [];
   private readonly nodes = new Map<number, PglistData>();
@@ -55,7 +55,7 @@ export class FakeMm implements MemremapMm {
     for (const nid of nodes) this.nodes.set(nid, new PglistData(nid, this.config));
   }
 
-  registerDevmapPut(handler: (pfn: Pfn) => boolean): void {
+  registerDevmapPut(handler: (pfn: number) => boolean): void {
     if (this.devmapPut !== undefined) throw new KernelError('EBUSY', 'register_devmap_put: already registered');
     this.devmapPut = handler;
   }
@@ -68,7 +68,7 @@ export class FakeMm implements MemremapMm {
     return this.nodes.get(this.memmap.pageToNid(pfn))!.nodeZones[this.memmap.pageZonenum(pfn)]!;
   }
 
-  putPage(pfn: Pfn): void {
+  putPage(pfn: number): void {
     const dev = this.config.ZONE_DEVICE;
     if (dev !== undefined && this.memmap.pageZonenum(pfn) === dev && this.devmapPut?.(pfn) === true) return;
     this.buddyPuts.push(pfn);

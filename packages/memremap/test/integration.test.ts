@@ -12,7 +12,6 @@ import {
   orBits,
 } from '@zonedev/kernel';
 import { PG_reserved } from '@zonedev/mmzone';
-import type { Pfn } from '@zonedev/mmzone';
 import { vmemAltmap } from '@zonedev/sparse-vmemmap';
 import type { VmemAltmap } from '@zonedev/sparse-vmemmap';
 import { describe, expect, it } from 'vitest';
@@ -93,7 +92,7 @@ describe('memremap on a real machine', () => {
     expect(m.memremap.pfnTToVirt(__pfnToPfnT(pfn, PFN_DEV + PFN_MAP, 12))).toBeUndefined();
     // A driver allocates a page and gives it back through the mm core's put_page().
     m.memremap.getPage(pfn + 9);
-    m.mm.putPage((pfn + 9) as Pfn);
+    m.mm.putPage((pfn + 9) as number);
     expect(freed).toEqual([pfn + 9]);
     await m.memremap.memunmapPages(pgmap);
     expect(m.sparse.pfnValid(pfn)).toBe(false);
@@ -168,7 +167,7 @@ describe('memremap on a real machine', () => {
     void m.memremap.waitPageIdle(daxPfn).then(() => (idle = true));
     await flush();
     expect(idle).toBe(false);
-    m.mm.putPage(daxPfn as Pfn);
+    m.mm.putPage(daxPfn as number);
     await flush();
     expect(idle).toBe(true);
 
@@ -285,7 +284,7 @@ describe('one memremap per mm core', () => {
     const wakeUps = m.memremap.pageIdleWakeUps;
     // put_page() issued through the mm core takes the first memremap's path:
     // put_devmap_managed_page() wakes the waiters of a page whose count drops to 1
-    m.mm.putPage(PMEM_PFN as Pfn);
+    m.mm.putPage(PMEM_PFN as number);
     expect(m.mm.memmap.pageRefCount(PMEM_PFN)).toBe(1);
     expect(m.memremap.pageIdleWakeUps).toBe(wakeUps + 1);
   });

@@ -26,7 +26,6 @@ import { X86_64 } from '../test/machines.js';
 import { GFP_KERNEL } from '../src/gfp.js';
 import { MemmapStore } from '../src/memmap.js';
 import { MmCore } from '../src/page-alloc.js';
-import type { Pfn } from '../src/struct-page.js';
 
 const cfg = createMmConfig(X86_64);
 const N = 4 * 2 ** 20;
@@ -110,7 +109,7 @@ const [b] = await runRatios('@zonedev/mmzone: buddy allocator (reported; the iss
     },
     subject: () => {
       for (let j = 0; j < BATCH; j++) pfns[j] = mm.allocPages(GFP_KERNEL, 0)!;
-      for (let j = 0; j < BATCH; j++) mm.freePages(pfns[j]! as Pfn, 0);
+      for (let j = 0; j < BATCH; j++) mm.freePages(pfns[j]! as number, 0);
     },
   },
 ]);

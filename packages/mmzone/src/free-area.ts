@@ -34,7 +34,6 @@
  * in step, as `add_to_free_list()` and `set_buddy_order()` do.
  */
 import { KernelBug, KernelError, checkUnsigned } from '@zonedev/kernel';
-import type { Pfn } from './struct-page.js';
 
 const GOLDEN = -1640531535; // 0x9e3779b1 as int32: Fibonacci hashing
 const MIX = 0x27d4eb2d; // folds a pfn's high half into the hash
@@ -314,7 +313,7 @@ export class FreeLists {
   }
 
   /** `list_add(&page->lru, &free_area[order].free_list[mt])`, `nr_free++`. */
-  pushHead(pfn: Pfn | number, order: number, mt: number): void {
+  pushHead(pfn: number, order: number, mt: number): void {
     const li = this.check(pfn, order, mt);
     this.account(li, 1);
     const h = this.head[li]!;
@@ -333,7 +332,7 @@ export class FreeLists {
   }
 
   /** `list_add_tail(...)`, `nr_free++`. */
-  pushTail(pfn: Pfn | number, order: number, mt: number): void {
+  pushTail(pfn: number, order: number, mt: number): void {
     const li = this.check(pfn, order, mt);
     this.linkTail(pfn, li);
   }
@@ -407,7 +406,7 @@ export class FreeLists {
   }
 
   /** `list_del(&page->lru)`, `nr_free--`. Returns false if the pfn is on no list. */
-  remove(pfn: Pfn | number): boolean {
+  remove(pfn: number): boolean {
     this.pfnArg(pfn);
     const slot = this.slotOf(pfn);
     if (slot < 0) return false;
@@ -416,7 +415,7 @@ export class FreeLists {
   }
 
   /** `list_move_tail()` onto the same order's list of another migratetype. */
-  moveTail(pfn: Pfn | number, mt: number): void {
+  moveTail(pfn: number, mt: number): void {
     this.pfnArg(pfn);
     checkUnsigned('free_area', 'migratetype', mt, this.nrTypes - 1);
     const slot = this.slotOf(pfn);
@@ -426,13 +425,13 @@ export class FreeLists {
   }
 
   /** Whether `pfn` heads a block on some free list. */
-  has(pfn: Pfn | number): boolean {
+  has(pfn: number): boolean {
     this.pfnArg(pfn);
     return this.slotOf(pfn) >= 0;
   }
 
   /** The order and migratetype of the list `pfn` is on, or undefined. */
-  where(pfn: Pfn | number): { order: number; migratetype: number } | undefined {
+  where(pfn: number): { order: number; migratetype: number } | undefined {
     this.pfnArg(pfn);
     const slot = this.slotOf(pfn);
     if (slot < 0) return undefined;
@@ -463,12 +462,12 @@ export class FreeLists {
   }
 
   /** The pfns on one list, head first (a snapshot). */
-  list(order: number, mt: number): Pfn[] {
-    const out: Pfn[] = [];
+  list(order: number, mt: number): number[] {
+    const out: number[] = [];
     const stride = POW2[order]!;
     for (let s = this.head[this.li(order, mt)]!; s >= 0; s = this.next[s]!) {
       const n = this.cnt[s]!;
-      for (let k = 0; k < n; k++) out.push((this.pfns[s]! + k * stride) as Pfn);
+      for (let k = 0; k < n; k++) out.push((this.pfns[s]! + k * stride));
     }
     return out;
   }
@@ -511,7 +510,7 @@ export class FreeArea {
   }
 
   /** The pfns on `free_list[migratetype]`, head first (a snapshot). */
-  freeList(migratetype: number): Pfn[] {
+  freeList(migratetype: number): number[] {
     return this.lists.list(this.order, migratetype);
   }
 }

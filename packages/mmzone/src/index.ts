@@ -41,9 +41,9 @@ export type { PageflagBits, PageflagOptions } from './page-flags.js';
 
 // --- include/linux/mm_types.h, mm.h, page_ref.h: struct page and the memmap
 export {
-  POISONED_STRUCT_PAGE, STRUCT_PAGE_SIZE, asPfn, makeStructPage,
+  POISONED_STRUCT_PAGE, STRUCT_PAGE_SIZE, makeStructPage,
 } from './struct-page.js';
-export type { Pfn, StructPage } from './struct-page.js';
+export type { StructPage } from './struct-page.js';
 export { MemmapStore } from './memmap.js';
 export type { MemmapStats, MemmapStoreOptions, PageUpdate, SectionMemmapState } from './memmap.js';
 

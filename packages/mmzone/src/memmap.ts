@@ -83,7 +83,7 @@ import {
   setPageTypeWord,
 } from './page-flags.js';
 import { ZERO_STRUCT_PAGE, checkInt32, checkStructPage, makeStructPage } from './struct-page.js';
-import type { Pfn, StructPage } from './struct-page.js';
+import type { StructPage } from './struct-page.js';
 
 const NONE: unique symbol = Symbol('NULL override');
 const POW2: readonly number[] = Array.from({ length: 64 }, (_, i) => 2 ** i);
@@ -491,15 +491,15 @@ export class MemmapStore {
   // ---------------------------------------------------------------- sections
 
   /** `pfn_to_section_nr()`. */
-  pfnToSectionNr(pfn: Pfn | number): number {
+  pfnToSectionNr(pfn: number): number {
     checkUnsigned('pfn_to_section_nr', 'pfn', pfn);
     return Math.floor(pfn * this.invPps);
   }
 
   /** `section_nr_to_pfn()`. */
-  sectionNrToPfn(sectionNr: number): Pfn {
+  sectionNrToPfn(sectionNr: number): number {
     checkUnsigned('section_nr_to_pfn', 'section_nr', sectionNr);
-    return (sectionNr * this.pagesPerSection) as Pfn;
+    return (sectionNr * this.pagesPerSection);
   }
 
   /**
@@ -753,7 +753,7 @@ export class MemmapStore {
   }
 
   /** Whether `pfn` has a struct page (its section has a memmap). */
-  hasMemmap(pfn: Pfn | number): boolean {
+  hasMemmap(pfn: number): boolean {
     checkUnsigned('pfn_valid', 'pfn', pfn);
     if (pfn >= this.cacheBase && pfn < this.cacheEnd) return true;
     return this.hasSection(Math.floor(pfn * this.invPps));
@@ -959,7 +959,7 @@ export class MemmapStore {
    * Switches the sections of a range to columns now, ahead of writing every
    * page of it one by one (a hint: the result is the same without it).
    */
-  materialize(startPfn: Pfn | number, nrPages: number): void {
+  materialize(startPfn: number, nrPages: number): void {
     this.checkRange(startPfn, nrPages);
     for (let nr = this.pfnToSectionNr(startPfn); nr <= this.pfnToSectionNr(startPfn + nrPages - 1); nr++) {
       let s = this.sections.get(nr);
@@ -974,7 +974,7 @@ export class MemmapStore {
   // ------------------------------------------------------------ whole pages
 
   /** One struct page as a value (a snapshot; for inspection and tests). */
-  readStructPage(pfn: Pfn | number): StructPage {
+  readStructPage(pfn: number): StructPage {
     const s = this.secR(pfn);
     const i = pfn - s.base;
     const t = s.tpl;
@@ -994,7 +994,7 @@ export class MemmapStore {
   }
 
   /** Overwrites one struct page with a value. */
-  writeStructPage(pfn: Pfn | number, v: StructPage): void {
+  writeStructPage(pfn: number, v: StructPage): void {
     checkStructPage('write_struct_page', v);
     const s = this.sec(pfn);
     const i = pfn - s.base;
@@ -1105,7 +1105,7 @@ export class MemmapStore {
    * nothing changes). The bulk half of `memmap_init_range()` and
    * `memmap_init_zone_device()`.
    */
-  initRange(startPfn: Pfn | number, nrPages: number, template: StructPage): void {
+  initRange(startPfn: number, nrPages: number, template: StructPage): void {
     checkStructPage('init_range', template);
     this.checkRange(startPfn, nrPages);
     this.forSections(
@@ -1193,7 +1193,7 @@ export class MemmapStore {
    * the old one); diverged pages are transformed in place. Every pfn must
    * have a memmap (checked first).
    */
-  updateRange(startPfn: Pfn | number, nrPages: number, update: PageUpdate): void {
+  updateRange(startPfn: number, nrPages: number, update: PageUpdate): void {
     this.checkUpdate(update);
     this.checkRange(startPfn, nrPages);
     const c: Compiled = { set: update.setFlags ?? [], clear: update.clearFlags ?? [], u: update };
@@ -1388,7 +1388,7 @@ export class MemmapStore {
    * this is how the page allocator walks a pageblock looking for free blocks
    * without reading every struct page of a mostly-untouched section.
    */
-  findFirst(startPfn: Pfn | number, endPfn: Pfn | number, pred: (flagsLo: number, mapcount: number, refcount: number) => boolean): number {
+  findFirst(startPfn: number, endPfn: number, pred: (flagsLo: number, mapcount: number, refcount: number) => boolean): number {
     checkUnsigned('find_first', 'start_pfn', startPfn);
     checkUnsigned('find_first', 'end_pfn', endPfn);
     if (typeof pred !== 'function') throw new KernelError('EINVAL', 'find_first: pred is not a function');
@@ -1500,14 +1500,14 @@ export class MemmapStore {
   // ------------------------------------------------------ page->flags fields
 
   /** `page->flags` bits 0..31. */
-  pageFlagsLo(pfn: Pfn | number): number {
+  pageFlagsLo(pfn: number): number {
     const s = this.secR(pfn);
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.flagsLo : this.w!.lo[p]!;
   }
 
   /** `page->flags` bits 32..63. */
-  pageFlagsHi(pfn: Pfn | number): number {
+  pageFlagsHi(pfn: number): number {
     const s = this.secR(pfn);
     if (s.cols === undefined && !s.hiMixed) return s.tpl.flagsHi;
     const p = this.rpos(s, pfn - s.base);
@@ -1515,7 +1515,7 @@ export class MemmapStore {
   }
 
   /** Sets the whole `page->flags` word from its two halves. */
-  setPageFlagsWord(pfn: Pfn | number, lo: number, hi: number): void {
+  setPageFlagsWord(pfn: number, lo: number, hi: number): void {
     checkUnsigned('set_page_flags', 'flags_lo', lo, 0xffffffff);
     checkUnsigned('set_page_flags', 'flags_hi', hi, 0xffffffff);
     const s = this.sec(pfn);
@@ -1577,7 +1577,7 @@ export class MemmapStore {
    * The `page->flags` word `set_page_links()` gives a page of zone `zone`,
    * node `nid` and pfn `pfn`, starting from `[lo, hi]` (default: zero).
    */
-  pageLinksWord(zone: number, nid: number, pfn: Pfn | number, lo: number = 0, hi: number = 0): [number, number] {
+  pageLinksWord(zone: number, nid: number, pfn: number, lo: number = 0, hi: number = 0): [number, number] {
     this.zoneNidArgs('set_page_links', zone, nid);
     checkUnsigned('set_page_links', 'pfn', pfn);
     checkUnsigned('set_page_links', 'flags_lo', lo, 0xffffffff);
@@ -1591,7 +1591,7 @@ export class MemmapStore {
   }
 
   /** `set_page_links()`: records the page's zone, node (and section) in its flags. */
-  setPageLinks(pfn: Pfn | number, zone: number, nid: number): void {
+  setPageLinks(pfn: number, zone: number, nid: number): void {
     this.zoneNidArgs('set_page_links', zone, nid);
     const [lo, hi] = this.pageLinksWord(zone, nid, pfn, this.pageFlagsLo(pfn), this.pageFlagsHi(pfn));
     this.setPageFlagsWord(pfn, lo, hi);
@@ -1599,14 +1599,14 @@ export class MemmapStore {
   }
 
   /** `page_zonenum()`: the zone index recorded in the page's flags. */
-  pageZonenum(pfn: Pfn | number): number {
+  pageZonenum(pfn: number): number {
     if (this.zoneInHi) return Math.floor(this.pageFlagsHi(pfn) / this.zoneDiv) % this.zoneMod;
     const l = this.config.layout;
     return this.field(this.pageFlagsLo(pfn), this.pageFlagsHi(pfn), l.ZONES_PGSHIFT, l.ZONES_WIDTH);
   }
 
   /** `page_to_nid()`: the node recorded in the page's flags (or section table). */
-  pageToNid(pfn: Pfn | number): number {
+  pageToNid(pfn: number): number {
     const l = this.config.layout;
     if (l.NODE_NOT_IN_PAGE_FLAGS) return this.sectionToNode.get(this.pfnToSectionNr(pfn)) ?? 0;
     if (this.nodeInHi) return Math.floor(this.pageFlagsHi(pfn) / this.nodeDiv) % this.nodeMod;
@@ -1614,7 +1614,7 @@ export class MemmapStore {
   }
 
   /** `page_zone_id()`: the ZONEID field (node:zone, or section:zone). */
-  pageZoneId(pfn: Pfn | number): number {
+  pageZoneId(pfn: number): number {
     const l = this.config.layout;
     if (this.zoneIdInHi) return Math.floor(this.pageFlagsHi(pfn) / this.zoneIdDiv) % this.zoneIdMod;
     return this.field(this.pageFlagsLo(pfn), this.pageFlagsHi(pfn), l.ZONEID_PGSHIFT, l.ZONEID_SHIFT);
@@ -1624,7 +1624,7 @@ export class MemmapStore {
    * `page_zonenum()` and `page_to_nid()` together, as `nid * MAX_NR_ZONES +
    * zone` (one read of the flags word; the page allocator's `page_zone()`).
    */
-  pageNodeZone(pfn: Pfn | number): number {
+  pageNodeZone(pfn: number): number {
     if (this.zoneInHi && this.nodeInHi && !this.config.layout.NODE_NOT_IN_PAGE_FLAGS) {
       const hi = this.pageFlagsHi(pfn);
       return (Math.floor(hi / this.nodeDiv) % this.nodeMod) * this.config.MAX_NR_ZONES + (Math.floor(hi / this.zoneDiv) % this.zoneMod);
@@ -1633,7 +1633,7 @@ export class MemmapStore {
   }
 
   /** `page_to_section()` with classic SPARSEMEM (SECTIONS_WIDTH > 0), else the pfn's section. */
-  pageToSection(pfn: Pfn | number): number {
+  pageToSection(pfn: number): number {
     checkUnsigned('page_to_section', 'pfn', pfn);
     const l = this.config.layout;
     if (l.SECTIONS_WIDTH === 0) return this.pfnToSectionNr(pfn);
@@ -1641,20 +1641,20 @@ export class MemmapStore {
   }
 
   /** `PagePoisoned()`: flags are all ones, the memmap was never initialized. */
-  pagePoisoned(pfn: Pfn | number): boolean {
+  pagePoisoned(pfn: number): boolean {
     return this.pageFlagsLo(pfn) === 0xffffffff && this.pageFlagsHi(pfn) === 0xffffffff;
   }
 
   // ---------------------------------------------------------------- PG_ bits
 
   /** `test_bit(PG_x, &page->flags)`, e.g. `PageReserved()`. */
-  testPageFlag(pfn: Pfn | number, bit: number): boolean {
+  testPageFlag(pfn: number, bit: number): boolean {
     checkUnsigned('test_bit', 'bit', bit, 31);
     return flagsWordTest(this.pageFlagsLo(pfn), bit);
   }
 
   /** `SetPageX()` / `__SetPageX()`. */
-  setPageFlag(pfn: Pfn | number, bit: number): void {
+  setPageFlag(pfn: number, bit: number): void {
     checkUnsigned('set_bit', 'bit', bit, 31);
     const s = this.sec(pfn);
     const i = pfn - s.base;
@@ -1666,7 +1666,7 @@ export class MemmapStore {
   }
 
   /** `ClearPageX()` / `__ClearPageX()`. */
-  clearPageFlag(pfn: Pfn | number, bit: number): void {
+  clearPageFlag(pfn: number, bit: number): void {
     checkUnsigned('clear_bit', 'bit', bit, 31);
     const s = this.sec(pfn);
     const i = pfn - s.base;
@@ -1678,7 +1678,7 @@ export class MemmapStore {
   }
 
   /** `TestSetPageX()`: sets the bit, returns whether it was set before. */
-  testSetPageFlag(pfn: Pfn | number, bit: number): boolean {
+  testSetPageFlag(pfn: number, bit: number): boolean {
     checkUnsigned('test_and_set_bit', 'bit', bit, 31);
     const was = this.testPageFlag(pfn, bit);
     if (!was) this.setPageFlag(pfn, bit);
@@ -1686,7 +1686,7 @@ export class MemmapStore {
   }
 
   /** `TestClearPageX()`: clears the bit, returns whether it was set before. */
-  testClearPageFlag(pfn: Pfn | number, bit: number): boolean {
+  testClearPageFlag(pfn: number, bit: number): boolean {
     checkUnsigned('test_and_clear_bit', 'bit', bit, 31);
     const was = this.testPageFlag(pfn, bit);
     if (was) this.clearPageFlag(pfn, bit);
@@ -1694,7 +1694,7 @@ export class MemmapStore {
   }
 
   /** `page->flags &= ~((1 << n) - 1)`: clears the low `n` flag bits. */
-  clearLowFlags(pfn: Pfn | number, n: number): void {
+  clearLowFlags(pfn: number, n: number): void {
     checkUnsigned('clear_low_flags', 'n', n, 32);
     const lo = this.pageFlagsLo(pfn);
     const keep = flagsWordClearBelow(lo, n);
@@ -1702,31 +1702,31 @@ export class MemmapStore {
   }
 
   /** `PageReserved()`. */
-  pageReserved(pfn: Pfn | number): boolean {
+  pageReserved(pfn: number): boolean {
     return this.testPageFlag(pfn, PG_reserved);
   }
 
   /** `SetPageReserved()` / `__SetPageReserved()`. */
-  setPageReserved(pfn: Pfn | number): void {
+  setPageReserved(pfn: number): void {
     this.setPageFlag(pfn, PG_reserved);
   }
 
   /** `ClearPageReserved()` / `__ClearPageReserved()`. */
-  clearPageReserved(pfn: Pfn | number): void {
+  clearPageReserved(pfn: number): void {
     this.clearPageFlag(pfn, PG_reserved);
   }
 
   // -------------------------------------------- _mapcount, page_type, private
 
   /** `atomic_read(&page->_mapcount)`: the raw word (-1 when unmapped). */
-  pageMapcountRaw(pfn: Pfn | number): number {
+  pageMapcountRaw(pfn: number): number {
     const s = this.secR(pfn);
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.mapcount : this.w!.mc[p]!;
   }
 
   /** Sets the raw `_mapcount`/`page_type` word. */
-  setPageMapcountRaw(pfn: Pfn | number, v: number): void {
+  setPageMapcountRaw(pfn: number, v: number): void {
     checkInt32('set_page_mapcount', '_mapcount', v);
     const s = this.sec(pfn);
     const i = pfn - s.base;
@@ -1737,23 +1737,23 @@ export class MemmapStore {
   }
 
   /** `page_mapcount()` of a small page: `_mapcount + 1`. */
-  pageMapcount(pfn: Pfn | number): number {
+  pageMapcount(pfn: number): number {
     return this.pageMapcountRaw(pfn) + 1;
   }
 
   /** `page_mapcount_reset()`: `_mapcount = -1`. */
-  pageMapcountReset(pfn: Pfn | number): void {
+  pageMapcountReset(pfn: number): void {
     this.setPageMapcountRaw(pfn, -1);
   }
 
   /** `PageType(page, flag)` for a page type (`PG_buddy`, `PG_offline`, ...). */
-  pageType(pfn: Pfn | number, flag: number): boolean {
+  pageType(pfn: number, flag: number): boolean {
     checkUnsigned('PageType', 'flag', flag, 0xffffffff);
     return pageTypeIs(this.pageMapcountRaw(pfn), flag);
   }
 
   /** `__SetPage<Type>()`: BUG if the word is a mapcount rather than a type. */
-  setPageType(pfn: Pfn | number, flag: number): void {
+  setPageType(pfn: number, flag: number): void {
     checkUnsigned('__SetPageType', 'flag', flag, 0xffffffff);
     const word = this.pageMapcountRaw(pfn);
     if (!pageTypeIs(word, 0)) throw new KernelBug(`VM_BUG_ON_PAGE(!PageType(page, 0)): pfn ${hex(pfn)} _mapcount ${word}`);
@@ -1761,7 +1761,7 @@ export class MemmapStore {
   }
 
   /** `__ClearPage<Type>()`: BUG if the page does not have the type. */
-  clearPageType(pfn: Pfn | number, flag: number): void {
+  clearPageType(pfn: number, flag: number): void {
     checkUnsigned('__ClearPageType', 'flag', flag, 0xffffffff);
     const word = this.pageMapcountRaw(pfn);
     if (!pageTypeIs(word, flag)) throw new KernelBug(`VM_BUG_ON_PAGE(!PageType): pfn ${hex(pfn)} lacks type ${hex(flag)}`);
@@ -1769,34 +1769,34 @@ export class MemmapStore {
   }
 
   /** `PageBuddy()`: a free block head owned by the buddy allocator. */
-  pageBuddy(pfn: Pfn | number): boolean {
+  pageBuddy(pfn: number): boolean {
     return pageTypeIs(this.pageMapcountRaw(pfn), PG_buddy);
   }
 
   /** `PageOffline()`. */
-  pageOffline(pfn: Pfn | number): boolean {
+  pageOffline(pfn: number): boolean {
     return pageTypeIs(this.pageMapcountRaw(pfn), PG_offline);
   }
 
   /** `__SetPageOffline()`. */
-  setPageOffline(pfn: Pfn | number): void {
+  setPageOffline(pfn: number): void {
     this.setPageType(pfn, PG_offline);
   }
 
   /** `__ClearPageOffline()`. */
-  clearPageOffline(pfn: Pfn | number): void {
+  clearPageOffline(pfn: number): void {
     this.clearPageType(pfn, PG_offline);
   }
 
   /** `page_private()`. */
-  pagePrivate(pfn: Pfn | number): number {
+  pagePrivate(pfn: number): number {
     const s = this.secR(pfn);
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.private : this.privAt(s, p);
   }
 
   /** `set_page_private()`. */
-  setPagePrivate(pfn: Pfn | number, v: number): void {
+  setPagePrivate(pfn: number, v: number): void {
     checkUnsigned('set_page_private', 'private', v);
     const s = this.sec(pfn);
     const i = pfn - s.base;
@@ -1807,12 +1807,12 @@ export class MemmapStore {
   }
 
   /** `buddy_order()`: the order of a free block head (PageBuddy checked by the caller). */
-  buddyOrder(pfn: Pfn | number): number {
+  buddyOrder(pfn: number): number {
     return this.pagePrivate(pfn);
   }
 
   /** `set_buddy_order()`: `set_page_private(page, order); __SetPageBuddy(page)`. */
-  setBuddyOrder(pfn: Pfn | number, order: number): void {
+  setBuddyOrder(pfn: number, order: number): void {
     checkUnsigned('set_buddy_order', 'order', order, this.config.MAX_ORDER - 1);
     const s = this.sec(pfn);
     const i = pfn - s.base;
@@ -1825,7 +1825,7 @@ export class MemmapStore {
   }
 
   /** `__ClearPageBuddy(); set_page_private(page, 0)`: what `del_page_from_free_list()` does to the page. */
-  clearBuddy(pfn: Pfn | number): void {
+  clearBuddy(pfn: number): void {
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p0 = this.rpos(s, i);
@@ -1840,7 +1840,7 @@ export class MemmapStore {
    * The order of the free block headed by `pfn`, or -1 if the page is not
    * PageBuddy or has no memmap (one read: `PageBuddy() ? buddy_order() : -1`).
    */
-  buddyOrderOf(pfn: Pfn | number): number {
+  buddyOrderOf(pfn: number): number {
     const s = this.secOrUndefined(pfn);
     if (s === undefined) return -1;
     const p = this.rpos(s, pfn - s.base);
@@ -1853,7 +1853,7 @@ export class MemmapStore {
    * `page_expected_state()`: `_mapcount` -1, no mapping, refcount 0 and none
    * of the flag bits of `lowMask` (a mask of the low flags half) set.
    */
-  pageExpectedState(pfn: Pfn | number, lowMask: number): boolean {
+  pageExpectedState(pfn: number, lowMask: number): boolean {
     checkUnsigned('page_expected_state', 'check_flags', lowMask, 0xffffffff);
     const s = this.secR(pfn);
     const i = pfn - s.base;
@@ -1876,7 +1876,7 @@ export class MemmapStore {
    * the overlay, by looking the block's pages up; columns page by page). A pfn
    * without a memmap fails as {@link MemmapStore.pageExpectedState} does.
    */
-  firstUnexpectedPage(startPfn: Pfn | number, nrPages: number, lowMask: number): number {
+  firstUnexpectedPage(startPfn: number, nrPages: number, lowMask: number): number {
     checkUnsigned('check_new_pages', 'pfn', startPfn);
     checkUnsigned('check_new_pages', 'nr_pages', nrPages);
     checkUnsigned('check_new_pages', 'mask', lowMask, 2 ** 32 - 1);
@@ -1956,7 +1956,7 @@ export class MemmapStore {
    * What `post_alloc_hook()` does to a new block's head page:
    * `set_page_private(page, 0); set_page_refcounted(page)`.
    */
-  initAllocatedPage(pfn: Pfn | number): void {
+  initAllocatedPage(pfn: number): void {
     const s = this.sec(pfn);
     const i = pfn - s.base;
     const p = this.wpos(s, i);
@@ -1967,19 +1967,19 @@ export class MemmapStore {
   // ------------------------------------------------------------- page_ref.h
 
   /** `page_ref_count()`. */
-  pageRefCount(pfn: Pfn | number): number {
+  pageRefCount(pfn: number): number {
     const s = this.secR(pfn);
     const p = this.rpos(s, pfn - s.base);
     return p < 0 ? s.tpl.refcount : this.w!.ref[p]!;
   }
 
   /** `page_count()` (no compound pages here: the page's own count). */
-  pageCount(pfn: Pfn | number): number {
+  pageCount(pfn: number): number {
     return this.pageRefCount(pfn);
   }
 
   /** `set_page_count()`. */
-  setPageCount(pfn: Pfn | number, v: number): void {
+  setPageCount(pfn: number, v: number): void {
     checkInt('set_page_count', 'v', v);
     const s = this.sec(pfn);
     const i = pfn - s.base;
@@ -1990,7 +1990,7 @@ export class MemmapStore {
   }
 
   /** `init_page_count()`: `set_page_count(page, 1)`. */
-  initPageCount(pfn: Pfn | number): void {
+  initPageCount(pfn: number): void {
     this.setPageCount(pfn, 1);
   }
 
@@ -2012,50 +2012,50 @@ export class MemmapStore {
   }
 
   /** `page_ref_add()`. */
-  pageRefAdd(pfn: Pfn | number, nr: number): void {
+  pageRefAdd(pfn: number, nr: number): void {
     checkInt('page_ref_add', 'nr', nr);
     this.addRef(pfn, nr, false);
   }
 
   /** `page_ref_sub()`. */
-  pageRefSub(pfn: Pfn | number, nr: number): void {
+  pageRefSub(pfn: number, nr: number): void {
     checkInt('page_ref_sub', 'nr', nr);
     this.setPageCount(pfn, this.pageRefCount(pfn) - nr);
   }
 
   /** `page_ref_inc()`. */
-  pageRefInc(pfn: Pfn | number): void {
+  pageRefInc(pfn: number): void {
     this.pageRefAdd(pfn, 1);
   }
 
   /** `page_ref_dec()`. */
-  pageRefDec(pfn: Pfn | number): void {
+  pageRefDec(pfn: number): void {
     this.pageRefAdd(pfn, -1);
   }
 
   /** `page_ref_inc_return()`. */
-  pageRefIncReturn(pfn: Pfn | number): number {
+  pageRefIncReturn(pfn: number): number {
     return this.addRef(pfn, 1, false);
   }
 
   /** `page_ref_dec_return()`. */
-  pageRefDecReturn(pfn: Pfn | number): number {
+  pageRefDecReturn(pfn: number): number {
     return this.addRef(pfn, -1, false);
   }
 
   /** `page_ref_sub_and_test()`: subtracts, returns whether the count reached 0. */
-  pageRefSubAndTest(pfn: Pfn | number, nr: number): boolean {
+  pageRefSubAndTest(pfn: number, nr: number): boolean {
     checkInt('page_ref_sub_and_test', 'nr', nr);
     return this.addRef(pfn, -nr, false) === 0;
   }
 
   /** `page_ref_dec_and_test()`. */
-  pageRefDecAndTest(pfn: Pfn | number): boolean {
+  pageRefDecAndTest(pfn: number): boolean {
     return this.pageRefSubAndTest(pfn, 1);
   }
 
   /** `page_ref_add_unless()`: adds `nr` unless the count is `u`; returns whether it added. */
-  pageRefAddUnless(pfn: Pfn | number, nr: number, u: number): boolean {
+  pageRefAddUnless(pfn: number, nr: number, u: number): boolean {
     checkInt('page_ref_add_unless', 'nr', nr);
     checkInt('page_ref_add_unless', 'u', u);
     const v = this.pageRefCount(pfn);
@@ -2065,7 +2065,7 @@ export class MemmapStore {
   }
 
   /** `page_ref_freeze()`: sets the count to 0 if it is exactly `count`; returns whether it did. */
-  pageRefFreeze(pfn: Pfn | number, count: number): boolean {
+  pageRefFreeze(pfn: number, count: number): boolean {
     checkInt('page_ref_freeze', 'count', count);
     if (this.pageRefCount(pfn) !== count) return false;
     this.setPageCount(pfn, 0);
@@ -2073,57 +2073,57 @@ export class MemmapStore {
   }
 
   /** `page_ref_unfreeze()`: sets a frozen (0) count to `count`. */
-  pageRefUnfreeze(pfn: Pfn | number, count: number): void {
+  pageRefUnfreeze(pfn: number, count: number): void {
     checkInt('page_ref_unfreeze', 'count', count);
     if (this.pageRefCount(pfn) !== 0) throw new KernelBug(`VM_BUG_ON_PAGE(page_count(page) != 0): pfn ${hex(pfn)}`);
     this.setPageCount(pfn, count);
   }
 
   /** `get_page()`: takes a reference; BUG on a page whose count is 0 or below. */
-  getPage(pfn: Pfn | number): void {
+  getPage(pfn: number): void {
     const v = this.pageRefCount(pfn);
     if (v <= 0) throw new KernelBug(`VM_BUG_ON_PAGE(page_ref_zero_or_close_to_overflow(page)): pfn ${hex(pfn)} refcount ${v}`);
     this.setPageCount(pfn, v + 1);
   }
 
   /** `get_page_unless_zero()`: takes a reference unless the count is 0. */
-  getPageUnlessZero(pfn: Pfn | number): boolean {
+  getPageUnlessZero(pfn: number): boolean {
     return this.pageRefAddUnless(pfn, 1, 0);
   }
 
   /** `put_page_testzero()`: drops a reference, returns whether it was the last; BUG if already 0. */
-  putPageTestzero(pfn: Pfn | number): boolean {
+  putPageTestzero(pfn: number): boolean {
     return this.addRef(pfn, -1, true) === 0;
   }
 
   // ------------------------------------------------- pointer-like fields
 
   /** `page->pgmap`. */
-  pagePgmap(pfn: Pfn | number): unknown {
+  pagePgmap(pfn: number): unknown {
     const s = this.secR(pfn);
     return this.extra(s, pfn - s.base, 'pgmap', s.tpl.pgmap);
   }
 
   /** Sets `page->pgmap`. */
-  setPagePgmap(pfn: Pfn | number, pgmap: unknown): void {
+  setPagePgmap(pfn: number, pgmap: unknown): void {
     const s = this.sec(pfn);
     this.setExtra(s, pfn - s.base, 'pgmap', pgmap, s.tpl.pgmap);
   }
 
   /** `page->zone_device_data`. */
-  pageZoneDeviceData(pfn: Pfn | number): unknown {
+  pageZoneDeviceData(pfn: number): unknown {
     const s = this.sec(pfn);
     return this.extra(s, pfn - s.base, 'zdd', s.tpl.zoneDeviceData);
   }
 
   /** Sets `page->zone_device_data`. */
-  setPageZoneDeviceData(pfn: Pfn | number, data: unknown): void {
+  setPageZoneDeviceData(pfn: number, data: unknown): void {
     const s = this.sec(pfn);
     this.setExtra(s, pfn - s.base, 'zdd', data, s.tpl.zoneDeviceData);
   }
 
   /** `page->mapping`. */
-  pageMapping(pfn: Pfn | number): unknown {
+  pageMapping(pfn: number): unknown {
     const s = this.sec(pfn);
     // (extra() without the field-name lookup: anonymous memory reads this for every page it maps)
     const m = s.ext?.mapping;
@@ -2134,13 +2134,13 @@ export class MemmapStore {
   }
 
   /** Sets `page->mapping`. */
-  setPageMapping(pfn: Pfn | number, mapping: unknown): void {
+  setPageMapping(pfn: number, mapping: unknown): void {
     const s = this.sec(pfn);
     this.setExtra(s, pfn - s.base, 'mapping', mapping, s.tpl.mapping);
   }
 
   /** `page->index`. */
-  pageIndex(pfn: Pfn | number): number {
+  pageIndex(pfn: number): number {
     const s = this.sec(pfn);
     const m = s.ext?.index;
     if (m === undefined) return s.tpl.index;
@@ -2149,7 +2149,7 @@ export class MemmapStore {
   }
 
   /** Sets `page->index`. */
-  setPageIndex(pfn: Pfn | number, index: number): void {
+  setPageIndex(pfn: number, index: number): void {
     checkUnsigned('set_page_index', 'index', index);
     const s = this.sec(pfn);
     this.setIndex(s, pfn - s.base, index);
@@ -2164,7 +2164,7 @@ export class MemmapStore {
    * ones when it is in the flags) and `page_kasan_tag_reset()` (0xff). Shared
    * per (zone, node) so that whole sections can use it as their template.
    */
-  initSinglePageTemplate(zone: number, nid: number, pfn: Pfn | number = 0): StructPage {
+  initSinglePageTemplate(zone: number, nid: number, pfn: number = 0): StructPage {
     this.zoneNidArgs('__init_single_page', zone, nid);
     checkUnsigned('__init_single_page', 'pfn', pfn);
     const l = this.config.layout;
@@ -2192,7 +2192,7 @@ export class MemmapStore {
    * pfn without a memmap fails at its own call: KernelBug (or
    * EINVAL for a pfn that is not one).
    */
-  initSinglePage(pfn: Pfn | number, zone: number, nid: number): void {
+  initSinglePage(pfn: number, zone: number, nid: number): void {
     if (pfn === this.runEnd && pfn < this.runLimit && zone === this.runZone && nid === this.runNid) {
       this.runEnd = pfn + 1;
       return;
@@ -2249,7 +2249,7 @@ export class MemmapStore {
    * `__init_single_page()` for every page of a range, in bulk: whole
    * sections take the shared template in O(1), partial ones are filled.
    */
-  initSinglePageRange(startPfn: Pfn | number, nrPages: number, zone: number, nid: number): void {
+  initSinglePageRange(startPfn: number, nrPages: number, zone: number, nid: number): void {
     this.zoneNidArgs('__init_single_page', zone, nid);
     if (this.config.layout.SECTIONS_WIDTH === 0) {
       this.initRange(startPfn, nrPages, this.initSinglePageTemplate(zone, nid));
@@ -2268,14 +2268,14 @@ export class MemmapStore {
   // ------------------------------------------------------ pageblock flags
 
   /** `get_pageblock_migratetype()` / `get_pfnblock_migratetype()`. */
-  getPageblockMigratetype(pfn: Pfn | number): number {
+  getPageblockMigratetype(pfn: number): number {
     const s = this.secR(pfn);
     if (s.pb === undefined) return s.pbAll;
     return s.pb[Math.floor((pfn - s.base) / this.config.pageblockNrPages)]!;
   }
 
   /** `set_pageblock_migratetype()`: sets the migratetype of the pageblock containing `pfn`. */
-  setPageblockMigratetype(pfn: Pfn | number, migratetype: number): void {
+  setPageblockMigratetype(pfn: number, migratetype: number): void {
     checkUnsigned('set_pageblock_migratetype', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
     const s = this.sec(pfn);
     if (s.pb === undefined) {
@@ -2290,7 +2290,7 @@ export class MemmapStore {
   }
 
   /** Sets the migratetype of every pageblock a range touches (whole sections in O(1)). */
-  setPageblockMigratetypeRange(startPfn: Pfn | number, nrPages: number, migratetype: number): void {
+  setPageblockMigratetypeRange(startPfn: number, nrPages: number, migratetype: number): void {
     checkUnsigned('set_pageblock_migratetype', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
     this.checkRange(startPfn, nrPages);
     const nb = this.config.pageblockNrPages;

@@ -91,7 +91,6 @@ import * as iso from './page-isolation.js';
 import { PhysMem } from './physmem.js';
 import { checkObject } from './validate.js';
 import { STRUCT_PAGE_SIZE } from './struct-page.js';
-import type { Pfn } from './struct-page.js';
 import { NR_FREE_PAGES, NUMA_FOREIGN, NUMA_HIT, NUMA_LOCAL, NUMA_MISS, NUMA_OTHER, nodeStatNames } from './vmstat-items.js';
 import { buddyinfoShow, pagetypeinfoShow, zoneinfoShow } from './vmstat.js';
 
@@ -289,7 +288,7 @@ export class MmCore {
   // The hooks the layers above register once (registerPfnOnline(),
   // registerDevmapPut()).
   private pfnOnlineHook: ((pfn: number) => boolean) | undefined = undefined;
-  private devmapPutHook: ((pfn: Pfn) => boolean) | undefined = undefined;
+  private devmapPutHook: ((pfn: number) => boolean) | undefined = undefined;
 
   private readonly pgdats = new Map<number, PglistData>();
   private readonly onlineNodes = new Set<number>();
@@ -429,7 +428,7 @@ export class MmCore {
   }
 
   /** `page_zone()`: the zone a page's flags name. */
-  pageZone(pfn: Pfn | number): Zone {
+  pageZone(pfn: number): Zone {
     const nz = this.memmap.pageNodeZone(pfn);
     const n = this.config.MAX_NR_ZONES;
     const nid = Math.floor(nz / n);
@@ -439,7 +438,7 @@ export class MmCore {
   }
 
   /** `page_pgdat()`. */
-  pagePgdat(pfn: Pfn | number): PglistData {
+  pagePgdat(pfn: number): PglistData {
     return this.pageZone(pfn).zonePgdat;
   }
 
@@ -450,7 +449,7 @@ export class MmCore {
    * page must have a memmap: a pfn without one throws the memmap's "page
    * fault" KernelBug, as the kernel would oops.
    */
-  pfnToNid(pfn: Pfn | number): number {
+  pfnToNid(pfn: number): number {
     return this.memmap.pageToNid(pfn);
   }
 
@@ -548,7 +547,7 @@ export class MmCore {
    * EINVAL for an item that does not exist in this configuration, a pfn
    * without a struct page, or an `nr` that is not an integer.
    */
-  modNodePageState(pfn: Pfn | number, item: number, nr: number): void {
+  modNodePageState(pfn: number, item: number, nr: number): void {
     checkUnsigned('__mod_node_page_state', 'pfn', pfn);
     if (!Number.isSafeInteger(nr)) throw new KernelError('EINVAL', `__mod_node_page_state: invalid nr ${String(nr)}`);
     if (!this.memmap.hasMemmap(pfn)) throw new KernelError('EINVAL', `__mod_node_page_state: pfn 0x${pfn.toString(16)} has no struct page`);
@@ -749,7 +748,7 @@ export class MmCore {
     for (const r of mine) {
       const s = Math.min(Math.max(r.startPfn, zs), ze);
       const e = Math.min(Math.max(r.endPfn, zs), ze);
-      if (e > s) this.memmapInitRange(s as Pfn, e - s, nid, zone.zoneIdx, 'early', MIGRATE_MOVABLE);
+      if (e > s) this.memmapInitRange(s, e - s, nid, zone.zoneIdx, 'early', MIGRATE_MOVABLE);
       if (this.holePfn < s) pgcnt += this.initUnavailableRange(this.holePfn, s, zone.zoneIdx, nid);
       this.holePfn = e;
     }
@@ -800,7 +799,7 @@ export class MmCore {
    * ZONE_DEVICE the caller passes the range to initialize (v5.13 limits it to
    * the altmap's vmemmap pages; `memmap_init_zone_device()` does the rest).
    */
-  memmapInitRange(startPfn: Pfn, nrPages: number, nid: number, zoneIdx: number, context: MeminitContext, migratetype: number): void {
+  memmapInitRange(startPfn: number, nrPages: number, nid: number, zoneIdx: number, context: MeminitContext, migratetype: number): void {
     if (context !== 'early' && context !== 'hotplug') throw new KernelError('EINVAL', `memmap_init_range: invalid context ${String(context)}`);
     checkUnsigned('memmap_init_range', 'start_pfn', startPfn);
     checkUnsigned('memmap_init_range', 'size', nrPages);
@@ -813,7 +812,7 @@ export class MmCore {
     return this.memmapInitRangeImpl(startPfn, nrPages, nid, zoneIdx, context, migratetype);
   }
 
-  private memmapInitRangeImpl(startPfn: Pfn, nrPages: number, nid: number, zoneIdx: number, context: MeminitContext, migratetype: number): void {
+  private memmapInitRangeImpl(startPfn: number, nrPages: number, nid: number, zoneIdx: number, context: MeminitContext, migratetype: number): void {
     if (!Number.isInteger(zoneIdx) || zoneIdx < 0 || zoneIdx >= this.config.MAX_NR_ZONES) {
       throw new KernelError('EINVAL', `memmap_init_range: no zone ${zoneIdx}`);
     }
@@ -1404,7 +1403,7 @@ export class MmCore {
    * `dump_page()` (mm/debug.c), in the model's terms: the page's refcount,
    * mapcount, mapping, index, pfn, its flags with names, and the reason.
    */
-  dumpPage(pfn: Pfn | number, reason?: string): void {
+  dumpPage(pfn: number, reason?: string): void {
     for (const line of this.dumpPageLines(pfn, reason)) this.kernel.log.warn(line);
   }
 
@@ -1467,13 +1466,13 @@ export class MmCore {
    * and the page is not a compound head, the tail halves are freed, as the
    * kernel does for a speculatively referenced non-compound block.)
    */
-  freePages(pfn: Pfn, order: number): void {
+  freePages(pfn: number, order: number): void {
     this.checkFree('__free_pages', pfn, order);
     if (this.tracing) return this.kernel.tracer.invoke('__free_pages', this, this.freePagesImpl, pfn, order);
     return this.freePagesImpl(pfn, order);
   }
 
-  private freePagesImpl(pfn: Pfn, order: number): void {
+  private freePagesImpl(pfn: number, order: number): void {
     if (this.memmap.putPageTestzero(pfn)) this.freePagesOk(pfn, order, FPI_NONE);
     else if (!this.memmap.testPageFlag(pfn, PG_head)) {
       for (let o = order - 1; o >= 0; o--) this.freePagesOk(pfn + POW2[o]!, o, FPI_NONE);
@@ -1514,7 +1513,7 @@ export class MmCore {
    * Without a handler, `put_page()` of a ZONE_DEVICE page only drops the
    * reference.
    */
-  registerDevmapPut(handler: (pfn: Pfn) => boolean): void {
+  registerDevmapPut(handler: (pfn: number) => boolean): void {
     if (typeof handler !== 'function') throw new KernelError('EINVAL', 'register_devmap_put: not a function');
     if (this.devmapPutHook !== undefined) throw new KernelError('EBUSY', 'register_devmap_put: the ZONE_DEVICE put_page() path is already provided');
     this.devmapPutHook = handler;
@@ -1525,7 +1524,7 @@ export class MmCore {
    * (order 0). ZONE_DEVICE pages go to the handler registered with
    * {@link MmCore.registerDevmapPut} instead.
    */
-  putPage(pfn: Pfn): void {
+  putPage(pfn: number): void {
     const dev = this.config.ZONE_DEVICE;
     if (dev !== undefined && this.memmap.pageZonenum(pfn) === dev) {
       if (this.devmapPutHook !== undefined && this.devmapPutHook(pfn)) return;
@@ -1540,12 +1539,12 @@ export class MmCore {
    * allocator: every page loses `PG_reserved` and gets refcount 0, the zone's
    * managed count grows, and the block is freed to the tail of its list.
    */
-  freePagesCore(pfn: Pfn, order: number): void {
+  freePagesCore(pfn: number, order: number): void {
     if (this.tracing) return this.kernel.tracer.invoke('__free_pages_core', this, this.freePagesCoreImpl, pfn, order);
     return this.freePagesCoreImpl(pfn, order);
   }
 
-  private freePagesCoreImpl(pfn: Pfn, order: number): void {
+  private freePagesCoreImpl(pfn: number, order: number): void {
     const n = POW2[order]!;
     this.memmap.updateRange(pfn, n, { clearFlags: [PG_reserved], refcount: 0 });
     this.pageZone(pfn).managedPages += n;
@@ -1556,14 +1555,14 @@ export class MmCore {
    * `generic_online_page()`: the default `online_page_callback` of memory
    * hotplug: `__free_pages_core()` and `totalram_pages_add()`.
    */
-  genericOnlinePage(pfn: Pfn, order: number): void {
+  genericOnlinePage(pfn: number, order: number): void {
     checkUnsigned('generic_online_page', 'order', order, this.config.MAX_ORDER - 1);
     this.checkOnline('generic_online_page', pfn, POW2[order]!);
     if (this.tracing) return this.kernel.tracer.invoke('generic_online_page', this, this.genericOnlinePageImpl, pfn, order);
     return this.genericOnlinePageImpl(pfn, order);
   }
 
-  private genericOnlinePageImpl(pfn: Pfn, order: number): void {
+  private genericOnlinePageImpl(pfn: number, order: number): void {
     this.freePagesCoreImpl(pfn, order);
     this.totalramPages += POW2[order]!;
   }
@@ -1576,13 +1575,13 @@ export class MmCore {
    * chunk heads are touched individually. The pages must be as
    * `memmap_init_range()` left them.
    */
-  genericOnlinePages(startPfn: Pfn, nrPages: number): void {
+  genericOnlinePages(startPfn: number, nrPages: number): void {
     this.checkOnline('online_pages_range', startPfn, nrPages);
     if (this.tracing) return this.kernel.tracer.invoke('online_pages_range', this, this.genericOnlinePagesImpl, startPfn, nrPages);
     return this.genericOnlinePagesImpl(startPfn, nrPages);
   }
 
-  private genericOnlinePagesImpl(startPfn: Pfn, nrPages: number): void {
+  private genericOnlinePagesImpl(startPfn: number, nrPages: number): void {
     this.freeRangeCore(startPfn, startPfn + nrPages, true);
   }
 
@@ -1598,12 +1597,12 @@ export class MmCore {
    * when it is freed, as in the kernel. An inline function: not traced
    * itself, its `__free_pages` and `adjust_managed_page_count` are.
    */
-  freeReservedPage(pfn: Pfn | number): void {
+  freeReservedPage(pfn: number): void {
     const mm = this.memmap;
     mm.clearPageReserved(pfn);
     mm.initPageCount(pfn);
-    this.freePages(pfn as Pfn, 0);
-    this.adjustManagedPageCount(pfn as Pfn, 1);
+    this.freePages(pfn, 0);
+    this.adjustManagedPageCount(pfn, 1);
   }
 
   /**
@@ -1615,7 +1614,7 @@ export class MmCore {
    * that is checked first, and on failure nothing changes (-EINVAL for a bad
    * range, the memmap's page-fault KernelBug for a pfn without one).
    */
-  freeReservedPages(pfn: Pfn | number, nrPages: number): void {
+  freeReservedPages(pfn: number, nrPages: number): void {
     this.checkMemmapRange(pfn, nrPages);
     for (let i = 0; i < nrPages; i++) this.freeReservedPage(pfn + i);
   }
@@ -1679,7 +1678,7 @@ export class MmCore {
    * `adjust_managed_page_count()`: adds `count` (may be negative) to the
    * zone of `pfn`'s managed pages and to `totalram_pages`.
    */
-  adjustManagedPageCount(pfn: Pfn, count: number): void {
+  adjustManagedPageCount(pfn: number, count: number): void {
     checkUnsigned('adjust_managed_page_count', 'pfn', pfn);
     if (typeof count !== 'number' || !Number.isSafeInteger(count)) {
       throw new KernelError('EINVAL', `adjust_managed_page_count: invalid count ${String(count)}`);
@@ -1688,7 +1687,7 @@ export class MmCore {
     return this.adjustManagedPageCountImpl(pfn, count);
   }
 
-  private adjustManagedPageCountImpl(pfn: Pfn, count: number): void {
+  private adjustManagedPageCountImpl(pfn: number, count: number): void {
     this.pageZone(pfn).managedPages += count;
     this.totalramPages += count;
   }
@@ -1702,13 +1701,13 @@ export class MmCore {
    * CPU's node (falling back to other nodes and lower zones), or undefined.
    * The first page has refcount 1.
    */
-  allocPages(gfp: number, order: number): Pfn | undefined {
+  allocPages(gfp: number, order: number): number | undefined {
     checkAlloc('alloc_pages', gfp, order);
     if (this.tracing) return this.kernel.tracer.invoke('alloc_pages', this, this.allocPagesImpl, gfp, order);
     return this.allocPagesInternal(gfp, order, this.numaNodeId);
   }
 
-  private allocPagesImpl(gfp: number, order: number): Pfn | undefined {
+  private allocPagesImpl(gfp: number, order: number): number | undefined {
     return this.allocPagesInternal(gfp, order, this.numaNodeId);
   }
 
@@ -1716,19 +1715,19 @@ export class MmCore {
    * `alloc_pages_node(nid, gfp, order)`: `NUMA_NO_NODE` means the running
    * CPU's node; `__GFP_THISNODE` forbids falling back to other nodes.
    */
-  allocPagesNode(nid: number, gfp: number, order: number): Pfn | undefined {
+  allocPagesNode(nid: number, gfp: number, order: number): number | undefined {
     if (nid !== NUMA_NO_NODE) checkUnsigned('alloc_pages_node', 'nid', nid);
     checkAlloc('alloc_pages_node', gfp, order);
     if (this.tracing) return this.kernel.tracer.invoke('alloc_pages_node', this, this.allocPagesNodeImpl, nid, gfp, order);
     return this.allocPagesNodeImpl(nid, gfp, order);
   }
 
-  private allocPagesNodeImpl(nid: number, gfp: number, order: number): Pfn | undefined {
+  private allocPagesNodeImpl(nid: number, gfp: number, order: number): number | undefined {
     return this.allocPagesInternal(gfp, order, nid === NUMA_NO_NODE ? this.numaNodeId : nid);
   }
 
   /** `__alloc_pages()`: the allocator's entry point. */
-  private allocPagesInternal(gfp: number, order: number, preferredNid: number): Pfn | undefined {
+  private allocPagesInternal(gfp: number, order: number, preferredNid: number): number | undefined {
     if (!Number.isInteger(order) || order < 0 || order >= this.config.MAX_ORDER) return undefined;
     if (!this.pgdats.has(preferredNid)) throw new KernelBug(`alloc on node ${preferredNid}, which has no pglist_data`);
     const ac: AllocContext = {
@@ -1743,7 +1742,7 @@ export class MmCore {
     allocFlags = gfpOr(allocFlags, this.allocFlagsNofragment(ac.preferredZone, gfp));
     if (this.config.MIGRATE_CMA !== undefined && ac.migratetype === MIGRATE_MOVABLE) allocFlags = gfpOr(allocFlags, ALLOC_CMA);
     const page = this.getPageFromFreelist(gfp, order, allocFlags, ac);
-    if (page >= 0) return page as Pfn;
+    if (page >= 0) return page;
     return this.allocPagesSlowpath(gfp, order, ac);
   }
 
@@ -1786,21 +1785,21 @@ export class MmCore {
    * the min watermark with the caller's privileges, then (for
    * `__GFP_MEMALLOC`) without watermarks; then fail and report.
    */
-  private allocPagesSlowpath(gfp: number, order: number, ac: AllocContext): Pfn | undefined {
+  private allocPagesSlowpath(gfp: number, order: number, ac: AllocContext): number | undefined {
     let allocFlags = this.gfpToAllocFlags(gfp);
     let page = this.getPageFromFreelist(gfp, order, allocFlags, ac);
-    if (page >= 0) return page as Pfn;
+    if (page >= 0) return page;
     if (gfpHas(gfp, __GFP_MEMALLOC) && !gfpHas(gfp, __GFP_NOMEMALLOC)) {
       allocFlags = ALLOC_NO_WATERMARKS;
       ac.zonelist = this.nodeZonelist(this.numaNodeId, gfp);
       ac.preferredZone = firstZoneAtMost(ac.zonelist, ac.highestZoneidx);
       page = this.getPageFromFreelist(gfp, order, allocFlags, ac);
-      if (page >= 0) return page as Pfn;
+      if (page >= 0) return page;
     }
     if (gfpHas(gfp, __GFP_NOFAIL)) {
       // __alloc_pages_cpuset_fallback(): the kernel would then loop forever.
       page = this.getPageFromFreelist(gfp, order, ALLOC_HARDER + ALLOC_CPUSET, ac);
-      if (page >= 0) return page as Pfn;
+      if (page >= 0) return page;
     }
     if (!gfpHas(gfp, __GFP_NOWARN)) this.warnAlloc(gfp, order);
     return undefined;
@@ -2109,12 +2108,12 @@ export class MmCore {
   // ===================================================================
 
   /** `get_pageblock_migratetype()`. */
-  getPageblockMigratetype(pfn: Pfn | number): number {
+  getPageblockMigratetype(pfn: number): number {
     return this.memmap.getPageblockMigratetype(pfn);
   }
 
   /** `set_pageblock_migratetype()` (page_group_by_mobility_disabled forces UNMOVABLE). */
-  setPageblockMigratetype(pfn: Pfn | number, migratetype: number): void {
+  setPageblockMigratetype(pfn: number, migratetype: number): void {
     checkUnsigned('set_pageblock_migratetype', 'pfn', pfn);
     checkUnsigned('set_pageblock_migratetype', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
     let mt = migratetype;
@@ -2127,19 +2126,19 @@ export class MmCore {
    * watermark must allow it unless its pageblock is isolated); returns the
    * number of pages taken, 0 if refused.
    */
-  isolateFreePage(pfn: Pfn, order: number): number {
+  isolateFreePage(pfn: number, order: number): number {
     checkUnsigned('__isolate_free_page', 'pfn', pfn);
     checkUnsigned('__isolate_free_page', 'order', order, this.config.MAX_ORDER - 1);
     if (this.tracing) return this.kernel.tracer.invoke('__isolate_free_page', this, this.isolateFreePageImpl, pfn, order);
     return this.isolateFreePageImpl(pfn, order);
   }
 
-  private isolateFreePageImpl(pfn: Pfn, order: number): number {
+  private isolateFreePageImpl(pfn: number, order: number): number {
     return iso.isolateFreePage(this, this.ops, pfn, order);
   }
 
   /** `__putback_isolated_page()`: returns a block taken by {@link MmCore.isolateFreePage}. */
-  putbackIsolatedPage(pfn: Pfn, order: number, migratetype: number): void {
+  putbackIsolatedPage(pfn: number, order: number, migratetype: number): void {
     checkUnsigned('__putback_isolated_page', 'pfn', pfn);
     checkUnsigned('__putback_isolated_page', 'order', order, this.config.MAX_ORDER - 1);
     checkUnsigned('__putback_isolated_page', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
@@ -2147,7 +2146,7 @@ export class MmCore {
     return this.putbackIsolatedPageImpl(pfn, order, migratetype);
   }
 
-  private putbackIsolatedPageImpl(pfn: Pfn, order: number, migratetype: number): void {
+  private putbackIsolatedPageImpl(pfn: number, order: number, migratetype: number): void {
     iso.putbackIsolatedPage(this, this.ops, pfn, order, migratetype);
   }
 
@@ -2156,7 +2155,7 @@ export class MmCore {
    * would stop its isolation (reserved, or in use and neither LRU nor
    * movable, outside ZONE_MOVABLE), or undefined.
    */
-  hasUnmovablePages(zone: Zone, pfn: Pfn, migratetype: number, flags: number): Pfn | undefined {
+  hasUnmovablePages(zone: Zone, pfn: number, migratetype: number, flags: number): number | undefined {
     checkZone('has_unmovable_pages', zone);
     checkUnsigned('has_unmovable_pages', 'pfn', pfn);
     checkUnsigned('has_unmovable_pages', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
@@ -2165,7 +2164,7 @@ export class MmCore {
     return this.hasUnmovablePagesImpl(zone, pfn, migratetype, flags);
   }
 
-  private hasUnmovablePagesImpl(zone: Zone, pfn: Pfn, migratetype: number, flags: number): Pfn | undefined {
+  private hasUnmovablePagesImpl(zone: Zone, pfn: number, migratetype: number, flags: number): number | undefined {
     return iso.hasUnmovablePages(this, this.ops, zone, pfn, migratetype, flags);
   }
 
@@ -2177,14 +2176,14 @@ export class MmCore {
    * already isolated; the pageblocks isolated so far are then restored, with
    * `migratetype`, as the kernel's undo loop does.
    */
-  startIsolatePageRange(startPfn: Pfn, endPfn: Pfn, migratetype: number, flags: number = 0): void {
+  startIsolatePageRange(startPfn: number, endPfn: number, migratetype: number, flags: number = 0): void {
     checkUnsigned('start_isolate_page_range', 'start_pfn', startPfn);
     checkUnsigned('start_isolate_page_range', 'end_pfn', endPfn);
     if (this.tracing) return this.kernel.tracer.invoke('start_isolate_page_range', this, this.startIsolateImpl, startPfn, endPfn, migratetype, flags);
     return this.startIsolateImpl(startPfn, endPfn, migratetype, flags);
   }
 
-  private startIsolateImpl(startPfn: Pfn, endPfn: Pfn, migratetype: number, flags: number): void {
+  private startIsolateImpl(startPfn: number, endPfn: number, migratetype: number, flags: number): void {
     iso.startIsolatePageRange(this, this.ops, startPfn, endPfn, migratetype, flags);
   }
 
@@ -2193,7 +2192,7 @@ export class MmCore {
    * back `migratetype` and its free pages back to the allocator (merging
    * blocks of pageblock order and above with their buddies).
    */
-  undoIsolatePageRange(startPfn: Pfn, endPfn: Pfn, migratetype: number): void {
+  undoIsolatePageRange(startPfn: number, endPfn: number, migratetype: number): void {
     checkUnsigned('undo_isolate_page_range', 'start_pfn', startPfn);
     checkUnsigned('undo_isolate_page_range', 'end_pfn', endPfn);
     checkUnsigned('undo_isolate_page_range', 'migratetype', migratetype, this.config.MIGRATE_TYPES - 1);
@@ -2201,7 +2200,7 @@ export class MmCore {
     return this.undoIsolateImpl(startPfn, endPfn, migratetype);
   }
 
-  private undoIsolateImpl(startPfn: Pfn, endPfn: Pfn, migratetype: number): void {
+  private undoIsolateImpl(startPfn: number, endPfn: number, migratetype: number): void {
     iso.undoIsolatePageRange(this, this.ops, startPfn, endPfn, migratetype);
   }
 
@@ -2210,14 +2209,14 @@ export class MmCore {
    * isolated and every page is free (or, with MEMORY_OFFLINE, hwpoisoned or
    * an unreferenced PageOffline page).
    */
-  testPagesIsolated(startPfn: Pfn, endPfn: Pfn, flags: number = 0): void {
+  testPagesIsolated(startPfn: number, endPfn: number, flags: number = 0): void {
     checkUnsigned('test_pages_isolated', 'start_pfn', startPfn);
     checkUnsigned('test_pages_isolated', 'end_pfn', endPfn);
     if (this.tracing) return this.kernel.tracer.invoke('test_pages_isolated', this, this.testIsolatedImpl, startPfn, endPfn, flags);
     return this.testIsolatedImpl(startPfn, endPfn, flags);
   }
 
-  private testIsolatedImpl(startPfn: Pfn, endPfn: Pfn, flags: number): void {
+  private testIsolatedImpl(startPfn: number, endPfn: number, flags: number): void {
     iso.testPagesIsolated(this, this.ops, startPfn, endPfn, flags);
   }
 
@@ -2227,14 +2226,14 @@ export class MmCore {
    * not free blocks (hwpoisoned or PageOffline), which the kernel counts as
    * already offline.
    */
-  offlineIsolatedPages(startPfn: Pfn, endPfn: Pfn): number {
+  offlineIsolatedPages(startPfn: number, endPfn: number): number {
     checkUnsigned('__offline_isolated_pages', 'start_pfn', startPfn);
     checkUnsigned('__offline_isolated_pages', 'end_pfn', endPfn);
     if (this.tracing) return this.kernel.tracer.invoke('__offline_isolated_pages', this, this.offlineIsolatedImpl, startPfn, endPfn);
     return this.offlineIsolatedImpl(startPfn, endPfn);
   }
 
-  private offlineIsolatedImpl(startPfn: Pfn, endPfn: Pfn): number {
+  private offlineIsolatedImpl(startPfn: number, endPfn: number): number {
     return iso.offlineIsolatedPages(this, this.ops, startPfn, endPfn);
   }
 
@@ -2244,7 +2243,7 @@ export class MmCore {
    * down to some order, of that order or more). KernelError EINVAL for a
    * pfn without a struct page.
    */
-  isFreeBuddyPage(pfn: Pfn | number): boolean {
+  isFreeBuddyPage(pfn: number): boolean {
     checkUnsigned('is_free_buddy_page', 'pfn', pfn);
     if (!this.memmap.hasMemmap(pfn)) throw new KernelError('EINVAL', `is_free_buddy_page: pfn 0x${pfn.toString(16)} has no struct page`);
     return this.buddyHeadOf(pfn) >= 0;
@@ -2272,7 +2271,7 @@ export class MmCore {
    * referenced head, as the kernel's does). KernelError EINVAL for a pfn
    * without a struct page.
    */
-  takePageOffBuddy(pfn: Pfn | number): boolean {
+  takePageOffBuddy(pfn: number): boolean {
     checkUnsigned('take_page_off_buddy', 'pfn', pfn);
     if (!this.memmap.hasMemmap(pfn)) throw new KernelError('EINVAL', `take_page_off_buddy: pfn 0x${pfn.toString(16)} has no struct page`);
     if (this.tracing) return this.kernel.tracer.invoke('take_page_off_buddy', this, this.takePageOffBuddyImpl, pfn);
@@ -2343,13 +2342,13 @@ export class MmCore {
   // ===================================================================
 
   /** `clear_page()` on a page frame. */
-  clearPage(pfn: Pfn): void {
+  clearPage(pfn: number): void {
     checkUnsigned('clear_page', 'pfn', pfn);
     this.physmem.clearPage(pfn);
   }
 
   /** `copy_highpage(to, from)`. */
-  copyHighpage(to: Pfn, from: Pfn): void {
+  copyHighpage(to: number, from: number): void {
     checkUnsigned('copy_highpage', 'to', to);
     checkUnsigned('copy_highpage', 'from', from);
     this.physmem.copyHighpage(to, from);
@@ -2360,12 +2359,12 @@ export class MmCore {
    * if the page is not free. An inspection helper: the head is PageBuddy
    * with an order that covers `pfn`.
    */
-  freeBlockOf(pfn: Pfn | number): { readonly head: Pfn; readonly order: number } | undefined {
+  freeBlockOf(pfn: number): { readonly head: number; readonly order: number } | undefined {
     checkUnsigned('free_block_of', 'pfn', pfn);
     const mm = this.memmap;
     for (let o = 0; o < this.config.MAX_ORDER; o++) {
       const head = pfn - (pfn % POW2[o]!);
-      if (mm.hasMemmap(head) && mm.pageBuddy(head) && mm.buddyOrder(head) === o) return { head: head as Pfn, order: o };
+      if (mm.hasMemmap(head) && mm.pageBuddy(head) && mm.buddyOrder(head) === o) return { head: head, order: o };
     }
     return undefined;
   }

@@ -30,7 +30,6 @@ import type { MemmapStore } from './memmap.js';
 import type { Zone } from './mmzone.js';
 import { MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE } from './mmzone.js';
 import { PG_buddy, PG_lru, PG_offline, PG_reserved, pageTypeIs } from './page-flags.js';
-import type { Pfn } from './struct-page.js';
 
 /** The part of {@link MmCore} these functions use. */
 interface MmCore {
@@ -83,7 +82,7 @@ function isIsolated(mm: MmCore, pfn: number): boolean {
 }
 
 /** `has_unmovable_pages()` (mm/page_alloc.c). */
-export function hasUnmovablePages(mm: MmCore, _ops: BuddyOps, zone: Zone, pfn: Pfn, migratetype: number, flags: number): Pfn | undefined {
+export function hasUnmovablePages(mm: MmCore, _ops: BuddyOps, zone: Zone, pfn: number, migratetype: number, flags: number): number | undefined {
   const m = mm.memmap;
   const c = mm.config;
   const nb = c.pageblockNrPages;
@@ -96,7 +95,7 @@ export function hasUnmovablePages(mm: MmCore, _ops: BuddyOps, zone: Zone, pfn: P
   if (zone.zoneIdx === c.ZONE_MOVABLE) {
     // Only reserved pages matter in ZONE_MOVABLE.
     const r = m.findFirst(pfn, end, (lo) => isReserved(lo));
-    return r < 0 ? undefined : (r as Pfn);
+    return r < 0 ? undefined : (r);
   }
   const hw = c.pageflags.PG_hwpoison;
   let p: number = pfn;
@@ -105,7 +104,7 @@ export function hasUnmovablePages(mm: MmCore, _ops: BuddyOps, zone: Zone, pfn: P
     // unreferenced pages that are not free block heads (free block tails).
     p = m.findFirst(p, end, (lo, mc, ref) => isReserved(lo) || ref !== 0 || pageTypeIs(mc, PG_buddy));
     if (p < 0) return undefined;
-    if (m.pageReserved(p)) return p as Pfn;
+    if (m.pageReserved(p)) return p;
     if (m.pageRefCount(p) === 0) {
       p += m.pageBuddy(p) ? 2 ** m.buddyOrder(p) : 1;
       continue;
@@ -122,7 +121,7 @@ export function hasUnmovablePages(mm: MmCore, _ops: BuddyOps, zone: Zone, pfn: P
       p++;
       continue;
     }
-    return p as Pfn;
+    return p;
   }
   return undefined;
 }
@@ -131,7 +130,7 @@ export function hasUnmovablePages(mm: MmCore, _ops: BuddyOps, zone: Zone, pfn: P
 function setMigratetypeIsolate(mm: MmCore, ops: BuddyOps, pfn: number, migratetype: number, flags: number): boolean {
   const zone = mm.pageZone(pfn);
   if (isIsolated(mm, pfn)) return false;
-  const unmovable = hasUnmovablePages(mm, ops, zone, pfn as Pfn, migratetype, flags);
+  const unmovable = hasUnmovablePages(mm, ops, zone, pfn, migratetype, flags);
   if (unmovable === undefined) {
     const mt = mm.memmap.getPageblockMigratetype(pfn);
     mm.setPageblockMigratetype(pfn, mm.config.MIGRATE_ISOLATE);
@@ -157,7 +156,7 @@ function unsetMigratetypeIsolate(mm: MmCore, ops: BuddyOps, pfn: number, migrate
     if (order >= c.pageblockOrder && order < c.MAX_ORDER - 1) {
       const buddy = mm.findBuddyPfn(pfn, order);
       if (m.hasMemmap(buddy) && !isIsolated(mm, buddy)) {
-        isolateFreePage(mm, ops, pfn as Pfn, order);
+        isolateFreePage(mm, ops, pfn, order);
         isolated = true;
       }
     }
@@ -167,12 +166,12 @@ function unsetMigratetypeIsolate(mm: MmCore, ops: BuddyOps, pfn: number, migrate
     ops.modZoneFreepageState(zone, n, migratetype);
   }
   mm.setPageblockMigratetype(pfn, migratetype);
-  if (isolated) putbackIsolatedPage(mm, ops, pfn as Pfn, order, migratetype);
+  if (isolated) putbackIsolatedPage(mm, ops, pfn, order, migratetype);
   zone.nrIsolatePageblock--;
 }
 
 /** `__isolate_free_page()` (mm/page_alloc.c). */
-export function isolateFreePage(mm: MmCore, ops: BuddyOps, pfn: Pfn, order: number): number {
+export function isolateFreePage(mm: MmCore, ops: BuddyOps, pfn: number, order: number): number {
   const m = mm.memmap;
   const c = mm.config;
   if (!m.pageBuddy(pfn)) bug(`__isolate_free_page: pfn 0x${pfn.toString(16)} is not PageBuddy`);
@@ -195,7 +194,7 @@ export function isolateFreePage(mm: MmCore, ops: BuddyOps, pfn: Pfn, order: numb
 }
 
 /** `__putback_isolated_page()` (mm/page_alloc.c): back to the tail of its free list. */
-export function putbackIsolatedPage(mm: MmCore, ops: BuddyOps, pfn: Pfn, order: number, migratetype: number): void {
+export function putbackIsolatedPage(mm: MmCore, ops: BuddyOps, pfn: number, order: number, migratetype: number): void {
   ops.freeOnePage(pfn, mm.pageZone(pfn), order, migratetype, 0x1 + 0x2 /* FPI_SKIP_REPORT_NOTIFY | FPI_TO_TAIL */);
 }
 
@@ -206,7 +205,7 @@ function checkAligned(mm: MmCore, startPfn: number, endPfn: number): void {
 }
 
 /** `start_isolate_page_range()`. */
-export function startIsolatePageRange(mm: MmCore, ops: BuddyOps, startPfn: Pfn, endPfn: Pfn, migratetype: number, flags: number): void {
+export function startIsolatePageRange(mm: MmCore, ops: BuddyOps, startPfn: number, endPfn: number, migratetype: number, flags: number): void {
   checkAligned(mm, startPfn, endPfn);
   const nb = mm.config.pageblockNrPages;
   for (let pfn: number = startPfn; pfn < endPfn; pfn += nb) {
@@ -223,7 +222,7 @@ export function startIsolatePageRange(mm: MmCore, ops: BuddyOps, startPfn: Pfn, 
 }
 
 /** `undo_isolate_page_range()`. */
-export function undoIsolatePageRange(mm: MmCore, ops: BuddyOps, startPfn: Pfn, endPfn: Pfn, migratetype: number): void {
+export function undoIsolatePageRange(mm: MmCore, ops: BuddyOps, startPfn: number, endPfn: number, migratetype: number): void {
   checkAligned(mm, startPfn, endPfn);
   const nb = mm.config.pageblockNrPages;
   for (let pfn: number = startPfn; pfn < endPfn; pfn += nb) {
@@ -252,7 +251,7 @@ function testPageIsolatedInPageblock(mm: MmCore, startPfn: number, endPfn: numbe
 }
 
 /** `test_pages_isolated()`: throws -EBUSY unless the whole range is isolated and free. */
-export function testPagesIsolated(mm: MmCore, _ops: BuddyOps, startPfn: Pfn, endPfn: Pfn, flags: number): void {
+export function testPagesIsolated(mm: MmCore, _ops: BuddyOps, startPfn: number, endPfn: number, flags: number): void {
   const nb = mm.config.pageblockNrPages;
   let pfn: number = startPfn;
   for (; pfn < endPfn; pfn += nb) {
@@ -268,7 +267,7 @@ export function testPagesIsolated(mm: MmCore, _ops: BuddyOps, startPfn: Pfn, end
 }
 
 /** `__offline_isolated_pages()`: returns the pages taken off the free lists. */
-export function offlineIsolatedPages(mm: MmCore, ops: BuddyOps, startPfn: Pfn, endPfn: Pfn): number {
+export function offlineIsolatedPages(mm: MmCore, ops: BuddyOps, startPfn: number, endPfn: number): number {
   const m = mm.memmap;
   const hw = mm.config.pageflags.PG_hwpoison;
   const zone = mm.pageZone(startPfn);

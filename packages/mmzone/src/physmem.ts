@@ -17,7 +17,6 @@
  * hot-added DIMM can bring its own backing the same way.
  */
 import { KernelError, checkPhysRange, checkUnsigned, isPowerOf2 } from '@zonedev/kernel';
-import type { Pfn } from './struct-page.js';
 
 /**
  * Storage for a range of physical memory. Offsets are relative to the start
@@ -509,20 +508,20 @@ export class PhysMem {
   }
 
   /** `clear_page()`: zeroes the page frame `pfn`. */
-  clearPage(pfn: Pfn | number): void {
+  clearPage(pfn: number): void {
     checkUnsigned('clear_page', 'pfn', pfn);
     this.zero(pfn * this.pageSize, this.pageSize);
   }
 
   /** `copy_highpage(to, from)`: copies one page frame's contents to another. */
-  copyHighpage(to: Pfn | number, from: Pfn | number): void {
+  copyHighpage(to: number, from: number): void {
     checkUnsigned('copy_highpage', 'to', to);
     checkUnsigned('copy_highpage', 'from', from);
     this.copy(to * this.pageSize, from * this.pageSize, this.pageSize);
   }
 
   /** The contents of page frame `pfn` (a copy). */
-  readPage(pfn: Pfn | number): Uint8Array {
+  readPage(pfn: number): Uint8Array {
     checkUnsigned('read_page', 'pfn', pfn);
     return this.read(pfn * this.pageSize, this.pageSize);
   }

@@ -13,25 +13,6 @@
 import { KernelError, checkUnsigned } from '@zonedev/kernel';
 
 /**
- * A page frame number: a physical address shifted right by `PAGE_SHIFT`.
- * Branded so that a pfn and a physical address cannot be confused; make one
- * with {@link asPfn} (from `physPfn()` of @zonedev/kernel, say), or arithmetic
- * followed by `as Pfn`.
- * @public
- */
-export type Pfn = number & { readonly __brand: 'Pfn' };
-
-/**
- * Checks that `n` is a valid pfn (a non-negative integer below 2^53) and
- * brands it; KernelError EINVAL otherwise.
- * @public
- */
-export function asPfn(n: number): Pfn {
-  checkUnsigned('asPfn', 'pfn', n);
-  return n as Pfn;
-}
-
-/**
  * `sizeof(struct page)` on 64-bit kernels: what the simulated memmap costs
  * per page (`MAX_STRUCT_PAGE_SIZE` in drivers/nvdimm/nd.h is this value).
  * @public

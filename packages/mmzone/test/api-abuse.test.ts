@@ -23,7 +23,7 @@ import { BAD, abuse, reportEntries } from '@zonedev/test-kit';
 import type { Spec } from '@zonedev/test-kit';
 import { KernelBug, isKernelBug, isKernelError } from '@zonedev/kernel';
 import * as api from '../src/index.js';
-import type { MeminitContext, MmConfig, MmCore as MmCoreT, PageFlagsLayout, PageUpdate, Pfn, PglistData, PhysBacking, StructPage, Zone } from '../src/index.js';
+import type { MeminitContext, MmConfig, MmCore as MmCoreT, PageFlagsLayout, PageUpdate, PglistData, PhysBacking, StructPage, Zone } from '../src/index.js';
 import { FreeArea, FreeLists, GFP_KERNEL, MemmapStore, MmCore, PG_dirty, PG_reserved, PhysMem, SparseBacking } from '../src/index.js';
 import { MiB, X86_64, addDeviceRange, boot, hotAdd, snapshot } from './machines.js';
 
@@ -103,7 +103,6 @@ describe('@zonedev/mmzone: every entry point of the API report refuses bad value
 
   const specs: Record<string, Spec | null> = {
     // --- pure functions of a config, a zone or a word
-    asPfn: { args: a(HOT), call: ([x]) => api.asPfn(n(x)) },
     checkMmConfig: { args: a(X86_64), call: ([x]) => api.checkMmConfig(x as never), refusal: (r) => typeof r === 'string', allowField: archField },
     createMmConfig: { args: a(X86_64), call: ([x]) => api.createMmConfig(x as never), allowField: archField },
     formatPageFlags: { args: () => [2 ** PG_reserved, c.pageflags], call: ([f, b]) => api.formatPageFlags(n(f), b as never) },
@@ -273,7 +272,7 @@ describe('@zonedev/mmzone: every entry point of the API report refuses bad value
     'MmCore.genericOnlinePages': on(mm, 'genericOnlinePages', [HOT, 16]),
     'MmCore.getPageblockMigratetype': on(mm, 'getPageblockMigratetype', [HOT]),
     'MmCore.globalNodePageState': on(mm, 'globalNodePageState', [0]),
-    'MmCore.hasUnmovablePages': { args: () => [z(), HOT, 1, 0], call: ([x, f, mt, fl]) => mm.hasUnmovablePages(x as Zone, n(f) as Pfn, n(mt), n(fl)) },
+    'MmCore.hasUnmovablePages': { args: () => [z(), HOT, 1, 0], call: ([x, f, mt, fl]) => mm.hasUnmovablePages(x as Zone, n(f) as number, n(mt), n(fl)) },
     'MmCore.initPerZoneWmarkMin': noParams,
     'MmCore.initUnavailableRange': on(mm, 'initUnavailableRange', [0x9f, 0x100, 0, 0]),
     'MmCore.isFreeBuddyPage': on(mm, 'isFreeBuddyPage', [HOT]),
@@ -385,7 +384,7 @@ describe('freePages (__free_pages, mm/page_alloc.c) at the boundary', () => {
     const p = mm.allocPages(GFP_KERNEL, 0)!;
     const before = state(mm);
     for (const v of [...BAD, 11, 64]) expect(refusal(() => mm.freePages(p, num(v)))).toBe('EINVAL');
-    for (const v of BAD) expect(refusal(() => mm.freePages(v as Pfn, 0))).toBe('EINVAL');
+    for (const v of BAD) expect(refusal(() => mm.freePages(v as number, 0))).toBe('EINVAL');
     expect(state(mm)).toBe(before);
     mm.freePages(p, 0);
     expect(state(mm)).not.toBe(before);
@@ -433,8 +432,8 @@ describe('genericOnlinePages (online_pages_range) at the boundary', () => {
     hotAdd(mm, start, nr, 2 /* ZONE_NORMAL */);
     const before = state(mm);
     const text = `BUG: Bad page state in process swapper/0  pfn:${start.toString(16).padStart(5, '0')}`;
-    expect(refusal(() => mm.genericOnlinePages(start as Pfn, nr))).toBe(text);
-    expect(refusal(() => mm.genericOnlinePage(start as Pfn, 10))).toBe(text);
+    expect(refusal(() => mm.genericOnlinePages(start as number, nr))).toBe(text);
+    expect(refusal(() => mm.genericOnlinePage(start as number, 10))).toBe(text);
     expect(state(mm)).toBe(before);
   });
 
@@ -442,9 +441,9 @@ describe('genericOnlinePages (online_pages_range) at the boundary', () => {
     const mm = boot(SMALL);
     const before = state(mm);
     for (const v of BAD) {
-      expect(refusal(() => mm.genericOnlinePages(v as Pfn, 512))).toBe('EINVAL');
-      expect(refusal(() => mm.genericOnlinePages(0x8000 as Pfn, num(v)))).toBe('EINVAL');
-      expect(refusal(() => mm.genericOnlinePage(0x8000 as Pfn, num(v)))).toBe('EINVAL');
+      expect(refusal(() => mm.genericOnlinePages(v as number, 512))).toBe('EINVAL');
+      expect(refusal(() => mm.genericOnlinePages(0x8000 as number, num(v)))).toBe('EINVAL');
+      expect(refusal(() => mm.genericOnlinePage(0x8000 as number, num(v)))).toBe('EINVAL');
     }
     expect(state(mm)).toBe(before);
   });
@@ -459,7 +458,7 @@ describe('the other exported entry points', () => {
       expect(refusal(() => mm.allocPages(GFP_KERNEL, num(v)))).toBe('EINVAL');
       expect(refusal(() => mm.allocPages(num(v), 0))).toBe('EINVAL');
       if (v !== -1) expect(refusal(() => mm.allocPagesNode(num(v), GFP_KERNEL, 0))).toBe('EINVAL'); // -1 is NUMA_NO_NODE
-      expect(refusal(() => mm.freeReservedPages(v as Pfn, 1))).toBe('EINVAL');
+      expect(refusal(() => mm.freeReservedPages(v as number, 1))).toBe('EINVAL');
       expect(refusal(() => mm.freeReservedPages(p, num(v)))).toBe('EINVAL');
       expect(refusal(() => mm.freeReservedArea(num(v), 0x2000, -1))).toBe('EINVAL');
       expect(refusal(() => mm.setMinFreeKbytes(num(v)))).toBe('EINVAL');
@@ -477,7 +476,7 @@ describe('the other exported entry points', () => {
     const z = mm.pageZone(0x1000);
     const before = state(mm);
     for (const v of BAD) {
-      const pfn = v as Pfn;
+      const pfn = v as number;
       expect(refusal(() => mm.setPageblockMigratetype(pfn, 1))).toBe('EINVAL');
       expect(refusal(() => mm.setPageblockMigratetype(0x1000, num(v)))).toBe('EINVAL');
       expect(refusal(() => mm.moveFreepagesBlock(z, num(v), 1))).toBe('EINVAL');
@@ -486,11 +485,11 @@ describe('the other exported entry points', () => {
       expect(refusal(() => mm.reserveBootmemRegion(num(v), 0x4000))).toBe('EINVAL');
       expect(refusal(() => mm.initUnavailableRange(num(v), 0x4000, 1, 0))).toBe('EINVAL');
       expect(refusal(() => mm.memmapInitRange(pfn, 512, 0, 1, 'hotplug', 1))).toBe('EINVAL');
-      expect(refusal(() => mm.memmapInitRange(0x1000 as Pfn, num(v), 0, 1, 'hotplug', 1))).toBe('EINVAL');
-      expect(refusal(() => mm.startIsolatePageRange(pfn, 0x4000 as Pfn, 4))).toBe('EINVAL');
-      expect(refusal(() => mm.undoIsolatePageRange(0x1000 as Pfn, pfn, 4))).toBe('EINVAL');
-      expect(refusal(() => mm.testPagesIsolated(pfn, 0x4000 as Pfn))).toBe('EINVAL');
-      expect(refusal(() => mm.offlineIsolatedPages(pfn, 0x4000 as Pfn))).toBe('EINVAL');
+      expect(refusal(() => mm.memmapInitRange(0x1000 as number, num(v), 0, 1, 'hotplug', 1))).toBe('EINVAL');
+      expect(refusal(() => mm.startIsolatePageRange(pfn, 0x4000 as number, 4))).toBe('EINVAL');
+      expect(refusal(() => mm.undoIsolatePageRange(0x1000 as number, pfn, 4))).toBe('EINVAL');
+      expect(refusal(() => mm.testPagesIsolated(pfn, 0x4000 as number))).toBe('EINVAL');
+      expect(refusal(() => mm.offlineIsolatedPages(pfn, 0x4000 as number))).toBe('EINVAL');
       expect(refusal(() => mm.freeBlockOf(pfn))).toBe('EINVAL');
       expect(refusal(() => mm.allocNodeData(num(v)))).toBe('EINVAL');
       expect(refusal(() => mm.nodeSetOnline(num(v)))).toBe('EINVAL');
@@ -505,7 +504,7 @@ describe('the other exported entry points', () => {
     const mm = boot(SMALL);
     const before = state(mm);
     const pfn = (4 * 2 ** 30) / mm.config.pageSize;
-    expect(refusal(() => mm.freeReservedPages(pfn as Pfn, 1))).toMatch(/^BUG: unable to handle page fault: no struct page for pfn 0x100000 /);
+    expect(refusal(() => mm.freeReservedPages(pfn as number, 1))).toMatch(/^BUG: unable to handle page fault: no struct page for pfn 0x100000 /);
     expect(refusal(() => mm.memmap.getPage(pfn))).toMatch(/^BUG: unable to handle page fault: no struct page for pfn 0x100000 /);
     expect(state(mm)).toBe(before);
   });

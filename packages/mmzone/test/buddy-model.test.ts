@@ -19,7 +19,6 @@ import {
 import { MIGRATE_MOVABLE, zonePageState } from '../src/mmzone.js';
 import type { Zone } from '../src/mmzone.js';
 import type { MmCore } from '../src/page-alloc.js';
-import type { Pfn } from '../src/struct-page.js';
 import { NR_FREE_PAGES } from '../src/vmstat-items.js';
 import { GiB, MiB, addDeviceRange, boot, hotAdd } from './machines.js';
 
@@ -92,7 +91,7 @@ describe('buddy allocator: model-based', () => {
         toString: () => `free(#${i})`,
         run: (m, r) => {
           const [b] = m.allocated.splice(i % m.allocated.length, 1);
-          r.mm.freePages(b!.pfn as Pfn, b!.order);
+          r.mm.freePages(b!.pfn as number, b!.order);
           checkInvariants(m, r.mm);
         },
       }),
@@ -109,7 +108,7 @@ describe('buddy allocator: model-based', () => {
           const end = start + nblocks * 1024;
           if (m.isolated.some((x) => start < x.end && x.start < end)) return;
           try {
-            r.mm.startIsolatePageRange(start as Pfn, end as Pfn, MIGRATE_MOVABLE);
+            r.mm.startIsolatePageRange(start as number, end as number, MIGRATE_MOVABLE);
             m.isolated.push({ start, end });
           } catch (e) {
             expect(isKernelError(e, 'EBUSY')).toBe(true);
@@ -125,7 +124,7 @@ describe('buddy allocator: model-based', () => {
         toString: () => `undo(#${i})`,
         run: (m, r) => {
           const [x] = m.isolated.splice(i % m.isolated.length, 1);
-          r.mm.undoIsolatePageRange(x!.start as Pfn, x!.end as Pfn, MIGRATE_MOVABLE);
+          r.mm.undoIsolatePageRange(x!.start as number, x!.end as number, MIGRATE_MOVABLE);
           checkInvariants(m, r.mm);
         },
       }),
@@ -135,8 +134,8 @@ describe('buddy allocator: model-based', () => {
         const mm = machine();
         const model: Model = { allocated: [], isolated: [] };
         fc.modelRun(() => ({ model, real: { mm } }), cmds);
-        for (const x of model.isolated) mm.undoIsolatePageRange(x.start as Pfn, x.end as Pfn, MIGRATE_MOVABLE);
-        for (const b of model.allocated) mm.freePages(b.pfn as Pfn, b.order);
+        for (const x of model.isolated) mm.undoIsolatePageRange(x.start as number, x.end as number, MIGRATE_MOVABLE);
+        for (const b of model.allocated) mm.freePages(b.pfn as number, b.order);
         for (const z of mm.zones()) expect(zonePageState(z, NR_FREE_PAGES)).toBe(z.managedPages);
         expect(mm.buddyinfo()).toBe(initial);
       }),

@@ -21,7 +21,6 @@ import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, highWmarkPages, minWmarkPages, zone
 import type { Zone } from '../src/mmzone.js';
 import { MmCore } from '../src/page-alloc.js';
 import { PG_dirty, PG_head, PG_reserved } from '../src/page-flags.js';
-import type { Pfn } from '../src/struct-page.js';
 import { NR_FREE_PAGES } from '../src/vmstat-items.js';
 import { GiB, MiB, PPC64, X86_64, addDeviceRange, boot, hotAdd, snapshot } from './machines.js';
 
@@ -174,9 +173,9 @@ describe('alloc_pages() and __free_pages()', () => {
     expect(free(dma32)).toBe(12288 - 1);
     expect(mm.allocPages(GFP_KERNEL, 0)).toBe(4097);
     expect(mm.allocPages(GFP_KERNEL, 1)).toBe(4098);
-    mm.freePages(4097 as Pfn, 0);
+    mm.freePages(4097 as number, 0);
     mm.freePages(p, 0);
-    mm.freePages(4098 as Pfn, 1);
+    mm.freePages(4098 as number, 1);
     expect(mm.buddyinfo()).toBe(before);
     expect(free(dma32)).toBe(12288);
   });
@@ -196,13 +195,13 @@ describe('alloc_pages() and __free_pages()', () => {
     const mm = boot({ memory: [{ start: 0x1000, end: 0x9f000 }, { start: 0x100000, end: 3 * GiB }, { start: 4 * GiB, end: 4 * GiB + 64 * MiB }] });
     addDeviceRange(mm, (8 * GiB) / 4096, 32768, { pgmap: true });
     const c = mm.config;
-    const z = (p: Pfn | undefined): number => mm.memmap.pageZonenum(p!);
+    const z = (p: number | undefined): number => mm.memmap.pageZonenum(p!);
     expect(z(mm.allocPages(GFP_KERNEL, 0))).toBe(c.ZONE_NORMAL);
     expect(z(mm.allocPages(GFP_DMA32, 0))).toBe(c.ZONE_DMA32);
     expect(z(mm.allocPages(GFP_DMA, 0))).toBe(c.ZONE_DMA);
     expect(z(mm.allocPages(GFP_HIGHUSER_MOVABLE, 0))).toBe(c.ZONE_NORMAL); // no Movable zone yet
     // exhaust Normal (64 MiB): the next GFP_KERNEL pages come from DMA32
-    const got: Pfn[] = [];
+    const got: number[] = [];
     for (;;) {
       const p = mm.allocPages(GFP_KERNEL, 0)!;
       got.push(p);
@@ -295,7 +294,7 @@ describe('alloc_pages() and __free_pages()', () => {
     const before = snapshot(mm);
     expect(mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 11)).toBeUndefined(); // order >= MAX_ORDER
     // take everything order-10 can give, then one more fails
-    const blocks: Pfn[] = [];
+    const blocks: number[] = [];
     for (let p = mm.allocPages(GFP_KERNEL, 10); p !== undefined; p = mm.allocPages(GFP_KERNEL, 10)) blocks.push(p);
     expect(blocks.length).toBeGreaterThan(0);
     const mid = snapshot(mm);
@@ -328,7 +327,7 @@ describe('alloc_pages() and __free_pages()', () => {
     const mm = boot(SMALL);
     const dma32 = zone(mm, 'DMA32');
     const dma = zone(mm, 'DMA');
-    const got: Pfn[] = [];
+    const got: number[] = [];
     for (let p = mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 0); p !== undefined; p = mm.allocPages(gfpOr(GFP_KERNEL, __GFP_NOWARN), 0)) got.push(p);
     const low = free(dma32);
     expect(low).toBeLessThanOrEqual(minWmarkPages(dma32) + 1);
@@ -391,8 +390,8 @@ describe('alloc_pages() and __free_pages()', () => {
       () => mm.allocNodeData(1024),
       () => mm.nodeSetOnline(5),
       () => mm.setMinFreeKbytes(-1),
-      () => mm.memmapInitRange(0 as Pfn, 10, 0, 9, 'hotplug', 1),
-      () => mm.memmapInitRange((40000) as Pfn, 10, 0, 1, 'hotplug', 1),
+      () => mm.memmapInitRange(0 as number, 10, 0, 9, 'hotplug', 1),
+      () => mm.memmapInitRange((40000) as number, 10, 0, 1, 'hotplug', 1),
     ]) expect(f).toThrow();
     expect(snapshot(mm)).toBe(before);
     expect(mm.nodeData(5)).toBeUndefined();

@@ -8,7 +8,7 @@ import { Kernel, isKernelError } from '@zonedev/kernel';
 import { MmCore, PG_reserved } from '@zonedev/mmzone';
 import { NR_FREE_PAGES } from '../src/vmstat-items.js';
 import { zonePageState } from '../src/mmzone.js';
-import type { MemblockRegion, Pfn } from '@zonedev/mmzone';
+import type { MemblockRegion } from '@zonedev/mmzone';
 import { MiB, X86_64, snapshot } from './machines.js';
 
 const IMAGE = { startPfn: (16 * MiB) / 4096, endPfn: (32 * MiB) / 4096 }; // "the kernel image", reserved
@@ -30,7 +30,7 @@ function machine(): MmCore {
 describe('free_reserved_page / free_reserved_area', () => {
   it('free_reserved_page() gives one reserved page to the buddy and counts it managed', () => {
     const mm = machine();
-    const pfn = (IMAGE.startPfn + 5) as Pfn;
+    const pfn = (IMAGE.startPfn + 5) as number;
     const zone = mm.pageZone(pfn);
     const [free, managed, totalram] = [mm.nrFreePages(), zone.managedPages, mm.totalramPages];
     expect(mm.memmap.pageReserved(pfn)).toBe(true);
@@ -114,7 +114,7 @@ describe('pfn_to_nid', () => {
     const mm = new MmCore({ kernel: new Kernel(), config: arch, nodes: [0, 4000] });
     expect(mm.config.layout.NODE_NOT_IN_PAGE_FLAGS).toBe(true);
     mm.memmap.initSection(2);
-    mm.memmapInitRange((2 * 32768) as Pfn, 32768, 4000, mm.config.ZONE_NORMAL, 'hotplug', 1);
+    mm.memmapInitRange((2 * 32768) as number, 32768, 4000, mm.config.ZONE_NORMAL, 'hotplug', 1);
     expect(mm.pfnToNid(2 * 32768 + 5)).toBe(4000);
   });
 

@@ -20,7 +20,6 @@ import {
 } from '../src/mmzone.js';
 import { MmCore } from '../src/page-alloc.js';
 import { PG_reserved } from '../src/page-flags.js';
-import type { Pfn } from '../src/struct-page.js';
 import { NR_FREE_PAGES } from '../src/vmstat-items.js';
 import { GiB, MiB, X86_64, boot, hotAdd, snapshot } from './machines.js';
 import { Kernel } from '@zonedev/kernel';
@@ -65,7 +64,7 @@ describe('onlining hot-added memory (memmap_init_range, generic_online_page)', (
   it('memmap_init_range in the hotplug context: reserved pages, isolated pageblocks', () => {
     const mm = boot({ memory: [{ start: 0x100000, end: 64 * MiB }] });
     for (let s = 0; s < 2; s++) mm.memmap.initSection(BLOCK / NR + s);
-    mm.memmapInitRange((BLOCK + 100) as Pfn, NR, 0, mm.config.ZONE_NORMAL, 'hotplug', mm.config.MIGRATE_ISOLATE);
+    mm.memmapInitRange((BLOCK + 100) as number, NR, 0, mm.config.ZONE_NORMAL, 'hotplug', mm.config.MIGRATE_ISOLATE);
     expect([mm.memmap.pageReserved(BLOCK + 100), mm.memmap.pageZonenum(BLOCK + 100), mm.memmap.pageRefCount(BLOCK + 100)]).toEqual([true, 2, 1]);
     expect(mm.memmap.pageReserved(BLOCK + 99)).toBe(false);
     // pageblocks that start inside the range take the migratetype, the first (partial) one does not
@@ -102,17 +101,17 @@ describe('onlining hot-added memory (memmap_init_range, generic_online_page)', (
       mm.memmap.initSection(BLOCK / NR);
       const z = mm.nodeData(0)!.nodeZones[mm.config.ZONE_NORMAL]!;
       resizeZoneRange(z, start, n);
-      mm.memmapInitRange(start as Pfn, n, 0, mm.config.ZONE_NORMAL, 'hotplug', MIGRATE_MOVABLE);
+      mm.memmapInitRange(start as number, n, 0, mm.config.ZONE_NORMAL, 'hotplug', MIGRATE_MOVABLE);
       z.presentPages += n;
     }
     // online_pages_range(): chunks of min(MAX_ORDER - 1, __ffs(pfn))
     for (let pfn = start; pfn < start + n; ) {
       let order = 0;
       while (order < 10 && (pfn / 2 ** (order + 1)) % 1 === 0) order++;
-      a.genericOnlinePage(pfn as Pfn, order);
+      a.genericOnlinePage(pfn as number, order);
       pfn += 2 ** order;
     }
-    b.genericOnlinePages(start as Pfn, n);
+    b.genericOnlinePages(start as number, n);
     expect(snapshot(b).replace(/"memmap":.*$/, '')).toBe(snapshot(a).replace(/"memmap":.*$/, ''));
     expect(a.totalramPages).toBe(b.totalramPages);
     for (const pfn of [start, start + 1, start + 511, start + 512, start + n - 1]) expect(b.memmap.readStructPage(pfn)).toEqual(a.memmap.readStructPage(pfn));
@@ -121,9 +120,9 @@ describe('onlining hot-added memory (memmap_init_range, generic_online_page)', (
 
   it('adjust_managed_page_count() moves managed pages and totalram together', () => {
     const mm = boot({ memory: [{ start: 0x100000, end: 64 * MiB }] });
-    const z = mm.pageZone(300 as Pfn);
+    const z = mm.pageZone(300 as number);
     const [m, t] = [z.managedPages, mm.totalramPages];
-    mm.adjustManagedPageCount(300 as Pfn, -5);
+    mm.adjustManagedPageCount(300 as number, -5);
     expect([z.managedPages, mm.totalramPages]).toEqual([m - 5, t - 5]);
   });
 });

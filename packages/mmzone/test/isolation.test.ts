@@ -6,7 +6,6 @@ import type { Zone } from '../src/mmzone.js';
 import type { MmCore } from '../src/page-alloc.js';
 import { PG_lru } from '../src/page-flags.js';
 import { MEMORY_OFFLINE, REPORT_FAILURE } from '../src/page-isolation.js';
-import type { Pfn } from '../src/struct-page.js';
 import { NR_FREE_PAGES } from '../src/vmstat-items.js';
 import { GiB, MiB, boot, hotAdd } from './machines.js';
 
@@ -30,8 +29,8 @@ describe('pageblock isolation (mm/page_isolation.c)', () => {
   it('isolates a free range: its pages leave NR_FREE_PAGES and are never allocated', () => {
     const mm = machine();
     const normal = zoneOf(mm, 'Normal');
-    const start = (BLOCK + NR / 2) as Pfn;
-    const end = (BLOCK + NR) as Pfn;
+    const start = (BLOCK + NR / 2) as number;
+    const end = (BLOCK + NR) as number;
     mm.startIsolatePageRange(start, end, MIGRATE_MOVABLE);
     expect(normal.nrIsolatePageblock).toBe(NR / 2 / 512);
     expect(free(normal)).toBe(NR / 2);
@@ -53,10 +52,10 @@ describe('pageblock isolation (mm/page_isolation.c)', () => {
     const normal = zoneOf(mm, 'Normal');
     const before = mm.buddyinfo();
     const freeBefore = free(normal);
-    const start = (BLOCK + 4096) as Pfn;
-    mm.startIsolatePageRange(start, (start + 1024) as Pfn, MIGRATE_MOVABLE);
+    const start = (BLOCK + 4096) as number;
+    mm.startIsolatePageRange(start, (start + 1024) as number, MIGRATE_MOVABLE);
     expect(free(normal)).toBe(freeBefore - 1024);
-    mm.undoIsolatePageRange(start, (start + 1024) as Pfn, MIGRATE_MOVABLE);
+    mm.undoIsolatePageRange(start, (start + 1024) as number, MIGRATE_MOVABLE);
     expect(mm.buddyinfo()).toBe(before);
     expect(free(normal)).toBe(freeBefore);
     expect(normal.nrIsolatePageblock).toBe(0);
@@ -69,12 +68,12 @@ describe('pageblock isolation (mm/page_isolation.c)', () => {
     const freeBefore = free(normal);
     // the upper pageblock of a free 4 MiB block: the block's head is in the
     // lower pageblock, so move_freepages_block() finds nothing to move
-    const start = (BLOCK + 512) as Pfn;
-    mm.startIsolatePageRange(start, (start + 512) as Pfn, MIGRATE_MOVABLE);
+    const start = (BLOCK + 512) as number;
+    mm.startIsolatePageRange(start, (start + 512) as number, MIGRATE_MOVABLE);
     expect(normal.nrIsolatePageblock).toBe(1);
     expect(free(normal)).toBe(freeBefore);
-    expect(() => mm.testPagesIsolated(start, (start + 512) as Pfn, MEMORY_OFFLINE)).toThrow(/is not free/);
-    mm.undoIsolatePageRange(start, (start + 512) as Pfn, MIGRATE_MOVABLE);
+    expect(() => mm.testPagesIsolated(start, (start + 512) as number, MEMORY_OFFLINE)).toThrow(/is not free/);
+    mm.undoIsolatePageRange(start, (start + 512) as number, MIGRATE_MOVABLE);
     expect(free(normal)).toBe(freeBefore);
   });
 
@@ -83,8 +82,8 @@ describe('pageblock isolation (mm/page_isolation.c)', () => {
     const normal = zoneOf(mm, 'Normal');
     // kernel pages come from the hot-added Normal block, lowest first; keep
     // the one at BLOCK + 2048 and give the others back
-    const got: Pfn[] = [];
-    let p: Pfn | undefined;
+    const got: number[] = [];
+    let p: number | undefined;
     do {
       p = mm.allocPages(GFP_KERNEL, 0)!;
       got.push(p);
@@ -92,8 +91,8 @@ describe('pageblock isolation (mm/page_isolation.c)', () => {
     expect(p).toBe(BLOCK + 2048);
     for (const q of got) if (q !== p) mm.freePages(q, 0);
     const pb = p;
-    const start = (pb - 1024) as Pfn;
-    const end = (pb + 512) as Pfn;
+    const start = (pb - 1024) as number;
+    const end = (pb + 512) as number;
     const bi = mm.buddyinfo();
     const f = free(normal);
     const types = [start, start + 512, pb].map((x) => mm.getPageblockMigratetype(x));
@@ -121,7 +120,7 @@ describe('pageblock isolation (mm/page_isolation.c)', () => {
     // but it is not free, so the range is not ready to go offline
     expect(() => mm.testPagesIsolated(start, end, MEMORY_OFFLINE)).toThrow(/is not free/);
     // isolating an isolated pageblock again is -EBUSY too
-    expect(() => mm.startIsolatePageRange(start, (start + 512) as Pfn, MIGRATE_MOVABLE)).toThrow(/cannot be isolated/);
+    expect(() => mm.startIsolatePageRange(start, (start + 512) as number, MIGRATE_MOVABLE)).toThrow(/cannot be isolated/);
     expect(normal.nrIsolatePageblock).toBe(3);
   });
 
@@ -130,19 +129,19 @@ describe('pageblock isolation (mm/page_isolation.c)', () => {
     const mov = zoneOf(mm, 'Movable');
     const p = mm.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
     expect(mm.memmap.pageZonenum(p)).toBe(mm.config.ZONE_MOVABLE);
-    const start = (p - (p % 512)) as Pfn;
-    mm.startIsolatePageRange(start, (start + 512) as Pfn, MIGRATE_MOVABLE);
+    const start = (p - (p % 512)) as number;
+    mm.startIsolatePageRange(start, (start + 512) as number, MIGRATE_MOVABLE);
     expect(mov.nrIsolatePageblock).toBe(1);
-    mm.undoIsolatePageRange(start, (start + 512) as Pfn, MIGRATE_MOVABLE);
-    mm.memmap.setPageReserved((start + 100) as Pfn);
-    expect(() => mm.startIsolatePageRange(start, (start + 512) as Pfn, MIGRATE_MOVABLE)).toThrow(/cannot be isolated/);
+    mm.undoIsolatePageRange(start, (start + 512) as number, MIGRATE_MOVABLE);
+    mm.memmap.setPageReserved((start + 100) as number);
+    expect(() => mm.startIsolatePageRange(start, (start + 512) as number, MIGRATE_MOVABLE)).toThrow(/cannot be isolated/);
     expect(mov.nrIsolatePageblock).toBe(0);
   });
 
   it('test_pages_isolated: -EBUSY unless every pageblock is isolated; PageOffline pages are tolerated', () => {
     const mm = machine();
-    const start = BLOCK as Pfn;
-    const end = (BLOCK + NR) as Pfn;
+    const start = BLOCK as number;
+    const end = (BLOCK + NR) as number;
     const before = mm.buddyinfo();
     expect(() => mm.testPagesIsolated(start, end, MEMORY_OFFLINE)).toThrow(/not isolated/);
     expect(mm.buddyinfo()).toBe(before);

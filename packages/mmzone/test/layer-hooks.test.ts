@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import { isKernelError } from '@zonedev/kernel';
 import { minWmarkPages, setPgdatNrZones } from '../src/mmzone.js';
-import type { Pfn } from '../src/struct-page.js';
 import { MiB, boot, snapshot } from './machines.js';
 
 const SMALL = { memory: [{ start: 0x1000, end: 0x9f000 }, { start: 0x100000, end: 64 * MiB }] };
@@ -48,7 +47,7 @@ describe('registerDevmapPut (put_devmap_managed_page(), mm/memremap.c)', () => {
   it('refuses a second registration with EBUSY, a non-function with EINVAL', () => {
     const mm = boot(SMALL);
     expect(refusal(() => mm.registerDevmapPut(undefined as never))).toBe('EINVAL: register_devmap_put: not a function');
-    const first = (_pfn: Pfn): boolean => true;
+    const first = (_pfn: number): boolean => true;
     mm.registerDevmapPut(first);
     expect(refusal(() => mm.registerDevmapPut(() => false))).toBe(
       'EBUSY: register_devmap_put: the ZONE_DEVICE put_page() path is already provided',

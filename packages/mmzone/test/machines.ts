@@ -10,7 +10,6 @@ import type { MmArchConfig } from '../src/config.js';
 import { resizePgdatRange, resizeZoneRange } from '../src/mmzone.js';
 import { PG_reserved, flagsWordSet } from '../src/page-flags.js';
 import { makeStructPage } from '../src/struct-page.js';
-import type { Pfn } from '../src/struct-page.js';
 
 /** x86_64, 4-level paging, a distribution-like v5.13 config. */
 export const X86_64: MmArchConfig = {
@@ -97,17 +96,17 @@ export function hotAdd(mm: MmCore, startPfn: number, nrPages: number, zoneIdx: n
   const zone = pgdat.nodeZones[zoneIdx]!;
   resizeZoneRange(zone, startPfn, nrPages);
   resizePgdatRange(pgdat, startPfn, nrPages);
-  mm.memmapInitRange(startPfn as Pfn, nrPages, nid, zoneIdx, 'hotplug', mm.config.MIGRATE_ISOLATE);
+  mm.memmapInitRange(startPfn as number, nrPages, nid, zoneIdx, 'hotplug', mm.config.MIGRATE_ISOLATE);
   zone.nrIsolatePageblock += nrPages / mm.config.pageblockNrPages;
   const wasPopulated = zone.presentPages > 0;
-  mm.genericOnlinePages(startPfn as Pfn, nrPages);
+  mm.genericOnlinePages(startPfn as number, nrPages);
   zone.presentPages += nrPages;
   pgdat.nodePresentPages += nrPages;
   if (!wasPopulated) {
     mm.zonePcpUpdate(zone);
     mm.buildAllZonelists();
   }
-  mm.undoIsolatePageRange(startPfn as Pfn, (startPfn + nrPages) as Pfn, 1 /* MIGRATE_MOVABLE */);
+  mm.undoIsolatePageRange(startPfn as number, (startPfn + nrPages) as number, 1 /* MIGRATE_MOVABLE */);
   mm.initPerZoneWmarkMin();
 }
 

@@ -14,7 +14,6 @@
  */
 import { KernelError } from '@zonedev/kernel';
 import { GFP_KERNEL, __GFP_THISNODE, gfpOr } from '@zonedev/mmzone';
-import type { Pfn } from '@zonedev/mmzone';
 import type { MachineCore } from './core.js';
 
 /**
@@ -105,7 +104,7 @@ export class KernelPages {
     if (typeof name !== 'string') throw new KernelError('EINVAL', `kernel page: invalid name ${String(name)}`);
     const page = this.pages.get(name);
     if (page === undefined) throw new KernelError('ENOENT', `${name}: no such page`);
-    this.m.mm.putPage(page.pfn as Pfn);
+    this.m.mm.putPage(page.pfn);
     this.pages.delete(name);
   }
 }

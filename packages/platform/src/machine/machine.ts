@@ -46,7 +46,6 @@ import { MemoryHotplug } from '@zonedev/memory-hotplug';
 import { Memremap } from '@zonedev/memremap';
 import type { Libnvdimm } from '@zonedev/libnvdimm';
 import { MmCore } from '@zonedev/mmzone';
-import type { Pfn } from '@zonedev/mmzone';
 import { BootMemblock, SparseMemory } from '@zonedev/sparse-vmemmap';
 import type { VmemmapPageAllocator } from '@zonedev/sparse-vmemmap';
 import type { Platform, PlatformProfile } from '../profile.js';
@@ -103,12 +102,12 @@ export interface BootOptions extends MachineOptions, NvdimmOptions {
 function vmemmapAllocator(mm: MmCore): VmemmapPageAllocator {
   return {
     allocPagesNode: (nid, gfp, order) => mm.allocPagesNode(nid, gfp, order),
-    freePages: (pfn, order) => mm.freePages(pfn as Pfn, order),
+    freePages: (pfn, order) => mm.freePages(pfn, order),
     freeReservedPages: (pfn, nr) => {
       for (let p = pfn; p < pfn + nr; ) {
         let order = 0;
         while (order + 1 < mm.config.MAX_ORDER && p % 2 ** (order + 1) === 0 && p + 2 ** (order + 1) <= pfn + nr) order++;
-        mm.genericOnlinePage(p as Pfn, order);
+        mm.genericOnlinePage(p, order);
         p += 2 ** order;
       }
     },
