@@ -53,7 +53,7 @@ describe('test_hmm on powerpc64 with 64K pages', () => {
     m.sys.writePage(rpage, P64K - 4, new Uint8Array([1, 2, 3, 4]));
     expect(Array.from(m.sys.readPage(rpage, P64K - 4, 4))).toEqual([1, 2, 3, 4]);
     expect(m.sys.pageCount(dpage)).toBe(2);
-    m.memremap.putPage(dpage);
+    m.mm.putPage(dpage);
     expect([d.calloc, d.cfree, d.nrFreePages, m.mm.nrFreePages()]).toEqual([1, 1, 4096, free]);
   });
 

@@ -125,7 +125,7 @@ describe('modprobe test_hmm / rmmod test_hmm', () => {
     // The driver is done with it: unlock and put; page_free runs at refcount 1 (v5.13).
     const free = m.mm.nrFreePages();
     m.mm.memmap.clearPageFlag(a, PG_locked);
-    m.memremap.putPage(a);
+    m.mm.putPage(a);
     expect(m.mm.memmap.pageRefCount(a)).toBe(1);
     expect(d.cfree).toBe(1);
     expect(d.backingPage(a)).toBeUndefined();
@@ -181,7 +181,7 @@ describe('modprobe test_hmm / rmmod test_hmm', () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(done).toBe(false);
     m.mm.memmap.clearPageFlag(p, PG_locked);
-    m.memremap.putPage(p);
+    m.mm.putPage(p);
     await unload;
     expect(done).toBe(true);
     expect(m.testHmm.loaded).toBe(false);

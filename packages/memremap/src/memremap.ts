@@ -1109,25 +1109,14 @@ export class Memremap {
   }
 
   /**
-   * `put_page(page)` (v5.13): for a devmap-managed page,
-   * {@link Memremap.putDevmapManagedPage}; for another ZONE_DEVICE page,
-   * drop the reference and, at 0, `__put_page()` — which for a ZONE_DEVICE
-   * page drops its pagemap reference and never frees it to the buddy
-   * allocator. Any other page goes to the mm core's `put_page()`.
-   */
-  putPage(pfn: number): void {
-    checkPfn('put_page', pfn);
-    if (!this.isZoneDevicePage(pfn)) {
-      this.mm.putPage(pfn);
-      return;
-    }
-    this.putZoneDevicePage(pfn);
-  }
-
-  /**
-   * `put_page()` of a page every caller has found in ZONE_DEVICE (with a
-   * struct page): `page_is_devmap_managed()` is then its pagemap's type
-   * alone, read without checking the zone again.
+   * `put_page(page)` (v5.13, include/linux/mm.h) of a ZONE_DEVICE page, the
+   * handler memremap registers with the mm core's put_page() (so every
+   * put_page() of a device page, from any layer, comes here): for a
+   * devmap-managed page {@link Memremap.putDevmapManagedPage}; for another
+   * ZONE_DEVICE page, drop the reference and, at 0, `__put_page()`, which
+   * drops its pagemap reference and never frees it to the buddy allocator.
+   * `page_is_devmap_managed()` is the pagemap's type alone: the mm core
+   * found the page in ZONE_DEVICE already.
    */
   private putZoneDevicePage(pfn: number): void {
     const t = this.devPagemapOps && this.managedKey !== 0 ? this.pageType(pfn) : undefined;

@@ -93,7 +93,6 @@ describe('@zonedev/memremap: every public entry point refuses bad values', () =>
     'Memremap.isPciP2pdmaPage': { args: a(w.pfn), call: ([p]) => r.isPciP2pdmaPage(p as number) },
     'Memremap.pageIsDevmapManaged': { args: a(w.pfn), call: ([p]) => r.pageIsDevmapManaged(p as number) },
     'Memremap.getPage': { args: a(w.pfn), call: ([p]) => r.getPage(p as number) },
-    'Memremap.putPage': { args: a(w.pfn), call: ([p]) => r.putPage(p as number) },
     'Memremap.putDevmapManagedPage': { args: a(w.pfn), call: ([p]) => r.putDevmapManagedPage(p as number) },
     'Memremap.freeDevmapManagedPage': { args: a(w.pfn), call: ([p]) => r.freeDevmapManagedPage(p as number) },
     'Memremap.waitPageIdle': { args: a(w.pfn), call: ([p]) => r.waitPageIdle(p as number) },
@@ -130,7 +129,7 @@ describe('the named cases of the reliability issue', () => {
 
   it('a second memunmap_pages() is a KernelBug (not a plain Error), and the first teardown stands', async () => {
     const { m, pgmap, pfn } = world();
-    m.memremap.putPage(pfn);
+    m.mm.putPage(pfn);
     await m.memremap.memunmapPages(pgmap);
     let err: unknown;
     try {

@@ -204,7 +204,7 @@ describe('memremap on a real machine', () => {
     expect(m.memremap.getDevPagemap(pfn)).toBeUndefined();
     expect(m.sparse.pfnValid(pfn)).toBe(true);
     expect(m.mm.memmap.pageRefCount(pfn)).toBe(1);
-    m.memremap.putPage(pfn);
+    m.mm.putPage(pfn);
     await p;
     expect(done).toBe(true);
     expect(m.sparse.pfnValid(pfn)).toBe(false);
@@ -240,7 +240,7 @@ describe('memremap on a real machine', () => {
     const completion = m.memremap.memunmapCompletion(pgmap)!;
     await flush();
     expect(m.sparse.pfnValid(PMEM_PFN)).toBe(true);
-    m.memremap.putPage(PMEM_PFN + 7);
+    m.mm.putPage(PMEM_PFN + 7);
     await completion;
     expect(m.memremap.pagemapPhase(pgmap)).toBeUndefined();
     expect(m.sparse.pfnValid(PMEM_PFN)).toBe(false);
@@ -364,7 +364,7 @@ describe('failures on a real machine leave no trace', () => {
     expect(() => m.memremap.memremapPages(b, 0)).toThrow(errno('EEXIST'));
     // As in the kernel, b's pgmap_array_delete() erased the range, a's entry included.
     expect(m.memremap.pgmapArrayEntries()).toEqual([]);
-    m.memremap.putPage(PMEM_PFN);
+    m.mm.putPage(PMEM_PFN);
     await teardown;
     expect(m.sparse.pfnValid(PMEM_PFN)).toBe(false);
     m.memremap.memremapPages(b, 0);

@@ -455,7 +455,7 @@ describe('get_dev_pagemap / put_dev_pagemap / pgmap_pfn_valid', () => {
     expect(m.memremap.pagemapPhase(pgmap)).toBe('dying');
     expect(m.memremap.getDevPagemap(PFN)).toBeUndefined();
     expect(m.memremap.getDevPagemap(PFN + 1)).toBeUndefined();
-    m.memremap.putPage(PFN);
+    m.mm.putPage(PFN);
     await done;
     expect(m.memremap.getDevPagemap(PFN)).toBeUndefined();
   });
@@ -474,9 +474,9 @@ describe('ZONE_DEVICE page references (v5.13)', () => {
     m.memremap.getPage(PFN); // and someone else holds it: 3
     m.mm.memmap.setPageMapping(PFN, { anon: true });
     m.mm.memmap.setPageFlag(PFN, PG_waiters);
-    m.memremap.putPage(PFN);
+    m.mm.putPage(PFN);
     expect(freed).toEqual([]);
-    m.memremap.putPage(PFN);
+    m.mm.putPage(PFN);
     expect(freed).toEqual([PFN]);
     expect(m.mm.memmap.pageRefCount(PFN)).toBe(1);
     expect(m.mm.memmap.pageMapping(PFN)).toBeUndefined();
@@ -498,10 +498,10 @@ describe('ZONE_DEVICE page references (v5.13)', () => {
     m.memremap.getPage(PFN);
     let idle = false;
     void m.memremap.waitPageIdle(PFN).then(() => (idle = true));
-    m.memremap.putPage(PFN);
+    m.mm.putPage(PFN);
     await flush();
     expect(idle).toBe(false);
-    m.memremap.putPage(PFN);
+    m.mm.putPage(PFN);
     await flush();
     expect(idle).toBe(true);
     expect(m.memremap.pageIdleWakeUps).toBe(1);
@@ -520,12 +520,12 @@ describe('ZONE_DEVICE page references (v5.13)', () => {
     expect(m.memremap.isPciP2pdmaPage(PFN)).toBe(false);
     const r = gen.ref!.refs;
     m.memremap.getPage(PFN);
-    m.memremap.putPage(PFN);
+    m.mm.putPage(PFN);
     expect(gen.ref!.refs).toBe(r);
-    m.memremap.putPage(PFN); // 1 -> 0: __put_page() -> put_dev_pagemap()
+    m.mm.putPage(PFN); // 1 -> 0: __put_page() -> put_dev_pagemap()
     expect(gen.ref!.refs).toBe(r - 1);
     expect(m.mm.memmap.pageRefCount(PFN)).toBe(0);
-    expect(() => m.memremap.putPage(PFN)).toThrow(/VM_BUG_ON_PAGE/);
+    expect(() => m.mm.putPage(PFN)).toThrow(/VM_BUG_ON_PAGE/);
     expect(() => m.memremap.getPage(PFN)).toThrow(/VM_BUG_ON_PAGE/);
   });
 
@@ -548,7 +548,7 @@ describe('ZONE_DEVICE page references (v5.13)', () => {
     const m = fakeMachine();
     m.mm.memmap.initSection(0);
     m.mm.memmap.initSinglePageRange(0, 32768, m.mm.config.ZONE_NORMAL, 0);
-    m.memremap.putPage(7);
+    m.mm.putPage(7);
     expect(m.mm.buddyPuts).toEqual([7]);
     expect(m.memremap.isZoneDevicePage(7)).toBe(false);
     expect(m.memremap.isZoneDevicePage(2 ** 40)).toBe(false); // no struct page at all
@@ -591,11 +591,11 @@ describe('memunmap_pages: an asynchronous completion', () => {
     await flush();
     expect(settled).toBe(false);
     expect(m.hp.presentSubsections()).not.toEqual([]);
-    m.memremap.putPage(PFN + 3); // 2 -> 1: the page is free, page_free() runs
+    m.mm.putPage(PFN + 3); // 2 -> 1: the page is free, page_free() runs
     expect(freed).toEqual([PFN + 3]);
     await flush();
     expect(settled).toBe(false);
-    m.memremap.putPage(PFN + 3); // 1 -> 0: the last pagemap reference
+    m.mm.putPage(PFN + 3); // 1 -> 0: the last pagemap reference
     await done;
     expect(settled).toBe(true);
     expect(m.hp.presentSubsections()).toEqual([]);

@@ -200,7 +200,7 @@ class PutPage implements fc.AsyncCommand<Model, Real> {
   async run(model: Model, real: Real): Promise<void> {
     const s = model.slots[this.slot]!;
     const pfn = pfnOf(this.slot, this.off);
-    real.m.memremap.putPage(pfn);
+    real.m.mm.putPage(pfn);
     bump(s.userRefs, this.off, -1);
     const after = (s.phase === 'live' ? 1 : 0) + s.userRefs.get(this.off)!;
     if (after === 1) pageBecameFree(model, s, pfn);

@@ -577,7 +577,7 @@ export class MmSystem {
     this.#page('put_page', pfn);
     const store = this.core.memmap;
     if (store.pageRefCount(pfn) === 1 && store.testPageFlag(pfn, PG_lru)) store.clearPageFlag(pfn, PG_lru);
-    this.core.putPage(pfn as Parameters<MmCore['putPage']>[0]);
+    this.core.putPage(pfn);
   }
 
   /** `lru_cache_add_inactive_or_unevictable(page, vma)` (mm/swap.c): a new user page joins an LRU list. */
