@@ -11,9 +11,9 @@
 // Each case runs in its own process; the parent reports the median and range
 // of the time and of the peak RSS. A case that fails reports the errno's
 // message instead of aborting.
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { memparse } from '@zonedev/kernel';
+import { runInChildren, spread } from '@zonedev/bench-kit';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -64,22 +64,13 @@ async function child(sizeArg: string): Promise<void> {
   console.log(JSON.stringify(r));
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function parent(sizes: readonly string[], runs: number): void {
   const self = fileURLToPath(import.meta.url);
   for (const size of sizes) {
-    const rs: CaseResult[] = [];
-    for (let i = 0; i < runs; i++) {
-      const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx/esm', self, '--child', size], { encoding: 'utf8', maxBuffer: 16 * MiB });
-      rs.push(JSON.parse(out.trim().split('\n').pop()!) as CaseResult);
-    }
+    const rs = runInChildren<CaseResult>(self, size, runs, ['--expose-gc']);
     const f = (k: 'ms' | 'cpuMs' | 'peakRss', d = 1): string => {
-      const xs = rs.map((r) => r[k] / d);
-      return `${median(xs).toFixed(1)} [${Math.min(...xs).toFixed(1)}..${Math.max(...xs).toFixed(1)}]`;
+      return spread(rs.map((r) => r[k] / d), 1);
     };
     console.log(`${size}: ok=${rs.map((r) => r.ok).join(',')} blocks ${rs[0]!.blocks}, add+online ${f('ms')} ms (cpu ${f('cpuMs')}), peak RSS ${f('peakRss', MiB)} MiB, free pages ${rs[0]!.freePages}${rs[0]!.error !== undefined ? ` error: ${rs[0]!.error}` : ''}`);
   }

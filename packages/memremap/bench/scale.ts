@@ -14,9 +14,9 @@
 // target for 3P / 1G is <= 2). A case that fails reports the errno's message
 // instead of aborting: memremap_pages() answers -ENOMEM when the host heap
 // runs short.
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Prandom, memparse } from '@zonedev/kernel';
+import { median, runInChildren, spread } from '@zonedev/bench-kit';
 
 const START = 2 ** 50;
 const MiB = 2 ** 20;
@@ -111,24 +111,15 @@ async function child(sizeArg: string): Promise<void> {
   console.log(JSON.stringify(r));
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function parent(sizes: readonly string[], runs: number): void {
   const self = fileURLToPath(import.meta.url);
   const lookups = new Map<string, number>();
   for (const size of sizes) {
-    const rs: CaseResult[] = [];
-    for (let i = 0; i < runs; i++) {
-      const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx/esm', self, '--child', size], { encoding: 'utf8', maxBuffer: 16 * MiB });
-      rs.push(JSON.parse(out.trim().split('\n').pop()!) as CaseResult);
-    }
+    const rs = runInChildren<CaseResult>(self, size, runs, ['--expose-gc']);
     if (rs.every((r) => r.ok)) lookups.set(size, median(rs.map((r) => r.lookupNs)));
     const f = (k: 'mapMs' | 'unmapMs' | 'mapCpuMs' | 'unmapCpuMs' | 'peakRss' | 'lookupNs', d = 1): string => {
-      const xs = rs.map((r) => r[k] / d);
-      return `${median(xs).toFixed(1)} [${Math.min(...xs).toFixed(1)}..${Math.max(...xs).toFixed(1)}]`;
+      return spread(rs.map((r) => r[k] / d), 1);
     };
     console.log(`${size}: ok=${rs.map((r) => r.ok).join(',')} map ${f('mapMs')} ms (cpu ${f('mapCpuMs')}), unmap ${f('unmapMs')} ms (cpu ${f('unmapCpuMs')}), peak RSS ${f('peakRss', MiB)} MiB, lookup ${f('lookupNs')} ns, rss before/after ${(median(rs.map((r) => r.rssBefore)) / MiB).toFixed(0)}/${(median(rs.map((r) => r.rssAfter)) / MiB).toFixed(0)} MiB, heap before/after ${(median(rs.map((r) => r.heapBefore)) / MiB).toFixed(0)}/${(median(rs.map((r) => r.heapAfter)) / MiB).toFixed(0)} MiB${rs[0]!.error !== undefined ? ` error: ${rs[0]!.error}` : ''}`);
   }

@@ -14,11 +14,11 @@
 // parent reports the median and range of the wall time, the CPU time (less
 // sensitive than wall time to other load on the host) and the peak RSS. A
 // case that fails reports the error's message instead of aborting.
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { memparse } from '@zonedev/kernel';
 import { DEFAULT_MACHINE, bootMachine } from '@zonedev/platform';
 import type { Machine, Platform } from '@zonedev/platform';
+import { runInChildren, spread } from '@zonedev/bench-kit';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -81,22 +81,13 @@ function child(name: string): void {
   console.log(JSON.stringify(r));
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function parent(cases: readonly string[], runs: number): void {
   const self = fileURLToPath(import.meta.url);
   for (const name of cases) {
-    const rs: CaseResult[] = [];
-    for (let i = 0; i < runs; i++) {
-      const out = execFileSync(process.execPath, ['--import', 'tsx/esm', self, '--child', name], { encoding: 'utf8', maxBuffer: 16 * MiB });
-      rs.push(JSON.parse(out.trim().split('\n').pop()!) as CaseResult);
-    }
+    const rs = runInChildren<CaseResult>(self, name, runs);
     const f = (k: 'ms' | 'cpuMs' | 'peakRss', d = 1): string => {
-      const xs = rs.map((r) => r[k] / d);
-      return `${median(xs).toFixed(0)} [${Math.min(...xs).toFixed(0)}..${Math.max(...xs).toFixed(0)}]`;
+      return spread(rs.map((r) => r[k] / d), 0);
     };
     const err = rs.find((r) => r.error !== undefined)?.error;
     console.log(`${name}: ok=${rs.map((r) => r.ok).join(',')} ${f('ms')} ms (cpu ${f('cpuMs')} ms), peak RSS ${f('peakRss', MiB)} MiB${err !== undefined ? ` error: ${err}` : ''}`);

@@ -7,6 +7,7 @@
  * alternating rounds, and reports `subject / baseline` of the median time per
  * operation. A ratio survives a slower or busier machine; a time does not.
  */
+import { execFileSync } from 'node:child_process';
 import { Bench } from 'tinybench';
 
 /** One comparison. */
@@ -31,9 +32,30 @@ export interface RatioResult {
   readonly ok: boolean;
 }
 
-function median(xs: number[]): number {
+/** The median of `xs` (the upper one of an even count); NaN for none. */
+export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+/** `median [min..max]` of `xs`, each with `digits` decimals. */
+export function spread(xs: readonly number[], digits = 1): string {
+  return `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}..${Math.max(...xs).toFixed(digits)}]`;
+}
+
+/**
+ * Runs the bench script `self` as `node [...nodeArgs] --import tsx/esm self
+ * --child arg` `runs` times, each in a fresh process (so that a case's heap
+ * and peak RSS are its own), and returns what each run printed last, a JSON
+ * line, parsed.
+ */
+export function runInChildren<T>(self: string, arg: string, runs: number, nodeArgs: readonly string[] = []): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < runs; i++) {
+    const text = execFileSync(process.execPath, [...nodeArgs, '--import', 'tsx/esm', self, '--child', arg], { encoding: 'utf8', maxBuffer: 2 ** 24 });
+    out.push(JSON.parse(text.trim().split('\n').pop()!) as T);
+  }
+  return out;
 }
 
 /**
