@@ -74,6 +74,8 @@ export class CommandGenerator {
     regions: [], namespaces: [], nmems: [], daxDevs: [], pids: [], hmmPids: [], maps: new Map(),
   };
   private serial = 0;
+  /** The rest of a plan: commands that reach a deep state together, each written when its turn comes. */
+  private readonly pending: (() => string)[] = [];
 
   constructor(
     private readonly rng: Prng,
@@ -115,6 +117,8 @@ export class CommandGenerator {
 
   /** The next command line. */
   next(): string {
+    const planned = this.pending.shift();
+    if (planned !== undefined) return planned();
     const kind = this.rng.weighted({
       state: 16,
       online: 5,
@@ -140,6 +144,7 @@ export class CommandGenerator {
       daxctl: this.target.nvdimm ? 10 : 1,
       process: 10,
       hmm: this.target.platform === 'x86_64' ? 4 : 1,
+      plan: 5,
       other: this.target.otherCommands.length > 0 ? 2 : 0,
     });
     return this[kind]();
@@ -533,15 +538,15 @@ export class CommandGenerator {
 
   /** A pid the shell printed most of the time, else one that is not there. */
   private pid(list: readonly number[] = this.names.pids): string {
-    if (list.length > 0 && this.rng.chance(0.9)) return String(this.rng.pick(list));
-    return this.rng.pick(['1', '99999', '-1', 'x', '']);
+    if (list.length > 0 && this.rng.chance(0.92)) return String(this.rng.pick(list));
+    return this.rng.pick(['1', '99999', '-1', 'x']);
   }
 
   /** An address in one of `pid`'s mappings (its start, a page in, its end), or a bad one. */
   private userAddr(pid: string): { addr: string; room: number } {
     const r = this.rng;
     const maps = this.names.maps.get(Number(pid)) ?? [];
-    if (maps.length > 0 && r.chance(0.85)) {
+    if (maps.length > 0 && r.chance(0.9)) {
       const m = r.pick(maps);
       const off = r.pick([0, 0, 0, 4096, m.length - 4096, m.length, 1]);
       return { addr: hex(m.addr + Math.max(0, off)), room: Math.max(0, m.length - off) };
@@ -551,14 +556,70 @@ export class CommandGenerator {
 
   private userLength(room: number): string {
     const r = this.rng;
-    if (r.chance(0.75) && room > 0) return String(Math.max(1, Math.min(room, 4096 * r.between(1, 4))));
+    if (r.chance(0.85) && room > 0) return String(Math.max(1, Math.min(room, 4096 * r.between(1, 4))));
     return r.pick(['0', '1', '8K', '2M', '-1', 'x', '18446744073709551616']);
+  }
+
+  /** The newest of `list` (what the last command printed), or `fallback`. */
+  private latest(list: readonly (string | number)[], fallback: string): string {
+    return list.length > 0 ? String(list[list.length - 1]) : fallback;
+  }
+
+  /**
+   * A few commands that reach a deep state together, the way a user goes
+   * there: labels on a DIMM, a devdax namespace given to the page allocator,
+   * a process with data in its memory, a buffer moved to device memory. Each
+   * later command is written when its turn comes, from what the earlier ones
+   * printed.
+   */
+  private plan(): string {
+    const r = this.rng;
+    const n = this.names;
+    const nv = this.target.nvdimm;
+    const which = r.weighted({ labels: nv ? 1 : 0, kmem: nv ? 4 : 0, fsdax: nv ? 2 : 0, proc: 3, hmm: this.target.platform === 'x86_64' ? 2 : 0 });
+    const steps: (() => string)[] = [];
+    switch (which) {
+      case 'labels':
+        steps.push(() => 'ndctl disable-region all', () => `ndctl init-labels ${r.chance(0.5) ? '-f ' : ''}all`, () => 'ndctl enable-region all');
+        if (r.chance(0.7)) steps.push(() => `ndctl create-namespace -m ${r.pick(['fsdax', 'devdax', 'sector', 'raw'])} -s ${this.nsSize()}`);
+        break;
+      case 'kmem':
+        steps.push(
+          () => `ndctl create-namespace -f -e ${this.latest(n.namespaces, 'namespace0.0')} -m devdax${r.chance(0.3) ? ` -a ${r.pick(['4K', '2M', '1G'])}` : ''}`,
+          () => `daxctl reconfigure-device -m system-ram${r.chance(0.3) ? ' --no-online' : ''} ${this.latest(n.daxDevs, 'dax0.0')}`,
+        );
+        if (r.chance(0.5)) steps.push(() => `daxctl ${r.pick(['online-memory', 'offline-memory'])} ${this.latest(n.daxDevs, 'dax0.0')}`);
+        if (r.chance(0.4)) steps.push(() => `daxctl reconfigure-device -m devdax${r.chance(0.5) ? ' -f' : ''} ${this.latest(n.daxDevs, 'dax0.0')}`);
+        break;
+      case 'fsdax':
+        steps.push(() => `ndctl create-namespace -f -e ${this.latest(n.namespaces, 'namespace0.0')} -m ${r.pick(['fsdax', 'sector'])}${r.chance(0.5) ? ` -M ${r.pick(['mem', 'dev'])}` : ''}`);
+        if (r.chance(0.5)) steps.push(() => `ndctl disable-namespace ${this.latest(n.namespaces, 'namespace0.0')}`, () => `ndctl check-namespace ${this.latest(n.namespaces, 'namespace0.0')}`);
+        if (r.chance(0.5)) steps.push(() => `ndctl enable-namespace ${this.latest(n.namespaces, 'namespace0.0')}`);
+        break;
+      case 'proc':
+        steps.push(
+          () => 'process start',
+          () => `process mmap ${this.latest(n.pids, '1')} ${r.pick(['4K', '16K', '64K'])}${r.chance(0.2) ? ' shared' : ''}`,
+          () => {
+            const pid = this.latest(n.pids, '1');
+            const maps = n.maps.get(Number(pid)) ?? [];
+            return `process write ${pid} ${maps.length > 0 ? hex(maps[maps.length - 1]!.addr) : '0x0'} planned`;
+          },
+        );
+        if (r.chance(0.4)) steps.push(() => `process fork ${this.latest(n.pids, '1')}`);
+        break;
+      default:
+        steps.push(() => 'modprobe test_hmm', () => 'hmm-demo start planned', () => `hmm-demo migrate ${this.latest(n.hmmPids, '1')}`);
+        if (r.chance(0.6)) steps.push(() => `hmm-demo ${r.pick(['read', 'read', 'exit', 'close'])} ${this.latest(n.hmmPids, '1')}`);
+    }
+    this.pending.push(...steps.slice(1));
+    return steps[0]!();
   }
 
   /** `process CMD PID ...` with the pids and addresses the shell printed. */
   private process(): string {
     const r = this.rng;
-    const sub = r.weighted({ start: 4, mmap: 6, write: 6, read: 5, pte: 2, mprotect: 3, fork: 2, pin: 2, unpin: 1, munmap: 3, exit: 2, list: 1, bad: 1 });
+    const sub = r.weighted({ start: this.names.pids.length > 0 ? 3 : 20, mmap: 6, write: 6, read: 5, pte: 2, mprotect: 3, fork: 2, pin: 2, unpin: 1, munmap: 3, exit: 2, list: 1, bad: 1 });
     switch (sub) {
       case 'start':
         return r.chance(0.15) ? `process start --membind ${this.node()}` : 'process start';
@@ -604,7 +665,7 @@ export class CommandGenerator {
   /** The test_hmm module and `hmm-demo` (its processes' pids are learnt from its output). */
   private hmm(): string {
     const r = this.rng;
-    const sub = r.weighted({ modprobe: 2, rmmod: 1, start: 3, migrate: 4, read: 3, close: 1, exit: 2, failNext: 1, bad: 1 });
+    const sub = r.weighted({ modprobe: 2, rmmod: 1, start: this.names.hmmPids.length > 0 ? 3 : 8, migrate: 4, read: 3, close: 1, exit: 2, failNext: 1, bad: 1 });
     switch (sub) {
       case 'modprobe':
         return `modprobe ${r.pick(['test_hmm', 'test_hmm', '--first-time test_hmm', 'nosuch', ''])}`.trim();

@@ -310,7 +310,9 @@ interface ListedDax {
  * (empty: none): the memory blocks kmem added for a device's range, aligned
  * inwards to the block size (`dax_kmem_range()` in drivers/dax/kmem.c), are
  * all present in /sys/devices/system/memory (what lsmem lists), and daxctl's
- * total_memblocks and online_memblocks count them and their online ones.
+ * total_memblocks and online_memblocks count the blocks sysfs shows and
+ * their online ones, the way daxctl v72 selects them (a block whose start
+ * lies within the device's resource, its end included).
  */
 export function checkDaxKmem(
   listing: string,
@@ -328,16 +330,20 @@ export function checkDaxKmem(
     const size = Number(read(`/sys/bus/dax/devices/${d.chardev}/size`).trim());
     const first = Math.ceil(start / blockBytes);
     const end = Math.floor((start + size) / blockBytes);
-    let present = 0;
-    let online = 0;
     for (let n = first; n < end; n++) {
-      const s = states.get(n);
-      if (s === undefined) problems.push(`${d.chardev} is system-ram, its memory${n} is not in /sys/devices/system/memory`);
-      else present++;
+      if (!states.has(n)) problems.push(`${d.chardev} is system-ram, its memory${n} is not in /sys/devices/system/memory`);
+    }
+    // daxctl counts the blocks whose start lies in [start, start + size], both ends included (memblock_in_dev())
+    let total = 0;
+    let online = 0;
+    for (const [n, s] of states) {
+      const at = n * blockBytes;
+      if (at < start || at > start + size) continue;
+      total++;
       if (s === 'online') online++;
     }
-    if (d.total_memblocks !== end - first) problems.push(`${d.chardev}: daxctl says total_memblocks ${d.total_memblocks}, its range has ${end - first} blocks`);
-    if (d.online_memblocks !== online) problems.push(`${d.chardev}: daxctl says online_memblocks ${d.online_memblocks}, ${online} of its ${present} blocks are online`);
+    if (d.total_memblocks !== total) problems.push(`${d.chardev}: daxctl says total_memblocks ${d.total_memblocks}, sysfs has ${total} blocks that start in its range`);
+    if (d.online_memblocks !== online) problems.push(`${d.chardev}: daxctl says online_memblocks ${d.online_memblocks}, ${online} of its ${total} blocks are online`);
   }
   return problems;
 }

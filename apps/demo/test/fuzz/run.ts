@@ -383,7 +383,24 @@ const ERRNO_TEXTS: readonly string[] = (Object.keys(ERRNO) as ErrnoName[]).map((
 function failedWithErrno(line: string, status: number, stderr: string): boolean {
   if (status === 0) return false;
   if (line.startsWith('chmem ') && status === 64) return false;
+  if (notTransactional(line)) return false;
   return /^Error: /m.test(stderr) || ERRNO_TEXTS.some((t) => stderr.includes(t));
+}
+
+/**
+ * ndctl and daxctl commands that are several writes to sysfs, not one, and
+ * stop at the first that fails without undoing the earlier ones (as v72
+ * does): reconfiguring a namespace (`create-namespace -e`: disable, write
+ * the new personality, enable) or a dax device (`reconfigure-device`:
+ * unbind device_dax, bind kmem; `destroy-device -f`: unbind, then set the
+ * size to 0, which a static region refuses), and a command over `all` devices, which
+ * goes on after one fails. The state they leave must still pass every
+ * other check.
+ */
+function notTransactional(line: string): boolean {
+  if (/^ndctl create-namespace\b.*(?:^| )(?:-e|--reconfig)(?: |=|$)/.test(line)) return true;
+  if (/^daxctl (?:reconfigure-device|destroy-device)\b/.test(line)) return true;
+  return /^(?:ndctl|daxctl) \S+\b.* all(?: |$)/.test(line);
 }
 
 /** A finding as text: the problem, the machine, the commands to replay it. */
