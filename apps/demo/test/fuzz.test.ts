@@ -8,12 +8,13 @@
  *   FUZZ_SEED=N pnpm fuzz  replays seed N alone (FUZZ_LENGTH commands, default 200)
  *
  * Each seed boots one of the machines of test/fuzz/run.ts (x86_64 and
- * powerpc, with and without NUMA, memmap_on_memory and legacy pmem). A
+ * powerpc, with and without NUMA, memmap_on_memory, legacy pmem, a QEMU
+ * NVDIMM with a label area, a device-tree pmem-region). A
  * failure prints the seed, the machine and the commands that led to it;
  * bugs found and not yet fixed are listed in test/fuzz/known-bugs.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { checkIomem, checkZones, internalErrorText, parseZoneinfo, zoneinfoShape } from './fuzz/invariants.js';
+import { checkDaxKmem, checkIomem, checkNamespaces, checkZones, internalErrorText, parseZoneinfo, zoneinfoShape } from './fuzz/invariants.js';
 import { Prng } from './fuzz/prng.js';
 import { formatFinding, fuzzRun, type RunSummary } from './fuzz/run.js';
 
@@ -115,6 +116,34 @@ describe('fuzz: the invariant checks catch what they look for', () => {
     expect(zoneinfoShape(two(10, 20))).toBe(zoneinfoShape(two(11, 19)));
     expect(zoneinfoShape(two(10, 20))).not.toBe(zoneinfoShape(two(10, 19)));
     expect(zoneinfoShape(two(10, 20))).not.toBe(zoneinfoShape(two(10, 20, 99)));
+  });
+
+  it('namespaces: each listed one has its device node and fits its region', () => {
+    const region = (namespaces: object[], size = 536870912): string => JSON.stringify([{ dev: 'region0', size, namespaces }]);
+    const exists = (p: string): boolean => ['/dev/pmem0', '/sys/bus/dax/devices/dax0.0'].includes(p);
+    expect(checkNamespaces('', exists)).toEqual([]);
+    expect(checkNamespaces(region([{ dev: 'namespace0.0', size: 536870912, blockdev: 'pmem0' }]), exists)).toEqual([]);
+    expect(checkNamespaces(region([{ dev: 'namespace0.0', size: 526385152, chardev: 'dax0.0' }]), exists)).toEqual([]);
+    expect(checkNamespaces(region([{ dev: 'namespace0.0', size: 4096, blockdev: 'pmem1' }]), exists)).toHaveLength(1);
+    expect(checkNamespaces(region([{ dev: 'namespace0.0', size: 4096, chardev: 'dax1.0' }]), exists)).toHaveLength(1);
+    expect(checkNamespaces(region([{ dev: 'namespace0.0', size: 536870913, blockdev: 'pmem0' }]), exists)).toHaveLength(2);
+    expect(checkNamespaces(region([{ dev: 'namespace0.0', size: 0, blockdev: 'pmem0' }]), exists)).toHaveLength(1);
+    expect(checkNamespaces('{"dev":', exists)).toHaveLength(1);
+  });
+
+  it('dax kmem: a system-ram device has its blocks, counted as daxctl v72 counts them', () => {
+    const sys = { '/sys/bus/dax/devices/dax0.0/resource': '0x80a00000\n', '/sys/bus/dax/devices/dax0.0/size': '526385152\n' } as Record<string, string>;
+    const read = (p: string): string => sys[p]!;
+    const bs = 128 * 2 ** 20;
+    const dev = (total: number, online: number, mode = 'system-ram'): string => JSON.stringify([{ chardev: 'dax0.0', mode, online_memblocks: online, total_memblocks: total }]);
+    // kmem adds blocks 17-19 (0x88000000-0x9fffffff); block 20 starts at the device's end, which daxctl counts too
+    const states = new Map([[16, 'online'], [17, 'online'], [18, 'offline'], [19, 'online'], [20, 'online']]);
+    expect(checkDaxKmem(dev(4, 3), read, states, bs)).toEqual([]);
+    expect(checkDaxKmem(dev(3, 3), read, states, bs)).toHaveLength(1);
+    expect(checkDaxKmem(dev(4, 4), read, states, bs)).toHaveLength(1);
+    expect(checkDaxKmem(dev(0, 0, 'devdax'), read, states, bs)).toEqual([]);
+    states.delete(18);
+    expect(checkDaxKmem(dev(3, 3), read, states, bs)).toEqual(['dax0.0 is system-ram, its memory18 is not in /sys/devices/system/memory']);
   });
 
   it('internal error texts are recognised on stderr', () => {

@@ -4,7 +4,10 @@
  * the QEMU monitor (`object_add`, `device_add`, `device_del`, `object_del`,
  * `info`), util-linux `lsmem`/`chmem`, `memremap`/`memunmap`,
  * `memalloc`/`memread`/`memfree`, `devmem`, `page`, reads of /proc and /sys,
- * and shell redirections. Most arguments are plausible (an existing block,
+ * and shell redirections; ndctl and daxctl over the NVDIMM regions, their
+ * namespaces and dax devices (learnt from their output), the test_hmm
+ * module and hmm-demo, and user processes (`process start|mmap|write|...`
+ * with the pids and addresses the shell printed). Most arguments are plausible (an existing block,
  * an aligned address in the hot-plug window) so that runs reach deep
  * states; the rest are the bad values a user types.
  */
@@ -29,13 +32,16 @@ export interface Target {
    * options, numbers, sizes and paths.
    */
   readonly otherCommands: readonly string[];
+  /** Whether the machine has NVDIMM regions (ndctl and daxctl are drawn more often). */
+  readonly nvdimm: boolean;
 }
 
 /** The commands the generator writes arguments for itself (and `trace`, whose `on` would slow every later command). */
 export const MODELLED_COMMANDS: readonly string[] = [
   'echo', 'cat', 'ls', 'dmesg', 'set', 'true', 'false', 'exit', 'help', 'trace', 'lsmem', 'chmem',
   'object_add', 'object_del', 'device_add', 'device_del', 'info', 'memremap', 'memunmap',
-  'memalloc', 'memread', 'memfree', 'devmem', 'page', 'pageflags',
+  'memalloc', 'memread', 'memfree', 'devmem', 'page', 'pageflags', 'ndctl', 'daxctl', 'process', 'modprobe', 'rmmod',
+  'hmm-demo',
 ];
 
 /** The names the generator has handed out and which still may exist. */
@@ -46,29 +52,73 @@ interface Names {
   pgmaps: string[];
   /** Addresses written to the probe file: later requests aim at them too. */
   probed: string[];
+  /** libnvdimm devices ndctl or ls printed: `regionN`, `namespaceN.M`, `nmemN`. */
+  regions: string[];
+  namespaces: string[];
+  nmems: string[];
+  /** dax devices (`daxN.M`) ndctl or daxctl printed. */
+  daxDevs: string[];
+  /** pids of `process start`/`fork` and of `hmm-demo start`. */
+  pids: number[];
+  hmmPids: number[];
+  /** Per pid, the addresses its mmap calls returned, with their lengths. */
+  maps: Map<number, { addr: number; length: number }[]>;
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** A generator of command lines for one machine. */
 export class CommandGenerator {
-  private readonly names: Names = { backends: [], dimms: [], pages: [], pgmaps: [], probed: [] };
+  private readonly names: Names = {
+    backends: [], dimms: [], pages: [], pgmaps: [], probed: [],
+    regions: [], namespaces: [], nmems: [], daxDevs: [], pids: [], hmmPids: [], maps: new Map(),
+  };
   private serial = 0;
+  /** The rest of a plan: commands that reach a deep state together, each written when its turn comes. */
+  private readonly pending: (() => string)[] = [];
 
   constructor(
     private readonly rng: Prng,
     private readonly target: Target,
   ) {}
 
-  /** Tells the generator what a command printed (it learns pagemap names). */
-  observe(stdout: string): void {
-    for (const m of stdout.matchAll(/^(pgmap[0-9]+): \[mem /gm)) {
-      if (!this.names.pgmaps.includes(m[1]!)) this.names.pgmaps.push(m[1]!);
+  /** Tells the generator what a command printed: pagemap, libnvdimm and dax device names, pids and mapped addresses. */
+  observe(stdout: string, line = ''): void {
+    const n = this.names;
+    const learn = (list: string[], v: string): void => void (list.includes(v) ? undefined : list.push(v));
+    for (const m of stdout.matchAll(/^(pgmap[0-9]+): \[mem /gm)) learn(n.pgmaps, m[1]!);
+    for (const m of stdout.matchAll(/\b(region[0-9]+|namespace[0-9]+\.[0-9]+|nmem[0-9]+|dax[0-9]+\.[0-9]+)\b/g)) {
+      const v = m[1]!;
+      learn(v.startsWith('region') ? n.regions : v.startsWith('namespace') ? n.namespaces : v.startsWith('nmem') ? n.nmems : n.daxDevs, v);
+    }
+    const hmm = line.startsWith('hmm-demo ');
+    for (const m of stdout.matchAll(/^pid ([0-9]+): (?:started|open\()/gm)) {
+      const list = hmm ? n.hmmPids : n.pids;
+      if (!list.includes(Number(m[1]))) list.push(Number(m[1]));
+    }
+    for (const m of stdout.matchAll(/^pid [0-9]+: fork\(\) = ([0-9]+)$/gm)) {
+      const child = Number(m[1]);
+      if (!n.pids.includes(child)) n.pids.push(child);
+    }
+    for (const m of stdout.matchAll(/^pid ([0-9]+): mmap\(NULL, ([0-9]+), [^)]*\) = (0x[0-9a-f]+)/gm)) {
+      const pid = Number(m[1]);
+      const list = n.maps.get(pid) ?? [];
+      list.push({ addr: Number(m[3]), length: Number(m[2]) });
+      n.maps.set(pid, list);
+      if (!hmm && !n.pids.includes(pid)) n.pids.push(pid);
+    }
+    for (const m of stdout.matchAll(/^pid ([0-9]+): exited$/gm)) {
+      const pid = Number(m[1]);
+      n.pids = n.pids.filter((p) => p !== pid);
+      n.hmmPids = n.hmmPids.filter((p) => p !== pid);
+      n.maps.delete(pid);
     }
   }
 
   /** The next command line. */
   next(): string {
+    const planned = this.pending.shift();
+    if (planned !== undefined) return planned();
     const kind = this.rng.weighted({
       state: 16,
       online: 5,
@@ -90,7 +140,12 @@ export class CommandGenerator {
       read: 8,
       redirect: 4,
       junk: 2,
-      other: this.target.otherCommands.length > 0 ? 4 : 0,
+      ndctl: this.target.nvdimm ? 22 : 2,
+      daxctl: this.target.nvdimm ? 10 : 1,
+      process: 10,
+      hmm: this.target.platform === 'x86_64' ? 4 : 1,
+      plan: 5,
+      other: this.target.otherCommands.length > 0 ? 2 : 0,
     });
     return this[kind]();
   }
@@ -334,6 +389,297 @@ export class CommandGenerator {
       );
     }
     return [r.pick(this.target.otherCommands), ...args].join(' ');
+  }
+
+  /** A name from `list` most of the time (when there is one), else one of `others`. */
+  private known(list: readonly string[], others: readonly string[], p = 0.85): string {
+    return list.length > 0 && this.rng.chance(p) ? this.rng.pick(list) : this.rng.pick(others);
+  }
+
+  private region(): string {
+    return this.known(this.names.regions, ['region0', 'all', 'region0', 'region9', 'bogus']);
+  }
+
+  private namespace(): string {
+    return this.known(this.names.namespaces, ['namespace0.0', 'all', 'namespace0.0', 'namespace0.9', 'namespace9.0', '0.0', 'x']);
+  }
+
+  private nmem(): string {
+    return this.known(this.names.nmems, ['nmem0', 'all', 'nmem0', 'nmem9', 'x']);
+  }
+
+  private daxDev(): string {
+    return this.known(this.names.daxDevs, ['dax0.0', 'all', 'dax0.0', 'dax0.1', 'dax9.0', 'x']);
+  }
+
+  /** A namespace size: mostly a multiple of the region's 16 MiB alignment. */
+  private nsSize(): string {
+    const r = this.rng;
+    if (r.chance(0.7)) return `${16 * r.between(1, 24)}M`;
+    return r.pick(['1G', '512M', '2M', '4M', '1M', '4097', '0', '-1', '16E', 'x', '1.5G', '17M', '2G']);
+  }
+
+  private nsAlign(): string {
+    return this.rng.pick(['4K', '4096', '2M', '1G', '64K', '16M', '3M', '0', 'x', '2M', '4K']);
+  }
+
+  /** `ndctl SUBCOMMAND [options]` (ndctl v72's parse_options: short and long forms). */
+  private ndctl(): string {
+    const r = this.rng;
+    const sub = r.weighted({
+      create: 10, destroy: 5, enableNs: 3, disableNs: 3, enableRegion: 3, disableRegion: 3, list: 6, check: 2,
+      initLabels: 2, readLabels: 1, zeroLabels: 1, misc: 1,
+    });
+    const args: string[] = [];
+    switch (sub) {
+      case 'create': {
+        args.push('create-namespace');
+        if (r.chance(0.45)) args.push('-f', '-e', this.namespace());
+        else if (r.chance(0.3)) args.push('-e', this.namespace());
+        if (r.chance(0.7)) args.push('-m', r.chance(0.92) ? r.pick(['fsdax', 'devdax', 'sector', 'raw']) : r.pick(['memory', 'dax', 'safe', 'bogus']));
+        if (r.chance(0.4)) args.push('-s', this.nsSize());
+        if (r.chance(0.2)) args.push('-a', this.nsAlign());
+        if (r.chance(0.25)) args.push('-M', r.chance(0.9) ? r.pick(['mem', 'dev']) : 'bogus');
+        if (r.chance(0.2)) args.push('-r', this.region());
+        if (r.chance(0.05)) args.push(r.pick(['-t pmem', '-t blk', '-l 4096', '-l 512', '-n fuzz', '-u', '-c']));
+        break;
+      }
+      case 'destroy':
+        args.push('destroy-namespace');
+        if (r.chance(0.7)) args.push('-f');
+        if (r.chance(0.1)) args.push('-r', this.region());
+        args.push(this.namespace());
+        break;
+      case 'enableNs':
+      case 'disableNs':
+        args.push(sub === 'enableNs' ? 'enable-namespace' : 'disable-namespace', this.namespace());
+        break;
+      case 'enableRegion':
+      case 'disableRegion':
+        args.push(sub === 'enableRegion' ? 'enable-region' : 'disable-region', this.region());
+        break;
+      case 'list': {
+        args.push('list');
+        const flags = ['N', 'R', 'D', 'X', 'B', 'i', 'u'].filter(() => r.chance(0.35));
+        if (flags.length > 0) args.push(`-${flags.join('')}`);
+        if (r.chance(0.15)) args.push('-r', this.region());
+        if (r.chance(0.1)) args.push('-n', this.namespace());
+        if (r.chance(0.05)) args.push(r.pick(['-m devdax', '-d nmem0', '--bogus', '-v']));
+        break;
+      }
+      case 'check':
+        args.push('check-namespace');
+        if (r.chance(0.3)) args.push(r.pick(['--repair', '-f', '--dry-run', '-v']));
+        args.push(this.namespace());
+        break;
+      case 'initLabels':
+        args.push('init-labels');
+        if (r.chance(0.3)) args.push('-f');
+        args.push(this.nmem());
+        break;
+      case 'readLabels':
+        args.push('read-labels', r.pick(['-j', '-u', '']), this.nmem());
+        break;
+      case 'zeroLabels':
+        args.push('zero-labels', this.nmem());
+        break;
+      default:
+        args.push(r.pick(['clear-errors', 'start-scrub', 'wait-scrub', 'inject-error', 'version', '--help', 'bogus', '']));
+        if (r.chance(0.5)) args.push(r.pick([this.namespace(), 'ndbus0', 'all', '-B 0 -n 1 ' + this.namespace()]));
+    }
+    return ['ndctl', ...args.filter((a) => a !== '')].join(' ');
+  }
+
+  /** `daxctl SUBCOMMAND [options]` (daxctl v72). */
+  private daxctl(): string {
+    const r = this.rng;
+    const sub = r.weighted({ list: 4, reconfig: 8, online: 3, offline: 3, create: 1, destroy: 2, enable: 1, disable: 1, misc: 1 });
+    const args: string[] = [];
+    switch (sub) {
+      case 'list':
+        args.push('list');
+        for (const f of ['-D', '-R', '-M', '-u', '-i']) if (r.chance(0.25)) args.push(f);
+        if (r.chance(0.15)) args.push('-d', this.daxDev());
+        if (r.chance(0.1)) args.push('-r', this.rng.pick(['0', '1', 'region0', 'x']));
+        break;
+      case 'reconfig':
+        args.push('reconfigure-device');
+        if (r.chance(0.95)) args.push('-m', r.chance(0.92) ? r.pick(['system-ram', 'devdax', 'system-ram']) : r.pick(['bogus', 'kmem', '']));
+        if (r.chance(0.25)) args.push('--no-online');
+        if (r.chance(0.3)) args.push('-f');
+        if (r.chance(0.1)) args.push(r.pick(['--no-movable', '-C', '-u', '-v']));
+        args.push(this.daxDev());
+        break;
+      case 'online':
+      case 'offline':
+        args.push(sub === 'online' ? 'online-memory' : 'offline-memory');
+        if (sub === 'online' && r.chance(0.2)) args.push('--no-movable');
+        args.push(this.daxDev());
+        break;
+      case 'create':
+        args.push('create-device');
+        if (r.chance(0.6)) args.push('-s', this.nsSize());
+        if (r.chance(0.3)) args.push('-r', this.rng.pick(['0', 'region0', '1']));
+        break;
+      case 'destroy':
+        args.push('destroy-device');
+        if (r.chance(0.6)) args.push('-f');
+        args.push(this.daxDev());
+        break;
+      case 'enable':
+      case 'disable':
+        args.push(sub === 'enable' ? 'enable-device' : 'disable-device', this.daxDev());
+        break;
+      default:
+        args.push(r.pick(['version', 'help', '--list-cmds', 'bogus', '']));
+    }
+    return ['daxctl', ...args.filter((a) => a !== '')].join(' ');
+  }
+
+  /** A pid the shell printed most of the time, else one that is not there. */
+  private pid(list: readonly number[] = this.names.pids): string {
+    if (list.length > 0 && this.rng.chance(0.92)) return String(this.rng.pick(list));
+    return this.rng.pick(['1', '99999', '-1', 'x']);
+  }
+
+  /** An address in one of `pid`'s mappings (its start, a page in, its end), or a bad one. */
+  private userAddr(pid: string): { addr: string; room: number } {
+    const r = this.rng;
+    const maps = this.names.maps.get(Number(pid)) ?? [];
+    if (maps.length > 0 && r.chance(0.9)) {
+      const m = r.pick(maps);
+      const off = r.pick([0, 0, 0, 4096, m.length - 4096, m.length, 1]);
+      return { addr: hex(m.addr + Math.max(0, off)), room: Math.max(0, m.length - off) };
+    }
+    return { addr: r.pick(['0x0', '0x1000', '0x7ffff7ffe000', '0xffffffffffffffff', 'x', '']), room: 4096 };
+  }
+
+  private userLength(room: number): string {
+    const r = this.rng;
+    if (r.chance(0.85) && room > 0) return String(Math.max(1, Math.min(room, 4096 * r.between(1, 4))));
+    return r.pick(['0', '1', '8K', '2M', '-1', 'x', '18446744073709551616']);
+  }
+
+  /** The newest of `list` (what the last command printed), or `fallback`. */
+  private latest(list: readonly (string | number)[], fallback: string): string {
+    return list.length > 0 ? String(list[list.length - 1]) : fallback;
+  }
+
+  /**
+   * A few commands that reach a deep state together, the way a user goes
+   * there: labels on a DIMM, a devdax namespace given to the page allocator,
+   * a process with data in its memory, a buffer moved to device memory. Each
+   * later command is written when its turn comes, from what the earlier ones
+   * printed.
+   */
+  private plan(): string {
+    const r = this.rng;
+    const n = this.names;
+    const nv = this.target.nvdimm;
+    const which = r.weighted({ labels: nv ? 1 : 0, kmem: nv ? 4 : 0, fsdax: nv ? 2 : 0, proc: 3, hmm: this.target.platform === 'x86_64' ? 2 : 0 });
+    const steps: (() => string)[] = [];
+    switch (which) {
+      case 'labels':
+        steps.push(() => 'ndctl disable-region all', () => `ndctl init-labels ${r.chance(0.5) ? '-f ' : ''}all`, () => 'ndctl enable-region all');
+        if (r.chance(0.7)) steps.push(() => `ndctl create-namespace -m ${r.pick(['fsdax', 'devdax', 'sector', 'raw'])} -s ${this.nsSize()}`);
+        break;
+      case 'kmem':
+        steps.push(
+          () => `ndctl create-namespace -f -e ${this.latest(n.namespaces, 'namespace0.0')} -m devdax${r.chance(0.3) ? ` -a ${r.pick(['4K', '2M', '1G'])}` : ''}`,
+          () => `daxctl reconfigure-device -m system-ram${r.chance(0.3) ? ' --no-online' : ''} ${this.latest(n.daxDevs, 'dax0.0')}`,
+        );
+        if (r.chance(0.5)) steps.push(() => `daxctl ${r.pick(['online-memory', 'offline-memory'])} ${this.latest(n.daxDevs, 'dax0.0')}`);
+        if (r.chance(0.4)) steps.push(() => `daxctl reconfigure-device -m devdax${r.chance(0.5) ? ' -f' : ''} ${this.latest(n.daxDevs, 'dax0.0')}`);
+        break;
+      case 'fsdax':
+        steps.push(() => `ndctl create-namespace -f -e ${this.latest(n.namespaces, 'namespace0.0')} -m ${r.pick(['fsdax', 'sector'])}${r.chance(0.5) ? ` -M ${r.pick(['mem', 'dev'])}` : ''}`);
+        if (r.chance(0.5)) steps.push(() => `ndctl disable-namespace ${this.latest(n.namespaces, 'namespace0.0')}`, () => `ndctl check-namespace ${this.latest(n.namespaces, 'namespace0.0')}`);
+        if (r.chance(0.5)) steps.push(() => `ndctl enable-namespace ${this.latest(n.namespaces, 'namespace0.0')}`);
+        break;
+      case 'proc':
+        steps.push(
+          () => 'process start',
+          () => `process mmap ${this.latest(n.pids, '1')} ${r.pick(['4K', '16K', '64K'])}${r.chance(0.2) ? ' shared' : ''}`,
+          () => {
+            const pid = this.latest(n.pids, '1');
+            const maps = n.maps.get(Number(pid)) ?? [];
+            return `process write ${pid} ${maps.length > 0 ? hex(maps[maps.length - 1]!.addr) : '0x0'} planned`;
+          },
+        );
+        if (r.chance(0.4)) steps.push(() => `process fork ${this.latest(n.pids, '1')}`);
+        break;
+      default:
+        steps.push(() => 'modprobe test_hmm', () => 'hmm-demo start planned', () => `hmm-demo migrate ${this.latest(n.hmmPids, '1')}`);
+        if (r.chance(0.6)) steps.push(() => `hmm-demo ${r.pick(['read', 'read', 'exit', 'close'])} ${this.latest(n.hmmPids, '1')}`);
+    }
+    this.pending.push(...steps.slice(1));
+    return steps[0]!();
+  }
+
+  /** `process CMD PID ...` with the pids and addresses the shell printed. */
+  private process(): string {
+    const r = this.rng;
+    const sub = r.weighted({ start: this.names.pids.length > 0 ? 3 : 20, mmap: 6, write: 6, read: 5, pte: 2, mprotect: 3, fork: 2, pin: 2, unpin: 1, munmap: 3, exit: 2, list: 1, bad: 1 });
+    switch (sub) {
+      case 'start':
+        return r.chance(0.15) ? `process start --membind ${this.node()}` : 'process start';
+      case 'mmap': {
+        const len = r.chance(0.8) ? `${r.pick([4, 8, 12, 16, 64, 2048])}K` : r.pick(['0', '1', '2M', '-1', 'x', '1P']);
+        const kind = r.weighted({ none: 6, shared: 2, dax: this.names.daxDevs.length > 0 ? 2 : 0, bad: 1 });
+        const tail = kind === 'none' ? '' : kind === 'shared' ? ' shared' : kind === 'dax' ? ` /dev/${r.pick(this.names.daxDevs)}` : ` ${r.pick(['/dev/zero', 'private', '/dev/dax9.9'])}`;
+        return `process mmap ${this.pid()} ${len}${tail}`;
+      }
+      case 'write': {
+        const pid = this.pid();
+        return `process write ${pid} ${this.userAddr(pid).addr} ${r.pick(['hello', 'fuzz data', "'two  words'", 'x'])}`;
+      }
+      case 'read':
+      case 'mprotect':
+      case 'pin':
+      case 'munmap': {
+        const pid = this.pid();
+        const { addr, room } = this.userAddr(pid);
+        const len = this.userLength(room);
+        if (sub === 'read') return `process read ${pid} ${addr} ${len}`;
+        if (sub === 'mprotect') return `process mprotect ${pid} ${addr} ${len} ${r.pick(['none', 'r', 'rw', 'rw', 'x'])}`;
+        if (sub === 'pin') return `process pin ${r.chance(0.4) ? '--longterm ' : ''}${pid} ${addr} ${len}`;
+        return `process munmap ${pid} ${addr} ${len}`;
+      }
+      case 'pte': {
+        const pid = this.pid();
+        return `process pte ${pid} ${this.userAddr(pid).addr}`;
+      }
+      case 'fork':
+        return `process fork ${this.pid()}`;
+      case 'unpin':
+        return `process unpin ${this.pid()}`;
+      case 'exit':
+        return `process exit ${this.pid()}`;
+      case 'list':
+        return 'process list';
+      default:
+        return r.pick(['process', 'process bogus 1', 'process write', 'process read 1 0x0', 'process start --membind', 'process mmap 1 4K 5']);
+    }
+  }
+
+  /** The test_hmm module and `hmm-demo` (its processes' pids are learnt from its output). */
+  private hmm(): string {
+    const r = this.rng;
+    const sub = r.weighted({ modprobe: 2, rmmod: 1, start: this.names.hmmPids.length > 0 ? 3 : 8, migrate: 4, read: 3, close: 1, exit: 2, failNext: 1, bad: 1 });
+    switch (sub) {
+      case 'modprobe':
+        return `modprobe ${r.pick(['test_hmm', 'test_hmm', '--first-time test_hmm', 'nosuch', ''])}`.trim();
+      case 'rmmod':
+        return `rmmod ${r.pick(['test_hmm', 'test_hmm', 'nosuch'])}`;
+      case 'start':
+        return `hmm-demo start${r.pick(['', ' hi', ' device data', " 'a  b'"])}`;
+      case 'failNext':
+        return 'hmm-demo fail-next';
+      case 'bad':
+        return r.pick(['hmm-demo', 'hmm-demo bogus', 'hmm-demo migrate', 'hmm-demo read x']);
+      default:
+        return `hmm-demo ${sub} ${this.pid(this.names.hmmPids)}`;
+    }
   }
 
   private junk(): string {

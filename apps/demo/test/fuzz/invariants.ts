@@ -239,3 +239,111 @@ export function checkLsmemSummary(summary: string, states: ReadonlyMap<number, s
   if (field('Total offline memory') !== offline) problems.push(`lsmem: total offline ${field('Total offline memory')}, sysfs ${offline}`);
   return problems;
 }
+
+/** One namespace of `ndctl list -RN`. */
+interface ListedNamespace {
+  readonly dev?: string;
+  readonly size?: number;
+  readonly blockdev?: string;
+  readonly chardev?: string;
+}
+
+/** One region of `ndctl list -RN`, with its namespaces. */
+interface ListedRegion {
+  readonly dev?: string;
+  readonly size?: number;
+  readonly namespaces?: readonly ListedNamespace[];
+}
+
+/** The JSON of an ndctl/daxctl listing (nothing printed: no devices), or the parse error. */
+function parseListing(text: string): unknown {
+  if (text.trim() === '') return [];
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
+/**
+ * Problems with the namespaces of `ndctl list -RN` (empty: none): every
+ * enabled namespace ndctl lists has its device node (`/dev/pmemN[.M][s]`
+ * for a block device, `/sys/bus/dax/devices/daxN.M` for a device-dax
+ * character device), a positive size, and the namespaces of a region fit in
+ * its size together (`nd_region_available_dpa()` in
+ * drivers/nvdimm/dimm_devs.c never hands out more than the region's DPA).
+ */
+export function checkNamespaces(listing: string, exists: (path: string) => boolean): string[] {
+  const json = parseListing(listing);
+  if (json instanceof Error) return [`ndctl list -RN printed no JSON (${json.message})`];
+  const regions: readonly ListedRegion[] = Array.isArray(json) ? (json as ListedRegion[]) : (((json as { regions?: ListedRegion[] }).regions) ?? [json as ListedRegion]);
+  const problems: string[] = [];
+  for (const r of regions) {
+    if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size)) {
+      problems.push(`${r.dev ?? 'a region'}: size ${JSON.stringify(r.size)}`);
+      continue;
+    }
+    let used = 0;
+    for (const ns of r.namespaces ?? []) {
+      const size = ns.size ?? NaN;
+      if (!Number.isSafeInteger(size) || size <= 0) problems.push(`${ns.dev ?? 'a namespace'} of ${r.dev}: size ${JSON.stringify(ns.size)}`);
+      else if (size > r.size) problems.push(`${ns.dev} is ${size} bytes, its ${r.dev} only ${r.size}`);
+      used += Number.isSafeInteger(size) ? size : 0;
+      if (ns.blockdev !== undefined && !exists(`/dev/${ns.blockdev}`)) problems.push(`${ns.dev} lists blockdev ${ns.blockdev}, /dev/${ns.blockdev} does not exist`);
+      if (ns.chardev !== undefined && !exists(`/sys/bus/dax/devices/${ns.chardev}`)) problems.push(`${ns.dev} lists chardev ${ns.chardev}, which /sys/bus/dax/devices does not have`);
+    }
+    if (used > r.size) problems.push(`the namespaces of ${r.dev} hold ${used} bytes, the region ${r.size}`);
+  }
+  return problems;
+}
+
+/** One device of `daxctl list`. */
+interface ListedDax {
+  readonly chardev?: string;
+  readonly mode?: string;
+  readonly online_memblocks?: number;
+  readonly total_memblocks?: number;
+}
+
+/**
+ * Problems with the dax devices `daxctl list` shows in system-ram mode
+ * (empty: none): the memory blocks kmem added for a device's range, aligned
+ * inwards to the block size (`dax_kmem_range()` in drivers/dax/kmem.c), are
+ * all present in /sys/devices/system/memory (what lsmem lists), and daxctl's
+ * total_memblocks and online_memblocks count the blocks sysfs shows and
+ * their online ones, the way daxctl v72 selects them (a block whose start
+ * lies within the device's resource, its end included).
+ */
+export function checkDaxKmem(
+  listing: string,
+  read: (path: string) => string,
+  states: ReadonlyMap<number, string>,
+  blockBytes: number,
+): string[] {
+  const json = parseListing(listing);
+  if (json instanceof Error) return [`daxctl list printed no JSON (${json.message})`];
+  const devices: readonly ListedDax[] = Array.isArray(json) ? (json as ListedDax[]) : [json as ListedDax];
+  const problems: string[] = [];
+  for (const d of devices) {
+    if (d.mode !== 'system-ram' || d.chardev === undefined) continue;
+    const start = Number(read(`/sys/bus/dax/devices/${d.chardev}/resource`).trim());
+    const size = Number(read(`/sys/bus/dax/devices/${d.chardev}/size`).trim());
+    const first = Math.ceil(start / blockBytes);
+    const end = Math.floor((start + size) / blockBytes);
+    for (let n = first; n < end; n++) {
+      if (!states.has(n)) problems.push(`${d.chardev} is system-ram, its memory${n} is not in /sys/devices/system/memory`);
+    }
+    // daxctl counts the blocks whose start lies in [start, start + size], both ends included (memblock_in_dev())
+    let total = 0;
+    let online = 0;
+    for (const [n, s] of states) {
+      const at = n * blockBytes;
+      if (at < start || at > start + size) continue;
+      total++;
+      if (s === 'online') online++;
+    }
+    if (d.total_memblocks !== total) problems.push(`${d.chardev}: daxctl says total_memblocks ${d.total_memblocks}, sysfs has ${total} blocks that start in its range`);
+    if (d.online_memblocks !== online) problems.push(`${d.chardev}: daxctl says online_memblocks ${d.online_memblocks}, ${online} of its ${total} blocks are online`);
+  }
+  return problems;
+}

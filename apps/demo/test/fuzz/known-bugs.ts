@@ -28,7 +28,32 @@ interface KnownBug {
   matches(c: BugContext): boolean;
 }
 
-const KNOWN_BUGS: readonly KnownBug[] = [];
+/** The bytes of a size word with a K/M/G/T/P/E suffix, or NaN. */
+function sizeBytes(word: string): number {
+  const m = /^([0-9]+)([KMGTPE])$/.exec(word);
+  return m === null ? NaN : Number(m[1]) * 2 ** (10 * ('KMGTPE'.indexOf(m[2]!) + 1));
+}
+
+const KNOWN_BUGS: readonly KnownBug[] = [
+  {
+    // seed 2074, powerpc radix: `memremap -a 0x110000000 1P` succeeds and
+    // builds a vmemmap of hundreds of thousands of pages; every later
+    // command takes about half a second, and `page PFN` then fails with
+    // "Maximum call stack size exceeded" (Vmemmap.allBlocks() spreads the
+    // whole page map into one push()).
+    bug: 'a memremap of a TiB or more makes every later command slow, and `page` overflows the stack in Vmemmap.allBlocks()',
+    matches: (c) => /^memremap\b/.test(c.next) && c.next.split(' ').some((w) => sizeBytes(w) >= 2 ** 40),
+  },
+  {
+    // seed 2055, x86_64 memmap=512M!2G: a devdax namespace, then
+    // `ndctl check-namespace -f namespace0.0`: the BTT check fails ("Unable
+    // to recover any BTT info blocks", ENXIO) and the namespace comes back
+    // with its dax0.0 resource at another start (0x88000000 -> 0x80a00000 in
+    // /proc/iomem): the failed check changed the device's layout.
+    bug: 'a forced check-namespace of a non-BTT namespace changes its dax/pfn layout',
+    matches: (c) => /^ndctl check-namespace\b.*(?: -f| --force)\b/.test(c.next),
+  },
+];
 
 /** The known bug the next command would trigger, if any. */
 export function knownBug(c: BugContext): string | undefined {

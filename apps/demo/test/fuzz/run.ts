@@ -20,7 +20,7 @@ import type { ShellMachine as Machine, ShellCommand } from '../../src/shell/comm
 import { BASE_COMMANDS, Shell } from '../../src/shell/shell.js';
 import type { VirtualFs } from '../../src/shell/vfs.js';
 import { CommandGenerator, MODELLED_COMMANDS } from './generate.js';
-import { blockSize, blockStates, checkIomem, checkLsmemSummary, checkMeminfo, checkZones, firstDifference, internalErrorText, parseZoneinfo, ramPresentPages, snapshotOf } from './invariants.js';
+import { blockSize, blockStates, checkDaxKmem, checkIomem, checkNamespaces, checkLsmemSummary, checkMeminfo, checkZones, firstDifference, internalErrorText, parseZoneinfo, ramPresentPages, snapshotOf } from './invariants.js';
 import type { ZoneBaseline } from './invariants.js';
 import { Prng } from './prng.js';
 import { knownBug } from './known-bugs.js';
@@ -43,6 +43,16 @@ export const FUZZ_MACHINES: readonly FuzzMachine[] = [
   { argv: ['-m', '4G,slots=4,maxmem=8G', '--cmdline', 'memhp_default_state=online_movable memory_hotplug.memmap_on_memory=1'], platform: 'x86_64', physTop: 10 * G, nodes: 1 },
   { argv: ['--platform', 'powerpc', '-m', '2G,slots=2,maxmem=4G', '--numa', '2'], platform: 'powerpc', physTop: 6 * G, nodes: 2 },
   { argv: ['--platform', 'powerpc', '--mmu', 'radix', '-m', '2G,slots=2,maxmem=4G'], platform: 'powerpc', physTop: 6 * G, nodes: 1 },
+  // A QEMU NVDIMM with a label area: label-less until `init-labels`, then namespaces of any size.
+  {
+    argv: ['-m', '2G,slots=2,maxmem=8G', '-M', 'pc,nvdimm=on', '--object', 'memory-backend-file,id=nv1,share=on,mem-path=nvdimm1.img,size=1G', '--device', 'nvdimm,id=nvdimm1,memdev=nv1,label-size=128K'],
+    platform: 'x86_64',
+    physTop: 10 * G,
+    nodes: 1,
+  },
+  // A device-tree pmem-region (of_pmem): one label-less region on powerpc.
+  { argv: ['--platform', 'powerpc', '-m', '2G,slots=2,maxmem=4G', '--pmem-region', '16G,1G'], platform: 'powerpc', physTop: 6 * G, nodes: 1 },
+  { argv: ['-m', '4G,slots=2,maxmem=8G', '--cmdline', 'memmap=1G!4G'], platform: 'x86_64', physTop: 10 * G, nodes: 1 },
 ];
 
 /** A violated invariant, with what replays it. */
@@ -105,14 +115,15 @@ function guardedFs(fs: VirtualFs, record: (e: unknown) => void): VirtualFs {
         throw e;
       }
     };
-  return {
-    read: wrap(fs.read),
-    openWrite: wrap(fs.openWrite),
-    write: wrap(fs.write),
-    list: wrap(fs.list),
-    isDir: wrap(fs.isDir),
-    exists: wrap(fs.exists),
-  };
+  // The same file system (its /dev mount too), with the VirtualFs methods recorded.
+  return Object.create(fs, {
+    read: { value: wrap(fs.read) },
+    openWrite: { value: wrap(fs.openWrite) },
+    write: { value: wrap(fs.write) },
+    list: { value: wrap(fs.list) },
+    isDir: { value: wrap(fs.isDir) },
+    exists: { value: wrap(fs.exists) },
+  }) as VirtualFs;
 }
 
 function describeError(e: unknown): string {
@@ -172,6 +183,7 @@ export function fuzzRun(
     physTop: fm.physTop,
     nodes: fm.nodes,
     blocks: () => [...states.keys()],
+    nvdimm: fs.exists('/sys/bus/nd/devices/region0'),
     otherCommands: shell
       .commands()
       .map((c) => c.name)
@@ -179,6 +191,7 @@ export function fuzzRun(
       .sort(),
   });
   const pageSize = booted.mm.config.pageSize;
+  const hasNvdimm = fs.exists('/sys/bus/nd/devices/region0');
   const owners = new Map<number, string>([...states0.keys()].map((n) => [n, 'boot']));
   const ownerSince = new Map<number, number>([...states0.keys()].map((n) => [n, -1]));
   // What each memalloc page must still read (undefined: a devmem write may have changed it).
@@ -261,6 +274,20 @@ export function fuzzRun(
       const ls = checkLsmemSummary(checkOut, states, bs);
       if (ls.length > 0) problem = ls.join('; ');
     }
+    // The libnvdimm and dax views: after an ndctl or daxctl command, when a block changed, and now and then.
+    const nvdimmCheck = /^(ndctl|daxctl) /.test(line) || now.states !== before.states || step % 25 === 0;
+    if (problem === undefined && hasNvdimm && nvdimmCheck) {
+      checkOut = '';
+      checker.execLine('ndctl list -RN');
+      const ns = checkNamespaces(checkOut, (p) => fs.exists(p));
+      if (ns.length > 0) problem = `ndctl: ${ns.join('; ')}`;
+    }
+    if (problem === undefined && hasNvdimm && nvdimmCheck) {
+      checkOut = '';
+      checker.execLine('daxctl list');
+      const dax = checkDaxKmem(checkOut, (p) => fs.read(p), states, bs);
+      if (dax.length > 0) problem = `daxctl: ${dax.join('; ')}`;
+    }
     if (problem === undefined && status === 0) {
       const alloc = /^memalloc (?:-n [0-9]+ )?(page[0-9]+)(?: (.*))?$/.exec(line);
       if (alloc !== null) written.set(alloc[1]!, unquote(alloc[2] ?? ''));
@@ -321,7 +348,7 @@ export function fuzzRun(
     else o.failed++;
     outcomes.set(word, o);
     if (problem === undefined) {
-      gen.observe(out);
+      gen.observe(out, line);
       continue;
     }
     return {
@@ -356,7 +383,24 @@ const ERRNO_TEXTS: readonly string[] = (Object.keys(ERRNO) as ErrnoName[]).map((
 function failedWithErrno(line: string, status: number, stderr: string): boolean {
   if (status === 0) return false;
   if (line.startsWith('chmem ') && status === 64) return false;
+  if (notTransactional(line)) return false;
   return /^Error: /m.test(stderr) || ERRNO_TEXTS.some((t) => stderr.includes(t));
+}
+
+/**
+ * ndctl and daxctl commands that are several writes to sysfs, not one, and
+ * stop at the first that fails without undoing the earlier ones (as v72
+ * does): reconfiguring a namespace (`create-namespace -e`: disable, write
+ * the new personality, enable) or a dax device (`reconfigure-device`:
+ * unbind device_dax, bind kmem; `destroy-device -f`: unbind, then set the
+ * size to 0, which a static region refuses), and a command over `all` devices, which
+ * goes on after one fails. The state they leave must still pass every
+ * other check.
+ */
+function notTransactional(line: string): boolean {
+  if (/^ndctl create-namespace\b.*(?:^| )(?:-e|--reconfig)(?: |=|$)/.test(line)) return true;
+  if (/^daxctl (?:reconfigure-device|destroy-device)\b/.test(line)) return true;
+  return /^(?:ndctl|daxctl) \S+\b.* all(?: |$)/.test(line);
 }
 
 /** A finding as text: the problem, the machine, the commands to replay it. */
