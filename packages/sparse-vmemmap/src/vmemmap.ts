@@ -1018,12 +1018,14 @@ export class Vmemmap {
 
   /** Every block, ascending. */
   allBlocks(): VmemmapBlock[] {
+    // one push per block: a spread of a map of hundreds of thousands of
+    // pages into one call would overflow the stack
     const out: Block[] = [];
-    if (this.env.kind === 'powerpc') out.push(...this.pages.values());
+    if (this.env.kind === 'powerpc') for (const b of this.pages.values()) out.push(b);
     else {
       for (const p of this.pmds.values()) {
         if (p instanceof Block) out.push(p);
-        else out.push(...p.ptes.values());
+        else for (const b of p.ptes.values()) out.push(b);
       }
       for (const r of this.runs) for (let i = r.first; i < r.end; i++) out.push(this.runBlock(r, i));
     }
