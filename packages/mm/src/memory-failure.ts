@@ -681,10 +681,11 @@ export class MemoryFailure {
     store.clearPageFlag(pfn, this.#hw);
     this.#unpoisonInfo('Software-unpoisoned page', pfn);
     this.#numPoisoned--;
-    // our reference, then the one memory failure kept (the model has no
-    // zero page among the pages it poisons)
+    // our reference, then the one memory failure kept (but never the zero
+    // page's own last one)
     this.#putPage(pfn);
-    this.#putPage(pfn);
+    const zero = this.#system()?.zeroPfn;
+    if (!(pfn === zero && store.pageRefCount(pfn) === 1)) this.#putPage(pfn);
   }
 
   // ------------------------------------------------------------ soft offline
