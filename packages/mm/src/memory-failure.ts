@@ -325,7 +325,7 @@ export class MemoryFailure {
     const f = this.hwpoisonFilter;
     if (f.enable === 0) return false;
     if (f.devMajor !== U32_ALL || f.devMinor !== U32_ALL) return true;
-    if (f.flagsMask !== 0n && (this.stablePageFlags(pfn) & f.flagsMask) !== f.flagsValue) return true;
+    if (f.flagsMask !== 0n && and64(this.stablePageFlags(pfn), f.flagsMask) !== f.flagsValue) return true;
     return false;
   }
 
@@ -342,8 +342,9 @@ export class MemoryFailure {
     const store = this.core.memmap;
     if (!store.hasMemmap(pfn)) throw new KernelError('EINVAL', `stable_page_flags: pfn ${hexp(pfn)} has no struct page`);
     let u = 0n;
+    // each KPF bit is set at most once below
     const set = (bit: number): void => {
-      u |= 1n << BigInt(bit);
+      u += 2n ** BigInt(bit);
     };
     if (store.pageMapcount(pfn) > 0) set(KPF_MMAP);
     const anon = isAnonMapping(store.pageMapping(pfn));
@@ -850,6 +851,16 @@ export class MemoryFailure {
     if (store.pageRefCount(pfn) !== 2) return false;
     return sys.shmemErrorRemovePage(pfn);
   }
+}
+
+/** `a & b` of two u64 words. */
+function and64(a: bigint, b: bigint): bigint {
+  let r = 0n;
+  for (let i = 0n; i < 64n; i++) {
+    const bit = 2n ** i;
+    if ((a / bit) % 2n === 1n && (b / bit) % 2n === 1n) r += bit;
+  }
+  return r;
 }
 
 /** `flags & ~bit` for a flag that is set or not. */

@@ -54,9 +54,9 @@ describe('hwpoison_inject module', () => {
       'corrupt-filter-dev-major', 'corrupt-filter-dev-minor', 'corrupt-filter-enable', 'corrupt-filter-flags-mask',
       'corrupt-filter-flags-value', 'corrupt-pfn', 'unpoison-pfn',
     ]);
-    expect(m.kernel.sysfs.stat(`${DIR}/corrupt-pfn`).mode & 0o777).toBe(0o200);
-    expect(m.kernel.sysfs.stat(`${DIR}/unpoison-pfn`).mode & 0o777).toBe(0o200);
-    expect(m.kernel.sysfs.stat(`${DIR}/corrupt-filter-enable`).mode & 0o777).toBe(0o600);
+    expect(m.kernel.sysfs.stat(`${DIR}/corrupt-pfn`).mode % 0o1000).toBe(0o200);
+    expect(m.kernel.sysfs.stat(`${DIR}/unpoison-pfn`).mode % 0o1000).toBe(0o200);
+    expect(m.kernel.sysfs.stat(`${DIR}/corrupt-filter-enable`).mode % 0o1000).toBe(0o600);
     expect(read(m, 'corrupt-filter-enable')).toBe('0\n');
     expect(read(m, 'corrupt-filter-dev-major')).toBe('4294967295\n');
     expect(read(m, 'corrupt-filter-dev-minor')).toBe('4294967295\n');
@@ -122,13 +122,13 @@ describe('corrupt-pfn', () => {
     expect(m.core.memmap.testPageFlag(pfn, hw)).toBe(false);
     const { pfn: upfn } = userPage(m);
     // KPF_LRU | KPF_ANON must be KPF_LRU: an anonymous page does not match
-    write(m, 'corrupt-filter-flags-mask', `${(1 << 5) + (1 << 12)}`);
-    write(m, 'corrupt-filter-flags-value', `${1 << 5}`);
+    write(m, 'corrupt-filter-flags-mask', `${2 ** 5 + 2 ** 12}`);
+    write(m, 'corrupt-filter-flags-value', `${2 ** 5}`);
     write(m, 'corrupt-pfn', hex(upfn));
     expect(m.core.memmap.testPageFlag(upfn, hw)).toBe(false);
     expect(dmesg(m)).toEqual([]);
     // KPF_LRU | KPF_ANON both set matches it
-    write(m, 'corrupt-filter-flags-value', `${(1 << 5) + (1 << 12)}`);
+    write(m, 'corrupt-filter-flags-value', `${2 ** 5 + 2 ** 12}`);
     write(m, 'corrupt-pfn', hex(upfn));
     expect(dmesg(m)).toEqual([
       `Injecting memory failure at pfn ${hex(upfn)}`,
