@@ -102,7 +102,7 @@ function modprobeCommand(m: DemoMachine): ShellCommand {
   return {
     name: 'modprobe',
     synopsis: 'modprobe [--first-time] MODULE',
-    summary: 'load a kernel module (the demo has test_hmm, lib/test_hmm.c, and hwpoison_inject, mm/hwpoison-inject.c)',
+    summary: 'load a kernel module (the demo has test_hmm and hwpoison_inject)',
     run(ctx): number {
       const firstTime = ctx.args.includes('--first-time');
       const names = ctx.args.filter((a) => a !== '--first-time');
