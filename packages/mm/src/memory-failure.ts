@@ -152,6 +152,8 @@ const KPF_ANON = 12;
 const KPF_SWAPCACHE = 13;
 const KPF_COMPOUND_HEAD = 15;
 const KPF_HWPOISON = 19;
+const KPF_OFFLINE = 23;
+const KPF_ZERO_PAGE = 24;
 
 /** `PG_swapcache` is `PG_owner_priv_1` (include/linux/page-flags.h). */
 const PG_swapcache = PG_owner_priv_1;
@@ -333,8 +335,9 @@ export class MemoryFailure {
    * `stable_page_flags(page)` (fs/proc/page.c, v5.13): the page's
    * `/proc/kpageflags` word, for the flags filter: the page flags copied to
    * their `KPF_*` bits, plus `KPF_MMAP` (mapped), `KPF_ANON`,
-   * `KPF_SWAPCACHE`, `KPF_BUDDY` (a free buddy page), `KPF_COMPOUND_HEAD`
-   * and `KPF_HWPOISON`. EINVAL for a pfn without a struct page.
+   * `KPF_SWAPCACHE`, `KPF_BUDDY` (the head of a free buddy block),
+   * `KPF_OFFLINE`, `KPF_ZERO_PAGE`, `KPF_COMPOUND_HEAD` and `KPF_HWPOISON`
+   * (the model has no KSM, idle tracking, page-table page type or tails). EINVAL for a pfn without a struct page.
    * @public
    */
   stablePageFlags(pfn: number): bigint {
@@ -349,7 +352,9 @@ export class MemoryFailure {
     if (store.pageMapcount(pfn) > 0) set(KPF_MMAP);
     const anon = isAnonMapping(store.pageMapping(pfn));
     if (anon) set(KPF_ANON);
-    if (this.core.isFreeBuddyPage(pfn) && store.pageRefCount(pfn) === 0) set(KPF_BUDDY);
+    if (store.pageBuddy(pfn)) set(KPF_BUDDY);
+    if (store.pageOffline(pfn)) set(KPF_OFFLINE);
+    if (this.#system()?.isZeroPfn(pfn) === true) set(KPF_ZERO_PAGE);
     if (this.#flag(pfn, PG_head)) set(KPF_COMPOUND_HEAD);
     for (const [kpf, pg] of KPF_COPY) if (this.#flag(pfn, pg)) set(kpf);
     if (this.#flag(pfn, PG_swapcache) && this.#flag(pfn, PG_swapbacked)) set(KPF_SWAPCACHE);

@@ -276,3 +276,26 @@ describe('unpoison-pfn (unpoison_memory())', () => {
     expectErrno(() => new HwpoisonInject({} as MemoryFailure), 'EINVAL');
   });
 });
+
+describe('stable_page_flags()', () => {
+  it('gives the /proc/kpageflags bits the flags filter compares', () => {
+    const { m, mf } = setup();
+    const bit = (b: number): bigint => 2n ** BigInt(b);
+    const free = freePage(m);
+    const head = (): number => {
+      // the head of the free block holding the page
+      for (let p = free; ; p--) if (m.core.memmap.pageBuddy(p)) return p;
+    };
+    expect(mf.stablePageFlags(head()) / bit(10) % 2n).toBe(1n); // KPF_BUDDY
+    const { pfn } = userPage(m);
+    const u = mf.stablePageFlags(pfn);
+    for (const b of [5, 11, 12, 14]) expect(u / bit(b) % 2n, `KPF bit ${b}`).toBe(1n); // LRU, MMAP, ANON, SWAPBACKED
+    expect(u / bit(19) % 2n).toBe(0n);
+    expect(mf.stablePageFlags(m.sys.zeroPfn) / bit(24) % 2n).toBe(1n); // KPF_ZERO_PAGE
+    expect(mf.stablePageFlags(m.sys.zeroPfn) / bit(32) % 2n).toBe(1n); // KPF_RESERVED
+    mf.memoryFailure(pfn, 0);
+    expect(mf.stablePageFlags(pfn) / bit(19) % 2n).toBe(1n); // KPF_HWPOISON
+    expect(mf.stablePageFlags(pfn) / bit(11) % 2n).toBe(0n); // unmapped
+    expectErrno(() => mf.stablePageFlags(2 ** 40), 'EINVAL');
+  });
+});
