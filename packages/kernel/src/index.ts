@@ -72,10 +72,10 @@ export { Sysfs, sysfsStreq } from './sysfs.js';
 
 // --- fs/debugfs/ (inode.c, file.c)
 export {
-  DEBUGFS_MOUNTPOINT, debugfsCreateDir, debugfsCreateU16, debugfsCreateU32, debugfsCreateU64, debugfsCreateX32,
+  DEBUGFS_MOUNTPOINT, debugfsCreateAttribute, debugfsCreateDir, debugfsCreateU16, debugfsCreateU32, debugfsCreateU64, debugfsCreateX32,
   debugfsCreateX64, debugfsRemoveRecursive,
 } from './debugfs.js';
-export type { DebugfsValue } from './debugfs.js';
+export type { DebugfsSetter, DebugfsValue } from './debugfs.js';
 
 // --- include/linux/kdev_t.h, fs/char_dev.c, block/genhd.c (majors), drivers/base/devtmpfs.c
 export {

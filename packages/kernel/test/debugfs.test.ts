@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEBUGFS_MOUNTPOINT, Kernel, KernelError, debugfsCreateDir, debugfsCreateU16, debugfsCreateU32, debugfsCreateU64,
+  DEBUGFS_MOUNTPOINT, Kernel, KernelError, debugfsCreateAttribute, debugfsCreateDir, debugfsCreateU16, debugfsCreateU32, debugfsCreateU64,
   debugfsCreateX32, debugfsCreateX64, debugfsRemoveRecursive,
 } from '@zonedev/kernel';
 import type { ErrnoName } from '@zonedev/kernel';
@@ -43,6 +43,54 @@ describe('debugfs (fs/debugfs/inode.c, file.c)', () => {
     expect(r('internal_nlba')).toBe('0xdeadbeef\n');
     expect(r('version_major')).toBe(`${0x2345}\n`);
     expect(k.sysfs.stat(`${d}/info2off`).mode).toBe(0o444);
+  });
+
+  it('a writable integer file parses as simple_attr_write() does and cuts the value to its width', () => {
+    const k = new Kernel();
+    const d = debugfsCreateDir(k, 'hwpoison');
+    const v = { u32: 0, u64: 0n };
+    debugfsCreateU32(k, 'enable', 0o600, d, () => v.u32, (x) => { v.u32 = Number(x); });
+    debugfsCreateU64(k, 'mask', 0o600, d, () => v.u64, (x) => { v.u64 = x; });
+    k.sysfs.write(`${d}/enable`, '0x10\n');
+    expect(k.sysfs.read(`${d}/enable`)).toBe('16\n');
+    k.sysfs.write(`${d}/enable`, '010');
+    expect(v.u32).toBe(8);
+    k.sysfs.write(`${d}/enable`, '0x100000001');
+    expect(v.u32).toBe(1);
+    k.sysfs.write(`${d}/mask`, '18446744073709551615');
+    expect(k.sysfs.read(`${d}/mask`)).toBe('18446744073709551615\n');
+    // kstrtoull: no sign, no junk, no overflow; the variable stays
+    for (const bad of ['-1', '1x', '', ' 1', '0x']) expect(errno(() => k.sysfs.write(`${d}/enable`, bad))).toBe('EINVAL');
+    expect(errno(() => k.sysfs.write(`${d}/mask`, '18446744073709551616'))).toBe('ERANGE');
+    // only the first 23 characters are looked at
+    expect(errno(() => k.sysfs.write(`${d}/enable`, `${'0'.repeat(22)}75`))).toBeUndefined();
+    expect(v.u32).toBe(7);
+    expect(v.u64).toBe(2n ** 64n - 1n);
+    expect(errno(() => debugfsCreateU32(k, 'bad', 0o600, d, () => 0, 1 as never))).toBe('EINVAL');
+  });
+
+  it('a driver attribute file: write-only without get, read-only without set, the setter\'s errno is the write\'s', () => {
+    const k = new Kernel();
+    const d = debugfsCreateDir(k, 'hwpoison');
+    const seen: bigint[] = [];
+    debugfsCreateAttribute(k, 'corrupt-pfn', 0o200, d, {
+      set: (x) => {
+        if (x > 100n) throw new KernelError('ENXIO', 'no such pfn');
+        seen.push(x);
+      },
+    });
+    k.sysfs.write(`${d}/corrupt-pfn`, '0x40\n');
+    expect(seen).toEqual([64n]);
+    expect(errno(() => k.sysfs.write(`${d}/corrupt-pfn`, '101'))).toBe('ENXIO');
+    expect(errno(() => k.sysfs.write(`${d}/corrupt-pfn`, 'x'))).toBe('EINVAL');
+    expect(errno(() => k.sysfs.read(`${d}/corrupt-pfn`))).toBe('EACCES');
+    debugfsCreateAttribute(k, 'state', 0o644, d, { get: () => 5, format: (x) => `0x${x.toString(16)}\n` });
+    expect(k.sysfs.read(`${d}/state`)).toBe('0x5\n');
+    expect(errno(() => k.sysfs.write(`${d}/state`, '1'))).toBe('EACCES');
+    expect(seen).toEqual([64n]);
+    expect(errno(() => debugfsCreateAttribute(k, 'none', 0o600, d, {}))).toBe('EINVAL');
+    expect(errno(() => debugfsCreateAttribute(k, 'corrupt-pfn', 0o200, d, { set: () => undefined }))).toBe('EEXIST');
+    expect(errno(() => debugfsCreateAttribute(k, 'm', 0o1000, d, { set: () => undefined }))).toBe('EINVAL');
   });
 
   it('a write to a read-only file is EACCES, and nothing changes', () => {

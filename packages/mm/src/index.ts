@@ -116,4 +116,6 @@ export {
   MF_COUNT_INCREASED, MF_ACTION_REQUIRED, MF_MUST_KILL, MF_SOFT_OFFLINE,
   MF_IGNORED, MF_FAILED, MF_DELAYED, MF_RECOVERED, MemoryFailure,
 } from './memory-failure.js';
-export type { MemoryFailureOptions } from './memory-failure.js';
+export type { HwpoisonFilter, MemoryFailureOptions } from './memory-failure.js';
+// --- mm/hwpoison-inject.c
+export { HWPOISON_DEBUGFS_DIR, HWPOISON_INJECT_MODULE, HwpoisonInject } from './hwpoison-inject.js';

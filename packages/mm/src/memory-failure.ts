@@ -37,18 +37,28 @@
  * poisoned; a free page is simply taken off the buddy lists. Nobody is
  * unmapped or signalled.
  *
+ * `unpoison_memory(pfn)` is the software undo, for testing (the
+ * `unpoison-pfn` file of hwpoison-inject): it clears `PG_hwpoison` of a page
+ * nobody holds or maps any more, takes `num_poisoned_pages` down, and drops
+ * the reference memory failure kept, so the frame goes back to the buddy
+ * allocator. A page someone still holds, maps or caches stays poisoned, with
+ * a line saying why. The filters of hwpoison-inject
+ * (`corrupt-filter-*`, `hwpoison_filter()`) are the `hwpoisonFilter`
+ * variables here.
+ *
  * What the model leaves out: hugetlb pages (there are none), the swap cache
  * (there is no swap), transparent huge pages of anonymous memory (the model
- * maps anonymous memory with base pages only), KSM, the hwpoison-inject
- * filters (off, as they are by default), and early kill: no process of the
+ * maps anonymous memory with base pages only), KSM, memcg (and so the
+ * memcg filter), the ratelimit of the unpoison lines, and early kill: no process of the
  * model asks for it (`prctl(PR_MCE_KILL)`) and `vm.memory_failure_early_kill`
  * is 0, so `collect_procs()` finds no one to signal at once and a process
  * learns of the poison when it touches the page.
  */
 import { ERRNO, KernelError, checkUnsigned, hasBits } from '@zonedev/kernel';
 import {
-  GFP_USER, MmCore, PG_active, PG_dirty, PG_error, PG_head, PG_lru, PG_mlocked, PG_owner_priv_1, PG_reserved, PG_slab,
-  PG_swapbacked, PG_unevictable, PG_uptodate, PG_writeback, __GFP_MOVABLE, __GFP_RETRY_MAYFAIL, formatPageFlags, gfpOr,
+  GFP_USER, MmCore, PG_active, PG_arch_1, PG_dirty, PG_error, PG_head, PG_locked, PG_lru, PG_mappedtodisk, PG_mlocked,
+  PG_owner_priv_1, PG_private, PG_private_2, PG_reclaim, PG_referenced, PG_reserved, PG_slab, PG_swapbacked,
+  PG_unevictable, PG_uptodate, PG_writeback, __GFP_MOVABLE, __GFP_RETRY_MAYFAIL, formatPageFlags, gfpOr,
 } from '@zonedev/mmzone';
 import type { DevPagemapLookup, MmSystem, ZoneDevicePagemap } from './memory.js';
 import { MIGRATE_SYNC, MR_MEMORY_FAILURE, TTU_IGNORE_MLOCK, isolateLruPage, migratePages, putbackLruPage, tryToUnmap } from './migrate.js';
@@ -101,6 +111,50 @@ const MF_MSG = {
   UNKNOWN: 'unknown page',
 } as const;
 
+/**
+ * The `hwpoison_filter_*` variables of mm/memory-failure.c (v5.13), which
+ * hwpoison-inject shows as `corrupt-filter-*`: with `enable` set, memory
+ * failure leaves alone (unpoisons again, silently) every page that does not
+ * match them. `devMajor`/`devMinor` (`~0U`: any) name the device of the
+ * file the page caches; `flagsMask`/`flagsValue` compare the page's
+ * `/proc/kpageflags` bits (`stable_page_flags()`). @public
+ */
+export interface HwpoisonFilter {
+  /** `hwpoison_filter_enable` (u32, 0 by default). */
+  enable: number;
+  /** `hwpoison_filter_dev_major` (u32, `~0U` by default: any). */
+  devMajor: number;
+  /** `hwpoison_filter_dev_minor` (u32, `~0U` by default: any). */
+  devMinor: number;
+  /** `hwpoison_filter_flags_mask` (u64, 0: no flags filter). */
+  flagsMask: bigint;
+  /** `hwpoison_filter_flags_value` (u64). */
+  flagsValue: bigint;
+}
+
+/** `~0U`. */
+const U32_ALL = 0xffffffff;
+
+/**
+ * The `KPF_*` bits (include/uapi/linux/kernel-page-flags.h and the
+ * kernel-internal ones of include/linux/kernel-page-flags.h) that
+ * `stable_page_flags()` copies one to one from a page flag.
+ */
+const KPF_COPY: readonly (readonly [number, number])[] = [
+  [0, PG_locked], [1, PG_error], [2, PG_referenced], [3, PG_uptodate], [4, PG_dirty], [5, PG_lru], [6, PG_active],
+  [7, PG_slab], [8, PG_writeback], [9, PG_reclaim], [14, PG_swapbacked], [18, PG_unevictable],
+  [32, PG_reserved], [33, PG_mlocked], [34, PG_mappedtodisk], [35, PG_private], [36, PG_private_2],
+  [37, PG_owner_priv_1], [38, PG_arch_1],
+];
+const KPF_BUDDY = 10;
+const KPF_MMAP = 11;
+const KPF_ANON = 12;
+const KPF_SWAPCACHE = 13;
+const KPF_COMPOUND_HEAD = 15;
+const KPF_HWPOISON = 19;
+const KPF_OFFLINE = 23;
+const KPF_ZERO_PAGE = 24;
+
 /** `PG_swapcache` is `PG_owner_priv_1` (include/linux/page-flags.h). */
 const PG_swapcache = PG_owner_priv_1;
 
@@ -148,6 +202,8 @@ export class MemoryFailure {
   readonly #hw: number;
   #numPoisoned = 0;
   readonly #states: readonly PageState[];
+  /** The `hwpoison_filter_*` variables (see {@link HwpoisonFilter}); hwpoison-inject's files read and write them. */
+  readonly hwpoisonFilter: HwpoisonFilter = { enable: 0, devMajor: U32_ALL, devMinor: U32_ALL, flagsMask: 0n, flagsValue: 0n };
 
   constructor(options: MemoryFailureOptions) {
     if (typeof options !== 'object' || options === null || !(options.core instanceof MmCore)) {
@@ -229,6 +285,81 @@ export class MemoryFailure {
     const tracer = this.core.kernel.tracer;
     if (tracer.enabled) return tracer.invoke('soft_offline_page', this, this.softOfflinePageImpl, pfn, flags);
     return this.softOfflinePageImpl(pfn, flags);
+  }
+
+  /**
+   * `unpoison_memory(pfn)` (mm/memory-failure.c, v5.13): clears
+   * `PG_hwpoison` of a page that memory failure or soft offline took, for
+   * testing. Each outcome prints one `Unpoison: ...` line (KERN_INFO) and
+   * returns: a page not poisoned ("Page was already unpoisoned"), one with
+   * a reference besides memory failure's ("Someone grabs the hwpoison
+   * page"), still mapped ("Someone maps"), still in a file ("has non-NULL
+   * mapping") or a compound page ("Memory failure is now running on") is
+   * left as it is; a page with no reference at all just loses the flag
+   * ("Software-unpoisoned free page"); otherwise the flag goes, the count
+   * goes down and the kept reference is dropped, freeing the frame to the
+   * buddy allocator ("Software-unpoisoned page"). Throws KernelError ENXIO
+   * for a pfn without a struct page (`pfn_valid()`), EINVAL for a pfn that
+   * is not an unsigned integer.
+   * @public
+   */
+  unpoisonMemory(pfn: number): void {
+    checkUnsigned('unpoison_memory', 'pfn', pfn);
+    const tracer = this.core.kernel.tracer;
+    if (tracer.enabled) return tracer.invoke('unpoison_memory', this, this.unpoisonMemoryImpl, pfn);
+    return this.unpoisonMemoryImpl(pfn);
+  }
+
+  /**
+   * `hwpoison_filter(p)` (mm/memory-failure.c, v5.13): whether the page
+   * fails the filters (true: leave it alone). Off unless
+   * `hwpoisonFilter.enable`; then the device filter (`hwpoison_filter_dev()`:
+   * a page that caches no file fails it; the model's only page cache is
+   * shmem, whose internal mount has an anonymous device the model does not
+   * number, so a set major or minor is matched by no page) and the flags
+   * filter (`hwpoison_filter_flags()`: `stable_page_flags() & mask` must be
+   * the value). EINVAL for a pfn without a struct page.
+   * @public
+   */
+  hwpoisonFiltered(pfn: number): boolean {
+    checkUnsigned('hwpoison_filter', 'pfn', pfn);
+    if (!this.core.memmap.hasMemmap(pfn)) throw new KernelError('EINVAL', `hwpoison_filter: pfn ${hexp(pfn)} has no struct page`);
+    const f = this.hwpoisonFilter;
+    if (f.enable === 0) return false;
+    if (f.devMajor !== U32_ALL || f.devMinor !== U32_ALL) return true;
+    if (f.flagsMask !== 0n && and64(this.stablePageFlags(pfn), f.flagsMask) !== f.flagsValue) return true;
+    return false;
+  }
+
+  /**
+   * `stable_page_flags(page)` (fs/proc/page.c, v5.13): the page's
+   * `/proc/kpageflags` word, for the flags filter: the page flags copied to
+   * their `KPF_*` bits, plus `KPF_MMAP` (mapped), `KPF_ANON`,
+   * `KPF_SWAPCACHE`, `KPF_BUDDY` (the head of a free buddy block),
+   * `KPF_OFFLINE`, `KPF_ZERO_PAGE`, `KPF_COMPOUND_HEAD` and `KPF_HWPOISON`
+   * (the model has no KSM, idle tracking, page-table page type or tails). EINVAL for a pfn without a struct page.
+   * @public
+   */
+  stablePageFlags(pfn: number): bigint {
+    checkUnsigned('stable_page_flags', 'pfn', pfn);
+    const store = this.core.memmap;
+    if (!store.hasMemmap(pfn)) throw new KernelError('EINVAL', `stable_page_flags: pfn ${hexp(pfn)} has no struct page`);
+    let u = 0n;
+    // each KPF bit is set at most once below
+    const set = (bit: number): void => {
+      u += 2n ** BigInt(bit);
+    };
+    if (store.pageMapcount(pfn) > 0) set(KPF_MMAP);
+    const anon = isAnonMapping(store.pageMapping(pfn));
+    if (anon) set(KPF_ANON);
+    if (store.pageBuddy(pfn)) set(KPF_BUDDY);
+    if (store.pageOffline(pfn)) set(KPF_OFFLINE);
+    if (this.#system()?.isZeroPfn(pfn) === true) set(KPF_ZERO_PAGE);
+    if (this.#flag(pfn, PG_head)) set(KPF_COMPOUND_HEAD);
+    for (const [kpf, pg] of KPF_COPY) if (this.#flag(pfn, pg)) set(kpf);
+    if (this.#flag(pfn, PG_swapcache) && this.#flag(pfn, PG_swapbacked)) set(KPF_SWAPCACHE);
+    if (this.#flag(pfn, this.#hw)) set(KPF_HWPOISON);
+    return u;
   }
 
   #checkFlags(fn: string, flags: number): void {
@@ -343,7 +474,13 @@ export class MemoryFailure {
     // The flags before the containment changes them (unmapping clears
     // PG_mlocked in the kernel): the second chance of identify_page_state().
     const pageFlags = store.pageFlagsLo(pfn);
-    // (hwpoison_filter(): the hwpoison-inject filters are off)
+    // hwpoison_filter(): a page the injector's filters do not match is let go
+    if (this.hwpoisonFiltered(pfn)) {
+      store.clearPageFlag(pfn, this.#hw);
+      this.#numPoisoned--;
+      this.#putPage(pfn);
+      return;
+    }
     if (this.#flag(pfn, PG_lru) || this.#flag(pfn, PG_writeback)) {
       if (!this.hwpoisonUserMappings(pfn, flags)) {
         this.#actionResult(pfn, MF_MSG.UNMAP_FAILED, MF_IGNORED);
@@ -505,6 +642,56 @@ export class MemoryFailure {
     lookup.putDevPagemap(pgmap);
     this.#actionResult(pfn, MF_MSG.DAX, rc !== undefined ? MF_FAILED : MF_RECOVERED);
     if (rc !== undefined) throw new KernelError(rc, `memory_failure: ${hexp(pfn)}: recovery action for ${MF_MSG.DAX}: Failed`);
+  }
+
+  // ------------------------------------------------------------ unpoison
+
+  /** `unpoison_pr_info()`: the line (the kernel ratelimits it; the model does not). */
+  #unpoisonInfo(what: string, pfn: number): void {
+    this.#info(`Unpoison: ${what} ${hexp(pfn)}`);
+  }
+
+  private unpoisonMemoryImpl(pfn: number): void {
+    const store = this.core.memmap;
+    if (!store.hasMemmap(pfn)) throw new KernelError('ENXIO', `unpoison_memory: pfn ${hexp(pfn)} is not valid`);
+    // (compound_head(): the compound pages the model poisons are their own heads)
+    if (!this.#flag(pfn, this.#hw)) {
+      this.#unpoisonInfo('Page was already unpoisoned', pfn);
+      return;
+    }
+    if (store.pageRefCount(pfn) > 1) {
+      this.#unpoisonInfo('Someone grabs the hwpoison page', pfn);
+      return;
+    }
+    if (store.pageMapcount(pfn) > 0) {
+      this.#unpoisonInfo('Someone maps the hwpoison page', pfn);
+      return;
+    }
+    // page_mapping(): an anonymous page has none
+    const mapping = store.pageMapping(pfn);
+    if (mapping !== undefined && mapping !== null && !isAnonMapping(mapping)) {
+      this.#unpoisonInfo('the hwpoison page has non-NULL mapping', pfn);
+      return;
+    }
+    // a THP being worked on by memory_failure() (hugetlb is not modelled)
+    if (this.#flag(pfn, PG_head)) {
+      this.#unpoisonInfo('Memory failure is now running on', pfn);
+      return;
+    }
+    if (!store.getPageUnlessZero(pfn)) {
+      store.clearPageFlag(pfn, this.#hw);
+      this.#numPoisoned--;
+      this.#unpoisonInfo('Software-unpoisoned free page', pfn);
+      return;
+    }
+    store.clearPageFlag(pfn, this.#hw);
+    this.#unpoisonInfo('Software-unpoisoned page', pfn);
+    this.#numPoisoned--;
+    // our reference, then the one memory failure kept (but never the zero
+    // page's own last one)
+    this.#putPage(pfn);
+    const zero = this.#system()?.zeroPfn;
+    if (!(pfn === zero && store.pageRefCount(pfn) === 1)) this.#putPage(pfn);
   }
 
   // ------------------------------------------------------------ soft offline
@@ -669,6 +856,16 @@ export class MemoryFailure {
     if (store.pageRefCount(pfn) !== 2) return false;
     return sys.shmemErrorRemovePage(pfn);
   }
+}
+
+/** `a & b` of two u64 words. */
+function and64(a: bigint, b: bigint): bigint {
+  let r = 0n;
+  for (let i = 0n; i < 64n; i++) {
+    const bit = 2n ** i;
+    if ((a / bit) % 2n === 1n && (b / bit) % 2n === 1n) r += bit;
+  }
+  return r;
 }
 
 /** `flags & ~bit` for a flag that is set or not. */

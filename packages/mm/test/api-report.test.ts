@@ -85,6 +85,7 @@ describe('@zonedev/mm: every entry point of the API report refuses bad values', 
   const sys = m.sys;
   const core = m.core;
   const mf = new api.MemoryFailure({ core, system: () => sys });
+  const inj = new api.HwpoisonInject(mf);
   const vma = (): Vma => mm.findVma(a)!;
   const pte = (): PresentPte => mm.pgd!.get(a) as PresentPte;
   const pfn = (): number => pte().pfn;
@@ -251,6 +252,14 @@ describe('@zonedev/mm: every entry point of the API report refuses bad values', 
     'MemoryFailure.constructor': { args: () => [{ core, system: () => sys }], call: ([o]) => new api.MemoryFailure(o as never), allowField: (_i, f, v) => f === 'system' && v === undefined },
     'MemoryFailure.memoryFailure': on(() => mf, 'memoryFailure', () => [2 ** 40, 0]),
     'MemoryFailure.softOfflinePage': on(() => mf, 'softOfflinePage', () => [2 ** 40, 0]),
+    'MemoryFailure.unpoisonMemory': on(() => mf, 'unpoisonMemory', () => [2 ** 40]),
+    'MemoryFailure.hwpoisonFiltered': on(() => mf, 'hwpoisonFiltered', () => [pfn()]),
+    'MemoryFailure.stablePageFlags': on(() => mf, 'stablePageFlags', () => [pfn()]),
+
+    // --- mm/hwpoison-inject.c (loaded once: a second load is EEXIST)
+    'HwpoisonInject.constructor': { args: () => [mf], call: ([x]) => new api.HwpoisonInject(x as never) },
+    'HwpoisonInject.exit': none,
+    'HwpoisonInject.hwpoisonInject': on(() => inj, 'hwpoisonInject', () => [2 ** 40]),
 
     // --- struct mm_struct
     'MmStruct.constructor': { args: () => [900, { system: sys }], call: ([p, o]) => new MmStruct(n(p), o as never), allow: onlyAtEnd(1), allowField: (_i, f, v) => f === 'system' && v === undefined /* an mm without page tables */ },

@@ -22,10 +22,16 @@
  *
  * `page PFN` on a device page shows its pagemap and the swap entry that
  * maps it; `cat /proc/PID/smaps` the process's view.
+ *
+ * modprobe and rmmod also know `hwpoison_inject` (mm/hwpoison-inject.c,
+ * `CONFIG_HWPOISON_INJECT=m` as distributions build it):
+ * `pfn_inject_init()` creates `/sys/kernel/debug/hwpoison/` (`corrupt-pfn`,
+ * `unpoison-pfn` and the `corrupt-filter-*` files), `rmmod` removes it.
  */
 import { isKernelError } from '@zonedev/kernel';
 import { PAGE_SIZE, UserFaultSignal, isDevicePrivateEntry, isHwpoisonEntry, isSwapPte, swpOffset, swpType, SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_HWPOISON, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '@zonedev/mm';
 import type { Pte, SwpEntry } from '@zonedev/mm';
+import { HWPOISON_INJECT_MODULE, HwpoisonInject } from '@zonedev/mm';
 import { DMIRROR_FAIL_MIGRATE_TO_RAM, DmirrorTask, HMM_DMIRROR_MIGRATE, runHmmTests } from '@zonedev/hmm';
 import { errorText } from '../shell/builtins.js';
 import type { CommandContext, ShellCommand } from '../shell/command.js';
@@ -33,6 +39,25 @@ import type { Machine as DemoMachine } from '@zonedev/platform';
 import { LINUX_RELEASE } from '@zonedev/platform';
 
 const MODULE = 'test_hmm';
+
+/** The loaded `hwpoison_inject` module of each machine. */
+const hwpoisonInject = new WeakMap<DemoMachine, HwpoisonInject>();
+
+/** `modprobe hwpoison_inject`: 0, or 1 after modprobe's message. */
+function loadHwpoisonInject(m: DemoMachine, firstTime: boolean, err: (s: string) => void): number {
+  if (hwpoisonInject.has(m)) {
+    if (!firstTime) return 0;
+    err(`modprobe: ERROR: could not insert '${HWPOISON_INJECT_MODULE}': Module already in kernel\n`);
+    return 1;
+  }
+  const mf = m.hotplug.memoryFailure;
+  if (mf === undefined) {
+    err(`modprobe: FATAL: Module ${HWPOISON_INJECT_MODULE} not found in directory /lib/modules/${LINUX_RELEASE}\n`);
+    return 1;
+  }
+  hwpoisonInject.set(m, new HwpoisonInject(mf));
+  return 0;
+}
 
 function hex(n: number | bigint): string {
   return `0x${n.toString(16)}`;
@@ -77,7 +102,7 @@ function modprobeCommand(m: DemoMachine): ShellCommand {
   return {
     name: 'modprobe',
     synopsis: 'modprobe [--first-time] MODULE',
-    summary: 'load a kernel module (the demo has test_hmm, lib/test_hmm.c)',
+    summary: 'load a kernel module (the demo has test_hmm and hwpoison_inject)',
     run(ctx): number {
       const firstTime = ctx.args.includes('--first-time');
       const names = ctx.args.filter((a) => a !== '--first-time');
@@ -91,6 +116,7 @@ function modprobeCommand(m: DemoMachine): ShellCommand {
         return 1;
       }
       const name = names[0]!.replace(/-/g, '_');
+      if (name === HWPOISON_INJECT_MODULE) return loadHwpoisonInject(m, firstTime, (t) => ctx.err(t));
       if (name !== MODULE) {
         ctx.err(`modprobe: FATAL: Module ${names[0]!} not found in directory /lib/modules/${LINUX_RELEASE}\n`);
         return 1;
@@ -121,6 +147,12 @@ function rmmodCommand(m: DemoMachine): ShellCommand {
       let status = 0;
       for (const arg of ctx.args) {
         const name = arg.replace(/\.ko$/, '').replace(/^.*\//, '');
+        const inj = name === HWPOISON_INJECT_MODULE ? hwpoisonInject.get(m) : undefined;
+        if (inj !== undefined) {
+          inj.exit();
+          hwpoisonInject.delete(m);
+          continue;
+        }
         if (name !== MODULE || m.hmm.module === undefined) {
           ctx.err(`rmmod: ERROR: Module ${name} is not currently loaded\n`);
           status = 1;

@@ -15,7 +15,8 @@
  * - a directory's link count is 2 plus its subdirectories
  *   (`kn->dir.subdirs + 2`), everything else has 1;
  * - owner and group are root; an attribute's size is one page (sysfs
- *   creates each with `PAGE_SIZE`), a directory's and a link's 0; no
+ *   creates each with `PAGE_SIZE`), a debugfs file's 0 (debugfs leaves
+ *   `i_size` alone), a directory's and a link's 0; no
  *   blocks are allocated, so `total 0`;
  * - times are when the inode was made; the model's clock starts at the
  *   Unix epoch, so every date is `Jan  1 00:00`.
@@ -23,6 +24,7 @@
  * Only sysfs has inodes the model describes: `ls -l` of /proc or /dev is
  * refused rather than invented.
  */
+import { DEBUGFS_MOUNTPOINT } from '@zonedev/kernel';
 import type { Sysfs } from '@zonedev/kernel';
 import type { CommandContext } from '../command.js';
 import { errorText } from '../error-text.js';
@@ -56,7 +58,8 @@ function entry(sysfs: Sysfs, path: string, name: string, pageSize: number, follo
     const subdirs = sysfs.list(real).filter((n) => sysfs.stat(`${real}/${n}`).type === 'dir').length;
     return { mode: modeString('dir', st.mode), nlink: subdirs + 2, size: 0, name };
   }
-  return { mode: modeString('file', st.mode), nlink: 1, size: pageSize, name };
+  const debugfs = real.startsWith(`${DEBUGFS_MOUNTPOINT}/`);
+  return { mode: modeString('file', st.mode), nlink: 1, size: debugfs ? 0 : pageSize, name };
 }
 
 function format(entries: readonly Entry[]): string {
