@@ -80,7 +80,7 @@ import {
   sysfsRoot,
   sysfsStreq,
 } from './sysfs.js';
-import type { Attribute, KernfsFileOps } from './sysfs.js';
+import type { Attribute, KernfsFileOps, KernfsLazyFill } from './sysfs.js';
 
 // ---------------------------------------------------------------------------
 // descriptors
@@ -600,6 +600,8 @@ export class DeviceCore {
   private readonly busDir: KernfsDir;
   private readonly buses: Map<BusType, BusPrivate> = new Map();
   private readonly drivers: Map<DeviceDriver, DriverPrivate> = new Map();
+  /** {@link DeviceCore.deviceFill}'s shared records, by the devices' `groups`. */
+  private readonly fillCache = new WeakMap<readonly AttributeGroup[], { bus: BusType | undefined; online: boolean; hasDevt: boolean; fill: KernfsLazyFill }>();
 
   constructor(options: DeviceCoreOptions = {}) {
     this.log = options.log;
@@ -856,13 +858,8 @@ export class DeviceCore {
     const parentDir =
       p.kobjParent ??
       (dev.parent !== undefined ? priv(dev.parent).kobj! : bp?.devRoot !== undefined ? priv(bp.devRoot).kobj! : this.devicesDir);
-    if (parentDir.children.has(name)) throw this.dupWarn(parentDir, name);
-    if (bp !== undefined && bp.devicesDir.children.has(name)) throw this.dupWarn(bp.devicesDir, name);
-    // device_add_attrs(): the type's and the device's groups, then the core's
-    // `online` file; bus_add_device(): the bus's groups and the subsystem link.
-    const online = supportsOffline(dev) && !dev.offlineDisabled ? [{ attrs: [this.devAttrOnline] }] : [];
-    // dpm_sysfs_add(): power/ after the bus's groups
-    const groups = [...(dev.type?.groups ?? []), ...dev.groups, ...online, ...(dev.bus?.devGroups ?? []), this.powerGroup];
+    if (parentDir.has(name)) throw this.dupWarn(parentDir, name);
+    if (bp !== undefined && bp.devicesDir.has(name)) throw this.dupWarn(bp.devicesDir, name);
     const devt = dev.devt;
     if (devt !== 0) {
       checkUnsigned('device_add', 'devt', devt);
@@ -870,16 +867,15 @@ export class DeviceCore {
       if (this.sysDevChar.children.has(formatDevt(devt))) throw this.dupWarn(this.sysDevChar, formatDevt(devt));
       if (this.devtmpfs?.lookup(name) !== undefined) throw new KernelError('EEXIST', `devtmpfs: /dev/${name} exists`);
     }
-    const builtin = ['uevent', ...(bp !== undefined ? ['subsystem'] : []), ...(devt !== 0 ? ['dev'] : [])];
-    const plan = this.planGroups(dev, groups, builtin, () => `${kernfsPath(parentDir)}/${name}`);
+    const fill = this.deviceFill(dev, bp, devt !== 0, () => `${kernfsPath(parentDir)}/${name}`);
 
     // Commit: nothing below can fail.
     dev.name = name;
     p.core = this;
     const kobj = kernfsAdd(parentDir, new KernfsDir(name, parentDir));
     p.kobj = kobj;
-    kernfsAdd(kobj, new KernfsFile('uevent', kobj, 0o644, this.ueventOps(dev), undefined));
-    this.createGroups(dev, kobj, plan);
+    // uevent, the attribute groups and the subsystem link, made on first use
+    kobj.setLazy(fill, dev);
     if (devt !== 0) {
       // device_create_file(dev_attr_dev), device_create_sys_dev_entry(), devtmpfs_create_node()
       kernfsAdd(kobj, new KernfsFile('dev', kobj, 0o444, { show: () => `${formatDevt(devt)}\n` }, undefined));
@@ -888,7 +884,6 @@ export class DeviceCore {
       p.devt = devt;
     }
     if (bp !== undefined) {
-      kernfsAdd(kobj, new KernfsLink('subsystem', kobj, bp.dir));
       kernfsAdd(bp.devicesDir, new KernfsLink(name, bp.devicesDir, kobj));
       bp.devices.push(dev);
     }
@@ -899,6 +894,36 @@ export class DeviceCore {
     p.added = true;
     this.busNotify(dev, BUS_NOTIFY_ADD_DEVICE);
     if (bp?.autoprobe) this.deviceAttachImpl(dev);
+  }
+
+  /**
+   * The entries `device_add()` gives `dev`'s directory: `uevent`
+   * (`device_create_file(dev, &dev_attr_uevent)`), the attribute groups of
+   * `device_add_attrs()` (the type's, the device's, then the core's
+   * `online` file) and of `bus_add_device()` (the bus's, and the
+   * `subsystem` link), and `dpm_sysfs_add()`'s `power/` after them, as one
+   * lazily made record; devices with the same groups, bus and visibility
+   * share it. Throws KernelError EEXIST (logged) on a name clash.
+   */
+  private deviceFill(dev: Device, bp: BusPrivate | undefined, hasDevt: boolean, where: () => string): KernfsLazyFill {
+    const online = supportsOffline(dev) && !dev.offlineDisabled;
+    const cacheable = dev.type === undefined && dev.groups.length > 0 && dev.groups.every((g) => g.isVisible === undefined) &&
+      (dev.bus?.devGroups ?? []).every((g) => g.isVisible === undefined);
+    if (cacheable) {
+      const c = this.fillCache.get(dev.groups);
+      if (c !== undefined && c.bus === dev.bus && c.online === online && c.hasDevt === hasDevt) return c.fill;
+    }
+    const groups = [...(dev.type?.groups ?? []), ...dev.groups, ...(online ? [{ attrs: [this.devAttrOnline] }] : []), ...(dev.bus?.devGroups ?? []), this.powerGroup];
+    const builtin = ['uevent', ...(bp !== undefined ? ['subsystem'] : []), ...(hasDevt ? ['dev'] : [])];
+    const plan = this.planGroups(dev, groups, builtin, where);
+    const fill = new DeviceDirFill(this, bp, plan);
+    if (cacheable) this.fillCache.set(dev.groups, { bus: dev.bus, online, hasDevt, fill });
+    return fill;
+  }
+
+  /** @internal `dev_attr_uevent`'s operations, for {@link DeviceDirFill}. */
+  ueventOpsOf(dev: Device): KernfsFileOps {
+    return this.ueventOps(dev);
   }
 
   /** Visible attributes per group, checked for duplicate names. */
@@ -1175,7 +1200,7 @@ export class DeviceCore {
 
   /** Removes an attribute file added for `attr` (no-op if absent). Mirrors `device_remove_file()`. */
   deviceRemoveFile(dev: Device, attr: DeviceAttribute): void {
-    const f = priv(dev).kobj?.children.get(attr.name);
+    const f = priv(dev).kobj?.get(attr.name);
     if (f?.kind === 'file' && f.key === attr) kernfsRemove(f);
   }
 
@@ -1213,7 +1238,7 @@ export class DeviceCore {
     const tk = priv(target).kobj;
     if (kobj === undefined || tk === undefined) throw new KernelError('EINVAL', `${fn}: device not registered`);
     if (typeof name !== 'string' || name === '' || name.includes('/')) throw new KernelError('EINVAL', `${fn}: invalid name ${String(name)}`);
-    if (kobj.children.has(name)) throw warn ? this.dupWarn(kobj, name) : new KernelError('EEXIST', `sysfs: '${name}' exists`);
+    if (kobj.has(name)) throw warn ? this.dupWarn(kobj, name) : new KernelError('EEXIST', `sysfs: '${name}' exists`);
     kernfsAdd(kobj, new KernfsLink(name, kobj, tk));
   }
 
@@ -1228,7 +1253,7 @@ export class DeviceCore {
 
   /** Removes the symlink `name` of `dev` (no-op if absent). Mirrors `sysfs_remove_link()`. */
   sysfsRemoveLink(dev: Device, name: string): void {
-    const l = priv(dev).kobj?.children.get(name);
+    const l = priv(dev).kobj?.get(name);
     if (l?.kind === 'link') kernfsRemove(l);
   }
 
@@ -1531,5 +1556,64 @@ class DevAttrOps implements KernfsFileOps {
   }
   private devAttrStore(this: DevAttrOps, buf: string): void {
     this.attr.store!(this.dev, buf);
+  }
+}
+
+type GroupPlan = readonly { group: AttributeGroup; attrs: { attr: DeviceAttribute; mode: number }[] }[];
+
+/**
+ * What `device_add()` puts in a device's directory, made when the
+ * directory is first used (see {@link KernfsLazyFill}): `uevent`, the
+ * planned attribute files, each named group as a subdirectory that is
+ * itself made on first use, and the `subsystem` link.
+ */
+class DeviceDirFill implements KernfsLazyFill {
+  readonly names: ReadonlySet<string>;
+  private readonly core: DeviceCore;
+  private readonly bp: BusPrivate | undefined;
+  private readonly top: readonly { attr: DeviceAttribute; mode: number }[];
+  private readonly subdirs: ReadonlyMap<string, GroupDirFill>;
+  constructor(core: DeviceCore, bp: BusPrivate | undefined, plan: GroupPlan) {
+    this.core = core;
+    this.bp = bp;
+    const names = new Set<string>(['uevent']);
+    if (bp !== undefined) names.add('subsystem');
+    const top: { attr: DeviceAttribute; mode: number }[] = [];
+    const sub = new Map<string, { attr: DeviceAttribute; mode: number }[]>();
+    for (const { group, attrs } of plan) {
+      if (group.name === undefined) {
+        top.push(...attrs);
+        for (const a of attrs) names.add(a.attr.name);
+      } else {
+        names.add(group.name);
+        let l = sub.get(group.name);
+        if (l === undefined) sub.set(group.name, (l = []));
+        l.push(...attrs);
+      }
+    }
+    this.names = names;
+    this.top = top;
+    this.subdirs = new Map([...sub].map(([n, l]) => [n, new GroupDirFill(l)]));
+  }
+  fill(dir: KernfsDir, arg: unknown): void {
+    const dev = arg as Device;
+    kernfsAdd(dir, new KernfsFile('uevent', dir, 0o644, this.core.ueventOpsOf(dev), undefined));
+    for (const { attr, mode } of this.top) kernfsAdd(dir, new KernfsFile(attr.name, dir, mode, devOps(dev, attr), attr));
+    for (const [name, f] of this.subdirs) kernfsAdd(dir, new KernfsDir(name, dir)).setLazy(f, dev);
+    if (this.bp !== undefined) kernfsAdd(dir, new KernfsLink('subsystem', dir, this.bp.dir));
+  }
+}
+
+/** The files of a named attribute group's directory (`power/`), made on first use. */
+class GroupDirFill implements KernfsLazyFill {
+  readonly names: ReadonlySet<string>;
+  private readonly attrs: readonly { attr: DeviceAttribute; mode: number }[];
+  constructor(attrs: readonly { attr: DeviceAttribute; mode: number }[]) {
+    this.attrs = attrs;
+    this.names = new Set(attrs.map((a) => a.attr.name));
+  }
+  fill(dir: KernfsDir, arg: unknown): void {
+    const dev = arg as Device;
+    for (const { attr, mode } of this.attrs) kernfsAdd(dir, new KernfsFile(attr.name, dir, mode, devOps(dev, attr), attr));
   }
 }

@@ -69,15 +69,86 @@ export function sysfsStreq(a: string, b: string): boolean {
 // ---------------------------------------------------------------------------
 // kernfs nodes (package-internal)
 
+/**
+ * @internal Entries of a directory that are made only when something looks
+ * inside it: the attribute files, `power/` and `subsystem` link that
+ * `device_add()` gives every device. The kernel creates a kernfs node per
+ * file at once; the model creates them the first time the directory is
+ * listed or one of these names is looked up, which answers every `ls`,
+ * `cat` and `readlink` the same while a directory nobody opens (one of a
+ * million memory blocks) costs two references. One record is shared by every
+ * directory made from the same attribute groups.
+ */
+export interface KernfsLazyFill {
+  /** The names `fill` creates. */
+  readonly names: ReadonlySet<string>;
+  /** Adds the entries to `dir`; `arg` is what {@link KernfsDir.setLazy} was given (the device). */
+  fill(dir: KernfsDir, arg: unknown): void;
+}
+
 /** @internal A kernfs directory. */
 export class KernfsDir {
   readonly kind = 'dir';
   name: string;
   parent: KernfsDir | undefined;
-  readonly children: Map<string, KernfsNode> = new Map();
+  /** The entries made so far (allocated with the first). */
+  private own: Map<string, KernfsNode> | undefined = undefined;
+  /** Entries not made yet, and the argument that makes them. */
+  private lazy: KernfsLazyFill | undefined = undefined;
+  private lazyArg: unknown = undefined;
   constructor(name: string, parent: KernfsDir | undefined) {
     this.name = name;
     this.parent = parent;
+  }
+
+  /** Every entry, making the pending ones first. */
+  get children(): Map<string, KernfsNode> {
+    this.materialize();
+    return (this.own ??= new Map());
+  }
+
+  /** Whether `name` is an entry, made or pending (makes nothing). */
+  has(name: string): boolean {
+    return this.own?.has(name) === true || this.lazy?.names.has(name) === true;
+  }
+
+  /** The entry `name`, making the pending entries if it is one of them. */
+  get(name: string): KernfsNode | undefined {
+    const n = this.own?.get(name);
+    if (n !== undefined || this.lazy?.names.has(name) !== true) return n;
+    return this.children.get(name);
+  }
+
+  /** The entry `name` if it has been made (makes nothing). */
+  made(name: string): KernfsNode | undefined {
+    return this.own?.get(name);
+  }
+
+  /** Records entries to be made on first use; the names must be free. */
+  setLazy(fill: KernfsLazyFill, arg: unknown): void {
+    this.materialize();
+    this.lazy = fill;
+    this.lazyArg = arg;
+  }
+
+  /** Makes the pending entries now. */
+  materialize(): void {
+    const l = this.lazy;
+    if (l === undefined) return;
+    const arg = this.lazyArg;
+    this.lazy = undefined;
+    this.lazyArg = undefined;
+    l.fill(this, arg);
+  }
+
+  /** Adds a made entry (the caller has checked the name with {@link KernfsDir.has}). */
+  addMade(node: KernfsNode): void {
+    (this.own ??= new Map()).set(node.name, node);
+  }
+
+  /** Forgets a made entry. */
+  deleteMade(name: string): void {
+    this.own?.delete(name);
   }
 }
 
@@ -140,15 +211,15 @@ export function kernfsPath(node: KernfsNode): string {
 
 /** @internal Adds a child; the caller has checked the name is free. */
 export function kernfsAdd<N extends KernfsNode>(dir: KernfsDir, node: N): N {
-  if (dir.children.has(node.name)) throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '${kernfsPath(dir)}/${node.name}'`);
-  dir.children.set(node.name, node);
+  if (dir.has(node.name)) throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '${kernfsPath(dir)}/${node.name}'`);
+  dir.addMade(node);
   return node;
 }
 
 /** @internal Removes a node (and its subtree) from its parent. */
 export function kernfsRemove(node: KernfsNode): void {
   const p = node.parent;
-  if (p !== undefined && p.children.get(node.name) === node) p.children.delete(node.name);
+  if (p !== undefined && p.made(node.name) === node) p.deleteMade(node.name);
   node.parent = undefined;
 }
 
@@ -163,7 +234,7 @@ export function sysfsRoot(s: Sysfs): KernfsDir {
 export function kernfsMkdirP(dir: KernfsDir, parts: readonly string[]): KernfsDir {
   let d = dir;
   for (const part of parts) {
-    const c = d.children.get(part);
+    const c = d.get(part);
     if (c === undefined) {
       d = kernfsAdd(d, new KernfsDir(part, d));
     } else if (c.kind === 'dir') {
@@ -236,7 +307,7 @@ export class Sysfs {
         node = node.parent ?? node;
         continue;
       }
-      const next = node.children.get(part);
+      const next = node.get(part);
       if (next === undefined) return undefined;
       node = next;
     }
@@ -374,7 +445,7 @@ export class Sysfs {
   private checkMkdirP(parts: readonly string[]): void {
     let d: KernfsDir | undefined = this.rootDir;
     for (const part of parts) {
-      const c: KernfsNode | undefined = d?.children.get(part);
+      const c: KernfsNode | undefined = d?.get(part);
       if (c === undefined) return;
       if (c.kind !== 'dir') throw new KernelError('EEXIST', `sysfs: '${kernfsPath(c)}' exists and is not a directory`);
       d = c;
@@ -397,7 +468,7 @@ export class Sysfs {
     const name = parts[parts.length - 1]!;
     this.checkMkdirP(dirParts);
     const existing = this.lookup(`/sys/${dirParts.join('/')}`, false);
-    if (existing?.kind === 'dir' && existing.children.has(name)) {
+    if (existing?.kind === 'dir' && existing.has(name)) {
       throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '/${parts.join('/')}'`);
     }
     const dir = kernfsMkdirP(this.rootDir, dirParts);
@@ -418,7 +489,7 @@ export class Sysfs {
     const dir = this.lookup(path.slice(0, slash), true);
     if (dir === undefined || dir.kind !== 'dir') throw new KernelError('ENOENT', `${path}: No such file or directory`);
     const name = path.slice(slash + 1);
-    if (dir.children.has(name)) throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '${kernfsPath(dir)}/${name}'`);
+    if (dir.has(name)) throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '${kernfsPath(dir)}/${name}'`);
     kernfsAdd(dir, new KernfsLink(name, dir, t));
   }
 
