@@ -248,8 +248,10 @@ interface DevicePrivate {
   devt: number;
   refcount: number;
   driver: DeviceDriver | undefined;
-  readonly devres: Devres[];
-  readonly children: Device[];
+  /** The devres actions, oldest first (allocated with the first). */
+  devres: Devres[] | undefined;
+  /** The registered children (allocated with the first). */
+  children: Device[] | undefined;
 }
 
 interface BusPrivate {
@@ -268,10 +270,23 @@ interface DriverPrivate {
   readonly devices: Device[];
 }
 
-const PRIVATE: WeakMap<Device, DevicePrivate> = new WeakMap();
+/**
+ * The key of each device's {@link DevicePrivate}: a property no other module
+ * can name, kept in the device itself (a side table of a million memory
+ * blocks would cost more than the state).
+ */
+const PRIVATE = Symbol('device_private');
 
 function priv(dev: Device): DevicePrivate {
-  return PRIVATE.get(dev)!;
+  return (dev as unknown as { [PRIVATE]: DevicePrivate })[PRIVATE];
+}
+
+const NO_DEVRES: readonly Devres[] = Object.freeze([]);
+const NO_CHILDREN: readonly Device[] = Object.freeze([]);
+
+/** The registered children of a device (none: an empty list). */
+function childrenOf(p: DevicePrivate): readonly Device[] {
+  return p.children ?? NO_CHILDREN;
 }
 
 /**
@@ -320,7 +335,7 @@ export class Device {
     this.offline = options.offline ?? false;
     this.offlineDisabled = options.offlineDisabled ?? false;
     this.devt = options.devt ?? 0;
-    PRIVATE.set(this, {
+    const p: DevicePrivate = {
       core: undefined,
       kobj: undefined,
       kobjParent: undefined,
@@ -328,9 +343,10 @@ export class Device {
       devt: 0,
       refcount: 1,
       driver: undefined,
-      devres: [],
-      children: [],
-    });
+      devres: undefined,
+      children: undefined,
+    };
+    Object.defineProperty(this, PRIVATE, { value: p, writable: false, enumerable: false, configurable: false });
   }
 
   /** The bound driver (`dev->driver`), if any. */
@@ -445,7 +461,7 @@ function devmAddActionImpl(p: DevicePrivate, action: () => void, name: string | 
     throw new KernelError('ENOMEM', 'devm_add_action: devres allocation failed');
   }
   const dr: Devres = { name: name ?? (action.name || 'devm_action'), action };
-  p.devres.push(dr);
+  (p.devres ??= []).push(dr);
   return dr;
 }
 
@@ -479,7 +495,7 @@ export function devmAddActionOrReset(dev: Device, action: () => void, name?: str
  * @public
  */
 export function devmRemoveAction(dev: Device, dr: Devres): void {
-  const list = priv(dev).devres;
+  const list = priv(dev).devres ?? [];
   const i = list.lastIndexOf(dr);
   if (i < 0) throw new KernelError('ENOENT', `devm_remove_action: ${dr.name} not found on ${devName(dev)}`);
   list.splice(i, 1);
@@ -500,19 +516,19 @@ export function devmReleaseAction(dev: Device, dr: Devres): void {
  * @public
  */
 export function devresList(dev: Device): readonly Devres[] {
-  return priv(dev).devres.slice();
+  return (priv(dev).devres ?? NO_DEVRES).slice();
 }
 
 /** `devres_release_all()`: runs and forgets every action, newest first. */
 function devresReleaseAll(dev: Device): void {
   const t = priv(dev).core?.tracer;
-  if (t?.enabled && priv(dev).devres.length > 0) t.invoke('devres_release_all', undefined, devresReleaseAllImpl, dev);
+  if (t?.enabled && (priv(dev).devres?.length ?? 0) > 0) t.invoke('devres_release_all', undefined, devresReleaseAllImpl, dev);
   else devresReleaseAllImpl(dev);
 }
 
 function devresReleaseAllImpl(dev: Device): void {
   const list = priv(dev).devres;
-  while (list.length > 0) list.pop()!.action();
+  while (list !== undefined && list.length > 0) list.pop()!.action();
 }
 
 // ---------------------------------------------------------------------------
@@ -714,7 +730,7 @@ export class DeviceCore {
       }
       if (bp.devRoot !== undefined) {
         const root = bp.devRoot;
-        if (priv(root).children.length > 0) {
+        if (childrenOf(priv(root)).length > 0) {
           throw new KernelError('EBUSY', `bus_unregister: ${kernfsPath(priv(root).kobj!)} still has children`);
         }
         this.deviceUnregisterImpl(root);
@@ -888,7 +904,7 @@ export class DeviceCore {
       bp.devices.push(dev);
     }
     if (dev.parent !== undefined) {
-      priv(dev.parent).children.push(dev);
+      (priv(dev.parent).children ??= []).push(dev);
       priv(dev.parent).refcount++;
     }
     p.added = true;
@@ -1034,8 +1050,8 @@ export class DeviceCore {
   private deviceDelImpl(dev: Device): void {
     const p = priv(dev);
     if (!p.added || p.core !== this) throw new KernelError('ENODEV', `device_del: ${devName(dev)} is not registered`);
-    if (p.children.length > 0) {
-      throw new KernelError('EBUSY', `device_del: ${devName(dev)} still has children (${p.children.map(devName).join(', ')})`);
+    if (childrenOf(p).length > 0) {
+      throw new KernelError('EBUSY', `device_del: ${devName(dev)} still has children (${childrenOf(p).map(devName).join(', ')})`);
     }
     this.busNotify(dev, BUS_NOTIFY_DEL_DEVICE);
     this.releaseDriverImpl(dev);
@@ -1058,8 +1074,8 @@ export class DeviceCore {
     p.added = false;
     if (dev.parent !== undefined) {
       const pp = priv(dev.parent);
-      const i = pp.children.indexOf(dev);
-      if (i >= 0) pp.children.splice(i, 1);
+      const i = childrenOf(pp).indexOf(dev);
+      if (i >= 0) pp.children!.splice(i, 1);
     }
     this.busNotify(dev, BUS_NOTIFY_REMOVED_DEVICE);
     if (dev.parent !== undefined) this.putDeviceImpl(dev.parent);
@@ -1106,7 +1122,7 @@ export class DeviceCore {
 
   /** The registered children of `dev`, in registration order (a copy). */
   deviceChildren(dev: Device): Device[] {
-    return priv(dev).children.slice();
+    return childrenOf(priv(dev)).slice();
   }
 
   // -------------------------------------------------------------------------
@@ -1178,7 +1194,7 @@ export class DeviceCore {
 
   /** `device_for_each_child(dev, NULL, device_check_offline)`: the first online descendant that supports offline. */
   private onlineDescendant(dev: Device): Device | undefined {
-    for (const child of priv(dev).children) {
+    for (const child of childrenOf(priv(dev))) {
       const below = this.onlineDescendant(child);
       if (below !== undefined) return below;
       if (supportsOffline(child) && !child.offline) return child;

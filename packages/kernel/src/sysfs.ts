@@ -91,7 +91,9 @@ export class KernfsDir {
   readonly kind = 'dir';
   name: string;
   parent: KernfsDir | undefined;
-  /** The entries made so far (allocated with the first). */
+  /** The only entry made so far, while there is at most one (most device directories hold just a node link). */
+  private one: KernfsNode | undefined = undefined;
+  /** The entries made so far, once there are two or more (or {@link KernfsDir.children} was asked for). */
   private own: Map<string, KernfsNode> | undefined = undefined;
   /** Entries not made yet, and the argument that makes them. */
   private lazy: KernfsLazyFill | undefined = undefined;
@@ -104,24 +106,31 @@ export class KernfsDir {
   /** Every entry, making the pending ones first. */
   get children(): Map<string, KernfsNode> {
     this.materialize();
-    return (this.own ??= new Map());
+    if (this.own === undefined) {
+      const one = this.one;
+      this.own = one === undefined ? new Map() : new Map([[one.name, one]]);
+      this.one = undefined;
+    }
+    return this.own;
   }
 
   /** Whether `name` is an entry, made or pending (makes nothing). */
   has(name: string): boolean {
-    return this.own?.has(name) === true || this.lazy?.names.has(name) === true;
+    return this.made(name) !== undefined || this.lazy?.names.has(name) === true;
   }
 
   /** The entry `name`, making the pending entries if it is one of them. */
   get(name: string): KernfsNode | undefined {
-    const n = this.own?.get(name);
+    const n = this.made(name);
     if (n !== undefined || this.lazy?.names.has(name) !== true) return n;
     return this.children.get(name);
   }
 
   /** The entry `name` if it has been made (makes nothing). */
   made(name: string): KernfsNode | undefined {
-    return this.own?.get(name);
+    const own = this.own;
+    if (own !== undefined) return own.get(name);
+    return this.one?.name === name ? this.one : undefined;
   }
 
   /** Records entries to be made on first use; the names must be free. */
@@ -143,12 +152,18 @@ export class KernfsDir {
 
   /** Adds a made entry (the caller has checked the name with {@link KernfsDir.has}). */
   addMade(node: KernfsNode): void {
-    (this.own ??= new Map()).set(node.name, node);
+    if (this.own !== undefined) this.own.set(node.name, node);
+    else if (this.one === undefined) this.one = node;
+    else {
+      this.own = new Map([[this.one.name, this.one], [node.name, node]]);
+      this.one = undefined;
+    }
   }
 
   /** Forgets a made entry. */
   deleteMade(name: string): void {
-    this.own?.delete(name);
+    if (this.own !== undefined) this.own.delete(name);
+    else if (this.one?.name === name) this.one = undefined;
   }
 }
 
