@@ -73,6 +73,7 @@ import {
   KernfsLink,
   Sysfs,
   kernfsAdd,
+  kernfsAddChecked,
   kernfsMkdirP,
   kernfsPath,
   kernfsRemove,
@@ -888,7 +889,7 @@ export class DeviceCore {
     // Commit: nothing below can fail.
     dev.name = name;
     p.core = this;
-    const kobj = kernfsAdd(parentDir, new KernfsDir(name, parentDir));
+    const kobj = kernfsAddChecked(parentDir, new KernfsDir(name, parentDir));
     p.kobj = kobj;
     // uevent, the attribute groups and the subsystem link, made on first use
     kobj.setLazy(fill, dev);
@@ -900,7 +901,7 @@ export class DeviceCore {
       p.devt = devt;
     }
     if (bp !== undefined) {
-      kernfsAdd(bp.devicesDir, new KernfsLink(name, bp.devicesDir, kobj));
+      kernfsAddChecked(bp.devicesDir, new KernfsLink(name, bp.devicesDir, kobj));
       bp.devices.push(dev);
     }
     if (dev.parent !== undefined) {
@@ -1255,7 +1256,7 @@ export class DeviceCore {
     if (kobj === undefined || tk === undefined) throw new KernelError('EINVAL', `${fn}: device not registered`);
     if (typeof name !== 'string' || name === '' || name.includes('/')) throw new KernelError('EINVAL', `${fn}: invalid name ${String(name)}`);
     if (kobj.has(name)) throw warn ? this.dupWarn(kobj, name) : new KernelError('EEXIST', `sysfs: '${name}' exists`);
-    kernfsAdd(kobj, new KernfsLink(name, kobj, tk));
+    kernfsAddChecked(kobj, new KernfsLink(name, kobj, tk));
   }
 
   /**

@@ -231,6 +231,12 @@ export function kernfsAdd<N extends KernfsNode>(dir: KernfsDir, node: N): N {
   return node;
 }
 
+/** @internal Adds a child whose name the caller has just checked with {@link KernfsDir.has}. */
+export function kernfsAddChecked<N extends KernfsNode>(dir: KernfsDir, node: N): N {
+  dir.addMade(node);
+  return node;
+}
+
 /** @internal Removes a node (and its subtree) from its parent. */
 export function kernfsRemove(node: KernfsNode): void {
   const p = node.parent;
