@@ -670,7 +670,7 @@ export class DeviceCore {
   }
 
   private busRegisterImpl(bus: BusType): void {
-    if (this.buses.has(bus) || this.busDir.children.has(bus.name)) throw this.dupWarn(this.busDir, bus.name);
+    if (this.buses.has(bus) || this.busDir.has(bus.name)) throw this.dupWarn(this.busDir, bus.name);
     const names = ['devices', 'drivers', 'drivers_autoprobe', 'drivers_probe', 'uevent', ...(bus.busAttrs ?? []).map((a) => a.name)];
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup !== undefined) throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '/bus/${bus.name}/${dup}'`);
@@ -757,7 +757,7 @@ export class DeviceCore {
    */
   subsysSystemRegister(bus: BusType, groups: readonly AttributeGroup[] = []): Device {
     return this.traced('subsys_system_register', [bus.name], () => {
-      if (this.systemDir.children.has(bus.name)) throw this.dupWarn(this.systemDir, bus.name);
+      if (this.systemDir.has(bus.name)) throw this.dupWarn(this.systemDir, bus.name);
       this.busRegisterImpl(bus);
       const root = new Device({ name: bus.name, groups });
       priv(root).kobjParent = this.systemDir;
@@ -881,7 +881,7 @@ export class DeviceCore {
     if (devt !== 0) {
       checkUnsigned('device_add', 'devt', devt);
       if (major(devt) === 0) throw new KernelError('EINVAL', `device_add: ${name}: devt ${formatDevt(devt)} has major 0`);
-      if (this.sysDevChar.children.has(formatDevt(devt))) throw this.dupWarn(this.sysDevChar, formatDevt(devt));
+      if (this.sysDevChar.has(formatDevt(devt))) throw this.dupWarn(this.sysDevChar, formatDevt(devt));
       if (this.devtmpfs?.lookup(name) !== undefined) throw new KernelError('EEXIST', `devtmpfs: /dev/${name} exists`);
     }
     const fill = this.deviceFill(dev, bp, devt !== 0, () => `${kernfsPath(parentDir)}/${name}`);
@@ -989,7 +989,7 @@ export class DeviceCore {
     for (const { group, attrs } of plan) {
       let dir = kobj;
       if (group.name !== undefined) {
-        const existing = kobj.children.get(group.name);
+        const existing = kobj.get(group.name);
         dir = existing?.kind === 'dir' ? existing : kernfsAdd(kobj, new KernfsDir(group.name, kobj));
       }
       for (const { attr, mode } of attrs) kernfsAdd(dir, new KernfsFile(attr.name, dir, mode, devOps(dev, attr), attr));
@@ -1000,15 +1000,15 @@ export class DeviceCore {
     for (const group of groups) {
       let dir: KernfsDir = kobj;
       if (group.name !== undefined) {
-        const d = kobj.children.get(group.name);
+        const d = kobj.get(group.name);
         if (d?.kind !== 'dir') continue;
         dir = d;
       }
       for (const attr of group.attrs) {
-        const f = dir.children.get(attr.name);
+        const f = dir.get(attr.name);
         if (f?.kind === 'file' && f.key === attr) kernfsRemove(f);
       }
-      if (group.name !== undefined && dir.children.size === 0) kernfsRemove(dir);
+      if (group.name !== undefined && dir.names().length === 0) kernfsRemove(dir);
     }
   }
 
@@ -1058,7 +1058,7 @@ export class DeviceCore {
     this.releaseDriverImpl(dev);
     const bp = dev.bus !== undefined ? this.buses.get(dev.bus) : undefined;
     if (bp !== undefined) {
-      const l = bp.devicesDir.children.get(devName(dev));
+      const l = bp.devicesDir.get(devName(dev));
       if (l !== undefined) kernfsRemove(l);
       const i = bp.devices.indexOf(dev);
       if (i >= 0) bp.devices.splice(i, 1);
@@ -1066,7 +1066,7 @@ export class DeviceCore {
     if (p.devt !== 0) {
       // devtmpfs_delete_node(), device_remove_sys_dev_entry()
       this.devtmpfs?.deleteNode(devName(dev));
-      const l = this.sysDevChar.children.get(formatDevt(p.devt));
+      const l = this.sysDevChar.get(formatDevt(p.devt));
       if (l !== undefined) kernfsRemove(l);
       p.devt = 0;
     }
@@ -1211,7 +1211,7 @@ export class DeviceCore {
   deviceCreateFile(dev: Device, attr: DeviceAttribute): void {
     const kobj = priv(dev).kobj;
     if (kobj === undefined) throw new KernelError('EINVAL', `device_create_file: ${devName(dev)} is not registered`);
-    if (kobj.children.has(attr.name)) throw this.dupWarn(kobj, attr.name);
+    if (kobj.has(attr.name)) throw this.dupWarn(kobj, attr.name);
     kernfsAdd(kobj, new KernfsFile(attr.name, kobj, maskMode(attr.mode), devOps(dev, attr), attr));
   }
 
@@ -1229,7 +1229,7 @@ export class DeviceCore {
   deviceAddGroup(dev: Device, group: AttributeGroup): void {
     const kobj = priv(dev).kobj;
     if (kobj === undefined) throw new KernelError('EINVAL', `device_add_group: ${devName(dev)} is not registered`);
-    const plan = this.planGroups(dev, [group], [...kobj.children.keys()], () => kernfsPath(kobj));
+    const plan = this.planGroups(dev, [group], kobj.names(), () => kernfsPath(kobj));
     this.createGroups(dev, kobj, plan);
   }
 
@@ -1435,7 +1435,7 @@ export class DeviceCore {
     p.driver = drv;
     // driver_sysfs_add()
     this.busNotify(dev, BUS_NOTIFY_BIND_DRIVER);
-    if (dp.dir.children.has(devname) || kobj.children.has('driver')) {
+    if (dp.dir.has(devname) || kobj.has('driver')) {
       this.log?.err(`really_probe: driver_sysfs_add(${devname}) failed`);
       this.probeFailed(drv, dev, new KernelError('EEXIST'));
       return false;
@@ -1459,7 +1459,7 @@ export class DeviceCore {
     if (devGroups.length > 0) {
       let plan;
       try {
-        plan = this.planGroups(dev, devGroups, [...kobj.children.keys()], () => kernfsPath(kobj));
+        plan = this.planGroups(dev, devGroups, kobj.names(), () => kernfsPath(kobj));
       } catch (e) {
         devErr(dev, 'device_add_groups() failed');
         this.callRemove(drv, dev);
@@ -1517,9 +1517,9 @@ export class DeviceCore {
     const dp = this.drivers.get(drv)!;
     const kobj = p.kobj!;
     // driver_sysfs_remove()
-    const l1 = dp.dir.children.get(devName(dev));
+    const l1 = dp.dir.get(devName(dev));
     if (l1?.kind === 'link') kernfsRemove(l1);
-    const l2 = kobj.children.get('driver');
+    const l2 = kobj.get('driver');
     if (l2?.kind === 'link') kernfsRemove(l2);
     this.busNotify(dev, BUS_NOTIFY_UNBIND_DRIVER);
     this.removeGroups(kobj, drv.devGroups ?? []);

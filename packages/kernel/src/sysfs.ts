@@ -86,15 +86,25 @@ export interface KernfsLazyFill {
   fill(dir: KernfsDir, arg: unknown): void;
 }
 
+/**
+ * An entry as a directory stores it: a node, or — for a symlink named like
+ * the directory it points at (`memory32 -> .../memory32`, `node0 ->
+ * .../node0`), by far the most common kind — that directory itself, which
+ * the directory turns into a {@link KernfsLink} whenever it hands the entry
+ * out. A stored directory is a link exactly when it is not a child of the
+ * directory storing it.
+ */
+type KernfsEntry = KernfsNode;
+
 /** @internal A kernfs directory. */
 export class KernfsDir {
   readonly kind = 'dir';
   name: string;
   parent: KernfsDir | undefined;
   /** The only entry made so far, while there is at most one (most device directories hold just a node link). */
-  private one: KernfsNode | undefined = undefined;
-  /** The entries made so far, once there are two or more (or {@link KernfsDir.children} was asked for). */
-  private own: Map<string, KernfsNode> | undefined = undefined;
+  private one: KernfsEntry | undefined = undefined;
+  /** The entries made so far, once there are two or more. */
+  private own: Map<string, KernfsEntry> | undefined = undefined;
   /** Entries not made yet, and the argument that makes them. */
   private lazy: KernfsLazyFill | undefined = undefined;
   private lazyArg: unknown = undefined;
@@ -103,34 +113,51 @@ export class KernfsDir {
     this.parent = parent;
   }
 
-  /** Every entry, making the pending ones first. */
-  get children(): Map<string, KernfsNode> {
-    this.materialize();
-    if (this.own === undefined) {
-      const one = this.one;
-      this.own = one === undefined ? new Map() : new Map([[one.name, one]]);
-      this.one = undefined;
-    }
-    return this.own;
+  /** The stored entry `name` (makes nothing, wraps nothing). */
+  private raw(name: string): KernfsEntry | undefined {
+    const own = this.own;
+    if (own !== undefined) return own.get(name);
+    return this.one?.name === name ? this.one : undefined;
+  }
+
+  /** A stored entry as a node: a stored directory that is not a child is a link to it. */
+  private node(e: KernfsEntry): KernfsNode {
+    return e.kind === 'dir' && e.parent !== this ? new KernfsLink(e.name, this, e) : e;
   }
 
   /** Whether `name` is an entry, made or pending (makes nothing). */
   has(name: string): boolean {
-    return this.made(name) !== undefined || this.lazy?.names.has(name) === true;
+    return this.raw(name) !== undefined || this.lazy?.names.has(name) === true;
   }
 
   /** The entry `name`, making the pending entries if it is one of them. */
   get(name: string): KernfsNode | undefined {
-    const n = this.made(name);
-    if (n !== undefined || this.lazy?.names.has(name) !== true) return n;
-    return this.children.get(name);
+    let e = this.raw(name);
+    if (e === undefined && this.lazy?.names.has(name) === true) {
+      this.materialize();
+      e = this.raw(name);
+    }
+    return e === undefined ? undefined : this.node(e);
   }
 
   /** The entry `name` if it has been made (makes nothing). */
   made(name: string): KernfsNode | undefined {
-    const own = this.own;
-    if (own !== undefined) return own.get(name);
-    return this.one?.name === name ? this.one : undefined;
+    const e = this.raw(name);
+    return e === undefined ? undefined : this.node(e);
+  }
+
+  /** Whether `node` is this directory's made entry of its name (for a link: one to the same target). */
+  holds(node: KernfsNode): boolean {
+    const e = this.raw(node.name);
+    if (e === node) return true;
+    return node.kind === 'link' && e !== undefined && e === node.target && e.kind === 'dir' && e.parent !== this;
+  }
+
+  /** The names of every entry, making the pending ones first (in no particular order). */
+  names(): string[] {
+    this.materialize();
+    if (this.own !== undefined) return [...this.own.keys()];
+    return this.one === undefined ? [] : [this.one.name];
   }
 
   /** Records entries to be made on first use; the names must be free. */
@@ -152,10 +179,12 @@ export class KernfsDir {
 
   /** Adds a made entry (the caller has checked the name with {@link KernfsDir.has}). */
   addMade(node: KernfsNode): void {
-    if (this.own !== undefined) this.own.set(node.name, node);
-    else if (this.one === undefined) this.one = node;
+    // A link named like the directory it points at is stored as that directory.
+    const e: KernfsEntry = node.kind === 'link' && node.target.kind === 'dir' && node.target.name === node.name ? node.target : node;
+    if (this.own !== undefined) this.own.set(e.name, e);
+    else if (this.one === undefined) this.one = e;
     else {
-      this.own = new Map([[this.one.name, this.one], [node.name, node]]);
+      this.own = new Map([[this.one.name, this.one], [e.name, e]]);
       this.one = undefined;
     }
   }
@@ -240,7 +269,7 @@ export function kernfsAddChecked<N extends KernfsNode>(dir: KernfsDir, node: N):
 /** @internal Removes a node (and its subtree) from its parent. */
 export function kernfsRemove(node: KernfsNode): void {
   const p = node.parent;
-  if (p !== undefined && p.made(node.name) === node) p.deleteMade(node.name);
+  if (p !== undefined && p.holds(node)) p.deleteMade(node.name);
   node.parent = undefined;
 }
 
@@ -448,7 +477,7 @@ export class Sysfs {
     const n = this.lookup(path, true);
     if (n === undefined) throw new KernelError('ENOENT', `${path}: No such file or directory`);
     if (n.kind !== 'dir') throw new KernelError('ENOTDIR', `${path}: Not a directory`);
-    return [...n.children.keys()].sort(byteOrder);
+    return n.names().sort(byteOrder);
   }
 
   /**
