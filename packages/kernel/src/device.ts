@@ -933,14 +933,9 @@ export class DeviceCore {
     const groups = [...(dev.type?.groups ?? []), ...dev.groups, ...(online ? [{ attrs: [this.devAttrOnline] }] : []), ...(dev.bus?.devGroups ?? []), this.powerGroup];
     const builtin = ['uevent', ...(bp !== undefined ? ['subsystem'] : []), ...(hasDevt ? ['dev'] : [])];
     const plan = this.planGroups(dev, groups, builtin, where);
-    const fill = new DeviceDirFill(this, bp, plan);
+    const fill = new DeviceDirFill(bp, plan);
     if (cacheable) this.fillCache.set(dev.groups, { bus: dev.bus, online, hasDevt, fill });
     return fill;
-  }
-
-  /** @internal `dev_attr_uevent`'s operations, for {@link DeviceDirFill}. */
-  ueventOpsOf(dev: Device): KernfsFileOps {
-    return this.ueventOps(dev);
   }
 
   /** Visible attributes per group, checked for duplicate names. */
@@ -1012,30 +1007,7 @@ export class DeviceCore {
     }
   }
 
-  private ueventOps(dev: Device): KernfsFileOps {
-    return {
-      show: (): string => {
-        // dev_uevent_filter(): only devices on a bus (or of a class) have events.
-        if (dev.bus === undefined) return '';
-        const lines: string[] = [];
-        // dev_uevent(): the device node's numbers and name come first.
-        const devt = priv(dev).devt;
-        if (devt !== 0) lines.push(`MAJOR=${major(devt)}`, `MINOR=${minor(devt)}`, `DEVNAME=${devName(dev)}`);
-        if (dev.type?.name !== undefined) lines.push(`DEVTYPE=${dev.type.name}`);
-        if (dev.driver !== undefined) lines.push(`DRIVER=${dev.driver.name}`);
-        lines.push(...(dev.bus.uevent?.(dev) ?? []));
-        return lines.map((l) => `${l}\n`).join('');
-      },
-      store: (buf: string): void => {
-        try {
-          synthUevent(buf);
-        } catch (e) {
-          devErr(dev, 'uevent: failed to send synthetic uevent');
-          throw e;
-        }
-      },
-    };
-  }
+
 
   /**
    * Removes a device: notifies the bus, unbinds its driver (running devres),
@@ -1576,6 +1548,32 @@ class DevAttrOps implements KernfsFileOps {
   }
 }
 
+/** `dev_attr_uevent` (drivers/base/core.c): `uevent_show()` and `uevent_store()` of `dev`. */
+function ueventOps(dev: Device): KernfsFileOps {
+  return {
+    show: (): string => {
+      // dev_uevent_filter(): only devices on a bus (or of a class) have events.
+      if (dev.bus === undefined) return '';
+      const lines: string[] = [];
+      // dev_uevent(): the device node's numbers and name come first.
+      const devt = priv(dev).devt;
+      if (devt !== 0) lines.push(`MAJOR=${major(devt)}`, `MINOR=${minor(devt)}`, `DEVNAME=${devName(dev)}`);
+      if (dev.type?.name !== undefined) lines.push(`DEVTYPE=${dev.type.name}`);
+      if (dev.driver !== undefined) lines.push(`DRIVER=${dev.driver.name}`);
+      lines.push(...(dev.bus.uevent?.(dev) ?? []));
+      return lines.map((l) => `${l}\n`).join('');
+    },
+    store: (buf: string): void => {
+      try {
+        synthUevent(buf);
+      } catch (e) {
+        devErr(dev, 'uevent: failed to send synthetic uevent');
+        throw e;
+      }
+    },
+  };
+}
+
 type GroupPlan = readonly { group: AttributeGroup; attrs: { attr: DeviceAttribute; mode: number }[] }[];
 
 /**
@@ -1586,12 +1584,10 @@ type GroupPlan = readonly { group: AttributeGroup; attrs: { attr: DeviceAttribut
  */
 class DeviceDirFill implements KernfsLazyFill {
   readonly names: ReadonlySet<string>;
-  private readonly core: DeviceCore;
   private readonly bp: BusPrivate | undefined;
   private readonly top: readonly { attr: DeviceAttribute; mode: number }[];
   private readonly subdirs: ReadonlyMap<string, GroupDirFill>;
-  constructor(core: DeviceCore, bp: BusPrivate | undefined, plan: GroupPlan) {
-    this.core = core;
+  constructor(bp: BusPrivate | undefined, plan: GroupPlan) {
     this.bp = bp;
     const names = new Set<string>(['uevent']);
     if (bp !== undefined) names.add('subsystem');
@@ -1614,7 +1610,7 @@ class DeviceDirFill implements KernfsLazyFill {
   }
   fill(dir: KernfsDir, arg: unknown): void {
     const dev = arg as Device;
-    kernfsAdd(dir, new KernfsFile('uevent', dir, 0o644, this.core.ueventOpsOf(dev), undefined));
+    kernfsAdd(dir, new KernfsFile('uevent', dir, 0o644, ueventOps(dev), undefined));
     for (const { attr, mode } of this.top) kernfsAdd(dir, new KernfsFile(attr.name, dir, mode, devOps(dev, attr), attr));
     for (const [name, f] of this.subdirs) kernfsAdd(dir, new KernfsDir(name, dir)).setLazy(f, dev);
     if (this.bp !== undefined) kernfsAdd(dir, new KernfsLink('subsystem', dir, this.bp.dir));
