@@ -73,6 +73,7 @@ import {
   KernfsLink,
   Sysfs,
   kernfsAdd,
+  kernfsAddChecked,
   kernfsMkdirP,
   kernfsPath,
   kernfsRemove,
@@ -80,7 +81,7 @@ import {
   sysfsRoot,
   sysfsStreq,
 } from './sysfs.js';
-import type { Attribute, KernfsFileOps } from './sysfs.js';
+import type { Attribute, KernfsFileOps, KernfsLazyFill } from './sysfs.js';
 
 // ---------------------------------------------------------------------------
 // descriptors
@@ -248,8 +249,10 @@ interface DevicePrivate {
   devt: number;
   refcount: number;
   driver: DeviceDriver | undefined;
-  readonly devres: Devres[];
-  readonly children: Device[];
+  /** The devres actions, oldest first (allocated with the first). */
+  devres: Devres[] | undefined;
+  /** The registered children (allocated with the first). */
+  children: Device[] | undefined;
 }
 
 interface BusPrivate {
@@ -268,10 +271,23 @@ interface DriverPrivate {
   readonly devices: Device[];
 }
 
-const PRIVATE: WeakMap<Device, DevicePrivate> = new WeakMap();
+/**
+ * The key of each device's {@link DevicePrivate}: a property no other module
+ * can name, kept in the device itself (a side table of a million memory
+ * blocks would cost more than the state).
+ */
+const PRIVATE = Symbol('device_private');
 
 function priv(dev: Device): DevicePrivate {
-  return PRIVATE.get(dev)!;
+  return (dev as unknown as { [PRIVATE]: DevicePrivate })[PRIVATE];
+}
+
+const NO_DEVRES: readonly Devres[] = Object.freeze([]);
+const NO_CHILDREN: readonly Device[] = Object.freeze([]);
+
+/** The registered children of a device (none: an empty list). */
+function childrenOf(p: DevicePrivate): readonly Device[] {
+  return p.children ?? NO_CHILDREN;
 }
 
 /**
@@ -320,7 +336,7 @@ export class Device {
     this.offline = options.offline ?? false;
     this.offlineDisabled = options.offlineDisabled ?? false;
     this.devt = options.devt ?? 0;
-    PRIVATE.set(this, {
+    const p: DevicePrivate = {
       core: undefined,
       kobj: undefined,
       kobjParent: undefined,
@@ -328,9 +344,10 @@ export class Device {
       devt: 0,
       refcount: 1,
       driver: undefined,
-      devres: [],
-      children: [],
-    });
+      devres: undefined,
+      children: undefined,
+    };
+    Object.defineProperty(this, PRIVATE, { value: p, writable: false, enumerable: false, configurable: false });
   }
 
   /** The bound driver (`dev->driver`), if any. */
@@ -445,7 +462,7 @@ function devmAddActionImpl(p: DevicePrivate, action: () => void, name: string | 
     throw new KernelError('ENOMEM', 'devm_add_action: devres allocation failed');
   }
   const dr: Devres = { name: name ?? (action.name || 'devm_action'), action };
-  p.devres.push(dr);
+  (p.devres ??= []).push(dr);
   return dr;
 }
 
@@ -479,7 +496,7 @@ export function devmAddActionOrReset(dev: Device, action: () => void, name?: str
  * @public
  */
 export function devmRemoveAction(dev: Device, dr: Devres): void {
-  const list = priv(dev).devres;
+  const list = priv(dev).devres ?? [];
   const i = list.lastIndexOf(dr);
   if (i < 0) throw new KernelError('ENOENT', `devm_remove_action: ${dr.name} not found on ${devName(dev)}`);
   list.splice(i, 1);
@@ -500,19 +517,19 @@ export function devmReleaseAction(dev: Device, dr: Devres): void {
  * @public
  */
 export function devresList(dev: Device): readonly Devres[] {
-  return priv(dev).devres.slice();
+  return (priv(dev).devres ?? NO_DEVRES).slice();
 }
 
 /** `devres_release_all()`: runs and forgets every action, newest first. */
 function devresReleaseAll(dev: Device): void {
   const t = priv(dev).core?.tracer;
-  if (t?.enabled && priv(dev).devres.length > 0) t.invoke('devres_release_all', undefined, devresReleaseAllImpl, dev);
+  if (t?.enabled && (priv(dev).devres?.length ?? 0) > 0) t.invoke('devres_release_all', undefined, devresReleaseAllImpl, dev);
   else devresReleaseAllImpl(dev);
 }
 
 function devresReleaseAllImpl(dev: Device): void {
   const list = priv(dev).devres;
-  while (list.length > 0) list.pop()!.action();
+  while (list !== undefined && list.length > 0) list.pop()!.action();
 }
 
 // ---------------------------------------------------------------------------
@@ -600,6 +617,8 @@ export class DeviceCore {
   private readonly busDir: KernfsDir;
   private readonly buses: Map<BusType, BusPrivate> = new Map();
   private readonly drivers: Map<DeviceDriver, DriverPrivate> = new Map();
+  /** {@link DeviceCore.deviceFill}'s shared records, by the devices' `groups`. */
+  private readonly fillCache = new WeakMap<readonly AttributeGroup[], { bus: BusType | undefined; online: boolean; hasDevt: boolean; fill: KernfsLazyFill }>();
 
   constructor(options: DeviceCoreOptions = {}) {
     this.log = options.log;
@@ -651,7 +670,7 @@ export class DeviceCore {
   }
 
   private busRegisterImpl(bus: BusType): void {
-    if (this.buses.has(bus) || this.busDir.children.has(bus.name)) throw this.dupWarn(this.busDir, bus.name);
+    if (this.buses.has(bus) || this.busDir.has(bus.name)) throw this.dupWarn(this.busDir, bus.name);
     const names = ['devices', 'drivers', 'drivers_autoprobe', 'drivers_probe', 'uevent', ...(bus.busAttrs ?? []).map((a) => a.name)];
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup !== undefined) throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '/bus/${bus.name}/${dup}'`);
@@ -712,7 +731,7 @@ export class DeviceCore {
       }
       if (bp.devRoot !== undefined) {
         const root = bp.devRoot;
-        if (priv(root).children.length > 0) {
+        if (childrenOf(priv(root)).length > 0) {
           throw new KernelError('EBUSY', `bus_unregister: ${kernfsPath(priv(root).kobj!)} still has children`);
         }
         this.deviceUnregisterImpl(root);
@@ -738,7 +757,7 @@ export class DeviceCore {
    */
   subsysSystemRegister(bus: BusType, groups: readonly AttributeGroup[] = []): Device {
     return this.traced('subsys_system_register', [bus.name], () => {
-      if (this.systemDir.children.has(bus.name)) throw this.dupWarn(this.systemDir, bus.name);
+      if (this.systemDir.has(bus.name)) throw this.dupWarn(this.systemDir, bus.name);
       this.busRegisterImpl(bus);
       const root = new Device({ name: bus.name, groups });
       priv(root).kobjParent = this.systemDir;
@@ -856,30 +875,24 @@ export class DeviceCore {
     const parentDir =
       p.kobjParent ??
       (dev.parent !== undefined ? priv(dev.parent).kobj! : bp?.devRoot !== undefined ? priv(bp.devRoot).kobj! : this.devicesDir);
-    if (parentDir.children.has(name)) throw this.dupWarn(parentDir, name);
-    if (bp !== undefined && bp.devicesDir.children.has(name)) throw this.dupWarn(bp.devicesDir, name);
-    // device_add_attrs(): the type's and the device's groups, then the core's
-    // `online` file; bus_add_device(): the bus's groups and the subsystem link.
-    const online = supportsOffline(dev) && !dev.offlineDisabled ? [{ attrs: [this.devAttrOnline] }] : [];
-    // dpm_sysfs_add(): power/ after the bus's groups
-    const groups = [...(dev.type?.groups ?? []), ...dev.groups, ...online, ...(dev.bus?.devGroups ?? []), this.powerGroup];
+    if (parentDir.has(name)) throw this.dupWarn(parentDir, name);
+    if (bp !== undefined && bp.devicesDir.has(name)) throw this.dupWarn(bp.devicesDir, name);
     const devt = dev.devt;
     if (devt !== 0) {
       checkUnsigned('device_add', 'devt', devt);
       if (major(devt) === 0) throw new KernelError('EINVAL', `device_add: ${name}: devt ${formatDevt(devt)} has major 0`);
-      if (this.sysDevChar.children.has(formatDevt(devt))) throw this.dupWarn(this.sysDevChar, formatDevt(devt));
+      if (this.sysDevChar.has(formatDevt(devt))) throw this.dupWarn(this.sysDevChar, formatDevt(devt));
       if (this.devtmpfs?.lookup(name) !== undefined) throw new KernelError('EEXIST', `devtmpfs: /dev/${name} exists`);
     }
-    const builtin = ['uevent', ...(bp !== undefined ? ['subsystem'] : []), ...(devt !== 0 ? ['dev'] : [])];
-    const plan = this.planGroups(dev, groups, builtin, () => `${kernfsPath(parentDir)}/${name}`);
+    const fill = this.deviceFill(dev, bp, devt !== 0, () => `${kernfsPath(parentDir)}/${name}`);
 
     // Commit: nothing below can fail.
     dev.name = name;
     p.core = this;
-    const kobj = kernfsAdd(parentDir, new KernfsDir(name, parentDir));
+    const kobj = kernfsAddChecked(parentDir, new KernfsDir(name, parentDir));
     p.kobj = kobj;
-    kernfsAdd(kobj, new KernfsFile('uevent', kobj, 0o644, this.ueventOps(dev), undefined));
-    this.createGroups(dev, kobj, plan);
+    // uevent, the attribute groups and the subsystem link, made on first use
+    kobj.setLazy(fill, dev);
     if (devt !== 0) {
       // device_create_file(dev_attr_dev), device_create_sys_dev_entry(), devtmpfs_create_node()
       kernfsAdd(kobj, new KernfsFile('dev', kobj, 0o444, { show: () => `${formatDevt(devt)}\n` }, undefined));
@@ -888,17 +901,41 @@ export class DeviceCore {
       p.devt = devt;
     }
     if (bp !== undefined) {
-      kernfsAdd(kobj, new KernfsLink('subsystem', kobj, bp.dir));
-      kernfsAdd(bp.devicesDir, new KernfsLink(name, bp.devicesDir, kobj));
+      kernfsAddChecked(bp.devicesDir, new KernfsLink(name, bp.devicesDir, kobj));
       bp.devices.push(dev);
     }
     if (dev.parent !== undefined) {
-      priv(dev.parent).children.push(dev);
+      (priv(dev.parent).children ??= []).push(dev);
       priv(dev.parent).refcount++;
     }
     p.added = true;
     this.busNotify(dev, BUS_NOTIFY_ADD_DEVICE);
     if (bp?.autoprobe) this.deviceAttachImpl(dev);
+  }
+
+  /**
+   * The entries `device_add()` gives `dev`'s directory: `uevent`
+   * (`device_create_file(dev, &dev_attr_uevent)`), the attribute groups of
+   * `device_add_attrs()` (the type's, the device's, then the core's
+   * `online` file) and of `bus_add_device()` (the bus's, and the
+   * `subsystem` link), and `dpm_sysfs_add()`'s `power/` after them, as one
+   * lazily made record; devices with the same groups, bus and visibility
+   * share it. Throws KernelError EEXIST (logged) on a name clash.
+   */
+  private deviceFill(dev: Device, bp: BusPrivate | undefined, hasDevt: boolean, where: () => string): KernfsLazyFill {
+    const online = supportsOffline(dev) && !dev.offlineDisabled;
+    const cacheable = dev.type === undefined && dev.groups.length > 0 && dev.groups.every((g) => g.isVisible === undefined) &&
+      (dev.bus?.devGroups ?? []).every((g) => g.isVisible === undefined);
+    if (cacheable) {
+      const c = this.fillCache.get(dev.groups);
+      if (c !== undefined && c.bus === dev.bus && c.online === online && c.hasDevt === hasDevt) return c.fill;
+    }
+    const groups = [...(dev.type?.groups ?? []), ...dev.groups, ...(online ? [{ attrs: [this.devAttrOnline] }] : []), ...(dev.bus?.devGroups ?? []), this.powerGroup];
+    const builtin = ['uevent', ...(bp !== undefined ? ['subsystem'] : []), ...(hasDevt ? ['dev'] : [])];
+    const plan = this.planGroups(dev, groups, builtin, where);
+    const fill = new DeviceDirFill(bp, plan);
+    if (cacheable) this.fillCache.set(dev.groups, { bus: dev.bus, online, hasDevt, fill });
+    return fill;
   }
 
   /** Visible attributes per group, checked for duplicate names. */
@@ -947,7 +984,7 @@ export class DeviceCore {
     for (const { group, attrs } of plan) {
       let dir = kobj;
       if (group.name !== undefined) {
-        const existing = kobj.children.get(group.name);
+        const existing = kobj.get(group.name);
         dir = existing?.kind === 'dir' ? existing : kernfsAdd(kobj, new KernfsDir(group.name, kobj));
       }
       for (const { attr, mode } of attrs) kernfsAdd(dir, new KernfsFile(attr.name, dir, mode, devOps(dev, attr), attr));
@@ -958,42 +995,19 @@ export class DeviceCore {
     for (const group of groups) {
       let dir: KernfsDir = kobj;
       if (group.name !== undefined) {
-        const d = kobj.children.get(group.name);
+        const d = kobj.get(group.name);
         if (d?.kind !== 'dir') continue;
         dir = d;
       }
       for (const attr of group.attrs) {
-        const f = dir.children.get(attr.name);
+        const f = dir.get(attr.name);
         if (f?.kind === 'file' && f.key === attr) kernfsRemove(f);
       }
-      if (group.name !== undefined && dir.children.size === 0) kernfsRemove(dir);
+      if (group.name !== undefined && dir.names().length === 0) kernfsRemove(dir);
     }
   }
 
-  private ueventOps(dev: Device): KernfsFileOps {
-    return {
-      show: (): string => {
-        // dev_uevent_filter(): only devices on a bus (or of a class) have events.
-        if (dev.bus === undefined) return '';
-        const lines: string[] = [];
-        // dev_uevent(): the device node's numbers and name come first.
-        const devt = priv(dev).devt;
-        if (devt !== 0) lines.push(`MAJOR=${major(devt)}`, `MINOR=${minor(devt)}`, `DEVNAME=${devName(dev)}`);
-        if (dev.type?.name !== undefined) lines.push(`DEVTYPE=${dev.type.name}`);
-        if (dev.driver !== undefined) lines.push(`DRIVER=${dev.driver.name}`);
-        lines.push(...(dev.bus.uevent?.(dev) ?? []));
-        return lines.map((l) => `${l}\n`).join('');
-      },
-      store: (buf: string): void => {
-        try {
-          synthUevent(buf);
-        } catch (e) {
-          devErr(dev, 'uevent: failed to send synthetic uevent');
-          throw e;
-        }
-      },
-    };
-  }
+
 
   /**
    * Removes a device: notifies the bus, unbinds its driver (running devres),
@@ -1009,14 +1023,14 @@ export class DeviceCore {
   private deviceDelImpl(dev: Device): void {
     const p = priv(dev);
     if (!p.added || p.core !== this) throw new KernelError('ENODEV', `device_del: ${devName(dev)} is not registered`);
-    if (p.children.length > 0) {
-      throw new KernelError('EBUSY', `device_del: ${devName(dev)} still has children (${p.children.map(devName).join(', ')})`);
+    if (childrenOf(p).length > 0) {
+      throw new KernelError('EBUSY', `device_del: ${devName(dev)} still has children (${childrenOf(p).map(devName).join(', ')})`);
     }
     this.busNotify(dev, BUS_NOTIFY_DEL_DEVICE);
     this.releaseDriverImpl(dev);
     const bp = dev.bus !== undefined ? this.buses.get(dev.bus) : undefined;
     if (bp !== undefined) {
-      const l = bp.devicesDir.children.get(devName(dev));
+      const l = bp.devicesDir.get(devName(dev));
       if (l !== undefined) kernfsRemove(l);
       const i = bp.devices.indexOf(dev);
       if (i >= 0) bp.devices.splice(i, 1);
@@ -1024,7 +1038,7 @@ export class DeviceCore {
     if (p.devt !== 0) {
       // devtmpfs_delete_node(), device_remove_sys_dev_entry()
       this.devtmpfs?.deleteNode(devName(dev));
-      const l = this.sysDevChar.children.get(formatDevt(p.devt));
+      const l = this.sysDevChar.get(formatDevt(p.devt));
       if (l !== undefined) kernfsRemove(l);
       p.devt = 0;
     }
@@ -1033,8 +1047,8 @@ export class DeviceCore {
     p.added = false;
     if (dev.parent !== undefined) {
       const pp = priv(dev.parent);
-      const i = pp.children.indexOf(dev);
-      if (i >= 0) pp.children.splice(i, 1);
+      const i = childrenOf(pp).indexOf(dev);
+      if (i >= 0) pp.children!.splice(i, 1);
     }
     this.busNotify(dev, BUS_NOTIFY_REMOVED_DEVICE);
     if (dev.parent !== undefined) this.putDeviceImpl(dev.parent);
@@ -1081,7 +1095,7 @@ export class DeviceCore {
 
   /** The registered children of `dev`, in registration order (a copy). */
   deviceChildren(dev: Device): Device[] {
-    return priv(dev).children.slice();
+    return childrenOf(priv(dev)).slice();
   }
 
   // -------------------------------------------------------------------------
@@ -1153,7 +1167,7 @@ export class DeviceCore {
 
   /** `device_for_each_child(dev, NULL, device_check_offline)`: the first online descendant that supports offline. */
   private onlineDescendant(dev: Device): Device | undefined {
-    for (const child of priv(dev).children) {
+    for (const child of childrenOf(priv(dev))) {
       const below = this.onlineDescendant(child);
       if (below !== undefined) return below;
       if (supportsOffline(child) && !child.offline) return child;
@@ -1169,13 +1183,13 @@ export class DeviceCore {
   deviceCreateFile(dev: Device, attr: DeviceAttribute): void {
     const kobj = priv(dev).kobj;
     if (kobj === undefined) throw new KernelError('EINVAL', `device_create_file: ${devName(dev)} is not registered`);
-    if (kobj.children.has(attr.name)) throw this.dupWarn(kobj, attr.name);
+    if (kobj.has(attr.name)) throw this.dupWarn(kobj, attr.name);
     kernfsAdd(kobj, new KernfsFile(attr.name, kobj, maskMode(attr.mode), devOps(dev, attr), attr));
   }
 
   /** Removes an attribute file added for `attr` (no-op if absent). Mirrors `device_remove_file()`. */
   deviceRemoveFile(dev: Device, attr: DeviceAttribute): void {
-    const f = priv(dev).kobj?.children.get(attr.name);
+    const f = priv(dev).kobj?.get(attr.name);
     if (f?.kind === 'file' && f.key === attr) kernfsRemove(f);
   }
 
@@ -1187,7 +1201,7 @@ export class DeviceCore {
   deviceAddGroup(dev: Device, group: AttributeGroup): void {
     const kobj = priv(dev).kobj;
     if (kobj === undefined) throw new KernelError('EINVAL', `device_add_group: ${devName(dev)} is not registered`);
-    const plan = this.planGroups(dev, [group], [...kobj.children.keys()], () => kernfsPath(kobj));
+    const plan = this.planGroups(dev, [group], kobj.names(), () => kernfsPath(kobj));
     this.createGroups(dev, kobj, plan);
   }
 
@@ -1213,8 +1227,8 @@ export class DeviceCore {
     const tk = priv(target).kobj;
     if (kobj === undefined || tk === undefined) throw new KernelError('EINVAL', `${fn}: device not registered`);
     if (typeof name !== 'string' || name === '' || name.includes('/')) throw new KernelError('EINVAL', `${fn}: invalid name ${String(name)}`);
-    if (kobj.children.has(name)) throw warn ? this.dupWarn(kobj, name) : new KernelError('EEXIST', `sysfs: '${name}' exists`);
-    kernfsAdd(kobj, new KernfsLink(name, kobj, tk));
+    if (kobj.has(name)) throw warn ? this.dupWarn(kobj, name) : new KernelError('EEXIST', `sysfs: '${name}' exists`);
+    kernfsAddChecked(kobj, new KernfsLink(name, kobj, tk));
   }
 
   /**
@@ -1228,7 +1242,7 @@ export class DeviceCore {
 
   /** Removes the symlink `name` of `dev` (no-op if absent). Mirrors `sysfs_remove_link()`. */
   sysfsRemoveLink(dev: Device, name: string): void {
-    const l = priv(dev).kobj?.children.get(name);
+    const l = priv(dev).kobj?.get(name);
     if (l?.kind === 'link') kernfsRemove(l);
   }
 
@@ -1393,7 +1407,7 @@ export class DeviceCore {
     p.driver = drv;
     // driver_sysfs_add()
     this.busNotify(dev, BUS_NOTIFY_BIND_DRIVER);
-    if (dp.dir.children.has(devname) || kobj.children.has('driver')) {
+    if (dp.dir.has(devname) || kobj.has('driver')) {
       this.log?.err(`really_probe: driver_sysfs_add(${devname}) failed`);
       this.probeFailed(drv, dev, new KernelError('EEXIST'));
       return false;
@@ -1417,7 +1431,7 @@ export class DeviceCore {
     if (devGroups.length > 0) {
       let plan;
       try {
-        plan = this.planGroups(dev, devGroups, [...kobj.children.keys()], () => kernfsPath(kobj));
+        plan = this.planGroups(dev, devGroups, kobj.names(), () => kernfsPath(kobj));
       } catch (e) {
         devErr(dev, 'device_add_groups() failed');
         this.callRemove(drv, dev);
@@ -1475,9 +1489,9 @@ export class DeviceCore {
     const dp = this.drivers.get(drv)!;
     const kobj = p.kobj!;
     // driver_sysfs_remove()
-    const l1 = dp.dir.children.get(devName(dev));
+    const l1 = dp.dir.get(devName(dev));
     if (l1?.kind === 'link') kernfsRemove(l1);
-    const l2 = kobj.children.get('driver');
+    const l2 = kobj.get('driver');
     if (l2?.kind === 'link') kernfsRemove(l2);
     this.busNotify(dev, BUS_NOTIFY_UNBIND_DRIVER);
     this.removeGroups(kobj, drv.devGroups ?? []);
@@ -1531,5 +1545,88 @@ class DevAttrOps implements KernfsFileOps {
   }
   private devAttrStore(this: DevAttrOps, buf: string): void {
     this.attr.store!(this.dev, buf);
+  }
+}
+
+/** `dev_attr_uevent` (drivers/base/core.c): `uevent_show()` and `uevent_store()` of `dev`. */
+function ueventOps(dev: Device): KernfsFileOps {
+  return {
+    show: (): string => {
+      // dev_uevent_filter(): only devices on a bus (or of a class) have events.
+      if (dev.bus === undefined) return '';
+      const lines: string[] = [];
+      // dev_uevent(): the device node's numbers and name come first.
+      const devt = priv(dev).devt;
+      if (devt !== 0) lines.push(`MAJOR=${major(devt)}`, `MINOR=${minor(devt)}`, `DEVNAME=${devName(dev)}`);
+      if (dev.type?.name !== undefined) lines.push(`DEVTYPE=${dev.type.name}`);
+      if (dev.driver !== undefined) lines.push(`DRIVER=${dev.driver.name}`);
+      lines.push(...(dev.bus.uevent?.(dev) ?? []));
+      return lines.map((l) => `${l}\n`).join('');
+    },
+    store: (buf: string): void => {
+      try {
+        synthUevent(buf);
+      } catch (e) {
+        devErr(dev, 'uevent: failed to send synthetic uevent');
+        throw e;
+      }
+    },
+  };
+}
+
+type GroupPlan = readonly { group: AttributeGroup; attrs: { attr: DeviceAttribute; mode: number }[] }[];
+
+/**
+ * What `device_add()` puts in a device's directory, made when the
+ * directory is first used (see {@link KernfsLazyFill}): `uevent`, the
+ * planned attribute files, each named group as a subdirectory that is
+ * itself made on first use, and the `subsystem` link.
+ */
+class DeviceDirFill implements KernfsLazyFill {
+  readonly names: ReadonlySet<string>;
+  private readonly bp: BusPrivate | undefined;
+  private readonly top: readonly { attr: DeviceAttribute; mode: number }[];
+  private readonly subdirs: ReadonlyMap<string, GroupDirFill>;
+  constructor(bp: BusPrivate | undefined, plan: GroupPlan) {
+    this.bp = bp;
+    const names = new Set<string>(['uevent']);
+    if (bp !== undefined) names.add('subsystem');
+    const top: { attr: DeviceAttribute; mode: number }[] = [];
+    const sub = new Map<string, { attr: DeviceAttribute; mode: number }[]>();
+    for (const { group, attrs } of plan) {
+      if (group.name === undefined) {
+        top.push(...attrs);
+        for (const a of attrs) names.add(a.attr.name);
+      } else {
+        names.add(group.name);
+        let l = sub.get(group.name);
+        if (l === undefined) sub.set(group.name, (l = []));
+        l.push(...attrs);
+      }
+    }
+    this.names = names;
+    this.top = top;
+    this.subdirs = new Map([...sub].map(([n, l]) => [n, new GroupDirFill(l)]));
+  }
+  fill(dir: KernfsDir, arg: unknown): void {
+    const dev = arg as Device;
+    kernfsAdd(dir, new KernfsFile('uevent', dir, 0o644, ueventOps(dev), undefined));
+    for (const { attr, mode } of this.top) kernfsAdd(dir, new KernfsFile(attr.name, dir, mode, devOps(dev, attr), attr));
+    for (const [name, f] of this.subdirs) kernfsAdd(dir, new KernfsDir(name, dir)).setLazy(f, dev);
+    if (this.bp !== undefined) kernfsAdd(dir, new KernfsLink('subsystem', dir, this.bp.dir));
+  }
+}
+
+/** The files of a named attribute group's directory (`power/`), made on first use. */
+class GroupDirFill implements KernfsLazyFill {
+  readonly names: ReadonlySet<string>;
+  private readonly attrs: readonly { attr: DeviceAttribute; mode: number }[];
+  constructor(attrs: readonly { attr: DeviceAttribute; mode: number }[]) {
+    this.attrs = attrs;
+    this.names = new Set(attrs.map((a) => a.attr.name));
+  }
+  fill(dir: KernfsDir, arg: unknown): void {
+    const dev = arg as Device;
+    for (const { attr, mode } of this.attrs) kernfsAdd(dir, new KernfsFile(attr.name, dir, mode, devOps(dev, attr), attr));
   }
 }

@@ -69,15 +69,130 @@ export function sysfsStreq(a: string, b: string): boolean {
 // ---------------------------------------------------------------------------
 // kernfs nodes (package-internal)
 
+/**
+ * @internal Entries of a directory that are made only when something looks
+ * inside it: the attribute files, `power/` and `subsystem` link that
+ * `device_add()` gives every device. The kernel creates a kernfs node per
+ * file at once; the model creates them the first time the directory is
+ * listed or one of these names is looked up, which answers every `ls`,
+ * `cat` and `readlink` the same while a directory nobody opens (one of a
+ * million memory blocks) costs two references. One record is shared by every
+ * directory made from the same attribute groups.
+ */
+export interface KernfsLazyFill {
+  /** The names `fill` creates. */
+  readonly names: ReadonlySet<string>;
+  /** Adds the entries to `dir`; `arg` is what {@link KernfsDir.setLazy} was given (the device). */
+  fill(dir: KernfsDir, arg: unknown): void;
+}
+
+/**
+ * An entry as a directory stores it: a node, or — for a symlink named like
+ * the directory it points at (`memory32 -> .../memory32`, `node0 ->
+ * .../node0`), by far the most common kind — that directory itself, which
+ * the directory turns into a {@link KernfsLink} whenever it hands the entry
+ * out. A stored directory is a link exactly when it is not a child of the
+ * directory storing it.
+ */
+type KernfsEntry = KernfsNode;
+
 /** @internal A kernfs directory. */
 export class KernfsDir {
   readonly kind = 'dir';
   name: string;
   parent: KernfsDir | undefined;
-  readonly children: Map<string, KernfsNode> = new Map();
+  /** The only entry made so far, while there is at most one (most device directories hold just a node link). */
+  private one: KernfsEntry | undefined = undefined;
+  /** The entries made so far, once there are two or more. */
+  private own: Map<string, KernfsEntry> | undefined = undefined;
+  /** Entries not made yet, and the argument that makes them. */
+  private lazy: KernfsLazyFill | undefined = undefined;
+  private lazyArg: unknown = undefined;
   constructor(name: string, parent: KernfsDir | undefined) {
     this.name = name;
     this.parent = parent;
+  }
+
+  /** The stored entry `name` (makes nothing, wraps nothing). */
+  private raw(name: string): KernfsEntry | undefined {
+    const own = this.own;
+    if (own !== undefined) return own.get(name);
+    return this.one?.name === name ? this.one : undefined;
+  }
+
+  /** A stored entry as a node: a stored directory that is not a child is a link to it. */
+  private node(e: KernfsEntry): KernfsNode {
+    return e.kind === 'dir' && e.parent !== this ? new KernfsLink(e.name, this, e) : e;
+  }
+
+  /** Whether `name` is an entry, made or pending (makes nothing). */
+  has(name: string): boolean {
+    return this.raw(name) !== undefined || this.lazy?.names.has(name) === true;
+  }
+
+  /** The entry `name`, making the pending entries if it is one of them. */
+  get(name: string): KernfsNode | undefined {
+    let e = this.raw(name);
+    if (e === undefined && this.lazy?.names.has(name) === true) {
+      this.materialize();
+      e = this.raw(name);
+    }
+    return e === undefined ? undefined : this.node(e);
+  }
+
+  /** The entry `name` if it has been made (makes nothing). */
+  made(name: string): KernfsNode | undefined {
+    const e = this.raw(name);
+    return e === undefined ? undefined : this.node(e);
+  }
+
+  /** Whether `node` is this directory's made entry of its name (for a link: one to the same target). */
+  holds(node: KernfsNode): boolean {
+    const e = this.raw(node.name);
+    if (e === node) return true;
+    return node.kind === 'link' && e !== undefined && e === node.target && e.kind === 'dir' && e.parent !== this;
+  }
+
+  /** The names of every entry, making the pending ones first (in no particular order). */
+  names(): string[] {
+    this.materialize();
+    if (this.own !== undefined) return [...this.own.keys()];
+    return this.one === undefined ? [] : [this.one.name];
+  }
+
+  /** Records entries to be made on first use; the names must be free. */
+  setLazy(fill: KernfsLazyFill, arg: unknown): void {
+    this.materialize();
+    this.lazy = fill;
+    this.lazyArg = arg;
+  }
+
+  /** Makes the pending entries now. */
+  materialize(): void {
+    const l = this.lazy;
+    if (l === undefined) return;
+    const arg = this.lazyArg;
+    this.lazy = undefined;
+    this.lazyArg = undefined;
+    l.fill(this, arg);
+  }
+
+  /** Adds a made entry (the caller has checked the name with {@link KernfsDir.has}). */
+  addMade(node: KernfsNode): void {
+    // A link named like the directory it points at is stored as that directory.
+    const e: KernfsEntry = node.kind === 'link' && node.target.kind === 'dir' && node.target.name === node.name ? node.target : node;
+    if (this.own !== undefined) this.own.set(e.name, e);
+    else if (this.one === undefined) this.one = e;
+    else {
+      this.own = new Map([[this.one.name, this.one], [e.name, e]]);
+      this.one = undefined;
+    }
+  }
+
+  /** Forgets a made entry. */
+  deleteMade(name: string): void {
+    if (this.own !== undefined) this.own.delete(name);
+    else if (this.one?.name === name) this.one = undefined;
   }
 }
 
@@ -140,15 +255,21 @@ export function kernfsPath(node: KernfsNode): string {
 
 /** @internal Adds a child; the caller has checked the name is free. */
 export function kernfsAdd<N extends KernfsNode>(dir: KernfsDir, node: N): N {
-  if (dir.children.has(node.name)) throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '${kernfsPath(dir)}/${node.name}'`);
-  dir.children.set(node.name, node);
+  if (dir.has(node.name)) throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '${kernfsPath(dir)}/${node.name}'`);
+  dir.addMade(node);
+  return node;
+}
+
+/** @internal Adds a child whose name the caller has just checked with {@link KernfsDir.has}. */
+export function kernfsAddChecked<N extends KernfsNode>(dir: KernfsDir, node: N): N {
+  dir.addMade(node);
   return node;
 }
 
 /** @internal Removes a node (and its subtree) from its parent. */
 export function kernfsRemove(node: KernfsNode): void {
   const p = node.parent;
-  if (p !== undefined && p.children.get(node.name) === node) p.children.delete(node.name);
+  if (p !== undefined && p.holds(node)) p.deleteMade(node.name);
   node.parent = undefined;
 }
 
@@ -163,7 +284,7 @@ export function sysfsRoot(s: Sysfs): KernfsDir {
 export function kernfsMkdirP(dir: KernfsDir, parts: readonly string[]): KernfsDir {
   let d = dir;
   for (const part of parts) {
-    const c = d.children.get(part);
+    const c = d.get(part);
     if (c === undefined) {
       d = kernfsAdd(d, new KernfsDir(part, d));
     } else if (c.kind === 'dir') {
@@ -236,7 +357,7 @@ export class Sysfs {
         node = node.parent ?? node;
         continue;
       }
-      const next = node.children.get(part);
+      const next = node.get(part);
       if (next === undefined) return undefined;
       node = next;
     }
@@ -356,7 +477,7 @@ export class Sysfs {
     const n = this.lookup(path, true);
     if (n === undefined) throw new KernelError('ENOENT', `${path}: No such file or directory`);
     if (n.kind !== 'dir') throw new KernelError('ENOTDIR', `${path}: Not a directory`);
-    return [...n.children.keys()].sort(byteOrder);
+    return n.names().sort(byteOrder);
   }
 
   /**
@@ -374,7 +495,7 @@ export class Sysfs {
   private checkMkdirP(parts: readonly string[]): void {
     let d: KernfsDir | undefined = this.rootDir;
     for (const part of parts) {
-      const c: KernfsNode | undefined = d?.children.get(part);
+      const c: KernfsNode | undefined = d?.get(part);
       if (c === undefined) return;
       if (c.kind !== 'dir') throw new KernelError('EEXIST', `sysfs: '${kernfsPath(c)}' exists and is not a directory`);
       d = c;
@@ -397,7 +518,7 @@ export class Sysfs {
     const name = parts[parts.length - 1]!;
     this.checkMkdirP(dirParts);
     const existing = this.lookup(`/sys/${dirParts.join('/')}`, false);
-    if (existing?.kind === 'dir' && existing.children.has(name)) {
+    if (existing?.kind === 'dir' && existing.has(name)) {
       throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '/${parts.join('/')}'`);
     }
     const dir = kernfsMkdirP(this.rootDir, dirParts);
@@ -418,7 +539,7 @@ export class Sysfs {
     const dir = this.lookup(path.slice(0, slash), true);
     if (dir === undefined || dir.kind !== 'dir') throw new KernelError('ENOENT', `${path}: No such file or directory`);
     const name = path.slice(slash + 1);
-    if (dir.children.has(name)) throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '${kernfsPath(dir)}/${name}'`);
+    if (dir.has(name)) throw new KernelError('EEXIST', `sysfs: cannot create duplicate filename '${kernfsPath(dir)}/${name}'`);
     kernfsAdd(dir, new KernfsLink(name, dir, t));
   }
 

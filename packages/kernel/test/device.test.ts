@@ -440,6 +440,57 @@ describe('device_add / device_del', () => {
     expect(sys.exists('/sys/devices/node0/dax0')).toBe(false);
   });
 
+  it('the files device_add() makes answer the same whether or not the directory was looked at before', () => {
+    const { core, sys, k } = machine();
+    const { bus, state } = memorySubsys(core);
+    const node = new Device({ name: 'node0' });
+    core.deviceRegister(node);
+    const blocks = [0, 1, 2].map((id) => new Device({ bus, id }));
+    for (const b of blocks) core.deviceRegister(b);
+    const dir = (id: number): string => `/sys/devices/system/memory/memory${id}`;
+    // memory0 is looked at before anything else happens to it; memory1 and memory2 are not.
+    expect(sys.list(dir(0))).toEqual(['phys_index', 'power', 'state', 'subsystem', 'uevent']);
+    // The names device_add() reserved are taken even in a directory nobody has listed yet.
+    const clash: DeviceAttribute = { name: 'state', mode: 0o444, show: () => 'x\n' };
+    expect(errnoOf(() => core.deviceCreateFile(blocks[1]!, clash))).toBe('EEXIST');
+    expect(k.log.dmesg()).toContain("sysfs: cannot create duplicate filename '/devices/system/memory/memory1/state'");
+    expect(errnoOf(() => core.sysfsCreateLinkNowarn(blocks[1]!, node, 'power'))).toBe('EEXIST');
+    expect(errnoOf(() => core.sysfsCreateLinkNowarn(blocks[2]!, node, 'subsystem'))).toBe('EEXIST');
+    // The node links, made the same way under a listed and an unlisted directory.
+    for (const b of blocks) {
+      core.sysfsCreateLinkNowarn(node, b, devName(b));
+      core.sysfsCreateLinkNowarn(b, node, 'node0');
+    }
+    expect(sys.readlink(`${dir(1)}/node0`)).toBe('../../../node0');
+    expect(sys.readlink('/sys/devices/node0/memory1')).toBe('../system/memory/memory1');
+    expect(sys.readlink('/sys/bus/memory/devices/memory2')).toBe('../../../devices/system/memory/memory2');
+    expect(sys.readlink(`${dir(2)}/subsystem`)).toBe('../../../../bus/memory');
+    // power/ of an unlisted directory keeps what is written, like any other.
+    sys.write(`${dir(2)}/power/control`, 'on\n');
+    expect(sys.read(`${dir(2)}/power/control`)).toBe('on\n');
+    expect(sys.read(`${dir(1)}/power/control`)).toBe('auto\n');
+    expect(sys.read(`${dir(1)}/power/runtime_status`)).toBe('unsupported\n');
+    sys.write(`${dir(1)}/state`, 'online\n');
+    expect(state.get(blocks[1]!)).toBe('online');
+    const shape = (id: number): string[] =>
+      sysSnapshot(sys).filter((l) => l.startsWith(`${dir(id)}/`)).map((l) => l.replace(`memory${id}`, 'memoryN'));
+    expect(shape(1)).toEqual(shape(0));
+    expect(shape(2)).toEqual(shape(0));
+    expect(shape(0)).toContain('/sys/devices/system/memory/memoryN/node0 -> ../../../node0');
+    // Removing a link stored as its target, and a device whose directory was never listed.
+    core.sysfsRemoveLink(blocks[1]!, 'node0');
+    expect(sys.list(dir(1))).toEqual(['phys_index', 'power', 'state', 'subsystem', 'uevent']);
+    core.sysfsRemoveLink(node, 'memory1');
+    expect(sys.exists('/sys/devices/node0/memory1')).toBe(false);
+    core.deviceUnregister(blocks[2]!);
+    expect(sys.exists(dir(2))).toBe(false);
+    expect(sys.exists('/sys/bus/memory/devices/memory2')).toBe(false);
+    // node0/memory2 now dangles: still listed and still a link, but it leads nowhere.
+    expect(sys.list('/sys/devices/node0')).toEqual(['memory0', 'memory2', 'power', 'uevent']);
+    expect(sys.isLink('/sys/devices/node0/memory2')).toBe(true);
+    expect(sys.exists('/sys/devices/node0/memory2')).toBe(false);
+  });
+
   it('uevent shows DEVTYPE/DRIVER and bus lines; a bad synthetic uevent is EINVAL with dev_err', () => {
     const { core, sys, k } = machine();
     const bus: BusType = { name: 'nd', uevent: (dev) => [`MODALIAS=nd:t${dev.id ?? 0}`] };

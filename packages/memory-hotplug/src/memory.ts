@@ -313,9 +313,17 @@ export class MemorySubsystem {
    */
   memoryDevInit(presentSectionNrs: Iterable<number>): void {
     this.kernel.devices.subsysSystemRegister(this.bus, [{ attrs: this.rootAttrs() }]);
-    const ids = new Set<number>();
-    for (const nr of presentSectionNrs) ids.add(this.memoryBlockId(nr));
-    for (const id of [...ids].sort((a, b) => a - b)) this.initMemoryBlock(id, MEM_STATE_ONLINE, 0);
+    // The ids of the blocks, ascending and each once; the sections come in order, so usually no sort is needed.
+    const ids: number[] = [];
+    let ascending = true;
+    for (const nr of presentSectionNrs) {
+      const id = this.memoryBlockId(nr);
+      const last = ids[ids.length - 1];
+      if (last === id) continue;
+      if (last !== undefined && id < last) ascending = false;
+      ids.push(id);
+    }
+    for (const id of ascending ? ids : [...new Set(ids)].sort((a, b) => a - b)) this.initMemoryBlock(id, MEM_STATE_ONLINE, 0);
   }
 
   /**
