@@ -8,11 +8,18 @@
 // its traced entry point with tracing off; the baseline is the same body
 // called directly, without the tracing check (target ratio <= 1.05).
 //
-// A second, reported-only case puts the same check on a 2 ns inline-sized
+// A second case measures the pattern without a private twin, `traced()` of
+// src/trace.ts, on the same receiver, body and argument check: the wrapper
+// is installed on the ResourceTree prototype beside today's entry point
+// (which does not change the tree's shape) and is compared with the same
+// untraced body, in the same run (target ratio <= 1.05).
+//
+// A third, reported-only case puts the same check on a 2 ns inline-sized
 // body, to show the floor cost of the check itself (two loads and a branch).
 import { runRatios } from '@zonedev/bench-kit';
-import { IORESOURCE_BUSY, IORESOURCE_MEM, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE, Kernel, Tracer } from '@zonedev/kernel';
-import { defineResNamed } from '../src/resource.js';
+import { checkPhysRange, IORESOURCE_BUSY, IORESOURCE_MEM, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE, Kernel, Tracer } from '../src/index.js';
+import { defineResNamed, type ResourceTree } from '../src/resource.js';
+import { traced } from '../src/trace.js';
 import { shr } from '../src/sizes.js';
 
 // A QEMU pc guest's iomem: RAM below 4G, the reserved BIOS ranges, PCI BARs,
@@ -38,6 +45,13 @@ add(0x180000000, 0x8000000, 'System RAM', IORESOURCE_SYSTEM_RAM);
 type RegionFn = (start: number, size: number, flags: number, desc: number) => number;
 // The untraced body: the private method the traced entry point dispatches to.
 const body = (tree as unknown as { regionIntersectsLocked: RegionFn }).regionIntersectsLocked.bind(tree);
+
+// The same entry point as a wrapper around the untraced body, with no twin.
+const proto = Object.getPrototypeOf(tree) as { regionIntersectsLocked: RegionFn; regionIntersectsWrapped: RegionFn };
+proto.regionIntersectsWrapped = traced<ResourceTree, Parameters<RegionFn>, number>('region_intersects', (start, size) =>
+  checkPhysRange('region_intersects', start, size),
+)(proto.regionIntersectsLocked);
+const wrapped = tree as unknown as { regionIntersectsWrapped: RegionFn };
 
 const N = 1024;
 const starts = Float64Array.from({ length: N }, (_, i) => ((i * 2654435761) % 0x188000) * 0x1000);
@@ -69,6 +83,20 @@ await runRatios('@zonedev/kernel: tracing while off', [
     subject: () => {
       let s = 0;
       for (let i = 0; i < N; i++) s += tree.regionIntersects(starts[i]!, 0x200000, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE);
+      sink += s;
+    },
+  },
+  {
+    name: 'region_intersects() as traced() wrapper, tracing off / its untraced body (1024 calls)',
+    target: 1.05,
+    baseline: () => {
+      let s = 0;
+      for (let i = 0; i < N; i++) s += body(starts[i]!, 0x200000, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE);
+      sink += s;
+    },
+    subject: () => {
+      let s = 0;
+      for (let i = 0; i < N; i++) s += wrapped.regionIntersectsWrapped(starts[i]!, 0x200000, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE);
       sink += s;
     },
   },

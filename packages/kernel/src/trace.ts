@@ -99,6 +99,38 @@ function snakeCase(name: string): string {
 }
 
 /**
+ * A traced method without a private twin: `traced(name, check)` wraps the
+ * untraced body `method` so that each call runs `check` on the arguments
+ * (the model's argument checks, which the trace does not show), then, while
+ * the receiver's `tracer` is on, records `name` and the arguments around the
+ * body as {@link Tracer.invoke} does, and otherwise calls the body directly.
+ * The result is a TC39 method decorator (`@traced('region_intersects')`)
+ * and can equally be applied by hand to a prototype's method.
+ */
+export function traced<This, A extends unknown[], R>(
+  name: string,
+  check?: (...args: A) => void,
+): (method: (this: This, ...args: A) => R, context?: ClassMethodDecoratorContext<This>) => (this: This, ...args: A) => R {
+  return (method) => {
+    const wrapper =
+      check === undefined
+        ? function (this: This, ...args: A): R {
+            const t = (this as { readonly tracer?: Tracer }).tracer;
+            if (t?.enabled === true) return t.invoke(name, this, method, ...args);
+            return method.apply(this, args);
+          }
+        : function (this: This, ...args: A): R {
+            check(...args);
+            const t = (this as { readonly tracer?: Tracer }).tracer;
+            if (t?.enabled === true) return t.invoke(name, this, method, ...args);
+            return method.apply(this, args);
+          };
+    Object.defineProperty(wrapper, 'name', { value: method.name });
+    return wrapper;
+  };
+}
+
+/**
  * A per-machine function-graph tracer (kernel/trace/trace_functions_graph.c).
  * @public
  */
