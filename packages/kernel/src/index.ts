@@ -41,7 +41,7 @@ export { LOGLEVEL, SimClock, Printk, formatLogTime } from './printk.js';
 export type { LogLevel, LogRecord } from './printk.js';
 
 // --- kernel/trace/trace_functions_graph.c
-export { Tracer, formatTraceValue } from './trace.js';
+export { Tracer, formatTraceValue, traced, traceMethod } from './trace.js';
 export type { TraceEvent } from './trace.js';
 
 // --- lib/fault-inject.c

@@ -99,6 +99,63 @@ function snakeCase(name: string): string {
 }
 
 /**
+ * A traced method without a private twin: `traced(name, check)` wraps the
+ * untraced body `method` so that each call runs `check` on the arguments
+ * (the model's argument checks, which the trace does not show), then, while
+ * the receiver's `tracer` is on, records `name` and the arguments around the
+ * body as {@link Tracer.invoke} does, and otherwise calls the body directly.
+ * The result is a TC39 method decorator (`@traced('region_intersects')`)
+ * and can equally be applied by hand to a prototype's method, as
+ * {@link traceMethod} does.
+ * @public
+ */
+export function traced<This, A extends unknown[], R>(
+  name: string,
+  check?: (this: This, ...args: A) => void,
+): (method: (this: This, ...args: A) => R, context?: ClassMethodDecoratorContext<This>) => (this: This, ...args: A) => R {
+  return (method) => {
+    if (typeof method !== 'function') throw new KernelError('EINVAL', `traced: ${name} has no method to trace`);
+    const wrapper =
+      check === undefined
+        ? function (this: This, ...args: A): R {
+            const t = (this as { readonly tracer?: Tracer }).tracer;
+            if (t?.enabled === true) return t.invoke(name, this, method, ...args);
+            return method.apply(this, args);
+          }
+        : function (this: This, ...args: A): R {
+            check.apply(this, args);
+            const t = (this as { readonly tracer?: Tracer }).tracer;
+            if (t?.enabled === true) return t.invoke(name, this, method, ...args);
+            return method.apply(this, args);
+          };
+    Object.defineProperty(wrapper, 'name', { value: method.name });
+    return wrapper;
+  };
+}
+
+/**
+ * Makes the method `key` of a class's prototype a traced kernel function
+ * named `name` with {@link traced}, the same way a TC39 method decorator
+ * would, for sources compiled where decorators are not lowered. Call it in
+ * the class's `static {}` block, so that the method is traced before any
+ * instance exists: the method keeps its declaration and doc comment and is
+ * written as the untraced body; `check` holds the argument checks, which
+ * run before the trace records the call.
+ * @public
+ */
+export function traceMethod<P extends object, K extends keyof P & string>(
+  proto: P,
+  key: K,
+  name: string,
+  check?: P[K] extends (...args: infer A) => unknown ? (this: P, ...args: A) => void : never,
+): void {
+  const method = proto[key] as (this: P, ...args: unknown[]) => unknown;
+  if (typeof method !== 'function') throw new KernelError('EINVAL', `traceMethod: ${String(key)} is not a method`);
+  if (check !== undefined && typeof check !== 'function') throw new KernelError('EINVAL', `traceMethod: the check of ${String(key)} is not a function`);
+  (proto as Record<string, unknown>)[key] = traced<P, unknown[], unknown>(name, check as ((this: P, ...args: unknown[]) => void) | undefined)(method);
+}
+
+/**
  * A per-machine function-graph tracer (kernel/trace/trace_functions_graph.c).
  * @public
  */

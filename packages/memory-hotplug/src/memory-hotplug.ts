@@ -70,6 +70,7 @@ import {
   isAligned,
   notifierToErrno,
   orBits,
+  traceMethod,
 } from '@zonedev/kernel';
 import { MmCore } from '@zonedev/mmzone';
 import type { PglistData, Zone } from '@zonedev/mmzone';
@@ -575,14 +576,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * Fails as `__add_pages()` does, having removed the mapping.
    */
   archAddMemory(nid: number, start: number, size: number, params: MhpParams): void {
-    checkParams('arch_add_memory', params);
-    checkUnsigned('arch_add_memory', 'nid', nid);
-    checkPhysRange('arch_add_memory', start, size);
-    if (this.tracer.enabled) return this.tracer.invoke('arch_add_memory', this, this.archAddMemoryImpl, nid, start, size, params);
-    return this.archAddMemoryImpl(nid, start, size, params);
-  }
-
-  private archAddMemoryImpl(nid: number, start: number, size: number, params: MhpParams): void {
     const startPfn = Math.floor(start / 2 ** this.pageShift);
     const nrPages = Math.floor(size / 2 ** this.pageShift);
     if (params.pgprot !== undefined) this.linear.push({ start, size, pgprot: params.pgprot });
@@ -643,14 +636,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * removing the sections added so far (the model's unwind).
    */
   __addPages(nid: number, pfn: number, nrPages: number, params: MhpParams): void {
-    checkParams('__add_pages', params);
-    checkUnsigned('__add_pages', 'nid', nid);
-    checkPfnRange('__add_pages', pfn, nrPages);
-    if (this.tracer.enabled) return this.tracer.invoke('__add_pages', this, this.addPagesCore, nid, pfn, nrPages, params);
-    return this.addPagesCore(nid, pfn, nrPages, params);
-  }
-
-  private addPagesCore(nid: number, pfn: number, nrPages: number, params: MhpParams): void {
     if (params.pgprot === undefined) {
       this.kernel.log.warn('WARNING: __add_pages: !params->pgprot.pgprot');
       throw new KernelError('EINVAL', '__add_pages: zero pgprot');
@@ -860,17 +845,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * and a section the range shares with other memory is tainted.
    */
   movePfnRangeToZone(zone: Zone, startPfn: number, nrPages: number, altmap: VmemAltmap | undefined, migratetype: number): void {
-    checkAltmap('move_pfn_range_to_zone', altmap);
-    checkZone('move_pfn_range_to_zone', zone);
-    checkPfnRange('move_pfn_range_to_zone', startPfn, nrPages);
-    checkUnsigned('move_pfn_range_to_zone', 'migratetype', migratetype, this.mm.config.MIGRATE_TYPES - 1);
-    if (this.tracer.enabled) {
-      return this.tracer.invoke('move_pfn_range_to_zone', this, this.movePfnRangeToZoneImpl, zone, startPfn, nrPages, altmap, migratetype);
-    }
-    return this.movePfnRangeToZoneImpl(zone, startPfn, nrPages, altmap, migratetype);
-  }
-
-  private movePfnRangeToZoneImpl(zone: Zone, startPfn: number, nrPages: number, altmap: VmemAltmap | undefined, migratetype: number): void {
     const pgdat = zone.zonePgdat;
     if (zoneIsEmpty(zone)) this.initCurrentlyEmptyZone(zone, startPfn);
     resizeZoneRange(zone, startPfn, nrPages);
@@ -896,13 +870,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * that remains.
    */
   removePfnRangeFromZone(zone: Zone, startPfn: number, nrPages: number): void {
-    checkZone('remove_pfn_range_from_zone', zone);
-    checkPfnRange('remove_pfn_range_from_zone', startPfn, nrPages);
-    if (this.tracer.enabled) return this.tracer.invoke('remove_pfn_range_from_zone', this, this.removePfnRangeFromZoneImpl, zone, startPfn, nrPages);
-    return this.removePfnRangeFromZoneImpl(zone, startPfn, nrPages);
-  }
-
-  private removePfnRangeFromZoneImpl(zone: Zone, startPfn: number, nrPages: number): void {
     const end = startPfn + nrPages;
     // page_init_poison() over the range; where every section has its memmap, in one call.
     if (nrPages > 0 && this.sparse.validSectionsCover(startPfn, end)) this.mm.memmap.initRange(startPfn, nrPages, POISONED_STRUCT_PAGE);
@@ -1037,13 +1004,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * online the sections they fill completely.
    */
   mhpInitMemmapOnMemory(pfn: number, nrPages: number, zone: Zone): void {
-    checkZone('mhp_init_memmap_on_memory', zone);
-    checkPfnRange('mhp_init_memmap_on_memory', pfn, nrPages);
-    if (this.tracer.enabled) return this.tracer.invoke('mhp_init_memmap_on_memory', this, this.mhpInitImpl, pfn, nrPages, zone);
-    return this.mhpInitImpl(pfn, nrPages, zone);
-  }
-
-  private mhpInitImpl(pfn: number, nrPages: number, zone: Zone): void {
     this.movePfnRangeToZone(zone, pfn, nrPages, undefined, MIGRATE_UNMOVABLE);
     if (nrPages >= this.pagesPerSection) this.sparse.onlineMemSections(pfn, alignDown(pfn + nrPages, this.pagesPerSection));
   }
@@ -1053,12 +1013,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * vmemmap pages fill and takes them out of their zone again.
    */
   mhpDeinitMemmapOnMemory(pfn: number, nrPages: number): void {
-    checkPfnRange('mhp_deinit_memmap_on_memory', pfn, nrPages);
-    if (this.tracer.enabled) return this.tracer.invoke('mhp_deinit_memmap_on_memory', this, this.mhpDeinitImpl, pfn, nrPages);
-    return this.mhpDeinitImpl(pfn, nrPages);
-  }
-
-  private mhpDeinitImpl(pfn: number, nrPages: number): void {
     if (nrPages >= this.pagesPerSection) this.sparse.offlineMemSections(pfn, alignDown(pfn + nrPages, this.pagesPerSection));
     this.removePfnRangeFromZone(this.mm.pageZone(pfn), pfn, nrPages);
   }
@@ -1117,11 +1071,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * section-aligned.
    */
   onlinePages(pfn: number, nrPages: number, zone: Zone): void {
-    if (this.tracer.enabled) return this.tracer.invoke('online_pages', this, this.onlinePagesImpl, pfn, nrPages, zone);
-    return this.onlinePagesImpl(pfn, nrPages, zone);
-  }
-
-  private onlinePagesImpl(pfn: number, nrPages: number, zone: Zone): void {
     checkUnsigned('online_pages', 'pfn', pfn);
     checkUnsigned('online_pages', 'nr_pages', nrPages);
     checkZone('online_pages', zone);
@@ -1260,11 +1209,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * On success, `MEM_OFFLINE` is announced and the zone and node shrink.
    */
   offlinePages(startPfn: number, nrPages: number): void {
-    if (this.tracer.enabled) return this.tracer.invoke('offline_pages', this, this.offlinePagesImpl, startPfn, nrPages);
-    return this.offlinePagesImpl(startPfn, nrPages);
-  }
-
-  private offlinePagesImpl(startPfn: number, nrPages: number): void {
     checkUnsigned('offline_pages', 'start_pfn', startPfn);
     checkUnsigned('offline_pages', 'nr_pages', nrPages);
     const c = this.mm.config;
@@ -1355,12 +1299,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * vmemmap initialization.
    */
   memoryBlockOnline(mem: MemoryBlock): void {
-    checkBlock('memory_block_online', mem);
-    if (this.tracer.enabled) return this.tracer.invoke('memory_block_online', this, this.memoryBlockOnlineImpl, mem);
-    return this.memoryBlockOnlineImpl(mem);
-  }
-
-  private memoryBlockOnlineImpl(mem: MemoryBlock): void {
     const startPfn = this.memory.blockStartPfn(mem);
     const nrPages = this.memory.pagesPerBlock;
     const nrVmemmap = mem.nrVmemmapPages;
@@ -1382,12 +1320,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * out of the zone.
    */
   memoryBlockOffline(mem: MemoryBlock): void {
-    checkBlock('memory_block_offline', mem);
-    if (this.tracer.enabled) return this.tracer.invoke('memory_block_offline', this, this.memoryBlockOfflineImpl, mem);
-    return this.memoryBlockOfflineImpl(mem);
-  }
-
-  private memoryBlockOfflineImpl(mem: MemoryBlock): void {
     const startPfn = this.memory.blockStartPfn(mem);
     const nrPages = this.memory.pagesPerBlock;
     const nrVmemmap = mem.nrVmemmapPages;
@@ -1541,14 +1473,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * allocated; -EEXIST for present sections.
    */
   addMemoryResource(nid: number, res: Resource, mhpFlags: MhpFlags): void {
-    checkUnsigned('add_memory_resource', 'nid', nid);
-    if (typeof res !== 'object' || res === null || !Number.isSafeInteger(res.start) || !Number.isSafeInteger(res.end)) throw new KernelError('EINVAL', `add_memory_resource: invalid resource ${String(res)}`);
-    checkUnsigned('add_memory_resource', 'mhp_flags', mhpFlags);
-    if (this.tracer.enabled) return this.tracer.invoke('add_memory_resource', this, this.addMemoryResourceImpl, nid, res, mhpFlags);
-    return this.addMemoryResourceImpl(nid, res, mhpFlags);
-  }
-
-  private addMemoryResourceImpl(nid: number, res: Resource, mhpFlags: MhpFlags): void {
     const start = res.start;
     const size = res.end - res.start + 1;
     this.checkHotplugMemoryRange(start, size);
@@ -1759,11 +1683,6 @@ export class MemoryHotplug implements MemoryBlockHost {
    * thrown. -EINVAL for a range not in whole blocks.
    */
   offlineAndRemoveMemory(nid: number, start: number, size: number): void {
-    if (this.tracer.enabled) return this.tracer.invoke('offline_and_remove_memory', this, this.offlineAndRemoveMemoryImpl, nid, start, size);
-    return this.offlineAndRemoveMemoryImpl(nid, start, size);
-  }
-
-  private offlineAndRemoveMemoryImpl(nid: number, start: number, size: number): void {
     checkUnsigned('offline_and_remove_memory', 'nid', nid);
     checkPhysRange('offline_and_remove_memory', start, size);
     const bs = this.blockSize;
@@ -1809,5 +1728,53 @@ export class MemoryHotplug implements MemoryBlockHost {
       return 0;
     });
     throw err;
+  }
+
+  // The traced kernel functions: each method above is its untraced body;
+  // traceMethod() (kernel/trace.ts of @zonedev/kernel) wraps it so that its
+  // argument checks run first and, while tracing is on, the call is recorded.
+  static {
+    const p = MemoryHotplug.prototype;
+    traceMethod(p, 'addMemoryResource', 'add_memory_resource', (nid, res, mhpFlags) => {
+      checkUnsigned('add_memory_resource', 'nid', nid);
+      if (typeof res !== 'object' || res === null || !Number.isSafeInteger(res.start) || !Number.isSafeInteger(res.end)) throw new KernelError('EINVAL', `add_memory_resource: invalid resource ${String(res)}`);
+      checkUnsigned('add_memory_resource', 'mhp_flags', mhpFlags);
+    });
+    traceMethod(p, '__addPages', '__add_pages', (nid, pfn, nrPages, params) => {
+      checkParams('__add_pages', params);
+      checkUnsigned('__add_pages', 'nid', nid);
+      checkPfnRange('__add_pages', pfn, nrPages);
+    });
+    traceMethod(p, 'archAddMemory', 'arch_add_memory', (nid, start, size, params) => {
+      checkParams('arch_add_memory', params);
+      checkUnsigned('arch_add_memory', 'nid', nid);
+      checkPhysRange('arch_add_memory', start, size);
+    });
+    traceMethod(p, 'memoryBlockOffline', 'memory_block_offline', (mem) => {
+      checkBlock('memory_block_offline', mem);
+    });
+    traceMethod(p, 'memoryBlockOnline', 'memory_block_online', (mem) => {
+      checkBlock('memory_block_online', mem);
+    });
+    traceMethod(p, 'mhpDeinitMemmapOnMemory', 'mhp_deinit_memmap_on_memory', (pfn, nrPages) => {
+      checkPfnRange('mhp_deinit_memmap_on_memory', pfn, nrPages);
+    });
+    traceMethod(p, 'mhpInitMemmapOnMemory', 'mhp_init_memmap_on_memory', (pfn, nrPages, zone) => {
+      checkZone('mhp_init_memmap_on_memory', zone);
+      checkPfnRange('mhp_init_memmap_on_memory', pfn, nrPages);
+    });
+    traceMethod(p, 'movePfnRangeToZone', 'move_pfn_range_to_zone', function (this: MemoryHotplug, zone, startPfn, nrPages, altmap, migratetype) {
+      checkAltmap('move_pfn_range_to_zone', altmap);
+      checkZone('move_pfn_range_to_zone', zone);
+      checkPfnRange('move_pfn_range_to_zone', startPfn, nrPages);
+      checkUnsigned('move_pfn_range_to_zone', 'migratetype', migratetype, this.mm.config.MIGRATE_TYPES - 1);
+    });
+    traceMethod(p, 'offlineAndRemoveMemory', 'offline_and_remove_memory');
+    traceMethod(p, 'offlinePages', 'offline_pages');
+    traceMethod(p, 'onlinePages', 'online_pages');
+    traceMethod(p, 'removePfnRangeFromZone', 'remove_pfn_range_from_zone', (zone, startPfn, nrPages) => {
+      checkZone('remove_pfn_range_from_zone', zone);
+      checkPfnRange('remove_pfn_range_from_zone', startPfn, nrPages);
+    });
   }
 }
