@@ -6,7 +6,7 @@
 // a struct as `struct name`, and the kernel file as a path such as
 // mm/memory_hotplug.c; and from the function-graph trace points
 // (`tracer.invoke('name', ...)`, `tracer.call('name', ...)`,
-// `this.traced(t, 'name', ...)`), each of which
+// `this.traced(t, 'name', ...)`, `traceMethod(proto, 'method', 'name', ...)`), each of which
 // is a kernel function by definition.
 //
 // A declaration mirrors the symbols its doc comment starts with
@@ -45,6 +45,8 @@ const FILE_RE = new RegExp(`(?<![\\w/.-])((?:${KERNEL_DIRS.join('|')})/[\\w./-]*
 const FUNC_RE = /`(?:[\w.]+->)?([A-Za-z_]\w*)\([^`]*\)`/g;
 const STRUCT_RE = /`struct ([A-Za-z_]\w*)`/g;
 const TRACE_RE = /\.(?:invoke|call)\(\s*'([A-Za-z_]\w*)'|\.traced\(\s*\w+,\s*'([A-Za-z_]\w*)'/g;
+/** `traceMethod(proto, 'method', 'kernel_name', ...)` (kernel/trace.ts): the method is traced as the kernel function. */
+const TRACE_METHOD_RE = /\btraceMethod\(\s*[\w.]+,\s*'([A-Za-z_$][\w$]*)',\s*'([A-Za-z_]\w*)'/g;
 
 /** Files of `dir` (recursively) ending in .ts, sorted. */
 function tsFiles(dir) {
@@ -156,6 +158,8 @@ function declName(node) {
 function scanFile(path, text) {
   const sf = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
   const decls = [];
+  /** Methods this file traces with traceMethod(): method name -> kernel function. */
+  const tracedMethods = new Map([...text.matchAll(TRACE_METHOD_RE)].map((m) => [m[1], m[2]]));
   const header = (() => {
     const first = ts.getLeadingCommentRanges(text, 0)?.[0];
     return first === undefined ? [] : filesIn(text.slice(first.pos, first.end));
@@ -189,6 +193,9 @@ function scanFile(path, text) {
     const body = text.slice(node.getStart(sf), node.end);
     const isContainer = ts.isClassDeclaration(node) || ts.isInterfaceDeclaration(node);
     const traced = isContainer ? [] : [...new Set([...body.matchAll(TRACE_RE)].map((m) => m[1] ?? m[2]))];
+    if (ts.isMethodDeclaration(node) && container !== undefined && tracedMethods.has(name) && !traced.includes(tracedMethods.get(name))) {
+      traced.push(tracedMethods.get(name));
+    }
     const line = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1;
     const decl = {
       name,
