@@ -3,17 +3,7 @@ import {
   DEBUGFS_MOUNTPOINT, Kernel, KernelError, debugfsCreateAttribute, debugfsCreateDir, debugfsCreateU16, debugfsCreateU32, debugfsCreateU64,
   debugfsCreateX32, debugfsCreateX64, debugfsRemoveRecursive,
 } from '@zonedev/kernel';
-import type { ErrnoName } from '@zonedev/kernel';
-
-function errno(fn: () => unknown): ErrnoName | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KernelError) return e.errno;
-    throw e;
-  }
-  return undefined;
-}
+import { errno } from './errno.js';
 
 describe('debugfs (fs/debugfs/inode.c, file.c)', () => {
   it('creates the mount point with the first top-level directory', () => {

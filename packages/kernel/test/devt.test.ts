@@ -5,24 +5,14 @@ import {
   Device,
   Devtmpfs,
   Kernel,
-  KernelError,
   MINORMASK,
   formatDevt,
   major,
   minor,
   mkdev,
 } from '@zonedev/kernel';
-import type { BusType, ErrnoName } from '@zonedev/kernel';
-
-function errno(fn: () => unknown): ErrnoName | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KernelError) return e.errno;
-    throw e;
-  }
-  return undefined;
-}
+import type { BusType } from '@zonedev/kernel';
+import { errno } from './errno.js';
 
 describe('dev_t (include/linux/kdev_t.h)', () => {
   it('packs 12 bits of major above 20 bits of minor', () => {
